@@ -1,0 +1,92 @@
+"""RFC 9457 problem details: every error the API returns has a stable machine-readable ``code``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+class Problem(Exception):  # noqa: N818 - the RFC's name for the thing
+    """An error the client can act on, rendered as ``application/problem+json``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        **extra: Any,  # noqa: ANN401 - extension members are free-form JSON
+    ) -> None:
+        super().__init__(f"{code}: {detail or title}")
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+    def body(self, instance: str) -> dict[str, Any]:
+        """The JSON object of RFC 9457, with our ``code`` extension member."""
+        body: dict[str, Any] = {
+            "type": f"https://msc-settlement.madiun.go.id/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "code": self.code,
+            "instance": instance,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    """Render ``problem`` for ``request``."""
+    return JSONResponse(
+        problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error leave the API as problem+json, including validation and crashes."""
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        problem = exc if isinstance(exc, Problem) else _internal()
+        log.info("request_refused", code=problem.code, status=problem.status)
+        return problem_response(problem, request)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        problem = Problem(
+            422,
+            "invalid_request",
+            "The request is not valid",
+            errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in errors],
+        )
+        return problem_response(problem, request)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
+        detail = exc.detail if isinstance(exc, StarletteHTTPException) else None
+        return problem_response(Problem(status, code, str(detail or code)), request)
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request_crashed")
+        return problem_response(_internal(), request)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)
+
+
+def _internal() -> Problem:
+    return Problem(500, "internal_error", "Internal error; the request id names it in the logs")

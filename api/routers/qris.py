@@ -1,0 +1,5 @@
+"""HTTP routes of the qris rail."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

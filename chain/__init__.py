@@ -1,0 +1,1 @@
+"""Adapters to every network: Pi/Stellar, EVM, QRIS, bank."""

@@ -1,0 +1,1 @@
+"""Pi Network: Platform API client, Horizon verification, A2U payouts, sandbox."""

@@ -1,0 +1,1 @@
+"""QRIS: payload codec, gateway notifications, acquirer reports."""

@@ -1,0 +1,1 @@
+"""Stellar-family testnets: audit digest anchoring."""

@@ -1,0 +1,1 @@
+"""The double-entry escrow ledger: assets, accounts, transfers, balances, period close."""

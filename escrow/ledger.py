@@ -1,0 +1,332 @@
+"""The ledger on PostgreSQL: the one repository through which value moves.
+
+A batch is planned in Python (``escrow.rules``) against the rows it locks, and stored with one
+INSERT (or COPY) of its OK transfers; a statement trigger then applies the batch to the account
+totals in one aggregated UPDATE and re-checks every invariant. The caller owns the transaction:
+nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from sqlalchemy import Connection, text
+
+from escrow.clock import Clock, SystemClock
+from escrow.errors import (
+    AccountConflict,
+    AccountNotFound,
+    InvalidTransfer,
+    InvariantViolation,
+    LedgerConflict,
+    PeriodNotClosable,
+)
+from escrow.model import (
+    Account,
+    AccountFlags,
+    AccountKind,
+    Balance,
+    Result,
+    TransferFlags,
+    TransferRecord,
+    TransferRequest,
+    TrialBalanceLine,
+)
+from escrow.periods import Period, period
+from escrow.rules import (
+    AccountState,
+    NewTransfer,
+    PendingState,
+    PendingStatus,
+    Snapshot,
+    batch_transfers_max,
+    plan_batch,
+)
+
+history_page_max = 1000
+copy_threshold_rows = 8
+"""Below this many rows one multi-row INSERT is cheaper than a COPY round trip."""
+
+_TRANSFER_COLUMNS = (
+    "id, ts, debit_account_id, credit_account_id, amount, asset, code, flags, pending_id, "
+    "timeout_s, external_ref, user_data"
+)
+_LOCK_ACCOUNTS = """
+    SELECT id, code, asset, flags, debits_pending, debits_posted, credits_pending, credits_posted
+    FROM accounts
+    WHERE code = ANY(%(codes)s)
+       OR id IN (SELECT debit_account_id FROM pending_transfers WHERE id = ANY(%(pending)s)
+                 UNION ALL
+                 SELECT credit_account_id FROM pending_transfers WHERE id = ANY(%(pending)s))
+    ORDER BY id
+    FOR NO KEY UPDATE
+"""
+_LOCK_PENDING = """
+    SELECT id, debit_account_id, credit_account_id, amount, asset, expires_at_us, status
+    FROM pending_transfers WHERE id = ANY(%(pending)s) ORDER BY id FOR UPDATE
+"""
+_STATE_AND_TIMESTAMPS = """
+    SELECT s.closed_through_us, ledger_allocate_ts(%(n)s, %(now)s)
+    FROM ledger_state s WHERE s.id = 1 FOR KEY SHARE
+"""
+_SELECT_RECORDS = """
+    SELECT t.id, t.ts, d.code, c.code, t.amount, t.asset, t.code, t.flags, t.pending_id,
+           t.timeout_s, t.external_ref, t.user_data
+    FROM transfers t
+    JOIN accounts d ON d.id = t.debit_account_id
+    JOIN accounts c ON c.id = t.credit_account_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedPeriod:
+    """The outcome of closing a month."""
+
+    period: Period
+    transfer_count: int
+
+
+class Ledger:
+    """Accounts and transfers on one SQLAlchemy connection, inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, clock: Clock | None = None) -> None:
+        self._conn = conn
+        self._clock = clock or SystemClock()
+
+    def ensure_account(
+        self,
+        code: str,
+        asset: str,
+        kind: AccountKind,
+        owner: str | None = None,
+        flags: AccountFlags = AccountFlags.NONE,
+    ) -> Account:
+        """Open the account if it does not exist; if it does, it must be the same account."""
+        self._conn.execute(
+            text(
+                "INSERT INTO accounts (code, asset, kind, owner, flags) "
+                "VALUES (:code, :asset, :kind, :owner, :flags) ON CONFLICT (code) DO NOTHING"
+            ),
+            {"code": code, "asset": asset, "kind": str(kind), "owner": owner, "flags": int(flags)},
+        )
+        account = self.account(code)
+        if (account.asset, account.kind, account.flags) != (asset, kind, flags):
+            raise AccountConflict(
+                f"account {code} exists as {account.asset}/{account.kind}/{account.flags!r}"
+            )
+        return account
+
+    def account(self, code: str) -> Account:
+        """The account with this code, with its current totals."""
+        row = self._conn.execute(
+            text(
+                "SELECT id, code, asset, kind, owner, flags, debits_pending, debits_posted, "
+                "credits_pending, credits_posted FROM accounts WHERE code = :code"
+            ),
+            {"code": code},
+        ).one_or_none()
+        if row is None:
+            raise AccountNotFound(code)
+        return Account(
+            row[0], row[1], row[2], AccountKind(row[3]), row[4], AccountFlags(row[5]), *row[6:]
+        )
+
+    def post(self, request: TransferRequest) -> Result:
+        """Post one transfer; see ``post_batch``."""
+        return self.post_batch([request])[0]
+
+    def post_batch(self, requests: Sequence[TransferRequest]) -> list[Result]:
+        """Post a batch: one result per request, in order; linked chains are all-or-nothing.
+
+        Raises ``LedgerConflict`` when a concurrent transaction raced this one (retry the whole
+        transaction) and ``InvariantViolation`` when the database refuses what the rules allowed.
+        """
+        if not requests:
+            return []
+        if len(requests) > batch_transfers_max:
+            raise InvalidTransfer(f"a batch holds at most {batch_transfers_max} transfers")
+        raw = self._driver()
+        try:
+            snap, first_ts = self._snapshot(raw, requests)
+            plan = plan_batch(requests, snap, first_ts)
+            if plan.rows:
+                _insert(raw, plan.rows)
+        except (pg_errors.UniqueViolation, pg_errors.DeadlockDetected) as race:
+            raise LedgerConflict(str(race)) from race
+        except pg_errors.SerializationFailure as race:
+            raise LedgerConflict(str(race)) from race
+        except (pg_errors.CheckViolation, pg_errors.RaiseException) as refused:
+            raise InvariantViolation(str(refused)) from refused
+        return plan.results
+
+    def transfer(self, transfer_id: uuid.UUID) -> TransferRecord | None:
+        """The stored transfer with this id, if any."""
+        records = _records_by_id(self._driver(), [transfer_id])
+        return records.get(transfer_id)
+
+    def balance(self, code: str, at_ts: int | None = None) -> Balance:
+        """The account's balance now, or as it stood at ledger timestamp ``at_ts``."""
+        account = self.account(code)
+        if at_ts is None:
+            return Balance(
+                account.kind, account.debits_posted, account.credits_posted,
+                account.debits_pending, account.credits_pending,
+            )  # fmt: skip
+        row = self._conn.execute(text(_BALANCE_AT), {"id": account.id, "at": at_ts}).one()
+        return Balance(account.kind, *(int(v) for v in row))
+
+    def history(
+        self, code: str, after_ts: int = 0, limit: int = 100
+    ) -> list[TransferRecord]:
+        """The account's transfers in ledger order, a page at a time (resume from the last ts)."""
+        if not 0 < limit <= history_page_max:
+            raise InvalidTransfer(f"page size must be 1..{history_page_max}")
+        account = self.account(code)
+        with self._driver().cursor() as cur:
+            cur.execute(
+                _SELECT_RECORDS + " WHERE (t.debit_account_id = %(id)s OR t.credit_account_id = "
+                "%(id)s) AND t.ts > %(after)s ORDER BY t.ts LIMIT %(limit)s",
+                {"id": account.id, "after": after_ts, "limit": limit},
+            )
+            return [_record(row) for row in cur.fetchall()]
+
+    def trial_balance(self) -> list[TrialBalanceLine]:
+        """Per asset, the sums of all accounts' totals."""
+        rows = self._conn.execute(
+            text(
+                "SELECT a.code, coalesce(sum(x.debits_posted), 0), coalesce(sum(x.credits_posted), 0),"
+                " coalesce(sum(x.debits_pending), 0), coalesce(sum(x.credits_pending), 0)"
+                " FROM assets a LEFT JOIN accounts x ON x.asset = a.code GROUP BY a.code"
+                " ORDER BY a.code"
+            )
+        ).all()
+        return [TrialBalanceLine(r[0], *(int(v) for v in r[1:])) for r in rows]
+
+    def close_period(self, name: str, closed_by: str) -> ClosedPeriod:
+        """Close a month (WIB) that has ended: from now on nothing is dated inside it."""
+        month = period(name)
+        if self._clock.now_us() <= month.ends_at_us:
+            raise PeriodNotClosable(f"{name} has not ended yet")
+        closed_through = self._conn.execute(
+            text("SELECT closed_through_us FROM ledger_state WHERE id = 1 FOR UPDATE")
+        ).scalar_one()
+        count = self._conn.execute(
+            text("SELECT count(*) FROM transfers WHERE ts BETWEEN :start AND :end"),
+            {"start": month.starts_at_us, "end": month.ends_at_us},
+        ).scalar_one()
+        self._conn.execute(
+            text(
+                "INSERT INTO ledger_periods (period, starts_at_us, ends_at_us, transfer_count,"
+                " closed_by) VALUES (:p, :s, :e, :n, :by) ON CONFLICT (period) DO NOTHING"
+            ),
+            {"p": name, "s": month.starts_at_us, "e": month.ends_at_us, "n": count, "by": closed_by},
+        )
+        if month.ends_at_us > closed_through:
+            self._conn.execute(
+                text("UPDATE ledger_state SET closed_through_us = :t WHERE id = 1"),
+                {"t": month.ends_at_us},
+            )
+        return ClosedPeriod(month, int(count))
+
+    def expired_pending(self, limit: int = batch_transfers_max) -> list[tuple[uuid.UUID, str]]:
+        """Pending transfers whose timeout has passed: (id, asset), oldest first."""
+        rows = self._conn.execute(
+            text(
+                "SELECT id, asset FROM pending_transfers WHERE status = 'pending'"
+                " AND expires_at_us <= :now ORDER BY expires_at_us LIMIT :limit"
+            ),
+            {"now": self._clock.now_us(), "limit": min(limit, batch_transfers_max)},
+        ).all()
+        return [(row[0], row[1]) for row in rows]
+
+    def _driver(self) -> psycopg.Connection[Any]:
+        raw = self._conn.connection.driver_connection
+        if not isinstance(raw, psycopg.Connection):
+            raise InvariantViolation("the ledger runs on psycopg 3 connections only")
+        return raw
+
+    def _snapshot(
+        self, raw: psycopg.Connection[Any], requests: Sequence[TransferRequest]
+    ) -> tuple[Snapshot, int]:
+        """Lock what the batch touches (accounts in id order), then read it, in one round trip."""
+        codes = sorted({c for r in requests for c in (r.debit, r.credit) if c})
+        pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
+        ids = list({r.id for r in requests})
+        params = {"codes": codes, "pending": pending_ids, "n": len(requests),
+                  "now": self._clock.now_us(), "ids": ids}  # fmt: skip
+        with raw.pipeline():
+            accounts_cur = raw.execute(_LOCK_ACCOUNTS, params)
+            pending_cur = raw.execute(_LOCK_PENDING, params) if pending_ids else None
+            state_cur = raw.execute(_STATE_AND_TIMESTAMPS, params)
+            existing_cur = raw.execute(_SELECT_RECORDS + " WHERE t.id = ANY(%(ids)s)", params)
+            accounts = {
+                row[1]: AccountState(row[0], row[1], row[2], AccountFlags(row[3]), *row[4:])
+                for row in accounts_cur.fetchall()
+            }
+            pendings = {
+                row[0]: PendingState(*row[:6], PendingStatus(row[6]))
+                for row in (pending_cur.fetchall() if pending_cur else [])
+            }
+            state = state_cur.fetchone()
+            existing = {record.id: record for record in map(_record, existing_cur.fetchall())}
+        if state is None:
+            raise InvariantViolation("ledger_state row is missing")
+        return Snapshot(accounts, pendings, existing, int(state[0])), int(state[1])
+
+
+_BALANCE_AT = """
+    SELECT
+      coalesce(sum(t.amount) FILTER (WHERE t.debit_account_id = :id AND t.flags IN (0, 4)), 0),
+      coalesce(sum(t.amount) FILTER (WHERE t.credit_account_id = :id AND t.flags IN (0, 4)), 0),
+      (SELECT coalesce(sum(p.amount), 0) FROM pending_transfers p
+         JOIN transfers c ON c.id = p.id LEFT JOIN transfers r ON r.id = p.resolved_by
+        WHERE p.debit_account_id = :id AND c.ts <= :at AND (r.ts IS NULL OR r.ts > :at)),
+      (SELECT coalesce(sum(p.amount), 0) FROM pending_transfers p
+         JOIN transfers c ON c.id = p.id LEFT JOIN transfers r ON r.id = p.resolved_by
+        WHERE p.credit_account_id = :id AND c.ts <= :at AND (r.ts IS NULL OR r.ts > :at))
+    FROM transfers t
+    WHERE (t.debit_account_id = :id OR t.credit_account_id = :id) AND t.ts <= :at
+"""
+
+
+def _records_by_id(
+    raw: psycopg.Connection[Any], ids: list[uuid.UUID]
+) -> dict[uuid.UUID, TransferRecord]:
+    with raw.cursor() as cur:
+        cur.execute(_SELECT_RECORDS + " WHERE t.id = ANY(%(ids)s)", {"ids": ids})
+        return {record.id: record for record in map(_record, cur.fetchall())}
+
+
+def _record(row: Sequence[Any]) -> TransferRecord:
+    return TransferRecord(
+        row[0], int(row[1]), row[2], row[3], int(row[4]), row[5], row[6], TransferFlags(row[7]),
+        row[8], int(row[9]), row[10], row[11] or {},
+    )  # fmt: skip
+
+
+def _insert(raw: psycopg.Connection[Any], rows: list[NewTransfer]) -> None:
+    values = [
+        (
+            r.id, r.timestamp, r.debit_id, r.credit_id, r.amount, r.asset, r.code, int(r.flags),
+            r.pending_id, r.timeout_s, r.external_ref,
+            json.dumps(r.user_data, sort_keys=True) if r.user_data else None,
+        )  # fmt: skip
+        for r in rows
+    ]
+    with raw.cursor() as cur:
+        if len(values) < copy_threshold_rows:
+            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(values))
+            cur.execute(
+                f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES {placeholders}",  # noqa: S608 - fixed column list
+                [field for row in values for field in row],
+            )
+            return
+        with cur.copy(f"COPY transfers ({_TRANSFER_COLUMNS}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)

@@ -1,0 +1,1 @@
+"""Business processes (use cases), the audit digest, the CLI and the wiring."""

@@ -14,7 +14,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger(__name__)
 
 
-class Problem(Exception):  # noqa: N818 - the RFC's name for the thing
+class Problem(Exception):
     """An error the client can act on, rendered as ``application/problem+json``."""
 
     def __init__(

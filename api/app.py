@@ -1,0 +1,23 @@
+"""The FastAPI application: routers per actor, request ids, problem+json errors."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import health
+from api.problems import install_problem_handlers
+from api.request_id import RequestIdMiddleware
+from api.routers import pi, qris
+from settlement.bootstrap import Container
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the HTTP application around an already wired container."""
+    app = FastAPI(title="msc-settlement", version="0.1.0")
+    app.state.container = container
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health.router)
+    app.include_router(pi.router)
+    app.include_router(qris.router)
+    return app

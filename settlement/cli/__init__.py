@@ -1,0 +1,38 @@
+"""The operator's command line, ``msc``."""
+
+from __future__ import annotations
+
+import typer
+
+from settlement.cli import chain, pi, qris
+from settlement.config import Settings
+from settlement.logging import configure_logging
+
+app = typer.Typer(
+    help="msc-settlement: Pi, QRIS and MSC settlement for Madiun.", no_args_is_help=True
+)
+app.add_typer(pi.app, name="pi")
+app.add_typer(qris.app, name="qris")
+app.add_typer(chain.app, name="chain")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Interface to listen on (default MSC_HTTP_HOST)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default MSC_HTTP_PORT)."),
+) -> None:
+    """Run the HTTP API with the in-process worker (embedded PostgreSQL when none is configured)."""
+    import uvicorn
+
+    from api.app import create_app
+    from settlement.service import running_container
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    bind_host, bind_port = host or settings.http_host, port or settings.http_port
+    in_process_worker = settings.redis_url is None
+    with running_container(settings, in_process_worker=in_process_worker) as container:
+        typer.echo(f"msc-settlement is serving on http://{bind_host}:{bind_port}", err=True)
+        typer.echo(f"  readiness: http://{bind_host}:{bind_port}/readyz", err=True)
+        typer.echo(f"  API docs:  http://{bind_host}:{bind_port}/docs", err=True)
+        uvicorn.run(create_app(container), host=bind_host, port=bind_port, log_config=None)

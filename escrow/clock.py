@@ -35,3 +35,7 @@ class FixedClock:
     def advance(self, seconds: int) -> None:
         """Move the clock forward (or back, with a negative number) by ``seconds``."""
         self._now_us += seconds * 1_000_000
+
+    def advance_to(self, now_us: int) -> None:
+        """Set the clock to ``now_us`` exactly."""
+        self._now_us = now_us

@@ -52,7 +52,9 @@ def test_base_fee_from_fee_stats(horizon_for: Any) -> None:
 
 
 def test_absurd_base_fee_refused(horizon_for: Any) -> None:
-    client, _ = horizon_for(lambda r: httpx.Response(200, json={"last_ledger_base_fee": "99999999999"}))
+    client, _ = horizon_for(
+        lambda r: httpx.Response(200, json={"last_ledger_base_fee": "99999999999"})
+    )
     with pytest.raises(errors.PiResponseError):
         client.base_fee()
 
@@ -68,7 +70,9 @@ def test_submit_rejected_carries_result_codes(horizon_for: Any) -> None:
 
 
 def test_submit_accepted(horizon_for: Any) -> None:
-    client, _ = horizon_for(lambda r: httpx.Response(200, content=raw("horizon/transaction_5408e032.json")))
+    client, _ = horizon_for(
+        lambda r: httpx.Response(200, content=raw("horizon/transaction_5408e032.json"))
+    )
     result = client.submit("AAAA")
     assert result.tx_hash == TXID
     assert result.successful

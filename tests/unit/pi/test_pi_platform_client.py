@@ -152,7 +152,9 @@ def test_wrong_shape_payment_is_refused(platform_for: Any) -> None:
     body = load("platform/payment_u2a_created.json")
     assert isinstance(body, dict)
     body["amount"] = "3.14159265"
-    client, _ = platform_for(lambda r: httpx.Response(200, json=json.loads(json.dumps(body, default=str))))
+    client, _ = platform_for(
+        lambda r: httpx.Response(200, json=json.loads(json.dumps(body, default=str)))
+    )
     with pytest.raises(errors.PiResponseError):
         client.get_payment(PAYMENT_ID)
 
@@ -183,7 +185,9 @@ def test_me_401_is_unauthorized(platform_for: Any) -> None:
 
 
 def test_incomplete_server_payments(platform_for: Any) -> None:
-    client, rec = platform_for(lambda r: json_response(200, "platform/incomplete_server_payments.json"))
+    client, rec = platform_for(
+        lambda r: json_response(200, "platform/incomplete_server_payments.json")
+    )
     payments = client.incomplete_server_payments()
     assert [p.direction for p in payments] == ["app_to_user"]
     assert rec.requests[0].url.path == "/v2/payments/incomplete_server_payments"

@@ -5,8 +5,8 @@ from dataclasses import replace
 from typing import cast
 
 import pytest
-from stellar_sdk import Asset, Keypair, TransactionBuilder, TransactionEnvelope
 from stellar_sdk import Account as SdkAccount
+from stellar_sdk import Asset, Keypair, TransactionBuilder, TransactionEnvelope
 
 from chain.pi.errors import TxVerificationError
 from chain.pi.horizon import HorizonTx

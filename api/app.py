@@ -19,5 +19,6 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     app.include_router(pi.router)
+    pi.mount_sandbox(app, container)  # Pi sandbox under /pi-sandbox when MSC_PI_SANDBOX
     app.include_router(qris.router)
     return app

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from settlement.config import Settings
 from settlement.db import make_engine
-from settlement.outbox import Dispatcher, RetryPolicy
+from settlement.evm.bridge import MINT_KIND, MintHandler
+from settlement.evm.sender import SendLimits, TxSender
+from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 
 
 @dataclass
@@ -31,4 +35,188 @@ def build_container(settings: Settings, database_url: str) -> Container:
         backoff_cap_s=settings.outbox_backoff_cap_s,
     )
     dispatcher = Dispatcher(engine, {}, policy)
-    return Container(settings, database_url, engine, dispatcher)
+    register_evm(dispatcher, settings, engine)
+    container = Container(settings, database_url, engine, dispatcher)
+    register_pi(container)
+    register_qris(container)
+    return container
+
+
+# --- EVM (issue 5): the node client and the recorded-transaction sender --------------------------
+
+
+def build_evm_sender(settings: Settings, engine: Engine) -> TxSender:
+    """The EVM client (chain id checked now) and the sender signing with the service key.
+
+    Without a configured key, the local anvil default gets a generated key under data_dir.
+    """
+    from chain.evm.anvil import ANVIL_CHAIN_ID, ensure_local_dev_key
+    from chain.evm.client import Web3Client
+    from chain.evm.fees import FeePolicy
+    from chain.evm.signing import load_account
+
+    key = settings.evm_private_key.get_secret_value() if settings.evm_private_key else None
+    key_file = settings.evm_private_key_file
+    if key is None and key_file is None and settings.evm_chain_id == ANVIL_CHAIN_ID:
+        key_file = settings.data_dir / "anvil" / "service.key"
+        ensure_local_dev_key(key_file, settings.evm_rpc_url)
+    fee_policy = FeePolicy(
+        max_fee_per_gas_cap_wei=settings.evm_max_fee_per_gas_wei,
+        priority_fee_default_wei=settings.evm_priority_fee_wei,
+        priority_fee_cap_wei=settings.evm_priority_fee_cap_wei,
+    )
+    node = Web3Client(
+        settings.evm_rpc_url, settings.evm_chain_id, fee_policy, settings.evm_rpc_timeout_s
+    )
+    limits = SendLimits(settings.evm_confirmations, settings.evm_receipt_timeout_s)
+    return TxSender(engine, node, load_account(key, key_file), limits)
+
+
+def register_evm(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> None:
+    """Register the mint handler; the node is contacted at the first mint, not at start."""
+    built: list[MintHandler] = []
+
+    def handle_mint(conn: Connection, message: OutboxMessage) -> None:
+        if not built:
+            built.append(MintHandler(build_evm_sender(settings, engine)))
+        built[0](conn, message)
+
+    dispatcher.register(MINT_KIND, handle_mint)
+
+
+# --- Pi (issue 3): Platform API + Horizon clients, or the in-process Pi sandbox -----------------
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+    from stellar_sdk import Keypair
+
+    from settlement.pi.deps import PiDeps
+
+PI_SANDBOX_BASE_URL = "http://pi-sandbox.internal"
+PI_PUBLIC_API_URL = "https://api.minepi.com"
+"""With MSC_PI_SANDBOX on and the API URL left at this default, the sandbox runs in-process;
+point MSC_PI_API_URL/MSC_PI_HORIZON_URL elsewhere (e.g. a server's /pi-sandbox) to share one."""
+"""Where the service thinks the in-process sandbox lives (no socket; see chain.pi.sandbox)."""
+
+
+def _pi_signer(settings: Settings) -> Keypair | None:
+    """The app wallet keypair from MSC_PI_WALLET_SECRET or its file; a fixed dev key in sandbox."""
+    import hashlib
+
+    from stellar_sdk import Keypair
+
+    secret = settings.pi_wallet_secret.get_secret_value() if settings.pi_wallet_secret else None
+    if secret is None and settings.pi_wallet_secret_file is not None:
+        secret = settings.pi_wallet_secret_file.read_text().strip()
+    if secret is not None:
+        return Keypair.from_secret(secret)
+    if settings.pi_sandbox:
+        return Keypair.from_raw_ed25519_seed(hashlib.sha256(b"msc-pi-sandbox-app-wallet").digest())
+    return None
+
+
+def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
+    """The Pi use cases' dependencies, and the sandbox ASGI app when MSC_PI_SANDBOX is on."""
+    import httpx
+
+    from chain.pi.horizon import HorizonClient
+    from chain.pi.platform import PiPlatformClient
+    from chain.pi.sandbox.app import build_app, make_sandbox
+    from chain.pi.sandbox.inprocess import SyncASGITransport
+    from chain.pi.transport import HttpLimits, JsonTransport
+    from settlement.pi.deps import PiDeps
+
+    signer = _pi_signer(settings)
+    address = signer.public_key if signer is not None else ""
+    api_key = settings.pi_api_key.get_secret_value()
+    sandbox_app = None
+    api_url, horizon_url = settings.pi_api_url, settings.pi_horizon_url
+    if settings.pi_sandbox and api_url == PI_PUBLIC_API_URL:
+        sandbox = make_sandbox(
+            api_key=api_key,
+            app_address=address,
+            base_url=PI_SANDBOX_BASE_URL,
+            network_passphrase=str(settings.pi_network),
+        )
+        sandbox_app = build_app(sandbox)
+        client = httpx.Client(transport=SyncASGITransport(sandbox_app))
+        api_url = horizon_url = PI_SANDBOX_BASE_URL
+    else:
+        client = httpx.Client()
+    transport = JsonTransport(client, HttpLimits())
+    deps = PiDeps(
+        platform=PiPlatformClient(transport, api_url, api_key),
+        chain=HorizonClient(transport, horizon_url),
+        network=str(settings.pi_network),
+        app_address=address,
+        signer=signer,
+    )
+    return deps, sandbox_app
+
+
+def register_pi(container: Container) -> None:
+    """Build the Pi adapters, register the Pi outbox handlers, keep both for the API."""
+    from settlement.pi.handlers import register
+
+    deps, sandbox_app = build_pi(container.settings)
+    register(container.dispatcher, deps)
+    container.extras["pi"] = deps
+    jobs = container.extras.setdefault("jobs", [])
+    if isinstance(jobs, list):
+        jobs.append(_pi_recovery_job(container.engine, deps))
+    if sandbox_app is not None:
+        container.extras["pi_sandbox_app"] = sandbox_app
+
+
+pi_recovery_interval_s = 300.0
+
+
+def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
+    """Incomplete-payment recovery: at the first tick (start), then every interval."""
+    import time
+
+    from settlement.pi.recovery import recover_all
+
+    next_run = [0.0]
+
+    def run() -> None:
+        now = time.monotonic()
+        if now < next_run[0]:
+            return
+        next_run[0] = now + pi_recovery_interval_s
+        with engine.begin() as conn:
+            recover_all(conn, deps)
+
+    return run
+
+
+def scheduled_jobs(container: Container) -> Callable[[], None]:
+    """One tick of the in-process scheduler: every registered job decides whether it is due."""
+    jobs = container.extras.get("jobs")
+
+    def tick() -> None:
+        for job in jobs if isinstance(jobs, list) else []:
+            job()
+
+    return tick
+
+
+# --- QRIS (issue 4): gateway notification adapters, keyed by provider ---------------------------
+
+
+def register_qris(container: Container) -> None:
+    """Build the gateway adapters from configuration; SNAP only when its PJP key is configured."""
+    from chain.qris.gateways.base import GatewayAdapter
+    from chain.qris.gateways.midtrans import MidtransAdapter
+    from chain.qris.gateways.snap import SnapQrNotifyAdapter
+    from chain.qris.gateways.xendit import XenditAdapter
+
+    settings = container.settings
+    adapters: dict[str, GatewayAdapter] = {
+        "midtrans": MidtransAdapter(settings.qris_midtrans_server_key.get_secret_value()),
+        "xendit": XenditAdapter(settings.qris_xendit_callback_token.get_secret_value()),
+    }
+    if settings.qris_snap_public_key_file is not None:
+        pem = settings.qris_snap_public_key_file.read_bytes()
+        adapters["snap"] = SnapQrNotifyAdapter(pem)
+    container.extras["qris_adapters"] = adapters

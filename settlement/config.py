@@ -61,12 +61,30 @@ class Settings(BaseSettings):
     evm_private_key: SecretStr | None = None
     evm_private_key_file: Path | None = None
     evm_confirmations: int = Field(default=1, ge=0, le=64)
+    # --- EVM (issue 5): role holders default to the service key's address when unset.
+    evm_admin_address: str | None = None
+    evm_minter_address: str | None = None
+    evm_pauser_address: str | None = None
+    evm_blocklister_address: str | None = None
+    evm_attester_address: str | None = None
+    evm_publisher_address: str | None = None
+    evm_minter_allowance: int = Field(default=10_000_000_000_00, ge=0)
+    evm_receipt_timeout_s: float = Field(default=120.0, gt=0)
+    evm_rpc_timeout_s: float = Field(default=10.0, gt=0)
+    evm_max_fee_per_gas_wei: int = Field(default=200 * 10**9, gt=0)
+    evm_priority_fee_wei: int = Field(default=10**9, ge=0)
+    evm_priority_fee_cap_wei: int = Field(default=5 * 10**9, gt=0)
+    evm_scan_blocks_max: int = Field(default=2000, ge=1, le=100_000)
 
     stellar_horizon_url: str = "https://horizon-testnet.stellar.org"
     stellar_network_passphrase: str = "Test SDF Network ; September 2015"  # noqa: S105 - public
 
     qris_midtrans_server_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-midtrans-server-key")
     qris_xendit_callback_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-xendit-token")
+    # QRIS engineer (issue 4): SNAP notify key, report formats, expectation lifetime.
+    qris_snap_public_key_file: Path | None = None
+    qris_report_formats_file: Path | None = None
+    qris_expectation_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
 
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)

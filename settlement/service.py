@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import structlog
 
-from settlement.bootstrap import Container, build_container
+from settlement.bootstrap import Container, build_container, scheduled_jobs
 from settlement.config import Settings
 from settlement.db import migrate
 from settlement.embedded import EmbeddedPostgres
@@ -38,7 +38,11 @@ def running_container(settings: Settings, in_process_worker: bool) -> Iterator[C
     with running_database(settings) as url:
         migrate(url)
         container = build_container(settings, url)
-        worker = BackgroundDispatcher(container.dispatcher) if in_process_worker else None
+        worker = (
+            BackgroundDispatcher(container.dispatcher, tick=scheduled_jobs(container))
+            if in_process_worker
+            else None
+        )
         if worker is not None:
             worker.start()
         try:

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine
 from settlement.db import make_engine
 from tests.database import fresh_database, server_url, worker_database_name
 
+pytest_plugins = ["tests.evm_fixtures"]
+
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

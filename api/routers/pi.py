@@ -1,5 +1,167 @@
-"""HTTP routes of the pi rail."""
+"""HTTP routes the Pioneer's Pi app calls: approve, complete, incomplete-payment recovery.
 
-from fastapi import APIRouter
+Every route authenticates the Pioneer with their Pi access token (`Authorization: Bearer`),
+verified against Pi `GET /v2/me` and cached briefly; every refusal is problem+json with a stable
+`code`. Each request is one database transaction.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel, Field
+
+from api.problems import Problem
+from chain.pi import errors as chain_errors
+from settlement.bootstrap import Container
+from settlement.pi import recovery, u2a
+from settlement.pi.deps import PiDeps
+from settlement.pi.errors import PiRefusal
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/v1/pi", tags=["pi"])
+token_cache_ttl_s = 60.0
+token_cache_entries_max = 10_000
+SANDBOX_MOUNT = "/pi-sandbox"
+
+
+class _TokenCache:
+    """Pioneer uid by access-token hash, for a short while (Pi is asked again after the TTL)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+
+    def get(self, key: str, now: float) -> str | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None or hit[0] < now:
+                return None
+            return hit[1]
+
+    def put(self, key: str, uid: str, now: float) -> None:
+        with self._lock:
+            self._entries[key] = (now + token_cache_ttl_s, uid)
+            self._entries.move_to_end(key)
+            while len(self._entries) > token_cache_entries_max:
+                self._entries.popitem(last=False)
+
+
+_tokens = _TokenCache()
+
+
+class CompleteBody(BaseModel):
+    """`onReadyForServerCompletion(paymentId, txid)`."""
+
+    txid: str = Field(min_length=1, max_length=128)
+
+
+class IncompleteBody(BaseModel):
+    """`onIncompletePaymentFound(payment)`: only the identifier is trusted, Pi is asked again."""
+
+    payment: dict[str, Any]
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _deps(request: Request) -> PiDeps:
+    deps = _container(request).extras.get("pi")
+    if not isinstance(deps, PiDeps):
+        raise Problem(503, "pi_unavailable", "The Pi rail is not configured")
+    return deps
+
+
+def _refusal(refusal: PiRefusal) -> Problem:
+    log.info("pi_refused", code=refusal.code, detail=refusal.detail)
+    return Problem(refusal.status, refusal.code, "Pi payment refused", refusal.detail)
+
+
+def pioneer_uid(request: Request) -> str:
+    """The Pioneer behind the bearer token, checked with Pi `GET /v2/me`."""
+    auth = request.headers.get("authorization", "")
+    if not auth.startswith("Bearer ") or len(auth) > 4096:
+        raise Problem(401, "pi_unauthorized", "A Pi access token is required")
+    token = auth.removeprefix("Bearer ").strip()
+    key = hashlib.sha256(token.encode()).hexdigest()
+    now = time.monotonic()
+    cached = _tokens.get(key, now)
+    if cached is not None:
+        return cached
+    try:
+        user = _deps(request).platform.me(token)
+    except (chain_errors.PiUnauthorizedError, chain_errors.PiApiError) as exc:
+        raise Problem(401, "pi_unauthorized", "Pi did not accept the access token") from exc
+    except chain_errors.PiError as exc:
+        raise Problem(503, "pi_unavailable", "Pi could not check the token", str(exc)) from exc
+    _tokens.put(key, user.uid, now)
+    return user.uid
+
+
+Uid = Annotated[str, Depends(pioneer_uid)]
+
+
+@router.post("/payments/incomplete")
+def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, object]:
+    """Finish a U2A payment the Pi SDK found incomplete, if the chain proves it."""
+    payment_id = body.payment.get("identifier")
+    if not isinstance(payment_id, str):
+        raise Problem(422, "pi_bad_payment_id", "payment.identifier is required")
+    container, deps = _container(request), _deps(request)
+    try:
+        with container.engine.begin() as conn:
+            outcome = recovery.recover_u2a(conn, deps, payment_id, uid)
+    except PiRefusal as refusal:
+        raise _refusal(refusal) from refusal
+    if outcome.status == "flagged":
+        raise Problem(
+            422,
+            outcome.code or "pi_flagged",
+            "Payment refused and flagged for review",
+            payment_id=outcome.payment_id,
+        )
+    return {"payment_id": outcome.payment_id, "status": outcome.status, "txid": outcome.txid}
+
+
+@router.post("/payments/{payment_id}/approve")
+def approve(payment_id: str, request: Request, uid: Uid) -> dict[str, object]:
+    """`onReadyForServerApproval`: check the payment against its expectation, approve it."""
+    container, deps = _container(request), _deps(request)
+    try:
+        with container.engine.begin() as conn:
+            outcome = u2a.approve(conn, deps, payment_id, uid)
+    except PiRefusal as refusal:
+        raise _refusal(refusal) from refusal
+    return {"payment_id": outcome.payment_id, "status": outcome.status}
+
+
+@router.post("/payments/{payment_id}/complete")
+def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) -> dict[str, object]:
+    """`onReadyForServerCompletion`: verify on chain, credit once, complete through the outbox."""
+    container, deps = _container(request), _deps(request)
+    try:
+        with container.engine.begin() as conn:
+            outcome = u2a.complete(conn, deps, payment_id, body.txid, uid)
+    except PiRefusal as refusal:
+        raise _refusal(refusal) from refusal
+    return {
+        "payment_id": outcome.payment_id,
+        "status": outcome.status,
+        "txid": outcome.txid,
+        "transfer_id": str(outcome.transfer_id) if outcome.transfer_id else None,
+    }
+
+
+def mount_sandbox(app: FastAPI, container: Container) -> None:
+    """Serve the in-process Pi sandbox under /pi-sandbox (embedded default only)."""
+    sandbox_app = container.extras.get("pi_sandbox_app")
+    if sandbox_app is not None:
+        app.mount(SANDBOX_MOUNT, sandbox_app)  # type: ignore[arg-type]

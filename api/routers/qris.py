@@ -1,5 +1,91 @@
-"""HTTP routes of the qris rail."""
+"""HTTP routes of the QRIS rail: gateway notifications and the exceptions read model."""
 
-from fastapi import APIRouter
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-router = APIRouter()
+import structlog
+from fastapi import APIRouter, Query, Request
+
+from api.problems import Problem
+from chain.qris.gateways.base import GatewayAdapter
+from chain.qris.gateways.errors import NotificationError, NotificationUnauthenticated
+from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
+from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
+from settlement.qris.notifications import receive_notification
+
+router = APIRouter(tags=["qris"])
+log = structlog.get_logger(__name__)
+
+
+def _adapter(request: Request, provider: str) -> GatewayAdapter:
+    adapters: dict[str, GatewayAdapter] = request.app.state.container.extras.get(
+        "qris_adapters", {}
+    )
+    adapter = adapters.get(provider)
+    if adapter is None:
+        raise Problem(404, "qris_provider_unknown", "Unknown QRIS provider", f"{provider!r}")
+    return adapter
+
+
+async def _notify(request: Request, provider: str) -> dict[str, Any]:
+    adapter = _adapter(request, provider)
+    body = await request.body()
+    container = request.app.state.container
+    try:
+        with container.engine.begin() as conn:
+            result = receive_notification(
+                conn,
+                adapter,
+                dict(request.headers),
+                body,
+                path=request.url.path,
+                now=datetime.now(UTC),
+            )
+    except NotificationUnauthenticated as refused:
+        log.warning("qris_notification_refused", provider=provider, reason=str(refused))
+        raise Problem(401, refused.code, "Notification not authenticated", str(refused)) from None
+    except NotificationError as invalid:
+        log.warning("qris_notification_invalid", provider=provider, reason=str(invalid))
+        raise Problem(400, invalid.code, "Notification not readable", str(invalid)) from None
+    log.info(
+        "qris_notification",
+        provider=provider,
+        tx=result.event.provider_tx_id,
+        status=str(result.event.status),
+        outcome=str(result.outcome),
+    )
+    return {"outcome": str(result.outcome), "status": str(result.event.status)}
+
+
+@router.post("/v1/qris/notifications/{provider}")
+async def notification(request: Request, provider: str) -> dict[str, Any]:
+    """Receive a gateway notification; 2xx once stored (duplicates too), 401 if not verified."""
+    return await _notify(request, provider)
+
+
+@router.post(SNAP_NOTIFY_PATH)
+async def snap_qr_mpm_notify(request: Request) -> dict[str, Any]:
+    """Bank Indonesia SNAP QR MPM notify at its standard path, answered in SNAP's format."""
+    result = await _notify(request, "snap")
+    return {
+        "responseCode": f"200{SNAP_NOTIFY_SERVICE_CODE}00",
+        "responseMessage": "Successful",
+        "additionalInfo": result,
+    }
+
+
+@router.get("/v1/qris/exceptions")
+def exceptions_report(
+    request: Request,
+    on: Annotated[date, Query(alias="date", description="Business day (WIB), YYYY-MM-DD.")],
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=EXCEPTIONS_PAGE_MAX)] = 100,
+) -> dict[str, Any]:
+    """The reconciliation exceptions of one business day, a page at a time."""
+    with request.app.state.container.engine.connect() as conn:
+        items = list_exceptions(conn, on, limit=limit, after_id=after_id)
+    return {
+        "date": on.isoformat(),
+        "items": items,
+        "next_after_id": items[-1]["id"] if items else None,
+    }

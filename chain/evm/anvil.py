@@ -8,12 +8,14 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
 import httpx
+from eth_account import Account
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
@@ -144,8 +146,6 @@ def _answers(url: str) -> bool:
 
 
 def _temp_log_path() -> Path:
-    import tempfile  # noqa: PLC0415 - only when no log file was chosen
-
     handle, name = tempfile.mkstemp(prefix="anvil-", suffix=".log")
     os.close(handle)
     return Path(name)
@@ -153,3 +153,33 @@ def _temp_log_path() -> Path:
 
 def _tail(log_path: Path, chars: int = 2000) -> str:
     return log_path.read_text(errors="replace")[-chars:]
+
+
+dev_key_balance_wei = 10**21
+"""1000 test ether: what a fresh local service key is given on anvil."""
+
+
+def ensure_local_dev_key(key_file: Path, rpc_url: str) -> str:
+    """A random service key for the local anvil, kept in ``key_file`` (0600) and funded there.
+
+    Local only: refuses any chain but anvil's, so no key is ever generated for a real network.
+    """
+    if _rpc(rpc_url, "eth_chainId", []) != hex(ANVIL_CHAIN_ID):
+        raise AnvilError(f"{rpc_url} is not a local anvil (chain id {ANVIL_CHAIN_ID})")
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(Account.create().key.hex() + "\n")
+    address = str(Account.from_key(key_file.read_text(encoding="ascii").strip()).address)
+    if int(str(_rpc(rpc_url, "eth_getBalance", [address, "latest"])), 16) < dev_key_balance_wei:
+        _rpc(rpc_url, "anvil_setBalance", [address, hex(dev_key_balance_wei)])
+    return address
+
+
+def _rpc(url: str, method: str, params: list[object]) -> object:
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    answer = httpx.post(url, json=body, timeout=5.0).json()
+    if "error" in answer:
+        raise AnvilError(f"{method}: {answer['error']}")
+    return answer["result"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from eth_account.signers.local import LocalAccount
 
-TOKEN_EIP712_NAME = "Madiun Stable Coin"
-TOKEN_EIP712_VERSION = "1"
+TOKEN_EIP712_NAME = "Madiun Stable Coin"  # noqa: S105 - EIP-712 domain name, not a secret
+TOKEN_EIP712_VERSION = "1"  # noqa: S105 - EIP-712 domain version
 
 RESERVE_ATTESTATION_TYPES = {
     "ReserveAttestation": [

@@ -62,6 +62,10 @@ class Web3Client:
         """The newest block number."""
         return self._rpc(lambda: int(self._w3.eth.block_number))
 
+    def latest_timestamp(self) -> int:
+        """The newest block's timestamp."""
+        return self._rpc(lambda: int(self._w3.eth.get_block("latest")["timestamp"]))
+
     def pending_nonce(self, address: str) -> int:
         """Next nonce including mempool transactions."""
         checksum = Web3.to_checksum_address(address)
@@ -127,6 +131,11 @@ class Web3Client:
             if waited >= timeout_s:
                 raise TxTimeoutError(tx_hash, waited)
             time.sleep(min(receipt_poll_interval_s, max(timeout_s - waited, 0.0)))
+
+    def has_code(self, address: str) -> bool:
+        """True when a contract is deployed at ``address``."""
+        checksum = Web3.to_checksum_address(address)
+        return len(self._rpc(lambda: self._w3.eth.get_code(checksum))) > 0
 
     def call(self, to: str, data: bytes) -> bytes:
         """eth_call at the latest block."""

@@ -20,6 +20,10 @@ class EvmNode(Protocol):
         """The newest block number."""
         ...
 
+    def latest_timestamp(self) -> int:
+        """The newest block's timestamp (Unix seconds): the chain's idea of now."""
+        ...
+
     def pending_nonce(self, address: str) -> int:
         """The next nonce of ``address`` counting transactions still in the mempool."""
         ...
@@ -46,6 +50,10 @@ class EvmNode(Protocol):
 
     def wait_confirmed(self, tx_hash: str, confirmations: int, timeout_s: float) -> Receipt:
         """The receipt once ``confirmations`` blocks sit on top of it (0 = mined)."""
+        ...
+
+    def has_code(self, address: str) -> bool:
+        """True when a contract is deployed at ``address``."""
         ...
 
     def call(self, to: str, data: bytes) -> bytes:

@@ -48,48 +48,56 @@ def decode(text: str) -> Payload:
         raise QrisDecodeError("the payload must start with tag 00", position=0)
     deviations: list[Deviation] = []
     if len(text) > PAYLOAD_CHARS_MAX:
-        deviations.append(
-            Deviation("too_long", None, 0, f"{len(text)} characters, max {PAYLOAD_CHARS_MAX}")
-        )
+        message = f"{len(text)} characters, max {PAYLOAD_CHARS_MAX}"
+        deviations.append(Deviation("too_long", None, 0, message))
     values: dict[str, Any] = {}
     accounts: list[MerchantAccount] = []
     unknown: list[Tlv] = []
-    positions: dict[str, int] = {}
-    previous = ""
+    positions = _positions(fields, deviations)
     for tag, value, pos in fields:
-        if tag in positions:
-            raise QrisDecodeError("tag appears twice", tag=tag, position=pos)
-        positions[tag] = pos
-        if tag < previous:
-            deviations.append(Deviation("order", tag, pos, f"tag {tag} follows tag {previous}"))
-        else:
-            previous = tag
-        if not value or not value.isprintable():
-            _note_bad_value(tag, value, pos, deviations)
         name = _SIMPLE.get(tag)
         if name is not None:
             values[name] = value
-            if len(value) > TOP_LEVEL_CHARS_MAX[tag]:
-                limit = TOP_LEVEL_CHARS_MAX[tag]
-                deviations.append(
-                    Deviation("length", tag, pos, f"{len(value)} characters, max {limit}")
-                )
+            limit = TOP_LEVEL_CHARS_MAX[tag]
+            if len(value) > limit:
+                message = f"{len(value)} characters, max {limit}"
+                deviations.append(Deviation("length", tag, pos, message))
         elif tag in _ACCOUNT_TAGS:
             accounts.append(_account(text, tag, value, pos, deviations))
         elif tag == "62":
             values["additional"] = _additional(text, value, pos, deviations)
-        elif tag == "63":
-            raise QrisDecodeError("tag 63 (CRC) must be the last field", tag=tag, position=pos)
         else:
             unknown.append(Tlv(tag, value))
     _check_semantics(values, accounts, positions, deviations)
+    kwargs: dict[str, Any] = {key: values.get(key) for key in _PAYLOAD_KEYS}
     return Payload(
         merchant_accounts=tuple(accounts),
         unknown=tuple(unknown),
         crc=text[-4:],
         deviations=tuple(deviations),
-        **{key: values.get(key) for key in _PAYLOAD_KEYS},
+        **kwargs,
     )
+
+
+def _positions(fields: list[Field], out: list[Deviation]) -> dict[str, int]:
+    """Where each tag starts; refuse repeats and an early 63, note order and charset."""
+    positions: dict[str, int] = {}
+    previous = ""
+    for tag, value, pos in fields:
+        if tag in positions:
+            raise QrisDecodeError("tag appears twice", tag=tag, position=pos)
+        if tag == "63":
+            raise QrisDecodeError("tag 63 (CRC) must be the last field", tag=tag, position=pos)
+        positions[tag] = pos
+        if tag < previous:
+            out.append(Deviation("order", tag, pos, f"tag {tag} follows tag {previous}"))
+        else:
+            previous = tag
+        if not value:
+            out.append(Deviation("empty", tag, pos, "empty value"))
+        elif not value.isprintable():
+            out.append(Deviation("charset", tag, pos, "value contains control characters"))
+    return positions
 
 
 _PAYLOAD_KEYS = (*_SIMPLE.values(), "additional")
@@ -124,13 +132,6 @@ def _check_frame(text: str) -> int:
             position=size - 4,
         )
     return crc_at
-
-
-def _note_bad_value(tag: str, value: str, pos: int, out: list[Deviation]) -> None:
-    if not value:
-        out.append(Deviation("empty", tag, pos, "empty value"))
-    else:
-        out.append(Deviation("charset", tag, pos, "value contains control characters"))
 
 
 def _account(text: str, tag: str, value: str, pos: int, out: list[Deviation]) -> MerchantAccount:
@@ -191,11 +192,12 @@ def _additional(text: str, value: str, pos: int, out: list[Deviation]) -> Additi
 def _subfields(text: str, tag: str, value: str, pos: int) -> list[Field]:
     start = pos + 4
     subs = split_fields(text, start, start + len(value), tag)
-    seen: set[str] = set()
-    for sub, _, sub_pos in subs:
-        if sub in seen:
-            raise QrisDecodeError(f"sub-tag {sub} appears twice", tag=tag, position=sub_pos)
-        seen.add(sub)
+    if len({sub for sub, _, _ in subs}) != len(subs):
+        seen: set[str] = set()
+        for sub, _, sub_pos in subs:
+            if sub in seen:
+                raise QrisDecodeError(f"sub-tag {sub} appears twice", tag=tag, position=sub_pos)
+            seen.add(sub)
     return subs
 
 

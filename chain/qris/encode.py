@@ -73,6 +73,8 @@ def _check_header(p: Payload) -> None:
         raise QrisEncodeError("at least one merchant account template (26-51) is required")
     if p.amount is not None and parse_amount_sen(p.amount) is None:
         raise QrisEncodeError(f"amount {p.amount!r} is not a positive IDR amount", tag="54")
+    if p.initiation == POINT_OF_INITIATION_DYNAMIC and p.amount is None:
+        raise QrisEncodeError("a dynamic payload must carry its amount", tag="54")
     if p.merchant_name is None or p.merchant_city is None:
         raise QrisEncodeError("merchant name (59) and city (60) are mandatory", tag="59")
 

@@ -117,7 +117,7 @@ class Payload:
     postal_code: str | None = None
     additional: AdditionalData | None = None
     unknown: tuple[Tlv, ...] = ()
-    crc: str | None = None
+    crc: str | None = field(default=None, compare=False)
     deviations: tuple[Deviation, ...] = field(default=(), compare=False)
 
     @property

@@ -1,5 +1,156 @@
-"""CLI: `msc chain ...`."""
+"""CLI: `msc chain ...` (deploy, reconcile, attest, scan-deposits, node)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlparse
 
 import typer
+from sqlalchemy import Engine
 
-app = typer.Typer(help="chain commands.", no_args_is_help=True)
+from settlement.bootstrap import build_evm_sender
+from settlement.config import Settings
+from settlement.db import make_engine, migrate
+from settlement.evm.amounts import parse_msc
+from settlement.evm.deployment import RoleHolders, deploy, load_deployment
+from settlement.evm.deposits import scan_deposits
+from settlement.evm.reconcile import reconcile
+from settlement.evm.sender import TxSender
+from settlement.logging import configure_logging
+from settlement.service import running_database
+
+app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_is_help=True)
+
+
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    with running_database(settings) as url:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _roles(settings: Settings, sender: TxSender) -> RoleHolders:
+    me = sender.address
+    return RoleHolders(
+        admin=settings.evm_admin_address or me,
+        minter=settings.evm_minter_address or me,
+        pauser=settings.evm_pauser_address or me,
+        blocklister=settings.evm_blocklister_address or me,
+        attester=settings.evm_attester_address or me,
+        publisher=settings.evm_publisher_address or me,
+    )
+
+
+@app.command("deploy")
+def deploy_command() -> None:
+    """Deploy MSC and AuditAnchor (once), grant roles, record and print the addresses."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    with _engine(settings) as engine:
+        sender = build_evm_sender(settings, engine)
+        deployment = deploy(engine, sender, _roles(settings, sender), settings.evm_minter_allowance)
+    typer.echo(f"chain_id         {deployment.chain_id}")
+    typer.echo(f"MadiunStableCoin {deployment.token}")
+    typer.echo(f"AuditAnchor      {deployment.anchor}")
+
+
+@app.command("reconcile")
+def reconcile_command() -> None:
+    """Check totalSupply == ledger msc:onchain (+ in flight) and reserve cap >= supply."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    with _engine(settings) as engine, engine.connect() as conn:
+        sender = build_evm_sender(settings, engine)
+        deployment = load_deployment(conn, sender.node.chain_id)
+        result = reconcile(conn, sender.node, deployment, settings.evm_scan_blocks_max)
+    typer.echo(f"total_supply      {result.total_supply}")
+    typer.echo(f"ledger_onchain    {result.ledger_onchain}")
+    typer.echo(f"minting           {result.minting}")
+    typer.echo(f"deposits_unbooked {result.deposits_unbooked}")
+    typer.echo(f"reserve_cap       {result.reserve_cap}")
+    if not result.supply_matches:
+        typer.echo("MISMATCH: supply + in flight != ledger balance of msc:onchain", err=True)
+    if not result.reserve_covers:
+        typer.echo("MISMATCH: reserve cap below total supply", err=True)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("attest")
+def attest_command(
+    amount: str = typer.Argument(..., help="Reserve in MSC (Rp), e.g. 1000000.00"),
+) -> None:
+    """Sign (service key = attester) and post a reserve attestation: the token's mint cap."""
+    from chain.evm.attestation import sign_reserve_attestation
+    from settlement.evm.token import attest_request
+
+    try:
+        sen = parse_msc(amount)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    settings = Settings()
+    configure_logging(settings.log_level)
+    with _engine(settings) as engine, engine.connect() as conn:
+        sender = build_evm_sender(settings, engine)
+        deployment = load_deployment(conn, sender.node.chain_id)
+    timestamp = sender.node.latest_timestamp()
+    signature = sign_reserve_attestation(
+        sender.account, deployment.chain_id, deployment.token, sen, timestamp
+    )
+    receipt = sender.execute(
+        "attest",
+        f"{sen}:{timestamp}",
+        lambda: attest_request(deployment.token, sen, timestamp, signature),
+    )
+    typer.echo(f"reserve cap {sen} sen attested at {timestamp} in {receipt.tx_hash}")
+
+
+@app.command("scan-deposits")
+def scan_deposits_command() -> None:
+    """Credit confirmed Deposit events since the last scan (the worker does this on schedule)."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    with _engine(settings) as engine:
+        sender = build_evm_sender(settings, engine)
+        with engine.begin() as conn:
+            deployment = load_deployment(conn, sender.node.chain_id)
+            result = scan_deposits(
+                conn,
+                sender.node,
+                deployment,
+                settings.evm_confirmations,
+                settings.evm_scan_blocks_max,
+            )
+    typer.echo(f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits")
+
+
+@app.command("node")
+def node_command() -> None:
+    """Run the local anvil at MSC_EVM_RPC_URL with state persisted in data_dir/anvil."""
+    import signal
+    import threading
+
+    from chain.evm.anvil import AnvilNode, ensure_node_deps
+
+    settings = Settings()
+    url = urlparse(settings.evm_rpc_url)
+    ensure_node_deps()
+    state_dir = settings.data_dir / "anvil"
+    node = AnvilNode(
+        state_file=state_dir / "state.json",
+        chain_id=settings.evm_chain_id,
+        log_file=state_dir / "anvil.log",
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 8545,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with node:
+        typer.echo(f"anvil on {node.url} (state {state_dir / 'state.json'}); Ctrl-C stops it")
+        stop.wait()
+        typer.echo("stopping anvil (it writes its state on exit)")

@@ -1,0 +1,343 @@
+"""The sandbox HTTP server: Platform API v2 subset, Horizon subset, and /sandbox admin routes.
+
+Faults are armed through `POST /sandbox/faults` and consumed by the next matching requests:
+`status_500` (JSON 500), `html_502` (an nginx HTML page), `timeout` (sleep, then 504 HTML).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from chain.pi.amounts import to_units
+from chain.pi.sandbox.chain import SandboxChain, sandbox_base_fee_stroops
+from chain.pi.sandbox.pioneer_side import PayOverrides, network_cancel, pay, user_cancel
+from chain.pi.sandbox.platform import SandboxPlatform, SandboxRefusal
+
+_NGINX_502 = (
+    "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+)
+fault_delay_s_max = 30.0
+
+
+@dataclass
+class Fault:
+    """One armed fault: applies to the next `times` requests whose path contains `path_contains`."""
+
+    scope: str
+    kind: str
+    times: int
+    path_contains: str = ""
+    delay_s: float = 2.0
+
+
+@dataclass
+class Sandbox:
+    """Everything the sandbox holds."""
+
+    platform: SandboxPlatform
+    api_key: str
+    clock: Callable[[], float] = time.time
+    faults: list[Fault] = field(default_factory=list)
+
+    @property
+    def chain(self) -> SandboxChain:
+        """The ledger."""
+        return self.platform.chain
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, default=str), status_code=status, media_type="application/json"
+    )
+
+
+async def _body(request: Request) -> dict[str, object]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    data = json.loads(raw, parse_float=Decimal)
+    return data if isinstance(data, dict) else {}
+
+
+def _amount(value: object, *, allow_zero: bool = False) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+        to_units(amount, allow_zero=allow_zero)
+    except (InvalidOperation, ValueError) as exc:
+        raise SandboxRefusal(400, "invalid_amount", f"bad amount {value!r}") from exc
+    return amount
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def build_app(sandbox: Sandbox) -> Starlette:
+    """The ASGI app over `sandbox`."""
+    sb = sandbox
+
+    def guarded(handler: Handler, *, key: bool = True) -> Handler:
+        async def run(request: Request) -> Response:
+            if key and request.headers.get("authorization") != f"Key {sb.api_key}":
+                return _json({"error": "unauthorized", "error_message": "bad server API key"}, 401)
+            try:
+                return await handler(request)
+            except SandboxRefusal as refusal:
+                return _json(refusal.body, refusal.status)
+
+        return run
+
+    async def me(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        user = sb.platform.me(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
+        return _json(user) if user else Response("Unauthorized", status_code=401)
+
+    async def create_payment(request: Request) -> Response:
+        body = (await _body(request)).get("payment")
+        if not isinstance(body, dict):
+            raise SandboxRefusal(400, "invalid_arguments", "missing payment")
+        return _json(
+            sb.platform.create_a2u(
+                str(body.get("uid")),
+                _amount(body.get("amount")),
+                str(body.get("memo", "")),
+                body.get("metadata"),
+            )
+        )
+
+    async def get_payment(request: Request) -> Response:
+        return _json(sb.platform.get(request.path_params["pid"]))
+
+    async def approve(request: Request) -> Response:
+        return _json(sb.platform.approve(request.path_params["pid"]))
+
+    async def complete(request: Request) -> Response:
+        txid = (await _body(request)).get("txid")
+        if not isinstance(txid, str):
+            raise SandboxRefusal(400, "missing_txid", "txid is required")
+        return _json(sb.platform.complete(request.path_params["pid"], txid))
+
+    async def cancel(request: Request) -> Response:
+        return _json(sb.platform.cancel(request.path_params["pid"]))
+
+    async def incomplete(request: Request) -> Response:
+        return _json({"incomplete_server_payments": sb.platform.incomplete_server_payments()})
+
+    routes = [
+        Route("/v2/me", me),
+        Route("/v2/payments", guarded(create_payment), methods=["POST"]),
+        Route("/v2/payments/incomplete_server_payments", guarded(incomplete)),
+        Route("/v2/payments/{pid}", guarded(get_payment)),
+        Route("/v2/payments/{pid}/approve", guarded(approve), methods=["POST"]),
+        Route("/v2/payments/{pid}/complete", guarded(complete), methods=["POST"]),
+        Route("/v2/payments/{pid}/cancel", guarded(cancel), methods=["POST"]),
+        *_horizon_routes(sb),
+        *_admin_routes(sb, guarded),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(_FaultMiddleware, sandbox=sb)
+    return app
+
+
+def _horizon_routes(sb: Sandbox) -> list[Route]:
+    not_found = {
+        "type": "https://stellar.org/horizon-errors/not_found",
+        "title": "Resource Missing",
+        "status": 404,
+    }
+
+    async def transaction(request: Request) -> Response:
+        stored = sb.chain.transactions.get(request.path_params["txid"])
+        return _json(stored.record) if stored else _json(not_found, 404)
+
+    async def operations(request: Request) -> Response:
+        stored = sb.chain.transactions.get(request.path_params["txid"])
+        if stored is None:
+            return _json(not_found, 404)
+        return _json({"_links": {}, "_embedded": {"records": stored.operations}})
+
+    async def account(request: Request) -> Response:
+        body = sb.chain.account_json(request.path_params["address"])
+        return _json(body) if body else _json(not_found, 404)
+
+    async def fee_stats(_request: Request) -> Response:
+        fee = str(sandbox_base_fee_stroops)
+        return _json(
+            {
+                "last_ledger": str(sb.chain.ledger),
+                "last_ledger_base_fee": fee,
+                "ledger_capacity_usage": "0.01",
+                "fee_charged": {"p50": fee},
+                "max_fee": {"p50": fee},
+            }
+        )
+
+    async def submit(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("ascii", "replace"))
+        outcome = sb.chain.submit(form.get("tx", [""])[0])
+        return _json(outcome.body, outcome.status)
+
+    return [
+        Route("/transactions", submit, methods=["POST"]),
+        Route("/transactions/{txid}", transaction),
+        Route("/transactions/{txid}/operations", operations),
+        Route("/accounts/{address}", account),
+        Route("/fee_stats", fee_stats),
+    ]
+
+
+def _admin_routes(sb: Sandbox, guarded: Callable[..., Handler]) -> list[Route]:
+    async def add_pioneer(request: Request) -> Response:
+        body = await _body(request)
+        pioneer = sb.platform.add_pioneer(
+            str(body.get("username", "pioneer")),
+            to_units(_amount(body.get("balance", "100"), allow_zero=True), allow_zero=True),
+        )
+        return _json(
+            {
+                "uid": pioneer.uid,
+                "username": pioneer.username,
+                "access_token": pioneer.access_token,
+                "address": pioneer.keypair.public_key,
+            }
+        )
+
+    async def u2a(request: Request) -> Response:
+        body = await _body(request)
+        return _json(
+            sb.platform.create_u2a(
+                request.path_params["uid"],
+                _amount(body.get("amount")),
+                str(body.get("memo", "")),
+                body.get("metadata"),
+            )
+        )
+
+    async def do_pay(request: Request) -> Response:
+        body = await _body(request)
+        overrides = PayOverrides(
+            amount=_amount(body["amount"]) if "amount" in body else None,
+            memo=str(body["memo"]) if "memo" in body else None,
+            destination=str(body["destination"]) if "destination" in body else None,
+        )
+        return _json(pay(sb.platform, request.path_params["pid"], overrides, int(sb.clock())))
+
+    async def do_user_cancel(request: Request) -> Response:
+        return _json(user_cancel(sb.platform, request.path_params["pid"]))
+
+    async def do_network_cancel(request: Request) -> Response:
+        return _json(network_cancel(sb.platform, request.path_params["pid"]))
+
+    async def arm_fault(request: Request) -> Response:
+        body = await _body(request)
+        fault = Fault(
+            scope=str(body.get("scope", "platform")),
+            kind=str(body.get("kind", "status_500")),
+            times=int(str(body.get("times", 1))),
+            path_contains=str(body.get("path_contains", "")),
+            delay_s=min(float(str(body.get("delay_s", 2.0))), fault_delay_s_max),
+        )
+        if fault.scope not in ("platform", "horizon") or fault.kind not in (
+            "status_500",
+            "html_502",
+            "timeout",
+        ):
+            raise SandboxRefusal(400, "invalid_arguments", "unknown fault scope or kind")
+        sb.faults.append(fault)
+        return _json({"armed": len(sb.faults)})
+
+    async def fail_next_tx(request: Request) -> Response:
+        sb.chain.fail_next += int(str((await _body(request)).get("times", 1)))
+        return _json({"fail_next": sb.chain.fail_next})
+
+    async def fund(request: Request) -> Response:
+        body = await _body(request)
+        sb.chain.fund(str(body["address"]), to_units(_amount(body["amount"])))
+        return _json(sb.chain.account_json(str(body["address"])))
+
+    open_ = {"key": False}
+    return [
+        Route("/sandbox/pioneers", guarded(add_pioneer, **open_), methods=["POST"]),
+        Route("/sandbox/pioneers/{uid}/payments", guarded(u2a, **open_), methods=["POST"]),
+        Route("/sandbox/payments/{pid}/pay", guarded(do_pay, **open_), methods=["POST"]),
+        Route(
+            "/sandbox/payments/{pid}/user_cancel",
+            guarded(do_user_cancel, **open_),
+            methods=["POST"],
+        ),
+        Route(
+            "/sandbox/payments/{pid}/network_cancel",
+            guarded(do_network_cancel, **open_),
+            methods=["POST"],
+        ),
+        Route("/sandbox/faults", guarded(arm_fault, **open_), methods=["POST"]),
+        Route("/sandbox/fail_next_tx", guarded(fail_next_tx, **open_), methods=["POST"]),
+        Route("/sandbox/fund", guarded(fund, **open_), methods=["POST"]),
+    ]
+
+
+class _FaultMiddleware:
+    """Consume armed faults for matching requests before they reach the routes."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: dict[str, object], receive: object, send: object) -> None:
+        path = str(scope.get("path", ""))
+        fault = self._take(path) if scope.get("type") == "http" else None
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        response: Response
+        if fault.kind == "timeout":
+            await asyncio.sleep(fault.delay_s)
+            response = HTMLResponse(
+                "<html><body>504 Gateway Time-out</body></html>", status_code=504
+            )
+        elif fault.kind == "html_502":
+            response = HTMLResponse(_NGINX_502, status_code=502)
+        else:
+            response = JSONResponse(
+                {"error": "internal_error", "error_message": "sandbox fault"}, 500
+            )
+        await response(scope, receive, send)  # type: ignore[arg-type]
+
+    def _take(self, path: str) -> Fault | None:
+        if path.startswith("/sandbox"):
+            return None
+        scope = "platform" if path.startswith("/v2") else "horizon"
+        for fault in self.sandbox.faults:
+            if fault.scope == scope and fault.path_contains in path and fault.times > 0:
+                fault.times -= 1
+                if fault.times == 0:
+                    self.sandbox.faults.remove(fault)
+                return fault
+        return None
+
+
+def make_sandbox(
+    *,
+    api_key: str,
+    app_address: str,
+    app_balance_units: int = 0,
+    base_url: str = "http://127.0.0.1:8765",
+    network_passphrase: str = "Pi Testnet",  # noqa: S107 - a public network name, not a secret
+    clock: Callable[[], float] = time.time,
+) -> Sandbox:
+    """A fresh sandbox whose app wallet exists (funded with `app_balance_units`)."""
+    chain = SandboxChain(network_passphrase=network_passphrase, base_url=base_url, clock=clock)
+    chain.fund(app_address, app_balance_units)
+    return Sandbox(
+        platform=SandboxPlatform(chain=chain, app_address=app_address), api_key=api_key, clock=clock
+    )

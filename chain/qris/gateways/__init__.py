@@ -1,0 +1,1 @@
+"""QRIS gateway notification adapters (Midtrans, Xendit, SNAP BI) -> one normalised event."""

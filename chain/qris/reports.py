@@ -1,0 +1,235 @@
+"""Acquirer QRIS transaction reports (CSV): per-acquirer column mapping, streamed line by line.
+
+Amounts are parsed with Decimal into sen (never float), RRNs stay strings (leading zeros
+matter), and every time is read in the timezone the format names explicitly.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+IDR_SCALE = 2
+REPORT_LINE_CHARS_MAX = 4096
+REQUIRED_FIELDS = ("rrn", "amount", "transacted_at")
+OPTIONAL_FIELDS = ("nmid", "reference", "fee", "provider_tx_id", "status", "merchant_pan")
+REPORT_STATUSES = frozenset({"paid", "refunded", "failed"})
+
+
+class ReportError(ValueError):
+    """A report (or its format) that cannot be ingested; names the line and column."""
+
+    def __init__(self, reason: str, *, line: int | None = None, column: str | None = None) -> None:
+        self.line = line
+        self.column = column
+        where = ", ".join(
+            part
+            for part in (f"line {line}" if line else "", f"column {column!r}" if column else "")
+            if part
+        )
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFormat:
+    """How one acquirer writes its report: delimiter, headers per field, number and time style."""
+
+    name: str
+    columns: Mapping[str, str]
+    time_format: str
+    timezone: str
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    decimal_comma: bool = False
+    statuses: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        missing = [f for f in REQUIRED_FIELDS if f not in self.columns]
+        unknown = [f for f in self.columns if f not in REQUIRED_FIELDS + OPTIONAL_FIELDS]
+        if missing or unknown:
+            raise ReportError(f"format {self.name}: missing {missing}, unknown {unknown} fields")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ReportError(f"format {self.name}: unknown timezone {self.timezone!r}") from None
+        bad = {v for v in (self.statuses or {}).values()} - REPORT_STATUSES
+        if bad:
+            raise ReportError(f"format {self.name}: statuses map to unknown {sorted(bad)}")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    """One transaction of a report, normalised (sen, UTC, string RRN)."""
+
+    line: int
+    rrn: str
+    amount_sen: int
+    transacted_at: datetime
+    nmid: str | None = None
+    reference: str | None = None
+    fee_sen: int | None = None
+    provider_tx_id: str | None = None
+    status: str = "paid"
+    merchant_pan: str | None = None
+
+
+def load_formats(path: Path) -> dict[str, ReportFormat]:
+    """Read the acquirer formats (a JSON object name -> format) from configuration."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ReportError(f"cannot read report formats {path}: {error}") from None
+    if not isinstance(document, dict):
+        raise ReportError(f"{path}: expected an object of formats")
+    return {name: _format(name, spec) for name, spec in document.items() if name != "about"}
+
+
+def _format(name: str, spec: Any) -> ReportFormat:  # noqa: ANN401 - raw JSON, checked below
+    if not isinstance(spec, dict):
+        raise ReportError(f"format {name}: expected an object")
+    try:
+        return ReportFormat(name=name, **spec)
+    except TypeError as error:
+        raise ReportError(f"format {name}: {error}") from None
+
+
+class CountingReader(io.RawIOBase):
+    """A binary stream that counts the bytes read, so progress can be shown per byte."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        """This stream is read-only."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # noqa: ANN401 - the io buffer protocol
+        """Read into ``buffer`` and count."""
+        data = self._raw.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.bytes_read += size
+        return size
+
+
+def read_report(
+    stream: BinaryIO, fmt: ReportFormat, on_lines: Callable[[int], None] | None = None
+) -> Iterator[ReportLine]:
+    """Yield normalised lines one at a time (memory stays flat); raise ReportError on a bad one."""
+    text = io.TextIOWrapper(stream, encoding=fmt.encoding, newline="")
+    reader = csv.reader(text, delimiter=fmt.delimiter)
+    header = next(reader, None)
+    if header is None:
+        raise ReportError("the report is empty", line=1)
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    index = _column_index(header, fmt)
+    parse = _LineParser(fmt, index)
+    for count, row in enumerate(reader, start=1):
+        if not row:
+            continue
+        yield parse(row, count + 1)
+        if on_lines is not None and count % 10_000 == 0:
+            on_lines(count)
+
+
+def _column_index(header: list[str], fmt: ReportFormat) -> dict[str, int]:
+    positions = {name.strip(): i for i, name in enumerate(header)}
+    index: dict[str, int] = {}
+    for field_name, column in fmt.columns.items():
+        if column not in positions:
+            raise ReportError(f"header has no column for {field_name}", line=1, column=column)
+        index[field_name] = positions[column]
+    return index
+
+
+class _LineParser:
+    """Turns one CSV row into a ReportLine; precomputes what can be precomputed."""
+
+    def __init__(self, fmt: ReportFormat, index: dict[str, int]) -> None:
+        self._fmt = fmt
+        self._index = index
+        self._zone = ZoneInfo(fmt.timezone)
+        self._width = max(index.values()) + 1
+        self._iso = fmt.time_format == "iso"
+
+    def __call__(self, row: list[str], line: int) -> ReportLine:
+        if len(row) < self._width:
+            raise ReportError(f"{len(row)} columns, expected at least {self._width}", line=line)
+        get = self._cell
+        rrn = get(row, "rrn")
+        if rrn is None or len(rrn) > 64:
+            raise ReportError("RRN is missing or longer than 64", line=line, column="rrn")
+        amount = self._sen(row, "amount", line)
+        if amount is None or amount <= 0:
+            raise ReportError("amount must be positive", line=line, column="amount")
+        return ReportLine(
+            line=line,
+            rrn=rrn,
+            amount_sen=amount,
+            transacted_at=self._time(row, line),
+            nmid=get(row, "nmid"),
+            reference=get(row, "reference"),
+            fee_sen=self._sen(row, "fee", line),
+            provider_tx_id=get(row, "provider_tx_id"),
+            status=self._status(row, line),
+            merchant_pan=get(row, "merchant_pan"),
+        )
+
+    def _cell(self, row: list[str], field_name: str) -> str | None:
+        position = self._index.get(field_name)
+        if position is None:
+            return None
+        value = row[position].strip()
+        return value or None
+
+    def _sen(self, row: list[str], field_name: str, line: int) -> int | None:
+        text = self._cell(row, field_name)
+        if text is None:
+            return None
+        column = self._fmt.columns[field_name]
+        if self._fmt.decimal_comma:
+            text = text.replace(".", "").replace(",", ".")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ReportError(f"{text!r} is not an amount", line=line, column=column) from None
+        if not value.is_finite() or value < 0:
+            raise ReportError(f"{text!r} is not a non-negative amount", line=line, column=column)
+        sen = value.scaleb(IDR_SCALE)
+        if sen != sen.to_integral_value():
+            raise ReportError(f"{text!r} has more than 2 decimals", line=line, column=column)
+        return int(sen)
+
+    def _time(self, row: list[str], line: int) -> datetime:
+        text = self._cell(row, "transacted_at")
+        column = self._fmt.columns["transacted_at"]
+        if text is None:
+            raise ReportError("time is missing", line=line, column=column)
+        try:
+            if self._iso:
+                parsed = datetime.fromisoformat(text)
+            else:
+                parsed = datetime.strptime(text, self._fmt.time_format)  # noqa: DTZ007 - zone below
+        except ValueError:
+            raise ReportError(f"{text!r} is not a time", line=line, column=column) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=self._zone)
+        return parsed.astimezone(UTC)
+
+    def _status(self, row: list[str], line: int) -> str:
+        text = self._cell(row, "status")
+        if text is None:
+            return "paid"
+        mapping = self._fmt.statuses or {}
+        status = mapping.get(text) or mapping.get(text.upper())
+        if status is None:
+            raise ReportError(f"unknown status {text!r}", line=line, column="status")
+        return status

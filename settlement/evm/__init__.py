@@ -1,0 +1,1 @@
+"""MSC on an EVM chain: recorded transactions, deployment, the bridge (mint/deposit), reconcile."""

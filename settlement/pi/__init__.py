@@ -1,0 +1,1 @@
+"""Pi rail use cases: expectations, U2A approve/complete, A2U payouts, recovery, reconciliation."""

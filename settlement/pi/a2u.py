@@ -1,0 +1,350 @@
+"""A2U (app-to-user) payouts: refunds, unlock principal, merchant Pi settlement.
+
+A payout is a small state machine, one step per database transaction, each step's network effect
+made safe to repeat:
+
+    requested --create Pi payment--> created --build+sign, store envelope--> signed
+    signed --submit (same envelope again on 5xx/timeout)--> confirmed (ledger posted)
+    confirmed --Pi complete--> completed
+
+The payment id is stored before anything else happens to it; the signed envelope and its hash are
+stored before the first submission, so a crash anywhere resubmits the same transaction instead of
+building a second one. A payout reserves its amount with a pending ledger transfer when requested,
+posts it when the transaction is confirmed, and voids it if the payout fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
+
+from chain.pi import errors as chain_errors
+from chain.pi.a2u import build_a2u
+from chain.pi.dto import PiPayment
+from chain.pi.ids import check_uid
+from escrow.ledger import Ledger
+from escrow.model import TransferFlags, TransferRequest, transfer_id
+from settlement.outbox import enqueue
+from settlement.pi.accounts import CUSTODY, NETWORK_FEES, PI, ensure_custody
+from settlement.pi.deps import PiDeps
+from settlement.pi.errors import PiRefusal
+from settlement.pi.flags import flag
+
+log = structlog.get_logger(__name__)
+OUTBOX_A2U = "pi.a2u"
+PAYOUT_KEY = "msc_payout"
+memo_chars_max = 256
+
+
+class PayoutBusy(Exception):
+    """Another A2U of the same wallet is in flight; try this step again later."""
+
+
+@dataclass(frozen=True)
+class Payout:
+    """One payout row."""
+
+    id: uuid.UUID
+    key: str
+    uid: str
+    amount_units: int
+    memo: str
+    debit_account: str
+    wallet_address: str
+    status: str
+    payment_id: str | None
+    to_address: str | None
+    envelope_xdr: str | None
+    tx_hash: str | None
+
+
+_COLUMNS = (
+    "id, key, uid, amount_units, memo, debit_account, wallet_address, status, payment_id,"
+    " to_address, envelope_xdr, tx_hash"
+)
+
+
+def load(conn: Connection, payout_id: uuid.UUID, *, lock: bool = True) -> Payout:
+    """The payout, locked for this transaction unless asked otherwise."""
+    suffix = " FOR UPDATE" if lock else ""
+    row = conn.execute(
+        text(f"SELECT {_COLUMNS} FROM pi_payouts WHERE id = :id{suffix}"),  # noqa: S608 - constant columns
+        {"id": payout_id},
+    ).one()
+    return Payout(*row)
+
+
+def reservation_id(payout_id: uuid.UUID) -> uuid.UUID:
+    """The pending ledger transfer that reserves the payout's amount."""
+    return transfer_id("pi.payout", str(payout_id))
+
+
+def request_payout(
+    conn: Connection,
+    deps: PiDeps,
+    *,
+    key: str,
+    uid: str,
+    amount_units: int,
+    memo: str,
+    debit_account: str,
+) -> uuid.UUID:
+    """Record a payout (idempotent by `key`), reserve its amount, and queue its first step."""
+    check_uid(uid)
+    if amount_units <= 0 or len(memo) > memo_chars_max or not key:
+        raise PiRefusal("pi_bad_input", "payout needs a key, a positive amount and a short memo")
+    payout_id = uuid.uuid5(uuid.NAMESPACE_URL, f"msc:pi-payout:{key}")
+    inserted = conn.execute(
+        text(
+            "INSERT INTO pi_payouts (id, key, uid, amount_units, memo, debit_account,"
+            " wallet_address) VALUES (:id, :key, :uid, :amount, :memo, :debit, :wallet)"
+            " ON CONFLICT (key) DO NOTHING RETURNING id"
+        ),
+        {
+            "id": payout_id,
+            "key": key,
+            "uid": uid,
+            "amount": amount_units,
+            "memo": memo,
+            "debit": debit_account,
+            "wallet": deps.app_address,
+        },
+    ).first()
+    existing = load(conn, payout_id, lock=False)
+    if (existing.uid, existing.amount_units, existing.debit_account) != (
+        uid,
+        amount_units,
+        debit_account,
+    ):
+        raise PiRefusal("pi_bad_input", f"payout key {key} already names another payout")
+    if inserted is None:
+        return payout_id
+    ledger = Ledger(conn)
+    ensure_custody(ledger)
+    result = ledger.post(
+        TransferRequest(
+            id=reservation_id(payout_id),
+            debit=debit_account,
+            credit=CUSTODY,
+            amount=amount_units,
+            asset=PI,
+            code="pi.payout",
+            flags=TransferFlags.PENDING,
+            user_data={"payout_id": str(payout_id), "key": key},
+        )
+    )
+    if not result.ok:
+        raise PiRefusal("pi_bad_input", f"ledger refused the payout reservation: {result.code}")
+    enqueue(conn, OUTBOX_A2U, f"{payout_id}:requested", {"payout_id": str(payout_id)})
+    return payout_id
+
+
+def advance(conn: Connection, deps: PiDeps, payout_id: uuid.UUID) -> str:
+    """Run the payout's next step in the caller's transaction; return the new status."""
+    payout = load(conn, payout_id)
+    step = _STEPS.get(payout.status)
+    if step is None:
+        return payout.status
+    status = step(conn, deps, payout)
+    if status != payout.status:
+        conn.execute(
+            text("UPDATE pi_payouts SET status = :s, updated_at = now() WHERE id = :id"),
+            {"s": status, "id": payout_id},
+        )
+        if status not in ("completed", "failed"):
+            enqueue(conn, OUTBOX_A2U, f"{payout_id}:{status}", {"payout_id": str(payout_id)})
+    log.info("pi_a2u_step", payout_id=str(payout_id), status=status)
+    return status
+
+
+def _create(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+    metadata = {PAYOUT_KEY: str(payout.id)}
+    try:
+        payment = deps.platform.create_payment(
+            amount_units=payout.amount_units, memo=payout.memo, metadata=metadata, uid=payout.uid
+        )
+    except chain_errors.OngoingPaymentFoundError as exc:
+        payment = _adopt(payout, exc.payment)
+    _check_created(deps, payout, payment)
+    conn.execute(
+        text("UPDATE pi_payouts SET payment_id = :pid, to_address = :to WHERE id = :id"),
+        {"pid": payment.identifier, "to": payment.to_address, "id": payout.id},
+    )
+    return "created"
+
+
+def _adopt(payout: Payout, payment: PiPayment | None) -> PiPayment:
+    """After a crash, Pi still holds the payment we created: take it back if it is ours."""
+    if payment is not None and payment.metadata.get(PAYOUT_KEY) == str(payout.id):
+        return payment
+    raise chain_errors.PiError("another A2U payment is open for this Pioneer; retry later")
+
+
+def _check_created(deps: PiDeps, payout: Payout, payment: PiPayment) -> None:
+    if (
+        payment.amount_units != payout.amount_units
+        or payment.direction != "app_to_user"
+        or payment.network != deps.network
+        or payment.from_address != deps.app_address
+    ):
+        raise chain_errors.PiError(f"Pi created a payment that differs: {payment.identifier}")
+
+
+def _sign(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+    if deps.signer is None:
+        raise chain_errors.PiError("no app wallet secret configured (MSC_PI_WALLET_SECRET)")
+    if payout.payment_id is None or payout.to_address is None:
+        raise chain_errors.PiError("payout has no payment")
+    account = deps.chain.account(deps.app_address)
+    signed = build_a2u(
+        signer=deps.signer,
+        account_sequence=account.sequence,
+        destination=payout.to_address,
+        amount_units=payout.amount_units,
+        payment_id=payout.payment_id,
+        base_fee_stroops=deps.chain.base_fee(),
+        network_passphrase=deps.network,
+        now_unix=int(deps.clock()),
+    )
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                text(
+                    "UPDATE pi_payouts SET status = 'signed', envelope_xdr = :xdr, tx_hash = :h,"
+                    " sequence = :seq, valid_until = :until, fee_units = :fee WHERE id = :id"
+                ),
+                {
+                    "xdr": signed.envelope_xdr,
+                    "h": signed.tx_hash,
+                    "seq": signed.sequence,
+                    "until": signed.valid_until_unix,
+                    "fee": signed.fee_stroops,
+                    "id": payout.id,
+                },
+            )
+    except IntegrityError as exc:
+        raise PayoutBusy("another A2U of this wallet is in flight") from exc
+    return "signed"
+
+
+def _submit(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+    if payout.envelope_xdr is None or payout.tx_hash is None:
+        raise chain_errors.PiError("signed payout without an envelope")
+    try:
+        deps.chain.submit(payout.envelope_xdr)
+    except chain_errors.TxSubmitRejectedError as exc:
+        return _after_rejection(conn, deps, payout, exc)
+    return _confirm(conn, deps, payout)
+
+
+def _after_rejection(
+    conn: Connection, deps: PiDeps, payout: Payout, exc: chain_errors.TxSubmitRejectedError
+) -> str:
+    """A rejection may mean our earlier submission already landed; only the chain can say."""
+    tx_hash = str(payout.tx_hash)
+    try:
+        on_chain = deps.chain.transaction(tx_hash)
+    except chain_errors.HorizonNotFoundError:
+        on_chain = None
+    if on_chain is not None and on_chain.record.get("successful") is True:
+        return _confirm(conn, deps, payout)
+    expired = int(deps.clock()) > _valid_until(conn, payout.id)
+    if on_chain is None and not expired and exc.tx_code not in ("tx_failed",):
+        raise exc
+    return _fail(conn, deps, payout, f"transaction rejected: {exc.tx_code or exc}")
+
+
+def _valid_until(conn: Connection, payout_id: uuid.UUID) -> int:
+    value = conn.execute(
+        text("SELECT valid_until FROM pi_payouts WHERE id = :id"), {"id": payout_id}
+    ).scalar_one()
+    return int(value or 0)
+
+
+def _confirm(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+    """The transaction is on chain: post the reservation and the network fee."""
+    on_chain = deps.chain.transaction(str(payout.tx_hash))
+    if on_chain.record.get("successful") is not True:
+        return _fail(conn, deps, payout, "transaction failed on chain")
+    fee = int(str(on_chain.record.get("fee_charged", "0")))
+    requests = [
+        TransferRequest(
+            id=transfer_id("pi.payout.post", str(payout.id)),
+            debit="",
+            credit="",
+            amount=payout.amount_units,
+            asset=PI,
+            code="pi.payout",
+            flags=TransferFlags.POST_PENDING,
+            pending_id=reservation_id(payout.id),
+            external_ref=payout.tx_hash,
+        )
+    ]
+    if fee > 0:
+        requests.append(
+            TransferRequest(
+                id=transfer_id("pi.payout.fee", str(payout.id)),
+                debit=NETWORK_FEES,
+                credit=CUSTODY,
+                amount=fee,
+                asset=PI,
+                code="pi.network_fee",
+                external_ref=payout.tx_hash,
+            )
+        )
+    ledger = Ledger(conn)
+    # One transfer per call: both are in this transaction anyway, and a multi-row batch lost its
+    # second row in escrow at the time of writing (reported to the ledger's owner).
+    results = [ledger.post(request) for request in requests]
+    if not all(r.ok for r in results):
+        raise chain_errors.PiError(f"ledger refused the payout posting: {results}")
+    conn.execute(
+        text("UPDATE pi_payouts SET fee_units = :fee WHERE id = :id"), {"fee": fee, "id": payout.id}
+    )
+    return "confirmed"
+
+
+def _fail(conn: Connection, deps: PiDeps, payout: Payout, reason: str) -> str:
+    """The payout will not happen: release the reservation, flag it for a person."""
+    result = Ledger(conn).post(
+        TransferRequest(
+            id=transfer_id("pi.payout.void", str(payout.id)),
+            debit="",
+            credit="",
+            amount=0,
+            asset=PI,
+            code="pi.payout",
+            flags=TransferFlags.VOID_PENDING,
+            pending_id=reservation_id(payout.id),
+        )
+    )
+    if not result.ok:
+        raise chain_errors.PiError(f"ledger refused to void the payout: {result.code}")
+    conn.execute(
+        text("UPDATE pi_payouts SET last_error = :e WHERE id = :id"), {"e": reason, "id": payout.id}
+    )
+    if payout.payment_id is not None:
+        with contextlib.suppress(chain_errors.PiError):
+            deps.platform.cancel(payout.payment_id)
+    flag(conn, payout.payment_id or str(payout.id), payout.tx_hash, "a2u_failed", {"why": reason})
+    log.warning("pi_a2u_failed", payout_id=str(payout.id), reason=reason)
+    return "failed"
+
+
+def _complete(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+    with contextlib.suppress(chain_errors.AlreadyCompletedError):
+        deps.platform.complete(str(payout.payment_id), str(payout.tx_hash))
+    return "completed"
+
+
+_STEPS = {
+    "requested": _create,
+    "created": _sign,
+    "signed": _submit,
+    "confirmed": _complete,
+}

@@ -1,0 +1,23 @@
+"""What the Pi use cases need from outside, as interfaces (wired in settlement/bootstrap.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stellar_sdk import Keypair
+
+from chain.pi.ports import PiChain, PiPlatform
+
+
+@dataclass(frozen=True)
+class PiDeps:
+    """The Platform API, the chain, and this deployment's network and app wallet."""
+
+    platform: PiPlatform
+    chain: PiChain
+    network: str
+    app_address: str
+    signer: Keypair | None = None
+    clock: Callable[[], float] = field(default=time.time)

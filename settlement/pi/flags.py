@@ -1,0 +1,36 @@
+"""Flags for a person: payments the rail could neither finish nor safely undo on its own."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+def flag(
+    conn: Connection, payment_id: str, txid: str | None, reason: str, detail: dict[str, Any]
+) -> None:
+    """Ask a person to look at a payment (once per payment and reason)."""
+    conn.execute(
+        text(
+            "INSERT INTO pi_flags (payment_id, txid, reason, detail)"
+            " VALUES (:pid, :tx, :reason, CAST(:detail AS jsonb))"
+            " ON CONFLICT (payment_id, reason) DO NOTHING"
+        ),
+        {"pid": payment_id, "tx": txid, "reason": reason, "detail": json.dumps(detail)},
+    )
+
+
+def open_flags(conn: Connection) -> list[dict[str, Any]]:
+    """Unresolved flags, oldest first."""
+    rows = conn.execute(
+        text(
+            "SELECT payment_id, txid, reason, detail, created_at FROM pi_flags"
+            " WHERE resolved_at IS NULL ORDER BY id"
+        )
+    ).all()
+    return [
+        {"payment_id": r[0], "txid": r[1], "reason": r[2], "detail": r[3], "at": r[4].isoformat()}
+        for r in rows
+    ]

@@ -1,0 +1,51 @@
+"""Outbox handlers of the Pi rail: Pi `complete` for U2A, and each A2U payout step."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from chain.pi import errors as chain_errors
+from settlement.outbox import Dispatcher, OutboxMessage, PermanentFailure
+from settlement.pi import a2u
+from settlement.pi.deps import PiDeps
+from settlement.pi.flags import flag
+from settlement.pi.u2a import OUTBOX_COMPLETE, mark_completed
+
+
+def complete_u2a(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
+    """Tell Pi we completed a credited U2A payment; `already_completed` counts as done."""
+
+    def handle(conn: Connection, message: OutboxMessage) -> None:
+        pid, txid = str(message.payload["payment_id"]), str(message.payload["txid"])
+        try:
+            deps.platform.complete(pid, txid)
+        except chain_errors.AlreadyCompletedError:
+            pass
+        except (chain_errors.CancelledPaymentError, chain_errors.TxidMismatchError) as exc:
+            flag(conn, pid, txid, "u2a_complete_refused", {"code": exc.api_code})
+            raise PermanentFailure(f"Pi refused completion: {exc.api_code}") from exc
+        mark_completed(conn, pid)
+
+    return handle
+
+
+def advance_a2u(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
+    """Run the payout step this message names; a message for an older step is a no-op."""
+
+    def handle(conn: Connection, message: OutboxMessage) -> None:
+        payout_id = uuid.UUID(str(message.payload["payout_id"]))
+        expected = message.key.rsplit(":", 1)[-1]
+        if a2u.load(conn, payout_id).status != expected:
+            return
+        a2u.advance(conn, deps, payout_id)
+
+    return handle
+
+
+def register(dispatcher: Dispatcher, deps: PiDeps) -> None:
+    """Install the Pi rail's handlers."""
+    dispatcher.register(OUTBOX_COMPLETE, complete_u2a(deps))
+    dispatcher.register(a2u.OUTBOX_A2U, advance_a2u(deps))

@@ -1,0 +1,118 @@
+"""Incomplete payments: finish what can be proven, cancel what never happened, flag the rest.
+
+Runs at start and on a schedule for A2U (`incomplete_server_payments`), and on demand for a U2A
+payment the Pioneer's SDK reports through `onIncompletePaymentFound`. Nothing is credited twice:
+every posting goes through the same idempotent steps as the normal flow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import Connection, text
+
+from chain.pi import errors as chain_errors
+from chain.pi.dto import PiPayment
+from settlement.pi import a2u
+from settlement.pi.deps import PiDeps
+from settlement.pi.errors import PiRefusal
+from settlement.pi.flags import flag
+from settlement.pi.u2a import U2AOutcome, complete, fetch_payment
+
+log = structlog.get_logger(__name__)
+steps_per_payout_max = 4
+_TERMINAL = ("completed", "failed")
+_RETRYABLE = ("pi_unavailable", "pi_bad_response", "pi_tx_not_found")
+
+
+@dataclass(frozen=True)
+class RecoveryAction:
+    """What recovery did with one incomplete payment."""
+
+    payment_id: str
+    action: str
+    detail: str = ""
+
+
+def _payout_for(conn: Connection, payment: PiPayment) -> uuid.UUID | None:
+    row = conn.execute(
+        text("SELECT id FROM pi_payouts WHERE payment_id = :pid"), {"pid": payment.identifier}
+    ).first()
+    if row is not None:
+        return uuid.UUID(str(row[0]))
+    claimed = payment.metadata.get(a2u.PAYOUT_KEY)
+    if not isinstance(claimed, str):
+        return None
+    row = conn.execute(
+        text("SELECT id FROM pi_payouts WHERE id::text = :id"), {"id": claimed}
+    ).first()
+    return uuid.UUID(str(row[0])) if row else None
+
+
+def recover_a2u(conn: Connection, deps: PiDeps) -> list[RecoveryAction]:
+    """Decide every incomplete A2U payment Pi reports."""
+    actions = []
+    for payment in deps.platform.incomplete_server_payments():
+        payout_id = _payout_for(conn, payment)
+        with conn.begin_nested():
+            actions.append(_decide(conn, deps, payment, payout_id))
+    return actions
+
+
+def _decide(
+    conn: Connection, deps: PiDeps, payment: PiPayment, payout_id: uuid.UUID | None
+) -> RecoveryAction:
+    pid = payment.identifier
+    txid = payment.transaction.txid if payment.transaction else None
+    if payout_id is None:
+        if txid is None:
+            deps.platform.cancel(pid)
+            return RecoveryAction(pid, "cancelled", "not ours, no transaction")
+        flag(conn, pid, txid, "a2u_unknown_with_tx", {})
+        return RecoveryAction(pid, "flagged", "not ours, has a transaction")
+    payout = a2u.load(conn, payout_id)
+    if txid is not None and payout.tx_hash not in (None, txid):
+        flag(conn, pid, txid, "a2u_txid_mismatch", {"ours": payout.tx_hash})
+        return RecoveryAction(pid, "flagged", "transaction is not the one we signed")
+    if payout.status == "failed":
+        if txid is None:
+            deps.platform.cancel(pid)
+            return RecoveryAction(pid, "cancelled", "payout failed")
+        flag(conn, pid, txid, "a2u_failed_with_tx", {})
+        return RecoveryAction(pid, "flagged", "failed payout has a transaction")
+    status = payout.status
+    for _ in range(steps_per_payout_max):
+        if status in _TERMINAL:
+            break
+        status = a2u.advance(conn, deps, payout_id)
+    return RecoveryAction(pid, status)
+
+
+def recover_u2a(
+    conn: Connection, deps: PiDeps, payment_id: str, caller_uid: str | None
+) -> U2AOutcome:
+    """A U2A payment the Pioneer's SDK found incomplete: complete it if the chain proves it."""
+    payment = fetch_payment(deps, payment_id)
+    if payment.transaction is None:
+        return U2AOutcome(payment.identifier, "awaiting_transaction")
+    txid = payment.transaction.txid
+    try:
+        with conn.begin_nested():
+            return complete(conn, deps, payment.identifier, txid, caller_uid)
+    except PiRefusal as refusal:
+        if refusal.code in _RETRYABLE or refusal.code == "pi_payer_mismatch":
+            raise
+        flag(conn, payment.identifier, txid, refusal.code, {"detail": refusal.detail})
+        log.warning("pi_u2a_flagged", payment_id=payment.identifier, code=refusal.code)
+        return U2AOutcome(payment.identifier, "flagged", txid, code=refusal.code)
+
+
+def recover_all(conn: Connection, deps: PiDeps) -> list[RecoveryAction]:
+    """The scheduled job: A2U recovery, tolerant of a Pi outage (retried next time)."""
+    try:
+        return recover_a2u(conn, deps)
+    except chain_errors.PiTransientError as exc:
+        log.warning("pi_recovery_deferred", error=str(exc))
+        return []

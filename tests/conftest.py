@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated PostgreSQL database per xdist worker, a rolled-back connection per test."""
+"""Shared fixtures: one migrated PostgreSQL database per xdist worker; rolled-back connections."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Connection, Engine
 
 from settlement.db import make_engine
-from tests.database import fresh_database, server_url, worker_database_name
+from tests.database import drop_database, fresh_database, server_url, worker_database_name
 
 pytest_plugins = ["tests.evm_fixtures"]
 
@@ -22,9 +22,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
-def database_url(worker_id: str) -> str:
-    """The URL of this worker's freshly migrated database."""
-    return fresh_database(server_url(), worker_database_name(worker_id))
+def database_server_url() -> str:
+    """The PostgreSQL server the tests run against (see tests.database.server_url)."""
+    return server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(database_server_url: str, worker_id: str) -> Iterator[str]:
+    """The URL of this worker's freshly migrated database, dropped at the end of the session."""
+    name = worker_database_name(worker_id)
+    yield fresh_database(database_server_url, name)
+    drop_database(database_server_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +41,34 @@ def db_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def time_travel_engine(
+    database_server_url: str, worker_id: str, request: pytest.FixtureRequest
+) -> Iterator[Engine]:
+    """A database of this module's own, for tests whose clocks run ahead of the wall clock.
+
+    The ledger's timestamp sequence is not rolled back with a test's transaction, so a test that
+    moves time forward would leave later timestamps in the future for every other test.
+    """
+    name = f"{worker_database_name(worker_id)}_{request.module.__name__.rsplit('.', 1)[-1]}"[:63]
+    engine = make_engine(fresh_database(database_server_url, name))
+    yield engine
+    engine.dispose()
+    drop_database(database_server_url, name)
+
+
+@pytest.fixture
+def time_travel_conn(time_travel_engine: Engine) -> Iterator[Connection]:
+    """Like ``db_conn``, on the module's own database."""
+    with time_travel_engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            if transaction.is_active:
+                transaction.rollback()
 
 
 @pytest.fixture

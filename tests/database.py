@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -57,5 +56,12 @@ def _port_open(host: str, port: int) -> bool:
 
 
 def worker_database_name(worker: str) -> str:
-    """One database per xdist worker (``gw0``...) or ``master`` when not distributed."""
-    return f"msc_test_{worker}_{Path(PROJECT_ROOT).name}".replace("-", "_").lower()
+    """One database per xdist worker (``gw0``...) of this run, so concurrent runs never collide."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"p{os.getpid()}"
+    return f"msc_test_{run[:10]}_{worker}".lower()
+
+
+def drop_database(base_url: str, name: str) -> None:
+    """Drop a test database (at the end of the session that made it)."""
+    with psycopg.connect(base_url, autocommit=True, connect_timeout=connect_timeout_s) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -4,13 +4,32 @@ Exit codes: 0 done, 1 refused input (invalid payload, bad report line), 2 bad us
 """
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
+from tqdm import tqdm
 
-from chain.qris.payload import QrisError, as_dict, decode, to_dynamic
+from chain.qris.payload import Payload, QrisError, as_dict, decode, to_dynamic
+from chain.qris.reports import ReportError, ReportFormat, load_formats
+from settlement.config import Settings
+from settlement.db import make_engine, migrate
+from settlement.qris.exceptions import list_exceptions
+from settlement.qris.expectations import ExpectationRefused, create_expectation
+from settlement.qris.ingest import ingest_report
+from settlement.reconcile import reconcile_day
 
-app = typer.Typer(help="QRIS: payload codec, acquirer reports, reconciliation.", no_args_is_help=True)
+DEFAULT_FORMATS_FILE = Path(__file__).resolve().parents[1] / "qris" / "report_formats.json"
+
+app = typer.Typer(
+    help="QRIS: payload codec, acquirer reports, reconciliation.", no_args_is_help=True
+)
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -18,7 +37,7 @@ IDR_SCALE = 2
 
 
 def rupiah_to_sen(text: str) -> int:
-    """Exact sen for a rupiah amount typed by an operator ("15000", "15000.50"); else usage error."""
+    """Exact sen for a rupiah amount an operator typed ("15000", "15000.50"), else a usage error."""
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -63,3 +82,124 @@ def encode_command(
     for deviation in conversion.deviations:
         typer.echo(f"warning: tag {deviation.tag}: {deviation.message}", err=True)
     typer.echo(conversion.payload)
+
+
+@contextmanager
+def _engine() -> Iterator[tuple[Settings, Engine]]:
+    """A migrated database (configured or embedded) for one command."""
+    from settlement.service import running_database
+
+    settings = Settings()
+    with running_database(settings) as url:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            yield settings, engine
+        finally:
+            engine.dispose()
+
+
+def _formats(settings: Settings) -> dict[str, ReportFormat]:
+    path = settings.qris_report_formats_file or DEFAULT_FORMATS_FILE
+    try:
+        return load_formats(path)
+    except ReportError as error:
+        typer.echo(f"report formats: {error}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command("ingest")
+def ingest_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Acquirer CSV report.")],
+    format_name: str = typer.Option(..., "--format", help="Report format name (configuration)."),
+) -> None:
+    """Store an acquirer report, streamed; all lines or none (exit 1 on the first bad line)."""
+    with _engine() as (settings, engine):
+        formats = _formats(settings)
+        if format_name not in formats:
+            typer.echo(f"unknown format {format_name!r}; known: {sorted(formats)}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        show_bar = sys.stderr.isatty()
+        with tqdm(total=file.stat().st_size, unit="B", unit_scale=True, disable=not show_bar,
+                  desc=file.name) as bar:  # fmt: skip
+
+            def progress(done: int) -> None:
+                bar.update(done - bar.n)
+
+            try:
+                with engine.begin() as conn:
+                    result = ingest_report(conn, file, formats[format_name], progress)
+            except ReportError as error:
+                typer.echo(f"{file.name}: {error} (nothing stored)", err=True)
+                raise typer.Exit(EXIT_REFUSED) from None
+    _print_json({"file": str(file), "lines": result.lines, "new": result.inserted})
+
+
+@app.command("expect")
+def expect_command(
+    amount: str = typer.Option(..., help="Amount in rupiah, e.g. 15000."),
+    nmid: str | None = typer.Option(None, help="NMID of the receiving merchant."),
+    bill: str | None = typer.Option(None, help="Bill number / reference (dynamic QRIS)."),
+    static: str | None = typer.Option(None, help="Merchant's static QRIS: prints the dynamic one."),
+    criteria: str | None = typer.Option(None, help="Merchant criteria UMI/UKE/UME/UBE/URE."),
+) -> None:
+    """Record an expected QRIS payment and print it (with the dynamic payload to show)."""
+    sen = rupiah_to_sen(amount)
+    source = _static_payload(static) if static else None
+    nmid = nmid or (source.nmid if source else None)
+    if not nmid or (source is not None and source.nmid not in (None, nmid)):
+        raise typer.BadParameter("give --nmid, or a --static payload with the same NMID")
+    dynamic = None
+    if static is not None:
+        try:
+            dynamic = to_dynamic(static, sen, bill_number=bill, reference_label=bill).payload
+        except QrisError as error:
+            typer.echo(f"cannot build the dynamic payload: {error}", err=True)
+            raise typer.Exit(EXIT_REFUSED) from None
+    with _engine() as (settings, engine):
+        try:
+            with engine.begin() as conn:
+                expectation = create_expectation(
+                    conn, nmid=nmid, amount_sen=sen, now=datetime.now(UTC),
+                    ttl=timedelta(seconds=settings.qris_expectation_ttl_s), reference=bill,
+                    criteria=criteria or (source.criteria if source else None) or "UMI",
+                )  # fmt: skip
+        except ExpectationRefused as error:
+            typer.echo(f"expectation refused: {error}", err=True)
+            raise typer.Exit(EXIT_REFUSED) from None
+    _print_json(
+        {"id": str(expectation.id), "nmid": nmid, "amount_sen": sen, "reference": bill,
+         "credit_account": expectation.credit_account,
+         "expires_at": expectation.expires_at.isoformat(), "payload": dynamic}
+    )  # fmt: skip
+
+
+def _static_payload(text: str) -> Payload:
+    try:
+        return decode(text)
+    except QrisError as error:
+        typer.echo(f"invalid static QRIS payload: {error}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+
+
+@app.command("reconcile")
+def reconcile_command(
+    on: str = typer.Option(..., "--date", help="Business day (WIB), YYYY-MM-DD."),
+) -> None:
+    """Reconcile one day and print its exceptions report (exit 0 even with exceptions)."""
+    try:
+        day = date.fromisoformat(on)
+    except ValueError:
+        raise typer.BadParameter(f"{on!r} is not YYYY-MM-DD") from None
+    with _engine() as (settings, engine):
+        with engine.begin() as conn:
+            summary = reconcile_day(
+                conn, day, now=datetime.now(UTC),
+                expectation_ttl_max=timedelta(seconds=settings.qris_expectation_ttl_s),
+            )  # fmt: skip
+        with engine.connect() as conn:
+            items = list_exceptions(conn, day)
+    _print_json(
+        {"date": day.isoformat(), "lines": summary.lines, "matched": summary.matched,
+         "confirmed": summary.confirmed, "postings": summary.postings, "exceptions": items}
+    )  # fmt: skip

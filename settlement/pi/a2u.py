@@ -297,10 +297,7 @@ def _confirm(conn: Connection, deps: PiDeps, payout: Payout) -> str:
                 external_ref=payout.tx_hash,
             )
         )
-    ledger = Ledger(conn)
-    # One transfer per call: both are in this transaction anyway, and a multi-row batch lost its
-    # second row in escrow at the time of writing (reported to the ledger's owner).
-    results = [ledger.post(request) for request in requests]
+    results = Ledger(conn).post_batch(requests)
     if not all(r.ok for r in results):
         raise chain_errors.PiError(f"ledger refused the payout posting: {results}")
     conn.execute(

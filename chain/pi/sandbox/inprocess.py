@@ -11,8 +11,8 @@ from starlette.types import ASGIApp
 class SyncASGITransport(httpx.BaseTransport):
     """Each request runs the app on a fresh event loop; fine for the sandbox's in-memory state."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+    def __init__(self, app: ASGIApp, raise_app_exceptions: bool = True) -> None:
+        self._inner = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Forward one request and buffer the reply."""
@@ -26,6 +26,13 @@ class SyncASGITransport(httpx.BaseTransport):
         return asyncio.run(run())
 
 
-def inprocess_client(app: ASGIApp, base_url: str) -> httpx.Client:
-    """An httpx.Client whose requests go straight into `app`."""
-    return httpx.Client(transport=SyncASGITransport(app), base_url=base_url)
+def inprocess_client(
+    app: ASGIApp, base_url: str, raise_app_exceptions: bool = True
+) -> httpx.Client:
+    """An httpx.Client whose requests go straight into `app`.
+
+    With ``raise_app_exceptions=False`` a crash reaches the client as the app's 500 response, as
+    it would over a socket.
+    """
+    transport = SyncASGITransport(app, raise_app_exceptions=raise_app_exceptions)
+    return httpx.Client(transport=transport, base_url=base_url)

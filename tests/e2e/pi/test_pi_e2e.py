@@ -27,7 +27,7 @@ from settlement.pi.accounts import CUSTODY
 from settlement.pi.deps import PiDeps
 from settlement.pi.expectations import create_expectation, metadata_for
 from settlement.pi.reconcile import reconcile
-from tests.database import fresh_database, server_url, worker_database_name
+from tests.database import drop_database, fresh_database, worker_database_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 startup_timeout_s = 10.0
@@ -50,8 +50,9 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-def service(worker_id: str) -> Iterator[Service]:
-    url = fresh_database(server_url(), worker_database_name(worker_id) + "_pi_e2e")
+def service(database_server_url: str, worker_id: str) -> Iterator[Service]:
+    name = worker_database_name(worker_id) + "_pi_e2e"
+    url = fresh_database(database_server_url, name)
     settings = Settings(pi_sandbox=True, outbox_backoff_base_s=1)
     container = build_container(settings, url)
     sock = socket.socket()
@@ -68,6 +69,8 @@ def service(worker_id: str) -> Iterator[Service]:
         yield Service(base, http, container)
     server.should_exit = True
     thread.join(timeout=10)
+    container.engine.dispose()
+    drop_database(database_server_url, name)
     container.engine.dispose()
 
 

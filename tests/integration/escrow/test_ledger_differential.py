@@ -7,7 +7,6 @@ on PostgreSQL after every step, and each example's transaction is rolled back at
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
@@ -18,8 +17,6 @@ from escrow.ledger import Ledger
 from escrow.memory import MemoryLedger
 from escrow.model import Result, TransferFlags, TransferRecord, TransferRequest
 from escrow.periods import period
-from settlement.db import make_engine
-from tests.database import fresh_database, server_url, worker_database_name
 from tests.support.ledger_machine import LedgerMachine
 
 pytestmark = pytest.mark.integration
@@ -75,16 +72,8 @@ class PostgresLedgerMachine(LedgerMachine):
         self.conn.close()
 
 
-@pytest.fixture(scope="module")
-def machine_engine(worker_id: str) -> Iterator[Engine]:
-    url = fresh_database(server_url(), worker_database_name(worker_id) + "_machine")
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-def test_postgres_ledger_matches_the_rules(machine_engine: Engine) -> None:
-    PostgresLedgerMachine.engine = machine_engine
+def test_postgres_ledger_matches_the_rules(time_travel_engine: Engine) -> None:
+    PostgresLedgerMachine.engine = time_travel_engine
     PostgresLedgerMachine.TestCase.settings = settings(
         max_examples=25, stateful_step_count=25, deadline=None
     )

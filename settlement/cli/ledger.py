@@ -1,0 +1,72 @@
+"""CLI: `msc ledger ...` and `msc period ...`: the treasury's view of the books."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from escrow.errors import PeriodNotClosable
+from escrow.ledger import Ledger
+from settlement.config import Settings
+from settlement.db import make_engine
+from settlement.service import running_database
+from settlement.unit_of_work import in_transaction
+
+app = typer.Typer(help="The escrow ledger: balances and trial balance.", no_args_is_help=True)
+period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_help=True)
+
+
+@app.command("trial-balance")
+def trial_balance() -> None:
+    """Print per-asset debit and credit totals; exit 1 if any asset does not balance."""
+    settings = Settings()
+    with running_database(settings) as url:
+        engine = make_engine(url)
+        lines = in_transaction(engine, lambda conn: Ledger(conn).trial_balance())
+        engine.dispose()
+    for line in lines:
+        print(json.dumps({
+            "asset": line.asset, "debits_posted": line.debits_posted,
+            "credits_posted": line.credits_posted, "debits_pending": line.debits_pending,
+            "credits_pending": line.credits_pending, "balanced": line.balanced,
+        }))  # fmt: skip
+    if not all(line.balanced for line in lines):
+        raise typer.Exit(1)
+
+
+@app.command()
+def balance(code: str = typer.Argument(..., help="Account code, e.g. merchant:UM001:IDR")) -> None:
+    """Print one account's balance in its normal direction, in the asset's smallest unit."""
+    settings = Settings()
+    with running_database(settings) as url:
+        engine = make_engine(url)
+        try:
+            result = in_transaction(engine, lambda conn: Ledger(conn).balance(code))
+        except LookupError:
+            print(f"no account {code!r}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        finally:
+            engine.dispose()
+    print(json.dumps({"account": code, "posted": result.posted, "pending_in": result.pending_in,
+                      "pending_out": result.pending_out, "available": result.available}))  # fmt: skip
+
+
+@period_app.command("close")
+def close(
+    month: str = typer.Argument(..., help="The month to close, YYYY-MM (Asia/Jakarta)."),
+    by: str = typer.Option(..., "--by", help="Who closes it (recorded with the close)."),
+) -> None:
+    """Close a month that has ended: nothing can be dated inside it any more."""
+    settings = Settings()
+    with running_database(settings) as url:
+        engine = make_engine(url)
+        try:
+            closed = in_transaction(engine, lambda conn: Ledger(conn).close_period(month, by))
+        except PeriodNotClosable as refused:
+            print(f"cannot close: {refused}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        finally:
+            engine.dispose()
+    print(json.dumps({"period": month, "transfers": closed.transfer_count, "closed_by": by}))

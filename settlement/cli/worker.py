@@ -1,0 +1,44 @@
+"""CLI: ``msc worker`` and ``msc beat``, the production worker processes (Celery over Redis)."""
+
+from __future__ import annotations
+
+import typer
+
+from settlement.config import ConfigurationError, Settings
+from settlement.logging import configure_logging
+
+
+def _celery(settings: Settings) -> object:
+    from settlement.worker import LazyContainer, make_celery, worker_container
+
+    if settings.redis_url is None:
+        raise ConfigurationError("the Celery worker and beat need MSC_REDIS_URL")
+    return make_celery(settings.redis_url, LazyContainer(lambda: worker_container(settings)))
+
+
+def worker(
+    concurrency: int = typer.Option(2, min=1, max=64, help="Worker processes."),
+) -> None:
+    """Run the Celery worker: outbox dispatch and the periodic jobs (MSC_REDIS_URL broker)."""
+    from celery import Celery
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = _celery(settings)
+    if isinstance(app, Celery):
+        app.worker_main(
+            ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}"]
+        )
+
+
+def beat() -> None:
+    """Run Celery beat: asks for an outbox dispatch every 2 s and the periodic jobs every 30 s."""
+    from celery import Celery
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = _celery(settings)
+    schedule = settings.data_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(app, Celery):
+        app.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"])

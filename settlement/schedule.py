@@ -1,0 +1,128 @@
+"""Periodic work in one place: what the embedded worker and Celery beat run on a schedule.
+
+Each job runs in its own transaction with bounded work, so a slow or failing job (a node that is
+down) never holds back the others, and a crash loses at most one job's batch, which the next run
+redoes idempotently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import cast
+
+import httpx
+import structlog
+
+from chain.evm.anvil import AnvilError
+from chain.evm.errors import EvmError
+from chain.evm.interfaces import EvmNode
+from escrow.ledger import Ledger
+from settlement.bootstrap import Container, build_evm_sender, scheduled_jobs
+from settlement.evm.deployment import DeploymentMissingError, load_deployment
+from settlement.evm.deposits import scan_deposits
+
+log = structlog.get_logger(__name__)
+
+voids_per_run_max = 1000
+"""Expired pending transfers voided per run; the rest wait for the next run."""
+periodic_interval_s = 30.0
+"""How often the embedded worker runs the periodic jobs (Celery beat uses the same cadence)."""
+
+_EVM_NODE = "evm_node"
+_EVM_UNREACHABLE = (EvmError, AnvilError, httpx.HTTPError, OSError)
+
+
+def run_periodic(container: Container) -> dict[str, str]:
+    """Run every periodic job once, each in its own transaction; the outcome of each by name.
+
+    A job that raises is logged and reported as ``error``; the others still run.
+    """
+    jobs: dict[str, Callable[[Container], str]] = {
+        "void_expired": void_expired,
+        "evm_deposits": scan_evm_deposits,
+        "hooks": run_hooks,
+    }
+    outcomes: dict[str, str] = {}
+    for name, job in jobs.items():
+        try:
+            outcomes[name] = job(container)
+        except Exception:
+            log.exception("periodic_job_failed", job=name)
+            outcomes[name] = "error"
+    return outcomes
+
+
+def void_expired(container: Container) -> str:
+    """Void pending ledger transfers whose timeout passed (at most ``voids_per_run_max``)."""
+    with container.engine.begin() as conn:
+        voided = Ledger(conn).void_expired(limit=voids_per_run_max)
+    if voided:
+        log.info("pending_transfers_voided", count=voided)
+    return f"voided {voided}"
+
+
+def scan_evm_deposits(container: Container) -> str:
+    """Credit confirmed MSC deposits; skipped while the node is down or nothing is deployed."""
+    node = _evm_node(container)
+    if node is None:
+        return "skipped: node unreachable"
+    settings = container.settings
+    try:
+        with container.engine.begin() as conn:
+            deployment = load_deployment(conn, node.chain_id)
+            result = scan_deposits(
+                conn, node, deployment, settings.evm_confirmations, settings.evm_scan_blocks_max
+            )
+    except DeploymentMissingError:
+        return "skipped: no deployment"
+    except _EVM_UNREACHABLE as error:
+        container.extras.pop(_EVM_NODE, None)
+        log.warning("evm_deposit_scan_skipped", reason=repr(error))
+        return "skipped: node unreachable"
+    return f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits"
+
+
+def run_hooks(container: Container) -> str:
+    """The rails' own periodic jobs (``container.extras["jobs"]``, e.g. Pi payment recovery)."""
+    scheduled_jobs(container)()
+    return "ran"
+
+
+def _evm_node(container: Container) -> EvmNode | None:
+    """The EVM node, built once and kept; None (with a warning) while it cannot be reached."""
+    cached = container.extras.get(_EVM_NODE)
+    if cached is not None:
+        return cast(EvmNode, cached)  # only this module writes the key
+    try:
+        node = build_evm_sender(container.settings, container.engine).node
+    except _EVM_UNREACHABLE as error:
+        log.warning(
+            "evm_node_unreachable", rpc_url=container.settings.evm_rpc_url, reason=repr(error)
+        )
+        return None
+    container.extras[_EVM_NODE] = node
+    return node
+
+
+class Throttle:
+    """Calls ``action`` at most once every ``interval_s`` (the first call runs at once)."""
+
+    def __init__(
+        self,
+        action: Callable[[], object],
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._action = action
+        self._interval_s = interval_s
+        self._clock = clock
+        self._next_at: float | None = None
+
+    def __call__(self) -> None:
+        """Run the action when due."""
+        now = self._clock()
+        if self._next_at is not None and now < self._next_at:
+            return
+        self._next_at = now + self._interval_s
+        self._action()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from settlement.cli import chain, ledger, pi, qris
+from settlement.cli import chain, ledger, pi, qris, worker
 from settlement.config import Settings
 from settlement.logging import configure_logging
 
@@ -14,6 +14,8 @@ app = typer.Typer(
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")
 app.add_typer(chain.app, name="chain")
+app.command("worker")(worker.worker)  # production worker (Celery), see settlement/worker.py
+app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(ledger.period_app, name="period")
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from settlement.config import ConfigurationError, Settings
 from settlement.logging import configure_logging
 
+if TYPE_CHECKING:
+    from celery import Celery
 
-def _celery(settings: Settings) -> object:
+
+def _celery(settings: Settings) -> Celery:
     from settlement.worker import LazyContainer, make_celery, worker_container
 
     if settings.redis_url is None:
@@ -20,25 +25,17 @@ def worker(
     concurrency: int = typer.Option(2, min=1, max=64, help="Worker processes."),
 ) -> None:
     """Run the Celery worker: outbox dispatch and the periodic jobs (MSC_REDIS_URL broker)."""
-    from celery import Celery
-
     settings = Settings()
     configure_logging(settings.log_level)
-    app = _celery(settings)
-    if isinstance(app, Celery):
-        app.worker_main(
-            ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}"]
-        )
+    argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}"]
+    _celery(settings).worker_main(argv)
 
 
 def beat() -> None:
     """Run Celery beat: asks for an outbox dispatch every 2 s and the periodic jobs every 30 s."""
-    from celery import Celery
-
     settings = Settings()
     configure_logging(settings.log_level)
-    app = _celery(settings)
     schedule = settings.data_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(app, Celery):
-        app.start(["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"])
+    argv = ["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"]
+    _celery(settings).start(argv)

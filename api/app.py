@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import health
+from api import health, metrics
 from api.problems import install_problem_handlers
 from api.request_id import RequestIdMiddleware
 from api.routers import pi, qris
@@ -18,6 +18,7 @@ def create_app(container: Container) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    metrics.install(app, container)  # GET /metrics and the request latency histogram
     app.include_router(pi.router)
     pi.mount_sandbox(app, container)  # Pi sandbox under /pi-sandbox when MSC_PI_SANDBOX
     app.include_router(qris.router)

@@ -52,38 +52,47 @@ from escrow.rules import (
 )
 
 history_page_max = 1000
-copy_threshold_rows = 8
-"""Below this many rows one multi-row INSERT is cheaper than a COPY round trip."""
 
 _TRANSFER_COLUMNS = (
     "id, ts, debit_account_id, credit_account_id, amount, asset, code, flags, pending_id, "
     "timeout_s, external_ref, user_data"
 )
-_LOCK_ACCOUNTS = """
-    SELECT id, code, asset, flags, debits_pending, debits_posted, credits_pending, credits_posted
-    FROM accounts
-    WHERE code = ANY(%(codes)s)
-       OR id IN (SELECT debit_account_id FROM pending_transfers WHERE id = ANY(%(pending)s)
-                 UNION ALL
-                 SELECT credit_account_id FROM pending_transfers WHERE id = ANY(%(pending)s))
-    ORDER BY id
-    FOR NO KEY UPDATE
+_LOCK_AND_CLOCK = """
+    WITH locked AS MATERIALIZED (
+        SELECT id, code, asset, flags, debits_pending, debits_posted, credits_pending,
+               credits_posted
+        FROM accounts
+        WHERE code = ANY(%(codes)s) OR id = ANY(%(pending_accounts)s)
+        ORDER BY id
+        FOR NO KEY UPDATE
+    ), clock AS MATERIALIZED (
+        SELECT s.closed_through_us,
+               CASE WHEN %(allocate)s THEN ledger_allocate_ts(%(n)s, %(now)s) END AS first_ts
+        FROM ledger_state s, (SELECT count(*) FROM locked) AS after_the_locks
+        WHERE s.id = 1
+    )
+    SELECT c.closed_through_us, c.first_ts, l.*
+    FROM clock c LEFT JOIN locked l ON true
+"""
+"""One round trip: lock the accounts in id order, then (only then) read the period boundary and
+take the batch's timestamps. One relation with two index scans: a semi-join in the lock query
+would be rechecked wrongly after a lock wait. No row lock on ledger_state: the insert trigger
+re-reads the boundary, and a close locks the transfers table against writers."""
+_PENDING_ACCOUNTS = """
+    SELECT debit_account_id, credit_account_id FROM pending_transfers WHERE id = ANY(%(pending)s)
 """
 _LOCK_PENDING = """
     SELECT id, debit_account_id, credit_account_id, amount, asset, expires_at_us, status
     FROM pending_transfers WHERE id = ANY(%(pending)s) ORDER BY id FOR UPDATE
 """
-_STATE_AND_TIMESTAMPS = """
-    SELECT s.closed_through_us, ledger_allocate_ts(%(n)s, %(now)s)
-    FROM ledger_state s WHERE s.id = 1 FOR KEY SHARE
-"""
 _SELECT_RECORDS = """
-    SELECT t.id, t.ts, d.code, c.code, t.amount, t.asset, t.code, t.flags, t.pending_id,
-           t.timeout_s, t.external_ref, t.user_data
+    SELECT t.id, t.ts, (SELECT code FROM accounts WHERE id = t.debit_account_id),
+           (SELECT code FROM accounts WHERE id = t.credit_account_id), t.amount, t.asset, t.code,
+           t.flags, t.pending_id, t.timeout_s, t.external_ref, t.user_data
     FROM transfers t
-    JOIN accounts d ON d.id = t.debit_account_id
-    JOIN accounts c ON c.id = t.credit_account_id
 """
+"""Account codes by scalar subquery, per row found: a join makes the prepared (generic) plan hash
+the whole accounts table on every call, O(accounts) per post."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,16 +164,41 @@ class Ledger:
             raise InvalidTransfer(f"a batch holds at most {batch_transfers_max} transfers")
         raw = self._driver()
         try:
-            snap, first_ts = self._snapshot(raw, requests)
-            plan = plan_batch(requests, snap, first_ts)
-            if plan.rows:
-                _insert(raw, plan.rows)
+            return self._post(raw, requests)
         except (pg_errors.UniqueViolation, pg_errors.DeadlockDetected) as race:
             raise LedgerConflict(str(race)) from race
         except pg_errors.SerializationFailure as race:
             raise LedgerConflict(str(race)) from race
         except (pg_errors.CheckViolation, pg_errors.RaiseException) as refused:
             raise InvariantViolation(str(refused)) from refused
+
+    def _post(
+        self, raw: psycopg.Connection[Any], requests: Sequence[TransferRequest]
+    ) -> list[Result]:
+        """Plan optimistically as if every id were new; replan only if one was stored already.
+
+        Looking every id up first would cost an index probe per transfer on every batch, for
+        the rare retry. Instead the insert skips stored ids (``ON CONFLICT DO NOTHING``) and a
+        short count sends the batch back, from a savepoint taken after the locks, to be planned
+        again with the stored transfers known.
+        """
+        savepoint = len(requests) > 1
+        snap, first_ts = self._snapshot(raw, requests, savepoint=savepoint)
+        plan = plan_batch(requests, snap, first_ts)
+        refused = [r.id for r in plan.results if not r.ok]
+        inserted = _insert(raw, plan.rows)
+        if inserted == len(plan.rows) and not (refused and _any_stored(raw, refused)):
+            if savepoint:
+                raw.execute("RELEASE SAVEPOINT ledger_batch")
+            return plan.results
+        if savepoint:
+            raw.execute("ROLLBACK TO SAVEPOINT ledger_batch")
+        snap, _ = self._snapshot(raw, requests, savepoint=False, reuse_ts=first_ts)
+        plan = plan_batch(requests, snap, first_ts)
+        if _insert(raw, plan.rows) != len(plan.rows):
+            raise LedgerConflict("a concurrent transaction stored one of this batch's ids")
+        if savepoint:
+            raw.execute("RELEASE SAVEPOINT ledger_batch")
         return plan.results
 
     def transfer(self, transfer_id: uuid.UUID) -> TransferRecord | None:
@@ -217,6 +251,9 @@ class Ledger:
         month = period(name)
         if self._clock.now_us() <= month.ends_at_us:
             raise PeriodNotClosable(f"{name} has not ended yet")
+        # Waits for every transaction that is writing transfers and holds new writers until this
+        # close commits; a writer that read the old boundary is then refused by the trigger.
+        self._conn.execute(text("LOCK TABLE transfers IN SHARE MODE"))
         closed_through = self._conn.execute(
             text("SELECT closed_through_us FROM ledger_state WHERE id = 1 FOR UPDATE")
         ).scalar_one()
@@ -267,39 +304,58 @@ class Ledger:
         return raw
 
     def _snapshot(
-        self, raw: psycopg.Connection[Any], requests: Sequence[TransferRequest]
+        self,
+        raw: psycopg.Connection[Any],
+        requests: Sequence[TransferRequest],
+        savepoint: bool,
+        reuse_ts: int | None = None,
     ) -> tuple[Snapshot, int]:
-        """Lock what the batch touches (accounts in id order), then read it, in one round trip."""
+        """Lock what the batch touches (accounts in id order), then read it: one round trip.
+
+        Resolving pending transfers costs two more: learning their accounts, locking them.
+        A replan (``reuse_ts`` given) keeps the batch's timestamps and reads the stored ids.
+        """
+        with_existing = reuse_ts is not None
         codes = sorted({c for r in requests for c in (r.debit, r.credit) if c})
         pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
-        ids = list({r.id for r in requests})
+        pending_accounts: list[int] = []
+        if pending_ids:
+            rows = raw.execute(_PENDING_ACCOUNTS, {"pending": pending_ids}).fetchall()
+            pending_accounts = sorted({account for row in rows for account in row})
         params = {
             "codes": codes,
+            "pending_accounts": pending_accounts,
             "pending": pending_ids,
+            "allocate": reuse_ts is None,
             "n": len(requests),
             "now": self._clock.now_us(),
-            "ids": ids,
+            "ids": list({r.id for r in requests}),
         }
-        with raw.pipeline():
-            accounts_cur = raw.execute(_LOCK_ACCOUNTS, params)
-            pending_cur = raw.execute(_LOCK_PENDING, params) if pending_ids else None
-            state_cur = raw.execute(_STATE_AND_TIMESTAMPS, params)
-            existing_cur = raw.execute(_SELECT_RECORDS + " WHERE t.id = ANY(%(ids)s)", params)
-            accounts = {
-                row[1]: AccountState(row[0], row[1], row[2], AccountFlags(row[3]), *row[4:])
-                for row in accounts_cur.fetchall()
-            }
-            pendings = {
-                row[0]: PendingState(
-                    row[0], row[1], row[2], row[3], row[4], row[5], PendingStatus(row[6])
-                )
-                for row in (pending_cur.fetchall() if pending_cur else [])
-            }
-            state = state_cur.fetchone()
-            existing = {record.id: record for record in map(_record, existing_cur.fetchall())}
-        if state is None:
+        rows = raw.execute(_LOCK_AND_CLOCK, params).fetchall()
+        if not rows:
             raise InvariantViolation("ledger_state row is missing")
-        return Snapshot(accounts, pendings, existing, int(state[0])), int(state[1])
+        closed_through, first_ts = int(rows[0][0]), rows[0][1]
+        accounts = {
+            row[3]: AccountState(row[2], row[3], row[4], AccountFlags(row[5]), *row[6:])
+            for row in rows
+            if row[2] is not None
+        }
+        pendings = {
+            row[0]: PendingState(
+                row[0], row[1], row[2], row[3], row[4], row[5], PendingStatus(row[6])
+            )
+            for row in (raw.execute(_LOCK_PENDING, params).fetchall() if pending_ids else [])
+        }
+        stored = (
+            raw.execute(_SELECT_RECORDS + " WHERE t.id = ANY(%(ids)s)", params).fetchall()
+            if with_existing
+            else []
+        )
+        if savepoint:
+            raw.execute("SAVEPOINT ledger_batch")
+        existing = {record.id: record for record in map(_record, stored)}
+        batch_ts = reuse_ts if reuse_ts is not None else int(first_ts)
+        return Snapshot(accounts, pendings, existing, closed_through), batch_ts
 
 
 _BALANCE_AT = """
@@ -342,34 +398,39 @@ def _record(row: Sequence[Any]) -> TransferRecord:
     )
 
 
-def _insert(raw: psycopg.Connection[Any], rows: list[NewTransfer]) -> None:
-    values = [
-        (
-            r.id,
-            r.timestamp,
-            r.debit_id,
-            r.credit_id,
-            r.amount,
-            r.asset,
-            r.code,
-            int(r.flags),
-            r.pending_id,
-            r.timeout_s,
-            r.external_ref,
-            json.dumps(r.user_data, sort_keys=True) if r.user_data else None,
-        )
-        for r in rows
-    ]
+_INSERT = f"""
+    INSERT INTO transfers ({_TRANSFER_COLUMNS})
+    SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
+                         %s::text[], %s::text[], %s::integer[], %s::uuid[], %s::integer[],
+                         %s::text[], %s::jsonb[])
+    ON CONFLICT (id) DO NOTHING
+"""
+
+
+def _insert(raw: psycopg.Connection[Any], rows: list[NewTransfer]) -> int:
+    """Store the planned rows in one statement; how many were new (stored ids are skipped)."""
+    if not rows:
+        return 0
+    columns: list[list[Any]] = [[] for _ in range(12)]
+    for r in rows:
+        for column, value in zip(
+            columns,
+            (
+                r.id, r.timestamp, r.debit_id, r.credit_id, r.amount, r.asset, r.code,
+                int(r.flags), r.pending_id, r.timeout_s, r.external_ref,
+                json.dumps(r.user_data, sort_keys=True) if r.user_data else None,
+            ),
+            strict=True,
+        ):
+            column.append(value)
     with raw.cursor() as cur:
-        if len(values) < copy_threshold_rows:
-            placeholders = ", ".join(
-                ["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(values)
-            )
-            cur.execute(
-                f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES {placeholders}",  # noqa: S608 - fixed column list
-                [field for row in values for field in row],
-            )
-            return
-        with cur.copy(f"COPY transfers ({_TRANSFER_COLUMNS}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
+        cur.execute(_INSERT, columns)
+        return cur.rowcount
+
+
+def _any_stored(raw: psycopg.Connection[Any], ids: list[uuid.UUID]) -> bool:
+    """Whether any of these ids is a stored transfer (a refusal must then be replanned)."""
+    row = raw.execute(
+        "SELECT EXISTS (SELECT 1 FROM transfers WHERE id = ANY(%s))", [ids]
+    ).fetchone()
+    return bool(row and row[0])

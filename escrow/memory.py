@@ -32,6 +32,7 @@ from escrow.rules import (
     batch_transfers_max,
     expiry_void,
     plan_batch,
+    record_of,
 )
 
 
@@ -107,7 +108,10 @@ class MemoryLedger:
         first_ts = max(self._last_ts + 1, self._clock.now_us())
         self._last_ts = first_ts + len(requests) - 1
         snap = Snapshot(self._accounts, self._pendings, self._transfers, self._closed_through_us)
-        return plan_batch(requests, snap, first_ts).results
+        plan = plan_batch(requests, snap, first_ts)
+        for row in plan.rows:
+            self._transfers[row.id] = record_of(row, snap)
+        return plan.results
 
     def transfer(self, transfer_id: uuid.UUID) -> TransferRecord | None:
         """The stored transfer with this id, if any."""

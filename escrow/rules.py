@@ -91,9 +91,19 @@ class Snapshot:
     existing: dict[uuid.UUID, TransferRecord]
     closed_through_us: int
     accounts_by_id: dict[int, AccountState] = field(init=False)
+    planned: dict[int, NewTransfer] = field(init=False)
+    """The rows this batch has accepted so far, by ``id.int`` (a UUID's own hash is slow)."""
 
     def __post_init__(self) -> None:
         self.accounts_by_id = {a.id: a for a in self.accounts.values()}
+        self.planned = {}
+
+    def stored(self, transfer_id: uuid.UUID) -> TransferRecord | None:
+        """The transfer already under this id: stored before, or accepted earlier in the batch."""
+        row = self.planned.get(transfer_id.int)
+        if row is not None:
+            return record_of(row, self)
+        return self.existing.get(transfer_id) if self.existing else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +149,7 @@ def _plan_chain(
         for index in chain:
             results.append(Result(requests[index].id, ResultCode.LINKED_EVENT_CHAIN_OPEN))
         return
-    undo = _Undo(snap)
+    undo = _Undo(snap) if len(chain) > 1 else _NO_UNDO
     rows_before = len(rows)
     chain_results: list[Result] = []
     for index in chain:
@@ -164,7 +174,7 @@ def _plan_chain(
 
 
 def _timestamp_of(request: TransferRequest, snap: Snapshot, ts: int) -> int:
-    existing = snap.existing.get(request.id)
+    existing = snap.stored(request.id)
     return existing.timestamp if existing is not None else ts
 
 
@@ -175,10 +185,11 @@ class _Undo:
         self._snap = snap
         self._accounts: dict[int, AccountState] = {}
         self._pendings: dict[uuid.UUID, PendingState | None] = {}
-        self._new_ids: list[uuid.UUID] = []
+        self._new_ids: list[int] = []
 
     def account(self, state: AccountState) -> AccountState:
-        self._accounts.setdefault(state.id, replace(state))
+        if state.id not in self._accounts:
+            self._accounts[state.id] = replace(state)
         return state
 
     def pending(self, pending_id: uuid.UUID) -> None:
@@ -186,8 +197,8 @@ class _Undo:
             current = self._snap.pendings.get(pending_id)
             self._pendings[pending_id] = replace(current) if current is not None else None
 
-    def new_id(self, transfer_id: uuid.UUID) -> None:
-        self._new_ids.append(transfer_id)
+    def new_id(self, key: int) -> None:
+        self._new_ids.append(key)
 
     def restore(self) -> None:
         for account_id, saved in self._accounts.items():
@@ -202,8 +213,34 @@ class _Undo:
                 self._snap.pendings.pop(pending_id, None)
             else:
                 self._snap.pendings[pending_id] = saved_pending
-        for new_id in self._new_ids:
-            self._snap.existing.pop(new_id, None)
+        for key in self._new_ids:
+            self._snap.planned.pop(key, None)
+
+
+class _NoUndo(_Undo):
+    """The undo log of a chain of one: nothing to restore, so nothing to remember."""
+
+    def __init__(self) -> None:
+        pass
+
+    def account(self, state: AccountState) -> AccountState:
+        return state
+
+    def pending(self, pending_id: uuid.UUID) -> None:
+        pass
+
+    def new_id(self, key: int) -> None:
+        pass
+
+
+_NO_UNDO = _NoUndo()
+_KIND_BITS = int(PENDING_RESOLUTION | TransferFlags.PENDING)
+_KINDS_ALLOWED = frozenset({0, int(TransferFlags.PENDING), int(TransferFlags.POST_PENDING),
+                            int(TransferFlags.VOID_PENDING)})
+_RESOLUTION_BITS = int(PENDING_RESOLUTION)
+_PENDING_BIT = int(TransferFlags.PENDING)
+_DEBIT_LIMIT = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
+_CREDIT_LIMIT = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
 
 
 def _apply(
@@ -215,34 +252,29 @@ def _apply(
 ) -> ResultCode:
     if request.id.int == 0:
         raise _Rejected(ResultCode.ID_MUST_NOT_BE_ZERO)
-    stored = snap.existing.get(request.id)
+    stored = snap.stored(request.id)
     if stored is not None:
         if same_fields(request, stored):
             return ResultCode.EXISTS
         raise _Rejected(ResultCode.EXISTS_WITH_DIFFERENT_FIELDS)
-    resolution = request.flags & (PENDING_RESOLUTION | TransferFlags.PENDING)
-    if resolution not in (
-        TransferFlags.NONE,
-        TransferFlags.PENDING,
-        TransferFlags.POST_PENDING,
-        TransferFlags.VOID_PENDING,
-    ):
+    flags = int(request.flags)
+    if flags & _KIND_BITS not in _KINDS_ALLOWED:
         raise _Rejected(ResultCode.FLAGS_ARE_MUTUALLY_EXCLUSIVE)
     if ts <= snap.closed_through_us:
         raise _Rejected(ResultCode.PERIOD_CLOSED)
-    if request.flags & PENDING_RESOLUTION:
+    if flags & _RESOLUTION_BITS:
         row = _resolve_pending(request, ts, snap, undo)
     else:
         row = _move(request, ts, snap, undo)
     rows.append(row)
-    snap.existing[request.id] = record_of(row, snap)
-    undo.new_id(request.id)
+    snap.planned[request.id.int] = row
+    undo.new_id(request.id.int)
     return ResultCode.OK
 
 
 def _move(request: TransferRequest, ts: int, snap: Snapshot, undo: _Undo) -> NewTransfer:
     """A posted transfer, or a new pending one: check the accounts and limits, then apply."""
-    pending = TransferFlags.PENDING in request.flags
+    pending = bool(int(request.flags) & _PENDING_BIT)
     if request.pending_id is not None:
         raise _Rejected(ResultCode.PENDING_ID_MUST_BE_EMPTY)
     if request.timeout_s and not pending:
@@ -292,15 +324,9 @@ def _check_limits(debit: AccountState, credit: AccountState, amount: int) -> Non
     credit_total = credit.credits_posted + credit.credits_pending + amount
     if debit_total > amount_max or credit_total > amount_max:
         raise _Rejected(ResultCode.OVERFLOWS)
-    if (
-        AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS in debit.flags
-        and debit_total > debit.credits_posted
-    ):
+    if int(debit.flags) & _DEBIT_LIMIT and debit_total > debit.credits_posted:
         raise _Rejected(ResultCode.EXCEEDS_CREDITS)
-    if (
-        AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS in credit.flags
-        and credit_total > credit.debits_posted
-    ):
+    if int(credit.flags) & _CREDIT_LIMIT and credit_total > credit.debits_posted:
         raise _Rejected(ResultCode.EXCEEDS_DEBITS)
 
 

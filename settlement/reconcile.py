@@ -62,6 +62,7 @@ _BY_REFERENCE = """
         AND e.amount_sen = s.amount_sen
     ORDER BY e.id, s.id
     ON CONFLICT DO NOTHING;
+    ANALYZE qris_pairs;
     UPDATE qris_report_lines l SET match_state = 'mismatch', expectation_id = e.id
     FROM qris_scope s JOIN qris_expectations e
         ON e.reference = s.reference AND e.status IN ('open', 'expired')
@@ -83,6 +84,7 @@ _STATIC = """
     ) e ON e.nmid = l.nmid AND e.amount_sen = l.amount_sen AND e.rank = l.rank
     WHERE e.created_at <= l.transacted_at AND l.transacted_at <= e.expires_at
     ON CONFLICT DO NOTHING;
+    ANALYZE qris_pairs;
 """
 _CLAIM = """
     CREATE TEMP TABLE qris_claimed ON COMMIT DROP AS
@@ -94,6 +96,7 @@ _CLAIM = """
         RETURNING e.id AS expectation_id, p.line_id, e.credit_account, e.criteria,
             e.expires_at, e.reference, e.nmid, s.amount_sen, s.fee_sen, s.rrn, s.transacted_at
     ) SELECT * FROM claimed;
+    ANALYZE qris_claimed;
     UPDATE qris_report_lines l SET match_state = 'matched', expectation_id = c.expectation_id
     FROM qris_claimed c WHERE l.id = c.line_id;
     CREATE TEMP TABLE qris_fees (expectation_id uuid PRIMARY KEY, fee_sen bigint NOT NULL)
@@ -111,6 +114,7 @@ _EXCEPTION_COLUMNS = (
     " expected_sen, actual_sen, detail, action"
 )
 _FINISH = """
+    ANALYZE qris_fees;
     UPDATE qris_expectations e SET fee_sen = f.fee_sen FROM qris_fees f
     WHERE e.id = f.expectation_id;
     INSERT INTO qris_exceptions (business_date, kind, source, source_id, expectation_id, rrn,

@@ -1,20 +1,32 @@
-"""Running the whole service: database (embedded or configured), migrations, worker, HTTP."""
+"""Running the whole service: database (embedded or configured), migrations, local chain, worker."""
 
 from __future__ import annotations
 
+import signal
+import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
+import httpx
 import structlog
 
-from settlement.bootstrap import Container, build_container
+from chain.evm.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
+from chain.evm.errors import EvmError
+from settlement.bootstrap import Container, build_container, build_evm_sender
 from settlement.config import Settings
 from settlement.db import migrate
 from settlement.embedded import EmbeddedPostgres
+from settlement.evm.deployment import RoleHolders, deploy
 from settlement.outbox import BackgroundDispatcher
 from settlement.schedule import Throttle, periodic_interval_s, run_periodic
 
 log = structlog.get_logger(__name__)
+
+LOCAL_EVM_RPC_URL = str(Settings.model_fields["evm_rpc_url"].default)
+"""The default RPC URL: when nothing answers there, the service runs its own anvil."""
+rpc_probe_timeout_s = 0.5
 
 
 @contextmanager
@@ -36,9 +48,15 @@ def running_database(settings: Settings) -> Iterator[str]:
 @contextmanager
 def running_container(settings: Settings, in_process_worker: bool) -> Iterator[Container]:
     """A migrated database and a wired container; with the in-process worker when asked."""
-    with running_database(settings) as url:
+    with (
+        sigterm_unwinds(),
+        running_database(settings) as url,
+        running_local_chain(settings) as local_chain,
+    ):
         migrate(url)
         container = build_container(settings, url)
+        if local_chain:
+            deploy_local_contracts(container)
         worker = (
             BackgroundDispatcher(
                 container.dispatcher,
@@ -55,3 +73,94 @@ def running_container(settings: Settings, in_process_worker: bool) -> Iterator[C
             if worker is not None:
                 worker.stop()
             container.engine.dispose()
+
+
+@contextmanager
+def running_local_chain(settings: Settings) -> Iterator[bool]:
+    """An anvil with state in ``data_dir/anvil`` when the RPC is the local default and idle.
+
+    Yields whether a local anvil serves the default URL (ours or one already running). Without
+    the npm toolchain the service runs without EVM, with a warning.
+    """
+    if settings.evm_rpc_url != LOCAL_EVM_RPC_URL or settings.evm_chain_id != ANVIL_CHAIN_ID:
+        yield False
+        return
+    url = urlparse(settings.evm_rpc_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 8545
+    if _port_answers(host, port):
+        yield True
+        return
+    state_dir = settings.data_dir / "anvil"
+    node = AnvilNode(
+        state_file=state_dir / "state.json",
+        chain_id=settings.evm_chain_id,
+        log_file=state_dir / "anvil.log",
+        host=host,
+        port=port,
+    )
+    try:
+        node.start()
+    except (AnvilError, OSError) as error:
+        log.warning("anvil_unavailable_running_without_evm", reason=str(error))
+        yield False
+        return
+    log.info("anvil_started", url=node.url, state=str(state_dir / "state.json"))
+    try:
+        yield True
+    finally:
+        node.stop()
+        log.info("anvil_stopped")
+
+
+def deploy_local_contracts(container: Container) -> None:
+    """Deploy MSC and AuditAnchor on the local anvil once (``msc chain deploy``'s code path).
+
+    Every role goes to the service key unless configured; a failure leaves the service running
+    without the bridge, with a warning.
+    """
+    settings = container.settings
+    try:
+        sender = build_evm_sender(settings, container.engine)
+        me = sender.address
+        roles = RoleHolders(
+            admin=settings.evm_admin_address or me,
+            minter=settings.evm_minter_address or me,
+            pauser=settings.evm_pauser_address or me,
+            blocklister=settings.evm_blocklister_address or me,
+            attester=settings.evm_attester_address or me,
+            publisher=settings.evm_publisher_address or me,
+        )
+        deployment = deploy(container.engine, sender, roles, settings.evm_minter_allowance)
+    except (EvmError, AnvilError, httpx.HTTPError, OSError, RuntimeError) as error:
+        log.warning("evm_local_deploy_failed", reason=repr(error))
+        return
+    log.info("evm_contracts_ready", token=deployment.token, anchor=deployment.anchor)
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=rpc_probe_timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """Make SIGTERM raise ``SystemExit`` so the ``finally`` blocks stop PostgreSQL and anvil.
+
+    uvicorn handles SIGTERM while it serves and then re-raises it; with Python's default
+    disposition that would kill the process before any cleanup ran. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_cleanly(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_cleanly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -32,6 +32,8 @@ def make_celery(
     redis_url: str, container: Callable[[], Container], queue: str = QUEUE_DEFAULT
 ) -> Celery:
     """A Celery app on ``redis_url`` whose tasks run against ``container()`` (built lazily)."""
+    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(f"the broker must be Redis, got {redis_url.partition(':')[0]!r}")
     app = Celery("msc", broker=redis_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def _celery(settings: Settings) -> Celery:
     from settlement.worker import LazyContainer, make_celery, worker_container
 
-    if settings.redis_url is None:
+    if not settings.redis_url:
         raise ConfigurationError("the Celery worker and beat need MSC_REDIS_URL")
     return make_celery(settings.redis_url, LazyContainer(lambda: worker_container(settings)))
 

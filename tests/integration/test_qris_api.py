@@ -1,0 +1,61 @@
+"""QRIS HTTP routes: verified notifications are stored once, unverified ones are 401."""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from api.app import create_app
+from chain.pi.sandbox.inprocess import inprocess_client
+from settlement.bootstrap import build_container
+from settlement.config import Settings
+from settlement.qris.expectations import create_expectation
+
+pytestmark = pytest.mark.integration
+KEY = Settings().qris_midtrans_server_key.get_secret_value()
+
+
+@pytest.fixture
+def client(database_url: str, db_engine: Engine) -> Iterator[httpx.Client]:
+    container = build_container(Settings(), database_url)
+    with inprocess_client(create_app(container), "http://service.test") as http:
+        yield http
+    container.engine.dispose()
+
+
+def body(order_id: str, key: str = KEY) -> bytes:
+    document = {"transaction_time": "2024-12-02 09:05:00", "transaction_status": "settlement",
+                "transaction_id": f"tx-{order_id}", "status_code": "200", "order_id": order_id,
+                "gross_amount": "15000.00", "payment_type": "qris"}  # fmt: skip
+    material = order_id + "200" + "15000.00" + key
+    document["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
+    return json.dumps(document).encode()
+
+
+def test_notification_flow(client: httpx.Client, db_engine: Engine) -> None:
+    reference = f"API-{uuid.uuid4().hex[:10]}"
+    with db_engine.begin() as conn:
+        create_expectation(conn, nmid="ID1029999999999", amount_sen=1_500_000,
+                           now=datetime.now(UTC) - timedelta(days=1000), ttl=timedelta(days=2000),
+                           reference=reference)  # fmt: skip
+    url = "/v1/qris/notifications/midtrans"
+    first = client.post(url, content=body(reference))
+    assert first.status_code == 200
+    assert first.json()["outcome"] == "posted"
+    assert client.post(url, content=body(reference)).json()["outcome"] == "duplicate"
+
+    forged = client.post(url, content=body(reference, key="wrong"))
+    assert forged.status_code == 401
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    assert forged.json()["code"] == "qris_notification_unauthenticated"
+
+    assert client.post(url, content=b"{").status_code == 400
+    assert client.post("/v1/qris/notifications/nope", content=b"{}").status_code == 404
+    report = client.get("/v1/qris/exceptions", params={"date": "2024-12-02"})
+    assert report.status_code == 200
+    assert report.json()["date"] == "2024-12-02"

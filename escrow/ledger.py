@@ -53,10 +53,6 @@ from escrow.rules import (
 
 history_page_max = 1000
 
-_TRANSFER_COLUMNS = (
-    "id, ts, debit_account_id, credit_account_id, amount, asset, code, flags, pending_id, "
-    "timeout_s, external_ref, user_data"
-)
 _LOCK_AND_CLOCK = """
     WITH locked AS MATERIALIZED (
         SELECT id, code, asset, flags, debits_pending, debits_posted, credits_pending,
@@ -398,8 +394,9 @@ def _record(row: Sequence[Any]) -> TransferRecord:
     )
 
 
-_INSERT = f"""
-    INSERT INTO transfers ({_TRANSFER_COLUMNS})
+_INSERT = """
+    INSERT INTO transfers (id, ts, debit_account_id, credit_account_id, amount, asset, code, flags,
+                           pending_id, timeout_s, external_ref, user_data)
     SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
                          %s::text[], %s::text[], %s::integer[], %s::uuid[], %s::integer[],
                          %s::text[], %s::jsonb[])
@@ -416,8 +413,17 @@ def _insert(raw: psycopg.Connection[Any], rows: list[NewTransfer]) -> int:
         for column, value in zip(
             columns,
             (
-                r.id, r.timestamp, r.debit_id, r.credit_id, r.amount, r.asset, r.code,
-                int(r.flags), r.pending_id, r.timeout_s, r.external_ref,
+                r.id,
+                r.timestamp,
+                r.debit_id,
+                r.credit_id,
+                r.amount,
+                r.asset,
+                r.code,
+                int(r.flags),
+                r.pending_id,
+                r.timeout_s,
+                r.external_ref,
                 json.dumps(r.user_data, sort_keys=True) if r.user_data else None,
             ),
             strict=True,

@@ -235,8 +235,14 @@ class _NoUndo(_Undo):
 
 _NO_UNDO = _NoUndo()
 _KIND_BITS = int(PENDING_RESOLUTION | TransferFlags.PENDING)
-_KINDS_ALLOWED = frozenset({0, int(TransferFlags.PENDING), int(TransferFlags.POST_PENDING),
-                            int(TransferFlags.VOID_PENDING)})
+_KINDS_ALLOWED = frozenset(
+    {
+        0,
+        int(TransferFlags.PENDING),
+        int(TransferFlags.POST_PENDING),
+        int(TransferFlags.VOID_PENDING),
+    }
+)
 _RESOLUTION_BITS = int(PENDING_RESOLUTION)
 _PENDING_BIT = int(TransferFlags.PENDING)
 _DEBIT_LIMIT = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)

@@ -44,13 +44,14 @@ def db_engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
-def time_travel_engine(
+def module_engine(
     database_server_url: str, worker_id: str, request: pytest.FixtureRequest
 ) -> Iterator[Engine]:
-    """A database of this module's own, for tests whose clocks run ahead of the wall clock.
+    """A database of this module's own, for tests that move time or read global totals.
 
     The ledger's timestamp sequence is not rolled back with a test's transaction, so a test that
-    moves time forward would leave later timestamps in the future for every other test.
+    moves time forward would leave later timestamps in the future for every other test; and a
+    test that reads a shared account's total would see what other tests committed.
     """
     name = f"{worker_database_name(worker_id)}_{request.module.__name__.rsplit('.', 1)[-1]}"[:63]
     engine = make_engine(fresh_database(database_server_url, name))
@@ -60,9 +61,9 @@ def time_travel_engine(
 
 
 @pytest.fixture
-def time_travel_conn(time_travel_engine: Engine) -> Iterator[Connection]:
+def module_conn(module_engine: Engine) -> Iterator[Connection]:
     """Like ``db_conn``, on the module's own database."""
-    with time_travel_engine.connect() as conn:
+    with module_engine.connect() as conn:
         transaction = conn.begin()
         try:
             yield conn

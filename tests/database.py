@@ -15,7 +15,7 @@ connect_timeout_s = 2
 
 
 def server_url() -> str:
-    """MSC_TEST_DATABASE_URL, else the local server on :5432 when it answers, else an embedded one."""
+    """MSC_TEST_DATABASE_URL, else the server on :5432 when it answers, else an embedded one."""
     configured = os.environ.get("MSC_TEST_DATABASE_URL")
     if configured:
         return configured
@@ -27,9 +27,11 @@ def server_url() -> str:
 
 
 def fresh_database(base_url: str, name: str) -> str:
-    """Drop and create database ``name`` on the server of ``base_url``, migrate it, return its URL."""
+    """Drop and create database ``name`` on ``base_url``'s server, migrate it, return its URL."""
     with psycopg.connect(base_url, autocommit=True, connect_timeout=connect_timeout_s) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = with_database(base_url, name)
     migrate(url)
@@ -37,7 +39,7 @@ def fresh_database(base_url: str, name: str) -> str:
 
 
 def with_database(url: str, name: str) -> str:
-    """The same server (host, port, user, password; TCP or a socket directory), database ``name``."""
+    """The same server (host, port, user, password; TCP or socket), database ``name``."""
     info = psycopg.conninfo.conninfo_to_dict(url)
     host = str(info.get("host") or "")
     port = str(info.get("port") or "5432")
@@ -64,4 +66,6 @@ def worker_database_name(worker: str) -> str:
 def drop_database(base_url: str, name: str) -> None:
     """Drop a test database (at the end of the session that made it)."""
     with psycopg.connect(base_url, autocommit=True, connect_timeout=connect_timeout_s) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -272,7 +272,8 @@ LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (
         SELECT 1 FROM new_rows
-        WHERE debits_pending <> 0 OR debits_posted <> 0 OR credits_pending <> 0 OR credits_posted <> 0
+        WHERE debits_pending <> 0 OR debits_posted <> 0
+           OR credits_pending <> 0 OR credits_posted <> 0
     ) THEN
         RAISE EXCEPTION 'ledger invariant: accounts open with zero balances'
             USING ERRCODE = 'check_violation';

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 
@@ -27,11 +26,18 @@ def trial_balance() -> None:
         lines = in_transaction(engine, lambda conn: Ledger(conn).trial_balance())
         engine.dispose()
     for line in lines:
-        print(json.dumps({
-            "asset": line.asset, "debits_posted": line.debits_posted,
-            "credits_posted": line.credits_posted, "debits_pending": line.debits_pending,
-            "credits_pending": line.credits_pending, "balanced": line.balanced,
-        }))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "asset": line.asset,
+                    "debits_posted": line.debits_posted,
+                    "credits_posted": line.credits_posted,
+                    "debits_pending": line.debits_pending,
+                    "credits_pending": line.credits_pending,
+                    "balanced": line.balanced,
+                }
+            )
+        )
     if not all(line.balanced for line in lines):
         raise typer.Exit(1)
 
@@ -45,12 +51,21 @@ def balance(code: str = typer.Argument(..., help="Account code, e.g. merchant:UM
         try:
             result = in_transaction(engine, lambda conn: Ledger(conn).balance(code))
         except LookupError:
-            print(f"no account {code!r}", file=sys.stderr)
+            typer.echo(f"no account {code!r}", err=True)
             raise typer.Exit(1) from None
         finally:
             engine.dispose()
-    print(json.dumps({"account": code, "posted": result.posted, "pending_in": result.pending_in,
-                      "pending_out": result.pending_out, "available": result.available}))  # fmt: skip
+    typer.echo(
+        json.dumps(
+            {
+                "account": code,
+                "posted": result.posted,
+                "pending_in": result.pending_in,
+                "pending_out": result.pending_out,
+                "available": result.available,
+            }
+        )
+    )
 
 
 @period_app.command("close")
@@ -65,8 +80,8 @@ def close(
         try:
             closed = in_transaction(engine, lambda conn: Ledger(conn).close_period(month, by))
         except PeriodNotClosable as refused:
-            print(f"cannot close: {refused}", file=sys.stderr)
+            typer.echo(f"cannot close: {refused}", err=True)
             raise typer.Exit(1) from None
         finally:
             engine.dispose()
-    print(json.dumps({"period": month, "transfers": closed.transfer_count, "closed_by": by}))
+    typer.echo(json.dumps({"period": month, "transfers": closed.transfer_count, "closed_by": by}))

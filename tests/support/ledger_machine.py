@@ -36,17 +36,27 @@ ACCOUNTS: tuple[tuple[str, str, AccountKind, AccountFlags], ...] = (
 )
 CODES = [a[0] for a in ACCOUNTS] + ["missing:idr"]
 FLAG_CHOICES = [
-    TransferFlags.NONE, TransferFlags.NONE, TransferFlags.PENDING, TransferFlags.POST_PENDING,
-    TransferFlags.VOID_PENDING, TransferFlags.LINKED, TransferFlags.LINKED | TransferFlags.PENDING,
+    TransferFlags.NONE,
+    TransferFlags.NONE,
+    TransferFlags.PENDING,
+    TransferFlags.POST_PENDING,
+    TransferFlags.VOID_PENDING,
+    TransferFlags.LINKED,
+    TransferFlags.LINKED | TransferFlags.PENDING,
     TransferFlags.PENDING | TransferFlags.VOID_PENDING,
-]  # fmt: skip
+]
 
 
 class AnyLedger(Protocol):
     """What the machine needs of a ledger."""
 
     def ensure_account(
-        self, code: str, asset: str, kind: AccountKind, owner: str | None = ..., flags: AccountFlags = ...
+        self,
+        code: str,
+        asset: str,
+        kind: AccountKind,
+        owner: str | None = ...,
+        flags: AccountFlags = ...,
     ) -> Account: ...
     def account(self, code: str) -> Account: ...
     def post_batch(self, requests: Sequence[TransferRequest]) -> list[Result]: ...
@@ -174,7 +184,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if data.draw(st.integers(0, 14)) == 0:
             asset = "PI" if asset == "IDR" else "IDR"
         amount = 0 if TransferFlags.VOID_PENDING in flags else data.draw(st.integers(0, 2000))
-        timeout = data.draw(st.sampled_from([0, 0, 60, 120])) if TransferFlags.PENDING in flags else 0
+        timeout = (
+            data.draw(st.sampled_from([0, 0, 60, 120])) if TransferFlags.PENDING in flags else 0
+        )
         return TransferRequest(
             transfer_id, debit, credit, amount, asset, "prop", flags, pending_id, timeout
         )
@@ -182,7 +194,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
 def _unlinked(request: TransferRequest) -> TransferRequest:
     return TransferRequest(
-        request.id, request.debit, request.credit, request.amount, request.asset, request.code,
-        request.flags & ~TransferFlags.LINKED, request.pending_id, request.timeout_s,
-        request.external_ref, request.user_data,
-    )  # fmt: skip
+        request.id,
+        request.debit,
+        request.credit,
+        request.amount,
+        request.asset,
+        request.code,
+        request.flags & ~TransferFlags.LINKED,
+        request.pending_id,
+        request.timeout_s,
+        request.external_ref,
+        request.user_data,
+    )

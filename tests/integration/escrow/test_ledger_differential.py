@@ -58,10 +58,11 @@ class PostgresLedgerMachine(LedgerMachine):
             )
         ).all()
         stored = [
-            TransferRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], TransferFlags(r[7]),
-                           None, 0, None, {})
+            TransferRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], TransferFlags(r[7]), None, 0, None, {}
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
         assert [(s.id, s.timestamp, s.amount) for s in stored] == [
             (m.id, m.timestamp, m.amount) for m in self.memory.transfers()
         ]
@@ -72,8 +73,8 @@ class PostgresLedgerMachine(LedgerMachine):
         self.conn.close()
 
 
-def test_postgres_ledger_matches_the_rules(time_travel_engine: Engine) -> None:
-    PostgresLedgerMachine.engine = time_travel_engine
+def test_postgres_ledger_matches_the_rules(module_engine: Engine) -> None:
+    PostgresLedgerMachine.engine = module_engine
     PostgresLedgerMachine.TestCase.settings = settings(
         max_examples=25, stateful_step_count=25, deadline=None
     )

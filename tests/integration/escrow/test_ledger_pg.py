@@ -18,21 +18,24 @@ day_s = 24 * 3600
 
 
 @pytest.fixture
-def clock(time_travel_conn: Connection) -> FixedClock:
+def clock(module_conn: Connection) -> FixedClock:
     """A clock ahead of every timestamp allocated before (the sequence never rolls back)."""
-    last = time_travel_conn.exec_driver_sql("SELECT last_value FROM ledger_ts_seq").scalar_one()
+    last = module_conn.exec_driver_sql("SELECT last_value FROM ledger_ts_seq").scalar_one()
     start = period(period_of(int(last) + 40 * day_s * 1_000_000)).starts_at_us
     return FixedClock(start + 3 * day_s * 1_000_000)
 
 
 @pytest.fixture
-def ledger(time_travel_conn: Connection, clock: FixedClock) -> Ledger:
-    ledger = Ledger(time_travel_conn, clock)
+def ledger(module_conn: Connection, clock: FixedClock) -> Ledger:
+    ledger = Ledger(module_conn, clock)
     ledger.ensure_account("t:bank", "IDR", AccountKind.ASSET)
     ledger.ensure_account(
-        "t:merchant", "IDR", AccountKind.LIABILITY, owner="UM001",
+        "t:merchant",
+        "IDR",
+        AccountKind.LIABILITY,
+        owner="UM001",
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-    )  # fmt: skip
+    )
     return ledger
 
 
@@ -80,8 +83,12 @@ def test_stored_transfer_keeps_every_field(ledger: Ledger) -> None:
     stored = ledger.transfer(request.id)
     assert stored is not None
     assert (stored.debit, stored.credit, stored.amount, stored.external_ref, stored.user_data) == (
-        "t:bank", "t:merchant", 77, "RRN123456789", {"leg": "qris", "n": 1},
-    )  # fmt: skip
+        "t:bank",
+        "t:merchant",
+        77,
+        "RRN123456789",
+        {"leg": "qris", "n": 1},
+    )
     assert ledger.post(request).code is ResultCode.EXISTS
 
 

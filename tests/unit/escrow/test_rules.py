@@ -1,7 +1,8 @@
-"""The posting rules, one behaviour at a time, on the in-memory ledger (same rules as PostgreSQL)."""
+"""The posting rules, one behaviour at a time, on the in-memory ledger (rules shared with PG)."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import pytest
@@ -25,9 +26,11 @@ def ledger(clock: FixedClock) -> MemoryLedger:
     ledger = MemoryLedger(clock)
     ledger.ensure_account("bank:idr", "IDR", AccountKind.ASSET)
     ledger.ensure_account(
-        "merchant:UM001:idr", "IDR", AccountKind.LIABILITY,
+        "merchant:UM001:idr",
+        "IDR",
+        AccountKind.LIABILITY,
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-    )  # fmt: skip
+    )
     ledger.ensure_account("fees:idr", "IDR", AccountKind.INCOME)
     ledger.ensure_account("custody:pi", "PI", AccountKind.ASSET)
     return ledger
@@ -77,17 +80,28 @@ def test_same_id_other_fields_is_refused(ledger: MemoryLedger) -> None:
         (move(0), ResultCode.AMOUNT_MUST_BE_POSITIVE),
         (move(1, timeout_s=5), ResultCode.TIMEOUT_RESERVED_FOR_PENDING),
         (move(1, pending_id=uuid.uuid4()), ResultCode.PENDING_ID_MUST_BE_EMPTY),
-        (move(1, flags=TransferFlags.PENDING | TransferFlags.POST_PENDING), ResultCode.FLAGS_ARE_MUTUALLY_EXCLUSIVE),
+        (
+            move(1, flags=TransferFlags.PENDING | TransferFlags.POST_PENDING),
+            ResultCode.FLAGS_ARE_MUTUALLY_EXCLUSIVE,
+        ),
         (move(0, flags=TransferFlags.POST_PENDING), ResultCode.PENDING_ID_REQUIRED),
-        (move(1, flags=TransferFlags.POST_PENDING, pending_id=uuid.uuid4()), ResultCode.PENDING_NOT_FOUND),
-        (TransferRequest(uuid.UUID(int=0), "bank:idr", "fees:idr", 1, "IDR", "t"), ResultCode.ID_MUST_NOT_BE_ZERO),
+        (
+            move(1, flags=TransferFlags.POST_PENDING, pending_id=uuid.uuid4()),
+            ResultCode.PENDING_NOT_FOUND,
+        ),
+        (
+            TransferRequest(uuid.UUID(int=0), "bank:idr", "fees:idr", 1, "IDR", "t"),
+            ResultCode.ID_MUST_NOT_BE_ZERO,
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_transfers_are_refused_and_change_nothing(
     ledger: MemoryLedger, request_: TransferRequest, expected: ResultCode
 ) -> None:
     assert ledger.post(request_).code is expected
-    assert all(line.debits_posted == 0 and line.debits_pending == 0 for line in ledger.trial_balance())
+    assert all(
+        line.debits_posted == 0 and line.debits_pending == 0 for line in ledger.trial_balance()
+    )
 
 
 def test_flagged_account_cannot_go_below_zero(ledger: MemoryLedger) -> None:
@@ -103,7 +117,10 @@ def test_credits_limit(ledger: MemoryLedger) -> None:
     ledger.ensure_account(
         "reserve:idr", "IDR", AccountKind.ASSET, flags=AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
     )
-    assert ledger.post(move(5, debit="fees:idr", credit="reserve:idr")).code is ResultCode.EXCEEDS_DEBITS
+    assert (
+        ledger.post(move(5, debit="fees:idr", credit="reserve:idr")).code
+        is ResultCode.EXCEEDS_DEBITS
+    )
 
 
 def test_pending_reserves_then_partial_post_releases_the_rest(ledger: MemoryLedger) -> None:
@@ -113,7 +130,10 @@ def test_pending_reserves_then_partial_post_releases_the_rest(ledger: MemoryLedg
     merchant = ledger.balance("merchant:UM001:idr")
     assert (merchant.posted, merchant.pending_out, merchant.available) == (1000, 600, 400)
     # The reservation counts against the limit.
-    assert ledger.post(move(401, debit="merchant:UM001:idr", credit="fees:idr")).code is ResultCode.EXCEEDS_CREDITS
+    assert (
+        ledger.post(move(401, debit="merchant:UM001:idr", credit="fees:idr")).code
+        is ResultCode.EXCEEDS_CREDITS
+    )
     post = move(250, debit="", credit="", flags=TransferFlags.POST_PENDING, pending_id=hold.id)
     assert ledger.post(post).code is ResultCode.OK
     merchant = ledger.balance("merchant:UM001:idr")
@@ -133,7 +153,10 @@ def test_void_releases_everything_and_only_once(ledger: MemoryLedger) -> None:
     second = move(0, debit="", credit="", flags=TransferFlags.VOID_PENDING, pending_id=hold.id)
     assert ledger.post(second).code is ResultCode.PENDING_ALREADY_VOIDED
     bad_amount = move(5, debit="", credit="", flags=TransferFlags.VOID_PENDING, pending_id=hold.id)
-    assert ledger.post(bad_amount).code in (ResultCode.PENDING_ALREADY_VOIDED, ResultCode.VOID_AMOUNT_MUST_BE_ZERO)
+    assert ledger.post(bad_amount).code in (
+        ResultCode.PENDING_ALREADY_VOIDED,
+        ResultCode.VOID_AMOUNT_MUST_BE_ZERO,
+    )
 
 
 def test_post_more_than_pending_or_other_accounts_is_refused(ledger: MemoryLedger) -> None:
@@ -141,11 +164,15 @@ def test_post_more_than_pending_or_other_accounts_is_refused(ledger: MemoryLedge
     ledger.post(hold)
     too_much = move(601, debit="", credit="", flags=TransferFlags.POST_PENDING, pending_id=hold.id)
     assert ledger.post(too_much).code is ResultCode.EXCEEDS_PENDING_AMOUNT
-    other = move(6, debit="fees:idr", credit="", flags=TransferFlags.POST_PENDING, pending_id=hold.id)
+    other = move(
+        6, debit="fees:idr", credit="", flags=TransferFlags.POST_PENDING, pending_id=hold.id
+    )
     assert ledger.post(other).code is ResultCode.PENDING_HAS_DIFFERENT_ACCOUNTS
 
 
-def test_pending_times_out_and_is_voided_by_the_sweeper(ledger: MemoryLedger, clock: FixedClock) -> None:
+def test_pending_times_out_and_is_voided_by_the_sweeper(
+    ledger: MemoryLedger, clock: FixedClock
+) -> None:
     hold = move(600, flags=TransferFlags.PENDING, timeout_s=120)
     ledger.post(hold)
     clock.advance(119)
@@ -164,8 +191,10 @@ def test_linked_chain_is_all_or_nothing(ledger: MemoryLedger) -> None:
     failing = move(10_000, debit="merchant:UM001:idr", credit="fees:idr")
     results = ledger.post_batch([ok_first, failing, move(5)])
     assert [r.code for r in results] == [
-        ResultCode.LINKED_EVENT_FAILED, ResultCode.EXCEEDS_CREDITS, ResultCode.OK,
-    ]  # fmt: skip
+        ResultCode.LINKED_EVENT_FAILED,
+        ResultCode.EXCEEDS_CREDITS,
+        ResultCode.OK,
+    ]
     assert ledger.balance("merchant:UM001:idr").posted == 5
     assert ledger.transfer(ok_first.id) is None
     # The failed chain's ids are free: the corrected chain posts.
@@ -182,8 +211,18 @@ def test_cross_asset_conversion_is_two_linked_transfers_each_balanced(ledger: Me
     ledger.ensure_account("pioneer:P1:pi", "PI", AccountKind.LIABILITY)
     ledger.ensure_account("exchange:pi", "PI", AccountKind.EQUITY)
     ledger.ensure_account("exchange:idr", "IDR", AccountKind.EQUITY)
-    pi_leg = TransferRequest(uuid.uuid4(), "pioneer:P1:pi", "exchange:pi", 31_415_926, "PI", "convert", TransferFlags.LINKED)
-    idr_leg = TransferRequest(uuid.uuid4(), "exchange:idr", "merchant:UM001:idr", 900_000, "IDR", "convert")
+    pi_leg = TransferRequest(
+        uuid.uuid4(),
+        "pioneer:P1:pi",
+        "exchange:pi",
+        31_415_926,
+        "PI",
+        "convert",
+        TransferFlags.LINKED,
+    )
+    idr_leg = TransferRequest(
+        uuid.uuid4(), "exchange:idr", "merchant:UM001:idr", 900_000, "IDR", "convert"
+    )
     assert all(r.code is ResultCode.OK for r in ledger.post_batch([pi_leg, idr_leg]))
     assert all(line.balanced for line in ledger.trial_balance())
 
@@ -191,10 +230,12 @@ def test_cross_asset_conversion_is_two_linked_transfers_each_balanced(ledger: Me
 def test_timestamps_strictly_increase(ledger: MemoryLedger) -> None:
     results = ledger.post_batch([move(1) for _ in range(5)]) + ledger.post_batch([move(1)])
     stamps = [r.timestamp for r in results]
-    assert all(a is not None and b is not None and a < b for a, b in zip(stamps, stamps[1:], strict=False))
+    assert all(a is not None and b is not None and a < b for a, b in itertools.pairwise(stamps))
 
 
-def test_closed_period_accepts_nothing_dated_inside(ledger: MemoryLedger, clock: FixedClock) -> None:
+def test_closed_period_accepts_nothing_dated_inside(
+    ledger: MemoryLedger, clock: FixedClock
+) -> None:
     with pytest.raises(PeriodNotClosable):
         ledger.close_period("2026-03")
     clock.advance(30 * 24 * 3600)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import NamedTuple
 
 from escrow.model import (
     PENDING_RESOLUTION,
@@ -64,9 +65,11 @@ class PendingState:
     status: PendingStatus
 
 
-@dataclass(frozen=True, slots=True)
-class NewTransfer:
-    """A row to store: the request resolved to account ids and a ledger timestamp."""
+class NewTransfer(NamedTuple):
+    """A row to store: the request resolved to account ids and a ledger timestamp.
+
+    A named tuple rather than a frozen dataclass: one is built per transfer on the hot path.
+    """
 
     id: uuid.UUID
     timestamp: int
@@ -75,7 +78,8 @@ class NewTransfer:
     amount: int
     asset: str
     code: str
-    flags: TransferFlags
+    flags: int
+    """The request's ``TransferFlags`` as an int, without ``LINKED`` (a chain is not stored)."""
     pending_id: uuid.UUID | None
     timeout_s: int
     external_ref: str | None
@@ -127,29 +131,51 @@ def plan_batch(requests: Sequence[TransferRequest], snap: Snapshot, first_ts: in
     """
     results: list[Result] = []
     rows: list[NewTransfer] = []
-    chain: list[int] = []
+    last = len(requests) - 1
+    start = 0
     for index, request in enumerate(requests):
-        chain.append(index)
-        if TransferFlags.LINKED in request.flags and index < len(requests) - 1:
+        if int(request.flags) & _LINKED_BIT and index < last:
             continue
-        _plan_chain(requests, chain, snap, first_ts, results, rows)
-        chain = []
+        if start == index:
+            _plan_single(request, first_ts + index, snap, results, rows)
+        else:
+            _plan_chain(requests, range(start, index + 1), snap, first_ts, results, rows)
+        start = index + 1
     return Plan(results, rows)
+
+
+def _plan_single(
+    request: TransferRequest,
+    ts: int,
+    snap: Snapshot,
+    results: list[Result],
+    rows: list[NewTransfer],
+) -> None:
+    """An unlinked transfer: every check runs before any change, so nothing needs undoing."""
+    if int(request.flags) & _LINKED_BIT:
+        results.append(Result(request.id, ResultCode.LINKED_EVENT_CHAIN_OPEN))
+        return
+    try:
+        code = _apply(request, ts, snap, rows, _NO_UNDO)
+    except _Rejected as rejected:
+        results.append(Result(request.id, rejected.code))
+        return
+    results.append(Result(request.id, code, _timestamp_of(request, code, snap, ts)))
 
 
 def _plan_chain(
     requests: Sequence[TransferRequest],
-    chain: list[int],
+    chain: range,
     snap: Snapshot,
     first_ts: int,
     results: list[Result],
     rows: list[NewTransfer],
 ) -> None:
-    if TransferFlags.LINKED in requests[chain[-1]].flags:
+    if int(requests[chain[-1]].flags) & _LINKED_BIT:
         for index in chain:
             results.append(Result(requests[index].id, ResultCode.LINKED_EVENT_CHAIN_OPEN))
         return
-    undo = _Undo(snap) if len(chain) > 1 else _NO_UNDO
+    undo = _Undo(snap)
     rows_before = len(rows)
     chain_results: list[Result] = []
     for index in chain:
@@ -157,9 +183,6 @@ def _plan_chain(
         try:
             code = _apply(request, ts, snap, rows, undo)
         except _Rejected as rejected:
-            if len(chain) == 1:
-                results.append(Result(request.id, rejected.code))
-                return
             undo.restore()
             del rows[rows_before:]
             failed = {request.id: rejected.code}
@@ -169,11 +192,13 @@ def _plan_chain(
                     Result(other_id, failed.get(other_id, ResultCode.LINKED_EVENT_FAILED))
                 )
             return
-        chain_results.append(Result(request.id, code, _timestamp_of(request, snap, ts)))
+        chain_results.append(Result(request.id, code, _timestamp_of(request, code, snap, ts)))
     results.extend(chain_results)
 
 
-def _timestamp_of(request: TransferRequest, snap: Snapshot, ts: int) -> int:
+def _timestamp_of(request: TransferRequest, code: ResultCode, snap: Snapshot, ts: int) -> int:
+    if code is ResultCode.OK:
+        return ts
     existing = snap.stored(request.id)
     return existing.timestamp if existing is not None else ts
 
@@ -234,6 +259,7 @@ class _NoUndo(_Undo):
 
 
 _NO_UNDO = _NoUndo()
+_LINKED_BIT = int(TransferFlags.LINKED)
 _KIND_BITS = int(PENDING_RESOLUTION | TransferFlags.PENDING)
 _KINDS_ALLOWED = frozenset(
     {
@@ -403,11 +429,11 @@ def _row(
         amount,
         request.asset,
         request.code,
-        request.flags & ~TransferFlags.LINKED,
+        int(request.flags) & ~_LINKED_BIT,
         request.pending_id,
         request.timeout_s,
         request.external_ref,
-        dict(request.user_data),
+        request.user_data,
     )
 
 
@@ -421,11 +447,11 @@ def record_of(row: NewTransfer, snap: Snapshot) -> TransferRecord:
         row.amount,
         row.asset,
         row.code,
-        row.flags,
+        TransferFlags(row.flags),
         row.pending_id,
         row.timeout_s,
         row.external_ref,
-        dict(row.user_data),
+        row.user_data,
     )
 
 
@@ -438,7 +464,7 @@ def same_fields(request: TransferRequest, stored: TransferRecord) -> bool:
         and (request.amount == stored.amount or (void and request.amount == 0))
         and request.asset == stored.asset
         and request.code == stored.code
-        and (request.flags & ~TransferFlags.LINKED) == stored.flags
+        and int(request.flags) & ~_LINKED_BIT == int(stored.flags)
         and request.pending_id == stored.pending_id
         and request.timeout_s == stored.timeout_s
         and request.external_ref == stored.external_ref

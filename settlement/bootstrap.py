@@ -8,11 +8,18 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
+from chain.evm.interfaces import EvmNode
+from chain.qris.gateways.base import GatewayAdapter
 from settlement.config import Settings
 from settlement.db import make_engine
 from settlement.evm.bridge import MINT_KIND, MintHandler
 from settlement.evm.sender import SendLimits, TxSender
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
+from settlement.pi.deps import PiDeps
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+    from stellar_sdk import Keypair
 
 
 @dataclass
@@ -23,7 +30,14 @@ class Container:
     database_url: str
     engine: Engine
     dispatcher: Dispatcher
-    extras: dict[str, object] = field(default_factory=dict)
+    pi: PiDeps | None = None
+    pi_sandbox_app: ASGIApp | None = None
+    """The in-process Pi sandbox, mounted under /pi-sandbox when MSC_PI_SANDBOX is on."""
+    qris_adapters: dict[str, GatewayAdapter] = field(default_factory=dict)
+    jobs: list[Callable[[], None]] = field(default_factory=list)
+    """The rails' own periodic jobs (each decides whether it is due), e.g. Pi recovery."""
+    evm_node: EvmNode | None = None
+    """The EVM node once a periodic job reached it (built lazily: the node may be down)."""
 
 
 def build_container(settings: Settings, database_url: str) -> Container:
@@ -86,17 +100,10 @@ def register_evm(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> 
 
 # --- Pi (issue 3): Platform API + Horizon clients, or the in-process Pi sandbox -----------------
 
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp
-    from stellar_sdk import Keypair
-
-    from settlement.pi.deps import PiDeps
-
 PI_SANDBOX_BASE_URL = "http://pi-sandbox.internal"
 PI_PUBLIC_API_URL = "https://api.minepi.com"
 """With MSC_PI_SANDBOX on and the API URL left at this default, the sandbox runs in-process;
 point MSC_PI_API_URL/MSC_PI_HORIZON_URL elsewhere (e.g. a server's /pi-sandbox) to share one."""
-"""Where the service thinks the in-process sandbox lives (no socket; see chain.pi.sandbox)."""
 
 
 def _pi_signer(settings: Settings) -> Keypair | None:
@@ -124,7 +131,6 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
     from chain.pi.sandbox.app import build_app, make_sandbox
     from chain.pi.sandbox.inprocess import SyncASGITransport
     from chain.pi.transport import HttpLimits, JsonTransport
-    from settlement.pi.deps import PiDeps
 
     signer = _pi_signer(settings)
     address = signer.public_key if signer is not None else ""
@@ -160,15 +166,12 @@ def register_pi(container: Container) -> None:
 
     deps, sandbox_app = build_pi(container.settings)
     register(container.dispatcher, deps)
-    container.extras["pi"] = deps
-    jobs = container.extras.setdefault("jobs", [])
-    if isinstance(jobs, list):
-        jobs.append(_pi_recovery_job(container.engine, deps))
-    if sandbox_app is not None:
-        container.extras["pi_sandbox_app"] = sandbox_app
+    container.pi = deps
+    container.jobs.append(_pi_recovery_job(container.engine, deps))
+    container.pi_sandbox_app = sandbox_app
 
 
-pi_recovery_interval_s = 300.0
+pi_recovery_interval_s = 300
 
 
 def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
@@ -177,7 +180,7 @@ def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
 
     from settlement.pi.recovery import recover_all
 
-    next_run = [0.0]
+    next_run = [0.0]  # monotonic seconds, not money
 
     def run() -> None:
         now = time.monotonic()
@@ -190,23 +193,11 @@ def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
     return run
 
 
-def scheduled_jobs(container: Container) -> Callable[[], None]:
-    """One tick of the in-process scheduler: every registered job decides whether it is due."""
-    jobs = container.extras.get("jobs")
-
-    def tick() -> None:
-        for job in jobs if isinstance(jobs, list) else []:
-            job()
-
-    return tick
-
-
 # --- QRIS (issue 4): gateway notification adapters, keyed by provider ---------------------------
 
 
 def register_qris(container: Container) -> None:
     """Build the gateway adapters from configuration; SNAP only when its PJP key is configured."""
-    from chain.qris.gateways.base import GatewayAdapter
     from chain.qris.gateways.midtrans import MidtransAdapter
     from chain.qris.gateways.snap import SnapQrNotifyAdapter
     from chain.qris.gateways.xendit import XenditAdapter
@@ -219,4 +210,4 @@ def register_qris(container: Container) -> None:
     if settings.qris_snap_public_key_file is not None:
         pem = settings.qris_snap_public_key_file.read_bytes()
         adapters["snap"] = SnapQrNotifyAdapter(pem)
-    container.extras["qris_adapters"] = adapters
+    container.qris_adapters = adapters

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import cast
 
 import httpx
 import structlog
@@ -18,7 +17,7 @@ from chain.evm.anvil import AnvilError
 from chain.evm.errors import EvmError
 from chain.evm.interfaces import EvmNode
 from escrow.ledger import Ledger
-from settlement.bootstrap import Container, build_evm_sender, scheduled_jobs
+from settlement.bootstrap import Container, build_evm_sender
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.evm.deposits import scan_deposits
 
@@ -29,7 +28,6 @@ voids_per_run_max = 1000
 periodic_interval_s = 30.0
 """How often the embedded worker runs the periodic jobs (Celery beat uses the same cadence)."""
 
-_EVM_NODE = "evm_node"
 _EVM_UNREACHABLE = (EvmError, AnvilError, httpx.HTTPError, OSError)
 
 
@@ -77,23 +75,23 @@ def scan_evm_deposits(container: Container) -> str:
     except DeploymentMissingError:
         return "skipped: no deployment"
     except _EVM_UNREACHABLE as error:
-        container.extras.pop(_EVM_NODE, None)
+        container.evm_node = None
         log.warning("evm_deposit_scan_skipped", reason=repr(error))
         return "skipped: node unreachable"
     return f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits"
 
 
 def run_hooks(container: Container) -> str:
-    """The rails' own periodic jobs (``container.extras["jobs"]``, e.g. Pi payment recovery)."""
-    scheduled_jobs(container)()
+    """The rails' own periodic jobs (``container.jobs``, e.g. Pi payment recovery)."""
+    for job in container.jobs:
+        job()
     return "ran"
 
 
 def _evm_node(container: Container) -> EvmNode | None:
     """The EVM node, built once and kept; None (with a warning) while it cannot be reached."""
-    cached = container.extras.get(_EVM_NODE)
-    if cached is not None:
-        return cast(EvmNode, cached)  # only this module writes the key
+    if container.evm_node is not None:
+        return container.evm_node
     try:
         node = build_evm_sender(container.settings, container.engine).node
     except _EVM_UNREACHABLE as error:
@@ -101,7 +99,7 @@ def _evm_node(container: Container) -> EvmNode | None:
             "evm_node_unreachable", rpc_url=container.settings.evm_rpc_url, reason=repr(error)
         )
         return None
-    container.extras[_EVM_NODE] = node
+    container.evm_node = node
     return node
 
 

@@ -74,8 +74,8 @@ def _container(request: Request) -> Container:
 
 
 def _deps(request: Request) -> PiDeps:
-    deps = _container(request).extras.get("pi")
-    if not isinstance(deps, PiDeps):
+    deps = _container(request).pi
+    if deps is None:
         raise Problem(503, "pi_unavailable", "The Pi rail is not configured")
     return deps
 
@@ -162,6 +162,6 @@ def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) ->
 
 def mount_sandbox(app: FastAPI, container: Container) -> None:
     """Serve the in-process Pi sandbox under /pi-sandbox (embedded default only)."""
-    sandbox_app = container.extras.get("pi_sandbox_app")
+    sandbox_app = container.pi_sandbox_app
     if sandbox_app is not None:
-        app.mount(SANDBOX_MOUNT, sandbox_app)  # type: ignore[arg-type]
+        app.mount(SANDBOX_MOUNT, sandbox_app)

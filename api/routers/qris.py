@@ -10,6 +10,7 @@ from api.problems import Problem
 from chain.qris.gateways.base import GatewayAdapter
 from chain.qris.gateways.errors import NotificationError, NotificationUnauthenticated
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
+from settlement.bootstrap import Container
 from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
 from settlement.qris.notifications import receive_notification
 
@@ -18,10 +19,8 @@ log = structlog.get_logger(__name__)
 
 
 def _adapter(request: Request, provider: str) -> GatewayAdapter:
-    adapters: dict[str, GatewayAdapter] = request.app.state.container.extras.get(
-        "qris_adapters", {}
-    )
-    adapter = adapters.get(provider)
+    container: Container = request.app.state.container
+    adapter = container.qris_adapters.get(provider)
     if adapter is None:
         raise Problem(404, "qris_provider_unknown", "Unknown QRIS provider", f"{provider!r}")
     return adapter

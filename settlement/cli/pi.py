@@ -42,8 +42,8 @@ def _container() -> Iterator[Container]:
 
 
 def _deps(container: Container) -> PiDeps:
-    deps = container.extras.get("pi")
-    if not isinstance(deps, PiDeps):
+    deps = container.pi
+    if deps is None:
         typer.echo("the Pi rail is not configured", err=True)
         raise typer.Exit(EXIT_REFUSED)
     return deps

@@ -82,6 +82,7 @@ REPORT = """rrn,amount,fee,transaction_time,nmid,reference,transaction_id,status
 
 def test_ingest_and_reconcile_a_day(module_conn: Connection, tmp_path: Path) -> None:
     db_conn = module_conn
+
     def expect(nmid: str, sen: int, ref: str | None, criteria: str = "UMI") -> None:
         create_expectation(db_conn, nmid=nmid, amount_sen=sen, now=T0, ttl=TTL, reference=ref,
                            criteria=criteria)  # fmt: skip

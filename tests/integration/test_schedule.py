@@ -71,7 +71,7 @@ def test_periodic_voids_expired_skips_missing_node_and_runs_hooks(
     expiring, lasting = _pending(db_engine, timeout_s=1), _pending(db_engine, timeout_s=3600)
     container = _container(db_engine, tmp_path)
     hook_calls: list[str] = []
-    container.extras["jobs"] = [lambda: hook_calls.append("pi")]
+    container.jobs = [lambda: hook_calls.append("pi")]
     time.sleep(1.2)
 
     outcomes = run_periodic(container)
@@ -93,7 +93,7 @@ def test_a_failing_hook_does_not_stop_the_other_jobs(db_engine: Engine, tmp_path
     def broken() -> None:
         raise RuntimeError("rail down")
 
-    container.extras["jobs"] = [broken]
+    container.jobs = [broken]
     expiring = _pending(db_engine, timeout_s=1)
     time.sleep(1.2)
 

@@ -41,7 +41,7 @@ class Service:
 
     @property
     def deps(self) -> PiDeps:
-        deps = self.container.extras["pi"]
+        deps = self.container.pi
         assert isinstance(deps, PiDeps)
         return deps
 

@@ -1,0 +1,5 @@
+"""The monthly audit digest: canonical leaves, Merkle trees, the bundle, and its verifier.
+
+The verifier's modules (``canonical``, ``merkle``, ``verify``, ``cli``) import only the standard
+library and PyNaCl, so that an auditor can install and run them alone.
+"""

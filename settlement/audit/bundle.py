@@ -1,0 +1,299 @@
+"""The published bundle's shape: file names, leaf schemas, digest and signing message.
+
+Shared by the exporter (which writes it) and the verifier (which reads it); standard library only.
+Every reader here refuses what it does not expect with ``BundleError`` naming the check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from settlement.audit.canonical import (
+    CanonicalError,
+    canonical_bytes,
+    parse_canonical,
+    parse_strict,
+)
+
+FORMAT = "msc-audit-bundle/1"
+MANIFEST = "manifest.json"
+TRANSFERS = "transfers.jsonl"
+BALANCES = "balances.jsonl"
+GOVERNANCE = "governance.jsonl"
+SIGNATURES = "signatures.json"
+ANCHORS = "anchors.json"
+FILES = (MANIFEST, TRANSFERS, BALANCES, GOVERNANCE, SIGNATURES, ANCHORS)
+
+SIGNING_CONTEXT = b"msc-audit-digest/1:"
+"""Officers sign this prefix followed by the 32 digest bytes, never bare bytes: the same keys sign
+governance proposals, and a signature must not be replayable from one context in the other."""
+
+line_bytes_max = 4096
+"""No leaf comes near this; a longer line is refused before it is parsed."""
+json_file_bytes_max = 1 << 20
+"""manifest.json, signatures.json and anchors.json are small documents."""
+
+WIB = timezone(timedelta(hours=7))
+"""Asia/Jakarta has been UTC+7 without daylight saving since 1964; no tz database needed."""
+TRANSFER_TYPES = {0: "posted", 2: "pending", 4: "post_pending", 8: "void_pending"}
+"""Ledger transfer flags as published; LINKED is not stored (a chain posts all or nothing)."""
+RESOLUTIONS = frozenset({"post_pending", "void_pending"})
+KINDS = ("asset", "liability", "equity", "income", "expense")
+DEBIT_NORMAL = frozenset({"asset", "expense"})
+TOTALS = ("credits_pending", "credits_posted", "debits_pending", "debits_posted")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BundleError(ValueError):
+    """The bundle fails check ``check``; ``str()`` says why."""
+
+    def __init__(self, check: str, reason: str) -> None:
+        super().__init__(f"{check}: {reason}")
+        self.check = check
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLeaf:
+    """One ledger transfer of the month, as published (party ids pseudonymised)."""
+
+    id: str
+    ts: int
+    type: str
+    debit: str
+    credit: str
+    amount: int
+    asset: str
+    code: str
+    pending_id: str | None
+    released: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The leaf as a JSON object; its canonical bytes are the Merkle leaf data."""
+        return {
+            "amount": self.amount,
+            "asset": self.asset,
+            "code": self.code,
+            "credit": self.credit,
+            "debit": self.debit,
+            "id": self.id,
+            "pending_id": self.pending_id,
+            "released": self.released,
+            "ts": self.ts,
+            "type": self.type,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceLeaf:
+    """One account's four running totals at the end of the month."""
+
+    account: str
+    asset: str
+    kind: str
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The leaf as a JSON object; its canonical bytes are the sum-tree leaf data."""
+        return {
+            "account": self.account,
+            "asset": self.asset,
+            "credits_pending": self.credits_pending,
+            "credits_posted": self.credits_posted,
+            "debits_pending": self.debits_pending,
+            "debits_posted": self.debits_posted,
+            "kind": self.kind,
+        }
+
+    def totals(self) -> dict[str, int]:
+        """The four totals by name."""
+        return {name: getattr(self, name) for name in TOTALS}
+
+    def sums(self) -> dict[str, int]:
+        """The sum-tree values of this leaf: ``ASSET/total`` for each of the four totals."""
+        return {f"{self.asset}/{name}": value for name, value in self.totals().items()}
+
+    @property
+    def posted(self) -> int:
+        """Posted balance in the account's normal direction (may be negative)."""
+        net = self.debits_posted - self.credits_posted
+        return net if self.kind in DEBIT_NORMAL else -net
+
+
+def digest(manifest: Mapping[str, Any]) -> bytes:
+    """The bundle's digest: SHA-256 of the canonical manifest."""
+    return hashlib.sha256(canonical_bytes(manifest)).digest()
+
+
+def signing_message(manifest_digest: bytes) -> bytes:
+    """The bytes an officer signs for a digest."""
+    return SIGNING_CONTEXT + manifest_digest
+
+
+def period_range_us(name: str) -> tuple[int, int]:
+    """The first and last ledger timestamp (µs since the epoch) of month ``YYYY-MM`` in WIB."""
+    match = _PERIOD.match(name)
+    if match is None:
+        raise BundleError("manifest", f"a period is written YYYY-MM, not {name!r}")
+    year, month = int(match.group(1)), int(match.group(2))
+    start = datetime(year, month, 1, tzinfo=WIB)
+    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=WIB)
+    return int(start.timestamp()) * 1_000_000, int(following.timestamp()) * 1_000_000 - 1
+
+
+def previous_period(name: str) -> str:
+    """The month before ``YYYY-MM``."""
+    period_range_us(name)
+    year, month = int(name[:4]), int(name[5:7])
+    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+def read_lines(path: Path, check: str) -> list[bytes]:
+    """The lines of a JSONL file, each without its newline; every line ends with one."""
+    data = _read(path, check, None)
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        raise BundleError(check, f"{path.name} does not end with a newline")
+    lines = data[:-1].split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if len(line) > line_bytes_max:
+            raise BundleError(check, f"{path.name} line {number} is longer than {line_bytes_max}")
+    return lines
+
+
+def read_json(path: Path, check: str) -> object:
+    """A small JSON document, parsed strictly (no floats, no duplicate keys)."""
+    try:
+        return parse_strict(_read(path, check, json_file_bytes_max))
+    except CanonicalError as bad:
+        raise BundleError(check, f"{path.name}: {bad}") from None
+
+
+def parse_line(line: bytes, check: str, number: int) -> dict[str, Any]:
+    """A JSONL line as a canonical JSON object."""
+    try:
+        value = parse_canonical(line)
+    except CanonicalError as bad:
+        raise BundleError(check, f"line {number}: {bad}") from None
+    if not isinstance(value, dict):
+        raise BundleError(check, f"line {number}: not a JSON object")
+    return value
+
+
+def transfer_leaf(value: Mapping[str, Any], number: int) -> TransferLeaf:
+    """Read and check one transfer leaf (line ``number``)."""
+    fields = _fields(value, TransferLeaf.__slots__, "transfers", number)
+    leaf = TransferLeaf(
+        id=_uuid(fields["id"], "transfers", number),
+        ts=_int(fields["ts"], "transfers", number, 0),
+        type=_one_of(fields["type"], tuple(TRANSFER_TYPES.values()), "transfers", number),
+        debit=_text(fields["debit"], "transfers", number),
+        credit=_text(fields["credit"], "transfers", number),
+        amount=_int(fields["amount"], "transfers", number, 1),
+        asset=_text(fields["asset"], "transfers", number),
+        code=_text(fields["code"], "transfers", number),
+        pending_id=None
+        if fields["pending_id"] is None
+        else _uuid(fields["pending_id"], "transfers", number),
+        released=_int(fields["released"], "transfers", number, 0),
+    )
+    _check_transfer_rules(leaf, number)
+    return leaf
+
+
+def balance_leaf(value: Mapping[str, Any], number: int) -> BalanceLeaf:
+    """Read and check one balance leaf (line ``number``)."""
+    fields = _fields(value, BalanceLeaf.__slots__, "balances", number)
+    return BalanceLeaf(
+        account=_text(fields["account"], "balances", number),
+        asset=_text(fields["asset"], "balances", number),
+        kind=_one_of(fields["kind"], KINDS, "balances", number),
+        **{name: _int(fields[name], "balances", number, 0) for name in TOTALS},
+    )
+
+
+def hex_bytes(value: object, check: str, what: str, size: int = 32) -> bytes:
+    """Lower-case hex of exactly ``size`` bytes."""
+    if not isinstance(value, str) or len(value) != 2 * size or value != value.lower():
+        raise BundleError(check, f"{what} must be {size} bytes of lower-case hex")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise BundleError(check, f"{what} must be {size} bytes of lower-case hex") from None
+
+
+def is_digest_hex(value: object) -> bool:
+    """True for 32 bytes of lower-case hex."""
+    return isinstance(value, str) and _HEX64.match(value) is not None
+
+
+def _check_transfer_rules(leaf: TransferLeaf, number: int) -> None:
+    resolution = leaf.type in RESOLUTIONS
+    if leaf.debit == leaf.credit:
+        raise BundleError("transfers", f"line {number}: debit and credit are the same account")
+    if resolution != (leaf.pending_id is not None) or resolution != (leaf.released > 0):
+        raise BundleError(
+            "transfers", f"line {number}: pending_id and released belong to resolutions only"
+        )
+    if leaf.type == "void_pending" and leaf.amount != leaf.released:
+        raise BundleError("transfers", f"line {number}: a void releases exactly its amount")
+    if leaf.type == "post_pending" and leaf.amount > leaf.released:
+        raise BundleError("transfers", f"line {number}: posts more than was pending")
+
+
+def _read(path: Path, check: str, size_max: int | None) -> bytes:
+    try:
+        if size_max is not None and path.stat().st_size > size_max:
+            raise BundleError(check, f"{path.name} is larger than {size_max} bytes")
+        return path.read_bytes()
+    except OSError as bad:
+        raise BundleError(check, f"cannot read {path.name}: {bad.strerror or bad}") from None
+
+
+def _fields(
+    value: Mapping[str, Any], names: tuple[str, ...], check: str, number: int
+) -> Mapping[str, Any]:
+    if set(value) != set(names):
+        raise BundleError(check, f"line {number}: fields must be exactly {sorted(names)}")
+    return value
+
+
+def _int(value: object, check: str, number: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BundleError(check, f"line {number}: expected an integer >= {minimum}")
+    return value
+
+
+def _text(value: object, check: str, number: int) -> str:
+    if not isinstance(value, str) or not value:
+        raise BundleError(check, f"line {number}: expected a non-empty string")
+    return value
+
+
+def _one_of(value: object, allowed: tuple[str, ...], check: str, number: int) -> str:
+    if value not in allowed:
+        raise BundleError(check, f"line {number}: expected one of {list(allowed)}")
+    return str(value)
+
+
+def _uuid(value: object, check: str, number: int) -> str:
+    text = _text(value, check, number)
+    try:
+        canonical = str(uuid.UUID(text))
+    except ValueError:
+        canonical = ""
+    if canonical != text:
+        raise BundleError(check, f"line {number}: expected a lower-case UUID")
+    return text

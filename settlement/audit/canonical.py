@@ -1,0 +1,134 @@
+"""Canonical JSON and keyed pseudonyms: the exact bytes that are hashed, signed and published.
+
+Canonical JSON here: UTF-8, object keys sorted, no insignificant whitespace, integers written as
+JSON integers (exact, any size), strings with non-ASCII characters as themselves. Floats, NaN and
+infinities are refused: money is never a float, and a float's text form is not unique.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+nesting_depth_max = 32
+"""Leaves and manifests are shallow; a deeper document is refused rather than recursed into."""
+
+
+class CanonicalError(ValueError):
+    """A value cannot be written, or a text cannot be read, as canonical JSON."""
+
+
+def canonical_bytes(value: object) -> bytes:
+    """The canonical UTF-8 JSON of ``value`` (dicts with str keys, lists, str, int, bool, None)."""
+    _check(value, 0)
+    text = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CanonicalError("strings must be valid Unicode (no lone surrogates)") from None
+
+
+def parse_canonical(data: bytes) -> object:
+    """Parse JSON strictly (no floats, NaN, duplicate keys) and require it to be canonical.
+
+    A verifier must hash exactly what it checked; accepting two spellings of one leaf would let a
+    bundle carry content its root does not commit to.
+    """
+    value = parse_strict(data)
+    if canonical_bytes(value) != data:
+        raise CanonicalError("not in canonical form (sorted keys, no spaces, UTF-8)")
+    return value
+
+
+def parse_strict(data: bytes) -> object:
+    """Parse JSON with integers exact and no floats, NaN, infinities or duplicate keys."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        raise CanonicalError(f"not UTF-8: {bad.reason}") from None
+    try:
+        value: object = json.loads(
+            text,
+            parse_float=_refuse_float,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except RecursionError:
+        raise CanonicalError("nested too deeply") from None
+    except ValueError as bad:
+        if isinstance(bad, CanonicalError):
+            raise
+        raise CanonicalError(f"not JSON: {bad}") from None
+    _check(value, 0)
+    return value
+
+
+def pseudonym(key: bytes, party_id: str) -> str:
+    """The party's keyed pseudonym: hex HMAC-SHA256 of its id under the pseudonym key.
+
+    Without the key nobody can link a pseudonym to a party id (ids such as NMIDs are guessable,
+    so a plain hash would not do); the operator gives a party its pseudonym, or the key, so that
+    it can find its own receipts.
+    """
+    if not key:
+        raise CanonicalError("the pseudonym key is empty")
+    return hmac.new(key, party_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def account_label(code: str, owner: str | None, key: bytes, public_owners: frozenset[str]) -> str:
+    """The published name of a ledger account: its code with the owner's id pseudonymised.
+
+    ``merchant:UM001:IDR`` owned by ``UM001`` becomes ``merchant:<pseudonym>:IDR``. Accounts
+    without an owner, or owned by one of ``public_owners`` (the treasury itself), keep their code.
+    An owned account whose code does not name its owner is published as
+    ``owned:<owner pseudonym>:<account pseudonym>``, so that no part of its code leaks.
+    """
+    if owner is None or owner in public_owners:
+        return code
+    segments = code.split(":")
+    name = pseudonym(key, owner)
+    if owner in segments:
+        return ":".join(name if segment == owner else segment for segment in segments)
+    return f"owned:{name}:{pseudonym(key, 'account:' + code)}"
+
+
+def _check(value: object, depth: int) -> None:
+    if depth > nesting_depth_max:
+        raise CanonicalError("nested too deeply")
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        raise CanonicalError(f"floats are not canonical: {value!r}")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"object keys must be strings, not {key!r}")
+            _check(item, depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    raise CanonicalError(f"not a JSON value: {type(value).__name__}")
+
+
+def _refuse_float(text: str) -> NoReturn:
+    raise CanonicalError(f"floats are not allowed: {text}")
+
+
+def _refuse_constant(text: str) -> NoReturn:
+    raise CanonicalError(f"{text} is not allowed")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise CanonicalError(f"duplicate key {key!r}")
+        result[key] = value
+    return result

@@ -1,0 +1,119 @@
+"""``msc-audit``: the auditor's command line (standard library and PyNaCl only).
+
+Exit status: 0 when every check holds, 1 naming the first that fails, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from settlement.audit import bundle as b
+from settlement.audit import merkle
+from settlement.audit.bundle import BundleError
+from settlement.audit.verify import read_balances, read_manifest, verify_bundle
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``msc-audit`` with ``argv`` (default: the process's arguments); the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return EXIT_OK if stop.code == 0 else EXIT_USAGE
+    directories = [args.bundle] + ([args.previous] if getattr(args, "previous", None) else [])
+    for directory in directories:
+        if not directory.is_dir():
+            _say(f"msc-audit: not a directory: {directory}", err=True)
+            return EXIT_USAGE
+    try:
+        if args.command == "verify":
+            return _verify(args)
+        return _prove(args)
+    except BundleError as failure:
+        _say(f"FAIL {failure.check}: {failure.reason}")
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="msc-audit", description="Verify a published monthly audit bundle of msc-settlement."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser("verify", help="recompute and check everything in a bundle")
+    verify.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
+    verify.add_argument(
+        "--previous", type=Path, metavar="DIR", help="the previous month's bundle (continuity)"
+    )
+    verify.add_argument("--rpc", metavar="URL", help="chain RPC for anchors (not supported yet)")
+    prove = commands.add_parser("prove", help="print and check one inclusion proof")
+    prove.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
+    which = prove.add_mutually_exclusive_group(required=True)
+    which.add_argument("--leaf", type=int, metavar="N", help="transfer leaf N (0-based)")
+    which.add_argument("--balance", type=int, metavar="N", help="balance leaf N (0-based)")
+    return parser
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.rpc:
+        _say(f"note: anchor verification against {args.rpc} is not supported yet; skipped")
+    for line in verify_bundle(args.bundle, args.previous):
+        _say(f"ok {line}")
+    _say("bundle verified")
+    return EXIT_OK
+
+
+def _prove(args: argparse.Namespace) -> int:
+    manifest = read_manifest(args.bundle)
+    if args.leaf is not None:
+        lines = b.read_lines(args.bundle / b.TRANSFERS, "transfers")
+        if not 0 <= args.leaf < len(lines):
+            raise BundleError("prove", f"no transfer leaf {args.leaf} among {len(lines)}")
+        hashes = [merkle.leaf_hash(line) for line in lines]
+        path = merkle.inclusion_proof(hashes, args.leaf)
+        ok = merkle.verify_inclusion(
+            args.leaf, len(lines), hashes[args.leaf], path, manifest.transfer_root
+        )
+        proof = {
+            "leaf": lines[args.leaf].decode("utf-8"),
+            "leaf_hash": hashes[args.leaf].hex(),
+            "leaf_index": args.leaf,
+            "path": [node.hex() for node in path],
+            "root": manifest.transfer_root.hex(),
+            "tree_size": len(lines),
+        }
+    else:
+        leaves = read_balances(args.bundle, "balances")
+        if not 0 <= args.balance < len(leaves):
+            raise BundleError("prove", f"no balance leaf {args.balance} among {len(leaves)}")
+        nodes = [merkle.sum_leaf(line, leaf.sums()) for line, leaf in leaves]
+        sum_path = merkle.sum_inclusion_proof(nodes, args.balance)
+        top = merkle.sum_root(nodes)
+        ok = top.hash == manifest.balance_root and merkle.verify_sum_inclusion(
+            args.balance, len(nodes), nodes[args.balance], sum_path, top
+        )
+        proof = {
+            "leaf": leaves[args.balance][0].decode("utf-8"),
+            "leaf_index": args.balance,
+            "path": [{"hash": node.hash.hex(), "sums": node.sums} for node in sum_path],
+            "root": manifest.balance_root.hex(),
+            "root_sums": top.sums,
+            "tree_size": len(nodes),
+        }
+    _say(json.dumps(proof, indent=2, sort_keys=True))
+    if not ok:
+        raise BundleError("prove", "the inclusion proof does not lead to the manifest's root")
+    _say("inclusion proof verified")
+    return EXIT_OK
+
+
+def _say(text: str, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")

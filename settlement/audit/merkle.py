@@ -1,0 +1,218 @@
+"""Merkle trees of RFC 9162 (Certificate Transparency v2) and a Merkle sum tree.
+
+Plain functions over bytes, standard library only. Leaves are given as their data (the canonical
+bytes of a leaf); hashes are raw 32-byte SHA-256 digests.
+
+The sum tree commits to per-key non-negative integer sums at every node (a proof of liabilities):
+a party that checks its own balance's inclusion proof also sees that no sibling subtree carries a
+negative sum, so its balance cannot have been cancelled out of the published totals. Each node
+hashes both children's sums, not only their total (the fix to Maxwell's original construction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from settlement.audit.canonical import canonical_bytes
+
+hash_bytes = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+"""RFC 9162 2.1.1: the hash of an empty list is the hash of an empty string."""
+_LEAF = b"\x00"
+_NODE = b"\x01"
+
+Sums = Mapping[str, int]
+
+
+class MerkleError(ValueError):
+    """A tree or proof request is malformed (an index out of range, a negative sum)."""
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256(0x00 || data)."""
+    return hashlib.sha256(_LEAF + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 9162 interior node hash: SHA-256(0x01 || left || right)."""
+    return hashlib.sha256(_NODE + left + right).digest()
+
+
+def split_point(n: int) -> int:
+    """The largest power of two strictly smaller than ``n`` (n >= 2)."""
+    if n < 2:
+        raise MerkleError(f"a split needs at least 2 leaves, not {n}")
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def root(leaves: Sequence[bytes]) -> bytes:
+    """The Merkle Tree Hash (RFC 9162 2.1.1) of the leaves' data."""
+    return root_of_hashes([leaf_hash(leaf) for leaf in leaves])
+
+
+def root_of_hashes(hashes: Sequence[bytes]) -> bytes:
+    """The Merkle Tree Hash of leaves given by their leaf hashes (so callers can stream data)."""
+    if not hashes:
+        return EMPTY_ROOT
+    return _subtree(hashes, 0, len(hashes))
+
+
+def inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:
+    """The audit path of leaf ``index`` (RFC 9162 2.1.3.1), leaves given by their leaf hashes."""
+    if not 0 <= index < len(hashes):
+        raise MerkleError(f"leaf {index} is not in a tree of {len(hashes)}")
+    path: list[bytes] = []
+    start, end = 0, len(hashes)
+    while end - start > 1:
+        k = split_point(end - start)
+        if index < start + k:
+            path.append(_subtree(hashes, start + k, end))
+            end = start + k
+        else:
+            path.append(_subtree(hashes, start, start + k))
+            start += k
+    path.reverse()
+    return path
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes
+) -> bool:
+    """Whether ``proof`` shows leaf hash ``leaf`` at ``index`` of a tree of ``size`` with that root.
+
+    The algorithm of RFC 9162 section 2.1.3.2, step for step.
+    """
+    if not 0 <= index < size or any(len(p) != hash_bytes for p in proof):
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == expected_root
+
+
+def _subtree(hashes: Sequence[bytes], start: int, end: int) -> bytes:
+    if end - start == 1:
+        return hashes[start]
+    k = split_point(end - start)
+    return node_hash(_subtree(hashes, start, start + k), _subtree(hashes, start + k, end))
+
+
+@dataclass(frozen=True, slots=True)
+class SumNode:
+    """A node of the sum tree: its hash and the per-key sums of the leaves below it."""
+
+    hash: bytes
+    sums: dict[str, int]
+
+
+def sum_leaf(data: bytes, sums: Sums) -> SumNode:
+    """A sum-tree leaf: SHA-256(0x00 || enc(sums) || data), carrying ``sums`` (each >= 0)."""
+    checked = _checked_sums(sums)
+    return SumNode(hashlib.sha256(_LEAF + _encode_sums(checked) + data).digest(), checked)
+
+
+def sum_node(left: SumNode, right: SumNode) -> SumNode:
+    """SHA-256(0x01 || left.hash || right.hash || enc(left.sums) || enc(right.sums)), summed."""
+    digest = hashlib.sha256(
+        _NODE + left.hash + right.hash + _encode_sums(left.sums) + _encode_sums(right.sums)
+    ).digest()
+    total = dict(left.sums)
+    for key, value in right.sums.items():
+        total[key] = total.get(key, 0) + value
+    return SumNode(digest, total)
+
+
+EMPTY_SUM_ROOT = SumNode(EMPTY_ROOT, {})
+
+
+def sum_root(leaves: Sequence[SumNode]) -> SumNode:
+    """The root of the sum tree over the leaves, split as in RFC 9162."""
+    if not leaves:
+        return EMPTY_SUM_ROOT
+    return _sum_subtree(leaves, 0, len(leaves))
+
+
+def sum_inclusion_proof(leaves: Sequence[SumNode], index: int) -> list[SumNode]:
+    """The siblings (hash and sums) on the way from leaf ``index`` to the root, leaf first."""
+    if not 0 <= index < len(leaves):
+        raise MerkleError(f"leaf {index} is not in a tree of {len(leaves)}")
+    path: list[SumNode] = []
+    start, end = 0, len(leaves)
+    while end - start > 1:
+        k = split_point(end - start)
+        if index < start + k:
+            path.append(_sum_subtree(leaves, start + k, end))
+            end = start + k
+        else:
+            path.append(_sum_subtree(leaves, start, start + k))
+            start += k
+    path.reverse()
+    return path
+
+
+def verify_sum_inclusion(
+    index: int, size: int, leaf: SumNode, proof: Sequence[SumNode], expected: SumNode
+) -> bool:
+    """Whether ``proof`` puts ``leaf`` at ``index`` under root ``expected`` (hash and sums).
+
+    The RFC 9162 path walk, with sum nodes; every sum on the path must be a non-negative int.
+    """
+    if not 0 <= index < size:
+        return False
+    try:
+        for node in (leaf, *proof):
+            if len(node.hash) != hash_bytes:
+                return False
+            _checked_sums(node.sums)
+    except MerkleError:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = sum_node(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = sum_node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r.hash == expected.hash and r.sums == dict(expected.sums)
+
+
+def _sum_subtree(leaves: Sequence[SumNode], start: int, end: int) -> SumNode:
+    if end - start == 1:
+        return leaves[start]
+    k = split_point(end - start)
+    return sum_node(_sum_subtree(leaves, start, start + k), _sum_subtree(leaves, start + k, end))
+
+
+def _checked_sums(sums: Sums) -> dict[str, int]:
+    checked: dict[str, int] = {}
+    for key, value in sums.items():
+        if not isinstance(key, str):
+            raise MerkleError(f"sum keys are strings, not {key!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MerkleError(f"sum {key!r} must be a non-negative int, not {value!r}")
+        checked[key] = value
+    return checked
+
+
+def _encode_sums(sums: Sums) -> bytes:
+    """Length-prefixed canonical JSON, so that the encoding of two sums is unambiguous."""
+    body = canonical_bytes(dict(sums))
+    return len(body).to_bytes(4, "big") + body

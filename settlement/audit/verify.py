@@ -1,0 +1,366 @@
+"""The auditor's checks of one bundle: every number recomputed, the first failure named.
+
+Standard library and PyNaCl only. ``verify_bundle`` returns the lines of what it checked, or
+raises ``BundleError`` naming the first check that fails.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nacl.exceptions import CryptoError
+from nacl.signing import VerifyKey
+
+from settlement.audit import bundle as b
+from settlement.audit import merkle
+from settlement.audit.bundle import BalanceLeaf, BundleError, TransferLeaf
+
+Totals = dict[str, dict[str, int]]
+"""Per account (or per asset): the four running totals by name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """The manifest's fields the checks use, read and shape-checked; ``raw`` is what is hashed."""
+
+    raw: dict[str, Any]
+    period: str
+    previous: tuple[str, str] | None
+    transfer_count: int
+    transfer_root: bytes
+    balance_count: int
+    balance_root: bytes
+    balance_totals: Totals
+    reserves: Totals
+    governance_count: int
+    governance_root: bytes
+    threshold: int
+    officers: frozenset[bytes]
+
+
+def verify_bundle(bundle: Path, previous: Path | None = None) -> list[str]:
+    """Check the bundle (and its link to the ``previous`` month's bundle, when given)."""
+    done: list[str] = []
+    manifest = read_manifest(bundle)
+    done.append(f"manifest: period {manifest.period}")
+    transfers = check_transfers(bundle, manifest)
+    done.append(f"transfer_root: {len(transfers)} transfers")
+    deltas, assets = check_double_entry(transfers)
+    done.append(f"double_entry: {len(assets)} accounts balanced per asset")
+    balances = check_balances(bundle, manifest)
+    done.append(f"balance_root: {len(balances)} accounts, totals per asset")
+    check_accounts(assets, balances)
+    done.append("accounts: every transfer's accounts are in the balances, same asset")
+    check_governance(bundle, manifest)
+    done.append(f"governance_root: {manifest.governance_count} entries")
+    if previous is None:
+        done.append("continuity: skipped (no --previous bundle given)")
+    else:
+        linked = check_continuity(previous, manifest, deltas, balances)
+        done.append(f"continuity: balances follow from {linked} and this month's transfers")
+    manifest_digest = b.digest(manifest.raw)
+    signers = check_signatures(bundle, manifest, manifest_digest)
+    done.append(
+        f"signatures: {signers} of {len(manifest.officers)} officers (>= {manifest.threshold})"
+    )
+    anchors = check_anchors(bundle)
+    done.append(f"anchors: {anchors} listed, verification skipped (needs --rpc, not supported yet)")
+    done.append(f"digest: {manifest_digest.hex()}")
+    return done
+
+
+def read_manifest(bundle: Path) -> Manifest:
+    """Read manifest.json and check its shape and the period's timestamp range."""
+    raw = b.read_json(bundle / b.MANIFEST, "manifest")
+    if not isinstance(raw, dict) or raw.get("format") != b.FORMAT:
+        raise BundleError("manifest", f"not a {b.FORMAT} manifest")
+    period = _get(raw, "period", str)
+    starts, ends = b.period_range_us(period)
+    if _get(raw, "period_range_us", dict) != {"starts_at": starts, "ends_at": ends}:
+        raise BundleError("manifest", f"period_range_us is not the range of {period} in WIB")
+    transfers = _get(raw, "transfers", dict)
+    balances = _get(raw, "balances", dict)
+    governance = _get(raw, "governance", dict)
+    signing = _get(raw, "signing", dict)
+    officers = _get(signing, "officers", list)
+    keys = [b.hex_bytes(_get(o, "public_key", str), "manifest", "officer key") for o in officers]
+    threshold = _get(signing, "threshold", int)
+    if len(set(keys)) != len(keys) or not 1 <= threshold <= len(keys):
+        raise BundleError("manifest", "officer keys must be distinct and 1 <= threshold <= N")
+    return Manifest(
+        raw=raw,
+        period=period,
+        previous=_previous(raw, period),
+        transfer_count=_count(transfers),
+        transfer_root=b.hex_bytes(_get(transfers, "root", str), "manifest", "transfer root"),
+        balance_count=_count(balances),
+        balance_root=b.hex_bytes(_get(balances, "root", str), "manifest", "balance root"),
+        balance_totals=_totals_table(_get(balances, "totals", dict)),
+        reserves=_totals_table(_get(raw, "reserves", dict)),
+        governance_count=_count(governance),
+        governance_root=b.hex_bytes(_get(governance, "root", str), "manifest", "governance root"),
+        threshold=threshold,
+        officers=frozenset(keys),
+    )
+
+
+def check_transfers(bundle: Path, manifest: Manifest) -> list[TransferLeaf]:
+    """Recompute the transfer tree: count, root, ids unique, timestamps increasing in the month."""
+    lines = b.read_lines(bundle / b.TRANSFERS, "transfers")
+    starts, ends = b.period_range_us(manifest.period)
+    leaves: list[TransferLeaf] = []
+    seen: set[str] = set()
+    last_ts = starts - 1
+    for number, line in enumerate(lines, 1):
+        leaf = b.transfer_leaf(b.parse_line(line, "transfers", number), number)
+        if not last_ts < leaf.ts <= ends:
+            raise BundleError("transfers", f"line {number}: timestamp out of order or period")
+        if leaf.id in seen:
+            raise BundleError("transfers", f"line {number}: transfer id repeated")
+        seen.add(leaf.id)
+        last_ts = leaf.ts
+        leaves.append(leaf)
+    if len(leaves) != manifest.transfer_count:
+        raise BundleError(
+            "transfer_count", f"{len(leaves)} lines, manifest says {manifest.transfer_count}"
+        )
+    if merkle.root(lines) != manifest.transfer_root:
+        raise BundleError("transfer_root", "the transfers do not hash to the manifest's root")
+    return leaves
+
+
+def check_double_entry(transfers: Iterable[TransferLeaf]) -> tuple[Totals, dict[str, str]]:
+    """Per account the month's change of each total, and each account's asset.
+
+    Double entry per asset: each account holds one asset, and the month's debits equal its
+    credits, posted and pending alike.
+    """
+    deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
+    assets: dict[str, str] = {}
+    for number, leaf in enumerate(transfers, 1):
+        for account in (leaf.debit, leaf.credit):
+            if assets.setdefault(account, leaf.asset) != leaf.asset:
+                raise BundleError(
+                    "double_entry", f"line {number}: {account} holds {assets[account]}"
+                )
+        for account, total, change in effects(leaf):
+            deltas[account][total] += change
+    per_asset: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
+    for account, month in deltas.items():
+        for total, value in month.items():
+            per_asset[assets[account]][total] += value
+    for asset, sums in sorted(per_asset.items()):
+        if (
+            sums["debits_posted"] != sums["credits_posted"]
+            or sums["debits_pending"] != sums["credits_pending"]
+        ):
+            raise BundleError("double_entry", f"{asset}: debits and credits differ")
+    return dict(deltas), assets
+
+
+def effects(leaf: TransferLeaf) -> list[tuple[str, str, int]]:
+    """How a transfer changes its two accounts' totals, as the ledger applies it."""
+    changes: list[tuple[str, str, int]] = []
+    if leaf.type in b.RESOLUTIONS:
+        changes += [
+            (leaf.debit, "debits_pending", -leaf.released),
+            (leaf.credit, "credits_pending", -leaf.released),
+        ]
+    if leaf.type == "pending":
+        changes += [
+            (leaf.debit, "debits_pending", leaf.amount),
+            (leaf.credit, "credits_pending", leaf.amount),
+        ]
+    if leaf.type in ("posted", "post_pending"):
+        changes += [
+            (leaf.debit, "debits_posted", leaf.amount),
+            (leaf.credit, "credits_posted", leaf.amount),
+        ]
+    return changes
+
+
+def check_balances(bundle: Path, manifest: Manifest) -> dict[str, BalanceLeaf]:
+    """Recompute the balance sum tree, the totals per asset, their double entry and reserves."""
+    leaves = read_balances(bundle, "balances")
+    if len(leaves) != manifest.balance_count:
+        raise BundleError(
+            "balance_count", f"{len(leaves)} lines, manifest says {manifest.balance_count}"
+        )
+    nodes = [merkle.sum_leaf(line, leaf.sums()) for line, leaf in leaves]
+    top = merkle.sum_root(nodes)
+    if top.hash != manifest.balance_root:
+        raise BundleError("balance_root", "the balances do not hash to the manifest's root")
+    totals = _per_asset(leaf for _, leaf in leaves)
+    if top.sums != _as_sums(totals) or totals != manifest.balance_totals:
+        raise BundleError("balance_totals", "the per-asset totals differ from the manifest's")
+    for asset, sums in sorted(totals.items()):
+        if (
+            sums["debits_posted"] != sums["credits_posted"]
+            or sums["debits_pending"] != sums["credits_pending"]
+        ):
+            raise BundleError("balance_double_entry", f"{asset}: debits and credits differ")
+    if reserves(leaf for _, leaf in leaves) != manifest.reserves:
+        raise BundleError("reserves", "posted balances per kind differ from the manifest's")
+    return {leaf.account: leaf for _, leaf in leaves}
+
+
+def read_balances(bundle: Path, check: str) -> list[tuple[bytes, BalanceLeaf]]:
+    """The balance leaves with their lines, in strictly increasing account order."""
+    leaves: list[tuple[bytes, BalanceLeaf]] = []
+    for number, line in enumerate(b.read_lines(bundle / b.BALANCES, check), 1):
+        leaf = b.balance_leaf(b.parse_line(line, check, number), number)
+        if leaves and not leaves[-1][1].account < leaf.account:
+            raise BundleError(check, f"line {number}: accounts must be in increasing order")
+        leaves.append((line, leaf))
+    return leaves
+
+
+def reserves(leaves: Iterable[BalanceLeaf]) -> Totals:
+    """Per asset, the posted balances summed by account kind (the reserves statement)."""
+    table: Totals = {}
+    for leaf in leaves:
+        row = table.setdefault(leaf.asset, dict.fromkeys(b.KINDS, 0))
+        row[leaf.kind] += leaf.posted
+    return table
+
+
+def check_accounts(assets: Mapping[str, str], balances: Mapping[str, BalanceLeaf]) -> None:
+    """Every account a transfer names has an end-of-month balance, in the same asset."""
+    for account, asset in sorted(assets.items()):
+        leaf = balances.get(account)
+        if leaf is None or leaf.asset != asset:
+            raise BundleError("accounts", f"{account} has no {asset} balance")
+
+
+def check_governance(bundle: Path, manifest: Manifest) -> None:
+    """Recompute the governance log's root and count."""
+    lines = b.read_lines(bundle / b.GOVERNANCE, "governance")
+    for number, line in enumerate(lines, 1):
+        b.parse_line(line, "governance", number)
+    if len(lines) != manifest.governance_count or merkle.root(lines) != manifest.governance_root:
+        raise BundleError("governance_root", "the governance log differs from the manifest's")
+
+
+def check_continuity(
+    previous: Path, manifest: Manifest, deltas: Totals, balances: Mapping[str, BalanceLeaf]
+) -> str:
+    """The previous bundle is the month the manifest links to, and its balances plus this
+    month's transfers are exactly this month's balances; the previous period's name."""
+    before = read_manifest(previous)
+    if manifest.previous is None:
+        raise BundleError("previous_link", "this manifest names no previous month")
+    if (before.period, b.digest(before.raw).hex()) != manifest.previous:
+        raise BundleError("previous_link", f"--previous is not {manifest.previous[0]} as linked")
+    prior = read_balances(previous, "previous")
+    if merkle.sum_root([merkle.sum_leaf(line, leaf.sums()) for line, leaf in prior]).hash != (
+        before.balance_root
+    ):
+        raise BundleError("previous", "the previous balances do not hash to their root")
+    earlier = {leaf.account: leaf for _, leaf in prior}
+    for account in sorted(set(earlier) | set(deltas) | set(balances)):
+        old, new = earlier.get(account), balances.get(account)
+        if new is None:
+            raise BundleError("balance_continuity", f"{account} disappeared")
+        if old is not None and (old.asset, old.kind) != (new.asset, new.kind):
+            raise BundleError("balance_continuity", f"{account} changed asset or kind")
+        base = old.totals() if old else dict.fromkeys(b.TOTALS, 0)
+        change = deltas.get(account, dict.fromkeys(b.TOTALS, 0))
+        if {k: base[k] + change[k] for k in b.TOTALS} != new.totals():
+            raise BundleError(
+                "balance_continuity", f"{account} does not follow from {before.period}"
+            )
+    return before.period
+
+
+def check_signatures(bundle: Path, manifest: Manifest, manifest_digest: bytes) -> int:
+    """Every signature is a valid officer signature over the digest; at least threshold distinct."""
+    document = b.read_json(bundle / b.SIGNATURES, "signatures")
+    if not isinstance(document, dict) or not isinstance(document.get("signatures"), list):
+        raise BundleError("signatures", "signatures.json must hold a list of signatures")
+    if document.get("digest") != manifest_digest.hex():
+        raise BundleError("digest", "the manifest does not hash to the signed digest")
+    signers: set[bytes] = set()
+    message = b.signing_message(manifest_digest)
+    for number, entry in enumerate(document["signatures"], 1):
+        if not isinstance(entry, dict):
+            raise BundleError("signatures", f"signature {number} is not an object")
+        key = b.hex_bytes(entry.get("public_key"), "signatures", f"signature {number}'s key")
+        signature = b.hex_bytes(entry.get("signature"), "signatures", f"signature {number}", 64)
+        if key not in manifest.officers:
+            raise BundleError("signatures", f"signature {number} is not by a listed officer")
+        try:
+            VerifyKey(key).verify(message, signature)
+        except (CryptoError, ValueError, TypeError):
+            raise BundleError("signatures", f"signature {number} does not verify") from None
+        signers.add(key)
+    if len(signers) < manifest.threshold:
+        raise BundleError(
+            "signatures", f"{len(signers)} valid officer signatures, {manifest.threshold} needed"
+        )
+    return len(signers)
+
+
+def check_anchors(bundle: Path) -> int:
+    """anchors.json is a list (its entries are checked only with an RPC, not supported yet)."""
+    anchors = b.read_json(bundle / b.ANCHORS, "anchors")
+    if not isinstance(anchors, list):
+        raise BundleError("anchors", "anchors.json must be a JSON list")
+    return len(anchors)
+
+
+def _previous(raw: Mapping[str, Any], period: str) -> tuple[str, str] | None:
+    value = raw.get("previous", False)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BundleError("manifest", "previous must be null or {period, digest}")
+    name = _get(value, "period", str)
+    digest_hex = _get(value, "digest", str)
+    if not b.is_digest_hex(digest_hex) or not name < period:
+        raise BundleError("manifest", "previous must name an earlier period and its digest")
+    b.period_range_us(name)
+    return name, digest_hex
+
+
+def _count(section: Mapping[str, Any]) -> int:
+    count: int = _get(section, "count", int)
+    if count < 0:
+        raise BundleError("manifest", "counts are non-negative")
+    return count
+
+
+def _totals_table(value: Mapping[str, Any]) -> Totals:
+    table: Totals = {}
+    for asset, row in value.items():
+        if not isinstance(row, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in row.values()
+        ):
+            raise BundleError("manifest", f"totals of {asset} must be integers by name")
+        table[asset] = dict(row)
+    return table
+
+
+def _per_asset(leaves: Iterable[BalanceLeaf]) -> Totals:
+    table: Totals = {}
+    for leaf in leaves:
+        row = table.setdefault(leaf.asset, dict.fromkeys(b.TOTALS, 0))
+        for name, value in leaf.totals().items():
+            row[name] += value
+    return table
+
+
+def _as_sums(totals: Totals) -> dict[str, int]:
+    return {f"{asset}/{name}": n for asset, row in totals.items() for name, n in row.items()}
+
+
+def _get(section: object, key: str, kind: type) -> Any:  # noqa: ANN401 - raw JSON, checked
+    if not isinstance(section, dict):
+        raise BundleError("manifest", f"expected an object holding {key!r}")
+    value = section.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BundleError("manifest", f"{key!r} must be a {kind.__name__}")
+    return value

@@ -23,6 +23,7 @@ from settlement.bootstrap import Container
 from settlement.pi import recovery, u2a
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
+from settlement.unit_of_work import in_transaction
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/pi", tags=["pi"])
@@ -117,8 +118,9 @@ def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, ob
         raise Problem(422, "pi_bad_payment_id", "payment.identifier is required")
     container, deps = _container(request), _deps(request)
     try:
-        with container.engine.begin() as conn:
-            outcome = recovery.recover_u2a(conn, deps, payment_id, uid)
+        outcome = in_transaction(
+            container.engine, lambda conn: recovery.recover_u2a(conn, deps, payment_id, uid)
+        )
     except PiRefusal as refusal:
         raise _refusal(refusal) from refusal
     if outcome.status == "flagged":
@@ -148,8 +150,9 @@ def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) ->
     """`onReadyForServerCompletion`: verify on chain, credit once, complete through the outbox."""
     container, deps = _container(request), _deps(request)
     try:
-        with container.engine.begin() as conn:
-            outcome = u2a.complete(conn, deps, payment_id, body.txid, uid)
+        outcome = in_transaction(
+            container.engine, lambda conn: u2a.complete(conn, deps, payment_id, body.txid, uid)
+        )
     except PiRefusal as refusal:
         raise _refusal(refusal) from refusal
     return {

@@ -5,6 +5,8 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, Request
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import Problem
 from chain.qris.gateways.base import GatewayAdapter
@@ -12,7 +14,8 @@ from chain.qris.gateways.errors import NotificationError, NotificationUnauthenti
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
 from settlement.bootstrap import Container
 from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
-from settlement.qris.notifications import receive_notification
+from settlement.qris.notifications import NotificationResult, receive_notification
+from settlement.unit_of_work import in_transaction
 
 router = APIRouter(tags=["qris"])
 log = structlog.get_logger(__name__)
@@ -29,17 +32,15 @@ def _adapter(request: Request, provider: str) -> GatewayAdapter:
 async def _notify(request: Request, provider: str) -> dict[str, Any]:
     adapter = _adapter(request, provider)
     body = await request.body()
-    container = request.app.state.container
+    container: Container = request.app.state.container
+    headers, path, now = dict(request.headers), request.url.path, datetime.now(UTC)
+
+    def store(conn: Connection) -> NotificationResult:
+        return receive_notification(conn, adapter, headers, body, path=path, now=now)
+
     try:
-        with container.engine.begin() as conn:
-            result = receive_notification(
-                conn,
-                adapter,
-                dict(request.headers),
-                body,
-                path=request.url.path,
-                now=datetime.now(UTC),
-            )
+        # The database work runs in the thread pool: a blocking call must not stall the loop.
+        result = await run_in_threadpool(in_transaction, container.engine, store)
     except NotificationUnauthenticated as refused:
         log.warning("qris_notification_refused", provider=provider, reason=str(refused))
         raise Problem(401, refused.code, "Notification not authenticated", str(refused)) from None

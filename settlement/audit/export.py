@@ -1,0 +1,203 @@
+"""Export a closed month as a bundle: leaves, trees, manifest and its recorded digest.
+
+The month must be closed (its transfers can no longer change), so exporting it twice gives the
+same digest; a digest once recorded is the month's for good, and the next month links to it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from escrow.errors import InvariantViolation
+from escrow.periods import period as ledger_period
+from settlement.audit import bundle as b
+from settlement.audit import merkle, store
+from settlement.audit.bundle import BalanceLeaf, TransferLeaf
+from settlement.audit.canonical import account_label, canonical_bytes
+from settlement.audit.signing import Officers
+from settlement.audit.verify import reserves
+
+PUBLIC_OWNERS = frozenset({"treasury"})
+"""Owners whose accounts are published under their own codes: the operator is not a private
+party, and auditors must read its custody, clearing and fee accounts by name."""
+SOFTWARE = "msc-settlement"
+GOVERNANCE_NOTE = (
+    "no governance log exists yet: governance.jsonl is empty and its root is the empty tree's"
+)
+
+
+class ExportRefused(ValueError):
+    """The month cannot be exported (not closed, an earlier month unpublished, digest differs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """A bundle written aside, waiting to be moved into place once the digest is committed."""
+
+    period: str
+    digest: str
+    transfer_count: int
+    balance_count: int
+    staging: Path
+    out: Path
+
+    def publish(self) -> None:
+        """Move the bundle into ``out`` (call after the transaction that recorded it commits)."""
+        os.replace(self.staging, self.out)
+
+
+def export_period(
+    conn: Connection, name: str, out: Path, key: bytes, officers: Officers, version: str
+) -> Export:
+    """Write month ``name``'s bundle next to ``out`` and record its digest (caller commits)."""
+    month = ledger_period(name)
+    if (month.starts_at_us, month.ends_at_us) != b.period_range_us(name):
+        raise InvariantViolation("the bundle's WIB month differs from the ledger's")
+    closed_count = store.closed_transfer_count(conn, name)
+    if closed_count is None:
+        raise ExportRefused(f"{name} is not closed: close it first (msc period close)")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportRefused(f"{out} exists and is not an empty directory")
+    previous = store.latest_digest_before(conn, name)
+    missing = store.closed_unpublished_between(conn, previous and previous[0], name)
+    if missing:
+        raise ExportRefused(f"export {missing[0]} first: the chain of digests has no gaps")
+    staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        manifest = _write_bundle(conn, staging, name, key, officers, version, previous)
+        if manifest["transfers"]["count"] != closed_count:
+            raise InvariantViolation(f"{name} had {closed_count} transfers when it was closed")
+        digest = b.digest(manifest).hex()
+        _record(conn, name, digest, previous, manifest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Export(
+        name,
+        digest,
+        manifest["transfers"]["count"],
+        manifest["balances"]["count"],
+        staging,
+        out,
+    )
+
+
+def transfer_leaf(row: store.TransferRow, key: bytes) -> TransferLeaf:
+    """A ledger transfer as a published leaf, its parties pseudonymised."""
+    return TransferLeaf(
+        id=row.id,
+        ts=row.ts,
+        type=b.TRANSFER_TYPES[row.flags],
+        debit=account_label(row.debit, row.debit_owner, key, PUBLIC_OWNERS),
+        credit=account_label(row.credit, row.credit_owner, key, PUBLIC_OWNERS),
+        amount=row.amount,
+        asset=row.asset,
+        code=row.code,
+        pending_id=row.pending_id,
+        released=row.released,
+    )
+
+
+def balance_leaves(rows: Iterable[store.BalanceRow], key: bytes) -> list[BalanceLeaf]:
+    """End-of-month balances as published leaves, in increasing order of published name."""
+    leaves = sorted(
+        (
+            BalanceLeaf(
+                account_label(r.code, r.owner, key, PUBLIC_OWNERS),
+                r.asset,
+                r.kind,
+                r.debits_posted,
+                r.credits_posted,
+                r.debits_pending,
+                r.credits_pending,
+            )
+            for r in rows
+        ),
+        key=lambda leaf: leaf.account,
+    )
+    for before, after in itertools.pairwise(leaves):
+        if before.account == after.account:
+            raise InvariantViolation(f"two accounts publish as {before.account}")
+    return leaves
+
+
+def _write_bundle(
+    conn: Connection,
+    staging: Path,
+    name: str,
+    key: bytes,
+    officers: Officers,
+    version: str,
+    previous: tuple[str, str] | None,
+) -> dict[str, Any]:
+    starts, ends = b.period_range_us(name)
+    hashes: list[bytes] = []
+    with (staging / b.TRANSFERS).open("wb") as out:
+        for row in store.month_transfers(conn, starts, ends):
+            line = canonical_bytes(transfer_leaf(row, key).as_json())
+            hashes.append(merkle.leaf_hash(line))
+            out.write(line + b"\n")
+    balances = balance_leaves(store.balances_at(conn, ends), key)
+    lines = [canonical_bytes(leaf.as_json()) for leaf in balances]
+    (staging / b.BALANCES).write_bytes(b"".join(line + b"\n" for line in lines))
+    top = merkle.sum_root(
+        [merkle.sum_leaf(line, leaf.sums()) for line, leaf in zip(lines, balances, strict=True)]
+    )
+    (staging / b.GOVERNANCE).write_bytes(b"")
+    manifest: dict[str, Any] = {
+        "balances": {"count": len(balances), "root": top.hash.hex(), "totals": _totals(balances)},
+        "format": b.FORMAT,
+        "governance": {"count": 0, "note": GOVERNANCE_NOTE, "root": merkle.EMPTY_ROOT.hex()},
+        "period": name,
+        "period_range_us": {"ends_at": ends, "starts_at": starts},
+        "previous": None if previous is None else {"digest": previous[1], "period": previous[0]},
+        "pseudonyms": "party ids in account names are hex HMAC-SHA256(pseudonym key, party id)",
+        "reserves": reserves(balances),
+        "signing": officers.as_json(),
+        "software": {"name": SOFTWARE, "version": version},
+        "transfers": {"count": len(hashes), "root": merkle.root_of_hashes(hashes).hex()},
+    }
+    digest = b.digest(manifest).hex()
+    _write_json(staging / b.MANIFEST, manifest)
+    _write_json(staging / b.SIGNATURES, {"digest": digest, "signatures": []})
+    _write_json(staging / b.ANCHORS, [])
+    return manifest
+
+
+def _totals(leaves: Iterable[BalanceLeaf]) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for leaf in leaves:
+        row = table.setdefault(leaf.asset, dict.fromkeys(b.TOTALS, 0))
+        for total, value in leaf.totals().items():
+            row[total] += value
+    return table
+
+
+def _record(
+    conn: Connection,
+    name: str,
+    digest: str,
+    previous: tuple[str, str] | None,
+    manifest: dict[str, Any],
+) -> None:
+    recorded = store.recorded_digest(conn, name)
+    if recorded is None:
+        text = canonical_bytes(manifest).decode("utf-8")
+        store.record_digest(conn, name, digest, previous and previous[0], text)
+    elif recorded != digest:
+        raise ExportRefused(f"{name} was published with digest {recorded}, now {digest}")
+
+
+def _write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

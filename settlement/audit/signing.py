@@ -1,0 +1,115 @@
+"""Officers and their ed25519 signatures over a bundle's digest (PyNaCl)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nacl.signing import SigningKey
+
+from settlement.audit import bundle as b
+from settlement.audit.bundle import BundleError
+from settlement.audit.canonical import CanonicalError, parse_strict
+from settlement.audit.verify import read_manifest
+
+seed_bytes = 32
+officers_max = 64
+
+
+class SigningError(ValueError):
+    """An officers file or key file cannot be used, or the signer is not an officer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Officers:
+    """Who may sign a digest and how many distinct signatures it needs."""
+
+    threshold: int
+    keys: tuple[tuple[str, str], ...]
+    """(name, hex public key) pairs."""
+
+    def as_json(self) -> dict[str, object]:
+        """The manifest's ``signing`` section."""
+        return {
+            "officers": [{"name": name, "public_key": key} for name, key in self.keys],
+            "scheme": "ed25519 over 'msc-audit-digest/1:' || digest (32 bytes)",
+            "threshold": self.threshold,
+        }
+
+
+def load_officers(path: Path) -> Officers:
+    """Read ``{"threshold": M, "officers": [{"name": ..., "public_key": hex}, ...]}``."""
+    try:
+        document = parse_strict(path.read_bytes())
+    except (OSError, CanonicalError) as bad:
+        raise SigningError(f"cannot read officers file {path}: {bad}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("officers"), list):
+        raise SigningError("officers file must hold an object with an officers list")
+    keys: list[tuple[str, str]] = []
+    for entry in document["officers"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise SigningError("each officer has a name and a public_key")
+        try:
+            key = b.hex_bytes(entry.get("public_key"), "officers", "public_key")
+        except BundleError as bad:
+            raise SigningError(str(bad)) from None
+        keys.append((entry["name"], key.hex()))
+    threshold = document.get("threshold")
+    distinct = len({key for _, key in keys})
+    if distinct != len(keys) or not 0 < len(keys) <= officers_max:
+        raise SigningError(f"officer keys must be distinct, 1..{officers_max} of them")
+    if isinstance(threshold, bool) or not isinstance(threshold, int):
+        raise SigningError("threshold must be an integer")
+    if not 1 <= threshold <= len(keys):
+        raise SigningError(f"threshold must be 1..{len(keys)}")
+    return Officers(threshold, tuple(keys))
+
+
+def load_signing_key(path: Path) -> SigningKey:
+    """An officer's key: a file holding the 32-byte ed25519 seed as hex."""
+    try:
+        seed = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, UnicodeDecodeError, ValueError) as bad:
+        raise SigningError(f"cannot read key file {path}: {bad}") from None
+    if len(seed) != seed_bytes:
+        raise SigningError(f"a key file holds {seed_bytes} bytes of hex seed")
+    return SigningKey(seed)
+
+
+def write_new_key(path: Path) -> str:
+    """Generate an officer key into ``path`` (mode 0600, never overwritten); its public key."""
+    key = SigningKey.generate()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(bytes(key).hex() + "\n")
+    return bytes(key.verify_key).hex()
+
+
+def sign_bundle(bundle: Path, key: SigningKey) -> bool:
+    """Add this officer's signature over the bundle's digest; False if it was already there."""
+    manifest = read_manifest(bundle)
+    public = bytes(key.verify_key)
+    if public not in manifest.officers:
+        raise SigningError("this key is not one of the manifest's officers")
+    manifest_digest = b.digest(manifest.raw)
+    document = b.read_json(bundle / b.SIGNATURES, "signatures")
+    if not isinstance(document, dict) or not isinstance(document.get("signatures"), list):
+        raise SigningError("signatures.json must hold a list of signatures")
+    if document.get("digest") != manifest_digest.hex():
+        raise SigningError("signatures.json is for another digest than this manifest's")
+    signatures: list[object] = document["signatures"]
+    if any(isinstance(s, dict) and s.get("public_key") == public.hex() for s in signatures):
+        return False
+    signature = key.sign(b.signing_message(manifest_digest)).signature
+    signatures.append({"public_key": public.hex(), "signature": signature.hex()})
+    _replace(bundle / b.SIGNATURES, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return True
+
+
+def _replace(path: Path, content: str) -> None:
+    """Write a file whole or not at all (write aside, then rename over)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(content, encoding="utf-8")
+    partial.replace(path)

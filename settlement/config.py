@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     qris_snap_public_key_file: Path | None = None
     qris_report_formats_file: Path | None = None
     qris_expectation_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    # --- Audit: officers (threshold + ed25519 public keys) named in each month's manifest.
+    audit_officers_file: Path | None = None
 
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)

@@ -75,7 +75,16 @@ def export_period(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        manifest = _write_bundle(conn, staging, name, key, officers, version, previous)
+        starts, ends = b.period_range_us(name)
+        manifest = write_bundle(
+            staging,
+            name,
+            (transfer_leaf(row, key) for row in store.month_transfers(conn, starts, ends)),
+            balance_leaves(store.balances_at(conn, ends), key),
+            officers,
+            version,
+            previous,
+        )
         if manifest["transfers"]["count"] != closed_count:
             raise InvariantViolation(f"{name} had {closed_count} transfers when it was closed")
         digest = b.digest(manifest).hex()
@@ -132,29 +141,29 @@ def balance_leaves(rows: Iterable[store.BalanceRow], key: bytes) -> list[Balance
     return leaves
 
 
-def _write_bundle(
-    conn: Connection,
+def write_bundle(
     staging: Path,
     name: str,
-    key: bytes,
+    transfers: Iterable[TransferLeaf],
+    balances: list[BalanceLeaf],
     officers: Officers,
     version: str,
     previous: tuple[str, str] | None,
 ) -> dict[str, Any]:
-    starts, ends = b.period_range_us(name)
+    """Write the bundle's six files from its leaves (no database); the manifest written."""
     hashes: list[bytes] = []
     with (staging / b.TRANSFERS).open("wb") as out:
-        for row in store.month_transfers(conn, starts, ends):
-            line = canonical_bytes(transfer_leaf(row, key).as_json())
+        for leaf in transfers:
+            line = canonical_bytes(leaf.as_json())
             hashes.append(merkle.leaf_hash(line))
             out.write(line + b"\n")
-    balances = balance_leaves(store.balances_at(conn, ends), key)
     lines = [canonical_bytes(leaf.as_json()) for leaf in balances]
     (staging / b.BALANCES).write_bytes(b"".join(line + b"\n" for line in lines))
     top = merkle.sum_root(
         [merkle.sum_leaf(line, leaf.sums()) for line, leaf in zip(lines, balances, strict=True)]
     )
     (staging / b.GOVERNANCE).write_bytes(b"")
+    starts, ends = b.period_range_us(name)
     manifest: dict[str, Any] = {
         "balances": {"count": len(balances), "root": top.hash.hex(), "totals": _totals(balances)},
         "format": b.FORMAT,
@@ -168,9 +177,8 @@ def _write_bundle(
         "software": {"name": SOFTWARE, "version": version},
         "transfers": {"count": len(hashes), "root": merkle.root_of_hashes(hashes).hex()},
     }
-    digest = b.digest(manifest).hex()
     _write_json(staging / b.MANIFEST, manifest)
-    _write_json(staging / b.SIGNATURES, {"digest": digest, "signatures": []})
+    _write_json(staging / b.SIGNATURES, {"digest": b.digest(manifest).hex(), "signatures": []})
     _write_json(staging / b.ANCHORS, [])
     return manifest
 

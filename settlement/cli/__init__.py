@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from settlement.cli import chain, ledger, pi, qris, worker
+from settlement.cli import audit, chain, ledger, pi, qris, worker
 from settlement.config import Settings
 from settlement.logging import configure_logging
 
@@ -18,6 +18,7 @@ app.command("worker")(worker.worker)  # production worker (Celery), see settleme
 app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(ledger.period_app, name="period")
+app.add_typer(audit.app, name="audit")
 
 
 @app.command()

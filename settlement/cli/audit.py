@@ -1,0 +1,106 @@
+"""CLI: `msc audit ...`: export a closed month's bundle, sign it as an officer, make a key.
+
+Exit codes: 0 done, 1 refused (month not closed, signer not an officer, ...), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from escrow.errors import PeriodNotClosable
+from settlement.audit.bundle import BundleError
+from settlement.audit.export import SOFTWARE, Export, ExportRefused, export_period
+from settlement.audit.signing import (
+    SigningError,
+    load_officers,
+    load_signing_key,
+    sign_bundle,
+    write_new_key,
+)
+from settlement.config import Settings
+from settlement.db import make_engine
+from settlement.service import running_database
+from settlement.unit_of_work import in_transaction
+
+app = typer.Typer(help="The monthly audit bundle: export, sign.", no_args_is_help=True)
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+@app.command("export")
+def export(
+    month: Annotated[str, typer.Argument(help="The closed month, YYYY-MM (Asia/Jakarta).")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle directory to create (empty).")],
+    officers_file: Annotated[
+        Path | None,
+        typer.Option("--officers", help="Officers JSON (default MSC_AUDIT_OFFICERS_FILE)."),
+    ] = None,
+) -> None:
+    """Write the month's bundle and record its digest; officers then sign it."""
+    settings = Settings()
+    path = officers_file or settings.audit_officers_file
+    if path is None:
+        typer.echo("no officers: pass --officers or set MSC_AUDIT_OFFICERS_FILE", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        officers = load_officers(path)
+    except SigningError as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    key = settings.pseudonym_key.get_secret_value().encode("utf-8")
+    with running_database(settings) as url:
+        engine = make_engine(url)
+        try:
+            done: Export = in_transaction(
+                engine,
+                lambda conn: export_period(conn, month, out, key, officers, _software_version()),
+            )
+        except (ExportRefused, PeriodNotClosable) as refused:
+            typer.echo(f"cannot export: {refused}", err=True)
+            raise typer.Exit(EXIT_REFUSED) from None
+        finally:
+            engine.dispose()
+    done.publish()
+    typer.echo(
+        f"{month}: {done.transfer_count} transfers, {done.balance_count} balances,"
+        f" digest {done.digest} -> {out}"
+    )
+
+
+@app.command("sign")
+def sign(
+    bundle: Annotated[Path, typer.Argument(help="The bundle directory.")],
+    key_file: Annotated[Path, typer.Option("--key", help="The officer's key file (hex seed).")],
+) -> None:
+    """Append this officer's ed25519 signature over the bundle's digest."""
+    try:
+        added = sign_bundle(bundle, load_signing_key(key_file))
+    except (SigningError, BundleError) as refused:
+        typer.echo(f"cannot sign: {refused}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    typer.echo("signature added" if added else "already signed by this key")
+
+
+@app.command("keygen")
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the key (never overwritten).")],
+) -> None:
+    """Make an officer key; prints the public key to list in the officers file."""
+    try:
+        public = write_new_key(out)
+    except FileExistsError:
+        typer.echo(f"{out} exists; not overwritten", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    typer.echo(public)
+
+
+def _software_version() -> str:
+    try:
+        return version(SOFTWARE)
+    except PackageNotFoundError:
+        return "unknown"

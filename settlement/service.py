@@ -18,7 +18,7 @@ from settlement.bootstrap import Container, build_container, build_evm_sender
 from settlement.config import Settings
 from settlement.db import migrate
 from settlement.embedded import EmbeddedPostgres
-from settlement.evm.deployment import RoleHolders, deploy
+from settlement.evm.deployment import configured_roles, deploy
 from settlement.outbox import BackgroundDispatcher
 from settlement.schedule import Throttle, periodic_interval_s, run_periodic
 
@@ -121,15 +121,7 @@ def deploy_local_contracts(container: Container) -> None:
     settings = container.settings
     try:
         sender = build_evm_sender(settings, container.engine)
-        me = sender.address
-        roles = RoleHolders(
-            admin=settings.evm_admin_address or me,
-            minter=settings.evm_minter_address or me,
-            pauser=settings.evm_pauser_address or me,
-            blocklister=settings.evm_blocklister_address or me,
-            attester=settings.evm_attester_address or me,
-            publisher=settings.evm_publisher_address or me,
-        )
+        roles = configured_roles(settings, sender.address)
         deployment = deploy(container.engine, sender, roles, settings.evm_minter_allowance)
     except (EvmError, AnvilError, httpx.HTTPError, OSError, RuntimeError) as error:
         log.warning("evm_local_deploy_failed", reason=repr(error))

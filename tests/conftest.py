@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -63,19 +64,21 @@ def module_engine(
 @pytest.fixture
 def module_conn(module_engine: Engine) -> Iterator[Connection]:
     """Like ``db_conn``, on the module's own database."""
-    with module_engine.connect() as conn:
-        transaction = conn.begin()
-        try:
-            yield conn
-        finally:
-            if transaction.is_active:
-                transaction.rollback()
+    with rolled_back(module_engine) as conn:
+        yield conn
 
 
 @pytest.fixture
 def db_conn(db_engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that is rolled back after the test."""
-    with db_engine.connect() as conn:
+    with rolled_back(db_engine) as conn:
+        yield conn
+
+
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A connection whose transaction is rolled back at the end, whatever the test did."""
+    with engine.connect() as conn:
         transaction = conn.begin()
         try:
             yield conn

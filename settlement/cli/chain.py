@@ -13,10 +13,9 @@ from settlement.bootstrap import build_evm_sender
 from settlement.config import Settings
 from settlement.db import make_engine, migrate
 from settlement.evm.amounts import parse_msc
-from settlement.evm.deployment import RoleHolders, deploy, load_deployment
+from settlement.evm.deployment import configured_roles, deploy, load_deployment
 from settlement.evm.deposits import scan_deposits
 from settlement.evm.reconcile import reconcile
-from settlement.evm.sender import TxSender
 from settlement.logging import configure_logging
 from settlement.service import running_database
 
@@ -34,18 +33,6 @@ def _engine(settings: Settings) -> Iterator[Engine]:
             engine.dispose()
 
 
-def _roles(settings: Settings, sender: TxSender) -> RoleHolders:
-    me = sender.address
-    return RoleHolders(
-        admin=settings.evm_admin_address or me,
-        minter=settings.evm_minter_address or me,
-        pauser=settings.evm_pauser_address or me,
-        blocklister=settings.evm_blocklister_address or me,
-        attester=settings.evm_attester_address or me,
-        publisher=settings.evm_publisher_address or me,
-    )
-
-
 @app.command("deploy")
 def deploy_command() -> None:
     """Deploy MSC and AuditAnchor (once), grant roles, record and print the addresses."""
@@ -53,7 +40,7 @@ def deploy_command() -> None:
     configure_logging(settings.log_level)
     with _engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
-        deployment = deploy(engine, sender, _roles(settings, sender), settings.evm_minter_allowance)
+        deployment = deploy(engine, sender, configured_roles(settings, sender.address), settings.evm_minter_allowance)
     typer.echo(f"chain_id         {deployment.chain_id}")
     typer.echo(f"MadiunStableCoin {deployment.token}")
     typer.echo(f"AuditAnchor      {deployment.anchor}")

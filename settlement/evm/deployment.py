@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, text
 
 from chain.evm.abi import ANCHOR, TOKEN, encode_deploy
 from chain.evm.types import TxRequest
+from settlement.config import Settings
 from settlement.evm import token
 from settlement.evm.sender import TxSender
 
@@ -34,6 +35,18 @@ class RoleHolders:
     blocklister: str
     attester: str
     publisher: str
+
+
+def configured_roles(settings: Settings, service_address: str) -> RoleHolders:
+    """The role holders from configuration; each one not configured is the service key."""
+    return RoleHolders(
+        admin=settings.evm_admin_address or service_address,
+        minter=settings.evm_minter_address or service_address,
+        pauser=settings.evm_pauser_address or service_address,
+        blocklister=settings.evm_blocklister_address or service_address,
+        attester=settings.evm_attester_address or service_address,
+        publisher=settings.evm_publisher_address or service_address,
+    )
 
 
 @dataclass(frozen=True, slots=True)

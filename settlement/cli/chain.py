@@ -40,7 +40,8 @@ def deploy_command() -> None:
     configure_logging(settings.log_level)
     with _engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
-        deployment = deploy(engine, sender, configured_roles(settings, sender.address), settings.evm_minter_allowance)
+        roles = configured_roles(settings, sender.address)
+        deployment = deploy(engine, sender, roles, settings.evm_minter_allowance)
     typer.echo(f"chain_id         {deployment.chain_id}")
     typer.echo(f"MadiunStableCoin {deployment.token}")
     typer.echo(f"AuditAnchor      {deployment.anchor}")

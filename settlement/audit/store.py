@@ -95,8 +95,10 @@ def closed_transfer_count(conn: Connection, period: str) -> int | None:
 
 def month_transfers(conn: Connection, start_us: int, end_us: int) -> Iterator[TransferRow]:
     """The month's transfers in ledger-timestamp order, streamed."""
-    result = conn.execution_options(stream_results=True, yield_per=rows_per_fetch).execute(
-        text(_MONTH_TRANSFERS), {"start": start_us, "end": end_us}
+    result = conn.execute(
+        text(_MONTH_TRANSFERS),
+        {"start": start_us, "end": end_us},
+        execution_options={"stream_results": True, "yield_per": rows_per_fetch},
     )
     for row in result:
         yield TransferRow(

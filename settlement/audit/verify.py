@@ -68,7 +68,7 @@ def verify_bundle(bundle: Path, previous: Path | None = None) -> list[str]:
         f"signatures: {signers} of {len(manifest.officers)} officers (>= {manifest.threshold})"
     )
     anchors = check_anchors(bundle)
-    done.append(f"anchors: {anchors} listed, verification skipped (needs --rpc, not supported yet)")
+    done.append(f"anchors: {anchors} listed; anchor verification skipped (not supported yet)")
     done.append(f"digest: {manifest_digest.hex()}")
     return done
 

@@ -96,6 +96,22 @@ def register_evm(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> 
         built[0](conn, message)
 
     dispatcher.register(MINT_KIND, handle_mint)
+    register_evm_anchor(dispatcher, settings, engine)
+
+
+def register_evm_anchor(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> None:
+    """Register the audit anchor handler; like the mint's, its node is built at first use."""
+    from settlement.audit.anchor import ANCHOR_KIND
+    from settlement.evm.anchor import AnchorHandler
+
+    built: list[AnchorHandler] = []
+
+    def handle_anchor(conn: Connection, message: OutboxMessage) -> None:
+        if not built:
+            built.append(AnchorHandler(build_evm_sender(settings, engine)))
+        built[0](conn, message)
+
+    dispatcher.register(ANCHOR_KIND, handle_anchor)
 
 
 # --- Pi (issue 3): Platform API + Horizon clients, or the in-process Pi sandbox -----------------

@@ -1,5 +1,6 @@
 """The monthly audit digest: canonical leaves, Merkle trees, the bundle, and its verifier.
 
 The verifier's modules (``canonical``, ``merkle``, ``verify``, ``cli``) import only the standard
-library and PyNaCl, so that an auditor can install and run them alone.
+library and PyNaCl, so that an auditor can install and run them alone; ``anchor_rpc`` (web3) is
+imported only when ``msc-audit verify --rpc`` is asked to read anchors on chain.
 """

@@ -50,6 +50,10 @@ DEBIT_NORMAL = frozenset({"asset", "expense"})
 TOTALS = ("credits_pending", "credits_posted", "debits_pending", "debits_posted")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
+EVM_ANCHOR = "evm"
+"""``kind`` of an anchors.json entry published by the EVM ``AuditAnchor`` contract."""
 
 
 class BundleError(ValueError):
@@ -152,11 +156,73 @@ def period_range_us(name: str) -> tuple[int, int]:
     return int(start.timestamp()) * 1_000_000, int(following.timestamp()) * 1_000_000 - 1
 
 
+def anchor_period(name: str) -> int:
+    """The ``uint64`` period of month ``YYYY-MM`` on an anchor contract: ``YYYYMM`` (2025-01 ->
+    202501), increasing with time as ``AuditAnchor`` requires."""
+    period_range_us(name)
+    return int(name[:4]) * 100 + int(name[5:7])
+
+
 def previous_period(name: str) -> str:
     """The month before ``YYYY-MM``."""
     period_range_us(name)
     year, month = int(name[:4]), int(name[5:7])
     return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class EvmAnchor:
+    """One entry of anchors.json: the month's digest published on an EVM ``AuditAnchor``.
+
+    Outside the manifest (the digest cannot name the transaction that publishes it), so adding
+    an anchor to a bundle never changes its digest or signatures.
+    """
+
+    chain_id: int
+    contract: str
+    period: int
+    digest: str
+    prev_digest: str
+    tx_hash: str
+    block_number: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as written to anchors.json."""
+        return {
+            "block_number": self.block_number,
+            "chain_id": self.chain_id,
+            "contract": self.contract,
+            "digest": self.digest,
+            "kind": EVM_ANCHOR,
+            "period": self.period,
+            "prev_digest": self.prev_digest,
+            "tx_hash": self.tx_hash,
+        }
+
+
+def evm_anchor(value: object, number: int) -> EvmAnchor:
+    """Read and shape-check entry ``number`` (1-based) of anchors.json as an EVM anchor."""
+    where = f"anchor {number}"
+    if not isinstance(value, dict) or set(value) != set(EvmAnchor.__slots__) | {"kind"}:
+        raise BundleError("anchors", f"{where}: fields must be kind and {EvmAnchor.__slots__}")
+    integers = [value[name] for name in ("chain_id", "period", "block_number")]
+    if any(isinstance(n, bool) or not isinstance(n, int) or n <= 0 for n in integers):
+        raise BundleError("anchors", f"{where}: chain_id, period, block_number must be > 0")
+    if not isinstance(value["contract"], str) or not _ADDRESS.match(value["contract"]):
+        raise BundleError("anchors", f"{where}: contract must be a 0x address")
+    if not isinstance(value["tx_hash"], str) or not _TX_HASH.match(value["tx_hash"]):
+        raise BundleError("anchors", f"{where}: tx_hash must be 0x and 32 bytes of hex")
+    hex_bytes(value["digest"], "anchors", f"{where}'s digest")
+    hex_bytes(value["prev_digest"], "anchors", f"{where}'s prev_digest")
+    return EvmAnchor(
+        value["chain_id"],
+        value["contract"],
+        value["period"],
+        value["digest"],
+        value["prev_digest"],
+        value["tx_hash"],
+        value["block_number"],
+    )
 
 
 def read_lines(path: Path, check: str) -> list[bytes]:

@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--previous", type=Path, metavar="DIR", help="the previous month's bundle (continuity)"
     )
-    verify.add_argument("--rpc", metavar="URL", help="chain RPC for anchors (not supported yet)")
+    verify.add_argument(
+        "--rpc", metavar="URL", help="EVM JSON-RPC URL: read each anchor back (needs web3)"
+    )
     prove = commands.add_parser("prove", help="print and check one inclusion proof")
     prove.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
     which = prove.add_mutually_exclusive_group(required=True)
@@ -62,9 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    if args.rpc:
-        _say(f"note: anchor verification against {args.rpc} is not supported yet; skipped")
-    for line in verify_bundle(args.bundle, args.previous):
+    for line in verify_bundle(args.bundle, args.previous, args.rpc):
         _say(f"ok {line}")
     _say("bundle verified")
     return EXIT_OK

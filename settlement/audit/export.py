@@ -21,6 +21,7 @@ from escrow.errors import InvariantViolation
 from escrow.periods import period as ledger_period
 from settlement.audit import bundle as b
 from settlement.audit import merkle, store
+from settlement.audit.anchor import anchored, write_anchors
 from settlement.audit.bundle import BalanceLeaf, TransferLeaf
 from settlement.audit.canonical import account_label, canonical_bytes
 from settlement.audit.signing import Officers
@@ -89,6 +90,7 @@ def export_period(
             raise InvariantViolation(f"{name} had {closed_count} transfers when it was closed")
         digest = b.digest(manifest).hex()
         _record(conn, name, digest, previous, manifest)
+        write_anchors(staging / b.ANCHORS, anchored(conn, name))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -42,8 +42,9 @@ class Manifest:
     officers: frozenset[bytes]
 
 
-def verify_bundle(bundle: Path, previous: Path | None = None) -> list[str]:
-    """Check the bundle (and its link to the ``previous`` month's bundle, when given)."""
+def verify_bundle(bundle: Path, previous: Path | None = None, rpc: str | None = None) -> list[str]:
+    """Check the bundle (its link to the ``previous`` month's bundle and, given an ``rpc`` URL,
+    its EVM anchors on chain)."""
     done: list[str] = []
     manifest = read_manifest(bundle)
     done.append(f"manifest: period {manifest.period}")
@@ -67,8 +68,7 @@ def verify_bundle(bundle: Path, previous: Path | None = None) -> list[str]:
     done.append(
         f"signatures: {signers} of {len(manifest.officers)} officers (>= {manifest.threshold})"
     )
-    anchors = check_anchors(bundle)
-    done.append(f"anchors: {anchors} listed; anchor verification skipped (not supported yet)")
+    done.extend(check_anchors(bundle, manifest, manifest_digest, rpc))
     done.append(f"digest: {manifest_digest.hex()}")
     return done
 
@@ -304,12 +304,36 @@ def check_signatures(bundle: Path, manifest: Manifest, manifest_digest: bytes) -
     return len(signers)
 
 
-def check_anchors(bundle: Path) -> int:
-    """anchors.json is a list (its entries are checked only with an RPC, not supported yet)."""
+def check_anchors(
+    bundle: Path, manifest: Manifest, manifest_digest: bytes, rpc: str | None
+) -> list[str]:
+    """Every anchor in anchors.json names this month, its digest and its previous digest; given
+    an ``rpc`` URL, each is also read back from the chain (web3 is imported only then)."""
     anchors = b.read_json(bundle / b.ANCHORS, "anchors")
     if not isinstance(anchors, list):
         raise BundleError("anchors", "anchors.json must be a JSON list")
-    return len(anchors)
+    expected = (
+        b.anchor_period(manifest.period),
+        manifest_digest.hex(),
+        manifest.previous[1] if manifest.previous else bytes(32).hex(),
+    )
+    entries: list[b.EvmAnchor] = []
+    for number, value in enumerate(anchors, 1):
+        if not isinstance(value, dict) or value.get("kind") != b.EVM_ANCHOR:
+            raise BundleError("anchors", f"anchor {number}: kind must be {b.EVM_ANCHOR!r}")
+        entry = b.evm_anchor(value, number)
+        if (entry.period, entry.digest, entry.prev_digest) != expected:
+            raise BundleError(
+                "anchors", f"anchor {number} names another period, digest or previous digest"
+            )
+        entries.append(entry)
+    if rpc is None:
+        return [f"anchors: {len(entries)} listed; anchor verification skipped (no --rpc given)"]
+    if not entries:
+        raise BundleError("anchors", "--rpc given but anchors.json lists no EVM anchor")
+    from settlement.audit.anchor_rpc import check_evm_anchor
+
+    return [check_evm_anchor(rpc, entry, number) for number, entry in enumerate(entries, 1)]
 
 
 def _previous(raw: Mapping[str, Any], period: str) -> tuple[str, str] | None:

@@ -1,4 +1,5 @@
-"""CLI: `msc audit ...`: export a closed month's bundle, sign it as an officer, make a key.
+"""CLI: `msc audit ...`: export a closed month's bundle, sign it as an officer, make a key,
+anchor its digest on chain and write the anchors into the bundle.
 
 Exit codes: 0 done, 1 refused (month not closed, signer not an officer, ...), 2 bad usage.
 """
@@ -12,6 +13,12 @@ from typing import Annotated
 import typer
 
 from escrow.errors import PeriodNotClosable
+from settlement.audit.anchor import (
+    AnchorRefused,
+    request_anchor,
+    signed_digest,
+    update_bundle_anchors,
+)
 from settlement.audit.bundle import BundleError
 from settlement.audit.export import SOFTWARE, Export, ExportRefused, export_period
 from settlement.audit.signing import (
@@ -26,7 +33,7 @@ from settlement.db import make_engine
 from settlement.service import running_database
 from settlement.unit_of_work import in_transaction
 
-app = typer.Typer(help="The monthly audit bundle: export, sign.", no_args_is_help=True)
+app = typer.Typer(help="The monthly audit bundle: export, sign, anchor.", no_args_is_help=True)
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -84,6 +91,61 @@ def sign(
         typer.echo(f"cannot sign: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
     typer.echo("signature added" if added else "already signed by this key")
+
+
+@app.command("anchor")
+def anchor(
+    month: Annotated[str, typer.Argument(help="The exported month, YYYY-MM (Asia/Jakarta).")],
+    bundle: Annotated[Path, typer.Option("--bundle", help="The month's signed bundle.")],
+) -> None:
+    """Request the month's digest be anchored on the EVM AuditAnchor (the worker publishes it);
+    the bundle must verify with its officers' signatures first."""
+    settings = Settings()
+    try:
+        signed = signed_digest(bundle, month)
+    except (AnchorRefused, BundleError) as refused:
+        typer.echo(f"cannot anchor: {refused}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    with running_database(settings) as url:
+        engine = make_engine(url)
+        try:
+            request, created = in_transaction(
+                engine, lambda conn: request_anchor(conn, month, settings.evm_chain_id, signed)
+            )
+        except (AnchorRefused, BundleError) as refused:
+            typer.echo(f"cannot anchor: {refused}", err=True)
+            raise typer.Exit(EXIT_REFUSED) from None
+        finally:
+            engine.dispose()
+    if request.anchored:
+        typer.echo(f"{month}: anchored in {request.tx_hash} (block {request.block_number})")
+    else:
+        said = "requested" if created else "already requested"
+        typer.echo(
+            f"{month}: anchor {said} on chain {request.chain_id} at {request.contract},"
+            f" digest {request.digest}"
+        )
+
+
+@app.command("anchors")
+def anchors(
+    month: Annotated[str, typer.Argument(help="The anchored month, YYYY-MM.")],
+    bundle: Annotated[Path, typer.Option("--bundle", help="The month's exported bundle.")],
+) -> None:
+    """Write the month's confirmed anchors into the bundle's anchors.json (digest unchanged)."""
+    settings = Settings()
+    with running_database(settings) as url:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                entries = update_bundle_anchors(conn, month, bundle)
+        except (AnchorRefused, BundleError) as refused:
+            typer.echo(f"cannot write anchors: {refused}", err=True)
+            raise typer.Exit(EXIT_REFUSED) from None
+        finally:
+            engine.dispose()
+    for entry in entries:
+        typer.echo(f"{month}: chain {entry.chain_id} {entry.contract} tx {entry.tx_hash}")
 
 
 @app.command("keygen")

@@ -47,6 +47,7 @@ from escrow.rules import (
     PendingStatus,
     Snapshot,
     batch_transfers_max,
+    clock_lag_max_us,
     expiry_void,
     plan_batch,
 )
@@ -63,11 +64,17 @@ _LOCK_AND_CLOCK = """
         FOR NO KEY UPDATE
     ), clock AS MATERIALIZED (
         SELECT s.closed_through_us,
-               CASE WHEN %(allocate)s THEN ledger_allocate_ts(%(n)s, %(now)s) END AS first_ts
-        FROM ledger_state s, (SELECT count(*) FROM locked) AS after_the_locks
+               CASE WHEN %(allocate)s THEN (
+                   SELECT array_agg(ts ORDER BY ts)
+                   FROM (SELECT nextval('ledger_ts_seq') AS ts
+                         FROM generate_series(1, %(n)s)) AS taken
+               ) END AS timestamps
+        FROM ledger_state s,
+             (SELECT count(*) FROM locked) AS after_the_locks,
+             (SELECT ledger_clock_catch_up(%(now)s, %(lag)s)) AS caught_up
         WHERE s.id = 1
     )
-    SELECT c.closed_through_us, c.first_ts, l.*
+    SELECT c.closed_through_us, c.timestamps, l.*
     FROM clock c LEFT JOIN locked l ON true
 """
 """One round trip: lock the accounts in id order, then (only then) read the period boundary and
@@ -77,6 +84,7 @@ re-reads the boundary, and a close locks the transfers table against writers."""
 _PENDING_ACCOUNTS = """
     SELECT debit_account_id, credit_account_id FROM pending_transfers WHERE id = ANY(%(pending)s)
 """
+_REFUSED_IF_AN_ID_WAS_STORED = (pg_errors.CheckViolation, pg_errors.UniqueViolation)
 _LOCK_PENDING = """
     SELECT id, debit_account_id, credit_account_id, amount, asset, expires_at_us, status
     FROM pending_transfers WHERE id = ANY(%(pending)s) ORDER BY id FOR UPDATE
@@ -179,18 +187,25 @@ class Ledger:
         again with the stored transfers known.
         """
         savepoint = len(requests) > 1
-        snap, first_ts = self._snapshot(raw, requests, savepoint=savepoint)
-        plan = plan_batch(requests, snap, first_ts)
+        snap, timestamps = self._snapshot(raw, requests, savepoint=savepoint)
+        plan = plan_batch(requests, snap, timestamps)
         refused = [r.id for r in plan.results if not r.ok]
-        inserted = _insert(raw, plan.rows)
+        try:
+            inserted = _insert(raw, plan.rows)
+        except _REFUSED_IF_AN_ID_WAS_STORED:
+            # A stored id the plan took as new can make a later row of the batch overdraw or
+            # resolve a pending twice; the database refuses it, and the replan below knows.
+            if not savepoint:
+                raise
+            inserted = -1
         if inserted == len(plan.rows) and not (refused and _any_stored(raw, refused)):
             if savepoint:
                 raw.execute("RELEASE SAVEPOINT ledger_batch")
             return plan.results
         if savepoint:
             raw.execute("ROLLBACK TO SAVEPOINT ledger_batch")
-        snap, _ = self._snapshot(raw, requests, savepoint=False, reuse_ts=first_ts)
-        plan = plan_batch(requests, snap, first_ts)
+        snap, _ = self._snapshot(raw, requests, savepoint=False, reuse=timestamps)
+        plan = plan_batch(requests, snap, timestamps)
         if _insert(raw, plan.rows) != len(plan.rows):
             raise LedgerConflict("a concurrent transaction stored one of this batch's ids")
         if savepoint:
@@ -250,6 +265,11 @@ class Ledger:
         # Waits for every transaction that is writing transfers and holds new writers until this
         # close commits; a writer that read the old boundary is then refused by the trigger.
         self._conn.execute(text("LOCK TABLE transfers IN SHARE MODE"))
+        # Bring the timestamp sequence up to the clock, so nothing allocated after this close
+        # (within the sequence's usual lag) can be dated inside the closed month.
+        self._conn.execute(
+            text("SELECT ledger_clock_catch_up(:now, 0)"), {"now": self._clock.now_us()}
+        )
         closed_through = self._conn.execute(
             text("SELECT closed_through_us FROM ledger_state WHERE id = 1 FOR UPDATE")
         ).scalar_one()
@@ -304,14 +324,14 @@ class Ledger:
         raw: psycopg.Connection[Any],
         requests: Sequence[TransferRequest],
         savepoint: bool,
-        reuse_ts: int | None = None,
-    ) -> tuple[Snapshot, int]:
+        reuse: list[int] | None = None,
+    ) -> tuple[Snapshot, list[int]]:
         """Lock what the batch touches (accounts in id order), then read it: one round trip.
 
         Resolving pending transfers costs two more: learning their accounts, locking them.
-        A replan (``reuse_ts`` given) keeps the batch's timestamps and reads the stored ids.
+        A replan (``reuse`` given) keeps the batch's timestamps and reads the stored ids.
         """
-        with_existing = reuse_ts is not None
+        with_existing = reuse is not None
         codes = sorted({c for r in requests for c in (r.debit, r.credit) if c})
         pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
         pending_accounts: list[int] = []
@@ -322,7 +342,8 @@ class Ledger:
             "codes": codes,
             "pending_accounts": pending_accounts,
             "pending": pending_ids,
-            "allocate": reuse_ts is None,
+            "allocate": reuse is None,
+            "lag": clock_lag_max_us,
             "n": len(requests),
             "now": self._clock.now_us(),
             "ids": list({r.id for r in requests}),
@@ -330,7 +351,7 @@ class Ledger:
         rows = raw.execute(_LOCK_AND_CLOCK, params).fetchall()
         if not rows:
             raise InvariantViolation("ledger_state row is missing")
-        closed_through, first_ts = int(rows[0][0]), rows[0][1]
+        closed_through, taken = int(rows[0][0]), rows[0][1]
         accounts = {
             row[3]: AccountState(row[2], row[3], row[4], AccountFlags(row[5]), *row[6:])
             for row in rows
@@ -350,8 +371,8 @@ class Ledger:
         if savepoint:
             raw.execute("SAVEPOINT ledger_batch")
         existing = {record.id: record for record in map(_record, stored)}
-        batch_ts = reuse_ts if reuse_ts is not None else int(first_ts)
-        return Snapshot(accounts, pendings, existing, closed_through), batch_ts
+        timestamps = reuse if reuse is not None else [int(ts) for ts in taken]
+        return Snapshot(accounts, pendings, existing, closed_through), timestamps
 
 
 _BALANCE_AT = """

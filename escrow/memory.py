@@ -30,6 +30,7 @@ from escrow.rules import (
     PendingStatus,
     Snapshot,
     batch_transfers_max,
+    clock_lag_max_us,
     expiry_void,
     plan_batch,
     record_of,
@@ -105,13 +106,20 @@ class MemoryLedger:
             return []
         if len(requests) > batch_transfers_max:
             raise InvalidTransfer(f"a batch holds at most {batch_transfers_max} transfers")
-        first_ts = max(self._last_ts + 1, self._clock.now_us())
-        self._last_ts = first_ts + len(requests) - 1
         snap = Snapshot(self._accounts, self._pendings, self._transfers, self._closed_through_us)
-        plan = plan_batch(requests, snap, first_ts)
+        plan = plan_batch(requests, snap, self._take_timestamps(len(requests)))
         for row in plan.rows:
             self._transfers[row.id] = record_of(row, snap)
         return plan.results
+
+    def _take_timestamps(self, n: int, lag_max_us: int = clock_lag_max_us) -> list[int]:
+        """As the PostgreSQL ledger: the next n of a sequence that catches up with the clock."""
+        now = self._clock.now_us()
+        if self._last_ts < now - lag_max_us:
+            self._last_ts = now - 1
+        first = self._last_ts + 1
+        self._last_ts += n
+        return list(range(first, first + n))
 
     def transfer(self, transfer_id: uuid.UUID) -> TransferRecord | None:
         """The stored transfer with this id, if any."""
@@ -149,6 +157,7 @@ class MemoryLedger:
         month = period(name)
         if self._clock.now_us() <= month.ends_at_us:
             raise PeriodNotClosable(f"{name} has not ended yet")
+        self._take_timestamps(0, lag_max_us=0)
         self._closed_through_us = max(self._closed_through_us, month.ends_at_us)
 
     def void_expired(self) -> int:

@@ -25,6 +25,9 @@ from escrow.model import (
 )
 
 us_per_s = 1_000_000
+clock_lag_max_us = 1_000_000
+"""Ledger timestamps follow the clock but may lag it by up to this much (see the migration's
+``ledger_clock_catch_up``): catching up on every batch would cost a locked write each time."""
 batch_transfers_max = 8190
 """Like TigerBeetle's batch limit: bounds the lock time and the memory of one batch."""
 
@@ -123,11 +126,13 @@ class _Rejected(Exception):
         self.code = code
 
 
-def plan_batch(requests: Sequence[TransferRequest], snap: Snapshot, first_ts: int) -> Plan:
+def plan_batch(
+    requests: Sequence[TransferRequest], snap: Snapshot, timestamps: Sequence[int]
+) -> Plan:
     """Decide every request of a batch in order; linked chains succeed or fail together.
 
-    Request ``i`` gets the ledger timestamp ``first_ts + i``. ``snap`` is updated in place to the
-    state after the batch, so the caller can compare it with what the database computes.
+    Request ``i`` gets the ledger timestamp ``timestamps[i]`` (increasing). ``snap`` is updated
+    in place to the state after the batch.
     """
     results: list[Result] = []
     rows: list[NewTransfer] = []
@@ -137,9 +142,9 @@ def plan_batch(requests: Sequence[TransferRequest], snap: Snapshot, first_ts: in
         if int(request.flags) & _LINKED_BIT and index < last:
             continue
         if start == index:
-            _plan_single(request, first_ts + index, snap, results, rows)
+            _plan_single(request, timestamps[index], snap, results, rows)
         else:
-            _plan_chain(requests, range(start, index + 1), snap, first_ts, results, rows)
+            _plan_chain(requests, range(start, index + 1), snap, timestamps, results, rows)
         start = index + 1
     return Plan(results, rows)
 
@@ -167,7 +172,7 @@ def _plan_chain(
     requests: Sequence[TransferRequest],
     chain: range,
     snap: Snapshot,
-    first_ts: int,
+    timestamps: Sequence[int],
     results: list[Result],
     rows: list[NewTransfer],
 ) -> None:
@@ -179,7 +184,7 @@ def _plan_chain(
     rows_before = len(rows)
     chain_results: list[Result] = []
     for index in chain:
-        request, ts = requests[index], first_ts + index
+        request, ts = requests[index], timestamps[index]
         try:
             code = _apply(request, ts, snap, rows, undo)
         except _Rejected as rejected:

@@ -103,27 +103,27 @@ CREATE SEQUENCE ledger_ts_seq AS bigint;
 """
 
 FUNCTIONS = r"""
-CREATE FUNCTION ledger_allocate_ts(n integer, now_us bigint) RETURNS bigint
+CREATE FUNCTION ledger_clock_catch_up(now_us bigint, lag_max_us bigint) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    last  bigint;
-    first bigint;
 BEGIN
-    IF n < 1 THEN
-        RAISE EXCEPTION 'ledger_allocate_ts needs n >= 1' USING ERRCODE = 'check_violation';
+    -- Timestamps come from nextval (cheap, never handed out twice). When the sequence has
+    -- fallen more than lag_max_us behind the clock, move it up to the clock: rarely, and under
+    -- a lock held for these few statements only, re-checking inside it so that two catch-ups
+    -- never move it back. A jump of lag_max_us is far more than the values nextval can hand
+    -- out between the check and setval, so no value is handed out twice.
+    IF (SELECT last_value FROM ledger_ts_seq) >= now_us - lag_max_us THEN
+        RETURN;
     END IF;
-    -- The session-level lock is held only for these few statements, not to commit.
     PERFORM pg_advisory_lock(7305001);
     BEGIN
-        SELECT last_value INTO last FROM ledger_ts_seq;
-        first := greatest(last + 1, now_us);
-        PERFORM setval('ledger_ts_seq', first + n - 1, true);
+        IF (SELECT last_value FROM ledger_ts_seq) < now_us - lag_max_us THEN
+            PERFORM setval('ledger_ts_seq', now_us - 1, true);
+        END IF;
     EXCEPTION WHEN OTHERS THEN
         PERFORM pg_advisory_unlock(7305001);
         RAISE;
     END;
     PERFORM pg_advisory_unlock(7305001);
-    RETURN first;
 END $$;
 
 CREATE FUNCTION ledger_refuse() RETURNS trigger
@@ -328,7 +328,7 @@ DROP = """
 DROP TABLE IF EXISTS ledger_periods, ledger_state, pending_transfers, transfers, accounts, assets
     CASCADE;
 DROP SEQUENCE IF EXISTS ledger_ts_seq;
-DROP FUNCTION IF EXISTS ledger_allocate_ts(integer, bigint), ledger_refuse(),
+DROP FUNCTION IF EXISTS ledger_clock_catch_up(bigint, bigint), ledger_refuse(),
     ledger_apply_transfers(), ledger_guard_accounts(), ledger_guard_new_accounts(),
     ledger_guard_pending(), ledger_guard_state();
 """

@@ -15,6 +15,7 @@ from settlement.qris.accounts import CLEARING_ACCOUNT, MDR_EXPENSE_ACCOUNT
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
+from settlement.qris.mdr import load_schedule
 from settlement.qris.notifications import Outcome, receive_notification
 from settlement.reconcile import reconcile_day
 
@@ -126,3 +127,37 @@ def test_ingest_and_reconcile_a_day(module_conn: Connection, tmp_path: Path) -> 
 
     rerun = reconcile_day(db_conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
     assert (rerun.lines, rerun.postings, rerun.exceptions) == (0, 0, 0)
+
+
+def test_sql_priced_mdr_agrees_with_the_schedule(db_conn: Connection, tmp_path: Path) -> None:
+    """Reconciliation prices MDR in SQL; every booked fee and fee exception must equal what
+    ``MdrSchedule.quote`` says, across band edges, remainders and reported fees."""
+    schedule = load_schedule(db_conn)
+    band_edge = 50_000_000  # UMI: 0% up to Rp 500.000 from 1 Dec 2024, 0.3% above
+    amounts = [1, 99, 333, 1_000_001, band_edge - 1, band_edge, band_edge + 1, 123_456_789]
+    cases = []
+    for i, (criteria, gross) in enumerate((c, a) for c in ("UMI", "UKE") for a in amounts):
+        quote = schedule.quote(criteria, gross, DAY)
+        reported = (None, quote.floor_sen, quote.ceil_sen, quote.ceil_sen + 1)[i % 4]
+        cases.append((f"MDR-{i}", criteria, gross, reported, quote))
+        create_expectation(db_conn, nmid=NMID_B, amount_sen=gross, now=T0, ttl=TTL,
+                           reference=f"MDR-{i}", criteria=criteria)  # fmt: skip
+    lines = ["rrn,amount,fee,transaction_time,nmid,reference,transaction_id,status"]
+    for i, (reference, _, gross, reported, _) in enumerate(cases):
+        fee = "" if reported is None else f"{reported // 100}.{reported % 100:02d}"
+        lines.append(f"{900 + i:012d},{gross // 100}.{gross % 100:02d},{fee},"
+                     f"2024-12-02 09:10:00,{NMID_B},{reference},m{i},SUCCESS")  # fmt: skip
+    report = tmp_path / "mdr.csv"
+    report.write_text("\n".join(lines) + "\n")
+    ingest_report(db_conn, report, FORMATS["generic"])
+    reconcile_day(db_conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
+
+    booked = dict(
+        db_conn.execute(
+            text("SELECT reference, fee_sen FROM qris_expectations WHERE reference LIKE 'MDR-%'")
+        ).all()
+    )
+    flagged = {e["reference"] for e in list_exceptions(db_conn, DAY) if e["kind"] == "fee_mismatch"}
+    for reference, _, gross, reported, quote in cases:
+        assert booked[reference] == (quote.floor_sen if reported is None else min(reported, gross))
+        assert (reference in flagged) == (reported is not None and not quote.accepts(reported))

@@ -68,9 +68,8 @@ def refused(conn: Connection, sql: str, params: dict[str, Any], match: str) -> N
 def next_ts(conn: Connection) -> int:
     """A valid ledger timestamp, allocated the way the ledger does it."""
     now_us = time.time_ns() // 1000
-    return int(
-        conn.execute(text("SELECT ledger_allocate_ts(1, :now)"), {"now": now_us}).scalar_one()
-    )
+    conn.execute(text("SELECT ledger_clock_catch_up(:now, 0)"), {"now": now_us})
+    return int(conn.execute(text("SELECT nextval('ledger_ts_seq')")).scalar_one())
 
 
 def account_id(books: Books, code: str) -> int:

@@ -129,3 +129,18 @@ def test_accounts(ledger: Ledger) -> None:
 def test_trial_balance_balances(ledger: Ledger) -> None:
     ledger.post_batch([pay(n) for n in range(1, 10)])
     assert all(line.balanced for line in ledger.trial_balance())
+
+
+def test_a_replayed_id_inside_a_batch_is_replanned_not_applied_twice(ledger: Ledger) -> None:
+    """The batch is planned as if every id were new; a stored one sends it back to be replanned."""
+    deposit = pay(100)
+    assert ledger.post(deposit).code is ResultCode.OK
+    spend = TransferRequest(uuid.uuid4(), "t:merchant", "t:bank", 150, "IDR", "test")
+    # Had the deposit counted twice, the spend would fit; it does not.
+    results = ledger.post_batch([deposit, spend])
+    assert [r.code for r in results] == [ResultCode.EXISTS, ResultCode.EXCEEDS_CREDITS]
+    assert ledger.balance("t:merchant").posted == 100
+    fits = TransferRequest(uuid.uuid4(), "t:merchant", "t:bank", 60, "IDR", "test")
+    results = ledger.post_batch([deposit, fits])
+    assert [r.code for r in results] == [ResultCode.EXISTS, ResultCode.OK]
+    assert ledger.balance("t:merchant").posted == 40

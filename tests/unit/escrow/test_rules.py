@@ -12,6 +12,7 @@ from escrow.errors import AccountConflict, InvalidTransfer, PeriodNotClosable
 from escrow.memory import MemoryLedger
 from escrow.model import AccountFlags, AccountKind, ResultCode, TransferFlags, TransferRequest
 from escrow.periods import period
+from escrow.rules import AccountState, Snapshot, plan_batch
 
 START_US = period("2026-03").starts_at_us + 10 * 24 * 3600 * 1_000_000
 
@@ -236,20 +237,31 @@ def test_timestamps_strictly_increase(ledger: MemoryLedger) -> None:
 def test_closed_period_accepts_nothing_dated_inside(
     ledger: MemoryLedger, clock: FixedClock
 ) -> None:
+    march = period("2026-03")
     with pytest.raises(PeriodNotClosable):
         ledger.close_period("2026-03")
     clock.advance(30 * 24 * 3600)
     ledger.close_period("2026-03")
-    assert ledger.post(move(1)).code is ResultCode.OK  # dated in April
-    clock.advance(-40 * 24 * 3600)  # a clock that jumps back cannot date into March
-    fresh = MemoryLedger(clock)
-    fresh.ensure_account("a", "IDR", AccountKind.ASSET)
-    fresh.ensure_account("b", "IDR", AccountKind.LIABILITY)
-    clock.advance(40 * 24 * 3600)
-    fresh.close_period("2026-03")
-    clock.advance(-40 * 24 * 3600)
-    late = TransferRequest(uuid.uuid4(), "a", "b", 1, "IDR", "late")
-    assert fresh.post(late).code is ResultCode.PERIOD_CLOSED
+    after = ledger.post(move(1))
+    assert after.code is ResultCode.OK
+    assert after.timestamp is not None
+    assert after.timestamp > march.ends_at_us
+    clock.advance(-40 * 24 * 3600)  # a clock that jumps back into March
+    late = ledger.post(move(1))
+    assert late.timestamp is not None
+    assert late.timestamp > after.timestamp  # still dated after the closed month
+
+
+def test_the_rules_refuse_a_timestamp_inside_a_closed_period() -> None:
+    """Defence in depth: the timestamp source never goes back, and the rule holds regardless."""
+    bank = AccountState(1, "bank", "IDR", AccountFlags.NONE)
+    shop = AccountState(2, "shop", "IDR", AccountFlags.NONE)
+    snap = Snapshot({"bank": bank, "shop": shop}, {}, {}, closed_through_us=1_000)
+    request = TransferRequest(uuid.uuid4(), "bank", "shop", 5, "IDR", "late")
+    inside, outside = plan_batch([request], snap, [1_000]), plan_batch([request], snap, [1_001])
+    assert inside.results[0].code is ResultCode.PERIOD_CLOSED
+    assert not inside.rows
+    assert outside.results[0].code is ResultCode.OK
 
 
 def test_accounts_are_opened_once_with_fixed_asset(ledger: MemoryLedger) -> None:

@@ -62,23 +62,19 @@ _LOCK_AND_CLOCK = """
         WHERE code = ANY(%(codes)s) OR id = ANY(%(pending_accounts)s)
         ORDER BY id
         FOR NO KEY UPDATE
-    ), clock AS MATERIALIZED (
-        SELECT s.closed_through_us,
-               CASE WHEN %(allocate)s THEN (
-                   SELECT array_agg(ts ORDER BY ts)
-                   FROM (SELECT nextval('ledger_ts_seq') AS ts
-                         FROM generate_series(1, %(n)s)) AS taken
-               ) END AS timestamps
-        FROM ledger_state s,
-             (SELECT count(*) FROM locked) AS after_the_locks,
-             (SELECT ledger_clock_catch_up(%(now)s, %(lag)s)) AS caught_up
-        WHERE s.id = 1
     )
-    SELECT c.closed_through_us, c.timestamps, l.*
-    FROM clock c LEFT JOIN locked l ON true
+    SELECT s.closed_through_us,
+           CASE WHEN %(allocate)s THEN ledger_take_timestamps(
+               %(n)s, %(now)s, %(lag)s, (SELECT count(*) FROM locked)) END,
+           NULL::bigint, NULL::text, NULL::text, NULL::integer,
+           NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint
+    FROM ledger_state s WHERE s.id = 1
+    UNION ALL
+    SELECT NULL, NULL, l.* FROM locked l
 """
-"""One round trip: lock the accounts in id order, then (only then) read the period boundary and
-take the batch's timestamps. One relation with two index scans: a semi-join in the lock query
+"""One round trip: lock the accounts in id order, then (only then: the count of locked rows is an
+argument) take the batch's timestamps; the first row carries the boundary and the timestamps,
+the others the accounts. One relation with two index scans: a semi-join in the lock query
 would be rechecked wrongly after a lock wait. No row lock on ledger_state: the insert trigger
 re-reads the boundary, and a close locks the transfers table against writers."""
 _PENDING_ACCOUNTS = """
@@ -349,9 +345,10 @@ class Ledger:
             "ids": list({r.id for r in requests}),
         }
         rows = raw.execute(_LOCK_AND_CLOCK, params).fetchall()
-        if not rows:
+        states = [row for row in rows if row[2] is None]
+        if len(states) != 1:
             raise InvariantViolation("ledger_state row is missing")
-        closed_through, taken = int(rows[0][0]), rows[0][1]
+        closed_through, taken = int(states[0][0]), states[0][1]
         accounts = {
             row[3]: AccountState(row[2], row[3], row[4], AccountFlags(row[5]), *row[6:])
             for row in rows

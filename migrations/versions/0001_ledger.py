@@ -126,6 +126,18 @@ BEGIN
     PERFORM pg_advisory_unlock(7305001);
 END $$;
 
+CREATE FUNCTION ledger_take_timestamps(
+    n integer, now_us bigint, lag_max_us bigint, locked_accounts bigint
+) RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- locked_accounts is not used: passing the count of the rows a batch locked makes PostgreSQL
+    -- take the locks before it calls this function, so that timestamps follow the locks.
+    PERFORM ledger_clock_catch_up(now_us, lag_max_us);
+    RETURN (SELECT array_agg(ts ORDER BY ts)
+            FROM (SELECT nextval('ledger_ts_seq') AS ts FROM generate_series(1, n)) AS taken);
+END $$;
+
 CREATE FUNCTION ledger_refuse() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -328,7 +340,8 @@ DROP = """
 DROP TABLE IF EXISTS ledger_periods, ledger_state, pending_transfers, transfers, accounts, assets
     CASCADE;
 DROP SEQUENCE IF EXISTS ledger_ts_seq;
-DROP FUNCTION IF EXISTS ledger_clock_catch_up(bigint, bigint), ledger_refuse(),
+DROP FUNCTION IF EXISTS ledger_clock_catch_up(bigint, bigint),
+    ledger_take_timestamps(integer, bigint, bigint, bigint), ledger_refuse(),
     ledger_apply_transfers(), ledger_guard_accounts(), ledger_guard_new_accounts(),
     ledger_guard_pending(), ledger_guard_state();
 """

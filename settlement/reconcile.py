@@ -2,11 +2,14 @@
 
 Order of matching: lines already confirmed by a gateway notification (same RRN), then bill
 number/reference, then NMID + amount inside the expectation's time window (static QRIS has no
-reference). Matched receipts are posted net of MDR through the ledger in batches; everything
-that does not fit becomes an actionable exception. The caller owns (and commits) the transaction.
+reference). The day's lines are staged once in a temporary table that carries their state, MDR
+is priced in SQL from the schedule bands in force that day, every expectation and every report
+line is written once (room for that update is kept free in their pages, so it stays a HOT
+update), and the receipts are streamed into the ledger in full batches. Everything that does not
+fit becomes an actionable exception. The caller owns (and commits) the transaction.
 """
 
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,130 +18,155 @@ import psycopg
 from sqlalchemy import Connection
 
 from escrow.ledger import Ledger
+from escrow.model import TransferRequest
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
-from settlement.qris.exceptions import WIB, business_date
-from settlement.qris.mdr import MdrSchedule, load_schedule
-from settlement.qris.posting import Receipt, post_receipts
+from settlement.qris.exceptions import WIB
+from settlement.qris.mdr import PPM, MdrBand, MdrScheduleMissing, load_schedule
+from settlement.qris.posting import post_transfer_groups, receipt_transfers
 
 fetch_rows_max = 20_000
+join_work_mem = "256MB"  # per sort/hash of the day's joins, this transaction only (server side)
 
 _SCOPE = """
     CREATE TEMP TABLE qris_scope ON COMMIT DROP AS
-    SELECT id, acquirer, rrn, amount_sen, fee_sen, transacted_at, nmid, reference, status
-    FROM qris_report_lines
-    WHERE match_state = 'new' AND transacted_at >= %(start)s AND transacted_at < %(end)s;
-    CREATE UNIQUE INDEX ON qris_scope (id);
-    ANALYZE qris_scope;
-    CREATE TEMP TABLE qris_pairs (line_id bigint PRIMARY KEY, expectation_id uuid UNIQUE)
-        ON COMMIT DROP;
-"""
-_NOT_PAID = """
-    UPDATE qris_report_lines l SET match_state = CASE s.status WHEN 'refunded' THEN 'refund'
-        ELSE 'failed' END
-    FROM qris_scope s WHERE l.id = s.id AND s.status <> 'paid';
-    DELETE FROM qris_scope WHERE status <> 'paid';
-"""
-_DUPLICATES = """
-    UPDATE qris_report_lines l SET match_state = 'duplicate'
-    FROM qris_scope s
-    WHERE l.id = s.id AND EXISTS (
-        SELECT 1 FROM qris_report_lines o
-        WHERE o.acquirer = s.acquirer AND o.rrn = s.rrn AND o.status = 'paid' AND o.id < s.id);
+    SELECT l.id, l.acquirer, l.rrn, l.amount_sen, l.fee_sen, l.transacted_at, l.nmid,
+        l.reference, l.source_file, l.line_no, NULL::uuid AS expectation_id,
+        CASE WHEN l.status = 'refunded' THEN 'refund' WHEN l.status <> 'paid' THEN 'failed'
+            WHEN EXISTS (
+                SELECT 1 FROM qris_report_lines o
+                WHERE o.acquirer = l.acquirer AND o.rrn = l.rrn AND o.status = 'paid'
+                  AND o.id < l.id) THEN 'duplicate'
+            ELSE 'new' END AS state
+    FROM qris_report_lines l
+    WHERE l.match_state = 'new' AND l.transacted_at >= %(start)s AND l.transacted_at < %(end)s
 """
 _CONFIRMED = """
-    UPDATE qris_report_lines l
-    SET match_state = CASE WHEN e.gross_sen = s.amount_sen THEN 'confirmed' ELSE 'mismatch' END,
-        expectation_id = e.id
-    FROM qris_scope s JOIN qris_expectations e
-        ON e.matched_rrn = s.rrn AND e.status = 'paid' AND e.matched_source = 'event'
-    WHERE l.id = s.id AND l.match_state = 'new';
-"""
-_BY_REFERENCE = """
-    INSERT INTO qris_pairs (line_id, expectation_id)
-    SELECT DISTINCT ON (e.id) s.id, e.id
-    FROM qris_scope s JOIN qris_report_lines l ON l.id = s.id AND l.match_state = 'new'
-    JOIN qris_expectations e ON e.reference = s.reference AND e.status IN ('open', 'expired')
-        AND e.amount_sen = s.amount_sen
-    ORDER BY e.id, s.id
-    ON CONFLICT DO NOTHING;
-    ANALYZE qris_pairs;
-    UPDATE qris_report_lines l SET match_state = 'mismatch', expectation_id = e.id
-    FROM qris_scope s JOIN qris_expectations e
-        ON e.reference = s.reference AND e.status IN ('open', 'expired')
-    WHERE l.id = s.id AND l.match_state = 'new' AND e.amount_sen <> s.amount_sen;
-"""
-_STATIC = """
-    INSERT INTO qris_pairs (line_id, expectation_id)
-    SELECT l.id, e.id FROM (
-        SELECT s.id, s.nmid, s.amount_sen, s.transacted_at, row_number() OVER (
-            PARTITION BY s.nmid, s.amount_sen ORDER BY s.transacted_at, s.id) AS rank
-        FROM qris_scope s JOIN qris_report_lines r ON r.id = s.id AND r.match_state = 'new'
-        WHERE s.nmid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM qris_pairs p WHERE p.line_id = s.id)
-    ) l JOIN (
-        SELECT e.id, e.nmid, e.amount_sen, e.created_at, e.expires_at, row_number() OVER (
-            PARTITION BY e.nmid, e.amount_sen ORDER BY e.created_at, e.id) AS rank
+    WITH confirmed AS (
+        UPDATE qris_scope s
+        SET state = CASE WHEN e.gross_sen = s.amount_sen THEN 'confirmed' ELSE 'mismatch' END,
+            expectation_id = e.id
         FROM qris_expectations e
-        WHERE e.status = 'open' AND e.created_at < %(end)s AND e.expires_at >= %(window_start)s
-          AND NOT EXISTS (SELECT 1 FROM qris_pairs p WHERE p.expectation_id = e.id)
-    ) e ON e.nmid = l.nmid AND e.amount_sen = l.amount_sen AND e.rank = l.rank
-    WHERE e.created_at <= l.transacted_at AND l.transacted_at <= e.expires_at
-    ON CONFLICT DO NOTHING;
-    ANALYZE qris_pairs;
+        WHERE e.matched_rrn = s.rrn AND e.status = 'paid' AND e.matched_source = 'event'
+          AND s.state = 'new'
+        RETURNING s.state)
+    SELECT count(*) FILTER (WHERE state = 'confirmed') FROM confirmed
 """
+_REFERENCE_MISMATCH = """
+    UPDATE qris_scope s SET state = 'mismatch', expectation_id = e.id
+    FROM qris_expectations e
+    WHERE s.state = 'new' AND e.reference = s.reference AND e.status IN ('open', 'expired')
+      AND e.amount_sen <> s.amount_sen
+"""
+_MDR_DAY = """
+    CREATE TEMP TABLE qris_mdr_day ON COMMIT DROP AS
+    SELECT * FROM unnest(%(criteria)s::text[], %(amount_min)s::bigint[],
+                         %(amount_max)s::bigint[], %(rate)s::integer[])
+        AS m(criteria, amount_min_sen, amount_max_sen, rate_ppm)
+"""
+# One pairing per line and per expectation: by reference first, then the k-th static line of an
+# (NMID, amount) meets the k-th open expectation of that (NMID, amount) inside its window. The
+# fee is priced here: the acquirer's reported fee is the money kept (never above the gross), else
+# the scheduled floor; floor and ceiling of gross x rate bound what the schedule accepts.
+_PAIRS = """
+    CREATE TEMP TABLE qris_pairs ON COMMIT DROP AS
+    WITH by_reference AS MATERIALIZED (
+        SELECT DISTINCT ON (e.id) s.id AS line_id, e.id AS expectation_id, e.criteria
+        FROM qris_scope s JOIN qris_expectations e ON e.reference = s.reference
+            AND e.status IN ('open', 'expired') AND e.amount_sen = s.amount_sen
+        WHERE s.state = 'new'
+        ORDER BY e.id, s.id
+    ), static AS (
+        SELECT l.id AS line_id, e.id AS expectation_id, e.criteria FROM (
+            SELECT s.id, s.nmid, s.amount_sen, s.transacted_at, row_number() OVER (
+                PARTITION BY s.nmid, s.amount_sen ORDER BY s.transacted_at, s.id) AS rank
+            FROM qris_scope s
+            WHERE s.state = 'new' AND s.nmid IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM by_reference p WHERE p.line_id = s.id)
+        ) l JOIN (
+            SELECT e.id, e.nmid, e.amount_sen, e.criteria, e.created_at, e.expires_at,
+                row_number() OVER (
+                    PARTITION BY e.nmid, e.amount_sen ORDER BY e.created_at, e.id) AS rank
+            FROM qris_expectations e
+            WHERE e.status = 'open' AND e.created_at < %(end)s AND e.expires_at >= %(window_start)s
+              AND NOT EXISTS (SELECT 1 FROM by_reference p WHERE p.expectation_id = e.id)
+        ) e ON e.nmid = l.nmid AND e.amount_sen = l.amount_sen AND e.rank = l.rank
+        WHERE e.created_at <= l.transacted_at AND l.transacted_at <= e.expires_at
+    ), pairs AS (
+        SELECT * FROM by_reference UNION ALL SELECT * FROM static
+    ), priced AS (
+        SELECT p.line_id, p.expectation_id, p.criteria, s.rrn, s.transacted_at,
+            s.amount_sen AS gross_sen, s.fee_sen AS reported_sen, m.rate_ppm,
+            div(s.amount_sen::numeric * m.rate_ppm, %(ppm)s)::bigint AS floor_sen,
+            (mod(s.amount_sen::numeric * m.rate_ppm, %(ppm)s) > 0)::integer AS remainder
+        FROM pairs p JOIN qris_scope s ON s.id = p.line_id
+        LEFT JOIN qris_mdr_day m ON m.criteria = p.criteria AND m.amount_min_sen < s.amount_sen
+            AND (m.amount_max_sen IS NULL OR s.amount_sen <= m.amount_max_sen)
+    )
+    SELECT line_id, expectation_id, criteria, rrn, transacted_at, gross_sen, reported_sen,
+        rate_ppm, floor_sen, floor_sen + remainder AS ceil_sen,
+        CASE WHEN reported_sen IS NULL THEN floor_sen
+            ELSE least(reported_sen, gross_sen) END AS fee_sen
+    FROM priced
+"""
+_UNPRICED = "SELECT criteria, gross_sen FROM qris_pairs WHERE rate_ppm IS NULL LIMIT 1"
 _CLAIM = """
     CREATE TEMP TABLE qris_claimed ON COMMIT DROP AS
     WITH claimed AS (
         UPDATE qris_expectations e SET status = 'paid', matched_source = 'report',
-            matched_rrn = s.rrn, paid_at = s.transacted_at, gross_sen = s.amount_sen
-        FROM qris_pairs p JOIN qris_scope s ON s.id = p.line_id
+            matched_rrn = p.rrn, paid_at = p.transacted_at, gross_sen = p.gross_sen,
+            fee_sen = p.fee_sen
+        FROM qris_pairs p
         WHERE e.id = p.expectation_id AND e.status IN ('open', 'expired')
-        RETURNING e.id AS expectation_id, p.line_id, e.credit_account, e.criteria,
-            e.expires_at, e.reference, e.nmid, s.amount_sen, s.fee_sen, s.rrn, s.transacted_at
-    ) SELECT * FROM claimed;
-    ANALYZE qris_claimed;
-    UPDATE qris_report_lines l SET match_state = 'matched', expectation_id = c.expectation_id
-    FROM qris_claimed c WHERE l.id = c.line_id;
-    CREATE TEMP TABLE qris_fees (expectation_id uuid PRIMARY KEY, fee_sen bigint NOT NULL)
-        ON COMMIT DROP;
-    CREATE TEMP TABLE qris_new_exceptions (LIKE qris_exceptions INCLUDING DEFAULTS)
-        ON COMMIT DROP;
+        RETURNING e.id AS expectation_id, e.transfer_id, p.line_id, e.credit_account,
+            e.expires_at, e.reference, e.nmid, p.rrn, p.transacted_at, p.gross_sen, p.fee_sen,
+            p.reported_sen, p.floor_sen, p.ceil_sen
+    ) SELECT * FROM claimed
+"""
+_CLAIM_EXCEPTIONS = """
+    INSERT INTO qris_exceptions (business_date, kind, source, source_id, expectation_id, rrn,
+        reference, nmid, expected_sen, actual_sen, detail, action)
+    SELECT %(day)s, 'fee_mismatch', 'report', line_id::text, expectation_id, rrn, reference,
+        nmid, floor_sen, reported_sen,
+        format('RRN %%s: MDR %%s sen reported, %%s sen scheduled', rrn, reported_sen, floor_sen),
+        %(fee_mismatch)s
+    FROM qris_claimed WHERE reported_sen NOT BETWEEN floor_sen AND ceil_sen
+    UNION ALL
+    SELECT %(day)s, 'late', 'report', line_id::text, expectation_id, rrn, reference, nmid,
+        gross_sen, gross_sen,
+        format('RRN %%s paid %%s, expired %%s', rrn, transacted_at, expires_at),
+        %(late)s
+    FROM qris_claimed WHERE transacted_at > expires_at
+    ON CONFLICT DO NOTHING
 """
 _CLAIMED_ROWS = """
-    SELECT expectation_id, line_id, credit_account, criteria, expires_at, amount_sen, fee_sen,
-        rrn, transacted_at, reference, nmid
-    FROM qris_claimed ORDER BY line_id
+    SELECT expectation_id, transfer_id, credit_account, gross_sen, fee_sen, rrn FROM qris_claimed
 """
-_EXCEPTION_COLUMNS = (
-    "business_date, kind, source, source_id, expectation_id, rrn, reference, nmid,"
-    " expected_sen, actual_sen, detail, action"
-)
-_FINISH = """
-    ANALYZE qris_fees;
-    UPDATE qris_expectations e SET fee_sen = f.fee_sen FROM qris_fees f
-    WHERE e.id = f.expectation_id;
+# Each line of the day is written once with its final state; the exceptional ones are listed.
+_SETTLE_LINES = """
+    WITH settled AS (
+        UPDATE qris_report_lines l
+        SET match_state = CASE WHEN c.line_id IS NOT NULL THEN 'matched'
+                WHEN s.state = 'new' THEN 'unmatched' ELSE s.state END,
+            expectation_id = coalesce(c.expectation_id, s.expectation_id)
+        FROM qris_scope s LEFT JOIN qris_claimed c ON c.line_id = s.id
+        WHERE l.id = s.id
+        RETURNING l.id, l.match_state, l.expectation_id, l.acquirer, l.line_no, l.source_file,
+            l.rrn, l.reference, l.nmid, l.amount_sen)
     INSERT INTO qris_exceptions (business_date, kind, source, source_id, expectation_id, rrn,
         reference, nmid, expected_sen, actual_sen, detail, action)
-    SELECT business_date, kind, source, source_id, expectation_id, rrn, reference, nmid,
-        expected_sen, actual_sen, detail, action
-    FROM qris_new_exceptions ON CONFLICT DO NOTHING;
-"""
-_LINE_EXCEPTIONS = """
-    INSERT INTO qris_exceptions (business_date, kind, source, source_id, expectation_id, rrn,
-        reference, nmid, expected_sen, actual_sen, detail, action)
-    SELECT %(day)s, k.kind, 'report', l.id::text, l.expectation_id, l.rrn, l.reference, l.nmid,
-        e.amount_sen, l.amount_sen,
-        format('%%s line %%s of %%s: RRN %%s, %%s sen', l.acquirer, l.line_no, l.source_file,
-               l.rrn, l.amount_sen),
+    SELECT %(day)s, k.kind, 'report', u.id::text, u.expectation_id, u.rrn, u.reference, u.nmid,
+        e.amount_sen, u.amount_sen,
+        format('%%s line %%s of %%s: RRN %%s, %%s sen', u.acquirer, u.line_no, u.source_file,
+               u.rrn, u.amount_sen),
         k.action
-    FROM qris_report_lines l
+    FROM settled u
     JOIN (VALUES ('duplicate', 'duplicate', %(duplicate)s), ('mismatch', 'amount_mismatch',
                   %(amount_mismatch)s), ('refund', 'refund', %(refund)s),
                  ('unmatched', 'unmatched_report', %(unmatched_report)s))
-        AS k(state, kind, action) ON k.state = l.match_state
-    LEFT JOIN qris_expectations e ON e.id = l.expectation_id
-    WHERE l.id IN (SELECT id FROM qris_scope_all)
-    ON CONFLICT DO NOTHING;
+        AS k(state, kind, action) ON k.state = u.match_state
+    LEFT JOIN qris_expectations e ON e.id = u.expectation_id
+    ON CONFLICT DO NOTHING
 """
 _EXPIRE = """
     WITH expired AS (
@@ -150,8 +178,8 @@ _EXPIRE = """
         reference, nmid, expected_sen, detail, action)
     SELECT %(day)s, 'unmatched_expectation', 'expectation', id::text, id, reference, nmid,
         amount_sen, format('expected %%s sen to %%s, expired %%s', amount_sen, nmid, expires_at),
-        %(action)s
-    FROM expired ON CONFLICT DO NOTHING;
+        %(unmatched_expectation)s
+    FROM expired ON CONFLICT DO NOTHING
 """
 _UNREPORTED = """
     INSERT INTO qris_exceptions (business_date, kind, source, source_id, expectation_id, rrn,
@@ -159,14 +187,15 @@ _UNREPORTED = """
     SELECT %(day)s, 'unreported_payment', 'expectation', e.id::text, e.id, e.matched_rrn,
         e.reference, e.nmid, e.gross_sen,
         format('gateway payment %%s (RRN %%s) not in any report', e.matched_tx_id, e.matched_rrn),
-        %(action)s
+        %(unreported_payment)s
     FROM qris_expectations e
     WHERE e.status = 'paid' AND e.matched_source = 'event'
       AND e.paid_at >= %(start)s AND e.paid_at < %(end)s
-      AND EXISTS (SELECT 1 FROM qris_scope_all)
+      AND EXISTS (SELECT 1 FROM qris_scope)
       AND NOT EXISTS (SELECT 1 FROM qris_report_lines l WHERE l.expectation_id = e.id)
-    ON CONFLICT DO NOTHING;
+    ON CONFLICT DO NOTHING
 """
+_TEMP_TABLES = ("qris_claimed", "qris_pairs", "qris_mdr_day", "qris_scope")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,34 +221,41 @@ def reconcile_day(
 ) -> ReconcileSummary:
     """Match, post and report one business day; re-running it changes nothing more."""
     start, end = day_bounds(day)
-    params = {"start": start, "end": end, "window_start": start - expectation_ttl_max}
+    params: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "window_start": start - expectation_ttl_max,
+        "now": now,
+        "day": day,
+        "ppm": PPM,
+        **_mdr_params(load_schedule(conn).bands_on(day)),
+        **exceptions.ACTIONS,
+    }
     raw = _driver(conn)
     before = _count_exceptions(raw, day)
     with raw.cursor() as cur:
-        _run(cur, _SCOPE, params)
-        _run(cur, "CREATE TEMP TABLE qris_scope_all ON COMMIT DROP AS SELECT id FROM qris_scope")
-        lines = _scalar(cur, "SELECT count(*) FROM qris_scope")
-        _run(cur, _NOT_PAID)
-        _run(cur, _DUPLICATES)
-        confirmed = _run(cur, _CONFIRMED)
-        _run(cur, _BY_REFERENCE)
-        _run(cur, _STATIC, params)
-        _run(cur, _CLAIM)
-    postings = _post_claimed(conn, raw, load_schedule(conn))
+        cur.execute("SELECT set_config('work_mem', %s, true)", (join_work_mem,))
+        lines = _run(cur, _SCOPE, params)
+        cur.execute("ANALYZE qris_scope")
+        confirmed = _scalar(cur, _CONFIRMED)
+        cur.execute(_REFERENCE_MISMATCH)
+        cur.execute(_MDR_DAY, params)
+        cur.execute(_PAIRS, params)
+        unpriced = cur.execute(_UNPRICED).fetchone()
+        if unpriced is not None:
+            raise MdrScheduleMissing(f"no MDR for {unpriced[0]} {unpriced[1]} sen on {day}")
+        cur.execute("ANALYZE qris_pairs")
+        matched = _run(cur, _CLAIM)
+        cur.execute("ANALYZE qris_claimed")
+        cur.execute(_CLAIM_EXCEPTIONS, params)
+    ledger = Ledger(conn)
+    ensure_rail_accounts(ledger)
+    postings = post_transfer_groups(ledger, _claimed_transfers(raw))
     with raw.cursor() as cur:
-        _run(cur, _FINISH)
-        cur.execute(
-            "UPDATE qris_report_lines l SET match_state = 'unmatched' FROM qris_scope s"
-            " WHERE l.id = s.id AND l.match_state = 'new'"
-        )
-        actions = {kind: exceptions.ACTIONS[kind] for kind in exceptions.ACTIONS}
-        cur.execute(_LINE_EXCEPTIONS, {"day": day, **actions})
-        cur.execute(_EXPIRE, params | {"day": day, "now": now,
-                                       "action": actions["unmatched_expectation"]})  # fmt: skip
-        cur.execute(_UNREPORTED, params | {"day": day, "action": actions["unreported_payment"]})
-        matched = _scalar(cur, "SELECT count(*) FROM qris_claimed")
-        for table in ("qris_claimed", "qris_fees", "qris_new_exceptions", "qris_scope",
-                      "qris_scope_all", "qris_pairs"):  # fmt: skip
+        cur.execute(_SETTLE_LINES, params)
+        cur.execute(_EXPIRE, params)
+        cur.execute(_UNREPORTED, params)
+        for table in _TEMP_TABLES:
             cur.execute(f"DROP TABLE {table}")
         new_exceptions = _count_exceptions(raw, day) - before
         cur.execute(
@@ -230,79 +266,29 @@ def reconcile_day(
     return ReconcileSummary(day, lines, matched, confirmed, postings, new_exceptions)
 
 
-def _post_claimed(conn: Connection, raw: psycopg.Connection[Any], schedule: MdrSchedule) -> int:
-    """Stream the claimed pairs, price MDR, post receipts and stage fees and exceptions."""
-    ledger = Ledger(conn)
-    ensure_rail_accounts(ledger)
-    postings = 0
+def _mdr_params(bands: list[MdrBand]) -> dict[str, list[Any]]:
+    """The day's schedule bands as column arrays for ``_MDR_DAY``."""
+    return {
+        "criteria": [b.criteria for b in bands],
+        "amount_min": [b.amount_min_sen for b in bands],
+        "amount_max": [b.amount_max_sen for b in bands],
+        "rate": [b.rate_ppm for b in bands],
+    }
+
+
+def _claimed_transfers(raw: psycopg.Connection[Any]) -> Iterator[list[TransferRequest]]:
+    """The claimed receipts' transfers, streamed from a server-side cursor (memory stays flat)."""
     with raw.cursor(name="qris_claimed_rows") as rows:
         rows.itersize = fetch_rows_max
         rows.execute(_CLAIMED_ROWS)
-        while chunk := rows.fetchmany(fetch_rows_max):
-            receipts, fees, problems = _price(chunk, schedule)
-            postings += post_receipts(ledger, receipts)
-            _copy(raw, "qris_fees (expectation_id, fee_sen)", fees)
-            _copy(raw, f"qris_new_exceptions ({_EXCEPTION_COLUMNS})", problems)
-    return postings
+        for expectation_id, receipt_id, account, gross, fee, rrn in rows:
+            yield receipt_transfers(expectation_id, receipt_id, account, gross, fee, rrn, "report")
 
 
-def _price(
-    chunk: list[tuple[Any, ...]], schedule: MdrSchedule
-) -> tuple[list[Receipt], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    receipts: list[Receipt] = []
-    fees: list[tuple[Any, ...]] = []
-    problems: list[tuple[Any, ...]] = []
-    for (expectation_id, line_id, account, criteria, expires_at, gross, reported, rrn, at,
-         reference, nmid) in chunk:  # fmt: skip
-        day = business_date(at)
-        quote = schedule.quote(criteria, gross, day)
-        fee = quote.floor_sen if reported is None else min(reported, gross)
-        if reported is not None and not quote.accepts(reported):
-            problems.append(_problem(day, "fee_mismatch", line_id, expectation_id, rrn, reference,
-                                     nmid, quote.floor_sen, reported,
-                                     f"RRN {rrn}: MDR {reported} sen reported, "
-                                     f"{quote.floor_sen} sen scheduled"))  # fmt: skip
-        if at > expires_at:
-            problems.append(_problem(day, "late", line_id, expectation_id, rrn, reference, nmid,
-                                     gross, gross, f"RRN {rrn} paid {at.isoformat()}, "
-                                     f"expired {expires_at.isoformat()}"))  # fmt: skip
-        receipts.append(Receipt(expectation_id, account, gross, fee, rrn, "report"))
-        fees.append((expectation_id, fee))
-    return receipts, fees, problems
-
-
-def _problem(
-    day: date,
-    kind: str,
-    line_id: int,
-    expectation_id: uuid.UUID,
-    rrn: str,
-    reference: str | None,
-    nmid: str | None,
-    expected: int,
-    actual: int,
-    detail: str,
-) -> tuple[Any, ...]:
-    return (day, kind, "report", str(line_id), expectation_id, rrn, reference, nmid, expected,
-            actual, detail, exceptions.ACTIONS[kind])  # fmt: skip
-
-
-def _copy(raw: psycopg.Connection[Any], target: str, rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    with raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _run(cur: psycopg.Cursor[Any], script: str, params: dict[str, Any] | None = None) -> int:
-    """Run a constant multi-statement script one statement at a time; rows of the last."""
-    rowcount = 0
-    for statement in script.split(";"):
-        if statement.strip():
-            cur.execute(statement, params if "%(" in statement else None)
-            rowcount = cur.rowcount
-    return rowcount
+def _run(cur: psycopg.Cursor[Any], statement: str, params: dict[str, Any] | None = None) -> int:
+    """Execute; the rows a CREATE TABLE AS stored (its command tag is SELECT n)."""
+    cur.execute(statement, params)
+    return max(cur.rowcount, 0)
 
 
 def _scalar(cur: psycopg.Cursor[Any], query: str) -> int:

@@ -50,15 +50,16 @@ def decode(text: str) -> Payload:
     if len(text) > PAYLOAD_CHARS_MAX:
         message = f"{len(text)} characters, max {PAYLOAD_CHARS_MAX}"
         deviations.append(Deviation("too_long", None, 0, message))
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict.fromkeys(_PAYLOAD_KEYS)
     accounts: list[MerchantAccount] = []
     unknown: list[Tlv] = []
-    positions = _positions(fields, deviations)
+    positions = _positions(fields, deviations, text.isprintable())
+    simple_limits = _SIMPLE_LIMITS
     for tag, value, pos in fields:
-        name = _SIMPLE.get(tag)
-        if name is not None:
+        simple = simple_limits.get(tag)
+        if simple is not None:
+            name, limit = simple
             values[name] = value
-            limit = TOP_LEVEL_CHARS_MAX[tag]
             if len(value) > limit:
                 message = f"{len(value)} characters, max {limit}"
                 deviations.append(Deviation("length", tag, pos, message))
@@ -69,18 +70,20 @@ def decode(text: str) -> Payload:
         else:
             unknown.append(Tlv(tag, value))
     _check_semantics(values, accounts, positions, deviations)
-    kwargs: dict[str, Any] = {key: values.get(key) for key in _PAYLOAD_KEYS}
     return Payload(
         merchant_accounts=tuple(accounts),
         unknown=tuple(unknown),
         crc=text[-4:],
         deviations=tuple(deviations),
-        **kwargs,
+        **values,
     )
 
 
-def _positions(fields: list[Field], out: list[Deviation]) -> dict[str, int]:
-    """Where each tag starts; refuse repeats and an early 63, note order and charset."""
+def _positions(fields: list[Field], out: list[Deviation], printable: bool) -> dict[str, int]:
+    """Where each tag starts; refuse repeats and an early 63, note order and charset.
+
+    ``printable``: the whole payload is, so no value needs its own charset check.
+    """
     positions: dict[str, int] = {}
     previous = ""
     for tag, value, pos in fields:
@@ -95,12 +98,13 @@ def _positions(fields: list[Field], out: list[Deviation]) -> dict[str, int]:
             previous = tag
         if not value:
             out.append(Deviation("empty", tag, pos, "empty value"))
-        elif not value.isprintable():
+        elif not printable and not value.isprintable():
             out.append(Deviation("charset", tag, pos, "value contains control characters"))
     return positions
 
 
 _PAYLOAD_KEYS = (*_SIMPLE.values(), "additional")
+_SIMPLE_LIMITS = {tag: (name, TOP_LEVEL_CHARS_MAX[tag]) for tag, name in _SIMPLE.items()}
 _Note = Callable[[str, str | None, str], None]
 
 
@@ -135,10 +139,11 @@ def _check_frame(text: str) -> int:
 
 
 def _account(text: str, tag: str, value: str, pos: int, out: list[Deviation]) -> MerchantAccount:
-    subs = _subfields(text, tag, value, pos)
     known: dict[str, str] = {}
     extra: list[Tlv] = []
-    for sub, sub_value, sub_pos in subs:
+    for sub, sub_value, sub_pos in split_fields(text, pos + 4, pos + 4 + len(value), tag):
+        if sub in known or (extra and _repeats(extra, sub)):
+            raise QrisDecodeError(f"sub-tag {sub} appears twice", tag=tag, position=sub_pos)
         limit = ACCOUNT_CHARS_MAX.get(sub)
         if limit is None:
             extra.append(Tlv(sub, sub_value))
@@ -147,35 +152,30 @@ def _account(text: str, tag: str, value: str, pos: int, out: list[Deviation]) ->
         if len(sub_value) > limit:
             out.append(Deviation("length", f"{tag}.{sub}", sub_pos,
                                  f"{len(sub_value)} characters, max {limit}"))  # fmt: skip
-    account = MerchantAccount(tag, known.get("00"), known.get("01"), known.get("02"),
-                              known.get("03"), tuple(extra))  # fmt: skip
-    _check_account(account, pos, out)
-    return account
-
-
-def _check_account(account: MerchantAccount, pos: int, out: list[Deviation]) -> None:
-    tag = account.tag
-    guid = account.guid
-    if guid is None or guid.count(".") < 1:
+    get = known.get
+    guid, pan, merchant_id, criteria = get("00"), get("01"), get("02"), get("03")
+    if guid is None or "." not in guid:
         out.append(Deviation("guid", f"{tag}.00", pos, f"{guid!r} is not a reverse-domain id"))
-    if account.pan is not None and not account.pan.isdigit():
+    if pan is not None and not pan.isdigit():
         out.append(Deviation("pan", f"{tag}.01", pos, "merchant PAN is not all digits"))
-    if account.criteria is not None and account.criteria not in MERCHANT_CRITERIA:
-        message = f"unknown criteria {account.criteria!r}"
-        out.append(Deviation("criteria", f"{tag}.03", pos, message))
+    if criteria is not None and criteria not in MERCHANT_CRITERIA:
+        out.append(Deviation("criteria", f"{tag}.03", pos, f"unknown criteria {criteria!r}"))
     if tag == QRIS_NATIONAL_TAG:
         if guid != QRIS_NATIONAL_GUID:
             out.append(Deviation("guid", "51.00", pos, f"national GUID is {guid!r}"))
-        nmid = account.merchant_id
+        nmid = merchant_id
         if nmid is None or len(nmid) != 15 or not nmid.startswith("ID") or not nmid[2:].isdigit():
             out.append(Deviation("nmid", "51.02", pos, f"NMID {nmid!r} is not ID + 13 digits"))
+    return MerchantAccount(tag, guid, pan, merchant_id, criteria, tuple(extra))
 
 
 def _additional(text: str, value: str, pos: int, out: list[Deviation]) -> AdditionalData:
     known: dict[str, str] = {}
     extra: list[Tlv] = []
-    for sub, sub_value, sub_pos in _subfields(text, "62", value, pos):
+    for sub, sub_value, sub_pos in split_fields(text, pos + 4, pos + 4 + len(value), "62"):
         name = ADDITIONAL_FIELDS.get(sub)
+        if name in known if name else extra and _repeats(extra, sub):
+            raise QrisDecodeError(f"sub-tag {sub} appears twice", tag="62", position=sub_pos)
         if name is None:
             extra.append(Tlv(sub, sub_value))
             if "12" <= sub <= "49":
@@ -189,16 +189,9 @@ def _additional(text: str, value: str, pos: int, out: list[Deviation]) -> Additi
     return AdditionalData(**known, extra=tuple(extra))
 
 
-def _subfields(text: str, tag: str, value: str, pos: int) -> list[Field]:
-    start = pos + 4
-    subs = split_fields(text, start, start + len(value), tag)
-    if len({sub for sub, _, _ in subs}) != len(subs):
-        seen: set[str] = set()
-        for sub, _, sub_pos in subs:
-            if sub in seen:
-                raise QrisDecodeError(f"sub-tag {sub} appears twice", tag=tag, position=sub_pos)
-            seen.add(sub)
-    return subs
+def _repeats(extra: list[Tlv], sub: str) -> bool:
+    """Whether an unknown sub-tag was already read (callers refuse repeats as they read)."""
+    return any(field.tag == sub for field in extra)
 
 
 def _check_semantics(

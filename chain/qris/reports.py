@@ -153,45 +153,41 @@ def _column_index(header: list[str], fmt: ReportFormat) -> dict[str, int]:
 class _LineParser:
     """Turns one CSV row into a ReportLine; precomputes what can be precomputed."""
 
+    _FIELDS = ("rrn", "amount", "fee", "transacted_at", "nmid", "reference", "provider_tx_id",
+               "status", "merchant_pan")  # fmt: skip
+
     def __init__(self, fmt: ReportFormat, index: dict[str, int]) -> None:
         self._fmt = fmt
-        self._index = index
         self._zone = ZoneInfo(fmt.timezone)
         self._width = max(index.values()) + 1
         self._iso = fmt.time_format == "iso"
+        self._positions = tuple(index.get(name) for name in self._FIELDS)
 
     def __call__(self, row: list[str], line: int) -> ReportLine:
         if len(row) < self._width:
             raise ReportError(f"{len(row)} columns, expected at least {self._width}", line=line)
-        get = self._cell
-        rrn = get(row, "rrn")
+        rrn, amount_text, fee_text, at_text, nmid, reference, tx_id, status, pan = [
+            None if at is None else row[at].strip() or None for at in self._positions
+        ]
         if rrn is None or len(rrn) > 64:
             raise ReportError("RRN is missing or longer than 64", line=line, column="rrn")
-        amount = self._sen(row, "amount", line)
+        amount = self._sen(amount_text, "amount", line)
         if amount is None or amount <= 0:
             raise ReportError("amount must be positive", line=line, column="amount")
         return ReportLine(
             line=line,
             rrn=rrn,
             amount_sen=amount,
-            transacted_at=self._time(row, line),
-            nmid=get(row, "nmid"),
-            reference=get(row, "reference"),
-            fee_sen=self._sen(row, "fee", line),
-            provider_tx_id=get(row, "provider_tx_id"),
-            status=self._status(row, line),
-            merchant_pan=get(row, "merchant_pan"),
+            transacted_at=self._time(at_text, line),
+            nmid=nmid,
+            reference=reference,
+            fee_sen=self._sen(fee_text, "fee", line),
+            provider_tx_id=tx_id,
+            status=self._status(status, line),
+            merchant_pan=pan,
         )
 
-    def _cell(self, row: list[str], field_name: str) -> str | None:
-        position = self._index.get(field_name)
-        if position is None:
-            return None
-        value = row[position].strip()
-        return value or None
-
-    def _sen(self, row: list[str], field_name: str, line: int) -> int | None:
-        text = self._cell(row, field_name)
+    def _sen(self, text: str | None, field_name: str, line: int) -> int | None:
         if text is None:
             return None
         column = self._fmt.columns[field_name]
@@ -208,8 +204,7 @@ class _LineParser:
             raise ReportError(f"{text!r} has more than 2 decimals", line=line, column=column)
         return int(sen)
 
-    def _time(self, row: list[str], line: int) -> datetime:
-        text = self._cell(row, "transacted_at")
+    def _time(self, text: str | None, line: int) -> datetime:
         column = self._fmt.columns["transacted_at"]
         if text is None:
             raise ReportError("time is missing", line=line, column=column)
@@ -224,8 +219,7 @@ class _LineParser:
             parsed = parsed.replace(tzinfo=self._zone)
         return parsed.astimezone(UTC)
 
-    def _status(self, row: list[str], line: int) -> str:
-        text = self._cell(row, "status")
+    def _status(self, text: str | None, line: int) -> str:
         if text is None:
             return "paid"
         mapping = self._fmt.statuses or {}

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 from sqlalchemy import Connection, text
 
@@ -37,6 +38,10 @@ class MdrScheduleMissing(LookupError):
     """No schedule row covers this criteria, date and amount: a configuration gap."""
 
 
+class MdrScheduleAmbiguous(LookupError):
+    """Two bands in force on one day overlap for the same criteria: a configuration error."""
+
+
 class MdrSchedule:
     """Chooses the newest band valid on the payment's WIB date for its criteria and amount."""
 
@@ -45,16 +50,41 @@ class MdrSchedule:
 
     def quote(self, criteria: str, gross_sen: int, on: date) -> MdrQuote:
         """The fee for ``gross_sen``; floor and ceiling of gross x rate, rounding made explicit."""
-        valid = [b for b in self._bands if b.criteria == criteria and b.valid_from <= on]
-        for band in valid:
-            if band.valid_from != valid[0].valid_from:
-                break
+        for band in self.bands_on(on, criteria):
             if band.amount_min_sen < gross_sen and (
                 band.amount_max_sen is None or gross_sen <= band.amount_max_sen
             ):
                 floor_sen, rest = divmod(gross_sen * band.rate_ppm, PPM)
                 return MdrQuote(band.rate_ppm, floor_sen, floor_sen + (1 if rest else 0))
         raise MdrScheduleMissing(f"no MDR for {criteria} {gross_sen} sen on {on}")
+
+    def bands_on(self, on: date, criteria: str | None = None) -> list[MdrBand]:
+        """The bands in force on ``on``: per criteria, those of the newest valid_from <= on.
+
+        Set-based reconciliation prices a whole day in SQL from exactly these rows.
+        """
+        newest: dict[str, date] = {}
+        chosen: list[MdrBand] = []
+        for band in self._bands:  # newest first
+            if band.valid_from > on or (criteria is not None and band.criteria != criteria):
+                continue
+            first = newest.setdefault(band.criteria, band.valid_from)
+            if band.valid_from == first:
+                chosen.append(band)
+        _check_disjoint(chosen)
+        return chosen
+
+
+def _check_disjoint(bands: list[MdrBand]) -> None:
+    """At most one band may price a given criteria and amount."""
+    ordered = sorted(bands, key=lambda b: (b.criteria, b.amount_min_sen))
+    for before, after in pairwise(ordered):
+        if before.criteria == after.criteria and (
+            before.amount_max_sen is None or before.amount_max_sen > after.amount_min_sen
+        ):
+            raise MdrScheduleAmbiguous(
+                f"MDR bands for {after.criteria} from {after.valid_from} overlap"
+            )
 
 
 def load_schedule(conn: Connection) -> MdrSchedule:

@@ -38,56 +38,58 @@ def receipt_transfer_id(expectation_id: uuid.UUID) -> uuid.UUID:
 
 def transfers_for(receipt: Receipt) -> list[TransferRequest]:
     """Net cash from clearing, MDR from expense, both credited to the merchant; linked."""
-    key = str(receipt.expectation_id)
-    data = {"expectation": key, "source": receipt.source}
-    net = receipt.gross_sen - receipt.fee_sen
+    return receipt_transfers(
+        receipt.expectation_id,
+        receipt_transfer_id(receipt.expectation_id),
+        receipt.credit_account,
+        receipt.gross_sen,
+        receipt.fee_sen,
+        receipt.rrn,
+        receipt.source,
+    )
+
+
+def receipt_transfers(
+    expectation_id: uuid.UUID,
+    receipt_id: uuid.UUID,
+    credit_account: str,
+    gross_sen: int,
+    fee_sen: int,
+    rrn: str | None,
+    source: str,
+) -> list[TransferRequest]:
+    """The transfers of one receipt; ``receipt_id`` is ``receipt_transfer_id(expectation_id)``,
+    passed in because reconciliation reads it from the expectation instead of hashing again."""
+    if not 0 <= fee_sen <= gross_sen:
+        raise InvariantViolation(f"fee {fee_sen} outside 0..{gross_sen}")
+    key = str(expectation_id)
+    data = {"expectation": key, "source": source}
+    net = gross_sen - fee_sen
+    linked = TransferFlags.LINKED if net > 0 and fee_sen > 0 else TransferFlags.NONE
     transfers: list[TransferRequest] = []
     if net > 0:
         transfers.append(
-            TransferRequest(
-                receipt_transfer_id(receipt.expectation_id),
-                CLEARING_ACCOUNT,
-                receipt.credit_account,
-                net,
-                ASSET,
-                "qris.received",
-                external_ref=receipt.rrn,
-                user_data=data,
-            )
-        )
-    if receipt.fee_sen > 0:
+            TransferRequest(receipt_id, CLEARING_ACCOUNT, credit_account, net, ASSET,
+                            "qris.received", linked, external_ref=rrn, user_data=data)
+        )  # fmt: skip
+    if fee_sen > 0:
         transfers.append(
-            TransferRequest(
-                transfer_id(MDR_NAMESPACE, key),
-                MDR_EXPENSE_ACCOUNT,
-                receipt.credit_account,
-                receipt.fee_sen,
-                ASSET,
-                "qris.mdr",
-                external_ref=receipt.rrn,
-                user_data=data,
-            )
-        )
-    if len(transfers) == 2:
-        first = transfers[0]
-        transfers[0] = TransferRequest(
-            first.id,
-            first.debit,
-            first.credit,
-            first.amount,
-            first.asset,
-            first.code,
-            TransferFlags.LINKED,
-            external_ref=first.external_ref,
-            user_data=first.user_data,
-        )
+            TransferRequest(transfer_id(MDR_NAMESPACE, key), MDR_EXPENSE_ACCOUNT, credit_account,
+                            fee_sen, ASSET, "qris.mdr", external_ref=rrn, user_data=data)
+        )  # fmt: skip
     return transfers
 
 
 def post_receipts(ledger: Ledger, receipts: Iterable[Receipt]) -> int:
-    """Post in batches under the ledger's limit; any result but ok/exists is a broken invariant."""
+    """Post receipts; see ``post_transfer_groups``."""
+    return post_transfer_groups(ledger, map(transfers_for, receipts))
+
+
+def post_transfer_groups(ledger: Ledger, groups: Iterable[list[TransferRequest]]) -> int:
+    """Post linked groups in batches as full as the ledger allows (a group never splits);
+    any result but ok/exists is a broken invariant. How many transfers were new."""
     posted = 0
-    for batch in _batches(receipts):
+    for batch in _batches(groups):
         for request, result in zip(batch, ledger.post_batch(batch), strict=True):
             if result.code not in _ACCEPTED:
                 raise InvariantViolation(f"QRIS receipt {request.id} refused: {result.code}")
@@ -95,10 +97,9 @@ def post_receipts(ledger: Ledger, receipts: Iterable[Receipt]) -> int:
     return posted
 
 
-def _batches(receipts: Iterable[Receipt]) -> Iterator[list[TransferRequest]]:
+def _batches(groups: Iterable[list[TransferRequest]]) -> Iterator[list[TransferRequest]]:
     batch: list[TransferRequest] = []
-    for receipt in receipts:
-        transfers = transfers_for(receipt)
+    for transfers in groups:
         if len(batch) + len(transfers) > batch_transfers_max:
             yield batch
             batch = []

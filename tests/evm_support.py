@@ -15,6 +15,8 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from chain.evm.abi import ANCHOR, TOKEN, artifact
+from chain.evm.client import Web3Client
+from chain.evm.types import Receipt
 
 # anvil's documented development mnemonic; these keys hold test ether only.
 ANVIL_DEV_MNEMONIC = "test test test test test test test test test test test junk"
@@ -109,3 +111,24 @@ class Chain:
                 if keccak(text=signature)[:4] == selector:
                     return str(entry["name"])
         return f"unknown:{data} at {address}"
+
+
+class CrashAfterSend(Exception):
+    """Stands in for the worker dying after the node accepted the transaction."""
+
+
+class CrashingNode:
+    """Delegates to a real node but 'dies' where a receipt would be awaited."""
+
+    def __init__(self, node: Web3Client) -> None:
+        self._node = node
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._node, name)
+
+    @property
+    def chain_id(self) -> int:
+        return self._node.chain_id
+
+    def wait_confirmed(self, tx_hash: str, confirmations: int, timeout_s: float) -> Receipt:
+        raise CrashAfterSend(tx_hash)

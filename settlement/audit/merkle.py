@@ -12,10 +12,13 @@ hashes both children's sums, not only their total (the fix to Maxwell's original
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from settlement.audit.canonical import canonical_bytes
+
+T = TypeVar("T")
 
 hash_bytes = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -61,20 +64,7 @@ def root_of_hashes(hashes: Sequence[bytes]) -> bytes:
 
 def inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:
     """The audit path of leaf ``index`` (RFC 9162 2.1.3.1), leaves given by their leaf hashes."""
-    if not 0 <= index < len(hashes):
-        raise MerkleError(f"leaf {index} is not in a tree of {len(hashes)}")
-    path: list[bytes] = []
-    start, end = 0, len(hashes)
-    while end - start > 1:
-        k = split_point(end - start)
-        if index < start + k:
-            path.append(_subtree(hashes, start + k, end))
-            end = start + k
-        else:
-            path.append(_subtree(hashes, start, start + k))
-            start += k
-    path.reverse()
-    return path
+    return _audit_path(len(hashes), index, lambda start, end: _subtree(hashes, start, end))
 
 
 def verify_inclusion(
@@ -146,20 +136,7 @@ def sum_root(leaves: Sequence[SumNode]) -> SumNode:
 
 def sum_inclusion_proof(leaves: Sequence[SumNode], index: int) -> list[SumNode]:
     """The siblings (hash and sums) on the way from leaf ``index`` to the root, leaf first."""
-    if not 0 <= index < len(leaves):
-        raise MerkleError(f"leaf {index} is not in a tree of {len(leaves)}")
-    path: list[SumNode] = []
-    start, end = 0, len(leaves)
-    while end - start > 1:
-        k = split_point(end - start)
-        if index < start + k:
-            path.append(_sum_subtree(leaves, start + k, end))
-            end = start + k
-        else:
-            path.append(_sum_subtree(leaves, start, start + k))
-            start += k
-    path.reverse()
-    return path
+    return _audit_path(len(leaves), index, lambda start, end: _sum_subtree(leaves, start, end))
 
 
 def verify_sum_inclusion(
@@ -216,3 +193,21 @@ def _encode_sums(sums: Sums) -> bytes:
     """Length-prefixed canonical JSON, so that the encoding of two sums is unambiguous."""
     body = canonical_bytes(dict(sums))
     return len(body).to_bytes(4, "big") + body
+
+
+def _audit_path(size: int, index: int, subtree: Callable[[int, int], T]) -> list[T]:
+    """The siblings from leaf ``index`` up to the root, leaf first (RFC 9162 2.1.3.1's split)."""
+    if not 0 <= index < size:
+        raise MerkleError(f"leaf {index} is not in a tree of {size}")
+    path: list[T] = []
+    start, end = 0, size
+    while end - start > 1:
+        k = split_point(end - start)
+        if index < start + k:
+            path.append(subtree(start + k, end))
+            end = start + k
+        else:
+            path.append(subtree(start, start + k))
+            start += k
+    path.reverse()
+    return path

@@ -25,7 +25,7 @@ from chain.evm.attestation import sign_reserve_attestation
 from chain.evm.client import Web3Client
 from chain.evm.fees import FeePolicy
 from chain.evm.signing import load_account, sign
-from chain.evm.types import Receipt, TxRequest
+from chain.evm.types import TxRequest
 from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, TransferRequest
 from settlement.evm.bridge import (
@@ -43,7 +43,7 @@ from settlement.evm.reconcile import reconcile
 from settlement.evm.sender import SendLimits, TxSender
 from settlement.evm.token import attest_request, ledger_ref32
 from settlement.outbox import OutboxMessage
-from tests.evm_support import Chain
+from tests.evm_support import Chain, CrashAfterSend, CrashingNode
 
 pytest_plugins = ("tests.evm_fixtures",)
 pytestmark = pytest.mark.integration
@@ -57,27 +57,6 @@ RESERVE_SEN = 10**12
 MINTER_ALLOWANCE_SEN = 10**11
 MINT_TOPIC = event_topic("Mint(address,address,uint256,bytes32)")
 WORKER_SCRIPT = Path(__file__).with_name("evm_mint_worker.py")
-
-
-class CrashAfterSend(Exception):
-    """Stands in for the process dying after the node accepted the transaction."""
-
-
-class CrashingNode:
-    """Delegates to a real node but 'dies' where a receipt would be awaited."""
-
-    def __init__(self, node: Web3Client) -> None:
-        self._node = node
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._node, name)
-
-    @property
-    def chain_id(self) -> int:
-        return self._node.chain_id
-
-    def wait_confirmed(self, tx_hash: str, confirmations: int, timeout_s: float) -> Receipt:
-        raise CrashAfterSend(tx_hash)
 
 
 @pytest.fixture(scope="session")

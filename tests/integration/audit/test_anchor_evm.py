@@ -25,7 +25,6 @@ from chain.evm.anvil import ANVIL_CHAIN_ID
 from chain.evm.client import Web3Client
 from chain.evm.fees import FeePolicy
 from chain.evm.signing import sign
-from chain.evm.types import Receipt
 from escrow.clock import FixedClock
 from escrow.ledger import Ledger
 from escrow.periods import period, period_of
@@ -44,7 +43,7 @@ from settlement.evm.sender import SendLimits, TxSender
 from settlement.evm.token import publish_request
 from settlement.outbox import Dispatcher, OutboxMessage
 from tests.database import drop_database, fresh_database, worker_database_name
-from tests.evm_support import Chain
+from tests.evm_support import Chain, CrashAfterSend, CrashingNode
 from tests.integration.audit.test_audit_export_pg import KEY, close, open_accounts, post_month
 
 pytestmark = pytest.mark.integration
@@ -56,27 +55,6 @@ FEES = FeePolicy(
 )
 day_s = 24 * 3600
 runner = CliRunner()
-
-
-class CrashAfterSend(Exception):
-    """Stands in for the worker dying after the node accepted the transaction."""
-
-
-class CrashingNode:
-    """A real node that 'dies' where the receipt would be awaited."""
-
-    def __init__(self, node: Web3Client) -> None:
-        self._node = node
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._node, name)
-
-    @property
-    def chain_id(self) -> int:
-        return self._node.chain_id
-
-    def wait_confirmed(self, tx_hash: str, confirmations: int, timeout_s: float) -> Receipt:
-        raise CrashAfterSend(tx_hash)
 
 
 @dataclass

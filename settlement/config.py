@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     http_port: int = 8000
     log_level: str = "INFO"
     pseudonym_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-pseudonym-key")
+    operator_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-operator-token")
+    """Bearer token of the treasury's read models (e.g. the QRIS exceptions report)."""
 
     pi_api_url: str = "https://api.minepi.com"
     pi_api_key: SecretStr = SecretStr(PI_SANDBOX_API_KEY)
@@ -111,6 +113,7 @@ class Settings(BaseSettings):
     def _secrets(self) -> dict[str, SecretStr | None]:
         return {
             "pseudonym_key": self.pseudonym_key,
+            "operator_token": self.operator_token,
             "pi_api_key": self.pi_api_key,
             "qris_midtrans_server_key": self.qris_midtrans_server_key,
             "qris_xendit_callback_token": self.qris_xendit_callback_token,

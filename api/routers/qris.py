@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from api.operator_auth import Operator
 from api.problems import Problem
 from chain.qris.gateways.base import GatewayAdapter
 from chain.qris.gateways.errors import NotificationError, NotificationUnauthenticated
@@ -77,6 +78,7 @@ async def snap_qr_mpm_notify(request: Request) -> dict[str, Any]:
 @router.get("/v1/qris/exceptions")
 def exceptions_report(
     request: Request,
+    _: Operator,
     on: Annotated[date, Query(alias="date", description="Business day (WIB), YYYY-MM-DD.")],
     after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=EXCEPTIONS_PAGE_MAX)] = 100,

@@ -18,6 +18,7 @@ from settlement.qris.expectations import create_expectation
 
 pytestmark = pytest.mark.integration
 KEY = Settings().qris_midtrans_server_key.get_secret_value()
+OPERATOR_TOKEN = Settings().operator_token.get_secret_value()
 
 
 @pytest.fixture
@@ -56,6 +57,19 @@ def test_notification_flow(client: httpx.Client, db_engine: Engine) -> None:
 
     assert client.post(url, content=b"{").status_code == 400
     assert client.post("/v1/qris/notifications/nope", content=b"{}").status_code == 404
-    report = client.get("/v1/qris/exceptions", params={"date": "2024-12-02"})
+    unauthenticated = client.get("/v1/qris/exceptions", params={"date": "2024-12-02"})
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json()["code"] == "operator_unauthenticated"
+    wrong = client.get(
+        "/v1/qris/exceptions",
+        params={"date": "2024-12-02"},
+        headers={"Authorization": "Bearer not-the-token"},
+    )
+    assert wrong.status_code == 401
+    report = client.get(
+        "/v1/qris/exceptions",
+        params={"date": "2024-12-02"},
+        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+    )
     assert report.status_code == 200
     assert report.json()["date"] == "2024-12-02"

@@ -11,6 +11,7 @@ PRODUCTION_SAFE = {
     "env": "production",
     "database_url": "postgresql://msc@db/msc",
     "pseudonym_key": "k" * 32,
+    "operator_token": "t" * 32,
     "pi_api_key": "live-key",
     "pi_sandbox": False,
     "qris_midtrans_server_key": "mid-key",
@@ -41,6 +42,7 @@ def test_production_with_real_settings_starts() -> None:
     ("field", "value"),
     [
         ("pseudonym_key", "dev-only-pseudonym-key"),
+        ("operator_token", "dev-only-operator-token"),
         ("pi_api_key", "sandbox-dev-only-pi-api-key"),
         ("pi_sandbox", True),
         ("database_url", None),

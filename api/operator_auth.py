@@ -1,0 +1,30 @@
+"""Operators' endpoints (read models for the treasury) need the operator token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.problems import Problem
+from settlement.bootstrap import Container
+
+
+def require_operator(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Refuse unless ``Authorization: Bearer <MSC_OPERATOR_TOKEN>`` is presented."""
+    container: Container = request.app.state.container
+    expected = container.settings.operator_token.get_secret_value()
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise Problem(
+            401,
+            "operator_unauthenticated",
+            "Operator token required",
+            "send Authorization: Bearer <MSC_OPERATOR_TOKEN>",
+        )
+
+
+Operator = Annotated[None, Depends(require_operator)]

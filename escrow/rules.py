@@ -72,6 +72,7 @@ class NewTransfer(NamedTuple):
     """A row to store: the request resolved to account ids and a ledger timestamp.
 
     A named tuple rather than a frozen dataclass: one is built per transfer on the hot path.
+    Its fields are in the order of the ``transfers`` columns the ledger inserts them into.
     """
 
     id: uuid.UUID

@@ -382,7 +382,7 @@ class Ledger:
         rows = self._conn.execute(
             text(
                 "SELECT id, asset FROM pending_transfers WHERE status = 'pending'"
-                " AND expires_at_us <= :now ORDER BY expires_at_us LIMIT :limit"
+                " AND expires_at_us <= :now ORDER BY expires_at_us, id LIMIT :limit"
             ),
             {"now": self._clock.now_us(), "limit": min(limit, batch_transfers_max)},
         ).all()

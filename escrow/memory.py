@@ -163,12 +163,13 @@ class MemoryLedger:
     def void_expired(self) -> int:
         """Void pending transfers whose timeout has passed; how many were voided."""
         now = self._clock.now_us()
-        due = [
-            expiry_void(p.id, p.asset)
+        due = sorted(
+            (p.expires_at_us, p.id.bytes, p)
             for p in self._pendings.values()
             if p.status is PendingStatus.PENDING
             and p.expires_at_us is not None
             and p.expires_at_us <= now
-        ]
-        results = self.post_batch(due[:batch_transfers_max])
+        )
+        voids = [expiry_void(p.id, p.asset) for _, _, p in due[:batch_transfers_max]]
+        results = self.post_batch(voids)
         return sum(1 for result in results if result.code is ResultCode.OK)

@@ -7,6 +7,7 @@ on PostgreSQL after every step, and each example's transaction is rolled back at
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 from hypothesis import settings
@@ -76,6 +77,8 @@ class PostgresLedgerMachine(LedgerMachine):
 def test_postgres_ledger_matches_the_rules(module_engine: Engine) -> None:
     PostgresLedgerMachine.engine = module_engine
     PostgresLedgerMachine.TestCase.settings = settings(
-        max_examples=25, stateful_step_count=25, deadline=None
+        max_examples=int(os.environ.get("MSC_LEDGER_MACHINE_EXAMPLES", "25")),
+        stateful_step_count=25,
+        deadline=None,
     )
     PostgresLedgerMachine.TestCase().runTest()

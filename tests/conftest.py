@@ -16,7 +16,13 @@ from tests.database import drop_database, fresh_database, server_url, worker_dat
 pytest_plugins = ["tests.evm_fixtures"]
 
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    # Under CI the examples are the same every run, so a landing never hinges on luck; run the
+    # suite locally (random examples, remembered failures) to search for new ones.
+    derandomize=bool(os.environ.get("CI")),
 )
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -20,7 +20,6 @@ from sqlalchemy import Connection, text
 
 from escrow.clock import Clock, SystemClock
 from escrow.errors import (
-    AccountConflict,
     AccountNotFound,
     InvalidTransfer,
     InvariantViolation,
@@ -39,6 +38,7 @@ from escrow.model import (
     TransferRequest,
     TrialBalanceLine,
     amount_max,
+    require_same_account,
 )
 from escrow.periods import Period, period
 from escrow.rules import (
@@ -157,12 +157,7 @@ class Ledger:
             ),
             {"code": code, "asset": asset, "kind": str(kind), "owner": owner, "flags": int(flags)},
         )
-        account = self.account(code)
-        if (account.asset, account.kind, account.flags) != (asset, kind, flags):
-            raise AccountConflict(
-                f"account {code} exists as {account.asset}/{account.kind}/{account.flags!r}"
-            )
-        return account
+        return require_same_account(self.account(code), asset, kind, flags)
 
     def account(self, code: str) -> Account:
         """The account with this code, with its current totals."""

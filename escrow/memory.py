@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from escrow.clock import Clock, SystemClock
-from escrow.errors import AccountConflict, AccountNotFound, InvalidTransfer, PeriodNotClosable
+from escrow.errors import AccountNotFound, InvalidTransfer, PeriodNotClosable
 from escrow.model import (
     Account,
     AccountFlags,
@@ -22,6 +22,7 @@ from escrow.model import (
     TransferRecord,
     TransferRequest,
     TrialBalanceLine,
+    require_same_account,
 )
 from escrow.periods import period
 from escrow.rules import (
@@ -72,10 +73,7 @@ class MemoryLedger:
         if code not in self._accounts:
             self._accounts[code] = AccountState(len(self._accounts) + 1, code, asset, flags)
             self._opened[code] = _Opened(kind, owner)
-        account = self.account(code)
-        if (account.asset, account.kind, account.flags) != (asset, kind, flags):
-            raise AccountConflict(f"account {code} exists with other asset, kind or flags")
-        return account
+        return require_same_account(self.account(code), asset, kind, flags)
 
     def account(self, code: str) -> Account:
         """The account with this code, with its current totals."""

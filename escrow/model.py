@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import IntFlag, StrEnum
 from typing import Any
 
-from escrow.errors import InvalidTransfer
+from escrow.errors import AccountConflict, InvalidTransfer
 
 amount_max = 2**63 - 1
 """Amounts are PostgreSQL BIGINT; every running total must fit too."""
@@ -69,6 +69,17 @@ class Account:
     debits_posted: int = 0
     credits_pending: int = 0
     credits_posted: int = 0
+
+
+def require_same_account(
+    account: Account, asset: str, kind: AccountKind, flags: AccountFlags
+) -> Account:
+    """``ensure_account``'s answer for an existing code: the same account, or a conflict."""
+    if (account.asset, account.kind, account.flags) != (asset, kind, flags):
+        raise AccountConflict(
+            f"account {account.code} exists as {account.asset}/{account.kind}/{account.flags!r}"
+        )
+    return account
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,15 +123,10 @@ class SandboxPlatform:
     ) -> dict[str, object]:
         """`Pi.createPayment` in the Pioneer's app; an open payment without a tx is cancelled."""
         pioneer = self._pioneer(uid)
-        for other in self.payments.values():
-            if (
-                other["user_uid"] == uid
-                and other["direction"] == "user_to_app"
-                and self._open(other)
-            ):
-                if other["transaction"] is not None:
-                    raise SandboxRefusal(400, "ongoing_payment_found", "incomplete payment", other)
-                _status(other)["cancelled"] = True
+        for other in self._open_payments(uid, "user_to_app"):
+            if other["transaction"] is not None:
+                raise SandboxRefusal(400, "ongoing_payment_found", "incomplete payment", other)
+            _status(other)["cancelled"] = True
         return self._new_payment(pioneer, amount, memo, metadata, a2u=False)
 
     def create_a2u(
@@ -139,14 +134,19 @@ class SandboxPlatform:
     ) -> dict[str, object]:
         """`POST /v2/payments`: one open A2U per user."""
         pioneer = self._pioneer(uid)
-        for other in self.payments.values():
-            if (
-                other["user_uid"] == uid
-                and other["direction"] == "app_to_user"
-                and self._open(other)
-            ):
-                raise SandboxRefusal(400, "ongoing_payment_found", "A2U payment in progress", other)
+        for other in self._open_payments(uid, "app_to_user"):
+            raise SandboxRefusal(400, "ongoing_payment_found", "A2U payment in progress", other)
         return self._new_payment(pioneer, amount, memo, metadata, a2u=True)
+
+    def _open_payments(self, uid: str, direction: str) -> list[dict[str, object]]:
+        """The user's payments in this direction that are neither completed nor cancelled."""
+        return [
+            payment
+            for payment in self.payments.values()
+            if payment["user_uid"] == uid
+            and payment["direction"] == direction
+            and self._open(payment)
+        ]
 
     def _pioneer(self, uid: str) -> Pioneer:
         pioneer = self.pioneers.get(uid)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import Connection, Engine, text
 
+from escrow import ledger as ledger_module
 from escrow.clock import FixedClock
 from escrow.ledger import Ledger
 from escrow.memory import MemoryLedger
@@ -74,7 +75,12 @@ class PostgresLedgerMachine(LedgerMachine):
         self.conn.close()
 
 
-def test_postgres_ledger_matches_the_rules(module_engine: Engine) -> None:
+@pytest.mark.parametrize("copy_from", [1, ledger_module.copy_rows_min], ids=["copy", "insert"])
+def test_postgres_ledger_matches_the_rules(
+    module_engine: Engine, monkeypatch: pytest.MonkeyPatch, copy_from: int
+) -> None:
+    """Both ways a batch is stored (COPY, INSERT) are held to the rules."""
+    monkeypatch.setattr(ledger_module, "copy_rows_min", copy_from)
     PostgresLedgerMachine.engine = module_engine
     PostgresLedgerMachine.TestCase.settings = settings(
         max_examples=int(os.environ.get("MSC_LEDGER_MACHINE_EXAMPLES", "25")),

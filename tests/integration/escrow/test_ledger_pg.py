@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import Connection
 
+from escrow import ledger as ledger_module
 from escrow.clock import FixedClock
 from escrow.errors import AccountConflict, AccountNotFound, InvalidTransfer, PeriodNotClosable
 from escrow.ledger import Ledger
@@ -77,9 +78,19 @@ def test_history_pages_in_ledger_order(ledger: Ledger) -> None:
         ledger.history("t:merchant", limit=0)
 
 
-def test_stored_transfer_keeps_every_field(ledger: Ledger) -> None:
-    request = pay(77, external_ref="RRN123456789", user_data={"leg": "qris", "n": 1})
-    ledger.post(request)
+@pytest.mark.parametrize(
+    ("batch_size", "copy_from"),
+    [(1, 1), (3, 1), (3, 4)],
+    ids=["plain-statement", "batch-copy", "batch-insert"],
+)
+def test_stored_transfer_keeps_every_field(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, batch_size: int, copy_from: int
+) -> None:
+    """Every way in (the one-statement plain transfer, COPY, the array insert) stores alike."""
+    monkeypatch.setattr(ledger_module, "copy_rows_min", copy_from)
+    request = pay(77, external_ref="RRN123456789", user_data={"leg": "qris", "n": 1, "s": 'a,"{'})
+    others = [pay(1, user_data={}) for _ in range(batch_size - 1)]
+    assert all(r.code is ResultCode.OK for r in ledger.post_batch([*others, request]))
     stored = ledger.transfer(request.id)
     assert stored is not None
     assert (stored.debit, stored.credit, stored.amount, stored.external_ref, stored.user_data) == (
@@ -87,8 +98,9 @@ def test_stored_transfer_keeps_every_field(ledger: Ledger) -> None:
         "t:merchant",
         77,
         "RRN123456789",
-        {"leg": "qris", "n": 1},
+        {"leg": "qris", "n": 1, "s": 'a,"{'},
     )
+    assert all(ledger.transfer(o.id) is not None for o in others)
     assert ledger.post(request).code is ResultCode.EXISTS
 
 
@@ -131,8 +143,12 @@ def test_trial_balance_balances(ledger: Ledger) -> None:
     assert all(line.balanced for line in ledger.trial_balance())
 
 
-def test_a_replayed_id_inside_a_batch_is_replanned_not_applied_twice(ledger: Ledger) -> None:
+@pytest.mark.parametrize("copy_from", [1, ledger_module.copy_rows_min], ids=["copy", "insert"])
+def test_a_replayed_id_inside_a_batch_is_replanned_not_applied_twice(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, copy_from: int
+) -> None:
     """The batch is planned as if every id were new; a stored one sends it back to be replanned."""
+    monkeypatch.setattr(ledger_module, "copy_rows_min", copy_from)
     deposit = pay(100)
     assert ledger.post(deposit).code is ResultCode.OK
     spend = TransferRequest(uuid.uuid4(), "t:merchant", "t:bank", 150, "IDR", "test")

@@ -6,6 +6,8 @@ that caused it committed. The ``Dispatcher`` claims one due message at a time wi
 marks it done in the same transaction; a failure schedules a retry with capped exponential
 backoff, and after ``attempts_max`` tries the message is parked for a person. Handlers must be
 idempotent: a crash after the network call and before the commit runs the handler again.
+An operator lists parked messages with ``parked`` and, once the cause is mended, sends them
+round again with ``requeue`` (``msc outbox parked|requeue``).
 """
 
 from __future__ import annotations
@@ -143,6 +145,66 @@ class Dispatcher:
             ),
             {"status": status, "error": error[:error_text_max], "delay": delay, "id": message.id},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedMessage:
+    """A message that gave up, with what it last failed on."""
+
+    id: int
+    kind: str
+    key: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+def parked(conn: Connection, limit: int = 100) -> list[ParkedMessage]:
+    """The oldest parked messages first."""
+    rows = conn.execute(
+        text(
+            "SELECT id, kind, key, attempts, last_error, created_at FROM outbox"
+            " WHERE status = 'parked' ORDER BY id LIMIT :limit"
+        ),
+        {"limit": limit},
+    ).all()
+    return [ParkedMessage(*row) for row in rows]
+
+
+class NotParked(Exception):
+    """Some of the ids asked for do not name a parked message."""
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(f"not parked: {', '.join(map(str, ids))}")
+        self.ids = ids
+
+
+def requeue(conn: Connection, ids: list[int], by: str) -> list[int]:
+    """Make these parked messages due now with a fresh count of attempts: all of them or none.
+
+    Raises ``NotParked`` (and changes nothing) when an id is done, still pending or unknown.
+    The last error stays on the message until the next attempt replaces it.
+    """
+    wanted = sorted(set(ids))
+    found = {
+        row[0]
+        for row in conn.execute(
+            text("SELECT id FROM outbox WHERE id = ANY(:ids) AND status = 'parked' FOR UPDATE"),
+            {"ids": wanted},
+        )
+    }
+    missing = [message_id for message_id in wanted if message_id not in found]
+    if missing:
+        raise NotParked(missing)
+    conn.execute(
+        text(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = now()"
+            " WHERE id = ANY(:ids)"
+        ),
+        {"ids": wanted},
+    )
+    log.info("outbox_requeued", ids=wanted, by=by)
+    return wanted
 
 
 def outbox_lag_s(conn: Connection) -> int:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import typer
 
-from settlement.cli import audit, chain, ledger, pi, qris, worker
+from settlement.cli import audit, chain, ledger, outbox, pi, qris, worker
 from settlement.config import Settings
 from settlement.logging import configure_logging
 
 app = typer.Typer(
     help="msc-settlement: Pi, QRIS and MSC settlement for Madiun.", no_args_is_help=True
 )
+
+
+@app.callback()
+def one_shot_logging() -> None:
+    """Log to stderr unless the command is a service (which logs to stdout): stdout is the
+    command's result."""
+    configure_logging(to="stderr")
+
+
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")
 app.add_typer(chain.app, name="chain")
@@ -19,6 +28,7 @@ app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(ledger.period_app, name="period")
 app.add_typer(audit.app, name="audit")
+app.add_typer(outbox.app, name="outbox")
 
 
 @app.command()

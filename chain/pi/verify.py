@@ -1,4 +1,5 @@
-"""Prove that a chain transaction is exactly the expected Pi payment (pure, no I/O).
+"""Prove that a chain transaction is exactly the expected Pi payment, or a deposit into the app
+wallet (pure, no I/O).
 
 The envelope XDR is the authority: its hash under the configured network passphrase must equal
 the txid (which proves the network), and its memo and single operation are checked. Horizon's JSON
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from stellar_sdk import Payment, TextMemo, TransactionEnvelope
+from stellar_sdk import CreateAccount, Payment, TextMemo, TransactionEnvelope
 from stellar_sdk.exceptions import SdkError
 
 from chain.pi.amounts import to_units
@@ -43,6 +44,16 @@ class VerifiedPayment:
     fee_charged_units: int
 
 
+@dataclass(frozen=True)
+class VerifiedDeposit:
+    """Native Pi that a transaction moved into a wallet from another one."""
+
+    txid: str
+    from_address: str
+    amount_units: int
+    ledger: int | None
+
+
 def _fail(code: str, message: str) -> TxVerificationError:
     return TxVerificationError(code, message)
 
@@ -67,16 +78,22 @@ def _units(value: object, what: str) -> int:
         raise _fail("pi_tx_malformed", f"{what} is not a valid amount") from exc
 
 
+def _successful_envelope(tx: HorizonTx, txid: str, passphrase: str) -> TransactionEnvelope:
+    """The envelope of this txid on this network, of a transaction that succeeded."""
+    if tx.record.get("hash") != txid:
+        raise _fail("pi_txid_mismatch", "Horizon returned a different transaction")
+    envelope = _envelope(tx.record, passphrase)
+    if envelope.hash_hex() != txid:
+        raise _fail("pi_network_mismatch", "envelope does not hash to the txid on this network")
+    if tx.record.get("successful") is not True:
+        raise _fail("pi_tx_failed", "transaction was not successful")
+    return envelope
+
+
 def verify_payment(tx: HorizonTx, expected: ExpectedPayment) -> VerifiedPayment:
     """Return the verified payment or raise TxVerificationError naming the first failed check."""
     record = tx.record
-    if record.get("hash") != expected.txid:
-        raise _fail("pi_txid_mismatch", "Horizon returned a different transaction")
-    envelope = _envelope(record, expected.network_passphrase)
-    if envelope.hash_hex() != expected.txid:
-        raise _fail("pi_network_mismatch", "envelope does not hash to the txid on this network")
-    if record.get("successful") is not True:
-        raise _fail("pi_tx_failed", "transaction was not successful")
+    envelope = _successful_envelope(tx, expected.txid, expected.network_passphrase)
     memo = envelope.transaction.memo
     memo_ok = isinstance(memo, TextMemo) and memo.memo_text == expected.payment_id.encode()
     if not memo_ok or record.get("memo") != expected.payment_id:
@@ -107,3 +124,39 @@ def verify_payment(tx: HorizonTx, expected: ExpectedPayment) -> VerifiedPayment:
         ledger=ledger if isinstance(ledger, int) else None,
         fee_charged_units=int(str(fee)) if str(fee).isdigit() else 0,
     )
+
+
+def verify_deposit(
+    tx: HorizonTx, txid: str, to_address: str, network_passphrase: str
+) -> VerifiedDeposit:
+    """Return the deposit or raise TxVerificationError naming the first failed check.
+
+    A deposit is a successful transaction whose single operation moves native Pi into
+    ``to_address`` from another wallet: a payment, or the ``create_account`` that opened the
+    wallet with its starting balance. Horizon's operation record must say the same.
+    """
+    envelope = _successful_envelope(tx, txid, network_passphrase)
+    ops = envelope.transaction.operations
+    if len(ops) != 1 or len(tx.operations) != 1:
+        raise _fail("pi_operation_mismatch", "transaction must hold exactly one operation")
+    op, op_json = ops[0], tx.operations[0]
+    source = op.source.account_id if op.source else envelope.transaction.source.account_id
+    if isinstance(op, Payment) and op_json.get("type") == "payment":
+        if not op.asset.is_native() or op_json.get("asset_type") != "native":
+            raise _fail("pi_asset_not_native", "the payment is not in native Pi")
+        destination, amount = op.destination.account_id, op.amount
+        stated = (op_json.get("from"), op_json.get("to"), op_json.get("amount"))
+    elif isinstance(op, CreateAccount) and op_json.get("type") == "create_account":
+        destination, amount = op.destination, op.starting_balance
+        stated = (op_json.get("funder"), op_json.get("account"), op_json.get("starting_balance"))
+    else:
+        raise _fail("pi_operation_mismatch", "the operation is neither a payment nor an opening")
+    if destination != to_address or stated[1] != to_address:
+        raise _fail("pi_destination_mismatch", "the Pi does not go to the app wallet")
+    if source == to_address or stated[0] != source:
+        raise _fail("pi_source_mismatch", "the Pi must come from another wallet")
+    units = _units(amount, "operation amount")
+    if units <= 0 or _units(stated[2], "amount") != units:
+        raise _fail("pi_amount_mismatch", "Horizon states another amount")
+    ledger = tx.record.get("ledger")
+    return VerifiedDeposit(txid, source, units, ledger if isinstance(ledger, int) else None)

@@ -1,4 +1,4 @@
-"""CLI: `msc pi ...` (expect, reconcile, recover, payout, flags).
+"""CLI: `msc pi ...` (expect, reconcile, deposit, recover, payout, flags).
 
 Exit codes: 0 done (reconcile: books agree), 1 refused or books disagree, 2 bad usage.
 """
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import typer
 
-from chain.pi.amounts import to_units
+from chain.pi.amounts import to_str, to_units
 from chain.pi.errors import PiInputError
 from settlement.bootstrap import Container
 from settlement.config import Settings
@@ -95,6 +95,25 @@ def reconcile() -> None:
     _print(result.as_json())
     if not result.ok:
         raise typer.Exit(EXIT_REFUSED)
+
+
+@app.command()
+def deposit(
+    tx: str = typer.Option(..., "--tx", help="Hash of the transaction that moved Pi in."),
+    by: str = typer.Option(..., "--by", help="Who books it (recorded with the deposit)."),
+) -> None:
+    """Book Pi the treasury moved into the app wallet (verified on chain, booked once)."""
+    from settlement.pi.custody import book_deposit
+
+    with _container() as container:
+        deps = _deps(container)
+        try:
+            with container.engine.begin() as conn:
+                booked = book_deposit(conn, deps, tx, by)
+        except PiRefusal as refusal:
+            typer.echo(str(refusal), err=True)
+            raise typer.Exit(EXIT_REFUSED) from None
+    _print({**booked.__dict__, "amount": to_str(booked.amount_units)})
 
 
 @app.command()

@@ -23,6 +23,7 @@ from escrow.ledger import Ledger
 from escrow.model import TransferRequest, transfer_id
 from settlement.outbox import enqueue
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
+from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.pi.expectations import (
@@ -189,10 +190,12 @@ def complete(
 
 
 def _refuse_reused_txid(conn: Connection, pid: str, tx: str) -> None:
+    lock_txid(conn, tx)
     used = conn.execute(
         text(
             "SELECT 1 FROM pi_payments WHERE txid = :tx AND payment_id <> :pid"
             " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :tx"
+            " UNION ALL SELECT 1 FROM pi_custody_deposits WHERE txid = :tx"
         ),
         {"tx": tx, "pid": pid},
     ).first()

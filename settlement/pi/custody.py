@@ -1,0 +1,117 @@
+"""Custody deposits: Pi the treasury moves into the app wallet (an opening balance, a fee float).
+
+The custody account equals the app wallet's balance on chain only if every Pi that entered the
+wallet is booked. Pioneers' payments are booked by U2A; Pi the treasury itself sends in (or the
+starting balance the wallet was opened with) is booked here, from its transaction on chain:
+verified, then posted once (debit custody, credit the treasury's Pi capital). A transaction that
+paid for a Pioneer's payment or left in a payout can never be booked as a deposit, nor the other
+way round.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import Connection, text
+
+from chain.pi import errors as chain_errors
+from chain.pi.ids import check_txid
+from chain.pi.verify import verify_deposit
+from escrow.ledger import Ledger
+from escrow.model import AccountKind, TransferRequest, transfer_id
+from settlement.pi.accounts import CUSTODY, PI, ensure_custody
+from settlement.pi.deps import PiDeps
+from settlement.pi.errors import PiRefusal
+
+log = structlog.get_logger(__name__)
+CAPITAL = "treasury:pi_capital"
+"""The treasury's own Pi, put into custody by deposits."""
+TRANSFER_NAMESPACE = "pi.custody_deposit"
+
+
+@dataclass(frozen=True)
+class CustodyDeposit:
+    """A booked deposit; ``new`` is False when it had been booked before."""
+
+    txid: str
+    from_address: str
+    amount_units: int
+    transfer_id: uuid.UUID
+    booked_by: str
+    new: bool
+
+
+def lock_txid(conn: Connection, txid: str) -> None:
+    """Serialise every booking of this transaction hash until the end of the transaction."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:tx, 7305002))"), {"tx": txid})
+
+
+def book_deposit(conn: Connection, deps: PiDeps, txid: str, booked_by: str) -> CustodyDeposit:
+    """Verify the transaction on chain and book it into custody, once."""
+    try:
+        tx = check_txid(txid)
+    except chain_errors.PiInputError as exc:
+        raise PiRefusal(exc.code, str(exc)) from exc
+    lock_txid(conn, tx)
+    booked = conn.execute(
+        text(
+            "SELECT from_address, amount_units, transfer_id, booked_by FROM pi_custody_deposits"
+            " WHERE txid = :tx"
+        ),
+        {"tx": tx},
+    ).first()
+    if booked is not None:
+        return CustodyDeposit(tx, booked[0], booked[1], booked[2], booked[3], new=False)
+    used = conn.execute(
+        text(
+            "SELECT 1 FROM pi_payments WHERE txid = :tx"
+            " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :tx"
+        ),
+        {"tx": tx},
+    ).first()
+    if used is not None:
+        raise PiRefusal("pi_txid_reused", "this transaction is a Pioneer's payment or a payout")
+    try:
+        deposit = verify_deposit(deps.chain.transaction(tx), tx, deps.app_address, deps.network)
+    except chain_errors.PiError as exc:
+        raise PiRefusal(exc.code, str(exc)) from exc
+    tid = _post(conn, tx, deposit.from_address, deposit.amount_units)
+    conn.execute(
+        text(
+            "INSERT INTO pi_custody_deposits (txid, from_address, amount_units, transfer_id,"
+            " booked_by) VALUES (:tx, :source, :units, :tid, :by)"
+        ),
+        {
+            "tx": tx,
+            "source": deposit.from_address,
+            "units": deposit.amount_units,
+            "tid": tid,
+            "by": booked_by,
+        },
+    )
+    log.info("pi_custody_deposit", txid=tx, amount_units=deposit.amount_units, by=booked_by)
+    return CustodyDeposit(tx, deposit.from_address, deposit.amount_units, tid, booked_by, True)
+
+
+def _post(conn: Connection, tx: str, source: str, units: int) -> uuid.UUID:
+    ledger = Ledger(conn)
+    ensure_custody(ledger)
+    ledger.ensure_account(CAPITAL, PI, AccountKind.EQUITY, owner="treasury")
+    tid = transfer_id(TRANSFER_NAMESPACE, tx)
+    result = ledger.post(
+        TransferRequest(
+            id=tid,
+            debit=CUSTODY,
+            credit=CAPITAL,
+            amount=units,
+            asset=PI,
+            code=TRANSFER_NAMESPACE,
+            external_ref=tx,
+            user_data={"from": source},
+        )
+    )
+    if not result.ok:
+        raise PiRefusal("pi_bad_input", f"ledger refused the deposit: {result.code}")
+    return tid

@@ -18,9 +18,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from api.problems import Problem
-from chain.pi import errors as chain_errors
 from settlement.bootstrap import Container
-from settlement.pi import recovery, u2a
+from settlement.pi import pioneers, recovery, u2a
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.unit_of_work import in_transaction
@@ -98,13 +97,13 @@ def pioneer_uid(request: Request) -> str:
     if cached is not None:
         return cached
     try:
-        user = _deps(request).platform.me(token)
-    except (chain_errors.PiUnauthorizedError, chain_errors.PiApiError) as exc:
-        raise Problem(401, "pi_unauthorized", "Pi did not accept the access token") from exc
-    except chain_errors.PiError as exc:
-        raise Problem(503, "pi_unavailable", "Pi could not check the token", str(exc)) from exc
-    _tokens.put(key, user.uid, now)
-    return user.uid
+        uid = pioneers.authenticate(_deps(request), token)
+    except PiRefusal as refusal:
+        raise Problem(
+            refusal.status, refusal.code, "Pi access token not verified", refusal.detail
+        ) from refusal
+    _tokens.put(key, uid, now)
+    return uid
 
 
 Uid = Annotated[str, Depends(pioneer_uid)]

@@ -10,44 +10,47 @@ from starlette.concurrency import run_in_threadpool
 
 from api.operator_auth import Operator
 from api.problems import Problem
-from chain.qris.gateways.base import GatewayAdapter
-from chain.qris.gateways.errors import NotificationError, NotificationUnauthenticated
-from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
 from settlement.bootstrap import Container
 from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
-from settlement.qris.notifications import NotificationResult, receive_notification
+from settlement.qris.notifications import (
+    SNAP_NOTIFY_PATH,
+    SNAP_NOTIFY_SERVICE_CODE,
+    NotificationRefused,
+    NotificationResult,
+    ProviderUnknown,
+    receive_notification,
+)
 from settlement.unit_of_work import in_transaction
 
 router = APIRouter(tags=["qris"])
 log = structlog.get_logger(__name__)
 
 
-def _adapter(request: Request, provider: str) -> GatewayAdapter:
-    container: Container = request.app.state.container
-    adapter = container.qris_adapters.get(provider)
-    if adapter is None:
-        raise Problem(404, "qris_provider_unknown", "Unknown QRIS provider", f"{provider!r}")
-    return adapter
-
-
 async def _notify(request: Request, provider: str) -> dict[str, Any]:
-    adapter = _adapter(request, provider)
     body = await request.body()
     container: Container = request.app.state.container
     headers, path, now = dict(request.headers), request.url.path, datetime.now(UTC)
 
     def store(conn: Connection) -> NotificationResult:
-        return receive_notification(conn, adapter, headers, body, path=path, now=now)
+        return receive_notification(
+            conn, container.qris_adapters, provider, headers, body, path=path, now=now
+        )
 
     try:
         # The database work runs in the thread pool: a blocking call must not stall the loop.
         result = await run_in_threadpool(in_transaction, container.engine, store)
-    except NotificationUnauthenticated as refused:
-        log.warning("qris_notification_refused", provider=provider, reason=str(refused))
-        raise Problem(401, refused.code, "Notification not authenticated", str(refused)) from None
-    except NotificationError as invalid:
-        log.warning("qris_notification_invalid", provider=provider, reason=str(invalid))
-        raise Problem(400, invalid.code, "Notification not readable", str(invalid)) from None
+    except ProviderUnknown:
+        raise Problem(
+            404, "qris_provider_unknown", "Unknown QRIS provider", f"{provider!r}"
+        ) from None
+    except NotificationRefused as refused:
+        if not refused.authenticated:
+            log.warning("qris_notification_refused", provider=provider, reason=str(refused))
+            raise Problem(
+                401, refused.code, "Notification not authenticated", str(refused)
+            ) from None
+        log.warning("qris_notification_invalid", provider=provider, reason=str(refused))
+        raise Problem(400, refused.code, "Notification not readable", str(refused)) from None
     log.info(
         "qris_notification",
         provider=provider,

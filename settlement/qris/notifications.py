@@ -9,7 +9,9 @@ from enum import StrEnum
 from sqlalchemy import Connection, text
 
 from chain.qris.gateways.base import GatewayAdapter
+from chain.qris.gateways.errors import NotificationError, NotificationUnauthenticated
 from chain.qris.gateways.event import EventStatus, QrisEvent
+from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
 from escrow.ledger import Ledger
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
@@ -17,7 +19,32 @@ from settlement.qris.exceptions import ExceptionLine, business_date
 from settlement.qris.mdr import load_schedule
 from settlement.qris.posting import Receipt, post_receipts
 
+__all__ = [
+    "SNAP_NOTIFY_PATH",
+    "SNAP_NOTIFY_SERVICE_CODE",
+    "NotificationRefused",
+    "NotificationResult",
+    "Outcome",
+    "ProviderUnknown",
+    "receive_notification",
+]
 _REFUNDS = frozenset({EventStatus.REFUNDED, EventStatus.PARTIALLY_REFUNDED})
+
+
+class ProviderUnknown(LookupError):
+    """No gateway adapter is configured under this name."""
+
+
+class NotificationRefused(Exception):
+    """A notification that was not stored: not authenticated, or not readable.
+
+    ``code`` is the gateway error's stable code; ``authenticated`` tells the two apart.
+    """
+
+    def __init__(self, code: str, detail: str, *, authenticated: bool) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.authenticated = authenticated
 
 
 class Outcome(StrEnum):
@@ -40,15 +67,28 @@ class NotificationResult:
 
 def receive_notification(
     conn: Connection,
-    adapter: GatewayAdapter,
+    adapters: Mapping[str, GatewayAdapter],
+    provider: str,
     headers: Mapping[str, str],
     body: bytes,
     *,
     path: str,
     now: datetime,
 ) -> NotificationResult:
-    """Verify (NotificationError propagates: nothing stored) and apply one notification."""
-    event = adapter.parse(headers, body, path=path, now=now)
+    """Verify and apply one notification of ``provider``'s gateway.
+
+    Raises ``ProviderUnknown``, or ``NotificationRefused`` when it is not authentic or not
+    readable; either way nothing is stored.
+    """
+    adapter = adapters.get(provider)
+    if adapter is None:
+        raise ProviderUnknown(provider)
+    try:
+        event = adapter.parse(headers, body, path=path, now=now)
+    except NotificationUnauthenticated as refused:
+        raise NotificationRefused(refused.code, str(refused), authenticated=False) from refused
+    except NotificationError as invalid:
+        raise NotificationRefused(invalid.code, str(invalid), authenticated=True) from invalid
     if not _store_event(conn, event):
         return NotificationResult(Outcome.DUPLICATE, event)
     if not _advance_payment(conn, event):

@@ -39,8 +39,9 @@ def midtrans(order_id: str, status: str, amount: str, tx: str, when: str) -> byt
 
 
 def notify(conn: Connection, body: bytes) -> Outcome:
+    adapters = {"midtrans": MidtransAdapter(KEY)}
     return receive_notification(
-        conn, MidtransAdapter(KEY), {}, body, path="/v1/qris/notifications/midtrans", now=T0
+        conn, adapters, "midtrans", {}, body, path="/v1/qris/notifications/midtrans", now=T0
     ).outcome
 
 

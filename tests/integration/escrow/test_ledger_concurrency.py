@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from escrow import ledger as ledger_module
 from escrow.errors import LedgerConflict
 from escrow.ledger import Ledger
 from escrow.model import (
@@ -165,7 +166,12 @@ def run_worker(
     return outcome
 
 
-def test_sixteen_workers_on_hot_accounts_end_as_the_serial_sum(db_engine: Engine) -> None:
+@pytest.mark.parametrize("copy_from", [1, ledger_module.copy_rows_min], ids=["copy", "insert"])
+def test_sixteen_workers_on_hot_accounts_end_as_the_serial_sum(
+    db_engine: Engine, monkeypatch: pytest.MonkeyPatch, copy_from: int
+) -> None:
+    """Both ways a batch is stored (COPY, INSERT) under the same contention."""
+    monkeypatch.setattr(ledger_module, "copy_rows_min", copy_from)
     accounts = open_accounts(db_engine)
     seed = random.randrange(2**32)
     rng = random.Random(seed)

@@ -8,10 +8,7 @@ import typer
 
 from escrow.errors import PeriodNotClosable
 from escrow.ledger import Ledger
-from settlement.config import Settings
-from settlement.db import make_engine
-from settlement.service import running_database
-from settlement.unit_of_work import in_transaction
+from settlement.cli.database import run_in_database
 
 app = typer.Typer(help="The escrow ledger: balances and trial balance.", no_args_is_help=True)
 period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_help=True)
@@ -20,11 +17,7 @@ period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_
 @app.command("trial-balance")
 def trial_balance() -> None:
     """Print per-asset debit and credit totals; exit 1 if any asset does not balance."""
-    settings = Settings()
-    with running_database(settings) as url:
-        engine = make_engine(url)
-        lines = in_transaction(engine, lambda conn: Ledger(conn).trial_balance())
-        engine.dispose()
+    lines = run_in_database(lambda conn: Ledger(conn).trial_balance())
     for line in lines:
         typer.echo(
             json.dumps(
@@ -45,16 +38,11 @@ def trial_balance() -> None:
 @app.command()
 def balance(code: str = typer.Argument(..., help="Account code, e.g. merchant:UM001:IDR")) -> None:
     """Print one account's balance in its normal direction, in the asset's smallest unit."""
-    settings = Settings()
-    with running_database(settings) as url:
-        engine = make_engine(url)
-        try:
-            result = in_transaction(engine, lambda conn: Ledger(conn).balance(code))
-        except LookupError:
-            typer.echo(f"no account {code!r}", err=True)
-            raise typer.Exit(1) from None
-        finally:
-            engine.dispose()
+    try:
+        result = run_in_database(lambda conn: Ledger(conn).balance(code))
+    except LookupError:
+        typer.echo(f"no account {code!r}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(
         json.dumps(
             {
@@ -74,14 +62,9 @@ def close(
     by: str = typer.Option(..., "--by", help="Who closes it (recorded with the close)."),
 ) -> None:
     """Close a month that has ended: nothing can be dated inside it any more."""
-    settings = Settings()
-    with running_database(settings) as url:
-        engine = make_engine(url)
-        try:
-            closed = in_transaction(engine, lambda conn: Ledger(conn).close_period(month, by))
-        except PeriodNotClosable as refused:
-            typer.echo(f"cannot close: {refused}", err=True)
-            raise typer.Exit(1) from None
-        finally:
-            engine.dispose()
+    try:
+        closed = run_in_database(lambda conn: Ledger(conn).close_period(month, by))
+    except PeriodNotClosable as refused:
+        typer.echo(f"cannot close: {refused}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(json.dumps({"period": month, "transfers": closed.transfer_count, "closed_by": by}))

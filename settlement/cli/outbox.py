@@ -10,11 +10,8 @@ from typing import Annotated
 
 import typer
 
-from settlement.config import Settings
-from settlement.db import make_engine, migrate
+from settlement.cli.database import run_in_database
 from settlement.outbox import NotParked, parked, requeue
-from settlement.service import running_database
-from settlement.unit_of_work import in_transaction
 
 app = typer.Typer(help="The outbox of network side effects.", no_args_is_help=True)
 
@@ -28,15 +25,7 @@ def parked_command(
     ] = 100,
 ) -> None:
     """Print the parked messages, one JSON object per line."""
-    settings = Settings()
-    with running_database(settings) as url:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            messages = in_transaction(engine, lambda conn: parked(conn, limit))
-        finally:
-            engine.dispose()
-    for message in messages:
+    for message in run_in_database(lambda conn: parked(conn, limit)):
         typer.echo(
             json.dumps(
                 {
@@ -57,15 +46,9 @@ def requeue_command(
     by: Annotated[str, typer.Option("--by", help="Who sends them round again (logged).")],
 ) -> None:
     """Make parked messages due again, all or none: exit 1 if any id is not parked."""
-    settings = Settings()
-    with running_database(settings) as url:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            requeued = in_transaction(engine, lambda conn: requeue(conn, ids, by))
-        except NotParked as refused:
-            typer.echo(f"nothing requeued: {refused}", err=True)
-            raise typer.Exit(EXIT_NOT_PARKED) from None
-        finally:
-            engine.dispose()
+    try:
+        requeued = run_in_database(lambda conn: requeue(conn, ids, by))
+    except NotParked as refused:
+        typer.echo(f"nothing requeued: {refused}", err=True)
+        raise typer.Exit(EXIT_NOT_PARKED) from None
     typer.echo(json.dumps({"requeued": requeued, "by": by}))

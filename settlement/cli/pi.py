@@ -103,8 +103,13 @@ def deposit(
     by: str = typer.Option(..., "--by", help="Who books it (recorded with the deposit)."),
 ) -> None:
     """Book Pi the treasury moved into the app wallet (verified on chain, booked once)."""
+    from chain.pi.ids import check_txid
     from settlement.pi.custody import book_deposit
 
+    try:
+        check_txid(tx)
+    except PiInputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tx") from None
     with _container() as container:
         deps = _deps(container)
         try:

@@ -28,10 +28,8 @@ from settlement.audit.signing import (
     sign_bundle,
     write_new_key,
 )
+from settlement.cli.database import migrated_engine, run_in_database
 from settlement.config import Settings
-from settlement.db import make_engine
-from settlement.service import running_database
-from settlement.unit_of_work import in_transaction
 
 app = typer.Typer(help="The monthly audit bundle: export, sign, anchor.", no_args_is_help=True)
 
@@ -60,18 +58,14 @@ def export(
         typer.echo(str(refused), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     key = settings.pseudonym_key.get_secret_value().encode("utf-8")
-    with running_database(settings) as url:
-        engine = make_engine(url)
-        try:
-            done: Export = in_transaction(
-                engine,
-                lambda conn: export_period(conn, month, out, key, officers, _software_version()),
-            )
-        except (ExportRefused, PeriodNotClosable) as refused:
-            typer.echo(f"cannot export: {refused}", err=True)
-            raise typer.Exit(EXIT_REFUSED) from None
-        finally:
-            engine.dispose()
+    try:
+        done: Export = run_in_database(
+            lambda conn: export_period(conn, month, out, key, officers, _software_version()),
+            settings,
+        )
+    except (ExportRefused, PeriodNotClosable) as refused:
+        typer.echo(f"cannot export: {refused}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
     done.publish()
     typer.echo(
         f"{month}: {done.transfer_count} transfers, {done.balance_count} balances,"
@@ -106,17 +100,13 @@ def anchor(
     except (AnchorRefused, BundleError) as refused:
         typer.echo(f"cannot anchor: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    with running_database(settings) as url:
-        engine = make_engine(url)
-        try:
-            request, created = in_transaction(
-                engine, lambda conn: request_anchor(conn, month, settings.evm_chain_id, signed)
-            )
-        except (AnchorRefused, BundleError) as refused:
-            typer.echo(f"cannot anchor: {refused}", err=True)
-            raise typer.Exit(EXIT_REFUSED) from None
-        finally:
-            engine.dispose()
+    try:
+        request, created = run_in_database(
+            lambda conn: request_anchor(conn, month, settings.evm_chain_id, signed), settings
+        )
+    except (AnchorRefused, BundleError) as refused:
+        typer.echo(f"cannot anchor: {refused}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
     if request.anchored:
         typer.echo(f"{month}: anchored in {request.tx_hash} (block {request.block_number})")
     else:
@@ -134,16 +124,12 @@ def anchors(
 ) -> None:
     """Write the month's confirmed anchors into the bundle's anchors.json (digest unchanged)."""
     settings = Settings()
-    with running_database(settings) as url:
-        engine = make_engine(url)
-        try:
-            with engine.connect() as conn:
-                entries = update_bundle_anchors(conn, month, bundle)
-        except (AnchorRefused, BundleError) as refused:
-            typer.echo(f"cannot write anchors: {refused}", err=True)
-            raise typer.Exit(EXIT_REFUSED) from None
-        finally:
-            engine.dispose()
+    try:
+        with migrated_engine(settings) as engine, engine.connect() as conn:
+            entries = update_bundle_anchors(conn, month, bundle)
+    except (AnchorRefused, BundleError) as refused:
+        typer.echo(f"cannot write anchors: {refused}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
     for entry in entries:
         typer.echo(f"{month}: chain {entry.chain_id} {entry.contract} tx {entry.tx_hash}")
 

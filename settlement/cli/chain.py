@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import typer
-from sqlalchemy import Engine
 
 from settlement.bootstrap import build_evm_sender
+from settlement.cli.database import migrated_engine
 from settlement.config import Settings
-from settlement.db import make_engine, migrate
 from settlement.evm.amounts import parse_msc
 from settlement.evm.deployment import configured_roles, deploy, load_deployment
 from settlement.evm.deposits import scan_deposits
 from settlement.evm.reconcile import reconcile
 from settlement.logging import configure_logging
-from settlement.service import running_database
 
 app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_is_help=True)
-
-
-@contextmanager
-def _engine(settings: Settings) -> Iterator[Engine]:
-    with running_database(settings) as url:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 @app.command("deploy")
@@ -38,7 +23,7 @@ def deploy_command() -> None:
     """Deploy MSC and AuditAnchor (once), grant roles, record and print the addresses."""
     settings = Settings()
     configure_logging(settings.log_level, to="stderr")
-    with _engine(settings) as engine:
+    with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
         roles = configured_roles(settings, sender.address)
         deployment = deploy(engine, sender, roles, settings.evm_minter_allowance)
@@ -52,7 +37,7 @@ def reconcile_command() -> None:
     """Check totalSupply == ledger msc:onchain (+ in flight) and reserve cap >= supply."""
     settings = Settings()
     configure_logging(settings.log_level, to="stderr")
-    with _engine(settings) as engine, engine.connect() as conn:
+    with migrated_engine(settings) as engine, engine.connect() as conn:
         sender = build_evm_sender(settings, engine)
         deployment = load_deployment(conn, sender.node.chain_id)
         result = reconcile(conn, sender.node, deployment, settings.evm_scan_blocks_max)
@@ -82,7 +67,7 @@ def attest_command(
         raise typer.BadParameter(str(error)) from error
     settings = Settings()
     configure_logging(settings.log_level, to="stderr")
-    with _engine(settings) as engine, engine.connect() as conn:
+    with migrated_engine(settings) as engine, engine.connect() as conn:
         sender = build_evm_sender(settings, engine)
         deployment = load_deployment(conn, sender.node.chain_id)
     timestamp = sender.node.latest_timestamp()
@@ -102,7 +87,7 @@ def scan_deposits_command() -> None:
     """Credit confirmed Deposit events since the last scan (the worker does this on schedule)."""
     settings = Settings()
     configure_logging(settings.log_level, to="stderr")
-    with _engine(settings) as engine:
+    with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
         with engine.begin() as conn:
             deployment = load_deployment(conn, sender.node.chain_id)

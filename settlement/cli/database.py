@@ -1,11 +1,12 @@
-"""One transaction of a one-shot command, on the configured database (or the embedded one)."""
+"""The database of a one-shot command: the configured one (or the embedded one), migrated."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from settlement.config import Settings
 from settlement.db import make_engine, migrate
@@ -15,12 +16,20 @@ from settlement.unit_of_work import in_transaction
 T = TypeVar("T")
 
 
-def run_in_database(work: Callable[[Connection], T]) -> T:
-    """Migrate the database to head, then run ``work`` in one transaction (rerun on a race)."""
-    with running_database(Settings()) as url:
+@contextmanager
+def migrated_engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on the database migrated to head, disposed (and an embedded server stopped)
+    when the command is done."""
+    with running_database(settings) as url:
         migrate(url)
         engine = make_engine(url)
         try:
-            return in_transaction(engine, work)
+            yield engine
         finally:
             engine.dispose()
+
+
+def run_in_database(work: Callable[[Connection], T], settings: Settings | None = None) -> T:
+    """Run ``work`` in one transaction on the migrated database (rerun on a race)."""
+    with migrated_engine(settings or Settings()) as engine:
+        return in_transaction(engine, work)

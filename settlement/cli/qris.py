@@ -5,21 +5,18 @@ Exit codes: 0 done, 1 refused input (invalid payload, bad report line), 2 bad us
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 from tqdm import tqdm
 
 from chain.qris.payload import Payload, QrisError, as_dict, decode, to_dynamic
 from chain.qris.reports import ReportError, ReportFormat, load_formats
+from settlement.cli.database import migrated_engine
 from settlement.config import Settings
-from settlement.db import make_engine, migrate
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
@@ -84,21 +81,6 @@ def encode_command(
     typer.echo(conversion.payload)
 
 
-@contextmanager
-def _engine() -> Iterator[tuple[Settings, Engine]]:
-    """A migrated database (configured or embedded) for one command."""
-    from settlement.service import running_database
-
-    settings = Settings()
-    with running_database(settings) as url:
-        migrate(url)
-        engine = make_engine(url)
-        try:
-            yield settings, engine
-        finally:
-            engine.dispose()
-
-
 def _formats(settings: Settings) -> dict[str, ReportFormat]:
     path = settings.qris_report_formats_file or DEFAULT_FORMATS_FILE
     try:
@@ -114,7 +96,8 @@ def ingest_command(
     format_name: str = typer.Option(..., "--format", help="Report format name (configuration)."),
 ) -> None:
     """Store an acquirer report, streamed; all lines or none (exit 1 on the first bad line)."""
-    with _engine() as (settings, engine):
+    settings = Settings()
+    with migrated_engine(settings) as engine:
         formats = _formats(settings)
         if format_name not in formats:
             typer.echo(f"unknown format {format_name!r}; known: {sorted(formats)}", err=True)
@@ -156,7 +139,8 @@ def expect_command(
         except QrisError as error:
             typer.echo(f"cannot build the dynamic payload: {error}", err=True)
             raise typer.Exit(EXIT_REFUSED) from None
-    with _engine() as (settings, engine):
+    settings = Settings()
+    with migrated_engine(settings) as engine:
         try:
             with engine.begin() as conn:
                 expectation = create_expectation(
@@ -191,7 +175,8 @@ def reconcile_command(
         day = date.fromisoformat(on)
     except ValueError:
         raise typer.BadParameter(f"{on!r} is not YYYY-MM-DD") from None
-    with _engine() as (settings, engine):
+    settings = Settings()
+    with migrated_engine(settings) as engine:
         with engine.begin() as conn:
             summary = reconcile_day(
                 conn, day, now=datetime.now(UTC),

@@ -28,14 +28,6 @@ day_s = 24 * 3600
 
 
 @pytest.fixture
-def clock(module_conn: Connection) -> FixedClock:
-    """Three days into a month after every timestamp allocated so far."""
-    last = module_conn.exec_driver_sql("SELECT last_value FROM ledger_ts_seq").scalar_one()
-    start = period(period_of(int(last) + 40 * day_s * 1_000_000)).starts_at_us
-    return FixedClock(start + 3 * day_s * 1_000_000)
-
-
-@pytest.fixture
 def keys() -> list[SigningKey]:
     return [SigningKey.generate(), SigningKey.generate()]
 

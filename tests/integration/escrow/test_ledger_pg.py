@@ -12,18 +12,10 @@ from escrow.clock import FixedClock
 from escrow.errors import AccountConflict, AccountNotFound, InvalidTransfer, PeriodNotClosable
 from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, ResultCode, TransferFlags, TransferRequest
-from escrow.periods import period, period_of
+from escrow.periods import period_of
 
 pytestmark = pytest.mark.integration
 day_s = 24 * 3600
-
-
-@pytest.fixture
-def clock(module_conn: Connection) -> FixedClock:
-    """A clock ahead of every timestamp allocated before (the sequence never rolls back)."""
-    last = module_conn.exec_driver_sql("SELECT last_value FROM ledger_ts_seq").scalar_one()
-    start = period(period_of(int(last) + 40 * day_s * 1_000_000)).starts_at_us
-    return FixedClock(start + 3 * day_s * 1_000_000)
 
 
 @pytest.fixture

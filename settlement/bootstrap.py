@@ -87,31 +87,43 @@ def build_evm_sender(settings: Settings, engine: Engine) -> TxSender:
 
 
 def register_evm(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> None:
-    """Register the mint handler; the node is contacted at the first mint, not at start."""
-    built: list[MintHandler] = []
-
-    def handle_mint(conn: Connection, message: OutboxMessage) -> None:
-        if not built:
-            built.append(MintHandler(build_evm_sender(settings, engine)))
-        built[0](conn, message)
-
-    dispatcher.register(MINT_KIND, handle_mint)
-    register_evm_anchor(dispatcher, settings, engine)
-
-
-def register_evm_anchor(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> None:
-    """Register the audit anchor handler; like the mint's, its node is built at first use."""
+    """Register the mint and audit-anchor handlers; the node is contacted at the first message
+    that needs it, not at start."""
     from settlement.audit.anchor import ANCHOR_KIND
     from settlement.evm.anchor import AnchorHandler
 
-    built: list[AnchorHandler] = []
+    sender = _SenderOnFirstUse(settings, engine)
 
-    def handle_anchor(conn: Connection, message: OutboxMessage) -> None:
-        if not built:
-            built.append(AnchorHandler(build_evm_sender(settings, engine)))
-        built[0](conn, message)
+    def mint(conn: Connection, message: OutboxMessage) -> None:
+        MintHandler(sender())(conn, message)
 
-    dispatcher.register(ANCHOR_KIND, handle_anchor)
+    def anchor(conn: Connection, message: OutboxMessage) -> None:
+        AnchorHandler(sender())(conn, message)
+
+    dispatcher.register(MINT_KIND, mint)
+    dispatcher.register(ANCHOR_KIND, anchor)
+
+
+class _SenderOnFirstUse:
+    """The EVM sender, built when a handler first needs the node.
+
+    Building it first rebroadcasts the transactions an earlier process recorded and the node
+    may have lost (a crash between recording and sending): one of them holds a nonce that every
+    later transaction of this account waits behind. A failure leaves nothing built; the next
+    message tries again.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._sender: TxSender | None = None
+
+    def __call__(self) -> TxSender:
+        if self._sender is None:
+            sender = build_evm_sender(self._settings, self._engine)
+            sender.recover_open()
+            self._sender = sender
+        return self._sender
 
 
 # --- Pi (issue 3): Platform API + Horizon clients, or the in-process Pi sandbox -----------------

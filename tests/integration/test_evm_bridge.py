@@ -271,6 +271,33 @@ def test_transaction_lost_by_the_node_is_rebroadcast_with_the_same_bytes(
     assert mints_for(node, deployment, tid) == 1
 
 
+def test_a_new_sender_rebroadcasts_what_the_node_lost_before_anything_else(
+    db_engine: Engine,
+    node: Web3Client,
+    service_account: LocalAccount,
+    deployment: Deployment,
+    automine: Chain,
+) -> None:
+    """The handlers' sender runs this on first use: a lost nonce would hold up every later one."""
+    holder = funded_holder(db_engine, 600)
+    to = Account.create().address
+    tid = book_withdrawal(db_engine, holder, to, 600)
+    provider = automine.w3.provider
+    provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    with pytest.raises(CrashAfterSend):
+        run_mint(db_engine, make_sender(db_engine, CrashingNode(node), service_account), tid)
+    [(recorded_hash, _)] = tx_rows(db_engine, tid)
+    provider.make_request("anvil_dropTransaction", [recorded_hash])  # type: ignore[arg-type]
+    assert not node.transaction_known(recorded_hash)
+    provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert make_sender(db_engine, node, service_account).recover_open() >= 1
+    assert node.transaction_known(recorded_hash)
+    assert balance_of(node, deployment.token, to) == 600
+    run_mint(db_engine, make_sender(db_engine, node, service_account), tid)
+    assert tx_rows(db_engine, tid) == [(recorded_hash, "confirmed")]
+    assert mints_for(node, deployment, tid) == 1
+
+
 def test_killed_worker_process_then_restart_mints_once(
     db_engine: Engine,
     database_url: str,

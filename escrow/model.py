@@ -133,7 +133,6 @@ class ResultCode(StrEnum):
     PENDING_ID_MUST_BE_EMPTY = "pending_id_must_be_empty"
     TIMEOUT_RESERVED_FOR_PENDING = "timeout_reserved_for_pending_transfer"
     PENDING_NOT_FOUND = "pending_not_found"
-    PENDING_TRANSFER_NOT_PENDING = "pending_transfer_not_pending"
     PENDING_HAS_DIFFERENT_ACCOUNTS = "pending_transfer_has_different_accounts"
     PENDING_HAS_DIFFERENT_ASSET = "pending_transfer_has_different_asset"
     EXCEEDS_PENDING_AMOUNT = "exceeds_pending_transfer_amount"

@@ -78,9 +78,6 @@ class Settings(BaseSettings):
     evm_priority_fee_cap_wei: int = Field(default=5 * 10**9, gt=0)
     evm_scan_blocks_max: int = Field(default=2000, ge=1, le=100_000)
 
-    stellar_horizon_url: str = "https://horizon-testnet.stellar.org"
-    stellar_network_passphrase: str = "Test SDF Network ; September 2015"  # noqa: S105 - public
-
     qris_midtrans_server_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-midtrans-server-key")
     qris_xendit_callback_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-xendit-token")
     # QRIS engineer (issue 4): SNAP notify key, report formats, expectation lifetime.

@@ -15,7 +15,6 @@ from chain.pi.amounts import to_units
 from chain.pi.errors import PiInputError, PiResponseError
 
 Direction = Literal["user_to_app", "app_to_user"]
-NETWORKS = ("Pi Network", "Pi Testnet")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from chain.pi.errors import PiInputError
 # Stellar text memos hold at most 28 bytes and A2U puts the payment identifier in the memo, so an
 # identifier longer than that could never be verified on chain.
 payment_id_chars_max = 28
-_PAYMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,28}")
+_PAYMENT_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{payment_id_chars_max}}}")
 _TXID = re.compile(r"[0-9a-f]{64}")
 _UID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 

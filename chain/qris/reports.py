@@ -16,7 +16,6 @@ from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 IDR_SCALE = 2
-REPORT_LINE_CHARS_MAX = 4096
 REQUIRED_FIELDS = ("rrn", "amount", "transacted_at")
 OPTIONAL_FIELDS = ("nmid", "reference", "fee", "provider_tx_id", "status", "merchant_pan")
 REPORT_STATUSES = frozenset({"paid", "refunded", "failed"})

@@ -20,10 +20,6 @@ class TxStatus(StrEnum):
     REPLACED = "replaced"
 
 
-LIVE_STATUSES = (TxStatus.SIGNED, TxStatus.SUBMITTED, TxStatus.CONFIRMED)
-OPEN_STATUSES = (TxStatus.SIGNED, TxStatus.SUBMITTED)
-
-
 @dataclass(frozen=True, slots=True)
 class SentTx:
     """One recorded transaction: what it is for, and the exact signed bytes to (re)broadcast."""

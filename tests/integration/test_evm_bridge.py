@@ -248,6 +248,25 @@ def test_crash_between_send_and_receipt_then_restart_mints_once(
     assert balance_of(node, deployment.token, to) == 900
 
 
+def mint_lost_by_the_node(
+    engine: Engine, node: Web3Client, account: LocalAccount, chain: Chain, amount: int
+) -> tuple[uuid.UUID, str, str]:
+    """A withdrawal whose mint was recorded and sent, then the worker crashed and the node
+    dropped the transaction: (transfer id, recipient, recorded hash)."""
+    holder = funded_holder(engine, amount)
+    to = Account.create().address
+    tid = book_withdrawal(engine, holder, to, amount)
+    provider = chain.w3.provider
+    provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    with pytest.raises(CrashAfterSend):
+        run_mint(engine, make_sender(engine, CrashingNode(node), account), tid)
+    [(recorded_hash, _)] = tx_rows(engine, tid)
+    provider.make_request("anvil_dropTransaction", [recorded_hash])  # type: ignore[arg-type]
+    assert not node.transaction_known(recorded_hash)
+    provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    return tid, to, recorded_hash
+
+
 def test_transaction_lost_by_the_node_is_rebroadcast_with_the_same_bytes(
     db_engine: Engine,
     node: Web3Client,
@@ -255,17 +274,7 @@ def test_transaction_lost_by_the_node_is_rebroadcast_with_the_same_bytes(
     deployment: Deployment,
     automine: Chain,
 ) -> None:
-    holder = funded_holder(db_engine, 700)
-    to = Account.create().address
-    tid = book_withdrawal(db_engine, holder, to, 700)
-    provider = automine.w3.provider
-    provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
-    with pytest.raises(CrashAfterSend):
-        run_mint(db_engine, make_sender(db_engine, CrashingNode(node), service_account), tid)
-    [(recorded_hash, _)] = tx_rows(db_engine, tid)
-    provider.make_request("anvil_dropTransaction", [recorded_hash])  # type: ignore[arg-type]
-    assert not node.transaction_known(recorded_hash)
-    provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    tid, _, recorded_hash = mint_lost_by_the_node(db_engine, node, service_account, automine, 700)
     run_mint(db_engine, make_sender(db_engine, node, service_account), tid)
     assert tx_rows(db_engine, tid) == [(recorded_hash, "confirmed")]
     assert mints_for(node, deployment, tid) == 1
@@ -279,17 +288,7 @@ def test_a_new_sender_rebroadcasts_what_the_node_lost_before_anything_else(
     automine: Chain,
 ) -> None:
     """The handlers' sender runs this on first use: a lost nonce would hold up every later one."""
-    holder = funded_holder(db_engine, 600)
-    to = Account.create().address
-    tid = book_withdrawal(db_engine, holder, to, 600)
-    provider = automine.w3.provider
-    provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
-    with pytest.raises(CrashAfterSend):
-        run_mint(db_engine, make_sender(db_engine, CrashingNode(node), service_account), tid)
-    [(recorded_hash, _)] = tx_rows(db_engine, tid)
-    provider.make_request("anvil_dropTransaction", [recorded_hash])  # type: ignore[arg-type]
-    assert not node.transaction_known(recorded_hash)
-    provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    tid, to, recorded_hash = mint_lost_by_the_node(db_engine, node, service_account, automine, 600)
     assert make_sender(db_engine, node, service_account).recover_open() >= 1
     assert node.transaction_known(recorded_hash)
     assert balance_of(node, deployment.token, to) == 600

@@ -18,22 +18,27 @@ find_python() {
   return 1
 }
 
-# ensure_venv EXTRAS: create .venv if missing; (re)install when pyproject.toml changed.
+# ensure_venv EXTRAS: create .venv if missing; install the locked dependencies (hash-checked) and
+# the project itself whenever the lock or pyproject.toml changed. EXTRAS is "" (run) or "dev".
 ensure_venv() {
-  local extras="$1" stamp wanted python
+  local extras="$1" stamp wanted python lock
+  lock="$ROOT/requirements/${extras:-run}.lock"
+  if [ ! -f "$lock" ]; then
+    log "missing $lock (scripts/lock writes it)"
+    return 1
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     python="$(find_python)"
     log "creating $VENV"
     "$python" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
   fi
   stamp="$VENV/.msc-installed"
-  wanted="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)-$extras"
+  wanted="$(cat "$ROOT/pyproject.toml" "$lock" | sha256sum | cut -c1-16)-$extras"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    log "installing msc-settlement${extras:+ [$extras]} into .venv"
-    local spec="$ROOT"
-    [ -n "$extras" ] && spec="$ROOT[$extras]"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+    log "installing the locked dependencies (${lock#"$ROOT/"}) into .venv"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      --require-hashes --only-binary :all: -r "$lock"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ROOT"
     echo "$wanted" >"$stamp"
   fi
 }

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_body_bytes_max: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Request bodies over this are refused with 413 before they are read further."""
     log_level: str = "INFO"
     pseudonym_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-pseudonym-key")
     operator_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-operator-token")

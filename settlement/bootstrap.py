@@ -15,6 +15,7 @@ from settlement.config import Settings
 from settlement.db import make_engine
 from settlement.evm.bridge import MINT_KIND, MintHandler
 from settlement.evm.sender import SendLimits, TxSender
+from settlement.logging import Redactor
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 from settlement.pi.deps import PiDeps
 
@@ -66,7 +67,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
         backoff_base_s=settings.outbox_backoff_base_s,
         backoff_cap_s=settings.outbox_backoff_cap_s,
     )
-    dispatcher = Dispatcher(engine, {}, policy)
+    dispatcher = Dispatcher(engine, {}, policy, redact=Redactor(settings.secret_values()))
     register_evm(dispatcher, settings, engine)
     container = Container(settings, database_url, engine, dispatcher)
     register_pi(container)

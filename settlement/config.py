@@ -156,6 +156,13 @@ class Settings(BaseSettings):
             if isinstance(url, str) and DEV_SECRET_MARKER in url
         ]
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redactor (URLs are redacted by their form)."""
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return [
+            value.get_secret_value() for value in fields.values() if isinstance(value, SecretStr)
+        ]
+
     def _secrets(self) -> dict[str, SecretStr | None]:
         return {
             "pseudonym_key": self.pseudonym_key,

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from stellar_sdk import Keypair
 
 from settlement.evm.bridge import MINT_KIND
@@ -49,7 +49,8 @@ def test_no_secret_in_any_log_line_or_stored_error(
     plain_url = fresh_database(database_server_url, name)
     db_password = _secret("dbpw")  # the test server trusts local connections: any password works
     database_url = plain_url.replace("postgres@", f"postgres:{db_password}@", 1)
-    assert psycopg.connect(database_url).close() is None
+    with psycopg.connect(database_url):
+        pass  # the password is accepted
     down = f"127.0.0.1:{_free_port()}"
     secret_of = {
         "MSC_PSEUDONYM_KEY": _secret("pseudonym"),
@@ -135,10 +136,8 @@ def _exercise(base: str, process: subprocess.Popen[bytes], secret_of: dict[str, 
     httpx.post(base + "/v1/pi/payments/pid-1/approve", headers=pioneer, timeout=30)
 
 
-def _wait_for_stored_error(engine: object) -> str:
-    from sqlalchemy import Engine
-
-    assert isinstance(engine, Engine)
+def _wait_for_stored_error(engine: Engine) -> str:
+    """The outbox's stored errors, once the worker has stored one."""
     deadline = time.monotonic() + stored_error_timeout_s
     while time.monotonic() < deadline:
         with engine.connect() as conn:

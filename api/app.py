@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import health, metrics
+from api.body_limit import BodyLimitMiddleware
 from api.problems import install_problem_handlers
 from api.request_id import RequestIdMiddleware
 from api.routers import pi, qris
@@ -16,6 +17,8 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="msc-settlement", version="0.1.0")
     app.state.container = container
     install_problem_handlers(app)
+    # Added first, so innermost: the request id and the latency histogram cover its refusals.
+    app.add_middleware(BodyLimitMiddleware, body_bytes_max=container.settings.http_body_bytes_max)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     metrics.install(app, container)  # GET /metrics and the request latency histogram

@@ -14,11 +14,15 @@ from settlement.bootstrap import Container
 def require_operator(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
-    """Refuse unless ``Authorization: Bearer <MSC_OPERATOR_TOKEN>`` is presented."""
+    """Refuse unless ``Authorization: Bearer <MSC_OPERATOR_TOKEN>`` is presented.
+
+    An empty token never matches, not even an empty configured one.
+    """
     container: Container = request.app.state.container
     expected = container.settings.operator_token.get_secret_value()
     scheme, _, presented = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), expected.encode()):
+    matches = bool(presented) and hmac.compare_digest(presented.encode(), expected.encode())
+    if scheme.lower() != "bearer" or not matches:
         raise Problem(
             401,
             "operator_unauthenticated",

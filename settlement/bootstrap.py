@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from settlement.config import Settings
 from settlement.db import make_engine
 from settlement.evm.bridge import MINT_KIND, MintHandler
 from settlement.evm.sender import SendLimits, TxSender
+from settlement.logging import Redactor
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 from settlement.pi.deps import PiDeps
 
@@ -40,15 +42,32 @@ class Container:
     """The EVM node once a periodic job reached it (built lazily: the node may be down)."""
 
 
+recursion_limit_frames = 1000
+"""Python's own default: deep enough for us, shallow enough that the C stack never overflows."""
+
+
+def restore_recursion_limit() -> None:
+    """Undo py_ecc's ``sys.setrecursionlimit(100000)`` (imported by web3 through eth_keys).
+
+    At that limit ``json.loads`` of 100000 nested arrays overflows the C stack and the process
+    dies with SIGSEGV instead of raising ``RecursionError``. web3 is imported here first so that
+    no later import raises the limit again.
+    """
+    import web3  # noqa: F401 - imported for the side effect this function undoes
+
+    sys.setrecursionlimit(recursion_limit_frames)
+
+
 def build_container(settings: Settings, database_url: str) -> Container:
     """Build the engine, the outbox dispatcher and the rails' adapters from configuration."""
+    restore_recursion_limit()
     engine = make_engine(database_url)
     policy = RetryPolicy(
         attempts_max=settings.outbox_attempts_max,
         backoff_base_s=settings.outbox_backoff_base_s,
         backoff_cap_s=settings.outbox_backoff_cap_s,
     )
-    dispatcher = Dispatcher(engine, {}, policy)
+    dispatcher = Dispatcher(engine, {}, policy, redact=Redactor(settings.secret_values()))
     register_evm(dispatcher, settings, engine)
     container = Container(settings, database_url, engine, dispatcher)
     register_pi(container)

@@ -13,6 +13,13 @@ DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker that production refuses,
 """Every default secret contains this marker, so production can refuse all of them at once."""
 
 PI_SANDBOX_API_KEY = "sandbox-" + DEV_SECRET_MARKER + "-pi-api-key"
+DEV_CHAIN_ID = 31337
+"""anvil's (and Hardhat's) chain id: the development default, which production refuses."""
+secret_bytes_min = 32
+"""Production's floor for the secrets the treasury generates itself (operator token, pseudonym
+key): shorter ones can be guessed, and the pseudonym key guards published pseudonyms against a
+dictionary of party ids."""
+production_confirmations_min = 2
 
 
 class Environment(StrEnum):
@@ -45,6 +52,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_body_bytes_max: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Request bodies over this are refused with 413 before they are read further."""
     log_level: str = "INFO"
     pseudonym_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-pseudonym-key")
     operator_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-operator-token")
@@ -59,7 +68,7 @@ class Settings(BaseSettings):
     pi_sandbox: bool = True
 
     evm_rpc_url: str = "http://127.0.0.1:8545"
-    evm_chain_id: int = 31337
+    evm_chain_id: int = DEV_CHAIN_ID
     evm_private_key: SecretStr | None = None
     evm_private_key_file: Path | None = None
     evm_confirmations: int = Field(default=1, ge=0, le=64)
@@ -95,7 +104,7 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Self:
         if self.env is not Environment.PRODUCTION:
             return self
-        problems = [name for name, value in self._secrets().items() if _is_default(value)]
+        problems = [*self._weak_secrets(), *self._dev_chain(), *self._dev_passwords_in_urls()]
         if self.pi_sandbox:
             problems.append("pi_sandbox")
         if self.database_url is None:
@@ -106,6 +115,53 @@ class Settings(BaseSettings):
                 + ", ".join(sorted(problems))
             )
         return self
+
+    def _weak_secrets(self) -> list[str]:
+        """Default, empty, or (for our own secrets) shorter than ``secret_bytes_min``."""
+        weak = [name for name, value in self._secrets().items() if _is_default(value)]
+        optional = {
+            "pi_wallet_secret": self.pi_wallet_secret,
+            "evm_private_key": self.evm_private_key,
+        }
+        weak += [
+            name for name, value in optional.items() if value is not None and _is_default(value)
+        ]
+        for name, value in {
+            "pseudonym_key": self.pseudonym_key,
+            "operator_token": self.operator_token,
+        }.items():
+            if len(value.get_secret_value().encode()) < secret_bytes_min:
+                weak.append(f"{name} (shorter than {secret_bytes_min} bytes)")
+        return weak
+
+    def _dev_chain(self) -> list[str]:
+        """The local development chain: anvil's id, a generated key, no confirmation depth."""
+        found = []
+        if self.evm_chain_id == DEV_CHAIN_ID:
+            found.append(f"evm_chain_id ({DEV_CHAIN_ID} is the local anvil)")
+        if self.evm_private_key is None and self.evm_private_key_file is None:
+            found.append("evm_private_key (unset: a generated service key)")
+        if self.evm_confirmations < production_confirmations_min:
+            found.append(f"evm_confirmations (fewer than {production_confirmations_min})")
+        return found
+
+    def _dev_passwords_in_urls(self) -> list[str]:
+        """URLs holding a marked default, e.g. docker-compose.yml's ``msc-dev-only`` password."""
+        urls = {
+            name: getattr(self, name) for name in type(self).model_fields if name.endswith("_url")
+        }
+        return [
+            f"{name} (a dev-only password)"
+            for name, url in urls.items()
+            if isinstance(url, str) and DEV_SECRET_MARKER in url
+        ]
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redactor (URLs are redacted by their form)."""
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        return [
+            value.get_secret_value() for value in fields.values() if isinstance(value, SecretStr)
+        ]
 
     def _secrets(self) -> dict[str, SecretStr | None]:
         return {
@@ -118,4 +174,8 @@ class Settings(BaseSettings):
 
 
 def _is_default(value: SecretStr | None) -> bool:
-    return value is None or DEV_SECRET_MARKER in value.get_secret_value()
+    """Unset, empty, or a development default."""
+    if value is None:
+        return True
+    secret = value.get_secret_value()
+    return not secret or DEV_SECRET_MARKER in secret

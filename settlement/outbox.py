@@ -22,6 +22,8 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine, text
 
+from settlement.logging import Redactor
+
 log = structlog.get_logger(__name__)
 error_text_max = 2000
 poll_interval_s = 1
@@ -76,11 +78,17 @@ class Dispatcher:
     """Runs due outbox messages through their handlers, one transaction per message."""
 
     def __init__(
-        self, engine: Engine, handlers: Mapping[str, Handler], policy: RetryPolicy | None = None
+        self,
+        engine: Engine,
+        handlers: Mapping[str, Handler],
+        policy: RetryPolicy | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._engine = engine
         self._handlers = dict(handlers)
         self._policy = policy or RetryPolicy()
+        self._redact = redact or Redactor()
+        """Applied to each stored error (operators read them with ``msc outbox parked``)."""
 
     def register(self, kind: str, handler: Handler) -> None:
         """Add the handler of one kind of message."""
@@ -143,7 +151,12 @@ class Dispatcher:
                 "UPDATE outbox SET status = :status, attempts = attempts + 1, last_error = :error,"
                 " next_attempt_at = now() + :delay WHERE id = :id"
             ),
-            {"status": status, "error": error[:error_text_max], "delay": delay, "id": message.id},
+            {
+                "status": status,
+                "error": self._redact(error)[:error_text_max],
+                "delay": delay,
+                "id": message.id,
+            },
         )
 
 

@@ -16,6 +16,7 @@ import structlog
 from chain.evm.anvil import AnvilError
 from chain.evm.errors import EvmError
 from chain.evm.interfaces import EvmNode
+from chain.redaction import redact_url
 from escrow.ledger import Ledger
 from settlement.bootstrap import Container, build_evm_sender
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
@@ -96,7 +97,9 @@ def _evm_node(container: Container) -> EvmNode | None:
         node = build_evm_sender(container.settings, container.engine).node
     except _EVM_UNREACHABLE as error:
         log.warning(
-            "evm_node_unreachable", rpc_url=container.settings.evm_rpc_url, reason=repr(error)
+            "evm_node_unreachable",
+            rpc_url=redact_url(container.settings.evm_rpc_url),
+            reason=repr(error),
         )
         return None
     container.evm_node = node

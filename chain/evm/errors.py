@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chain.redaction import redact_urls
+
 
 class EvmError(Exception):
     """Base of every error raised by chain.evm."""
@@ -17,7 +19,14 @@ class ChainIdMismatchError(EvmError, ValueError):
 
 
 class RpcUnavailableError(EvmError):
-    """The node could not be reached or answered with a transport error."""
+    """The node could not be reached or answered with a transport error.
+
+    The message goes to logs and stored errors: the RPC URL's path and query (where providers
+    put the API key) are redacted from it.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact_urls(message))
 
 
 class RpcRejectedError(EvmError):

@@ -43,7 +43,7 @@ def serve(
     from settlement.service import running_container
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     bind_host, bind_port = host or settings.http_host, port or settings.http_port
     in_process_worker = settings.redis_url is None
     with running_container(settings, in_process_worker=in_process_worker) as container:

@@ -22,7 +22,7 @@ app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_i
 def deploy_command() -> None:
     """Deploy MSC and AuditAnchor (once), grant roles, record and print the addresses."""
     settings = Settings()
-    configure_logging(settings.log_level, to="stderr")
+    configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
         roles = configured_roles(settings, sender.address)
@@ -36,7 +36,7 @@ def deploy_command() -> None:
 def reconcile_command() -> None:
     """Check totalSupply == ledger msc:onchain (+ in flight) and reserve cap >= supply."""
     settings = Settings()
-    configure_logging(settings.log_level, to="stderr")
+    configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     with migrated_engine(settings) as engine, engine.connect() as conn:
         sender = build_evm_sender(settings, engine)
         deployment = load_deployment(conn, sender.node.chain_id)
@@ -66,7 +66,7 @@ def attest_command(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     settings = Settings()
-    configure_logging(settings.log_level, to="stderr")
+    configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     with migrated_engine(settings) as engine, engine.connect() as conn:
         sender = build_evm_sender(settings, engine)
         deployment = load_deployment(conn, sender.node.chain_id)
@@ -86,7 +86,7 @@ def attest_command(
 def scan_deposits_command() -> None:
     """Credit confirmed Deposit events since the last scan (the worker does this on schedule)."""
     settings = Settings()
-    configure_logging(settings.log_level, to="stderr")
+    configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
         with engine.begin() as conn:

@@ -26,7 +26,7 @@ def worker(
 ) -> None:
     """Run the Celery worker: outbox dispatch and the periodic jobs (MSC_REDIS_URL broker)."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}"]
     _celery(settings).worker_main(argv)
 
@@ -34,7 +34,7 @@ def worker(
 def beat() -> None:
     """Run Celery beat: asks for an outbox dispatch every 2 s and the periodic jobs every 30 s."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     schedule = settings.data_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     argv = ["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"]

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, text
 
+from chain.redaction import redact_urls
+
 error_text_max = 2000
 
 
@@ -164,7 +166,7 @@ def set_status(
         {
             "status": str(status),
             "block": block_number,
-            "error": None if error is None else error[:error_text_max],
+            "error": None if error is None else redact_urls(error)[:error_text_max],
             "id": tx_id,
         },
     )

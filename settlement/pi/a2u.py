@@ -27,6 +27,7 @@ from chain.pi import errors as chain_errors
 from chain.pi.a2u import build_a2u
 from chain.pi.dto import PiPayment
 from chain.pi.ids import check_uid
+from chain.redaction import redact_urls
 from escrow.ledger import Ledger
 from escrow.model import TransferFlags, TransferRequest, transfer_id
 from settlement.outbox import enqueue
@@ -323,7 +324,8 @@ def _fail(conn: Connection, deps: PiDeps, payout: Payout, reason: str) -> str:
     if not result.ok:
         raise chain_errors.PiError(f"ledger refused to void the payout: {result.code}")
     conn.execute(
-        text("UPDATE pi_payouts SET last_error = :e WHERE id = :id"), {"e": reason, "id": payout.id}
+        text("UPDATE pi_payouts SET last_error = :e WHERE id = :id"),
+        {"e": redact_urls(reason), "id": payout.id},
     )
     if payout.payment_id is not None:
         with contextlib.suppress(chain_errors.PiError):

@@ -39,7 +39,7 @@ class XenditAdapter:
     ) -> QrisEvent:
         """Refuse unless X-CALLBACK-TOKEN equals the dashboard's verification token."""
         token = header(headers, "X-CALLBACK-TOKEN")
-        if token is None or not hmac.compare_digest(token.encode(), self._token.encode()):
+        if not token or not hmac.compare_digest(token.encode(), self._token.encode()):
             raise NotificationUnauthenticated("X-CALLBACK-TOKEN does not match")
         document = load_json_object(body)
         event = field(document, "event")

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from settlement.config import Environment, PiNetwork, Settings
+from chain.evm.anvil import ANVIL_CHAIN_ID
+from settlement.config import DEV_CHAIN_ID, Environment, PiNetwork, Settings
 
+ROOT = Path(__file__).resolve().parents[3]
 PRODUCTION_SAFE = {
     "env": "production",
-    "database_url": "postgresql://msc@db/msc",
+    "database_url": "postgresql://msc:a-real-password@db/msc",
     "pseudonym_key": "k" * 32,
     "operator_token": "t" * 32,
     "pi_api_key": "live-key",
     "pi_sandbox": False,
     "qris_midtrans_server_key": "mid-key",
     "qris_xendit_callback_token": "xnd-token",
+    "evm_rpc_url": "https://rpc.example/v3/provider-key",
+    "evm_chain_id": 11155111,
+    "evm_private_key_file": "/run/secrets/evm.key",
+    "evm_confirmations": 2,
 }
 
 
@@ -52,3 +61,90 @@ def test_production_with_real_settings_starts() -> None:
 def test_production_refuses_each_default(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match="refusing to start in production"):
         Settings(**{**PRODUCTION_SAFE, field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("operator_token", ""),
+        ("operator_token", "t" * 31),
+        ("pseudonym_key", ""),
+        ("pseudonym_key", "k" * 31),
+        ("pi_api_key", ""),
+        ("qris_midtrans_server_key", ""),
+        ("qris_xendit_callback_token", ""),
+        ("pi_wallet_secret", ""),
+        ("evm_private_key", ""),
+    ],
+)
+def test_production_refuses_empty_or_short_secrets(field: str, value: str) -> None:
+    """Issue 9 item 7: an empty operator token admitted ``Authorization: Bearer ``."""
+    with pytest.raises(ValidationError, match=f"refusing to start in production.*{field}"):
+        Settings(**{**PRODUCTION_SAFE, field: value})  # type: ignore[arg-type]
+
+
+def test_a_secret_of_32_bytes_is_long_enough() -> None:
+    settings = Settings(**{**PRODUCTION_SAFE, "operator_token": "é" * 16})  # type: ignore[arg-type]
+    assert settings.env is Environment.PRODUCTION
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"evm_chain_id": 31337}, "evm_chain_id"),
+        ({"evm_private_key_file": None}, "evm_private_key"),
+        ({"evm_confirmations": 1}, "evm_confirmations"),
+        ({"evm_confirmations": 0}, "evm_confirmations"),
+    ],
+)
+def test_production_refuses_the_local_chain_settings(
+    changes: dict[str, object], named: str
+) -> None:
+    """Issue 9 item 8: production minted on anvil's chain 31337 with a generated key."""
+    with pytest.raises(ValidationError, match=f"refusing to start in production.*{named}"):
+        Settings(**{**PRODUCTION_SAFE, **changes})  # type: ignore[arg-type]
+
+
+def test_the_refused_chain_id_is_anvils() -> None:
+    assert DEV_CHAIN_ID == ANVIL_CHAIN_ID
+
+
+def test_production_with_a_configured_key_value_starts() -> None:
+    settings = {
+        **PRODUCTION_SAFE,
+        "evm_private_key_file": None,
+        "evm_private_key": "0x" + "ab" * 32,
+    }
+    assert Settings(**settings).env is Environment.PRODUCTION  # type: ignore[arg-type]
+
+
+PASSWORD_DEFAULT = r"\$\{[A-Z_]*PASSWORD:-([^}]+)\}"
+
+
+def compose_default_passwords() -> set[str]:
+    """Every ``${..._PASSWORD:-default}`` that docker-compose.yml puts into an MSC_ setting."""
+    lines = (ROOT / "docker-compose.yml").read_text().splitlines()
+    settings = [line for line in lines if line.strip().startswith("MSC_")]
+    return {found for line in settings for found in re.findall(PASSWORD_DEFAULT, line)}
+
+
+def test_the_compose_file_has_default_passwords_to_refuse() -> None:
+    assert "msc-dev-only" in compose_default_passwords()
+
+
+@pytest.mark.parametrize("password", sorted(compose_default_passwords()))
+@pytest.mark.parametrize(
+    ("field", "template"),
+    [
+        ("database_url", "postgresql://msc:{}@postgres:5432/msc"),
+        ("redis_url", "redis://:{}@redis:6379/0"),
+        ("evm_rpc_url", "https://user:{}@rpc.example/"),
+        ("pi_api_url", "https://api.example/?password={}"),
+        ("pi_horizon_url", "https://horizon.example/{}"),
+    ],
+)
+def test_production_refuses_compose_dev_passwords_in_any_url(
+    password: str, field: str, template: str
+) -> None:
+    with pytest.raises(ValidationError, match=f"refusing to start in production.*{field}"):
+        Settings(**{**PRODUCTION_SAFE, field: template.format(password)})  # type: ignore[arg-type]

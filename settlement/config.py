@@ -159,9 +159,13 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor (URLs are redacted by their form)."""
         fields = {name: getattr(self, name) for name in type(self).model_fields}
-        return [
+        values = [
             value.get_secret_value() for value in fields.values() if isinstance(value, SecretStr)
         ]
+        for path in (self.pi_wallet_secret_file, self.evm_private_key_file):
+            if path is not None and path.is_file():
+                values.append(path.read_text().strip())
+        return [value for value in values if value]
 
     def _secrets(self) -> dict[str, SecretStr | None]:
         return {

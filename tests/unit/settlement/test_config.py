@@ -148,3 +148,15 @@ def test_production_refuses_compose_dev_passwords_in_any_url(
 ) -> None:
     with pytest.raises(ValidationError, match=f"refusing to start in production.*{field}"):
         Settings(**{**PRODUCTION_SAFE, field: template.format(password)})  # type: ignore[arg-type]
+
+
+def test_secrets_read_from_files_are_known_to_the_redactor(tmp_path: Path) -> None:
+    key_file = tmp_path / "evm.key"
+    key_file.write_text("0x" + "ab" * 32 + "\n")
+    wallet_file = tmp_path / "wallet.secret"
+    wallet_file.write_text("SWALLETSECRETFROMAFILE\n")
+    settings = Settings(evm_private_key_file=key_file, pi_wallet_secret_file=wallet_file)
+    secrets = settings.secret_values()
+    assert "0x" + "ab" * 32 in secrets
+    assert "SWALLETSECRETFROMAFILE" in secrets
+    assert "" not in secrets

@@ -17,10 +17,10 @@ from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, ResultCode, TransferFlags, TransferRequest
 from escrow.periods import period, period_of
 from settlement.audit import bundle as b
+from settlement.audit import store
 from settlement.audit.canonical import pseudonym
 from settlement.audit.cli import main
 from settlement.audit.export import ExportRefused, export_period
-from settlement.audit import store
 from settlement.audit.signing import (
     Officers,
     load_officers,

@@ -9,11 +9,17 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from settlement.audit import bundle as b
+from settlement.audit.bundle import BundleError
+from settlement.audit.canonical import CanonicalError, canonical_bytes
 from settlement.audit.cli import main
 from settlement.audit.export import write_bundle
 from settlement.audit.signing import sign_bundle
+from settlement.audit.verify import read_rotation, rotated
+from tests.fuzz.test_audit_verify_fuzz import json_values
 from tests.unit.audit import builder
 
 JANUARY, FEBRUARY = "2025-01", "2025-02"
@@ -244,3 +250,39 @@ def test_unpinned_or_malformed_pins_are_bad_usage(
     argv = [str(pinned) if flag == "OFFICERS" else flag for flag in flags]
     assert main(["verify", str(january[0]), *argv]) == 2
     assert capsys.readouterr().out == ""
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.data())
+def test_a_rotation_counts_iff_the_replaced_threshold_signed(
+    size: int, data: st.DataObject
+) -> None:
+    threshold = data.draw(st.integers(1, size))
+    signers = data.draw(st.integers(0, size))
+    old, new = builder.keys(size), builder.officers(builder.keys(2, seed=50), 1)
+    entry = builder.rotation(FEBRUARY, old, threshold, new, signers)
+    line = canonical_bytes(entry)
+    rotation = read_rotation(b.parse_line(line, "governance", 1), 1)
+    start = builder.officers(old, threshold).officer_set()
+    if signers >= threshold:
+        assert rotated(start, [rotation], FEBRUARY) == new.officer_set()
+    else:
+        with pytest.raises(BundleError, match="valid signatures of the officers in force"):
+            rotated(start, [rotation], FEBRUARY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(b.ROTATION_FIELDS)), json_values)
+def test_a_corrupted_rotation_entry_is_refused_by_name(field: str, value: object) -> None:
+    old = builder.keys(3)
+    entry = builder.rotation(FEBRUARY, old, 2, builder.officers(builder.keys(2, seed=50), 2), 2)
+    start = builder.officers(old, 2).officer_set()
+    outcome = "accepted"
+    try:
+        forged = canonical_bytes(entry | {field: value})
+        rotated(start, [read_rotation(b.parse_line(forged, "governance", 1), 1)], FEBRUARY)
+    except CanonicalError:
+        outcome = "not JSON"
+    except BundleError as refused:
+        outcome = refused.check
+    assert outcome in ("not JSON", "governance", "officers") or entry[field] == value

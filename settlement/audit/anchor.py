@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from settlement.audit import bundle as b
 from settlement.audit.bundle import EvmAnchor
-from settlement.audit.verify import read_manifest, verify_bundle
+from settlement.audit.verify import TrustRoot, read_manifest, verify_bundle
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.outbox import enqueue
 
@@ -74,11 +74,13 @@ _SELECT = """
 
 def signed_digest(bundle: Path, period: str) -> str:
     """The digest of ``period``'s exported bundle once it verifies, signatures included: an
-    anchor is forever, so only a digest the officers signed is anchored."""
+    anchor is forever, so only a digest the officers signed is anchored. The bundle's own
+    officers are trusted here: the exporter already refused a change of officers that no
+    ``officers.rotate`` entry authorises."""
     manifest = read_manifest(bundle)
     if manifest.period != period:
         raise AnchorRefused(f"{bundle} is the bundle of {manifest.period}, not {period}")
-    verify_bundle(bundle)
+    verify_bundle(bundle, trust=TrustRoot(bundle_officers=True))
     return b.digest(manifest.raw).hex()
 
 

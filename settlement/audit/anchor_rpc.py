@@ -47,10 +47,11 @@ _ANCHOR_ABI: list[dict[str, Any]] = [
 ]
 
 
-def check_evm_anchor(rpc_url: str, anchor: EvmAnchor, number: int) -> str:
+def check_evm_anchor(rpc_url: str, anchor: EvmAnchor, number: int, publisher: str) -> str:
     """Read anchor ``number`` back from the chain at ``rpc_url``: the contract holds the digest
-    and previous digest for the period, and the named transaction succeeded and emitted
-    ``Anchored`` with them in the named block. A line saying what held; BundleError otherwise."""
+    and previous digest for the period, published by ``publisher``, and the named transaction
+    succeeded and emitted ``Anchored`` with them in the named block. A line saying what held;
+    BundleError otherwise."""
     try:
         from web3 import Web3
         from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Exception
@@ -75,6 +76,10 @@ def check_evm_anchor(rpc_url: str, anchor: EvmAnchor, number: int) -> str:
                 "anchor_digest", f"{where}: {address} holds no digest for {anchor.period}"
             ) from None
         digest, prev_digest, block_number = bytes(held[0]).hex(), bytes(held[1]).hex(), held[3]
+        if str(held[2]).lower() != publisher.lower():
+            raise BundleError(
+                "anchor_publisher", f"{where}: published by {held[2]}, {publisher} pinned"
+            )
         if digest != anchor.digest:
             raise BundleError(
                 "anchor_digest", f"{where}: {address} holds {digest} for {anchor.period}"
@@ -105,13 +110,14 @@ def check_evm_anchor(rpc_url: str, anchor: EvmAnchor, number: int) -> str:
             int(e["args"]["period"]),
             bytes(e["args"]["digest"]).hex(),
             bytes(e["args"]["prevDigest"]).hex(),
+            str(e["args"]["publisher"]).lower(),
         )
         for e in events
         if e["address"] == address
     }
-    if (anchor.period, anchor.digest, anchor.prev_digest) not in emitted:
+    if (anchor.period, anchor.digest, anchor.prev_digest, publisher.lower()) not in emitted:
         raise BundleError("anchor_event", f"{where}: {anchor.tx_hash} emitted no such Anchored")
     return (
         f"anchor: {anchor.period} anchored on chain {chain_id} at {address},"
-        f" block {anchor.block_number}, tx {anchor.tx_hash}"
+        f" block {anchor.block_number}, tx {anchor.tx_hash}, published by {publisher}"
     )

@@ -34,6 +34,13 @@ FILES = (MANIFEST, TRANSFERS, BALANCES, GOVERNANCE, SIGNATURES, ANCHORS)
 SIGNING_CONTEXT = b"msc-audit-digest/1:"
 """Officers sign this prefix followed by the 32 digest bytes, never bare bytes: the same keys sign
 governance proposals, and a signature must not be replayable from one context in the other."""
+ROTATION_CONTEXT = b"msc-officers-rotate/1:"
+"""The officers in force sign this prefix and the SHA-256 of an ``officers.rotate`` entry's
+canonical body (the entry without its signatures)."""
+ROTATE = "officers.rotate"
+"""``kind`` of a governance entry that replaces the officer set."""
+ROTATION_FIELDS = frozenset({"kind", "period", "replaces", "threshold", "officers", "signatures"})
+officers_max = 64
 
 line_bytes_max = 4096
 """No leaf comes near this; a longer line is refused before it is parsed."""
@@ -133,6 +140,44 @@ class BalanceLeaf:
         """Posted balance in the account's normal direction (may be negative)."""
         net = self.debits_posted - self.credits_posted
         return net if self.kind in DEBIT_NORMAL else -net
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerSet:
+    """Who may sign (ed25519 public keys) and how many distinct signatures are needed."""
+
+    threshold: int
+    keys: frozenset[bytes]
+
+    def id(self) -> str:
+        """The set's name in governance entries: hex SHA-256 of its canonical form."""
+        body = {"public_keys": sorted(key.hex() for key in self.keys), "threshold": self.threshold}
+        return hashlib.sha256(canonical_bytes(body)).hexdigest()
+
+
+def officer_set(value: object, check: str) -> OfficerSet:
+    """Read ``{"threshold": M, "officers": [{"name": ..., "public_key": hex}, ...]}`` (the
+    officers file, a manifest's ``signing`` section, an ``officers.rotate`` entry)."""
+    officers = value.get("officers") if isinstance(value, dict) else None
+    threshold = value.get("threshold") if isinstance(value, dict) else None
+    if not isinstance(officers, list) or not 0 < len(officers) <= officers_max:
+        raise BundleError(check, f"officers must be a list of 1..{officers_max} officers")
+    keys: list[bytes] = []
+    for entry in officers:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise BundleError(check, "each officer has a name and a public_key")
+        keys.append(hex_bytes(entry.get("public_key"), check, "officer public_key"))
+    if isinstance(threshold, bool) or not isinstance(threshold, int):
+        raise BundleError(check, "threshold must be an integer")
+    if len(set(keys)) != len(keys) or not 1 <= threshold <= len(keys):
+        raise BundleError(check, "officer keys must be distinct and 1 <= threshold <= N")
+    return OfficerSet(threshold, frozenset(keys))
+
+
+def rotation_message(entry: Mapping[str, Any]) -> bytes:
+    """The bytes each officer in force signs for an ``officers.rotate`` entry."""
+    body = {name: value for name, value in entry.items() if name != "signatures"}
+    return ROTATION_CONTEXT + hashlib.sha256(canonical_bytes(body)).digest()
 
 
 def digest(manifest: Mapping[str, Any]) -> bytes:
@@ -298,6 +343,11 @@ def hex_bytes(value: object, check: str, what: str, size: int = 32) -> bytes:
         return bytes.fromhex(value)
     except ValueError:
         raise BundleError(check, f"{what} must be {size} bytes of lower-case hex") from None
+
+
+def is_address(value: object) -> bool:
+    """True for an EVM address: 0x and 20 bytes of hex (any case)."""
+    return isinstance(value, str) and _ADDRESS.match(value) is not None
 
 
 def is_digest_hex(value: object) -> bool:

@@ -1,6 +1,9 @@
 """``msc-audit``: the auditor's command line (standard library and PyNaCl only).
 
-Exit status: 0 when every check holds, 1 naming the first that fails, 2 on bad usage.
+Exit status: 0 when every check holds, 1 naming the first that fails, 2 on bad usage. The trust
+root is never implicit: ``--previous`` or ``--officers`` pins the officers (or
+``--trust-bundle-officers`` accepts the bundle's own, said so), and ``--rpc`` needs the chain,
+contract and publisher pinned by flags.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from pathlib import Path
 from settlement.audit import bundle as b
 from settlement.audit import merkle
 from settlement.audit.bundle import BundleError
-from settlement.audit.verify import read_balances, read_manifest, verify_bundle
+from settlement.audit.verify import (
+    AnchorPins,
+    TrustRoot,
+    read_balances,
+    read_manifest,
+    verify_bundle,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -32,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for directory in directories:
         if not directory.is_dir():
             _say(f"msc-audit: not a directory: {directory}", err=True)
+            return EXIT_USAGE
+    if args.command == "verify":
+        usage = _verify_usage(args)
+        if usage is not None:
+            _say(f"msc-audit: {usage}", err=True)
             return EXIT_USAGE
     try:
         if args.command == "verify":
@@ -53,7 +67,24 @@ def _parser() -> argparse.ArgumentParser:
         "--previous", type=Path, metavar="DIR", help="the previous month's bundle (continuity)"
     )
     verify.add_argument(
+        "--officers",
+        type=Path,
+        metavar="FILE",
+        help='pin the officers in force at the start of the month: {"threshold": M,'
+        ' "officers": [{"name": ..., "public_key": hex}, ...]}',
+    )
+    verify.add_argument(
+        "--trust-bundle-officers",
+        action="store_true",
+        help="without --previous or --officers, accept the bundle's own officers (unpinned)",
+    )
+    verify.add_argument(
         "--rpc", metavar="URL", help="EVM JSON-RPC URL: read each anchor back (needs web3)"
+    )
+    verify.add_argument("--chain-id", type=_positive, metavar="N", help="pinned EVM chain id")
+    verify.add_argument("--contract", type=_address, metavar="0x...", help="pinned AuditAnchor")
+    verify.add_argument(
+        "--publisher", type=_address, metavar="0x...", help="pinned account that anchors"
     )
     prove = commands.add_parser("prove", help="print and check one inclusion proof")
     prove.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
@@ -63,8 +94,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return int(text)
+
+
+def _address(text: str) -> str:
+    if not b.is_address(text):
+        raise argparse.ArgumentTypeError(f"not a 0x address of 20 bytes: {text!r}")
+    return text
+
+
+def _verify_usage(args: argparse.Namespace) -> str | None:
+    """Why the verify flags cannot be used together, or None."""
+    if args.officers is not None and not args.officers.is_file():
+        return f"not a file: {args.officers}"
+    if args.trust_bundle_officers and (args.officers or args.previous):
+        return "--trust-bundle-officers is for when neither --previous nor --officers is given"
+    pinned = [args.chain_id, args.contract, args.publisher]
+    if any(pin is not None for pin in pinned) and None in pinned:
+        return "pin all of --chain-id, --contract and --publisher, or none"
+    if args.rpc is not None and None in pinned:
+        return "--rpc needs --chain-id, --contract and --publisher (anchors.json is not signed)"
+    return None
+
+
 def _verify(args: argparse.Namespace) -> int:
-    for line in verify_bundle(args.bundle, args.previous, args.rpc):
+    trust = TrustRoot(args.officers, args.trust_bundle_officers)
+    pins = None
+    if args.chain_id is not None:
+        pins = AnchorPins(args.chain_id, args.contract, args.publisher)
+    for line in verify_bundle(args.bundle, args.previous, args.rpc, trust, pins):
         _say(f"ok {line}")
     _say("bundle verified")
     return EXIT_OK

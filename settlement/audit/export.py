@@ -10,7 +10,8 @@ import itertools
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,17 @@ from escrow.periods import period as ledger_period
 from settlement.audit import bundle as b
 from settlement.audit import merkle, store
 from settlement.audit.anchor import anchored, write_anchors
-from settlement.audit.bundle import BalanceLeaf, TransferLeaf
-from settlement.audit.canonical import account_label, canonical_bytes
+from settlement.audit.bundle import BalanceLeaf, BundleError, TransferLeaf
+from settlement.audit.canonical import CanonicalError, account_label, canonical_bytes
 from settlement.audit.signing import Officers
-from settlement.audit.verify import reserves
+from settlement.audit.verify import (
+    Totals,
+    balances_follow,
+    effects,
+    read_rotation,
+    reserves,
+    rotated,
+)
 
 PUBLIC_OWNERS = frozenset({"treasury"})
 """Owners whose accounts are published under their own codes: the operator is not a private
@@ -33,6 +41,10 @@ party, and auditors must read its custody, clearing and fee accounts by name."""
 SOFTWARE = "msc-settlement"
 GOVERNANCE_NOTE = (
     "no governance log exists yet: governance.jsonl is empty and its root is the empty tree's"
+)
+ROTATIONS_NOTE = (
+    "governance.jsonl holds the month's officers.rotate entries, each signed by the threshold"
+    " of the officer set it replaces; no other proposals are published yet"
 )
 
 
@@ -57,9 +69,18 @@ class Export:
 
 
 def export_period(
-    conn: Connection, name: str, out: Path, key: bytes, officers: Officers, version: str
+    conn: Connection,
+    name: str,
+    out: Path,
+    key: bytes,
+    officers: Officers,
+    version: str,
+    governance: Sequence[Mapping[str, Any]] = (),
 ) -> Export:
-    """Write month ``name``'s bundle next to ``out`` and record its digest (caller commits)."""
+    """Write month ``name``'s bundle next to ``out`` and record its digest (caller commits).
+
+    ``officers`` must be the previous month's, or what the signed ``officers.rotate`` entries
+    in ``governance`` make of them; a first month must start from zero balances."""
     month = ledger_period(name)
     if (month.starts_at_us, month.ends_at_us) != b.period_range_us(name):
         raise InvariantViolation("the bundle's WIB month differs from the ledger's")
@@ -72,20 +93,29 @@ def export_period(
     missing = store.closed_unpublished_between(conn, previous and previous[0], name)
     if missing:
         raise ExportRefused(f"export {missing[0]} first: the chain of digests has no gaps")
+    check_officers_change(conn, name, previous, officers, governance)
     staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         starts, ends = b.period_range_us(name)
+        deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
+        balances = balance_leaves(store.balances_at(conn, ends), key)
         manifest = write_bundle(
             staging,
             name,
-            (transfer_leaf(row, key) for row in store.month_transfers(conn, starts, ends)),
-            balance_leaves(store.balances_at(conn, ends), key),
+            _tracked(
+                (transfer_leaf(row, key) for row in store.month_transfers(conn, starts, ends)),
+                deltas,
+            ),
+            balances,
             officers,
             version,
             previous,
+            governance,
         )
+        if previous is None:
+            _check_opening(name, deltas, balances)
         if manifest["transfers"]["count"] != closed_count:
             raise InvariantViolation(f"{name} had {closed_count} transfers when it was closed")
         digest = b.digest(manifest).hex()
@@ -102,6 +132,52 @@ def export_period(
         staging,
         out,
     )
+
+
+def check_officers_change(
+    conn: Connection,
+    name: str,
+    previous: tuple[str, str] | None,
+    officers: Officers,
+    governance: Sequence[Mapping[str, Any]],
+) -> None:
+    """Refuse officers that differ from the previous month's unless the ``governance`` entries
+    (``officers.rotate``, signed by the set each replaces) lead from those to these."""
+    try:
+        rotations = [read_rotation(entry, n) for n, entry in enumerate(governance, 1)]
+        recorded = None if previous is None else store.recorded_manifest(conn, previous[0])
+        if previous is None or recorded is None:
+            if rotations:
+                raise ExportRefused(f"{name} is a first month: no earlier officers to rotate")
+            return
+        before = b.officer_set(json.loads(recorded).get("signing"), "previous")
+        after = rotated(before, rotations, name)
+    except BundleError as bad:
+        raise ExportRefused(f"governance: {bad}") from None
+    if after != officers.officer_set():
+        raise ExportRefused(
+            f"the officers differ from {previous[0]}'s: an officers.rotate entry for {name},"
+            f" signed by {before.threshold} of {previous[0]}'s officers, is needed (--governance)"
+        )
+
+
+def _tracked(leaves: Iterable[TransferLeaf], deltas: Totals) -> Iterator[TransferLeaf]:
+    """The leaves, unchanged, each one's effect on its accounts added to ``deltas``."""
+    for leaf in leaves:
+        for account, total, change in effects(leaf):
+            deltas[account][total] += change
+        yield leaf
+
+
+def _check_opening(name: str, deltas: Totals, balances: list[BalanceLeaf]) -> None:
+    """A first month's balances are zero plus its transfers, as the verifier requires."""
+    try:
+        balances_follow({}, deltas, {leaf.account: leaf for leaf in balances}, "opening", "zero")
+    except BundleError as bad:
+        raise ExportRefused(
+            f"{name} would be the first published month, but its balances include transfers"
+            f" before it: {bad.reason}"
+        ) from None
 
 
 def transfer_leaf(row: store.TransferRow, key: bytes) -> TransferLeaf:
@@ -151,8 +227,10 @@ def write_bundle(
     officers: Officers,
     version: str,
     previous: tuple[str, str] | None,
+    governance: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Write the bundle's six files from its leaves (no database); the manifest written."""
+    """Write the bundle's six files from its leaves and governance entries (no database); the
+    manifest written."""
     hashes: list[bytes] = []
     with (staging / b.TRANSFERS).open("wb") as out:
         for leaf in transfers:
@@ -164,12 +242,17 @@ def write_bundle(
     top = merkle.sum_root(
         [merkle.sum_leaf(line, leaf.sums()) for line, leaf in zip(lines, balances, strict=True)]
     )
-    (staging / b.GOVERNANCE).write_bytes(b"")
+    try:
+        entries = [canonical_bytes(entry) for entry in governance]
+    except CanonicalError as bad:
+        raise ExportRefused(f"governance: {bad}") from None
+    (staging / b.GOVERNANCE).write_bytes(b"".join(line + b"\n" for line in entries))
+    note = ROTATIONS_NOTE if entries else GOVERNANCE_NOTE
     starts, ends = b.period_range_us(name)
     manifest: dict[str, Any] = {
         "balances": {"count": len(balances), "root": top.hash.hex(), "totals": _totals(balances)},
         "format": b.FORMAT,
-        "governance": {"count": 0, "note": GOVERNANCE_NOTE, "root": merkle.EMPTY_ROOT.hex()},
+        "governance": {"count": len(entries), "note": note, "root": merkle.root(entries).hex()},
         "period": name,
         "period_range_us": {"ends_at": ends, "starts_at": starts},
         "previous": None if previous is None else {"digest": previous[1], "period": previous[0]},

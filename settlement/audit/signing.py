@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nacl.signing import SigningKey
 
@@ -15,7 +16,6 @@ from settlement.audit.canonical import CanonicalError, parse_strict
 from settlement.audit.verify import read_manifest
 
 seed_bytes = 32
-officers_max = 64
 
 
 class SigningError(ValueError):
@@ -29,6 +29,10 @@ class Officers:
     threshold: int
     keys: tuple[tuple[str, str], ...]
     """(name, hex public key) pairs."""
+
+    def officer_set(self) -> b.OfficerSet:
+        """The set as the verifier compares it (keys and threshold, names aside)."""
+        return b.OfficerSet(self.threshold, frozenset(bytes.fromhex(key) for _, key in self.keys))
 
     def as_json(self) -> dict[str, object]:
         """The manifest's ``signing`` section."""
@@ -45,26 +49,14 @@ def load_officers(path: Path) -> Officers:
         document = parse_strict(path.read_bytes())
     except (OSError, CanonicalError) as bad:
         raise SigningError(f"cannot read officers file {path}: {bad}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("officers"), list):
-        raise SigningError("officers file must hold an object with an officers list")
-    keys: list[tuple[str, str]] = []
-    for entry in document["officers"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise SigningError("each officer has a name and a public_key")
-        try:
-            key = b.hex_bytes(entry.get("public_key"), "officers", "public_key")
-        except BundleError as bad:
-            raise SigningError(str(bad)) from None
-        keys.append((entry["name"], key.hex()))
-    threshold = document.get("threshold")
-    distinct = len({key for _, key in keys})
-    if distinct != len(keys) or not 0 < len(keys) <= officers_max:
-        raise SigningError(f"officer keys must be distinct, 1..{officers_max} of them")
-    if isinstance(threshold, bool) or not isinstance(threshold, int):
-        raise SigningError("threshold must be an integer")
-    if not 1 <= threshold <= len(keys):
-        raise SigningError(f"threshold must be 1..{len(keys)}")
-    return Officers(threshold, tuple(keys))
+    if not isinstance(document, dict):
+        raise SigningError(f"officers file {path} must hold an object")
+    try:
+        b.officer_set(document, "officers")
+    except BundleError as bad:
+        raise SigningError(f"officers file {path}: {bad.reason}") from None
+    keys = tuple((entry["name"], entry["public_key"]) for entry in document["officers"])
+    return Officers(document["threshold"], keys)
 
 
 def load_signing_key(path: Path) -> SigningKey:
@@ -106,6 +98,41 @@ def sign_bundle(bundle: Path, key: SigningKey) -> bool:
     signatures.append({"public_key": public.hex(), "signature": signature.hex()})
     _replace(bundle / b.SIGNATURES, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return True
+
+
+def read_governance(path: Path) -> list[dict[str, Any]]:
+    """The governance entries of a JSONL file (one JSON object a line), for ``msc audit export``."""
+    try:
+        lines = path.read_bytes().splitlines()
+        entries = [parse_strict(line) for line in lines if line.strip()]
+    except (OSError, CanonicalError) as bad:
+        raise SigningError(f"cannot read governance file {path}: {bad}") from None
+    if not all(isinstance(entry, dict) for entry in entries):
+        raise SigningError(f"governance file {path}: each line is a JSON object")
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def rotation_entry(period: str, replaced: Officers, new: Officers) -> dict[str, Any]:
+    """An unsigned ``officers.rotate`` governance entry: from ``period`` on, ``new`` replaces
+    ``replaced``; it counts once ``replaced.threshold`` of ``replaced`` have signed it."""
+    b.period_range_us(period)
+    return {
+        "kind": b.ROTATE,
+        "officers": [{"name": name, "public_key": key} for name, key in new.keys],
+        "period": period,
+        "replaces": replaced.officer_set().id(),
+        "signatures": [],
+        "threshold": new.threshold,
+    }
+
+
+def sign_rotation(entry: dict[str, Any], key: SigningKey) -> dict[str, Any]:
+    """The entry with this officer's signature added (signatures kept sorted by key)."""
+    public = bytes(key.verify_key).hex()
+    signature = key.sign(b.rotation_message(entry)).signature.hex()
+    others = [s for s in entry["signatures"] if s.get("public_key") != public]
+    signatures = sorted([*others, {"public_key": public, "signature": signature}], key=str)
+    return entry | {"signatures": signatures}
 
 
 def _replace(path: Path, content: str) -> None:

@@ -131,6 +131,14 @@ def recorded_digest(conn: Connection, period: str) -> str | None:
     return None if value is None else str(value)
 
 
+def recorded_manifest(conn: Connection, period: str) -> str | None:
+    """The exact canonical manifest recorded for ``period``, if any."""
+    value = conn.execute(
+        text("SELECT manifest FROM audit_digests WHERE period = :p"), {"p": period}
+    ).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
 def latest_digest_before(conn: Connection, period: str) -> tuple[str, str] | None:
     """The newest published (period, digest) before ``period``: the link of the chain."""
     row = conn.execute(

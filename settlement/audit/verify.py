@@ -1,13 +1,16 @@
 """The auditor's checks of one bundle: every number recomputed, the first failure named.
 
 Standard library and PyNaCl only. ``verify_bundle`` returns the lines of what it checked, or
-raises ``BundleError`` naming the first check that fails.
+raises ``BundleError`` naming the first check that fails. What it trusts is explicit: the
+officers come from the previous month (changed only by ``officers.rotate`` entries signed by
+the set they replace) or a pinned officers file, and anchors are read from a pinned chain,
+contract and publisher, never from anchors.json's own word.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from nacl.signing import VerifyKey
 
 from settlement.audit import bundle as b
 from settlement.audit import merkle
-from settlement.audit.bundle import BalanceLeaf, BundleError, TransferLeaf
+from settlement.audit.bundle import BalanceLeaf, BundleError, OfficerSet, TransferLeaf
 
 Totals = dict[str, dict[str, int]]
 """Per account (or per asset): the four running totals by name."""
@@ -38,13 +41,70 @@ class Manifest:
     reserves: Totals
     governance_count: int
     governance_root: bytes
-    threshold: int
-    officers: frozenset[bytes]
+    officer_set: OfficerSet
+
+    @property
+    def threshold(self) -> int:
+        """How many distinct officers must sign."""
+        return self.officer_set.threshold
+
+    @property
+    def officers(self) -> frozenset[bytes]:
+        """The officers' public keys."""
+        return self.officer_set.keys
 
 
-def verify_bundle(bundle: Path, previous: Path | None = None, rpc: str | None = None) -> list[str]:
-    """Check the bundle (its link to the ``previous`` month's bundle and, given an ``rpc`` URL,
-    its EVM anchors on chain)."""
+@dataclass(frozen=True, slots=True)
+class TrustRoot:
+    """Where the officer set in force at the start of the month comes from, besides
+    ``--previous`` (whose officers are the root when it is given)."""
+
+    officers_file: Path | None = None
+    """``--officers FILE``: the pinned set (same shape as the service's officers file)."""
+    bundle_officers: bool = False
+    """``--trust-bundle-officers``: accept the bundle's own officers, unpinned."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorPins:
+    """The chain, ``AuditAnchor`` contract and publisher the auditor expects (flags, not the
+    unsigned anchors.json)."""
+
+    chain_id: int
+    contract: str
+    publisher: str
+
+    def provenance(self) -> str:
+        """The line saying what is pinned, and by what."""
+        return (
+            f"anchor_pins: chain id {self.chain_id} (pinned by --chain-id), contract"
+            f" {self.contract} (pinned by --contract), publisher {self.publisher}"
+            " (pinned by --publisher)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """One ``officers.rotate`` governance entry, shape-checked (signatures not yet counted)."""
+
+    number: int
+    period: str
+    replaces: str
+    officers: OfficerSet
+    message: bytes
+    signatures: tuple[tuple[bytes, bytes], ...]
+
+
+def verify_bundle(
+    bundle: Path,
+    previous: Path | None = None,
+    rpc: str | None = None,
+    trust: TrustRoot | None = None,
+    pins: AnchorPins | None = None,
+) -> list[str]:
+    """Check the bundle: its link to the ``previous`` month's bundle (or, for a first month,
+    balances from zero), its officers against the ``trust`` root and, given an ``rpc`` URL, its
+    EVM anchors on chain against the ``pins``."""
     done: list[str] = []
     manifest = read_manifest(bundle)
     done.append(f"manifest: period {manifest.period}")
@@ -56,19 +116,24 @@ def verify_bundle(bundle: Path, previous: Path | None = None, rpc: str | None = 
     done.append(f"balance_root: {len(balances)} accounts, totals per asset")
     check_accounts(assets, balances)
     done.append("accounts: every transfer's accounts are in the balances, same asset")
-    check_governance(bundle, manifest)
+    rotations = check_governance(bundle, manifest)
     done.append(f"governance_root: {manifest.governance_count} entries")
-    if previous is None:
-        done.append("continuity: skipped (no --previous bundle given)")
+    before: Manifest | None = None
+    if previous is not None:
+        before = check_continuity(previous, manifest, deltas, balances)
+        done.append(f"continuity: balances follow from {before.period} and this month's transfers")
+    elif manifest.previous is None:
+        balances_follow({}, deltas, balances, "opening_balances", "zero")
+        done.append("opening_balances: first month, every balance is zero plus its transfers")
     else:
-        linked = check_continuity(previous, manifest, deltas, balances)
-        done.append(f"continuity: balances follow from {linked} and this month's transfers")
+        done.append("continuity: skipped (no --previous bundle given)")
     manifest_digest = b.digest(manifest.raw)
     signers = check_signatures(bundle, manifest, manifest_digest)
     done.append(
         f"signatures: {signers} of {len(manifest.officers)} officers (>= {manifest.threshold})"
     )
-    done.extend(check_anchors(bundle, manifest, manifest_digest, rpc))
+    done.extend(check_officers(manifest, rotations, before, trust or TrustRoot()))
+    done.extend(check_anchors(bundle, manifest, manifest_digest, rpc, pins))
     done.append(f"digest: {manifest_digest.hex()}")
     return done
 
@@ -85,12 +150,7 @@ def read_manifest(bundle: Path) -> Manifest:
     transfers = _get(raw, "transfers", dict)
     balances = _get(raw, "balances", dict)
     governance = _get(raw, "governance", dict)
-    signing = _get(raw, "signing", dict)
-    officers = _get(signing, "officers", list)
-    keys = [b.hex_bytes(_get(o, "public_key", str), "manifest", "officer key") for o in officers]
-    threshold = _get(signing, "threshold", int)
-    if len(set(keys)) != len(keys) or not 1 <= threshold <= len(keys):
-        raise BundleError("manifest", "officer keys must be distinct and 1 <= threshold <= N")
+    signing = b.officer_set(_get(raw, "signing", dict), "manifest")
     return Manifest(
         raw=raw,
         period=period,
@@ -103,8 +163,7 @@ def read_manifest(bundle: Path) -> Manifest:
         reserves=_totals_table(_get(raw, "reserves", dict)),
         governance_count=_count(governance),
         governance_root=b.hex_bytes(_get(governance, "root", str), "manifest", "governance root"),
-        threshold=threshold,
-        officers=frozenset(keys),
+        officer_set=signing,
     )
 
 
@@ -236,20 +295,131 @@ def check_accounts(assets: Mapping[str, str], balances: Mapping[str, BalanceLeaf
             raise BundleError("accounts", f"{account} has no {asset} balance")
 
 
-def check_governance(bundle: Path, manifest: Manifest) -> None:
-    """Recompute the governance log's root and count."""
+def check_governance(bundle: Path, manifest: Manifest) -> list[Rotation]:
+    """Recompute the governance log's root and count; its entries, each an ``officers.rotate``
+    (the only kind published so far: an entry the verifier cannot check is refused)."""
     lines = b.read_lines(bundle / b.GOVERNANCE, "governance")
-    for number, line in enumerate(lines, 1):
-        b.parse_line(line, "governance", number)
+    rotations = [
+        read_rotation(b.parse_line(line, "governance", number), number)
+        for number, line in enumerate(lines, 1)
+    ]
     if len(lines) != manifest.governance_count or merkle.root(lines) != manifest.governance_root:
         raise BundleError("governance_root", "the governance log differs from the manifest's")
+    return rotations
+
+
+def read_rotation(value: Mapping[str, Any], number: int) -> Rotation:
+    """Read and shape-check governance entry ``number`` as an ``officers.rotate``."""
+    where = f"line {number}"
+    if value.get("kind") != b.ROTATE:
+        raise BundleError("governance", f"{where}: kind must be {b.ROTATE!r}")
+    if set(value) != b.ROTATION_FIELDS:
+        raise BundleError("governance", f"{where}: fields must be {sorted(b.ROTATION_FIELDS)}")
+    period = value["period"]
+    try:
+        b.period_range_us(period if isinstance(period, str) else "")
+    except BundleError:
+        raise BundleError("governance", f"{where}: period must be YYYY-MM") from None
+    if not b.is_digest_hex(value["replaces"]):
+        raise BundleError("governance", f"{where}: replaces must be an officer set's id")
+    if not isinstance(value["signatures"], list):
+        raise BundleError("governance", f"{where}: signatures must be a list")
+    signatures: list[tuple[bytes, bytes]] = []
+    for entry in value["signatures"]:
+        if not isinstance(entry, dict) or set(entry) != {"public_key", "signature"}:
+            raise BundleError("governance", f"{where}: a signature is {{public_key, signature}}")
+        signatures.append(
+            (
+                b.hex_bytes(entry["public_key"], "governance", f"{where}'s signer"),
+                b.hex_bytes(entry["signature"], "governance", f"{where}'s signature", 64),
+            )
+        )
+    return Rotation(
+        number,
+        period,
+        value["replaces"],
+        b.officer_set(value, "governance"),
+        b.rotation_message(value),
+        tuple(signatures),
+    )
+
+
+def rotated(start: OfficerSet, rotations: Sequence[Rotation], period: str) -> OfficerSet:
+    """The officer set after the month's rotations, applied in order; each must name the month,
+    replace the set then in force and be signed by that set's threshold."""
+    current = start
+    for rotation in rotations:
+        where = f"governance line {rotation.number}"
+        if rotation.period != period:
+            raise BundleError("officers", f"{where} rotates the officers of {rotation.period}")
+        if rotation.replaces != current.id():
+            raise BundleError("officers", f"{where} replaces another set than the one in force")
+        valid = {
+            key
+            for key, signature in rotation.signatures
+            if key in current.keys and _verifies(key, rotation.message, signature)
+        }
+        if len(valid) < current.threshold:
+            raise BundleError(
+                "officers",
+                f"{where}: {len(valid)} valid signatures of the officers in force,"
+                f" {current.threshold} needed",
+            )
+        current = rotation.officers
+    return current
+
+
+def check_officers(
+    manifest: Manifest, rotations: Sequence[Rotation], before: Manifest | None, trust: TrustRoot
+) -> list[str]:
+    """The manifest's officers are the trust root's set, changed only by the month's signed
+    rotations; the lines saying which root was used."""
+    start, root = trust_root(before, trust)
+    if start is None:
+        if rotations:
+            root += f"; its {len(rotations)} officers.rotate entries are not checked"
+        return [root]
+    if rotated(start, rotations, manifest.period) != manifest.officer_set:
+        after = " after this month's officers.rotate entries" if rotations else ""
+        raise BundleError(
+            "officers",
+            f"the manifest's officers are not the trust root's{after}: a change of officers"
+            " needs an officers.rotate entry signed by the threshold of the set it replaces",
+        )
+    changed = f"changed by {len(rotations)} signed officers.rotate" if rotations else "unchanged"
+    return [root, f"officers: the manifest's officers are the trust root's, {changed}"]
+
+
+def trust_root(before: Manifest | None, trust: TrustRoot) -> tuple[OfficerSet | None, str]:
+    """The officer set in force at the month's start and the line naming where it came from;
+    None for the bundle's own officers (only with ``bundle_officers``)."""
+    if trust.officers_file is not None:
+        pinned = b.officer_set(b.read_json(trust.officers_file, "trust_root"), "trust_root")
+        if before is not None and before.officer_set != pinned:
+            raise BundleError(
+                "officers", f"{before.period}'s officers are not the set pinned by --officers"
+            )
+        held = f", held by {before.period}" if before is not None else ""
+        return pinned, f"trust_root: officers pinned by --officers {trust.officers_file}{held}"
+    if before is not None:
+        return before.officer_set, f"trust_root: the officers of {before.period} (--previous)"
+    if not trust.bundle_officers:
+        raise BundleError(
+            "trust_root",
+            "no trust root for the officers: give --previous DIR (last month's bundle) or"
+            " --officers FILE, or accept the bundle's own with --trust-bundle-officers",
+        )
+    return None, (
+        "trust_root: UNPINNED, the bundle's own officers (--trust-bundle-officers):"
+        " whoever wrote the bundle chose who signs it"
+    )
 
 
 def check_continuity(
     previous: Path, manifest: Manifest, deltas: Totals, balances: Mapping[str, BalanceLeaf]
-) -> str:
-    """The previous bundle is the month the manifest links to, and its balances plus this
-    month's transfers are exactly this month's balances; the previous period's name."""
+) -> Manifest:
+    """The previous bundle is the month the manifest links to, signed by its officers, and its
+    balances plus this month's transfers are exactly this month's balances; its manifest."""
     before = read_manifest(previous)
     if manifest.previous is None:
         raise BundleError("previous_link", "this manifest names no previous month")
@@ -260,20 +430,36 @@ def check_continuity(
         before.balance_root
     ):
         raise BundleError("previous", "the previous balances do not hash to their root")
+    try:
+        check_signatures(previous, before, b.digest(before.raw))
+    except BundleError as bad:
+        raise BundleError("previous", f"{before.period}'s {bad}") from None
     earlier = {leaf.account: leaf for _, leaf in prior}
+    balances_follow(earlier, deltas, balances, "balance_continuity", before.period)
+    return before
+
+
+def balances_follow(
+    earlier: Mapping[str, BalanceLeaf],
+    deltas: Totals,
+    balances: Mapping[str, BalanceLeaf],
+    check: str,
+    source: str,
+) -> None:
+    """Every account's balance is its ``earlier`` totals (zero where it has none) plus the
+    month's change, in every total; an earlier account never disappears or changes asset."""
     for account in sorted(set(earlier) | set(deltas) | set(balances)):
         old, new = earlier.get(account), balances.get(account)
         if new is None:
-            raise BundleError("balance_continuity", f"{account} disappeared")
+            raise BundleError(check, f"{account} disappeared")
         if old is not None and (old.asset, old.kind) != (new.asset, new.kind):
-            raise BundleError("balance_continuity", f"{account} changed asset or kind")
+            raise BundleError(check, f"{account} changed asset or kind")
         base = old.totals() if old else dict.fromkeys(b.TOTALS, 0)
         change = deltas.get(account, dict.fromkeys(b.TOTALS, 0))
         if {k: base[k] + change[k] for k in b.TOTALS} != new.totals():
             raise BundleError(
-                "balance_continuity", f"{account} does not follow from {before.period}"
+                check, f"{account} ({new.asset}) does not follow from {source} and the transfers"
             )
-    return before.period
 
 
 def check_signatures(bundle: Path, manifest: Manifest, manifest_digest: bytes) -> int:
@@ -292,10 +478,8 @@ def check_signatures(bundle: Path, manifest: Manifest, manifest_digest: bytes) -
         signature = b.hex_bytes(entry.get("signature"), "signatures", f"signature {number}", 64)
         if key not in manifest.officers:
             raise BundleError("signatures", f"signature {number} is not by a listed officer")
-        try:
-            VerifyKey(key).verify(message, signature)
-        except (CryptoError, ValueError, TypeError):
-            raise BundleError("signatures", f"signature {number} does not verify") from None
+        if not _verifies(key, message, signature):
+            raise BundleError("signatures", f"signature {number} does not verify")
         signers.add(key)
     if len(signers) < manifest.threshold:
         raise BundleError(
@@ -305,10 +489,15 @@ def check_signatures(bundle: Path, manifest: Manifest, manifest_digest: bytes) -
 
 
 def check_anchors(
-    bundle: Path, manifest: Manifest, manifest_digest: bytes, rpc: str | None
+    bundle: Path,
+    manifest: Manifest,
+    manifest_digest: bytes,
+    rpc: str | None,
+    pins: AnchorPins | None,
 ) -> list[str]:
-    """Every anchor in anchors.json names this month, its digest and its previous digest; given
-    an ``rpc`` URL, each is also read back from the chain (web3 is imported only then)."""
+    """Every anchor in anchors.json names this month, its digest and its previous digest, and
+    the pinned chain and contract; given an ``rpc`` URL (which needs ``pins``: anchors.json is
+    not signed), each is read back from the chain, publisher included (web3 imported only then)."""
     anchors = b.read_json(bundle / b.ANCHORS, "anchors")
     if not isinstance(anchors, list):
         raise BundleError("anchors", "anchors.json must be a JSON list")
@@ -326,14 +515,43 @@ def check_anchors(
             raise BundleError(
                 "anchors", f"anchor {number} names another period, digest or previous digest"
             )
+        if pins is not None:
+            check_pinned(entry, number, pins)
         entries.append(entry)
+    done = [] if pins is None else [pins.provenance()]
     if rpc is None:
-        return [f"anchors: {len(entries)} listed; anchor verification skipped (no --rpc given)"]
+        skipped = "anchor verification skipped (no --rpc given)"
+        return [*done, f"anchors: {len(entries)} listed; {skipped}"]
+    if pins is None:
+        raise BundleError("anchor_pins", "--rpc needs --chain-id, --contract and --publisher")
     if not entries:
         raise BundleError("anchors", "--rpc given but anchors.json lists no EVM anchor")
     from settlement.audit.anchor_rpc import check_evm_anchor
 
-    return [check_evm_anchor(rpc, entry, number) for number, entry in enumerate(entries, 1)]
+    return done + [
+        check_evm_anchor(rpc, entry, number, pins.publisher)
+        for number, entry in enumerate(entries, 1)
+    ]
+
+
+def check_pinned(entry: b.EvmAnchor, number: int, pins: AnchorPins) -> None:
+    """An anchors.json entry names the pinned chain and contract."""
+    if entry.chain_id != pins.chain_id:
+        raise BundleError(
+            "anchor_chain", f"anchor {number} is on chain {entry.chain_id}, {pins.chain_id} pinned"
+        )
+    if entry.contract.lower() != pins.contract.lower():
+        raise BundleError(
+            "anchor_contract", f"anchor {number} names {entry.contract}, {pins.contract} pinned"
+        )
+
+
+def _verifies(key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        VerifyKey(key).verify(message, signature)
+    except (CryptoError, ValueError, TypeError):
+        return False
+    return True
 
 
 def _previous(raw: Mapping[str, Any], period: str) -> tuple[str, str] | None:

@@ -25,6 +25,7 @@ from settlement.audit.signing import (
     SigningError,
     load_officers,
     load_signing_key,
+    read_governance,
     sign_bundle,
     write_new_key,
 )
@@ -45,8 +46,16 @@ def export(
         Path | None,
         typer.Option("--officers", help="Officers JSON (default MSC_AUDIT_OFFICERS_FILE)."),
     ] = None,
+    governance_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--governance",
+            help="JSONL of signed officers.rotate entries (needed when the officers changed).",
+        ),
+    ] = None,
 ) -> None:
-    """Write the month's bundle and record its digest; officers then sign it."""
+    """Write the month's bundle and record its digest; officers then sign it. Refused (nothing
+    written) when the officers differ from the previous month's without a signed rotation."""
     settings = Settings()
     path = officers_file or settings.audit_officers_file
     if path is None:
@@ -57,10 +66,17 @@ def export(
     except SigningError as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    try:
+        governance = [] if governance_file is None else read_governance(governance_file)
+    except SigningError as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     key = settings.pseudonym_key.get_secret_value().encode("utf-8")
     try:
         done: Export = run_in_database(
-            lambda conn: export_period(conn, month, out, key, officers, _software_version()),
+            lambda conn: export_period(
+                conn, month, out, key, officers, _software_version(), governance
+            ),
             settings,
         )
     except (ExportRefused, PeriodNotClosable) as refused:

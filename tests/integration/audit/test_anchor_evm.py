@@ -20,11 +20,12 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from chain.evm.abi import ANCHOR, decode_result, encode_call
+from chain.evm.abi import ANCHOR, decode_result, encode_call, encode_deploy
 from chain.evm.anvil import ANVIL_CHAIN_ID
 from chain.evm.client import Web3Client
 from chain.evm.fees import FeePolicy
 from chain.evm.signing import sign
+from chain.evm.types import Receipt, TxRequest
 from escrow.clock import FixedClock
 from escrow.ledger import Ledger
 from escrow.periods import period, period_of
@@ -38,9 +39,9 @@ from settlement.cli.audit import app
 from settlement.config import Settings
 from settlement.db import make_engine
 from settlement.evm.anchor import ANCHOR_PURPOSE, AnchorHandler
-from settlement.evm.deployment import Deployment, RoleHolders, deploy
+from settlement.evm.deployment import Deployment, RoleHolders, deploy, deploy_gas_limit
 from settlement.evm.sender import SendLimits, TxSender
-from settlement.evm.token import publish_request
+from settlement.evm.token import grant_role_request, publish_request
 from settlement.outbox import Dispatcher, OutboxMessage
 from tests.database import drop_database, fresh_database, worker_database_name
 from tests.evm_support import Chain, CrashAfterSend, CrashingNode
@@ -115,6 +116,23 @@ class Env:
             sign_bundle(out, key)
         return name, out
 
+    def pins(self, publisher: str | None = None, officers: bool = True) -> list[str]:
+        """The auditor's flags for ``--rpc``: this chain, this contract, our publisher; with
+        ``officers``, the officers pinned by the file the bundles were exported with."""
+        return [
+            *("--rpc", self.rpc, "--chain-id", str(ANVIL_CHAIN_ID)),
+            *("--contract", self.deployment.anchor),
+            *("--publisher", publisher or self.account.address),
+            *(("--officers", str(self.tmp / "officers.json")) if officers else ()),
+        ]
+
+    def send(self, account: LocalAccount, request: TxRequest) -> Receipt:
+        """Sign and send ``request`` from ``account`` outside the service; its receipt."""
+        nonce = self.node.pending_nonce(account.address)
+        tx = sign(account, ANVIL_CHAIN_ID, nonce, request, self.node.fees())
+        self.node.send_raw(tx.raw)
+        return self.node.wait_confirmed(tx.tx_hash, 1, 15)
+
     def scalar(self, sql: str, **params: object) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(text(sql), params).scalar_one()
@@ -138,6 +156,14 @@ class Env:
 @pytest.fixture(scope="module")
 def publisher(evm_chain: Chain) -> LocalAccount:
     """A key of this module's own (its nonces are nobody else's), funded with test ether."""
+    account: LocalAccount = Account.create()
+    evm_chain.w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])  # type: ignore[arg-type]
+    return account
+
+
+@pytest.fixture(scope="module")
+def stranger(evm_chain: Chain) -> LocalAccount:
+    """Somebody else's funded key: not the service's publisher."""
     account: LocalAccount = Account.create()
     evm_chain.w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])  # type: ignore[arg-type]
     return account
@@ -245,9 +271,10 @@ def test_anchor_a_month_verify_it_on_chain_and_chain_the_next(
         b.anchor_period(first),
     )
     assert {f: (bundle / f).read_bytes() for f in signed} == signed, "anchors change no digest"
-    code, report = verify(capsys, str(bundle), "--rpc", env.rpc)
+    code, report = verify(capsys, str(bundle), *env.pins())
     assert code == 0, report
     assert f"ok anchor: {b.anchor_period(first)} anchored on chain {ANVIL_CHAIN_ID}" in report
+    assert f"(pinned by --contract), publisher {env.account.address} (pinned by" in report
 
     nonce = env.node.pending_nonce(env.account.address)
     code, out = env.cli("anchor", first, "--bundle", str(bundle))
@@ -269,8 +296,10 @@ def test_anchor_a_month_verify_it_on_chain_and_chain_the_next(
     assert code == 0, out
     second_digest = json.loads((next_bundle / b.SIGNATURES).read_text())["digest"]
     assert env.on_chain(second) == (second_digest, digest), "prevDigest is the first month's"
-    code, report = verify(capsys, str(next_bundle), "--previous", str(bundle), "--rpc", env.rpc)
+    flags = env.pins(officers=False)
+    code, report = verify(capsys, str(next_bundle), "--previous", str(bundle), *flags)
     assert code == 0, report
+    assert f"ok trust_root: the officers of {first} (--previous)" in report
 
     cases = [
         (edit_anchors(next_bundle, "tx", tx_hash=tx_hash), "FAIL anchor_tx:"),
@@ -279,9 +308,9 @@ def test_anchor_a_month_verify_it_on_chain_and_chain_the_next(
         (edit_anchors(next_bundle, "chain", chain_id=1), "FAIL anchor_chain:"),
     ]
     for tampered, failure in cases:
-        code, report = verify(capsys, str(tampered), "--rpc", env.rpc)
+        code, report = verify(capsys, str(tampered), *env.pins())
         assert (code, report.splitlines()[-1].startswith(failure)) == (1, True), report
-    code, report = verify(capsys, str(bundle))
+    code, report = verify(capsys, str(bundle), "--officers", str(env.tmp / "officers.json"))
     assert code == 0, report
     assert "anchors: 1 listed; anchor verification skipped" in report
 
@@ -319,9 +348,62 @@ def test_a_different_digest_on_chain_parks_the_anchor_and_fails_verification(
         mined.block_number,
     )
     (bundle / b.ANCHORS).write_text(json.dumps([claim.as_json()]))
-    code, report = verify(capsys, str(bundle), "--rpc", env.rpc)
+    code, report = verify(capsys, str(bundle), *env.pins())
     assert code == 1
     assert report.splitlines()[-1].startswith("FAIL anchor_digest:"), report
+
+
+def test_an_anchor_on_another_contract_or_by_another_publisher_fails(
+    env: Env, stranger: LocalAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, bundle = env.close_and_export(first=True)
+    digest = bytes.fromhex(json.loads((bundle / b.SIGNATURES).read_text())["digest"])
+    period_number = b.anchor_period(name)
+    deployed = env.send(
+        stranger,
+        TxRequest(None, encode_deploy(ANCHOR, [stranger.address]), deploy_gas_limit),
+    )
+    assert deployed.contract_address is not None
+    own = deployed.contract_address
+    env.send(stranger, grant_role_request(own, ANCHOR, "PUBLISHER_ROLE", stranger.address))
+    elsewhere = env.send(stranger, publish_request(own, period_number, digest, bytes(32)))
+    env.send(
+        env.account,
+        grant_role_request(env.deployment.anchor, ANCHOR, "PUBLISHER_ROLE", stranger.address),
+    )
+    by_stranger = env.send(
+        stranger, publish_request(env.deployment.anchor, period_number, digest, bytes(32))
+    )
+
+    def claim(contract: str, mined: Receipt, suffix: str) -> Path:
+        entry = b.EvmAnchor(
+            ANVIL_CHAIN_ID,
+            contract,
+            period_number,
+            digest.hex(),
+            "00" * 32,
+            mined.tx_hash,
+            mined.block_number,
+        )
+        copy = env.tmp / f"claim-{suffix}"
+        shutil.copytree(bundle, copy)
+        (copy / b.ANCHORS).write_text(json.dumps([entry.as_json()]))
+        return copy
+
+    cases = [
+        (claim(own, elsewhere, "own"), env.pins(), "FAIL anchor_contract:"),
+        (
+            claim(own, elsewhere, "own-pinned"),
+            [*env.pins(), "--contract", own],
+            "FAIL anchor_publisher:",
+        ),
+        (claim(env.deployment.anchor, by_stranger, "ours"), env.pins(), "FAIL anchor_publisher:"),
+    ]
+    for claimed, flags, failure in cases:
+        code, report = verify(capsys, str(claimed), *flags)
+        assert (code, report.splitlines()[-1].split(" ")[:2]) == (1, failure.split(" ")), report
+    code, report = verify(capsys, str(env.tmp / "claim-ours"), *env.pins(stranger.address))
+    assert code == 0, report
 
 
 def test_a_crash_after_sending_resumes_the_same_transaction(env: Env) -> None:

@@ -17,10 +17,17 @@ from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, ResultCode, TransferFlags, TransferRequest
 from escrow.periods import period, period_of
 from settlement.audit import bundle as b
+from settlement.audit import store
 from settlement.audit.canonical import pseudonym
 from settlement.audit.cli import main
 from settlement.audit.export import ExportRefused, export_period
-from settlement.audit.signing import Officers, load_officers, sign_bundle
+from settlement.audit.signing import (
+    Officers,
+    load_officers,
+    rotation_entry,
+    sign_bundle,
+    sign_rotation,
+)
 
 pytestmark = pytest.mark.integration
 KEY = b"integration-pseudonym-key"
@@ -137,8 +144,10 @@ def test_export_sign_verify_and_tamper(
     assert (export.transfer_count, export.balance_count) == (7, 5)
     for key in keys:
         assert sign_bundle(out, key)
-    code, report = verify(capsys, str(out))
+    pinned = ["--officers", str(tmp_path / "officers.json")]
+    code, report = verify(capsys, str(out), *pinned)
     assert code == 0, report
+    assert "ok opening_balances: first month" in report
 
     published = b"".join((out / f).read_bytes() for f in b.FILES)
     assert b"UM001" not in published
@@ -165,7 +174,7 @@ def test_export_sign_verify_and_tamper(
         (b.SIGNATURES, {"signature": "00" * 64}, "signatures"),
     ]
     for file, edit, check in cases:
-        code, report = verify(capsys, str(tampered(out, file, edit)))
+        code, report = verify(capsys, str(tampered(out, file, edit)), *pinned)
         assert code == 1
         assert report.startswith(f"FAIL {check}:"), report
 
@@ -207,3 +216,60 @@ def test_months_chain_and_export_in_order(
 
     with pytest.raises(DBAPIError, match="immutable"), module_conn.begin_nested():
         module_conn.execute(text("UPDATE audit_digests SET manifest = '{}'"))
+
+
+def test_a_change_of_officers_is_exported_only_with_a_rotation_the_old_officers_signed(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ledger = Ledger(module_conn, clock)
+    open_accounts(ledger)
+    first = period_of(clock.now_us())
+    post_month(ledger, clock)
+    close(ledger, clock, first)
+    export_period(module_conn, first, tmp_path / first, KEY, officers, "test").publish()
+    for key in keys:
+        sign_bundle(tmp_path / first, key)
+    second = period_of(clock.now_us())
+    post_month(ledger, clock)
+    close(ledger, clock, second)
+    new_keys = [SigningKey.generate()]
+    new = Officers(1, (("new officer", bytes(new_keys[0].verify_key).hex()),))
+    out = tmp_path / second
+
+    with pytest.raises(ExportRefused, match=f"the officers differ from {first}'s"):
+        export_period(module_conn, second, out, KEY, new, "test")
+    half = sign_rotation(rotation_entry(second, officers, new), keys[0])
+    with pytest.raises(ExportRefused, match="1 valid signatures of the officers in force, 2"):
+        export_period(module_conn, second, out, KEY, new, "test", [half])
+    assert not out.exists()
+    assert list(tmp_path.glob(f".{second}*")) == [], "nothing written aside either"
+    assert store.recorded_digest(module_conn, second) is None
+
+    entry = sign_rotation(half, keys[1])
+    export_period(module_conn, second, out, KEY, new, "test", [entry]).publish()
+    sign_bundle(out, new_keys[0])
+    code, report = verify(capsys, str(out), "--previous", str(tmp_path / first))
+    assert code == 0, report
+    assert "changed by 1 signed officers.rotate" in report
+
+
+def test_a_first_month_with_earlier_unpublished_transfers_is_refused(
+    module_conn: Connection, clock: FixedClock, officers: Officers, tmp_path: Path
+) -> None:
+    ledger = Ledger(module_conn, clock)
+    open_accounts(ledger)
+    post_month(ledger, clock)
+    clock.advance_to(period(period_of(clock.now_us())).ends_at_us + 3 * day_s * 1_000_000)
+    later = period_of(clock.now_us())
+    post_month(ledger, clock)
+    close(ledger, clock, later)
+    out = tmp_path / later
+    with pytest.raises(ExportRefused, match="balances include transfers before it"):
+        export_period(module_conn, later, out, KEY, officers, "test")
+    assert not out.exists()
+    assert store.recorded_digest(module_conn, later) is None

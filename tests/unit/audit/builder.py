@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from nacl.signing import SigningKey
 
 from settlement.audit import bundle as b
 from settlement.audit.bundle import BalanceLeaf, TransferLeaf
 from settlement.audit.export import write_bundle
-from settlement.audit.signing import Officers, sign_bundle
+from settlement.audit.signing import Officers, rotation_entry, sign_bundle, sign_rotation
 from settlement.audit.verify import effects
 
 KINDS = {
@@ -106,14 +109,44 @@ def build(
     prior: list[BalanceLeaf] | None = None,
     previous: tuple[str, str] | None = None,
     scale: int = 1,
+    governance: Sequence[Mapping[str, Any]] = (),
 ) -> list[BalanceLeaf]:
     """Write and sign a bundle for ``period``; its balances (to chain the next month)."""
     directory.mkdir(parents=True, exist_ok=True)
     transfers = month_transfers(period, scale)
     balances = balances_after(prior or [], transfers)
     write_bundle(
-        directory, period, transfers, balances, officers(signing_keys, threshold), "test", previous
+        directory,
+        period,
+        transfers,
+        balances,
+        officers(signing_keys, threshold),
+        "test",
+        previous,
+        governance,
     )
     for key in signing_keys[:threshold]:
         sign_bundle(directory, key)
     return balances
+
+
+def link(bundle: Path) -> tuple[str, str]:
+    """The (period, digest) a next month's manifest names for ``bundle``."""
+    manifest = json.loads((bundle / b.MANIFEST).read_text())
+    return manifest["period"], b.digest(manifest).hex()
+
+
+def rotation(
+    period: str, old: list[SigningKey], old_threshold: int, new: Officers, signers: int
+) -> dict[str, Any]:
+    """An ``officers.rotate`` entry from ``old`` to ``new``, signed by the first ``signers``."""
+    entry = rotation_entry(period, officers(old, old_threshold), new)
+    for key in old[:signers]:
+        entry = sign_rotation(entry, key)
+    return entry
+
+
+def officers_file(path: Path, signing_keys: list[SigningKey], threshold: int) -> Path:
+    """An officers file (the service's shape) for ``--officers``."""
+    path.write_text(json.dumps(officers(signing_keys, threshold).as_json()))
+    return path

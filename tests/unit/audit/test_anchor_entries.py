@@ -1,5 +1,6 @@
 """anchors.json without a chain: entries must name this month, its digest and its previous
-digest; the anchor period encoding; --rpc with nothing to check is a failure, not a pass."""
+digest; the anchor period encoding; --rpc with nothing to check is a failure, not a pass.
+These bundles are checked with --trust-bundle-officers: the trust root is not what they test."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def entry(bundle: Path) -> dict[str, object]:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(["verify", *argv])
+    code = main(["verify", "--trust-bundle-officers", *argv])
     return code, capsys.readouterr().out
 
 
@@ -70,7 +71,8 @@ def test_an_entry_that_does_not_match_is_named(
 def test_rpc_with_no_anchor_to_check_fails(
     bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run(capsys, str(bundle), "--rpc", "http://127.0.0.1:9")
+    pins = ["--chain-id", "31337", "--contract", "0x" + "ab" * 20, "--publisher", "0x" + "12" * 20]
+    code, out = run(capsys, str(bundle), "--rpc", "http://127.0.0.1:9", *pins)
     assert code == 1
     assert out.startswith("FAIL anchors: --rpc given but anchors.json lists no EVM anchor"), out
 

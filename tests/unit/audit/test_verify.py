@@ -37,10 +37,11 @@ def rewrite_line(path: Path, number: int, change: dict[str, object]) -> None:
 
 
 def test_a_sound_bundle_verifies(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(capsys, "verify", str(bundle))
+    code, out = run(capsys, "verify", str(bundle), "--trust-bundle-officers")
     assert code == 0, out
     assert "ok signatures: 2 of 3 officers" in out
-    assert "continuity: skipped" in out
+    assert "ok opening_balances: first month" in out
+    assert "ok trust_root: UNPINNED" in out
     assert "anchors: 0 listed; anchor verification skipped" in out
 
 
@@ -175,6 +176,6 @@ def test_a_missing_file_is_a_named_failure(
     bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (bundle / b.ANCHORS).unlink()
-    code, out = run(capsys, "verify", str(bundle))
+    code, out = run(capsys, "verify", str(bundle), "--trust-bundle-officers")
     assert (code, out.split(":")[0]) == (1, "FAIL anchors")
     shutil.rmtree(bundle)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from settlement.config import Environment, PiNetwork, Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 PRODUCTION_SAFE = {
     "env": "production",
@@ -52,3 +56,16 @@ def test_production_with_real_settings_starts() -> None:
 def test_production_refuses_each_default(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match="refusing to start in production"):
         Settings(**{**PRODUCTION_SAFE, field: value})  # type: ignore[arg-type]
+
+
+def test_data_dir_is_the_projects_whatever_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MSC_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().data_dir == PROJECT_ROOT / ".data"
+
+
+def test_data_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MSC_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert Settings().data_dir == tmp_path / "elsewhere"

@@ -37,6 +37,13 @@ class PiNetwork(StrEnum):
     MAINNET = "Pi Network"
 
 
+def project_data_dir() -> Path:
+    """``.data`` in the project (the folder of pyproject.toml above this package), so that a
+    command run from any folder finds the same embedded database; else in the working folder."""
+    project = Path(__file__).resolve().parents[1]
+    return (project if (project / "pyproject.toml").is_file() else Path.cwd()) / ".data"
+
+
 class ConfigurationError(ValueError):
     """The configuration cannot be used (e.g. default secrets in production)."""
 
@@ -47,7 +54,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MSC_", extra="ignore")
 
     env: Environment = Environment.DEVELOPMENT
-    data_dir: Path = Path(".data")
+    data_dir: Path = Field(default_factory=project_data_dir)
     database_url: str | None = None
     redis_url: str | None = None
     http_host: str = "127.0.0.1"

@@ -29,15 +29,29 @@ LOCAL_EVM_RPC_URL = str(Settings.model_fields["evm_rpc_url"].default)
 rpc_probe_timeout_s = 0.5
 
 
+class DatabaseNotFound(LookupError):
+    """A one-shot command found no embedded database where it looked (and made none)."""
+
+
 @contextmanager
-def running_database(settings: Settings) -> Iterator[str]:
-    """The configured database URL, or an embedded PostgreSQL in ``data_dir/pg`` while in use."""
+def running_database(settings: Settings, *, create: bool = True) -> Iterator[str]:
+    """The configured database URL, or an embedded PostgreSQL in ``data_dir/pg`` while in use.
+
+    Without ``create`` a missing data directory is refused rather than initialised: a command
+    run with the wrong folder or ``MSC_DATA_DIR`` must not act on a new, empty database.
+    """
     if settings.database_url is not None:
         yield settings.database_url
         return
-    embedded = EmbeddedPostgres(settings.data_dir / "pg")
+    pgdata = settings.data_dir / "pg"
+    if not create and not pgdata.is_dir():
+        raise DatabaseNotFound(
+            f"no database at {pgdata.resolve()}: run `msc serve` (scripts/run) once to create"
+            " it, or set MSC_DATA_DIR or MSC_DATABASE_URL"
+        )
+    embedded = EmbeddedPostgres(pgdata)
     url = embedded.start()
-    log.info("embedded_postgres_started", pgdata=str(settings.data_dir / "pg"))
+    log.info("embedded_postgres_started", pgdata=str(pgdata))
     try:
         yield url
     finally:
@@ -46,11 +60,13 @@ def running_database(settings: Settings) -> Iterator[str]:
 
 
 @contextmanager
-def running_container(settings: Settings, in_process_worker: bool) -> Iterator[Container]:
+def running_container(
+    settings: Settings, in_process_worker: bool, *, create_database: bool = True
+) -> Iterator[Container]:
     """A migrated database and a wired container; with the in-process worker when asked."""
     with (
         sigterm_unwinds(),
-        running_database(settings) as url,
+        running_database(settings, create=create_database) as url,
         running_local_chain(settings) as local_chain,
     ):
         migrate(url)

@@ -29,6 +29,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
+def worker_id(request: pytest.FixtureRequest) -> str:
+    """pytest-xdist's worker name (``gw0``...), or ``master`` without workers: the same as
+    xdist's own fixture, which is missing when xdist is not loaded (``-p no:xdist``, a pytest
+    without it), so that a plain ``pytest PATH`` runs too."""
+    workerinput = getattr(request.config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "master"
+
+
+@pytest.fixture(scope="session")
 def database_server_url() -> str:
     """The PostgreSQL server the tests run against (see tests.database.server_url)."""
     return server_url()

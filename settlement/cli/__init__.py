@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
 import typer
 
 from settlement.cli import audit, chain, ledger, outbox, pi, qris, worker
+from settlement.cli.errors import CommandFailed, user_error
 from settlement.config import Settings
 from settlement.logging import configure_logging
 
-app = typer.Typer(
-    help="msc-settlement: Pi, QRIS and MSC settlement for Madiun.", no_args_is_help=True
-)
+
+class MscCli(typer.Typer):
+    """The ``msc`` entry point: an error the user caused is one line on stderr and an exit code
+    (see settlement/cli/errors.py); any other error keeps its traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - click's signature
+        """Run the command line."""
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:
+            known = user_error(error)
+            if known is None:
+                raise
+            line, code = known
+            typer.echo(f"msc: {line}", err=True)
+            raise SystemExit(code) from None
+
+
+app = MscCli(help="msc-settlement: Pi, QRIS and MSC settlement for Madiun.", no_args_is_help=True)
 
 
 @app.callback()
@@ -46,8 +66,26 @@ def serve(
     configure_logging(settings.log_level, secrets=settings.secret_values())
     bind_host, bind_port = host or settings.http_host, port or settings.http_port
     in_process_worker = settings.redis_url is None
-    with running_container(settings, in_process_worker=in_process_worker) as container:
+    with (
+        _listening_socket(bind_host, bind_port) as listening,
+        running_container(settings, in_process_worker=in_process_worker) as container,
+    ):
+        api = create_app(container)
+        config = uvicorn.Config(api, host=bind_host, port=bind_port, log_config=None)
         typer.echo(f"msc-settlement is serving on http://{bind_host}:{bind_port}", err=True)
         typer.echo(f"  readiness: http://{bind_host}:{bind_port}/readyz", err=True)
         typer.echo(f"  API docs:  http://{bind_host}:{bind_port}/docs", err=True)
-        uvicorn.run(create_app(container), host=bind_host, port=bind_port, log_config=None)
+        uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The API's socket, bound before anything starts, so a busy port is said in one line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as error:
+        listening.close()
+        raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return listening

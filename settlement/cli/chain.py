@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlparse
 
 import typer
 
+from chain.evm.anvil import ANVIL_CHAIN_ID
 from settlement.bootstrap import build_evm_sender
 from settlement.cli.database import migrated_engine
+from settlement.cli.errors import CommandFailed
 from settlement.config import Settings
 from settlement.evm.amounts import parse_msc
-from settlement.evm.deployment import configured_roles, deploy, load_deployment
+from settlement.evm.deployment import (
+    DeploymentLostError,
+    configured_roles,
+    deploy,
+    load_deployment,
+)
 from settlement.evm.deposits import scan_deposits
 from settlement.evm.reconcile import reconcile
 from settlement.logging import configure_logging
 
 app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_is_help=True)
+
+
+def lost_contracts_message(lost: DeploymentLostError, chain_id: int, data_dir: Path) -> str:
+    """What to say when a recorded contract has no code; advice only for the local anvil (whose
+    contracts vanish when it restarts without its state), since on a real network it means a
+    wrong RPC or chain id, never a reason to deploy again."""
+    if chain_id != ANVIL_CHAIN_ID:
+        return str(lost)
+    return (
+        f"{lost}: the local anvil was started without its state. Restart it with the state of"
+        f" this database (`msc chain node` keeps it in {data_dir / 'anvil' / 'state.json'}), or"
+        " start over with a new MSC_DATA_DIR (or database) for the new chain"
+    )
 
 
 @app.command("deploy")
@@ -26,7 +47,11 @@ def deploy_command() -> None:
     with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
         roles = configured_roles(settings, sender.address)
-        deployment = deploy(engine, sender, roles, settings.evm_minter_allowance)
+        try:
+            deployment = deploy(engine, sender, roles, settings.evm_minter_allowance)
+        except DeploymentLostError as lost:
+            message = lost_contracts_message(lost, sender.node.chain_id, settings.data_dir)
+            raise CommandFailed(message) from None
     typer.echo(f"chain_id         {deployment.chain_id}")
     typer.echo(f"MadiunStableCoin {deployment.token}")
     typer.echo(f"AuditAnchor      {deployment.anchor}")

@@ -19,8 +19,8 @@ T = TypeVar("T")
 @contextmanager
 def migrated_engine(settings: Settings) -> Iterator[Engine]:
     """An engine on the database migrated to head, disposed (and an embedded server stopped)
-    when the command is done."""
-    with running_database(settings) as url:
+    when the command is done; an embedded database that does not exist yet is refused."""
+    with running_database(settings, create=False) as url:
         migrate(url)
         engine = make_engine(url)
         try:

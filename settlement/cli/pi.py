@@ -37,7 +37,7 @@ def _units(amount: str) -> int:
 def _container() -> Iterator[Container]:
     from settlement.service import running_container
 
-    with running_container(Settings(), in_process_worker=False) as container:
+    with running_container(Settings(), in_process_worker=False, create_database=False) as container:
         yield container
 
 

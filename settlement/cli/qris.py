@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from chain.qris.payload import Payload, QrisError, as_dict, decode, to_dynamic
 from chain.qris.reports import ReportError, ReportFormat, load_formats
+from escrow.model import amount_max
 from settlement.cli.database import migrated_engine
 from settlement.config import Settings
 from settlement.qris.exceptions import list_exceptions
@@ -44,7 +45,10 @@ def rupiah_to_sen(text: str) -> int:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -IDR_SCALE:
         raise typer.BadParameter(f"{text!r} has more than {IDR_SCALE} decimals")
-    return int(value.scaleb(IDR_SCALE))
+    sen = int(value.scaleb(IDR_SCALE))
+    if sen > amount_max:
+        raise typer.BadParameter(f"{text!r} is more than the ledger can hold")
+    return sen
 
 
 def _print_json(document: object) -> None:

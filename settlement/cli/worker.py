@@ -12,13 +12,30 @@ from settlement.logging import configure_logging
 if TYPE_CHECKING:
     from celery import Celery
 
+broker_probe_timeout_s = 3.0
+
 
 def _celery(settings: Settings) -> Celery:
     from settlement.worker import LazyContainer, make_celery, worker_container
 
     if not settings.redis_url:
         raise ConfigurationError("the Celery worker and beat need MSC_REDIS_URL")
+    _require_broker(settings.redis_url)
     return make_celery(settings.redis_url, LazyContainer(lambda: worker_container(settings)))
+
+
+def _require_broker(url: str) -> None:
+    """Fail at once (redis ConnectionError) when Redis does not answer, rather than let Celery
+    retry the broker in silence."""
+    import redis
+
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=broker_probe_timeout_s, socket_timeout=broker_probe_timeout_s
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
 
 
 def worker(

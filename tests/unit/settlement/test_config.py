@@ -160,3 +160,16 @@ def test_secrets_read_from_files_are_known_to_the_redactor(tmp_path: Path) -> No
     assert "0x" + "ab" * 32 in secrets
     assert "SWALLETSECRETFROMAFILE" in secrets
     assert "" not in secrets
+
+
+def test_data_dir_is_the_projects_whatever_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MSC_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().data_dir == ROOT / ".data"
+
+
+def test_data_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MSC_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert Settings().data_dir == tmp_path / "elsewhere"

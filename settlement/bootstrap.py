@@ -215,8 +215,7 @@ def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
         if now < next_run[0]:
             return
         next_run[0] = now + pi_recovery_interval_s
-        with engine.begin() as conn:
-            recover_all(conn, deps)
+        recover_all(engine.begin, deps)
 
     return run
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 
+from chain.pi.errors import PiTransientError
 from chain.pi.sandbox.client import SandboxPioneer
 from escrow.ledger import Ledger
-from settlement.pi import a2u, u2a
+from settlement.outbox import OutboxMessage
+from settlement.pi import a2u, handlers, recovery, u2a
 from settlement.pi.accounts import CUSTODY, NETWORK_FEES
 from settlement.pi.expectations import create_expectation, metadata_for
 from settlement.pi.reconcile import reconcile
@@ -29,10 +32,21 @@ class Crash(Exception):
 
 
 class CrashAt:
-    """Proxy that dies before or after the `target`-th call it forwards (counting all calls)."""
+    """Proxy that dies before or after the `target`-th call it forwards (counting all calls).
 
-    def __init__(self, inner: object, counter: list[int], target: int, after: bool) -> None:
+    `error` says how: `Crash` (the process dies) or an outage the caller is meant to survive.
+    """
+
+    def __init__(
+        self,
+        inner: object,
+        counter: list[int],
+        target: int,
+        after: bool,
+        error: Callable[[str], Exception] = Crash,
+    ) -> None:
         self._inner, self._counter, self._target, self._after = inner, counter, target, after
+        self._error = error
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         real = getattr(self._inner, name)
@@ -41,10 +55,10 @@ class CrashAt:
             index = self._counter[0]
             self._counter[0] += 1
             if index == self._target and not self._after:
-                raise Crash(f"before {name}")
+                raise self._error(f"before {name}")
             result = real(*args, **kwargs)
             if index == self._target:
-                raise Crash(f"after {name}")
+                raise self._error(f"after {name}")
             return result
 
         return call
@@ -211,3 +225,75 @@ def test_one_in_flight_per_wallet(db_conn: Connection, pi_world: PiWorld) -> Non
         a2u.advance(db_conn, pi_world.deps, ids[1])
     assert a2u.advance(db_conn, pi_world.deps, ids[0]) == "confirmed"
     assert a2u.advance(db_conn, pi_world.deps, ids[1]) == "signed"
+
+
+def run_outbox(conn: Connection, deps: Any, payout_id: uuid.UUID, messages_max: int) -> None:
+    """The worker: each pending step message of this payout in its own committed transaction."""
+    handle = handlers.advance_a2u(deps)
+    for _ in range(messages_max):
+        row = conn.execute(
+            text(
+                "SELECT id, kind, key, payload, attempts FROM outbox WHERE kind = :kind"
+                " AND status = 'pending' AND payload->>'payout_id' = :payout ORDER BY id LIMIT 1"
+            ),
+            {"kind": a2u.OUTBOX_A2U, "payout": str(payout_id)},
+        ).first()
+        if row is None:
+            return
+        with conn.begin_nested():
+            handle(conn, OutboxMessage(*row))
+            conn.execute(text("UPDATE outbox SET status = 'done' WHERE id = :id"), {"id": row[0]})
+
+
+@contextlib.contextmanager
+def committed(conn: Connection) -> Iterator[Connection]:
+    """One transaction of the code under test: a savepoint of the test's rolled-back one."""
+    with conn.begin_nested():
+        yield conn
+
+
+def recovery_job(conn: Connection, deps: Any) -> None:
+    """One run of the scheduled recovery job, as bootstrap wires it."""
+    recovery.recover_all(lambda: committed(conn), deps)
+
+
+def outage(message: str) -> Exception:
+    return PiTransientError(f"sandbox outage {message}")
+
+
+@pytest.mark.parametrize("error", [Crash, outage], ids=["crash", "outage"])
+@pytest.mark.parametrize("after", [False, True], ids=["before-call", "after-call"])
+@pytest.mark.parametrize("target", range(7))
+def test_recovery_fault_anywhere_then_resume(
+    db_conn: Connection,
+    pi_world: PiWorld,
+    target: int,
+    after: bool,
+    error: Callable[[str], Exception],
+) -> None:
+    """Recovery finds a created payout (the worker was down): whatever fails, one payment."""
+    pioneer = fund_custody(db_conn, pi_world)
+    pi_world.sandbox.chain.accounts[pioneer.address].balance_units = 100_000_000
+    payout_id = a2u.request_payout(
+        db_conn,
+        pi_world.deps,
+        key=f"refund:recovery:{target}:{after}",
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="refund",
+        debit_account=LIABILITY,
+    )
+    run_outbox(db_conn, pi_world.deps, payout_id, messages_max=1)
+    assert a2u.load(db_conn, payout_id).status == "created"
+    counter = [0]
+    faulty = replace(
+        pi_world.deps,
+        platform=CrashAt(pi_world.deps.platform, counter, target, after, error),
+        chain=CrashAt(pi_world.deps.chain, counter, target, after, error),
+    )
+    with contextlib.suppress(Crash):
+        recovery_job(db_conn, faulty)
+    recovery_job(db_conn, pi_world.deps)
+    run_outbox(db_conn, pi_world.deps, payout_id, messages_max=steps_max)
+    assert a2u.load(db_conn, payout_id).status == "completed"
+    assert_exactly_one_payout(db_conn, pi_world, pioneer)

@@ -203,6 +203,35 @@ def test_failed_on_chain_releases_reservation_and_flags(
     assert flags == ["a2u_failed"]
 
 
+def test_failed_on_chain_books_the_fee_it_was_charged(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    payout_id = a2u.request_payout(
+        db_conn,
+        pi_world.deps,
+        key="refund:fails:fee",
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="r",
+        debit_account=LIABILITY,
+    )
+    pi_world.driver.fail_next_tx()
+    assert run_to_end(db_conn, pi_world, payout_id, pi_world.deps) == "failed"
+    [failed] = [
+        t
+        for t in pi_world.sandbox.chain.transactions.values()
+        if t.record["source_account"] == pi_world.app.public_key
+    ]
+    charged = int(str(failed.record["fee_charged"]))
+    assert failed.record["successful"] is False
+    assert charged > 0
+    ledger = Ledger(db_conn)
+    assert ledger.balance(NETWORK_FEES).posted == charged
+    assert ledger.balance(CUSTODY).posted == 100_000_000 - charged
+    assert reconcile(db_conn, pi_world.deps).ok
+
+
 def test_one_in_flight_per_wallet(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer = fund_custody(db_conn, pi_world)
     other = pi_world.driver.add_pioneer("budi", "0")

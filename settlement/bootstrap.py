@@ -184,6 +184,7 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
         network=str(settings.pi_network),
         app_address=address,
         signer=signer,
+        a2u_expiry_margin_s=settings.pi_a2u_expiry_margin_s,
     )
     return deps, sandbox_app
 

@@ -9,8 +9,10 @@ made safe to repeat:
 
 The payment id is stored before anything else happens to it; the signed envelope and its hash are
 stored before the first submission, so a crash anywhere resubmits the same transaction instead of
-building a second one. A payout reserves its amount with a pending ledger transfer when requested,
-posts it when the transaction is confirmed, and voids it if the payout fails.
+building a second one. A transaction is judged unable to land only after its time bound and the
+expiry margin passed, on a last look-up by hash. A payout reserves its amount with a pending
+ledger transfer when requested, posts it when the transaction is confirmed, and voids it if the
+payout fails; a transaction on chain, successful or failed, books the fee it was charged.
 """
 
 from __future__ import annotations
@@ -246,18 +248,22 @@ def _submit(conn: Connection, deps: PiDeps, payout: Payout) -> str:
 def _after_rejection(
     conn: Connection, deps: PiDeps, payout: Payout, exc: chain_errors.TxSubmitRejectedError
 ) -> str:
-    """A rejection may mean our earlier submission already landed; only the chain can say."""
-    tx_hash = str(payout.tx_hash)
+    """A rejection may mean our earlier submission already landed; only the chain can say.
+
+    A transaction Horizon does not show is given up only once its time bound plus the expiry
+    margin (clock skew, Horizon's ingestion lag) has passed on our clock, and only on a look-up
+    by hash made after that moment; until then the step is retried with the same envelope.
+    """
+    margin_passed = int(deps.clock()) > _valid_until(conn, payout.id) + deps.a2u_expiry_margin_s
     try:
-        on_chain = deps.chain.transaction(tx_hash)
+        on_chain = deps.chain.transaction(str(payout.tx_hash))
     except chain_errors.HorizonNotFoundError:
         on_chain = None
     if on_chain is not None:
         return _settle(conn, deps, payout, on_chain.record)
-    expired = int(deps.clock()) > _valid_until(conn, payout.id)
-    if not expired and exc.tx_code not in ("tx_failed",):
+    if not margin_passed:
         raise exc
-    return _fail(conn, deps, payout, f"transaction rejected: {exc.tx_code or exc}")
+    return _fail(conn, deps, payout, f"transaction rejected, not on chain: {exc.tx_code or exc}")
 
 
 def _valid_until(conn: Connection, payout_id: uuid.UUID) -> int:

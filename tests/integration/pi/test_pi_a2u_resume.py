@@ -19,7 +19,7 @@ from settlement.pi import a2u, handlers, recovery, u2a
 from settlement.pi.accounts import CUSTODY, NETWORK_FEES
 from settlement.pi.expectations import create_expectation, metadata_for
 from settlement.pi.reconcile import reconcile
-from tests.integration.pi.conftest import PiWorld
+from tests.integration.pi.conftest import EXPIRY_MARGIN_S, PiWorld
 
 pytestmark = pytest.mark.integration
 LIABILITY = "pioneer:a2u:PI"
@@ -326,3 +326,83 @@ def test_recovery_fault_anywhere_then_resume(
     run_outbox(db_conn, pi_world.deps, payout_id, messages_max=steps_max)
     assert a2u.load(db_conn, payout_id).status == "completed"
     assert_exactly_one_payout(db_conn, pi_world, pioneer)
+
+
+def signed_payout(
+    conn: Connection, world: PiWorld, pioneer: SandboxPioneer, key: str
+) -> a2u.Payout:
+    payout_id = a2u.request_payout(
+        conn,
+        world.deps,
+        key=key,
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="r",
+        debit_account=LIABILITY,
+    )
+    a2u.advance(conn, world.deps, payout_id)
+    assert a2u.advance(conn, world.deps, payout_id) == "signed"
+    return a2u.load(conn, payout_id)
+
+
+def valid_until(conn: Connection, payout_id: uuid.UUID) -> int:
+    return int(
+        conn.execute(
+            text("SELECT valid_until FROM pi_payouts WHERE id = :id"), {"id": payout_id}
+        ).scalar_one()
+    )
+
+
+def test_landed_but_not_yet_on_horizon_is_not_voided_at_valid_until(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    """The submission landed, its answer was lost, and Horizon lags: wait, then confirm."""
+    pioneer = fund_custody(db_conn, pi_world)
+    pi_world.sandbox.chain.accounts[pioneer.address].balance_units = 100_000_000
+    payout = signed_payout(db_conn, pi_world, pioneer, "refund:lag")
+    pi_world.driver.horizon_lag(200)
+    pi_world.driver.arm_fault("horizon", "lost_response", path_contains="/transactions")
+    with pytest.raises(Exception, match="tx_bad_seq"), db_conn.begin_nested():
+        a2u.advance(db_conn, pi_world.deps, payout.id)
+    pi_world.clock.now = valid_until(db_conn, payout.id) + 1
+    with pytest.raises(Exception, match="tx_bad_seq"), db_conn.begin_nested():
+        a2u.advance(db_conn, pi_world.deps, payout.id)
+    assert a2u.load(db_conn, payout.id).status == "signed"
+    assert Ledger(db_conn).balance(CUSTODY).pending_out == PAYOUT_UNITS
+    pi_world.clock.now += EXPIRY_MARGIN_S // 2
+    assert run_to_end(db_conn, pi_world, payout.id, pi_world.deps) == "completed"
+    assert_exactly_one_payout(db_conn, pi_world, pioneer)
+
+
+class Recording:
+    """Proxy that records the names of the calls it forwards."""
+
+    def __init__(self, inner: object, calls: list[str]) -> None:
+        self._inner, self._calls = inner, calls
+
+    def __getattr__(self, name: str) -> Any:
+        self._calls.append(name)
+        return getattr(self._inner, name)
+
+
+def test_never_landed_is_voided_only_after_the_margin_and_a_last_lookup(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    payout = signed_payout(db_conn, pi_world, pioneer, "refund:late")
+    until = valid_until(db_conn, payout.id)
+    pi_world.clock.now = until + EXPIRY_MARGIN_S  # clock skew, Horizon lag: not yet
+    with pytest.raises(Exception, match="tx_too_late"), db_conn.begin_nested():
+        a2u.advance(db_conn, pi_world.deps, payout.id)
+    assert a2u.load(db_conn, payout.id).status == "signed"
+    assert Ledger(db_conn).balance(CUSTODY).pending_out == PAYOUT_UNITS
+    pi_world.clock.now = until + EXPIRY_MARGIN_S + 1
+    calls: list[str] = []
+    recording = replace(pi_world.deps, chain=Recording(pi_world.deps.chain, calls))
+    assert a2u.advance(db_conn, recording, payout.id) == "failed"
+    assert calls == ["submit", "transaction"]
+    ledger = Ledger(db_conn)
+    assert ledger.balance(CUSTODY).pending_out == 0
+    assert ledger.balance(NETWORK_FEES).posted == 0
+    assert ledger.balance(LIABILITY).posted == 100_000_000
+    assert reconcile(db_conn, pi_world.deps).ok

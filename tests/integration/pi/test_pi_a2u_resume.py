@@ -290,17 +290,32 @@ def outage(message: str) -> Exception:
     return PiTransientError(f"sandbox outage {message}")
 
 
+def leave_payout_at(conn: Connection, world: PiWorld, payout_id: uuid.UUID, start: str) -> None:
+    """`created`: the worker ran the first step, then stopped. `orphaned`: it died between Pi
+    creating the payment and the commit, so only Pi knows the payment."""
+    if start == "created":
+        run_outbox(conn, world.deps, payout_id, messages_max=1)
+    else:
+        dying = replace(world.deps, platform=CrashAt(world.deps.platform, [0], 0, after=True))
+        with contextlib.suppress(Crash):
+            run_outbox(conn, dying, payout_id, messages_max=1)
+        assert a2u.load(conn, payout_id).status == "requested"
+    assert len(world.deps.platform.incomplete_server_payments()) == 1
+
+
+@pytest.mark.parametrize("start", ["created", "orphaned"])
 @pytest.mark.parametrize("error", [Crash, outage], ids=["crash", "outage"])
 @pytest.mark.parametrize("after", [False, True], ids=["before-call", "after-call"])
-@pytest.mark.parametrize("target", range(7))
+@pytest.mark.parametrize("target", range(8))
 def test_recovery_fault_anywhere_then_resume(
     db_conn: Connection,
     pi_world: PiWorld,
     target: int,
     after: bool,
     error: Callable[[str], Exception],
+    start: str,
 ) -> None:
-    """Recovery finds a created payout (the worker was down): whatever fails, one payment."""
+    """Recovery finds a payout the worker left behind: whatever fails where, one payment."""
     pioneer = fund_custody(db_conn, pi_world)
     pi_world.sandbox.chain.accounts[pioneer.address].balance_units = 100_000_000
     payout_id = a2u.request_payout(
@@ -312,8 +327,7 @@ def test_recovery_fault_anywhere_then_resume(
         memo="refund",
         debit_account=LIABILITY,
     )
-    run_outbox(db_conn, pi_world.deps, payout_id, messages_max=1)
-    assert a2u.load(db_conn, payout_id).status == "created"
+    leave_payout_at(db_conn, pi_world, payout_id, start)
     counter = [0]
     faulty = replace(
         pi_world.deps,

@@ -420,3 +420,29 @@ def test_never_landed_is_voided_only_after_the_margin_and_a_last_lookup(
     assert ledger.balance(NETWORK_FEES).posted == 0
     assert ledger.balance(LIABILITY).posted == 100_000_000
     assert reconcile(db_conn, pi_world.deps).ok
+
+
+def test_recovery_flags_a_transaction_pi_links_to_a_payout_that_signed_none(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    pioneer = fund_custody(db_conn, pi_world)
+    payout_id = a2u.request_payout(
+        db_conn,
+        pi_world.deps,
+        key="refund:foreign-tx",
+        uid=pioneer.uid,
+        amount_units=PAYOUT_UNITS,
+        memo="r",
+        debit_account=LIABILITY,
+    )
+    run_outbox(db_conn, pi_world.deps, payout_id, messages_max=1)
+    payment = pi_world.sandbox.platform.payments[str(a2u.load(db_conn, payout_id).payment_id)]
+    foreign = next(iter(pi_world.sandbox.chain.transactions))  # the Pioneer's own U2A payment
+    pi_world.sandbox.platform.link(payment, foreign)
+    chain_before = dict(pi_world.sandbox.chain.transactions)
+    [action] = recovery.recover_all(lambda: committed(db_conn), pi_world.deps)
+    assert (action.action, action.detail) == ("flagged", "transaction is not the one we signed")
+    assert a2u.load(db_conn, payout_id).status == "created"
+    assert pi_world.sandbox.chain.transactions == chain_before
+    flags = db_conn.execute(text("SELECT reason FROM pi_flags")).scalars().all()
+    assert flags == ["a2u_txid_mismatch"]

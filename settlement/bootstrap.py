@@ -203,6 +203,7 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
         network=str(settings.pi_network),
         app_address=address,
         signer=signer,
+        a2u_expiry_margin_s=settings.pi_a2u_expiry_margin_s,
     )
     return deps, sandbox_app
 
@@ -234,8 +235,7 @@ def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
         if now < next_run[0]:
             return
         next_run[0] = now + pi_recovery_interval_s
-        with engine.begin() as conn:
-            recover_all(conn, deps)
+        recover_all(engine.begin, deps)
 
     return run
 

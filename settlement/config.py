@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     pi_wallet_secret: SecretStr | None = None
     pi_wallet_secret_file: Path | None = None
     pi_sandbox: bool = True
+    pi_a2u_expiry_margin_s: int = Field(default=120, ge=30, le=3600)
+    """Wait this long past an A2U transaction's time bound before voiding a payout not on chain."""
 
     evm_rpc_url: str = "http://127.0.0.1:8545"
     evm_chain_id: int = DEV_CHAIN_ID

@@ -126,8 +126,8 @@ def recover() -> None:
     """Decide every incomplete A2U payment now (complete, cancel or flag)."""
     from settlement.pi.recovery import recover_a2u
 
-    with _container() as container, container.engine.begin() as conn:
-        actions = recover_a2u(conn, _deps(container))
+    with _container() as container:
+        actions = recover_a2u(container.engine.begin, _deps(container))
     _print([a.__dict__ for a in actions])
 
 

@@ -9,14 +9,17 @@ made safe to repeat:
 
 The payment id is stored before anything else happens to it; the signed envelope and its hash are
 stored before the first submission, so a crash anywhere resubmits the same transaction instead of
-building a second one. A payout reserves its amount with a pending ledger transfer when requested,
-posts it when the transaction is confirmed, and voids it if the payout fails.
+building a second one. A transaction is judged unable to land only after its time bound and the
+expiry margin passed, on a last look-up by hash. A payout reserves its amount with a pending
+ledger transfer when requested, posts it when the transaction is confirmed, and voids it if the
+payout fails; a transaction on chain, successful or failed, books the fee it was charged.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -240,24 +243,28 @@ def _submit(conn: Connection, deps: PiDeps, payout: Payout) -> str:
         deps.chain.submit(payout.envelope_xdr)
     except chain_errors.TxSubmitRejectedError as exc:
         return _after_rejection(conn, deps, payout, exc)
-    return _confirm(conn, deps, payout)
+    return _settle(conn, deps, payout, deps.chain.transaction(payout.tx_hash).record)
 
 
 def _after_rejection(
     conn: Connection, deps: PiDeps, payout: Payout, exc: chain_errors.TxSubmitRejectedError
 ) -> str:
-    """A rejection may mean our earlier submission already landed; only the chain can say."""
-    tx_hash = str(payout.tx_hash)
+    """A rejection may mean our earlier submission already landed; only the chain can say.
+
+    A transaction Horizon does not show is given up only once its time bound plus the expiry
+    margin (clock skew, Horizon's ingestion lag) has passed on our clock, and only on a look-up
+    by hash made after that moment; until then the step is retried with the same envelope.
+    """
+    margin_passed = int(deps.clock()) > _valid_until(conn, payout.id) + deps.a2u_expiry_margin_s
     try:
-        on_chain = deps.chain.transaction(tx_hash)
+        on_chain = deps.chain.transaction(str(payout.tx_hash))
     except chain_errors.HorizonNotFoundError:
         on_chain = None
-    if on_chain is not None and on_chain.record.get("successful") is True:
-        return _confirm(conn, deps, payout)
-    expired = int(deps.clock()) > _valid_until(conn, payout.id)
-    if on_chain is None and not expired and exc.tx_code not in ("tx_failed",):
+    if on_chain is not None:
+        return _settle(conn, deps, payout, on_chain.record)
+    if not margin_passed:
         raise exc
-    return _fail(conn, deps, payout, f"transaction rejected: {exc.tx_code or exc}")
+    return _fail(conn, deps, payout, f"transaction rejected, not on chain: {exc.tx_code or exc}")
 
 
 def _valid_until(conn: Connection, payout_id: uuid.UUID) -> int:
@@ -267,71 +274,78 @@ def _valid_until(conn: Connection, payout_id: uuid.UUID) -> int:
     return int(value or 0)
 
 
-def _confirm(conn: Connection, deps: PiDeps, payout: Payout) -> str:
-    """The transaction is on chain: post the reservation and the network fee."""
-    on_chain = deps.chain.transaction(str(payout.tx_hash))
-    if on_chain.record.get("successful") is not True:
-        return _fail(conn, deps, payout, "transaction failed on chain")
-    fee = int(str(on_chain.record.get("fee_charged", "0")))
-    requests = [
-        TransferRequest(
-            id=transfer_id("pi.payout.post", str(payout.id)),
-            debit="",
-            credit="",
-            amount=payout.amount_units,
-            asset=PI,
-            code="pi.payout",
-            flags=TransferFlags.POST_PENDING,
-            pending_id=reservation_id(payout.id),
-            external_ref=payout.tx_hash,
-        )
-    ]
-    if fee > 0:
-        requests.append(
-            TransferRequest(
-                id=transfer_id("pi.payout.fee", str(payout.id)),
-                debit=NETWORK_FEES,
-                credit=CUSTODY,
-                amount=fee,
-                asset=PI,
-                code="pi.network_fee",
-                external_ref=payout.tx_hash,
-            )
-        )
-    results = Ledger(conn).post_batch(requests)
-    if not all(r.ok for r in results):
-        raise chain_errors.PiError(f"ledger refused the payout posting: {results}")
+def _settle(conn: Connection, deps: PiDeps, payout: Payout, record: Mapping[str, object]) -> str:
+    """The transaction is on chain, so its fee was charged whether it succeeded or not: post the
+    reservation and the fee, or void the reservation and post the fee."""
+    fee = int(str(record.get("fee_charged", "0")))
+    if record.get("successful") is not True:
+        return _fail(conn, deps, payout, "transaction failed on chain", fee_units=fee)
+    post = TransferRequest(
+        id=transfer_id("pi.payout.post", str(payout.id)),
+        debit="",
+        credit="",
+        amount=payout.amount_units,
+        asset=PI,
+        code="pi.payout",
+        flags=TransferFlags.POST_PENDING,
+        pending_id=reservation_id(payout.id),
+        external_ref=payout.tx_hash,
+    )
+    _post_all(conn, [post, *_fee(payout, fee)], "the payout posting")
     conn.execute(
         text("UPDATE pi_payouts SET fee_units = :fee WHERE id = :id"), {"fee": fee, "id": payout.id}
     )
     return "confirmed"
 
 
-def _fail(conn: Connection, deps: PiDeps, payout: Payout, reason: str) -> str:
-    """The payout will not happen: release the reservation, flag it for a person."""
-    result = Ledger(conn).post(
+def _fee(payout: Payout, fee_units: int) -> list[TransferRequest]:
+    """The network fee the chain charged for the payout's transaction (none when zero)."""
+    if fee_units <= 0:
+        return []
+    return [
         TransferRequest(
-            id=transfer_id("pi.payout.void", str(payout.id)),
-            debit="",
-            credit="",
-            amount=0,
+            id=transfer_id("pi.payout.fee", str(payout.id)),
+            debit=NETWORK_FEES,
+            credit=CUSTODY,
+            amount=fee_units,
             asset=PI,
-            code="pi.payout",
-            flags=TransferFlags.VOID_PENDING,
-            pending_id=reservation_id(payout.id),
+            code="pi.network_fee",
+            external_ref=payout.tx_hash,
         )
+    ]
+
+
+def _post_all(conn: Connection, requests: list[TransferRequest], what: str) -> None:
+    results = Ledger(conn).post_batch(requests)
+    if not all(r.ok for r in results):
+        raise chain_errors.PiError(f"ledger refused {what}: {[r.code for r in results]}")
+
+
+def _fail(
+    conn: Connection, deps: PiDeps, payout: Payout, reason: str, *, fee_units: int = 0
+) -> str:
+    """The payout will not happen: release the reservation, book the fee a transaction that
+    failed on chain was still charged, flag the payout for a person."""
+    void = TransferRequest(
+        id=transfer_id("pi.payout.void", str(payout.id)),
+        debit="",
+        credit="",
+        amount=0,
+        asset=PI,
+        code="pi.payout",
+        flags=TransferFlags.VOID_PENDING,
+        pending_id=reservation_id(payout.id),
     )
-    if not result.ok:
-        raise chain_errors.PiError(f"ledger refused to void the payout: {result.code}")
+    _post_all(conn, [void, *_fee(payout, fee_units)], "to void the payout")
     conn.execute(
-        text("UPDATE pi_payouts SET last_error = :e WHERE id = :id"),
-        {"e": redact_urls(reason), "id": payout.id},
+        text("UPDATE pi_payouts SET last_error = :e, fee_units = :fee WHERE id = :id"),
+        {"e": redact_urls(reason), "fee": fee_units, "id": payout.id},
     )
     if payout.payment_id is not None:
         with contextlib.suppress(chain_errors.PiError):
             deps.platform.cancel(payout.payment_id)
     flag(conn, payout.payment_id or str(payout.id), payout.tx_hash, "a2u_failed", {"why": reason})
-    log.warning("pi_a2u_failed", payout_id=str(payout.id), reason=reason)
+    log.warning("pi_a2u_failed", payout_id=str(payout.id), reason=reason, fee_units=fee_units)
     return "failed"
 
 

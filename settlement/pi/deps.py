@@ -21,3 +21,6 @@ class PiDeps:
     app_address: str
     signer: Keypair | None = None
     clock: Callable[[], float] = field(default=time.time)
+    a2u_expiry_margin_s: int = field(kw_only=True)
+    """How long after an A2U transaction's time bound it may still show up on Horizon (clock
+    skew, ingestion lag); only then is a payout whose transaction is not found given up."""

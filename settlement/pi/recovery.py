@@ -2,12 +2,16 @@
 
 Runs at start and on a schedule for A2U (`incomplete_server_payments`), and on demand for a U2A
 payment the Pioneer's SDK reports through `onIncompletePaymentFound`. Nothing is credited twice:
-every posting goes through the same idempotent steps as the normal flow.
+every posting goes through the same idempotent steps as the normal flow. A2U recovery commits
+each payout step on its own, exactly as the outbox does: a step that signed or broadcast a
+transaction is never rolled back by a later step's failure.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import structlog
@@ -25,6 +29,8 @@ log = structlog.get_logger(__name__)
 steps_per_payout_max = 4
 _TERMINAL = ("completed", "failed")
 _RETRYABLE = ("pi_unavailable", "pi_bad_response", "pi_tx_not_found")
+Transactions = Callable[[], AbstractContextManager[Connection]]
+"""Opens one database transaction that commits on exit, e.g. ``engine.begin``."""
 
 
 @dataclass(frozen=True)
@@ -51,20 +57,44 @@ def _payout_for(conn: Connection, payment: PiPayment) -> uuid.UUID | None:
     return uuid.UUID(str(row[0])) if row else None
 
 
-def recover_a2u(conn: Connection, deps: PiDeps) -> list[RecoveryAction]:
-    """Decide every incomplete A2U payment Pi reports."""
-    actions = []
-    for payment in deps.platform.incomplete_server_payments():
-        payout_id = _payout_for(conn, payment)
-        with conn.begin_nested():
-            actions.append(_decide(conn, deps, payment, payout_id))
-    return actions
+def recover_a2u(begin: Transactions, deps: PiDeps) -> list[RecoveryAction]:
+    """Decide every incomplete A2U payment Pi reports, each step in its own transaction."""
+    payments = deps.platform.incomplete_server_payments()
+    return [_recover(begin, deps, payment) for payment in payments]
 
 
-def _decide(
-    conn: Connection, deps: PiDeps, payment: PiPayment, payout_id: uuid.UUID | None
+def _recover(begin: Transactions, deps: PiDeps, payment: PiPayment) -> RecoveryAction:
+    """Decide one payment; a Pi error leaves the payout at its last committed step (the outbox
+    and the next run carry on from there)."""
+    try:
+        with begin() as conn:
+            decided = _decide(conn, deps, payment)
+        if isinstance(decided, RecoveryAction):
+            return decided
+        return _advance(begin, deps, payment.identifier, decided)
+    except (chain_errors.PiError, a2u.PayoutBusy) as exc:
+        log.warning("pi_recovery_deferred", payment_id=payment.identifier, error=str(exc))
+        return RecoveryAction(payment.identifier, "deferred", str(exc))
+
+
+def _advance(
+    begin: Transactions, deps: PiDeps, payment_id: str, payout_id: uuid.UUID
 ) -> RecoveryAction:
+    """Run the payout's steps one committed transaction each: what a step records (the envelope,
+    its hash) is committed before the next step acts on it on the network."""
+    status = ""
+    for _ in range(steps_per_payout_max):
+        with begin() as conn:
+            status = a2u.advance(conn, deps, payout_id)
+        if status in _TERMINAL:
+            break
+    return RecoveryAction(payment_id, status)
+
+
+def _decide(conn: Connection, deps: PiDeps, payment: PiPayment) -> RecoveryAction | uuid.UUID:
+    """What to do with the payment: an action taken here, or the payout to advance."""
     pid = payment.identifier
+    payout_id = _payout_for(conn, payment)
     txid = payment.transaction.txid if payment.transaction else None
     if payout_id is None:
         if txid is None:
@@ -73,7 +103,7 @@ def _decide(
         flag(conn, pid, txid, "a2u_unknown_with_tx", {})
         return RecoveryAction(pid, "flagged", "not ours, has a transaction")
     payout = a2u.load(conn, payout_id)
-    if txid is not None and payout.tx_hash not in (None, txid):
+    if txid is not None and payout.tx_hash != txid:
         flag(conn, pid, txid, "a2u_txid_mismatch", {"ours": payout.tx_hash})
         return RecoveryAction(pid, "flagged", "transaction is not the one we signed")
     if payout.status == "failed":
@@ -82,12 +112,7 @@ def _decide(
             return RecoveryAction(pid, "cancelled", "payout failed")
         flag(conn, pid, txid, "a2u_failed_with_tx", {})
         return RecoveryAction(pid, "flagged", "failed payout has a transaction")
-    status = payout.status
-    for _ in range(steps_per_payout_max):
-        if status in _TERMINAL:
-            break
-        status = a2u.advance(conn, deps, payout_id)
-    return RecoveryAction(pid, status)
+    return payout_id
 
 
 def recover_u2a(
@@ -109,10 +134,11 @@ def recover_u2a(
         return U2AOutcome(payment.identifier, "flagged", txid, code=refusal.code)
 
 
-def recover_all(conn: Connection, deps: PiDeps) -> list[RecoveryAction]:
-    """The scheduled job: A2U recovery, tolerant of a Pi outage (retried next time)."""
+def recover_all(begin: Transactions, deps: PiDeps) -> list[RecoveryAction]:
+    """The scheduled job (and the first run at start): A2U recovery, tolerant of a Pi outage
+    (retried next time)."""
     try:
-        return recover_a2u(conn, deps)
+        return recover_a2u(begin, deps)
     except chain_errors.PiTransientError as exc:
         log.warning("pi_recovery_deferred", error=str(exc))
         return []

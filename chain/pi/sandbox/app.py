@@ -1,7 +1,10 @@
 """The sandbox HTTP server: Platform API v2 subset, Horizon subset, and /sandbox admin routes.
 
 Faults are armed through `POST /sandbox/faults` and consumed by the next matching requests:
-`status_500` (JSON 500), `html_502` (an nginx HTML page), `timeout` (sleep, then 504 HTML).
+`status_500` (JSON 500), `html_502` (an nginx HTML page), `timeout` (sleep, then 504 HTML),
+`lost_response` (the request is carried out, then its answer is lost: 504 HTML).
+`POST /sandbox/horizon_lag {"seconds": N}` makes Horizon show a transaction only N seconds after
+its ledger closed (ingestion lag).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from chain.pi.sandbox.platform import SandboxPlatform, SandboxRefusal
 _NGINX_502 = (
     "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 )
+_GATEWAY_TIMEOUT = "<html><body>504 Gateway Time-out</body></html>"
 fault_delay_s_max = 30.0
+horizon_lag_s_max = 3600
 
 
 @dataclass
@@ -157,11 +162,11 @@ def _horizon_routes(sb: Sandbox) -> list[Route]:
     }
 
     async def transaction(request: Request) -> Response:
-        stored = sb.chain.transactions.get(request.path_params["txid"])
+        stored = sb.chain.ingested(request.path_params["txid"])
         return _json(stored.record) if stored else _json(not_found, 404)
 
     async def operations(request: Request) -> Response:
-        stored = sb.chain.transactions.get(request.path_params["txid"])
+        stored = sb.chain.ingested(request.path_params["txid"])
         if stored is None:
             return _json(not_found, 404)
         return _json({"_links": {}, "_embedded": {"records": stored.operations}})
@@ -251,6 +256,7 @@ def _admin_routes(sb: Sandbox, guarded: Callable[..., Handler]) -> list[Route]:
             "status_500",
             "html_502",
             "timeout",
+            "lost_response",
         ):
             raise SandboxRefusal(400, "invalid_arguments", "unknown fault scope or kind")
         sb.faults.append(fault)
@@ -259,6 +265,13 @@ def _admin_routes(sb: Sandbox, guarded: Callable[..., Handler]) -> list[Route]:
     async def fail_next_tx(request: Request) -> Response:
         sb.chain.fail_next += int(str((await _body(request)).get("times", 1)))
         return _json({"fail_next": sb.chain.fail_next})
+
+    async def horizon_lag(request: Request) -> Response:
+        seconds = int(str((await _body(request)).get("seconds", 0)))
+        if not 0 <= seconds <= horizon_lag_s_max:
+            raise SandboxRefusal(400, "invalid_arguments", f"lag must be 0..{horizon_lag_s_max} s")
+        sb.chain.ingestion_lag_s = seconds
+        return _json({"ingestion_lag_s": seconds})
 
     async def fund(request: Request) -> Response:
         body = await _body(request)
@@ -282,12 +295,18 @@ def _admin_routes(sb: Sandbox, guarded: Callable[..., Handler]) -> list[Route]:
         ),
         Route("/sandbox/faults", guarded(arm_fault, **open_), methods=["POST"]),
         Route("/sandbox/fail_next_tx", guarded(fail_next_tx, **open_), methods=["POST"]),
+        Route("/sandbox/horizon_lag", guarded(horizon_lag, **open_), methods=["POST"]),
         Route("/sandbox/fund", guarded(fund, **open_), methods=["POST"]),
     ]
 
 
+async def _discard(_message: object) -> None:
+    """An ASGI `send` that loses the answer."""
+
+
 class _FaultMiddleware:
-    """Consume armed faults for matching requests before they reach the routes."""
+    """Consume armed faults for matching requests: instead of the routes, or (`lost_response`)
+    after them, in place of their answer."""
 
     def __init__(self, app: Callable[..., Awaitable[None]], sandbox: Sandbox) -> None:
         self.app = app
@@ -300,11 +319,12 @@ class _FaultMiddleware:
             await self.app(scope, receive, send)
             return
         response: Response
-        if fault.kind == "timeout":
+        if fault.kind == "lost_response":
+            await self.app(scope, receive, _discard)
+            response = HTMLResponse(_GATEWAY_TIMEOUT, status_code=504)
+        elif fault.kind == "timeout":
             await asyncio.sleep(fault.delay_s)
-            response = HTMLResponse(
-                "<html><body>504 Gateway Time-out</body></html>", status_code=504
-            )
+            response = HTMLResponse(_GATEWAY_TIMEOUT, status_code=504)
         elif fault.kind == "html_502":
             response = HTMLResponse(_NGINX_502, status_code=502)
         else:

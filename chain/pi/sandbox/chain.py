@@ -3,7 +3,8 @@
 It applies the rules Horizon/stellar-core would for what the Pi rail does: envelope parses under
 the network passphrase, the source signed it, the sequence is the next one, time bounds hold, the
 fee is paid; native payments move balances; a failing operation leaves a failed transaction in the
-ledger with its fee charged.
+ledger with its fee charged. Horizon may show a transaction only `ingestion_lag_s` after its
+ledger closed; until then a resubmission meets the consumed sequence number, as it would in core.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class StoredTx:
 
     record: dict[str, object]
     operations: list[dict[str, object]]
+    closed_at_unix: int = 0
 
 
 @dataclass
@@ -70,6 +72,14 @@ class SandboxChain:
     transactions: dict[str, StoredTx] = field(default_factory=dict)
     ledger: int = 1000
     fail_next: int = 0
+    ingestion_lag_s: int = 0
+
+    def ingested(self, tx_hash: str) -> StoredTx | None:
+        """The transaction as Horizon shows it: None until `ingestion_lag_s` after its ledger."""
+        stored = self.transactions.get(tx_hash)
+        if stored is None or self.clock() < stored.closed_at_unix + self.ingestion_lag_s:
+            return None
+        return stored
 
     def fund(self, address: str, units: int) -> None:
         """Create the account if needed and add `units` to it (the sandbox's faucet)."""
@@ -84,7 +94,7 @@ class SandboxChain:
             env = TransactionEnvelope.from_xdr(xdr, self.network_passphrase)
         except (SdkError, ValueError, TypeError):
             return _problem(400, "transaction_malformed", "Transaction Malformed")
-        known = self.transactions.get(env.hash_hex())
+        known = self.ingested(env.hash_hex())
         if known is not None:
             return SubmitOutcome(200 if known.record["successful"] else 400, known.record)
         refused = self._precheck(env, xdr)
@@ -137,7 +147,7 @@ class SandboxChain:
             fee_charged=fee,
         )
         ops = operation_records(env, successful=successful, ledger=self.ledger, closed_at_unix=now)
-        self.transactions[env.hash_hex()] = StoredTx(record, ops)
+        self.transactions[env.hash_hex()] = StoredTx(record, ops, now)
         if successful:
             return SubmitOutcome(200, record)
         codes: dict[str, object] = {"transaction": "tx_failed", "operations": op_codes}

@@ -63,7 +63,7 @@ class SandboxDriver:
     def arm_fault(
         self, scope: str, kind: str, times: int = 1, path_contains: str = "", delay_s: float = 2.0
     ) -> None:
-        """Make the next matching requests fail (status_500, html_502, timeout)."""
+        """Make the next matching requests fail (status_500, html_502, timeout, lost_response)."""
         self._post(
             "/sandbox/faults",
             {
@@ -78,6 +78,10 @@ class SandboxDriver:
     def fail_next_tx(self, times: int = 1) -> None:
         """The next submitted transactions fail on chain (fee charged, successful=false)."""
         self._post("/sandbox/fail_next_tx", {"times": times})
+
+    def horizon_lag(self, seconds: int) -> None:
+        """Horizon shows a transaction only `seconds` after its ledger closed."""
+        self._post("/sandbox/horizon_lag", {"seconds": seconds})
 
     def fund(self, address: str, amount: str) -> None:
         """Faucet."""

@@ -18,6 +18,7 @@ from settlement.pi.deps import PiDeps
 
 BASE = "http://pi-sandbox.test"
 API_KEY = "test-server-key"
+EXPIRY_MARGIN_S = 120
 
 
 class FakeClock:
@@ -55,5 +56,6 @@ def pi_world() -> Iterator[PiWorld]:
             app_address=app.public_key,
             signer=app,
             clock=clock,
+            a2u_expiry_margin_s=EXPIRY_MARGIN_S,
         )
         yield PiWorld(sandbox, SandboxDriver(http, BASE), deps, app, clock)

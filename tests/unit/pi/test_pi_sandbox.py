@@ -150,3 +150,37 @@ def test_bad_sequence_is_rejected(world: World) -> None:
     with pytest.raises(errors.TxSubmitRejectedError) as info:
         world.horizon.submit(signed.envelope_xdr)
     assert info.value.tx_code == "tx_bad_seq"
+
+
+def test_lost_response_carries_the_request_out_and_loses_the_answer(world: World) -> None:
+    pioneer = world.driver.add_pioneer("ani", "0")
+    account = world.horizon.account(APP.public_key)
+    signed = build_a2u(
+        signer=APP,
+        account_sequence=account.sequence,
+        destination=pioneer.address,
+        amount_units=10_000_000,
+        payment_id="pid-lost",
+        base_fee_stroops=world.horizon.base_fee(),
+        network_passphrase="Pi Testnet",
+        now_unix=int(world.sandbox.clock()),
+    )
+    world.driver.arm_fault("horizon", "lost_response", times=3, path_contains="/transactions")
+    with pytest.raises(errors.PiTransientError):
+        world.horizon.submit(signed.envelope_xdr)
+    assert signed.tx_hash in world.sandbox.chain.transactions
+    assert world.sandbox.chain.accounts[pioneer.address].balance_units == 10_000_000
+
+
+def test_horizon_lag_hides_a_transaction_until_it_is_ingested(world: World) -> None:
+    now = [1_750_000_000.0]
+    world.sandbox.chain.clock = lambda: now[0]
+    pioneer = world.driver.add_pioneer("ani", "50")
+    pid = world.driver.create_payment(pioneer, "1", "test", {})
+    world.platform.approve(pid)
+    world.driver.horizon_lag(30)
+    txid = str(world.driver.pay(pid)["txid"])
+    with pytest.raises(errors.HorizonNotFoundError):
+        world.horizon.transaction(txid)
+    now[0] += 30
+    assert world.horizon.transaction(txid).record["successful"] is True

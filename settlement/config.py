@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     pi_sandbox: bool = True
     pi_a2u_expiry_margin_s: int = Field(default=120, ge=30, le=3600)
     """Wait this long past an A2U transaction's time bound before voiding a payout not on chain."""
+    pi_watch_delay_s: int = Field(default=120, ge=0, le=24 * 3600)
+    """How long Pi that reached the app wallet (or an approved payment) waits for its completion
+    callback before the wallet watch books it from the chain or flags it (settlement/pi/watch)."""
 
     evm_rpc_url: str = "http://127.0.0.1:8545"
     evm_chain_id: int = DEV_CHAIN_ID

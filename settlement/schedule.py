@@ -21,6 +21,7 @@ from escrow.ledger import Ledger
 from settlement.bootstrap import Container, build_evm_sender
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.evm.deposits import scan_deposits
+from settlement.pi.watch import watch
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +41,7 @@ def run_periodic(container: Container) -> dict[str, str]:
     jobs: dict[str, Callable[[Container], str]] = {
         "void_expired": void_expired,
         "evm_deposits": scan_evm_deposits,
+        "pi_wallet": watch_pi_wallet,
         "hooks": run_hooks,
     }
     outcomes: dict[str, str] = {}
@@ -80,6 +82,14 @@ def scan_evm_deposits(container: Container) -> str:
         log.warning("evm_deposit_scan_skipped", reason=repr(error))
         return "skipped: node unreachable"
     return f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits"
+
+
+def watch_pi_wallet(container: Container) -> str:
+    """Book or flag Pi that reached the app wallet without a completion callback."""
+    if container.pi is None or not container.pi.app_address:
+        return "skipped: no Pi app wallet"
+    report = watch(container.engine, container.pi, container.settings.pi_watch_delay_s)
+    return report.summary()
 
 
 def run_hooks(container: Container) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from chain.pi.dto import PiPayment, PiUser
-from chain.pi.horizon import AccountState, HorizonTx, SubmitResult
+from chain.pi.horizon import AccountState, HorizonTx, PaymentsPage, SubmitResult
 
 
 class PiPlatform(Protocol):
@@ -52,6 +52,10 @@ class PiChain(Protocol):
 
     def account(self, address: str) -> AccountState:
         """Sequence and native balance of an account."""
+        ...
+
+    def payments_for_account(self, address: str, cursor: str, limit: int) -> PaymentsPage:
+        """An account's payments after a paging token, oldest first, with their memos."""
         ...
 
     def base_fee(self) -> int:

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from chain.pi.amounts import to_units
+from chain.pi.horizon import payments_page_records_max
 from chain.pi.sandbox.chain import SandboxChain, sandbox_base_fee_stroops
 from chain.pi.sandbox.pioneer_side import PayOverrides, network_cancel, pay, user_cancel
 from chain.pi.sandbox.platform import SandboxPlatform, SandboxRefusal
@@ -175,6 +176,27 @@ def _horizon_routes(sb: Sandbox) -> list[Route]:
         body = sb.chain.account_json(request.path_params["address"])
         return _json(body) if body else _json(not_found, 404)
 
+    async def payments(request: Request) -> Response:
+        address = request.path_params["address"]
+        if sb.chain.account_json(address) is None:
+            return _json(not_found, 404)
+        query = request.query_params
+        cursor, limit = query.get("cursor", "") or "0", query.get("limit", "10")
+        if not (cursor.isdigit() and limit.isdigit()) or query.get("order", "asc") != "asc":
+            return _json(_bad_request("cursor and limit are numbers; order is asc"), 400)
+        if not 0 < int(limit) <= payments_page_records_max:
+            return _json(_bad_request(f"limit is 1..{payments_page_records_max}"), 400)
+        records = sb.chain.payments_of(address, int(cursor), int(limit))
+        if query.get("join") != "transactions":
+            records = [{k: v for k, v in r.items() if k != "transaction"} for r in records]
+        next_cursor = str(records[-1]["paging_token"]) if records else cursor
+        base = f"{sb.chain.base_url}/accounts/{address}/payments"
+        links = {
+            "self": {"href": f"{base}?cursor={cursor}&limit={limit}&order=asc"},
+            "next": {"href": f"{base}?cursor={next_cursor}&limit={limit}&order=asc"},
+        }
+        return _json({"_links": links, "_embedded": {"records": records}})
+
     async def fee_stats(_request: Request) -> Response:
         fee = str(sandbox_base_fee_stroops)
         return _json(
@@ -197,8 +219,18 @@ def _horizon_routes(sb: Sandbox) -> list[Route]:
         Route("/transactions/{txid}", transaction),
         Route("/transactions/{txid}/operations", operations),
         Route("/accounts/{address}", account),
+        Route("/accounts/{address}/payments", payments),
         Route("/fee_stats", fee_stats),
     ]
+
+
+def _bad_request(detail: str) -> dict[str, object]:
+    return {
+        "type": "https://stellar.org/horizon-errors/bad_request",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": detail,
+    }
 
 
 def _admin_routes(sb: Sandbox, guarded: Callable[..., Handler]) -> list[Route]:

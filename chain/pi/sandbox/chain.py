@@ -191,6 +191,21 @@ class SandboxChain:
         spent[source] = spent.get(source, 0) + units
         return "op_success", (source, dest, units)
 
+    def payments_of(self, address: str, after: int, limit: int) -> list[dict[str, object]]:
+        """Payment operations of successful transactions from or to ``address`` whose paging
+        token is above ``after``, oldest first, each joined with its transaction record."""
+        found: list[dict[str, object]] = []
+        for stored in self.transactions.values():
+            if stored.record["successful"] is not True:
+                continue
+            for op in stored.operations:
+                token = int(str(op["paging_token"]))
+                if op["type"] == "payment" and address in (op["from"], op["to"]) and token > after:
+                    found.append({**op, "transaction": stored.record})
+                    if len(found) == limit:
+                        return found
+        return found
+
     def account_json(self, address: str) -> dict[str, object] | None:
         """Horizon's account record, or None if unknown."""
         row = self.accounts.get(address)

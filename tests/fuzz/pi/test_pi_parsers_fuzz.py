@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chain.pi.dto import parse_payment, parse_user
 from chain.pi.errors import PiError, TxVerificationError
-from chain.pi.horizon import HorizonTx
+from chain.pi.horizon import HorizonTx, parse_payments_page
 from chain.pi.platform import PiPlatformClient
 from chain.pi.transport import HttpLimits, JsonTransport
 from chain.pi.verify import ExpectedPayment, verify_payment
@@ -99,3 +99,45 @@ def test_verifier_refuses_garbage(record: dict[str, object], ops: list[dict[str,
     except TxVerificationError:
         return
     raise AssertionError("garbage verified")
+
+
+account_payment_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "paging_token": st.integers(min_value=0).map(str) | json_values,
+        "type": st.sampled_from(["payment", "create_account", "account_merge", "x"]),
+        "transaction_hash": st.just("ab" * 32) | json_values,
+        "transaction_successful": json_values,
+        "from": json_values,
+        "to": json_values,
+        "funder": json_values,
+        "account": json_values,
+        "into": json_values,
+        "amount": st.sampled_from(["1", "0", "-1", "1.00000001", "x"]) | json_values,
+        "starting_balance": json_values,
+        "created_at": st.sampled_from(["2022-07-31T13:57:29Z", "yesterday"]) | json_values,
+        "transaction": st.fixed_dictionaries(
+            {},
+            optional={
+                "hash": st.just("ab" * 32) | json_values,
+                "memo_type": st.sampled_from(["text", "hash", "none"]),
+                "memo": st.text(max_size=40) | json_values,
+            },
+        )
+        | json_values,
+    },
+)
+
+
+@settings(max_examples=200)
+@given(st.lists(account_payment_like | json_values, max_size=4) | json_values)
+def test_account_payments_parser(records: object) -> None:
+    try:
+        page = parse_payments_page({"_embedded": {"records": records}})
+    except PiError:
+        return
+    assert isinstance(records, list)
+    assert len(page.records) == len(records)
+    for payment in page.records:
+        assert payment.paging_token.isdigit()
+        assert payment.amount_units is None or payment.amount_units > 0

@@ -184,3 +184,29 @@ def test_horizon_lag_hides_a_transaction_until_it_is_ingested(world: World) -> N
         world.horizon.transaction(txid)
     now[0] += 30
     assert world.horizon.transaction(txid).record["successful"] is True
+
+
+def test_account_payments_list_paid_and_sent_payments_with_their_memos(world: World) -> None:
+    pioneer = world.driver.add_pioneer("fajar", "50")
+    pid = world.driver.create_payment(pioneer, "2", "test", {})
+    world.platform.approve(pid)
+    paid = str(world.driver.pay(pid)["txid"])
+    world.platform.complete(pid, paid)
+    failed_pid = world.driver.create_payment(pioneer, "1", "test", {})
+    world.platform.approve(failed_pid)
+    world.driver.fail_next_tx()
+    world.driver.pay(failed_pid)
+    (record,) = world.horizon.payments_for_account(APP.public_key, "").records
+    assert (record.txid, record.memo, record.amount_units) == (paid, pid, 20_000_000)
+    assert (record.from_address, record.to_address) == (pioneer.address, APP.public_key)
+    assert world.horizon.payments_for_account(APP.public_key, record.paging_token).records == ()
+    (theirs,) = world.horizon.payments_for_account(pioneer.address, "", 1).records
+    assert theirs == record
+
+
+@pytest.mark.parametrize("query", ["order=desc", "limit=0", "limit=201", "cursor=now"])
+def test_account_payments_refuse_what_the_sandbox_does_not_serve(world: World, query: str) -> None:
+    with inprocess_client(build_app(world.sandbox), BASE) as http:
+        reply = http.get(f"/accounts/{APP.public_key}/payments?{query}")
+        assert reply.status_code == 400
+        assert http.get(f"/accounts/{Keypair.random().public_key}/payments").status_code == 404

@@ -1,0 +1,414 @@
+"""Wallet watch: Pi that reached the app wallet without a completion callback is still booked.
+
+Pi's SDK loses completions (the callback never comes; `onIncompletePaymentFound` reports a
+payment without its transaction). Two scheduled passes close that gap, each idempotent:
+
+- **approved payments**: every approved, uncompleted payment older than the delay is fetched from
+  Pi again; when Pi links a transaction it is completed exactly as the callback would
+  (`u2a.complete`: verified on chain, posted once, Pi `complete` queued in the outbox).
+- **the wallet itself**: the app wallet's payments are read from Horizon after a stored cursor;
+  each one coming in is recorded in `pi_wallet_payments` (in the transaction that moves the
+  cursor) and decided once it is older than the delay: already booked (by U2A or as a custody
+  deposit), or its memo names one of our payments and `u2a.complete` books it, or it is flagged
+  for a person with its amount and source. A flagged payment later booked (e.g. by
+  `msc pi deposit`) has its flag resolved.
+
+The delay (``pi_watch_delay_s``) gives the normal callback and the treasurer's deposit booking
+their time first. A payment's age on the wallet side is measured from its ledger's close time
+against the service clock; an approved payment's from its row's last change in the database.
+A booking by the watch and a late callback meet in `u2a.complete`, which posts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import structlog
+from sqlalchemy import Connection, Engine, text
+
+from chain.pi import errors as chain_errors
+from chain.pi.amounts import to_str
+from chain.pi.dto import PiPayment
+from chain.pi.horizon import AccountPayment
+from chain.pi.ids import check_payment_id
+from settlement.pi.custody import lock_txid
+from settlement.pi.deps import PiDeps
+from settlement.pi.errors import PiRefusal
+from settlement.pi.flags import flag
+from settlement.pi.u2a import complete
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+page_records = 50
+"""Payments per Horizon page (each carries its joined transaction, so pages stay well under the
+transport's response size limit)."""
+pages_per_run_max = 10
+decisions_per_run_max = 100
+approved_per_run_max = 50
+decision_attempts_max = 20
+"""Tries at deciding one wallet payment while Pi cannot answer; then it is flagged."""
+FLAG_UNBOOKED = "wallet_unbooked"
+_RETRYABLE = ("pi_unavailable", "pi_bad_response", "pi_tx_not_found")
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """What one run of the watch did."""
+
+    seen: int
+    completed: int
+    booked: int
+    flagged: int
+    resolved: int
+
+    def summary(self) -> str:
+        """One line for the schedule's outcome."""
+        return (
+            f"seen {self.seen}, completed {self.completed}, booked {self.booked},"
+            f" flagged {self.flagged}, resolved {self.resolved}"
+        )
+
+
+def watch(engine: Engine, deps: PiDeps, delay_s: int) -> WatchReport:
+    """Run every pass once, each in its own transaction (a failing pass keeps the earlier ones)."""
+    seen = _pass(engine, "scan", lambda conn: scan_wallet(conn, deps), 0)
+    completed = _pass(engine, "approved", lambda conn: complete_approved(conn, deps, delay_s), 0)
+    booked, flagged = _pass(
+        engine, "decide", lambda conn: decide_incoming(conn, deps, delay_s), (0, 0)
+    )
+    resolved = _pass(engine, "resolve", resolve_booked, 0)
+    report = WatchReport(seen, completed, booked, flagged, resolved)
+    if seen or completed or booked or flagged or resolved:
+        log.info("pi_wallet_watch", **report.__dict__)
+    return report
+
+
+def _pass(engine: Engine, name: str, work: Callable[[Connection], T], idle: T) -> T:
+    """One pass in its own transaction; Pi or Horizon unreachable skips it until the next run."""
+    try:
+        with engine.begin() as conn:
+            return work(conn)
+    except chain_errors.PiTransientError as exc:
+        log.warning("pi_wallet_watch_deferred", step=name, error=str(exc))
+        return idle
+
+
+# --- the wallet's payments on Horizon -------------------------------------------------------
+
+
+def scan_wallet(conn: Connection, deps: PiDeps) -> int:
+    """Record the wallet's incoming payments after the cursor and move it; how many were new."""
+    address = deps.app_address
+    conn.execute(
+        text(
+            "INSERT INTO pi_wallet_cursors (address, paging_token) VALUES (:a, '')"
+            " ON CONFLICT DO NOTHING"
+        ),
+        {"a": address},
+    )
+    cursor = str(
+        conn.execute(
+            text("SELECT paging_token FROM pi_wallet_cursors WHERE address = :a FOR UPDATE"),
+            {"a": address},
+        ).scalar_one()
+    )
+    seen = 0
+    for _ in range(pages_per_run_max):
+        page = deps.chain.payments_for_account(address, cursor, page_records)
+        seen += sum(_record(conn, address, record) for record in page.records)
+        if page.records:
+            cursor = page.records[-1].paging_token
+        if len(page.records) < page_records:
+            break
+    conn.execute(
+        text(
+            "UPDATE pi_wallet_cursors SET paging_token = :c, updated_at = now() WHERE address = :a"
+        ),
+        {"c": cursor, "a": address},
+    )
+    return seen
+
+
+def _record(conn: Connection, address: str, payment: AccountPayment) -> int:
+    """Keep a payment that came into the wallet (not one it sent, nor a failed one)."""
+    if not payment.successful or payment.to_address not in (None, address):
+        return 0
+    if payment.from_address == address and payment.to_address is None:
+        return 0
+    inserted = conn.execute(
+        text(
+            "INSERT INTO pi_wallet_payments (operation_id, address, txid, kind, from_address,"
+            " asset_type, amount_units, memo, closed_at) VALUES (:op, :address, :tx, :kind,"
+            " :source, :asset, :units, :memo, :closed) ON CONFLICT DO NOTHING RETURNING 1"
+        ),
+        {
+            "op": payment.paging_token,
+            "address": address,
+            "tx": payment.txid,
+            "kind": payment.kind,
+            "source": payment.from_address,
+            "asset": payment.asset_type,
+            "units": payment.amount_units,
+            "memo": _storable(payment.memo),
+            "closed": payment.created_at,
+        },
+    ).first()
+    return 0 if inserted is None else 1
+
+
+def _storable(memo: str | None) -> str | None:
+    """The memo as PostgreSQL text holds it: a NUL (any byte may sit in a memo) is replaced, so a
+    crafted memo can never stop the scan."""
+    return memo.replace("\x00", "\ufffd") if memo is not None else None
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    address: str
+    operation_id: str
+    txid: str
+    kind: str
+    from_address: str
+    asset_type: str
+    amount_units: int | None
+    memo: str | None
+    attempts: int
+
+
+def decide_incoming(conn: Connection, deps: PiDeps, delay_s: int) -> tuple[int, int]:
+    """Book or flag each pending wallet payment older than the delay; (booked, flagged)."""
+    due_before = datetime.fromtimestamp(deps.clock() - delay_s, tz=UTC)
+    rows = conn.execute(
+        text(
+            "SELECT address, operation_id, txid, kind, from_address, asset_type, amount_units,"
+            " memo, attempts FROM pi_wallet_payments WHERE status = 'pending' AND address = :a"
+            " AND closed_at <= :due ORDER BY closed_at, operation_id LIMIT :n"
+            " FOR UPDATE SKIP LOCKED"
+        ),
+        {"a": deps.app_address, "due": due_before, "n": decisions_per_run_max},
+    ).all()
+    booked = flagged = 0
+    for row in rows:
+        outcome = _decide(conn, deps, _Incoming(*row))
+        booked += outcome == "booked"
+        flagged += outcome == "flagged"
+        if outcome == "unavailable":
+            break
+    return booked, flagged
+
+
+def _decide(conn: Connection, deps: PiDeps, payment: _Incoming) -> str:
+    lock_txid(conn, payment.txid)
+    booked_as = _booked_as(conn, payment.txid)
+    if booked_as is not None:
+        _close(conn, payment, "booked", booked_as)
+        return "booked"
+    payment_id = _our_payment(conn, payment.memo)
+    if payment_id is None:
+        code = "pi_no_memo" if payment.memo is None else "pi_unknown_memo"
+    else:
+        try:
+            with conn.begin_nested():
+                complete(conn, deps, payment_id, payment.txid, None)
+        except PiRefusal as refusal:
+            code = refusal.code
+        else:
+            _close(conn, payment, "booked", "u2a")
+            log.info("pi_wallet_payment_booked", payment_id=payment_id, txid=payment.txid)
+            return "booked"
+        if code in _RETRYABLE and payment.attempts + 1 < decision_attempts_max:
+            _retry_later(conn, payment)
+            return "unavailable" if code == "pi_unavailable" else "pending"
+    _flag_unbooked(conn, payment, payment_id, code)
+    _close(conn, payment, "flagged", None)
+    return "flagged"
+
+
+def _booked_as(conn: Connection, txid: str) -> str | None:
+    """How the ledger already holds this transaction: as a U2A receipt or a custody deposit."""
+    found = conn.execute(
+        text(
+            "SELECT 'u2a' FROM pi_payments WHERE txid = :tx AND status IN ('credited', 'completed')"
+            " UNION ALL SELECT 'deposit' FROM pi_custody_deposits WHERE txid = :tx LIMIT 1"
+        ),
+        {"tx": txid},
+    ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def _our_payment(conn: Connection, memo: str | None) -> str | None:
+    """The payment id the memo names, when it is one we approved (whatever its status now)."""
+    try:
+        payment_id = check_payment_id(memo or "")
+    except chain_errors.PiInputError:
+        return None
+    found = conn.execute(
+        text("SELECT payment_id FROM pi_payments WHERE payment_id = :pid"), {"pid": payment_id}
+    ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def _flag_unbooked(conn: Connection, payment: _Incoming, payment_id: str | None, code: str) -> None:
+    """Flag for a person, unless a flag already names this transaction (e.g. U2A recovery's)."""
+    named = conn.execute(
+        text("SELECT 1 FROM pi_flags WHERE txid = :tx AND resolved_at IS NULL LIMIT 1"),
+        {"tx": payment.txid},
+    ).first()
+    if named is not None:
+        return
+    units = payment.amount_units
+    detail: dict[str, object] = {
+        "code": code,
+        "amount": to_str(units) if units is not None else None,
+        "amount_units": units,
+        "asset_type": payment.asset_type,
+        "from": payment.from_address,
+        "memo": payment.memo,
+        "kind": payment.kind,
+        "operation_id": payment.operation_id,
+        "payment_id": payment_id,
+    }
+    key = _flag_key(payment.address, payment.operation_id)
+    flag(conn, key, payment.txid, FLAG_UNBOOKED, detail)
+    log.warning("pi_wallet_payment_flagged", txid=payment.txid, code=code, amount_units=units)
+
+
+def _flag_key(address: str, operation_id: str) -> str:
+    """A wallet flag names the Horizon operation and the wallet: a stray has no payment id."""
+    return f"op:{operation_id}:{address}"
+
+
+def _close(conn: Connection, payment: _Incoming, status: str, booked_as: str | None) -> None:
+    conn.execute(
+        text(
+            "UPDATE pi_wallet_payments SET status = :s, booked_as = :b, decided_at = now(),"
+            " attempts = attempts + 1 WHERE address = :a AND operation_id = :op"
+        ),
+        {"s": status, "b": booked_as, "a": payment.address, "op": payment.operation_id},
+    )
+
+
+def _retry_later(conn: Connection, payment: _Incoming) -> None:
+    conn.execute(
+        text(
+            "UPDATE pi_wallet_payments SET attempts = attempts + 1"
+            " WHERE address = :a AND operation_id = :op"
+        ),
+        {"a": payment.address, "op": payment.operation_id},
+    )
+
+
+def resolve_booked(conn: Connection) -> int:
+    """Flagged wallet payments booked since (e.g. by `msc pi deposit`): resolve their flags."""
+    rows = conn.execute(
+        text(
+            "SELECT w.address, w.operation_id,"
+            " CASE WHEN d.txid IS NOT NULL THEN 'deposit' ELSE 'u2a' END"
+            " FROM pi_wallet_payments w"
+            " LEFT JOIN pi_custody_deposits d ON d.txid = w.txid"
+            " LEFT JOIN pi_payments p ON p.txid = w.txid AND p.status IN ('credited', 'completed')"
+            " WHERE w.status = 'flagged' AND (d.txid IS NOT NULL OR p.txid IS NOT NULL)"
+            " LIMIT :n FOR UPDATE OF w SKIP LOCKED"
+        ),
+        {"n": decisions_per_run_max},
+    ).all()
+    for address, operation_id, booked_as in rows:
+        conn.execute(
+            text(
+                "UPDATE pi_wallet_payments SET status = 'booked', booked_as = :b"
+                " WHERE address = :a AND operation_id = :op"
+            ),
+            {"b": booked_as, "a": address, "op": operation_id},
+        )
+        conn.execute(
+            text(
+                "UPDATE pi_flags SET resolved_at = now() WHERE payment_id = :key"
+                " AND reason = :reason AND resolved_at IS NULL"
+            ),
+            {"key": _flag_key(address, operation_id), "reason": FLAG_UNBOOKED},
+        )
+    return len(rows)
+
+
+# --- approved payments on Pi ----------------------------------------------------------------
+
+
+def complete_approved(conn: Connection, deps: PiDeps, delay_s: int) -> int:
+    """Fetch approved, uncompleted payments again and complete those whose transaction Pi now
+    links; how many were booked. One a person already looks at (an open flag) is left alone."""
+    rows = conn.execute(
+        text(
+            "SELECT payment_id FROM pi_payments p WHERE status = 'approved'"
+            " AND updated_at <= now() - make_interval(secs => :delay)"
+            " AND NOT EXISTS (SELECT 1 FROM pi_flags f WHERE f.payment_id = p.payment_id"
+            " AND f.resolved_at IS NULL)"
+            " ORDER BY updated_at, payment_id LIMIT :n FOR UPDATE SKIP LOCKED"
+        ),
+        {"delay": delay_s, "n": approved_per_run_max},
+    ).all()
+    completed = 0
+    for (payment_id,) in rows:
+        outcome = _complete_one(conn, deps, str(payment_id))
+        completed += outcome == "booked"
+        if outcome == "unavailable":
+            break
+    return completed
+
+
+def _complete_one(conn: Connection, deps: PiDeps, payment_id: str) -> str:
+    try:
+        payment = deps.platform.get_payment(payment_id)
+    except chain_errors.PiTransientError:
+        return "unavailable"
+    except chain_errors.PiError as exc:
+        log.warning("pi_approved_refetch_failed", payment_id=payment_id, code=exc.code)
+        _touch(conn, payment_id)
+        return "skipped"
+    if payment.transaction is None:
+        return _without_transaction(conn, payment)
+    txid = payment.transaction.txid
+    try:
+        with conn.begin_nested():
+            complete(conn, deps, payment_id, txid, None)
+    except PiRefusal as refusal:
+        _touch(conn, payment_id)
+        if refusal.code in _RETRYABLE:
+            return "unavailable" if refusal.code == "pi_unavailable" else "awaiting"
+        detail = {
+            "detail": refusal.detail,
+            "amount_units": payment.amount_units,
+            "from": payment.from_address,
+        }
+        flag(conn, payment_id, txid, refusal.code, detail)
+        log.warning("pi_approved_payment_flagged", payment_id=payment_id, code=refusal.code)
+        return "flagged"
+    log.info("pi_approved_payment_booked", payment_id=payment_id, txid=txid)
+    return "booked"
+
+
+def _without_transaction(conn: Connection, payment: PiPayment) -> str:
+    """Pi links no transaction yet: cancelled on Pi's side stops the polling, else wait."""
+    if not payment.status.any_cancelled:
+        _touch(conn, payment.identifier)
+        return "awaiting"
+    conn.execute(
+        text(
+            "UPDATE pi_payments SET status = 'cancelled', updated_at = now()"
+            " WHERE payment_id = :pid AND status = 'approved'"
+        ),
+        {"pid": payment.identifier},
+    )
+    log.info("pi_approved_payment_cancelled", payment_id=payment.identifier)
+    return "cancelled"
+
+
+def _touch(conn: Connection, payment_id: str) -> None:
+    """Checked now: the next check of this payment waits another delay."""
+    conn.execute(
+        text("UPDATE pi_payments SET updated_at = now() WHERE payment_id = :pid"),
+        {"pid": payment_id},
+    )

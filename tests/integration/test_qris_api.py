@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from api.app import create_app
 from chain.pi.sandbox.inprocess import inprocess_client
@@ -73,3 +73,39 @@ def test_notification_flow(client: httpx.Client, db_engine: Engine) -> None:
     )
     assert report.status_code == 200
     assert report.json()["date"] == "2024-12-02"
+
+
+def signed(order_id: str, gross_amount: str, status: str = "settlement") -> bytes:
+    document = {"transaction_time": "2024-12-02 09:05:00", "transaction_status": status,
+                "transaction_id": f"tx-{order_id}", "status_code": "200", "order_id": order_id,
+                "gross_amount": gross_amount, "payment_type": "qris"}  # fmt: skip
+    material = order_id + "200" + gross_amount + KEY
+    document["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("gross_amount", "code"),
+    [("1.0000000000000000000000000000001", "amount_too_precise"),
+     ("1e999999999", "amount_out_of_range")],
+)  # fmt: skip
+def test_an_amount_that_would_round_is_refused_and_nothing_posted(
+    client: httpx.Client, db_engine: Engine, gross_amount: str, code: str
+) -> None:
+    reference = f"AMT-{uuid.uuid4().hex[:10]}"
+    with db_engine.begin() as conn:
+        create_expectation(conn, nmid="ID1029999999999", amount_sen=100,
+                           now=datetime.now(UTC) - timedelta(days=1000), ttl=timedelta(days=2000),
+                           reference=reference)  # fmt: skip
+    reply = client.post("/v1/qris/notifications/midtrans", content=signed(reference, gross_amount))
+    assert reply.status_code == 400
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert reply.json()["code"] == code
+    with db_engine.connect() as conn:
+        events = conn.execute(
+            text("SELECT count(*) FROM qris_events WHERE reference = :r"), {"r": reference}
+        ).scalar_one()
+        status = conn.execute(
+            text("SELECT status FROM qris_expectations WHERE reference = :r"), {"r": reference}
+        ).scalar_one()
+    assert (events, status) == (0, "open")

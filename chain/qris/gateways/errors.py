@@ -6,6 +6,11 @@ class NotificationError(ValueError):
 
     code = "qris_notification_invalid"
 
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
 
 class NotificationUnauthenticated(NotificationError):
     """Signature, token or timestamp did not verify: nothing from this request is trusted."""

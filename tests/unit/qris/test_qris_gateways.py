@@ -256,3 +256,17 @@ def test_minify_equals_compact_json(value: object) -> None:
 def test_status_rank_never_lets_paid_fall_back() -> None:
     assert EventStatus.PENDING.rank < EventStatus.EXPIRED.rank < EventStatus.PAID.rank
     assert EventStatus.PAID.rank < EventStatus.PARTIALLY_REFUNDED.rank < EventStatus.REFUNDED.rank
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [("1.0000000000000000000000000000001", "amount_too_precise"),
+     ("1e999999999", "amount_out_of_range"), ("1.000", "amount_too_precise"),
+     ("NaN", "amount_invalid"), ("-1.00", "amount_invalid")],
+)  # fmt: skip
+def test_midtrans_amounts_are_exact_or_refused_with_the_amount_code(amount: str, code: str) -> None:
+    with pytest.raises(NotificationMalformed) as caught:
+        MidtransAdapter(SERVER_KEY).parse(
+            {}, as_bytes(midtrans_body(gross_amount=amount)), path="/", now=NOW
+        )
+    assert caught.value.code == code

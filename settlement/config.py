@@ -13,6 +13,9 @@ DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker that production refuses,
 """Every default secret contains this marker, so production can refuse all of them at once."""
 
 PI_SANDBOX_API_KEY = "sandbox-" + DEV_SECRET_MARKER + "-pi-api-key"
+MIDTRANS_SANDBOX_URL = "http://midtrans-sandbox.internal"
+"""The in-process Midtrans status sandbox (chain/qris/gateways/midtrans_sandbox.py)."""
+MIDTRANS_TEST_HOSTS = ("midtrans-sandbox.internal", "api.sandbox.midtrans.com")
 
 
 class Environment(StrEnum):
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
 
     qris_midtrans_server_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-midtrans-server-key")
     qris_xendit_callback_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-xendit-token")
+    qris_midtrans_api_url: str = MIDTRANS_SANDBOX_URL
+    """Midtrans' GET Status API, https://api.midtrans.com; the default is the in-process sandbox."""
     # QRIS engineer (issue 4): SNAP notify key, report formats, expectation lifetime.
     qris_snap_public_key_file: Path | None = None
     qris_report_formats_file: Path | None = None
@@ -98,6 +103,8 @@ class Settings(BaseSettings):
         problems = [name for name, value in self._secrets().items() if _is_default(value)]
         if self.pi_sandbox:
             problems.append("pi_sandbox")
+        if any(host in self.qris_midtrans_api_url for host in MIDTRANS_TEST_HOSTS):
+            problems.append("qris_midtrans_api_url (sandbox)")
         if self.database_url is None:
             problems.append("database_url (embedded database)")
         if problems:

@@ -16,7 +16,7 @@ NOTIFICATION_BYTES_MAX = 64 * 1024
 
 
 class GatewayAdapter(Protocol):
-    """Verifies one provider's notification and turns it into a QrisEvent."""
+    """Verifies one provider's notification, turns it into a QrisEvent, confirms the unsigned."""
 
     provider: str
 
@@ -24,6 +24,13 @@ class GatewayAdapter(Protocol):
         self, headers: Mapping[str, str], body: bytes, *, path: str, now: datetime
     ) -> QrisEvent:
         """Verify authenticity first, then parse; raise NotificationError subclasses."""
+        ...
+
+    def confirm(self, notified: QrisEvent) -> QrisEvent:
+        """The event to apply: ``notified`` if its signature covers every field, else the gateway's.
+
+        May do I/O; raises ``GatewayUnavailable`` when the gateway must be asked again later.
+        """
         ...
 
 

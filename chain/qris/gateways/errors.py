@@ -1,4 +1,4 @@
-"""Why a gateway notification was refused: unauthenticated (401) or malformed (400/422)."""
+"""Why a gateway notification was refused (401, 400, 422) or deferred (503)."""
 
 
 class NotificationError(ValueError):
@@ -22,3 +22,15 @@ class NotificationMalformed(NotificationError):
     """Authentic (or not yet checked) but not a notification we can read."""
 
     code = "qris_notification_malformed"
+
+
+class NotificationUnconfirmed(NotificationError):
+    """Authentic, but the gateway's own status API does not confirm what it says."""
+
+    code = "qris_notification_unconfirmed"
+
+
+class GatewayUnavailable(NotificationError):
+    """The gateway's status API could not be asked or answered unreadably: retry later."""
+
+    code = "qris_gateway_unavailable"

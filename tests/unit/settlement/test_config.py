@@ -16,6 +16,7 @@ PRODUCTION_SAFE = {
     "pi_sandbox": False,
     "qris_midtrans_server_key": "mid-key",
     "qris_xendit_callback_token": "xnd-token",
+    "qris_midtrans_api_url": "https://api.midtrans.com",
 }
 
 
@@ -47,6 +48,8 @@ def test_production_with_real_settings_starts() -> None:
         ("pi_sandbox", True),
         ("database_url", None),
         ("qris_midtrans_server_key", "dev-only-midtrans-server-key"),
+        ("qris_midtrans_api_url", "http://midtrans-sandbox.internal"),
+        ("qris_midtrans_api_url", "https://api.sandbox.midtrans.com"),
     ],
 )
 def test_production_refuses_each_default(field: str, value: object) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from chain.evm.interfaces import EvmNode
 from chain.qris.gateways.base import GatewayAdapter
-from settlement.config import Settings
+from settlement.config import MIDTRANS_SANDBOX_URL, Settings
 from settlement.db import make_engine
 from settlement.evm.bridge import MINT_KIND, MintHandler
 from settlement.evm.sender import SendLimits, TxSender
@@ -22,6 +22,9 @@ from settlement.pi.deps import PiDeps
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
     from stellar_sdk import Keypair
+
+    from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
+    from chain.qris.gateways.midtrans_status import MidtransStatusSource
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Container:
     pi_sandbox_app: ASGIApp | None = None
     """The in-process Pi sandbox, mounted under /pi-sandbox when MSC_PI_SANDBOX is on."""
     qris_adapters: dict[str, GatewayAdapter] = field(default_factory=dict)
+    qris_midtrans_sandbox: MidtransSandbox | None = None
+    """The in-process Midtrans status sandbox while MSC_QRIS_MIDTRANS_API_URL is its default."""
     jobs: list[Callable[[], None]] = field(default_factory=list)
     """The rails' own periodic jobs (each decides whether it is due), e.g. Pi recovery."""
     evm_node: EvmNode | None = None
@@ -250,11 +255,30 @@ def register_qris(container: Container) -> None:
     from chain.qris.gateways.xendit import XenditAdapter
 
     settings = container.settings
+    server_key = settings.qris_midtrans_server_key.get_secret_value()
     adapters: dict[str, GatewayAdapter] = {
-        "midtrans": MidtransAdapter(settings.qris_midtrans_server_key.get_secret_value()),
+        "midtrans": MidtransAdapter(server_key, _midtrans_status(container, server_key)),
         "xendit": XenditAdapter(settings.qris_xendit_callback_token.get_secret_value()),
     }
     if settings.qris_snap_public_key_file is not None:
         pem = settings.qris_snap_public_key_file.read_bytes()
         adapters["snap"] = SnapQrNotifyAdapter(pem)
     container.qris_adapters = adapters
+
+
+def _midtrans_status(container: Container, server_key: str) -> MidtransStatusSource:
+    """Midtrans' GET Status API, or the in-process sandbox while the URL is left at its default."""
+    import httpx
+
+    from chain.pi.sandbox.inprocess import SyncASGITransport
+    from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
+    from chain.qris.gateways.midtrans_status import HttpMidtransStatus
+
+    url = container.settings.qris_midtrans_api_url
+    if url == MIDTRANS_SANDBOX_URL:
+        sandbox = MidtransSandbox(server_key)
+        container.qris_midtrans_sandbox = sandbox
+        client = httpx.Client(transport=SyncASGITransport(build_midtrans_app(sandbox)))
+    else:
+        client = httpx.Client()
+    return HttpMidtransStatus(client, url, server_key)

@@ -20,6 +20,9 @@ secret_bytes_min = 32
 key): shorter ones can be guessed, and the pseudonym key guards published pseudonyms against a
 dictionary of party ids."""
 production_confirmations_min = 2
+MIDTRANS_SANDBOX_URL = "http://midtrans-sandbox.internal"
+"""The in-process Midtrans status sandbox (chain/qris/gateways/midtrans_sandbox.py)."""
+MIDTRANS_TEST_HOSTS = ("midtrans-sandbox.internal", "api.sandbox.midtrans.com")
 
 
 class Environment(StrEnum):
@@ -101,6 +104,8 @@ class Settings(BaseSettings):
 
     qris_midtrans_server_key: SecretStr = SecretStr(DEV_SECRET_MARKER + "-midtrans-server-key")
     qris_xendit_callback_token: SecretStr = SecretStr(DEV_SECRET_MARKER + "-xendit-token")
+    qris_midtrans_api_url: str = MIDTRANS_SANDBOX_URL
+    """Midtrans' GET Status API, https://api.midtrans.com; the default is the in-process sandbox."""
     # QRIS engineer (issue 4): SNAP notify key, report formats, expectation lifetime.
     qris_snap_public_key_file: Path | None = None
     qris_report_formats_file: Path | None = None
@@ -119,6 +124,8 @@ class Settings(BaseSettings):
         problems = [*self._weak_secrets(), *self._dev_chain(), *self._dev_passwords_in_urls()]
         if self.pi_sandbox:
             problems.append("pi_sandbox")
+        if any(host in self.qris_midtrans_api_url for host in MIDTRANS_TEST_HOSTS):
+            problems.append("qris_midtrans_api_url (sandbox)")
         if self.database_url is None:
             problems.append("database_url (embedded database)")
         if problems:

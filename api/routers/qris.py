@@ -15,10 +15,13 @@ from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
 from settlement.qris.notifications import (
     SNAP_NOTIFY_PATH,
     SNAP_NOTIFY_SERVICE_CODE,
+    NotificationDeferred,
     NotificationRefused,
     NotificationResult,
     ProviderUnknown,
-    receive_notification,
+    QrisEvent,
+    apply_notification,
+    verify_notification,
 )
 from settlement.unit_of_work import in_transaction
 
@@ -31,17 +34,28 @@ async def _notify(request: Request, provider: str) -> dict[str, Any]:
     container: Container = request.app.state.container
     headers, path, now = dict(request.headers), request.url.path, datetime.now(UTC)
 
-    def store(conn: Connection) -> NotificationResult:
-        return receive_notification(
-            conn, container.qris_adapters, provider, headers, body, path=path, now=now
+    def verify() -> QrisEvent:
+        return verify_notification(
+            container.qris_adapters, provider, headers, body, path=path, now=now
         )
 
+    def store(conn: Connection) -> NotificationResult:
+        return apply_notification(conn, event, now=now)
+
     try:
-        # The database work runs in the thread pool: a blocking call must not stall the loop.
+        # Blocking work runs in the thread pool: first the gateway's confirmation (network, no
+        # transaction open), then the database transaction.
+        event = await run_in_threadpool(verify)
         result = await run_in_threadpool(in_transaction, container.engine, store)
     except ProviderUnknown:
         raise Problem(
             404, "qris_provider_unknown", "Unknown QRIS provider", f"{provider!r}"
+        ) from None
+    except NotificationDeferred as deferred:
+        # 503: the gateway retries a notification not answered 2xx (decision 0004).
+        log.warning("qris_notification_deferred", provider=provider, reason=str(deferred))
+        raise Problem(
+            503, deferred.code, "Notification not confirmed yet, send it again", str(deferred)
         ) from None
     except NotificationRefused as refused:
         if not refused.authenticated:
@@ -50,7 +64,7 @@ async def _notify(request: Request, provider: str) -> dict[str, Any]:
                 401, refused.code, "Notification not authenticated", str(refused)
             ) from None
         log.warning("qris_notification_invalid", provider=provider, reason=str(refused))
-        raise Problem(400, refused.code, "Notification not readable", str(refused)) from None
+        raise Problem(400, refused.code, "Notification refused", str(refused)) from None
     log.info(
         "qris_notification",
         provider=provider,

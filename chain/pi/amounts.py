@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from chain.pi.errors import PiInputError
+from escrow.money import UNITS_MAX, AmountRefused, format_amount, parse_amount
 
 PI_SCALE = 7
-_UNITS_PER_PI = 10**PI_SCALE
-# Stellar amounts are int64 stroops.
-units_max = 2**63 - 1
+units_max = UNITS_MAX
+"""Stellar amounts are int64 stroops: the same bound as the ledger's BIGINT."""
 
 
 def to_units(value: Decimal | int | str, *, allow_zero: bool = False) -> int:
     """Convert a Pi amount to 1e-7 units exactly; refuse more than 7 decimals or non-positive.
 
-    `allow_zero` is for balances, which may be empty; payment amounts never are.
+    `allow_zero` is for balances, which may be empty; payment amounts never are. The refusal's
+    `code` is `escrow.money`'s (`amount_invalid`, `amount_too_precise`, `amount_out_of_range`).
     """
+    if isinstance(value, bool):
+        raise PiInputError(f"not a decimal amount: {value!r}", code="amount_invalid")
     try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    except InvalidOperation as exc:
-        raise PiInputError(f"not a decimal amount: {value!r}", code="pi_bad_amount") from exc
-    if not amount.is_finite():
-        raise PiInputError("amount must be finite", code="pi_bad_amount")
-    scaled = amount * _UNITS_PER_PI
-    if scaled != scaled.to_integral_value():
-        raise PiInputError("amount has more than 7 decimals", code="pi_bad_amount")
-    units = int(scaled)
-    if units < (0 if allow_zero else 1) or units > units_max:
-        raise PiInputError("amount must be positive and fit in int64 stroops", code="pi_bad_amount")
+        units = parse_amount(str(value), PI_SCALE, allow_zero=allow_zero)
+    except AmountRefused as refused:
+        raise PiInputError(str(refused), code=refused.code) from None
     return units
 
 
@@ -39,4 +34,4 @@ def to_decimal(units: int) -> Decimal:
 
 def to_str(units: int) -> str:
     """Render integer units as the 7-decimal string Horizon and stellar-sdk use."""
-    return format(to_decimal(units), "f")
+    return format_amount(units, PI_SCALE)

@@ -91,7 +91,8 @@ def _amount_units(raw: object) -> int:
     try:
         return to_units(raw)
     except PiInputError as exc:
-        raise PiResponseError(f"field 'amount' unusable: {exc}") from exc
+        # The Pioneer chose this amount in the Pi app: the refusal keeps the amount's own code.
+        raise PiResponseError(f"field 'amount' unusable: {exc}", code=exc.code) from exc
 
 
 def parse_payment(obj: object) -> PiPayment:

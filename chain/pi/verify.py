@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 
 from stellar_sdk import CreateAccount, Payment, TextMemo, TransactionEnvelope
 from stellar_sdk.exceptions import SdkError
@@ -73,8 +72,8 @@ def _envelope(record: Mapping[str, object], passphrase: str) -> TransactionEnvel
 
 def _units(value: object, what: str) -> int:
     try:
-        return to_units(Decimal(str(value)))
-    except (PiInputError, ArithmeticError) as exc:
+        return to_units(str(value))
+    except PiInputError as exc:
         raise _fail("pi_tx_malformed", f"{what} is not a valid amount") from exc
 
 

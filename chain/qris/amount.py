@@ -2,20 +2,26 @@
 
 from chain.qris.errors import QrisEncodeError
 from chain.qris.model import AMOUNT_CHARS_MAX
+from escrow.money import AmountRefused, parse_amount
 
 IDR_SCALE = 2
 SEN_PER_RUPIAH = 10**IDR_SCALE
 
 
 def parse_amount_sen(text: str) -> int | None:
-    """Sen of a well-formed non-zero amount (digits, one '.' at most, <= 2 decimals), else None."""
+    """Sen of a well-formed non-zero amount (digits, one '.' at most, <= 2 decimals), else None.
+
+    Tag 54 allows no exponent, so its text is checked first; the value is ``escrow.money``'s.
+    """
     if not text or len(text) > AMOUNT_CHARS_MAX or not text.isascii():
         return None
     whole, dot, frac = text.partition(".")
-    if not whole.isdigit() or (dot and not frac.isdigit()) or len(frac) > IDR_SCALE:
+    if not whole.isdigit() or (dot and not frac.isdigit()):
         return None
-    sen = int(whole) * SEN_PER_RUPIAH + (int(frac.ljust(IDR_SCALE, "0")) if frac else 0)
-    return sen if sen > 0 else None
+    try:
+        return parse_amount(text, IDR_SCALE)
+    except AmountRefused:
+        return None
 
 
 def format_amount(sen: int) -> str:

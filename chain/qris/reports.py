@@ -10,10 +10,11 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from escrow.money import AmountRefused, parse_amount
 
 IDR_SCALE = 2
 REQUIRED_FIELDS = ("rrn", "amount", "transacted_at")
@@ -193,15 +194,9 @@ class _LineParser:
         if self._fmt.decimal_comma:
             text = text.replace(".", "").replace(",", ".")
         try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise ReportError(f"{text!r} is not an amount", line=line, column=column) from None
-        if not value.is_finite() or value < 0:
-            raise ReportError(f"{text!r} is not a non-negative amount", line=line, column=column)
-        sen = value.scaleb(IDR_SCALE)
-        if sen != sen.to_integral_value():
-            raise ReportError(f"{text!r} has more than 2 decimals", line=line, column=column)
-        return int(sen)
+            return parse_amount(text, IDR_SCALE, allow_zero=True)
+        except AmountRefused as refused:
+            raise ReportError(str(refused), line=line, column=column) from None
 
     def _time(self, text: str | None, line: int) -> datetime:
         column = self._fmt.columns["transacted_at"]

@@ -6,7 +6,6 @@ Exit codes: 0 done, 1 refused input (invalid payload, bad report line), 2 bad us
 import json
 import sys
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from tqdm import tqdm
 
 from chain.qris.payload import Payload, QrisError, as_dict, decode, to_dynamic
 from chain.qris.reports import ReportError, ReportFormat, load_formats
-from escrow.model import amount_max
+from escrow.money import AmountRefused, parse_amount
 from settlement.cli.database import migrated_engine
 from settlement.config import Settings
 from settlement.qris.exceptions import list_exceptions
@@ -37,18 +36,9 @@ IDR_SCALE = 2
 def rupiah_to_sen(text: str) -> int:
     """Exact sen for a rupiah amount an operator typed ("15000", "15000.50"), else a usage error."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{text!r} is not a rupiah amount") from None
-    if not value.is_finite() or value <= 0:
-        raise typer.BadParameter(f"{text!r} must be a positive amount")
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -IDR_SCALE:
-        raise typer.BadParameter(f"{text!r} has more than {IDR_SCALE} decimals")
-    sen = int(value.scaleb(IDR_SCALE))
-    if sen > amount_max:
-        raise typer.BadParameter(f"{text!r} is more than the ledger can hold")
-    return sen
+        return parse_amount(text, IDR_SCALE)
+    except AmountRefused as refused:
+        raise typer.BadParameter(f"{refused} ({refused.code})") from None
 
 
 def _print_json(document: object) -> None:

@@ -1,4 +1,4 @@
-"""Gateway notifications: verify, store once, move status only forward, post a paid receipt."""
+"""Gateway notifications: verify, confirm, store once, move status only forward, post when paid."""
 
 import uuid
 from collections.abc import Mapping
@@ -9,7 +9,11 @@ from enum import StrEnum
 from sqlalchemy import Connection, text
 
 from chain.qris.gateways.base import GatewayAdapter
-from chain.qris.gateways.errors import NotificationError, NotificationUnauthenticated
+from chain.qris.gateways.errors import (
+    GatewayUnavailable,
+    NotificationError,
+    NotificationUnauthenticated,
+)
 from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
 from escrow.ledger import Ledger
@@ -22,11 +26,15 @@ from settlement.qris.posting import Receipt, post_receipts
 __all__ = [
     "SNAP_NOTIFY_PATH",
     "SNAP_NOTIFY_SERVICE_CODE",
+    "NotificationDeferred",
     "NotificationRefused",
     "NotificationResult",
     "Outcome",
     "ProviderUnknown",
+    "QrisEvent",
+    "apply_notification",
     "receive_notification",
+    "verify_notification",
 ]
 _REFUNDS = frozenset({EventStatus.REFUNDED, EventStatus.PARTIALLY_REFUNDED})
 
@@ -45,6 +53,14 @@ class NotificationRefused(Exception):
         super().__init__(detail)
         self.code = code
         self.authenticated = authenticated
+
+
+class NotificationDeferred(Exception):
+    """The gateway could not confirm the notification now; it must send it again later."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
 
 
 class Outcome(StrEnum):
@@ -75,20 +91,45 @@ def receive_notification(
     path: str,
     now: datetime,
 ) -> NotificationResult:
-    """Verify and apply one notification of ``provider``'s gateway.
+    """Verify, confirm and apply one notification of ``provider``'s gateway in one go.
 
-    Raises ``ProviderUnknown``, or ``NotificationRefused`` when it is not authentic or not
-    readable; either way nothing is stored.
+    For callers already inside a transaction; the API confirms first and opens the transaction
+    after (``verify_notification`` then ``apply_notification``), so no network call holds it.
+    """
+    event = verify_notification(adapters, provider, headers, body, path=path, now=now)
+    return apply_notification(conn, event, now=now)
+
+
+def verify_notification(
+    adapters: Mapping[str, GatewayAdapter],
+    provider: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    path: str,
+    now: datetime,
+) -> QrisEvent:
+    """The event a notification proves: authenticated, and confirmed with the gateway.
+
+    Raises ``ProviderUnknown``; ``NotificationRefused`` when it is not authentic, not readable
+    or not confirmed; ``NotificationDeferred`` when the gateway cannot confirm it now. Nothing
+    is stored in any of these cases.
     """
     adapter = adapters.get(provider)
     if adapter is None:
         raise ProviderUnknown(provider)
     try:
-        event = adapter.parse(headers, body, path=path, now=now)
+        return adapter.confirm(adapter.parse(headers, body, path=path, now=now))
+    except GatewayUnavailable as unavailable:
+        raise NotificationDeferred(unavailable.code, str(unavailable)) from unavailable
     except NotificationUnauthenticated as refused:
         raise NotificationRefused(refused.code, str(refused), authenticated=False) from refused
     except NotificationError as invalid:
         raise NotificationRefused(invalid.code, str(invalid), authenticated=True) from invalid
+
+
+def apply_notification(conn: Connection, event: QrisEvent, *, now: datetime) -> NotificationResult:
+    """Store a verified event once, move its payment forward, post it when it is paid."""
     if not _store_event(conn, event):
         return NotificationResult(Outcome.DUPLICATE, event)
     if not _advance_payment(conn, event):

@@ -1,14 +1,17 @@
 """QRIS end to end on PostgreSQL: notifications, report ingest, reconciliation, ledger."""
 
-import hashlib
-import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Connection, text
 
+from chain.pi.sandbox.inprocess import SyncASGITransport
+from chain.qris.gateways.base import GatewayAdapter
 from chain.qris.gateways.midtrans import MidtransAdapter
+from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
+from chain.qris.gateways.midtrans_status import HttpMidtransStatus
 from chain.qris.reports import load_formats
 from escrow.ledger import Ledger
 from settlement.qris.accounts import CLEARING_ACCOUNT, MDR_EXPENSE_ACCOUNT
@@ -29,19 +32,25 @@ FORMATS = load_formats(Path(__file__).parents[2] / "settlement" / "qris" / "repo
 NMID_A, NMID_B = "ID1020000000001", "ID1020000000002"
 
 
-def midtrans(order_id: str, status: str, amount: str, tx: str, when: str) -> bytes:
-    body = {"transaction_time": when, "settlement_time": when, "transaction_status": status,
-            "transaction_id": tx, "status_code": "200", "order_id": order_id,
-            "gross_amount": amount, "payment_type": "qris", "currency": "IDR"}  # fmt: skip
-    material = order_id + "200" + amount + KEY
-    body["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
-    return json.dumps(body).encode()
+SANDBOX = MidtransSandbox(KEY)
+ADAPTERS: dict[str, GatewayAdapter] = {
+    "midtrans": MidtransAdapter(KEY, HttpMidtransStatus(
+        httpx.Client(transport=SyncASGITransport(build_midtrans_app(SANDBOX))),
+        "http://midtrans-sandbox.test", KEY,
+    ))
+}  # fmt: skip
+
+
+def midtrans(order_id: str, status: str, amount: str, tx: str, when: str, **extra: str) -> bytes:
+    """Midtrans moves the transaction to ``status`` and notifies it (as its status API tells)."""
+    SANDBOX.record(order_id, transaction_id=tx, transaction_status=status, gross_amount=amount,
+                   transaction_time=when, settlement_time=when, **extra)  # fmt: skip
+    return SANDBOX.notification(order_id)
 
 
 def notify(conn: Connection, body: bytes) -> Outcome:
-    adapters = {"midtrans": MidtransAdapter(KEY)}
     return receive_notification(
-        conn, adapters, "midtrans", {}, body, path="/v1/qris/notifications/midtrans", now=T0
+        conn, ADAPTERS, "midtrans", {}, body, path="/v1/qris/notifications/midtrans", now=T0
     ).outcome
 
 
@@ -95,12 +104,10 @@ def test_ingest_and_reconcile_a_day(module_conn: Connection, tmp_path: Path) -> 
     expect(NMID_A, 3_000_000, "CHK-5")
     expect(NMID_A, 4_000_000, "CHK-4")  # never paid: expires
     expect(NMID_A, 1_500_000, "CHK-6")  # paid 16000 instead
-    paid = midtrans("CHK-5", "settlement", "30000.00", "tx-5", "2024-12-02 09:06:00")
-    body = json.loads(paid)
-    body["reference_id"] = "000000000005"
-    material = body["order_id"] + body["status_code"] + body["gross_amount"] + KEY
-    body["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
-    assert notify(db_conn, json.dumps(body).encode()) is Outcome.POSTED
+    # The RRN comes from Midtrans' status API, not from the notification.
+    paid = midtrans("CHK-5", "settlement", "30000.00", "tx-5", "2024-12-02 09:06:00",
+                    reference_id="000000000005")  # fmt: skip
+    assert notify(db_conn, paid) is Outcome.POSTED
 
     report = tmp_path / "acq-2024-12-02.csv"
     report.write_text(REPORT)

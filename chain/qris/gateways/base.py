@@ -3,11 +3,12 @@
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 
 from chain.qris.gateways.errors import NotificationMalformed
 from chain.qris.gateways.event import QrisEvent
+from escrow.money import AmountRefused, parse_amount
 
 WIB = timezone(timedelta(hours=7), "WIB")
 IDR_SCALE = 2
@@ -15,7 +16,7 @@ NOTIFICATION_BYTES_MAX = 64 * 1024
 
 
 class GatewayAdapter(Protocol):
-    """Verifies one provider's notification and turns it into a QrisEvent."""
+    """Verifies one provider's notification, turns it into a QrisEvent, confirms the unsigned."""
 
     provider: str
 
@@ -23,6 +24,13 @@ class GatewayAdapter(Protocol):
         self, headers: Mapping[str, str], body: bytes, *, path: str, now: datetime
     ) -> QrisEvent:
         """Verify authenticity first, then parse; raise NotificationError subclasses."""
+        ...
+
+    def confirm(self, notified: QrisEvent) -> QrisEvent:
+        """The event to apply: ``notified`` if its signature covers every field, else the gateway's.
+
+        May do I/O; raises ``GatewayUnavailable`` when the gateway must be asked again later.
+        """
         ...
 
 
@@ -59,19 +67,16 @@ def optional_field(document: Mapping[str, Any], name: str) -> str | None:
 
 
 def to_sen(value: object, name: str) -> int:
-    """Exact sen from a decimal string or JSON number; refuse floats' rounding and >2 decimals."""
+    """Exact sen from a decimal string or JSON number; never rounded (``escrow.money``).
+
+    The refusal carries the amount's stable code (``amount_too_precise``, ...).
+    """
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise NotificationMalformed(f"{name} must be a decimal string or integer, got {value!r}")
     try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise NotificationMalformed(f"{name} {value!r} is not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise NotificationMalformed(f"{name} {value!r} must be a non-negative amount")
-    sen = amount.scaleb(IDR_SCALE)
-    if sen != sen.to_integral_value():
-        raise NotificationMalformed(f"{name} {value!r} has more than {IDR_SCALE} decimals")
-    return int(sen)
+        return parse_amount(str(value), IDR_SCALE, allow_zero=True)
+    except AmountRefused as refused:
+        raise NotificationMalformed(f"{name}: {refused}", code=refused.code) from None
 
 
 def wib_naive_to_utc(text: str, name: str) -> datetime:

@@ -1,10 +1,15 @@
-"""Why a gateway notification was refused: unauthenticated (401) or malformed (400/422)."""
+"""Why a gateway notification was refused (401, 400, 422) or deferred (503)."""
 
 
 class NotificationError(ValueError):
     """Base of every refusal; ``code`` is stable and ends up in problem+json."""
 
     code = "qris_notification_invalid"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 class NotificationUnauthenticated(NotificationError):
@@ -17,3 +22,15 @@ class NotificationMalformed(NotificationError):
     """Authentic (or not yet checked) but not a notification we can read."""
 
     code = "qris_notification_malformed"
+
+
+class NotificationUnconfirmed(NotificationError):
+    """Authentic, but the gateway's own status API does not confirm what it says."""
+
+    code = "qris_notification_unconfirmed"
+
+
+class GatewayUnavailable(NotificationError):
+    """The gateway's status API could not be asked or answered unreadably: retry later."""
+
+    code = "qris_gateway_unavailable"

@@ -50,3 +50,15 @@ def test_good_identifiers_pass() -> None:
     assert check_address("GDNDEI3B7PZCHUBXEFDE6G2F2J2DWEXFLDTBCYCGH7O2ECA36A4QTAIO")
     with pytest.raises(PiInputError):
         check_address("GDNDEI3B7PZCHUBXEFDE6G2F2J2DWEXFLDTBCYCGH7O2ECA36A4QTAIA")
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [("1.0000000000000000000000000000001", "amount_too_precise"),
+     ("1e999999999", "amount_out_of_range"), (Decimal("1e999999999"), "amount_out_of_range"),
+     ("1.00000000", "amount_too_precise"), ("sNaN", "amount_invalid")],
+)  # fmt: skip
+def test_amounts_are_never_rounded(bad: str | Decimal, code: str) -> None:
+    with pytest.raises(PiInputError) as caught:
+        to_units(bad)
+    assert caught.value.code == code

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,16 @@ from chain.qris.gateways.xendit import XenditAdapter
 NOW = datetime(2024, 6, 7, 3, 5, tzinfo=UTC)
 SERVER_KEY = "SB-Mid-server-test-key"
 TOKEN = "xendit-callback-token"
+
+
+class Unasked:
+    """A status source parse must never use: parsing is pure, confirmation is a separate step."""
+
+    def fetch(self, order_id: str) -> Mapping[str, Any]:
+        raise AssertionError(f"parse asked Midtrans about {order_id}")
+
+
+UNASKED = Unasked()
 
 
 def midtrans_body(**override: Any) -> dict[str, Any]:
@@ -53,7 +64,9 @@ def as_bytes(document: dict[str, Any]) -> bytes:
 
 
 def test_midtrans_settlement_is_paid_in_sen_and_utc() -> None:
-    event = MidtransAdapter(SERVER_KEY).parse({}, as_bytes(midtrans_body()), path="/", now=NOW)
+    event = MidtransAdapter(SERVER_KEY, UNASKED).parse(
+        {}, as_bytes(midtrans_body()), path="/", now=NOW
+    )
     assert event.provider == "midtrans"
     assert event.status is EventStatus.PAID
     assert event.amount_sen == 10_500_000
@@ -69,7 +82,7 @@ def test_midtrans_settlement_is_paid_in_sen_and_utc() -> None:
 )  # fmt: skip
 def test_midtrans_statuses(status: str, expected: str) -> None:
     body = midtrans_body(transaction_status=status)
-    event = MidtransAdapter(SERVER_KEY).parse({}, as_bytes(body), path="/", now=NOW)
+    event = MidtransAdapter(SERVER_KEY, UNASKED).parse({}, as_bytes(body), path="/", now=NOW)
     assert event.status == expected
     assert (event.paid_at is not None) is (expected == "paid")
 
@@ -78,12 +91,14 @@ def test_midtrans_signature_covers_the_amount_text_as_sent() -> None:
     body = midtrans_body()
     body["gross_amount"] = "105000"  # same money, different text: the signature no longer holds
     with pytest.raises(NotificationUnauthenticated):
-        MidtransAdapter(SERVER_KEY).parse({}, as_bytes(body), path="/", now=NOW)
+        MidtransAdapter(SERVER_KEY, UNASKED).parse({}, as_bytes(body), path="/", now=NOW)
 
 
 def test_midtrans_wrong_key_is_unauthenticated() -> None:
     with pytest.raises(NotificationUnauthenticated):
-        MidtransAdapter("other-key").parse({}, as_bytes(midtrans_body()), path="/", now=NOW)
+        MidtransAdapter("other-key", UNASKED).parse(
+            {}, as_bytes(midtrans_body()), path="/", now=NOW
+        )
 
 
 @pytest.mark.parametrize(
@@ -91,12 +106,12 @@ def test_midtrans_wrong_key_is_unauthenticated() -> None:
 )
 def test_midtrans_malformed(body: bytes) -> None:
     with pytest.raises((NotificationMalformed, NotificationUnauthenticated)):
-        MidtransAdapter(SERVER_KEY).parse({}, body, path="/", now=NOW)
+        MidtransAdapter(SERVER_KEY, UNASKED).parse({}, body, path="/", now=NOW)
 
 
 def test_midtrans_refuses_more_than_two_decimals() -> None:
     with pytest.raises(NotificationMalformed):
-        MidtransAdapter(SERVER_KEY).parse(
+        MidtransAdapter(SERVER_KEY, UNASKED).parse(
             {}, as_bytes(midtrans_body(gross_amount="1.005")), path="/", now=NOW
         )
 
@@ -256,3 +271,17 @@ def test_minify_equals_compact_json(value: object) -> None:
 def test_status_rank_never_lets_paid_fall_back() -> None:
     assert EventStatus.PENDING.rank < EventStatus.EXPIRED.rank < EventStatus.PAID.rank
     assert EventStatus.PAID.rank < EventStatus.PARTIALLY_REFUNDED.rank < EventStatus.REFUNDED.rank
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [("1.0000000000000000000000000000001", "amount_too_precise"),
+     ("1e999999999", "amount_out_of_range"), ("1.000", "amount_too_precise"),
+     ("NaN", "amount_invalid"), ("-1.00", "amount_invalid")],
+)  # fmt: skip
+def test_midtrans_amounts_are_exact_or_refused_with_the_amount_code(amount: str, code: str) -> None:
+    with pytest.raises(NotificationMalformed) as caught:
+        MidtransAdapter(SERVER_KEY, UNASKED).parse(
+            {}, as_bytes(midtrans_body(gross_amount=amount)), path="/", now=NOW
+        )
+    assert caught.value.code == code

@@ -25,6 +25,7 @@ PRODUCTION_SAFE = {
     "evm_chain_id": 11155111,
     "evm_private_key_file": "/run/secrets/evm.key",
     "evm_confirmations": 2,
+    "qris_midtrans_api_url": "https://api.midtrans.com",
 }
 
 
@@ -56,6 +57,8 @@ def test_production_with_real_settings_starts() -> None:
         ("pi_sandbox", True),
         ("database_url", None),
         ("qris_midtrans_server_key", "dev-only-midtrans-server-key"),
+        ("qris_midtrans_api_url", "http://midtrans-sandbox.internal"),
+        ("qris_midtrans_api_url", "https://api.sandbox.midtrans.com"),
     ],
 )
 def test_production_refuses_each_default(field: str, value: object) -> None:

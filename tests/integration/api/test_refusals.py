@@ -10,10 +10,13 @@ exercised by the rails' own integration tests.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -31,6 +34,7 @@ from settlement.bootstrap import build_container
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
 from settlement.pi.expectations import Expectation, create_expectation, metadata_for
+from settlement.qris.expectations import create_expectation as create_qris_expectation
 
 pytestmark = pytest.mark.integration
 PI_BASE = "http://pi-sandbox.test"
@@ -224,3 +228,85 @@ def test_amount_other_than_expected(world: World) -> None:
     before = world.counts()
     refused(approve(world, pioneer, pid), 422, "pi_amount_mismatch")
     assert world.counts() == before
+
+
+# --- QRIS: gateway notifications ------------------------------------------------------------------
+
+
+def midtrans(
+    order_id: str, tx_id: str, amount: str = "15000.00", status: str = "settlement"
+) -> bytes:
+    document = {"transaction_time": "2024-12-02 09:05:00", "transaction_status": status,
+                "transaction_id": tx_id, "status_code": "200", "order_id": order_id,
+                "gross_amount": amount, "payment_type": "qris"}  # fmt: skip
+    material = order_id + "200" + amount + MIDTRANS_KEY
+    document["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
+    return json.dumps(document).encode()
+
+
+def expect_qris(world: World) -> str:
+    reference = f"R-{uuid.uuid4().hex[:12]}"
+    with world.engine.begin() as conn:
+        create_qris_expectation(conn, nmid="ID1029999999999", amount_sen=1_500_000,
+                                now=datetime.now(UTC) - timedelta(days=1000),
+                                ttl=timedelta(days=2000), reference=reference)  # fmt: skip
+    return reference
+
+
+def notify(world: World, body: bytes) -> httpx.Response:
+    return world.http.post(MIDTRANS_URL, content=body)
+
+
+@pytest.mark.parametrize(
+    ("tx_id", "amount"),
+    [
+        ("t" * 129, "15000.00"),  # qris_events CHECK length(provider_tx_id) BETWEEN 1 AND 128
+        ("tx-\u0000-nul", "15000.00"),  # PostgreSQL text holds no NUL
+        ("tx-ok", "-1.00"),  # qris_events CHECK amount_sen >= 0
+        ("tx-ok", "92233720368547758.08"),  # one sen past BIGINT
+    ],
+    ids=["tx_id_too_long", "nul_in_tx_id", "negative_amount", "amount_past_bigint"],
+)
+def test_notification_the_tables_would_refuse(world: World, tx_id: str, amount: str) -> None:
+    reference = expect_qris(world)
+    before = world.counts()
+    refused(notify(world, midtrans(reference, tx_id, amount)), 400, "qris_notification_malformed")
+    assert world.counts() == before
+    with world.engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM qris_events WHERE reference = :r"), {"r": reference}
+        ).scalar_one()
+    assert stored == 0
+
+
+def test_repeated_stale_and_second_payment_post_nothing(world: World) -> None:
+    """qris_events UNIQUE (provider, provider_tx_id, status), qris_payments PRIMARY KEY, and the
+    expectation paid once (qris_expectations CHECK paid = gross and paid_at set)."""
+    reference = expect_qris(world)
+    tx_id = f"tx-{uuid.uuid4().hex}"
+    assert notify(world, midtrans(reference, tx_id)).json()["outcome"] == "posted"
+    before = world.counts()
+    assert notify(world, midtrans(reference, tx_id)).json()["outcome"] == "duplicate"
+    stale = notify(world, midtrans(reference, tx_id, status="pending"))
+    assert stale.json()["outcome"] == "stale"
+    second = notify(world, midtrans(reference, f"tx-{uuid.uuid4().hex}"))
+    assert second.status_code == 200
+    assert second.json()["outcome"] == "recorded"
+    assert world.counts() == before
+
+
+def test_amount_mismatch_is_an_exception_once(world: World) -> None:
+    """qris_exceptions UNIQUE (kind, source, source_id): the gateway retries, one exception."""
+    reference = expect_qris(world)
+    tx_id = f"tx-{uuid.uuid4().hex}"
+    before = world.counts()
+    for expected in ("exception", "duplicate"):
+        answer = notify(world, midtrans(reference, tx_id, amount="14999.99"))
+        assert answer.status_code == 200
+        assert answer.json()["outcome"] == expected
+    assert world.counts() == before
+    with world.engine.connect() as conn:
+        kinds = conn.execute(
+            text("SELECT kind FROM qris_exceptions WHERE reference = :r"), {"r": reference}
+        ).scalars()
+        assert list(kinds) == ["amount_mismatch"]

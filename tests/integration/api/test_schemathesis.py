@@ -4,6 +4,10 @@ The app runs on this worker's PostgreSQL with the in-process Pi sandbox. A 5xx, 
 whose status, media type or body its operation does not document, fails the test; so a route a
 later issue adds is covered the day it is added. Examples are few; the hypothesis profile
 derandomizes them under CI (the same cases every run) and leaves them random locally, to search.
+
+Each operation's strategy runs under hypothesis here rather than through
+``schemathesis.pytest.from_fixture``: that loader (schemathesis 4.32) sets ``request.node._nodeid``,
+which pytest 9 no longer has, and the app needs the per-worker database that only fixtures give.
 """
 
 from __future__ import annotations

@@ -19,7 +19,24 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+_NOT_READY = {
+    "description": "Not ready: a check failed",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "status": {"const": "not_ready"},
+                    "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "required": ["status", "checks"],
+            }
+        }
+    },
+}
+
+
+@router.get("/readyz", responses={503: _NOT_READY})
 def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and its migrations are at head."""
     container: Container = request.app.state.container

@@ -8,10 +8,33 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger(__name__)
+
+
+class ProblemDetail(BaseModel):
+    """The body of every error response (RFC 9457), for the OpenAPI document."""
+
+    model_config = ConfigDict(extra="allow")  # extension members: errors, payment_id, ...
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="Stable machine-readable code; clients branch on it.")
+    instance: str
+    detail: str | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` documenting ``statuses`` as problem+json :class:`ProblemDetail`."""
+    content = {PROBLEM_MEDIA_TYPE: {"schema": ProblemDetail.model_json_schema()}}
+    return {
+        status: {"description": "Refused; `code` says why.", "content": content}
+        for status in sorted(set(statuses))
+    }
 
 
 class Problem(Exception):

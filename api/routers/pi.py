@@ -17,15 +17,19 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from api.problems import Problem
+from api.problems import Problem, problem_responses
 from settlement.bootstrap import Container
 from settlement.pi import pioneers, recovery, u2a
 from settlement.pi.deps import PiDeps
-from settlement.pi.errors import PiRefusal
+from settlement.pi.errors import REFUSAL_STATUS, PiRefusal
 from settlement.unit_of_work import in_transaction
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/v1/pi", tags=["pi"])
+router = APIRouter(
+    prefix="/v1/pi",
+    tags=["pi"],
+    responses=problem_responses(401, 422, 503, *REFUSAL_STATUS.values()),
+)
 token_cache_ttl_s = 60.0
 token_cache_entries_max = 10_000
 SANDBOX_MOUNT = "/pi-sandbox"

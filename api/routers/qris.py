@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.operator_auth import Operator
-from api.problems import Problem
+from api.problems import Problem, problem_responses
 from settlement.bootstrap import Container
 from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
 from settlement.qris.notifications import (
@@ -26,6 +26,13 @@ from settlement.qris.notifications import (
 from settlement.unit_of_work import in_transaction
 
 router = APIRouter(tags=["qris"])
+NOTIFICATION_DOCS: dict[str, Any] = {
+    "responses": problem_responses(400, 401, 404),
+    # The body is read raw (signatures cover its bytes); each gateway's shape is its own.
+    "openapi_extra": {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}
+    },
+}
 log = structlog.get_logger(__name__)
 
 
@@ -75,13 +82,13 @@ async def _notify(request: Request, provider: str) -> dict[str, Any]:
     return {"outcome": str(result.outcome), "status": str(result.event.status)}
 
 
-@router.post("/v1/qris/notifications/{provider}")
+@router.post("/v1/qris/notifications/{provider}", **NOTIFICATION_DOCS)
 async def notification(request: Request, provider: str) -> dict[str, Any]:
     """Receive a gateway notification; 2xx once stored (duplicates too), 401 if not verified."""
     return await _notify(request, provider)
 
 
-@router.post(SNAP_NOTIFY_PATH)
+@router.post(SNAP_NOTIFY_PATH, **NOTIFICATION_DOCS)
 async def snap_qr_mpm_notify(request: Request) -> dict[str, Any]:
     """Bank Indonesia SNAP QR MPM notify at its standard path, answered in SNAP's format."""
     result = await _notify(request, "snap")
@@ -92,7 +99,7 @@ async def snap_qr_mpm_notify(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/qris/exceptions")
+@router.get("/v1/qris/exceptions", responses=problem_responses(401, 422))
 def exceptions_report(
     request: Request,
     _: Operator,

@@ -7,6 +7,7 @@ REFUSAL_STATUS: dict[str, int] = {
     "pi_expectation_not_found": 404,
     "pi_expectation_expired": 409,
     "pi_expectation_fulfilled": 409,
+    "pi_expectation_mismatch": 409,
     "pi_payment_not_found": 404,
     "pi_payment_cancelled": 409,
     "pi_direction_mismatch": 422,
@@ -32,9 +33,20 @@ REFUSAL_STATUS: dict[str, int] = {
     "amount_too_precise": 422,
     "amount_out_of_range": 422,
     "pi_bad_input": 400,
+    "pi_bad_address": 400,
+    "pi_bad_uid": 400,
     "pi_unauthorized": 401,
+    "pi_already_completed": 409,
+    "pi_ongoing_payment_found": 409,
+    "pi_payment_tx_present": 409,
+    "pi_not_verified": 409,
+    "pi_tx_unverified": 422,
     "pi_unavailable": 503,
+    "pi_no_wallet_secret": 503,
     "pi_bad_response": 502,
+    "pi_api_error": 502,
+    "pi_tx_rejected": 502,
+    "pi_error": 502,
 }
 
 

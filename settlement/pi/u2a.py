@@ -93,7 +93,12 @@ def approve(conn: Connection, deps: PiDeps, payment_id: str, caller_uid: str | N
     """Check the payment against its expectation, record it, and approve it with Pi."""
     pid = _checked_id(payment_id)
     payment = fetch_payment(deps, pid)
+    _lock_payment(conn, pid)
     exp = _check_payment(deps, payment, _expectation_for(conn, payment), caller_uid)
+    bound = conn.execute(
+        text("SELECT expectation_id FROM pi_payments WHERE payment_id = :pid"), {"pid": pid}
+    ).scalar_one_or_none()
+    _refuse_other_binding(exp, bound)
     if exp.payment_id not in (None, pid):
         raise PiRefusal("pi_expectation_fulfilled", "another payment already took this expectation")
     if exp.payment_id is None:
@@ -109,6 +114,25 @@ def approve(conn: Connection, deps: PiDeps, payment_id: str, caller_uid: str | N
             raise PiRefusal(exc.code, str(exc)) from exc
     log.info("pi_u2a_approved", payment_id=pid, reference=exp.reference)
     return U2AOutcome(pid, "approved")
+
+
+def _lock_payment(conn: Connection, pid: str) -> None:
+    """Serialise the first approvals of one payment: its binding is checked, then recorded."""
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:pid, 7305003))"), {"pid": pid}
+    )
+
+
+def _refuse_other_binding(exp: Expectation, bound: uuid.UUID | None) -> None:
+    """A payment stays bound to the expectation it was first approved for.
+
+    Pi's metadata is fixed at creation; if Pi now reports it naming another expectation, trust
+    neither: nothing is recorded, nothing posted.
+    """
+    if bound is not None and bound != exp.id:
+        raise PiRefusal(
+            "pi_expectation_mismatch", "the payment is bound to another expectation than it names"
+        )
 
 
 def _record_approval(conn: Connection, exp: Expectation, payment: PiPayment) -> None:
@@ -152,7 +176,7 @@ def complete(
     pid, tx = _checked_id(payment_id), _checked_txid(txid)
     row = conn.execute(
         text(
-            "SELECT status, txid, transfer_id, user_uid FROM pi_payments"
+            "SELECT status, txid, transfer_id, user_uid, expectation_id FROM pi_payments"
             " WHERE payment_id = :pid FOR UPDATE"
         ),
         {"pid": pid},
@@ -169,6 +193,7 @@ def complete(
         raise PiRefusal("pi_payment_cancelled", "the payment was cancelled")
     payment = fetch_payment(deps, pid)
     exp = _check_payment(deps, payment, _expectation_for(conn, payment), caller_uid)
+    _refuse_other_binding(exp, row[4])
     if payment.transaction is not None and payment.transaction.txid != tx:
         raise PiRefusal("pi_txid_mismatch", "Pi links another transaction to this payment")
     _refuse_reused_txid(conn, pid, tx)

@@ -5,6 +5,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chain.qris.gateways.errors import NotificationMalformed, NotificationUnauthenticated
-from chain.qris.gateways.event import EventStatus
+from chain.qris.gateways.event import AMOUNT_SEN_MAX, PROVIDER_TX_ID_CHARS_MAX, EventStatus
 from chain.qris.gateways.midtrans import MidtransAdapter
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SnapQrNotifyAdapter, minify_json
 from chain.qris.gateways.xendit import XenditAdapter
@@ -285,3 +286,22 @@ def test_midtrans_amounts_are_exact_or_refused_with_the_amount_code(amount: str,
             {}, as_bytes(midtrans_body(gross_amount=amount)), path="/", now=NOW
         )
     assert caught.value.code == code
+
+
+@given(
+    tx_id=st.text(max_size=200),
+    amount=st.one_of(
+        st.integers(min_value=-(10**3), max_value=10**21).map(lambda n: str(Decimal(n).scaleb(-2))),
+        st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str),
+    ),
+)
+def test_midtrans_event_fits_the_store_or_is_malformed(tx_id: str, amount: str) -> None:
+    """qris_events holds 1..128 characters of transaction id, no NUL, and BIGINT sen."""
+    body = as_bytes(midtrans_body(transaction_id=tx_id, gross_amount=amount))
+    try:
+        event = MidtransAdapter(SERVER_KEY, UNASKED).parse({}, body, path="/", now=NOW)
+    except NotificationMalformed:
+        return
+    assert 0 < len(event.provider_tx_id) <= PROVIDER_TX_ID_CHARS_MAX
+    assert "\x00" not in event.provider_tx_id
+    assert 0 <= event.amount_sen <= AMOUNT_SEN_MAX

@@ -1,0 +1,71 @@
+"""Two first approvals of one payment, each naming another expectation, at the same time.
+
+The second waits for the first (the payment's lock), then sees the binding and refuses with
+`pi_expectation_mismatch`; without the lock both would find the payment unbound and the second
+would die on the unique index of `pi_expectations.payment_id`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from sqlalchemy import Engine, text
+
+from settlement.pi import u2a
+from settlement.pi.errors import PiRefusal
+from settlement.pi.expectations import Expectation, create_expectation, metadata_for
+from tests.integration.pi.conftest import PiWorld
+
+pytestmark = pytest.mark.integration
+wait_s = 0.5
+
+
+def expect(engine: Engine, world: PiWorld) -> Expectation:
+    with engine.begin() as conn:
+        return create_expectation(
+            conn,
+            purpose="test",
+            amount_units=10_000_000,
+            credit_account=f"pioneer:{uuid.uuid4().hex[:12]}:PI",
+            now=world.clock(),
+        )
+
+
+def test_concurrent_first_approvals_naming_two_expectations(
+    db_engine: Engine, pi_world: PiWorld
+) -> None:
+    first, other = expect(db_engine, pi_world), expect(db_engine, pi_world)
+    pioneer = pi_world.driver.add_pioneer("ani", "100")
+    pid = pi_world.driver.create_payment(pioneer, "1", "test", metadata_for(first))
+    outcome: list[BaseException | str] = []
+
+    def second_approval() -> None:
+        try:
+            with db_engine.begin() as conn:
+                outcome.append(u2a.approve(conn, pi_world.deps, pid, None).status)
+        except BaseException as error:
+            outcome.append(error)
+
+    with db_engine.connect() as holder:
+        with holder.begin():
+            u2a.approve(holder, pi_world.deps, pid, None)
+            pi_world.sandbox.platform.payments[pid]["metadata"] = metadata_for(other)
+            racer = threading.Thread(target=second_approval)
+            racer.start()
+            time.sleep(wait_s)
+            assert outcome == []  # it waits for the first approval's transaction
+        racer.join(timeout=10)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], PiRefusal), outcome
+    assert outcome[0].code == "pi_expectation_mismatch"
+    with db_engine.connect() as conn:
+        bound = conn.execute(
+            text("SELECT expectation_id FROM pi_payments WHERE payment_id = :pid"), {"pid": pid}
+        ).scalar_one()
+        unbound = conn.execute(
+            text("SELECT status FROM pi_expectations WHERE id = :id"), {"id": other.id}
+        ).scalar_one()
+    assert (bound, unbound) == (first.id, "open")

@@ -28,6 +28,7 @@ REFUSAL_STATUS: dict[str, int] = {
     "pi_not_approved": 409,
     "pi_bad_payment_id": 400,
     "pi_bad_txid": 400,
+    "pi_bad_cursor": 400,
     "pi_bad_amount": 400,
     "amount_invalid": 422,
     "amount_too_precise": 422,

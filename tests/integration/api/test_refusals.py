@@ -30,6 +30,7 @@ from chain.pi.sandbox.app import Sandbox, build_app, make_sandbox
 from chain.pi.sandbox.client import SandboxDriver, SandboxPioneer
 from chain.pi.sandbox.inprocess import inprocess_client
 from chain.pi.transport import HttpLimits, JsonTransport
+from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
 from settlement.bootstrap import build_container
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
@@ -50,6 +51,7 @@ class World:
     engine: Engine
     sandbox: Sandbox
     driver: SandboxDriver
+    midtrans: MidtransSandbox
 
     def counts(self) -> tuple[int, int]:
         """Ledger transfers and outbox rows: a refusal leaves both as they were."""
@@ -92,10 +94,18 @@ def world(database_url: str, db_engine: Engine) -> Iterator[World]:
             network="Pi Testnet",
             app_address=wallet.public_key,
             signer=wallet,
+            a2u_expiry_margin_s=container.settings.pi_a2u_expiry_margin_s,
         )
         app = create_app(container)
+        assert container.qris_midtrans_sandbox is not None
         with inprocess_client(app, "http://service.test", raise_app_exceptions=False) as http:
-            yield World(http, container.engine, sandbox, SandboxDriver(pi_http, PI_BASE))
+            yield World(
+                http,
+                container.engine,
+                sandbox,
+                SandboxDriver(pi_http, PI_BASE),
+                container.qris_midtrans_sandbox,
+            )
     container.engine.dispose()
 
 
@@ -254,6 +264,15 @@ def expect_qris(world: World) -> str:
 
 
 def notify(world: World, body: bytes) -> httpx.Response:
+    """Midtrans first knows the transaction as the notification says (its status API confirms
+    every notification), then the notification is delivered."""
+    sent = json.loads(body)
+    world.midtrans.record(
+        sent["order_id"],
+        transaction_id=sent["transaction_id"],
+        transaction_status=sent["transaction_status"],
+        gross_amount=sent["gross_amount"],
+    )
     return world.http.post(MIDTRANS_URL, content=body)
 
 
@@ -270,7 +289,11 @@ def notify(world: World, body: bytes) -> httpx.Response:
 def test_notification_the_tables_would_refuse(world: World, tx_id: str, amount: str) -> None:
     reference = expect_qris(world)
     before = world.counts()
-    refused(notify(world, midtrans(reference, tx_id, amount)), 400, "qris_notification_malformed")
+    answer = notify(world, midtrans(reference, tx_id, amount))
+    code = "qris_notification_malformed" if amount == "15000.00" else "amount_invalid"
+    if amount.startswith("9"):
+        code = "amount_out_of_range"
+    refused(answer, 400, code)
     assert world.counts() == before
     with world.engine.connect() as conn:
         stored = conn.execute(

@@ -82,7 +82,10 @@ class World:
 
 
 @pytest.fixture
-def world(database_url: str, db_engine: Engine) -> Iterator[World]:
+def world(module_engine: Engine) -> Iterator[World]:
+    """The service on this module's own database: its Pi payments commit to the custody account,
+    which tests elsewhere read the totals of."""
+    database_url = module_engine.url.render_as_string(hide_password=False)
     container = build_container(Settings(), database_url)
     wallet = Keypair.random()
     sandbox = make_sandbox(api_key=PI_API_KEY, app_address=wallet.public_key, base_url=PI_BASE)

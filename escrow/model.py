@@ -18,10 +18,14 @@ timeout_s_max = 366 * 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class Asset:
-    """An asset and its scale: amounts are integers counting units of ``10**-scale``."""
+    """An asset and its scale: amounts are integers counting units of ``10**-scale``.
+
+    The assets that exist are ``escrow.money.ASSETS`` (the same rows as the ``assets`` table).
+    """
 
     code: str
     scale: int
+    name: str
 
 
 class AccountKind(StrEnum):

@@ -1,4 +1,4 @@
-"""Amounts from outside: one exact parser of decimal text into integer smallest units.
+"""Money: the assets, one exact parser of decimal text into integer smallest units, formatting.
 
 Every rail reads amounts written by someone else (a gateway's JSON, Pi's API, Horizon, an acquirer's
 report, an operator's command line). They all come through ``parse_amount``, which never rounds:
@@ -9,7 +9,10 @@ not a plain decimal number, is refused with a stable ``code``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import (
+    Decimal,
     Inexact,
     InvalidOperation,
     Overflow,
@@ -18,8 +21,9 @@ from decimal import (
     Underflow,
     localcontext,
 )
+from types import MappingProxyType
 
-from escrow.model import amount_max
+from escrow.model import Asset, amount_max
 
 AMOUNT_CHARS_MAX = 64
 """Longest amount text read at all; longer text is refused before any arithmetic."""
@@ -102,3 +106,109 @@ def _shown(text: object) -> str:
     """The refused input for a message, cut short: it came from outside."""
     shown = repr(text)
     return shown if len(shown) <= AMOUNT_CHARS_MAX else shown[:AMOUNT_CHARS_MAX] + "..."
+
+
+ASSET_UNKNOWN = "asset_unknown"
+ASSET_MISMATCH = "asset_mismatch"
+
+IDR = Asset("IDR", 2, "Indonesian Rupiah")
+"""Rupiah, in sen."""
+PI = Asset("PI", 7, "Pi")
+"""Pi, in 1e-7 Pi (Stellar's stroop precision)."""
+MSC = Asset("MSC", 2, "Madiun Stable Coin")
+"""1 unit = Rp 0.01; the ERC-20 token has 2 decimals."""
+MSCP = Asset("MSCP", 0, "MSC Points")
+"""Whole points."""
+ASSETS: Mapping[str, Asset] = MappingProxyType({a.code: a for a in (IDR, PI, MSC, MSCP)})
+"""Every asset the ledger knows, by code: the rows migration 0001 inserts into ``assets``."""
+
+
+class AssetRefused(ValueError):
+    """An unknown asset code, or two assets where one is required; ``code`` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def asset(code: str) -> Asset:
+    """The asset with ``code`` (``"PI"``); an unknown code is ``AssetRefused(asset_unknown)``."""
+    found = ASSETS.get(code) if isinstance(code, str) else None
+    if found is None:
+        raise AssetRefused(ASSET_UNKNOWN, f"unknown asset {_shown(code)}")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount of one asset: ``units`` of ``10**-asset.scale``, from 0 to ``UNITS_MAX``.
+
+    Arithmetic and comparison stay within one asset; mixing two is ``AssetRefused``
+    (``asset_mismatch``), and a result below zero or above ``UNITS_MAX`` is ``AmountRefused``.
+    """
+
+    asset: Asset
+    units: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.units, bool) or not isinstance(self.units, int):
+            raise AmountRefused(AMOUNT_INVALID, f"units must be an int, not {self.units!r}")
+        if not 0 <= self.units <= UNITS_MAX:
+            raise AmountRefused(AMOUNT_OUT_OF_RANGE, f"{self.units} units are out of range")
+
+    @classmethod
+    def parse(cls, text: str, of: Asset, *, allow_zero: bool = False) -> Money:
+        """The exact amount of decimal ``text`` in asset ``of`` (``parse_amount``'s rules)."""
+        return cls(of, parse_amount(text, of.scale, allow_zero=allow_zero))
+
+    @classmethod
+    def zero(cls, of: Asset) -> Money:
+        """No amount of ``of``."""
+        return cls(of, 0)
+
+    def __str__(self) -> str:
+        """The decimal text with exactly the asset's scale of decimals: ``"15000.50"``."""
+        return format_amount(self.units, self.asset.scale)
+
+    def to_decimal(self) -> Decimal:
+        """The exact Decimal, with the asset's scale of decimals (for APIs that want one)."""
+        return Decimal(self.units).scaleb(-self.asset.scale)
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.asset, self.units + self._same(other).units)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.asset, self.units - self._same(other).units)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.units < self._same(other).units
+
+    def __le__(self, other: Money) -> bool:
+        return self.units <= self._same(other).units
+
+    def __gt__(self, other: Money) -> bool:
+        return self.units > self._same(other).units
+
+    def __ge__(self, other: Money) -> bool:
+        return self.units >= self._same(other).units
+
+    def _same(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"Money combines with Money, not {type(other).__name__}")
+        if other.asset != self.asset:
+            raise AssetRefused(
+                ASSET_MISMATCH, f"{self.asset.code} and {other.asset.code} do not combine"
+            )
+        return other
+
+
+def format_idr_display(amount: Money) -> str:
+    """Rupiah as people in Indonesia read it: ``Rp 15.000``, or ``Rp 15.000,50`` with sen.
+
+    For screens and messages only; machines exchange ``str(amount)``.
+    """
+    if amount.asset != IDR:
+        raise AssetRefused(ASSET_MISMATCH, f"{amount.asset.code} is not shown as rupiah")
+    rupiah, sen = divmod(amount.units, 10**IDR.scale)
+    whole = f"{rupiah:,}".replace(",", ".")
+    return f"Rp {whole}" if sen == 0 else f"Rp {whole},{sen:02d}"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from chain.pi.errors import PiInputError
-from escrow.money import UNITS_MAX, AmountRefused, format_amount, parse_amount
+from escrow.money import PI, UNITS_MAX, AmountRefused, Money, format_amount, parse_amount
 
-PI_SCALE = 7
 units_max = UNITS_MAX
 """Stellar amounts are int64 stroops: the same bound as the ledger's BIGINT."""
 
@@ -21,7 +20,7 @@ def to_units(value: Decimal | int | str, *, allow_zero: bool = False) -> int:
     if isinstance(value, bool):
         raise PiInputError(f"not a decimal amount: {value!r}", code="amount_invalid")
     try:
-        units = parse_amount(str(value), PI_SCALE, allow_zero=allow_zero)
+        units = parse_amount(str(value), PI.scale, allow_zero=allow_zero)
     except AmountRefused as refused:
         raise PiInputError(str(refused), code=refused.code) from None
     return units
@@ -29,9 +28,9 @@ def to_units(value: Decimal | int | str, *, allow_zero: bool = False) -> int:
 
 def to_decimal(units: int) -> Decimal:
     """Render integer units as an exact Decimal with 7 decimals."""
-    return Decimal(units).scaleb(-PI_SCALE).quantize(Decimal(1).scaleb(-PI_SCALE))
+    return Money(PI, units).to_decimal()
 
 
 def to_str(units: int) -> str:
     """Render integer units as the 7-decimal string Horizon and stellar-sdk use."""
-    return format_amount(units, PI_SCALE)
+    return format_amount(units, PI.scale)

@@ -2,10 +2,9 @@
 
 from chain.qris.errors import QrisEncodeError
 from chain.qris.model import AMOUNT_CHARS_MAX
-from escrow.money import AmountRefused, parse_amount
+from escrow.money import IDR, AmountRefused, parse_amount
 
-IDR_SCALE = 2
-SEN_PER_RUPIAH = 10**IDR_SCALE
+SEN_PER_RUPIAH = 10**IDR.scale
 
 
 def parse_amount_sen(text: str) -> int | None:
@@ -19,7 +18,7 @@ def parse_amount_sen(text: str) -> int | None:
     if not whole.isdigit() or (dot and not frac.isdigit()):
         return None
     try:
-        return parse_amount(text, IDR_SCALE)
+        return parse_amount(text, IDR.scale)
     except AmountRefused:
         return None
 

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from escrow.money import AmountRefused, parse_amount
+from escrow.money import IDR, AmountRefused, parse_amount
 
-IDR_SCALE = 2
 REQUIRED_FIELDS = ("rrn", "amount", "transacted_at")
 OPTIONAL_FIELDS = ("nmid", "reference", "fee", "provider_tx_id", "status", "merchant_pan")
 REPORT_STATUSES = frozenset({"paid", "refunded", "failed"})
@@ -194,7 +193,7 @@ class _LineParser:
         if self._fmt.decimal_comma:
             text = text.replace(".", "").replace(",", ".")
         try:
-            return parse_amount(text, IDR_SCALE, allow_zero=True)
+            return parse_amount(text, IDR.scale, allow_zero=True)
         except AmountRefused as refused:
             raise ReportError(str(refused), line=line, column=column) from None
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from chain.qris.payload import Payload, QrisError, as_dict, decode, to_dynamic
 from chain.qris.reports import ReportError, ReportFormat, load_formats
-from escrow.money import AmountRefused, parse_amount
+from escrow.money import IDR, AmountRefused, parse_amount
 from settlement.cli.database import migrated_engine
 from settlement.config import Settings
 from settlement.qris.exceptions import list_exceptions
@@ -30,13 +30,12 @@ app = typer.Typer(
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
-IDR_SCALE = 2
 
 
 def rupiah_to_sen(text: str) -> int:
     """Exact sen for a rupiah amount an operator typed ("15000", "15000.50"), else a usage error."""
     try:
-        return parse_amount(text, IDR_SCALE)
+        return parse_amount(text, IDR.scale)
     except AmountRefused as refused:
         raise typer.BadParameter(f"{refused} ({refused.code})") from None
 

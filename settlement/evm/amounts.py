@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from escrow.money import parse_amount
-
-MSC_SCALE = 2
+from escrow.money import MSC, parse_amount
 
 
 def parse_msc(amount: str) -> int:
@@ -12,4 +10,4 @@ def parse_msc(amount: str) -> int:
 
     More than 2 decimals, a sign, or more than the ledger's BIGINT holds is refused, never rounded.
     """
-    return parse_amount(amount, MSC_SCALE, allow_zero=True)
+    return parse_amount(amount, MSC.scale, allow_zero=True)

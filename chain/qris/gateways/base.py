@@ -8,10 +8,9 @@ from typing import Any, Protocol
 
 from chain.qris.gateways.errors import NotificationMalformed
 from chain.qris.gateways.event import QrisEvent
-from escrow.money import AmountRefused, parse_amount
+from escrow.money import IDR, AmountRefused, parse_amount
 
 WIB = timezone(timedelta(hours=7), "WIB")
-IDR_SCALE = 2
 NOTIFICATION_BYTES_MAX = 64 * 1024
 
 
@@ -74,7 +73,7 @@ def to_sen(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise NotificationMalformed(f"{name} must be a decimal string or integer, got {value!r}")
     try:
-        return parse_amount(str(value), IDR_SCALE, allow_zero=True)
+        return parse_amount(str(value), IDR.scale, allow_zero=True)
     except AmountRefused as refused:
         raise NotificationMalformed(f"{name}: {refused}", code=refused.code) from None
 

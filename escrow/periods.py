@@ -1,15 +1,16 @@
-"""Accounting periods: calendar months in Asia/Jakarta time (WIB), as ledger-timestamp ranges."""
+"""Accounting periods: calendar months in Asia/Jakarta time (WIB), as ledger-timestamp ranges.
+
+The months themselves are ``escrow.calendar``'s; this module names and parses periods.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from escrow.calendar import month_of, month_range_us
 from escrow.errors import PeriodNotClosable
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -28,16 +29,10 @@ def period(name: str) -> Period:
     if match is None:
         raise PeriodNotClosable(f"a period is written YYYY-MM, not {name!r}")
     year, month = int(match.group(1)), int(match.group(2))
-    start = datetime(year, month, 1, tzinfo=JAKARTA)
-    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=JAKARTA)
-    return Period(name, _to_us(start), _to_us(following) - 1)
+    start_us, following_us = month_range_us(year, month)
+    return Period(name, start_us, following_us - 1)
 
 
 def period_of(timestamp_us: int) -> str:
     """The ``YYYY-MM`` (WIB) a ledger timestamp falls in."""
-    moment = datetime.fromtimestamp(timestamp_us // 1_000_000, tz=JAKARTA)
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
-def _to_us(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000
+    return month_of(timestamp_us)

@@ -11,17 +11,17 @@ fit becomes an actionable exception. The caller owns (and commits) the transacti
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
 from sqlalchemy import Connection
 
+from escrow.calendar import day_range
 from escrow.ledger import Ledger
 from escrow.model import TransferRequest
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
-from settlement.qris.exceptions import WIB
 from settlement.qris.mdr import PPM, MdrBand, MdrScheduleMissing, load_schedule
 from settlement.qris.posting import post_transfer_groups, receipt_transfers
 
@@ -211,9 +211,8 @@ class ReconcileSummary:
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[00:00, 24:00) WIB of ``day``, as aware datetimes."""
-    start = datetime.combine(day, time(0), tzinfo=WIB)
-    return start, start + timedelta(days=1)
+    """[00:00, 24:00) WIB of ``day``, as aware datetimes (``escrow.calendar``'s)."""
+    return day_range(day)
 
 
 def reconcile_day(

@@ -2,12 +2,13 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-WIB = timezone(timedelta(hours=7), "WIB")
+from escrow.calendar import business_day
+
 EXCEPTIONS_PAGE_MAX = 1000
 
 ACTIONS = {
@@ -50,7 +51,7 @@ class ExceptionLine:
 
 def business_date(moment: datetime) -> date:
     """The WIB calendar day a moment belongs to (months and days close in WIB)."""
-    return moment.astimezone(WIB).date()
+    return business_day(moment)
 
 
 def record(conn: Connection, line: ExceptionLine) -> None:

@@ -2,15 +2,15 @@
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from chain.qris.gateways.errors import NotificationMalformed
 from chain.qris.gateways.event import QrisEvent
+from escrow.calendar import WIB
 from escrow.money import IDR, AmountRefused, parse_amount
 
-WIB = timezone(timedelta(hours=7), "WIB")
 NOTIFICATION_BYTES_MAX = 64 * 1024
 
 

@@ -1,0 +1,58 @@
+"""Business time in Asia/Jakarta (WIB): the one home of the zone, its days and its months.
+
+Periods close per WIB month, QRIS reconciles per WIB day, MDR bands apply per WIB date. Every
+one of them asks this module; nothing else names the zone. Timestamps are the ledger's: integer
+microseconds since the Unix epoch (``escrow.clock.Clock.now_us``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WIB = ZoneInfo("Asia/Jakarta")
+"""Western Indonesian Time; UTC+7 without daylight saving since 1964, from the tz database."""
+US_PER_S = 1_000_000
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware ``moment``, to the whole second."""
+    if moment.tzinfo is None:
+        raise ValueError("a moment without a timezone is no point in time")
+    return int(moment.timestamp()) * US_PER_S
+
+
+def from_us(timestamp_us: int) -> datetime:
+    """The aware UTC moment of a ledger timestamp (µs precision kept)."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=timestamp_us)
+
+
+def business_day(moment: datetime) -> date:
+    """The WIB calendar day an aware ``moment`` belongs to."""
+    if moment.tzinfo is None:
+        raise ValueError("a moment without a timezone has no business day")
+    return moment.astimezone(WIB).date()
+
+
+def business_day_of(timestamp_us: int) -> date:
+    """The WIB calendar day a ledger timestamp belongs to."""
+    return business_day(from_us(timestamp_us))
+
+
+def day_range(day: date) -> tuple[datetime, datetime]:
+    """[00:00, 24:00) WIB of ``day``, as aware datetimes."""
+    start = datetime.combine(day, time(0), tzinfo=WIB)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=WIB)
+
+
+def month_of(timestamp_us: int) -> str:
+    """The ``YYYY-MM`` (WIB) a ledger timestamp falls in."""
+    moment = datetime.fromtimestamp(timestamp_us // US_PER_S, tz=WIB)
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_range_us(year: int, month: int) -> tuple[int, int]:
+    """[first µs, first µs of the next month) of WIB month ``year``-``month``."""
+    start = datetime(year, month, 1, tzinfo=WIB)
+    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=WIB)
+    return to_us(start), to_us(following)

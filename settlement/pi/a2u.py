@@ -31,6 +31,7 @@ from chain.pi.a2u import build_a2u
 from chain.pi.dto import PiPayment
 from chain.pi.ids import check_uid
 from chain.redaction import redact_urls
+from escrow.calendar import US_PER_S
 from escrow.ledger import Ledger
 from escrow.model import TransferFlags, TransferRequest, transfer_id
 from settlement.outbox import enqueue
@@ -213,7 +214,7 @@ def _sign(conn: Connection, deps: PiDeps, payout: Payout) -> str:
         payment_id=payout.payment_id,
         base_fee_stroops=deps.chain.base_fee(),
         network_passphrase=deps.network,
-        now_unix=int(deps.clock()),
+        now_unix=deps.clock.now_us() // US_PER_S,
     )
     try:
         with conn.begin_nested():
@@ -255,7 +256,9 @@ def _after_rejection(
     margin (clock skew, Horizon's ingestion lag) has passed on our clock, and only on a look-up
     by hash made after that moment; until then the step is retried with the same envelope.
     """
-    margin_passed = int(deps.clock()) > _valid_until(conn, payout.id) + deps.a2u_expiry_margin_s
+    margin_passed = (
+        deps.clock.now_us() // US_PER_S > _valid_until(conn, payout.id) + deps.a2u_expiry_margin_s
+    )
     try:
         on_chain = deps.chain.transaction(str(payout.tx_hash))
     except chain_errors.HorizonNotFoundError:

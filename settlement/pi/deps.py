@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stellar_sdk import Keypair
 
 from chain.pi.ports import PiChain, PiPlatform
+from escrow.clock import Clock, SystemClock
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,8 @@ class PiDeps:
     network: str
     app_address: str
     signer: Keypair | None = None
-    clock: Callable[[], float] = field(default=time.time)
+    clock: Clock = field(default_factory=SystemClock)
+    """The ledger's clock (µs since the epoch); Stellar's unix seconds are ``now_us // 10**6``."""
     a2u_expiry_margin_s: int = field(kw_only=True)
     """How long after an A2U transaction's time bound it may still show up on Horizon (clock
     skew, ingestion lag); only then is a payout whose transaction is not found given up."""

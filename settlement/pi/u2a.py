@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Connection, text
@@ -19,6 +18,7 @@ from chain.pi import errors as chain_errors
 from chain.pi.dto import PiPayment
 from chain.pi.ids import check_payment_id, check_txid
 from chain.pi.verify import ExpectedPayment, verify_payment
+from escrow.calendar import from_us
 from escrow.ledger import Ledger
 from escrow.model import TransferRequest, transfer_id
 from settlement.outbox import enqueue
@@ -102,7 +102,7 @@ def approve(conn: Connection, deps: PiDeps, payment_id: str, caller_uid: str | N
     if exp.payment_id not in (None, pid):
         raise PiRefusal("pi_expectation_fulfilled", "another payment already took this expectation")
     if exp.payment_id is None:
-        if datetime.fromtimestamp(deps.clock(), tz=UTC) >= exp.expires_at:
+        if from_us(deps.clock.now_us()) >= exp.expires_at:
             raise PiRefusal("pi_expectation_expired", "the expectation has expired")
         _record_approval(conn, exp, payment)
     if not payment.status.developer_approved:

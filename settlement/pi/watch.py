@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar
 
 import structlog
@@ -34,6 +33,7 @@ from chain.pi.amounts import to_str
 from chain.pi.dto import PiPayment
 from chain.pi.horizon import AccountPayment
 from chain.pi.ids import check_payment_id
+from escrow.calendar import US_PER_S, from_us
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
@@ -181,7 +181,7 @@ class _Incoming:
 
 def decide_incoming(conn: Connection, deps: PiDeps, delay_s: int) -> tuple[int, int]:
     """Book or flag each pending wallet payment older than the delay; (booked, flagged)."""
-    due_before = datetime.fromtimestamp(deps.clock() - delay_s, tz=UTC)
+    due_before = from_us(deps.clock.now_us() - delay_s * US_PER_S)
     rows = conn.execute(
         text(
             "SELECT address, operation_id, txid, kind, from_address, asset_type, amount_units,"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -27,6 +26,8 @@ from chain.pi.horizon import payments_page_records_max
 from chain.pi.sandbox.chain import SandboxChain, sandbox_base_fee_stroops
 from chain.pi.sandbox.pioneer_side import PayOverrides, network_cancel, pay, user_cancel
 from chain.pi.sandbox.platform import SandboxPlatform, SandboxRefusal
+from escrow.calendar import US_PER_S
+from escrow.clock import Clock, SystemClock
 
 _NGINX_502 = (
     "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
@@ -53,7 +54,7 @@ class Sandbox:
 
     platform: SandboxPlatform
     api_key: str
-    clock: Callable[[], float] = time.time
+    clock: Clock = field(default_factory=SystemClock)
     faults: list[Fault] = field(default_factory=list)
 
     @property
@@ -267,7 +268,9 @@ def _admin_routes(sb: Sandbox, guarded: Callable[..., Handler]) -> list[Route]:
             memo=str(body["memo"]) if "memo" in body else None,
             destination=str(body["destination"]) if "destination" in body else None,
         )
-        return _json(pay(sb.platform, request.path_params["pid"], overrides, int(sb.clock())))
+        return _json(
+            pay(sb.platform, request.path_params["pid"], overrides, sb.clock.now_us() // US_PER_S)
+        )
 
     async def do_user_cancel(request: Request) -> Response:
         return _json(user_cancel(sb.platform, request.path_params["pid"]))
@@ -385,9 +388,10 @@ def make_sandbox(
     app_balance_units: int = 0,
     base_url: str = "http://127.0.0.1:8765",
     network_passphrase: str = "Pi Testnet",  # noqa: S107 - a public network name, not a secret
-    clock: Callable[[], float] = time.time,
+    clock: Clock | None = None,
 ) -> Sandbox:
     """A fresh sandbox whose app wallet exists (funded with `app_balance_units`)."""
+    clock = clock or SystemClock()
     chain = SandboxChain(network_passphrase=network_passphrase, base_url=base_url, clock=clock)
     chain.fund(app_address, app_balance_units)
     return Sandbox(

@@ -9,8 +9,6 @@ ledger closed; until then a resubmission meets the consumed sequence number, as 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stellar_sdk import Keypair, Payment, TransactionEnvelope
@@ -18,6 +16,8 @@ from stellar_sdk.exceptions import BadSignatureError, SdkError
 
 from chain.pi.amounts import to_str, to_units
 from chain.pi.sandbox.records import operation_records, transaction_record
+from escrow.calendar import US_PER_S
+from escrow.clock import Clock, SystemClock
 
 sandbox_base_fee_stroops = 100_000
 
@@ -67,7 +67,7 @@ class SandboxChain:
 
     network_passphrase: str
     base_url: str
-    clock: Callable[[], float] = time.time
+    clock: Clock = field(default_factory=SystemClock)
     accounts: dict[str, AccountRow] = field(default_factory=dict)
     transactions: dict[str, StoredTx] = field(default_factory=dict)
     ledger: int = 1000
@@ -77,7 +77,10 @@ class SandboxChain:
     def ingested(self, tx_hash: str) -> StoredTx | None:
         """The transaction as Horizon shows it: None until `ingestion_lag_s` after its ledger."""
         stored = self.transactions.get(tx_hash)
-        if stored is None or self.clock() < stored.closed_at_unix + self.ingestion_lag_s:
+        if (
+            stored is None
+            or self.clock.now_us() < (stored.closed_at_unix + self.ingestion_lag_s) * US_PER_S
+        ):
             return None
         return stored
 
@@ -119,7 +122,11 @@ class SandboxChain:
         except (BadSignatureError, IndexError):
             return "tx_bad_auth"
         bounds = tx.preconditions.time_bounds if tx.preconditions else None
-        too_late = bounds is not None and bool(bounds.max_time) and self.clock() > bounds.max_time
+        too_late = (
+            bounds is not None
+            and bool(bounds.max_time)
+            and self.clock.now_us() > bounds.max_time * US_PER_S
+        )
         checks = [
             (tx.sequence != row.sequence + 1, "tx_bad_seq"),
             (too_late, "tx_too_late"),
@@ -137,7 +144,7 @@ class SandboxChain:
         op_codes = self._apply_ops(env)
         successful = all(c == "op_success" for c in op_codes)
         self.ledger += 1
-        now = int(self.clock())
+        now = self.clock.now_us() // US_PER_S
         record = transaction_record(
             env,
             base_url=self.base_url,

@@ -22,13 +22,18 @@ EXPIRY_MARGIN_S = 120
 
 
 class FakeClock:
-    """Seconds since the epoch, moved by tests."""
+    """Seconds since the epoch, moved by tests; read by the service as a ``Clock`` (µs)."""
 
     def __init__(self, start: float = 1_750_000_000.0) -> None:
         self.now = start
 
     def __call__(self) -> float:
+        """Float seconds, for ``create_expectation(now=...)``, which still takes them."""
         return self.now
+
+    def now_us(self) -> int:
+        """The ``escrow.clock.Clock`` reading."""
+        return round(self.now * 1_000_000)
 
 
 @dataclass

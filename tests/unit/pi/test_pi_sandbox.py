@@ -15,6 +15,7 @@ from chain.pi.sandbox.client import SandboxDriver
 from chain.pi.sandbox.inprocess import inprocess_client
 from chain.pi.transport import HttpLimits, JsonTransport
 from chain.pi.verify import ExpectedPayment, verify_payment
+from escrow.clock import FixedClock
 
 APP = Keypair.from_raw_ed25519_seed(bytes(range(5, 37)))
 BASE = "http://sandbox.test"
@@ -121,7 +122,7 @@ def test_a2u_submit_is_idempotent_and_one_open_a2u_per_user(world: World) -> Non
         payment_id=payment.identifier,
         base_fee_stroops=world.horizon.base_fee(),
         network_passphrase="Pi Testnet",
-        now_unix=int(world.sandbox.clock()),
+        now_unix=world.sandbox.clock.now_us() // 1_000_000,
     )
     first = world.horizon.submit(signed.envelope_xdr)
     again = world.horizon.submit(signed.envelope_xdr)
@@ -145,7 +146,7 @@ def test_bad_sequence_is_rejected(world: World) -> None:
         payment_id="abc",
         base_fee_stroops=100_000,
         network_passphrase="Pi Testnet",
-        now_unix=int(world.sandbox.clock()),
+        now_unix=world.sandbox.clock.now_us() // 1_000_000,
     )
     with pytest.raises(errors.TxSubmitRejectedError) as info:
         world.horizon.submit(signed.envelope_xdr)
@@ -163,7 +164,7 @@ def test_lost_response_carries_the_request_out_and_loses_the_answer(world: World
         payment_id="pid-lost",
         base_fee_stroops=world.horizon.base_fee(),
         network_passphrase="Pi Testnet",
-        now_unix=int(world.sandbox.clock()),
+        now_unix=world.sandbox.clock.now_us() // 1_000_000,
     )
     world.driver.arm_fault("horizon", "lost_response", times=3, path_contains="/transactions")
     with pytest.raises(errors.PiTransientError):
@@ -173,8 +174,8 @@ def test_lost_response_carries_the_request_out_and_loses_the_answer(world: World
 
 
 def test_horizon_lag_hides_a_transaction_until_it_is_ingested(world: World) -> None:
-    now = [1_750_000_000.0]
-    world.sandbox.chain.clock = lambda: now[0]
+    clock = FixedClock(1_750_000_000 * 1_000_000)
+    world.sandbox.chain.clock = clock
     pioneer = world.driver.add_pioneer("ani", "50")
     pid = world.driver.create_payment(pioneer, "1", "test", {})
     world.platform.approve(pid)
@@ -182,7 +183,7 @@ def test_horizon_lag_hides_a_transaction_until_it_is_ingested(world: World) -> N
     txid = str(world.driver.pay(pid)["txid"])
     with pytest.raises(errors.HorizonNotFoundError):
         world.horizon.transaction(txid)
-    now[0] += 30
+    clock.advance(30)
     assert world.horizon.transaction(txid).record["successful"] is True
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -40,7 +39,7 @@ from escrow.model import (
     amount_max,
     require_same_account,
 )
-from escrow.periods import Period, period
+from escrow.periods import ClosedPeriod, period
 from escrow.rules import (
     AccountState,
     NewTransfer,
@@ -126,14 +125,6 @@ _SELECT_RECORDS = """
 the whole accounts table on every call, O(accounts) per post."""
 
 
-@dataclass(frozen=True, slots=True)
-class ClosedPeriod:
-    """The outcome of closing a month."""
-
-    period: Period
-    transfer_count: int
-
-
 class Ledger:
     """Accounts and transfers on one SQLAlchemy connection, inside the caller's transaction."""
 
@@ -171,7 +162,16 @@ class Ledger:
         if row is None:
             raise AccountNotFound(code)
         return Account(
-            row[0], row[1], row[2], AccountKind(row[3]), row[4], AccountFlags(row[5]), *row[6:]
+            row.id,
+            row.code,
+            row.asset,
+            AccountKind(row.kind),
+            row.owner,
+            AccountFlags(row.flags),
+            row.debits_pending,
+            row.debits_posted,
+            row.credits_pending,
+            row.credits_posted,
         )
 
     def post(self, request: TransferRequest) -> Result:

@@ -24,7 +24,8 @@ from escrow.model import (
     TrialBalanceLine,
     require_same_account,
 )
-from escrow.periods import period
+from escrow.money import ASSETS
+from escrow.periods import ClosedPeriod, period
 from escrow.rules import (
     AccountState,
     PendingState,
@@ -47,9 +48,7 @@ class _Opened:
 class MemoryLedger:
     """Accounts, transfers and pending reservations in dictionaries."""
 
-    def __init__(
-        self, clock: Clock | None = None, assets: Sequence[str] = ("IDR", "PI", "MSC", "MSCP")
-    ) -> None:
+    def __init__(self, clock: Clock | None = None, assets: Sequence[str] = tuple(ASSETS)) -> None:
         self._clock = clock or SystemClock()
         self._assets = tuple(assets)
         self._accounts: dict[str, AccountState] = {}
@@ -150,13 +149,19 @@ class MemoryLedger:
             )
         return lines
 
-    def close_period(self, name: str) -> None:
-        """Close a month (WIB) that has ended."""
+    def close_period(self, name: str, closed_by: str = "") -> ClosedPeriod:
+        """Close a month (WIB) that has ended; ``closed_by`` is not kept in memory."""
         month = period(name)
         if self._clock.now_us() <= month.ends_at_us:
             raise PeriodNotClosable(f"{name} has not ended yet")
         self._take_timestamps(0, lag_max_us=0)
         self._closed_through_us = max(self._closed_through_us, month.ends_at_us)
+        count = sum(
+            1
+            for record in self._transfers.values()
+            if month.starts_at_us <= record.timestamp <= month.ends_at_us
+        )
+        return ClosedPeriod(month, count)
 
     def void_expired(self) -> int:
         """Void pending transfers whose timeout has passed; how many were voided."""

@@ -23,6 +23,14 @@ class Period:
     ends_at_us: int
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedPeriod:
+    """The outcome of closing a month."""
+
+    period: Period
+    transfer_count: int
+
+
 def period(name: str) -> Period:
     """Parse ``YYYY-MM`` into the month's range of ledger timestamps (µs since the epoch)."""
     match = _PERIOD.match(name)

@@ -1,22 +1,72 @@
-"""One command = one database transaction, retried whole when a concurrent writer raced it."""
+"""One command = one database transaction, retried whole when a concurrent writer raced it.
+
+A use case receives a ``UnitOfWork``: the transaction's connection, the ledger on it, the outbox
+on it and the clock. ``run`` (retried) and ``unit_of_work`` (once) are where one is opened;
+``bind`` wraps a transaction a caller already holds (a test's rolled-back connection, a use case
+calling another). A use case never opens a transaction or constructs a ledger itself.
+"""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from escrow.clock import Clock
 from escrow.errors import LedgerConflict
+from escrow.ledger import Ledger
+from escrow.ports import LedgerProtocol
+from settlement import outbox
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 attempts_max = 5
 retry_delay_max_s = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """The outbox inside the unit of work's transaction: a message exists iff the work commits."""
+
+    conn: Connection
+
+    def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> bool:
+        """Record a side effect; False when (kind, key) already was (``settlement.outbox``)."""
+        return outbox.enqueue(self.conn, kind, key, payload)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOfWork:
+    """What one command works with, all on one database transaction."""
+
+    conn: Connection
+    ledger: LedgerProtocol
+    outbox: Outbox
+    clock: Clock
+
+
+def bind(conn: Connection, clock: Clock) -> UnitOfWork:
+    """The unit of work over a transaction the caller already holds (it commits or rolls back)."""
+    return UnitOfWork(conn, Ledger(conn, clock), Outbox(conn), clock)
+
+
+@contextmanager
+def unit_of_work(engine: Engine, clock: Clock) -> Iterator[UnitOfWork]:
+    """One transaction as a unit of work, not retried: commits on exit, rolls back on a raise."""
+    with engine.begin() as conn:
+        yield bind(conn, clock)
+
+
+def run(engine: Engine, clock: Clock, work: Callable[[UnitOfWork], T]) -> T:
+    """Run ``work`` in one unit of work, rerun whole on a race (``in_transaction``'s rules)."""
+    return in_transaction(engine, lambda conn: work(bind(conn, clock)))
 
 
 def in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:

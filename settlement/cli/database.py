@@ -8,10 +8,11 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from escrow.clock import SystemClock
 from settlement.config import Settings
 from settlement.db import make_engine, migrate
 from settlement.service import running_database
-from settlement.unit_of_work import in_transaction
+from settlement.unit_of_work import UnitOfWork, in_transaction, run
 
 T = TypeVar("T")
 
@@ -33,3 +34,9 @@ def run_in_database(work: Callable[[Connection], T], settings: Settings | None =
     """Run ``work`` in one transaction on the migrated database (rerun on a race)."""
     with migrated_engine(settings or Settings()) as engine:
         return in_transaction(engine, work)
+
+
+def run_work(work: Callable[[UnitOfWork], T], settings: Settings | None = None) -> T:
+    """Run ``work`` in one unit of work on the migrated database, on the system clock."""
+    with migrated_engine(settings or Settings()) as engine:
+        return run(engine, SystemClock(), work)

@@ -7,8 +7,7 @@ import json
 import typer
 
 from escrow.errors import PeriodNotClosable
-from escrow.ledger import Ledger
-from settlement.cli.database import run_in_database
+from settlement.cli.database import run_work
 
 app = typer.Typer(help="The escrow ledger: balances and trial balance.", no_args_is_help=True)
 period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_help=True)
@@ -17,7 +16,7 @@ period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_
 @app.command("trial-balance")
 def trial_balance() -> None:
     """Print per-asset debit and credit totals; exit 1 if any asset does not balance."""
-    lines = run_in_database(lambda conn: Ledger(conn).trial_balance())
+    lines = run_work(lambda uow: uow.ledger.trial_balance())
     for line in lines:
         typer.echo(
             json.dumps(
@@ -39,7 +38,7 @@ def trial_balance() -> None:
 def balance(code: str = typer.Argument(..., help="Account code, e.g. merchant:UM001:IDR")) -> None:
     """Print one account's balance in its normal direction, in the asset's smallest unit."""
     try:
-        result = run_in_database(lambda conn: Ledger(conn).balance(code))
+        result = run_work(lambda uow: uow.ledger.balance(code))
     except LookupError:
         typer.echo(f"no account {code!r}", err=True)
         raise typer.Exit(1) from None
@@ -63,7 +62,7 @@ def close(
 ) -> None:
     """Close a month that has ended: nothing can be dated inside it any more."""
     try:
-        closed = run_in_database(lambda conn: Ledger(conn).close_period(month, by))
+        closed = run_work(lambda uow: uow.ledger.close_period(month, by))
     except PeriodNotClosable as refused:
         typer.echo(f"cannot close: {refused}", err=True)
         raise typer.Exit(1) from None

@@ -104,7 +104,9 @@ def deposit(
 ) -> None:
     """Book Pi the treasury moved into the app wallet (verified on chain, booked once)."""
     from chain.pi.ids import check_txid
+    from escrow.clock import SystemClock
     from settlement.pi.custody import book_deposit
+    from settlement.unit_of_work import unit_of_work
 
     try:
         check_txid(tx)
@@ -113,8 +115,8 @@ def deposit(
     with _container() as container:
         deps = _deps(container)
         try:
-            with container.engine.begin() as conn:
-                booked = book_deposit(conn, deps, tx, by)
+            with unit_of_work(container.engine, SystemClock()) as uow:
+                booked = book_deposit(uow, deps, tx, by)
         except PiRefusal as refusal:
             typer.echo(str(refusal), err=True)
             raise typer.Exit(EXIT_REFUSED) from None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from escrow.errors import AccountNotFound
-from escrow.ledger import Ledger
 from escrow.model import Account, AccountFlags, AccountKind
+from escrow.ports import LedgerProtocol
 
 PI = "PI"
 CUSTODY = "treasury:pi_custody"
@@ -13,7 +13,7 @@ NETWORK_FEES = "treasury:pi_network_fees"
 """Fees the app wallet paid to the Pi network for A2U transactions."""
 
 
-def ensure_custody(ledger: Ledger) -> None:
+def ensure_custody(ledger: LedgerProtocol) -> None:
     """Open the custody and fee accounts; custody can never go below zero."""
     ledger.ensure_account(
         CUSTODY,
@@ -25,7 +25,7 @@ def ensure_custody(ledger: Ledger) -> None:
     ledger.ensure_account(NETWORK_FEES, PI, AccountKind.EXPENSE, owner="treasury")
 
 
-def ensure_liability(ledger: Ledger, code: str, owner: str | None = None) -> Account:
+def ensure_liability(ledger: LedgerProtocol, code: str, owner: str | None = None) -> Account:
     """Use the liability account if it exists (whoever opened it), else open it in PI."""
     try:
         return ledger.account(code)

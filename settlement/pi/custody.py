@@ -19,11 +19,12 @@ from sqlalchemy import Connection, text
 from chain.pi import errors as chain_errors
 from chain.pi.ids import check_txid
 from chain.pi.verify import verify_deposit
-from escrow.ledger import Ledger
 from escrow.model import AccountKind, TransferRequest, transfer_id
+from escrow.ports import LedgerProtocol
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
+from settlement.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 CAPITAL = "treasury:pi_capital"
@@ -48,37 +49,31 @@ def lock_txid(conn: Connection, txid: str) -> None:
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:tx, 7305002))"), {"tx": txid})
 
 
-def book_deposit(conn: Connection, deps: PiDeps, txid: str, booked_by: str) -> CustodyDeposit:
-    """Verify the transaction on chain and book it into custody, once."""
+def book_deposit(uow: UnitOfWork, deps: PiDeps, txid: str, booked_by: str) -> CustodyDeposit:
+    """Verify the transaction on chain and book it into custody, once.
+
+    Pi's chain is asked before any lock is taken; under the lock the booking is checked again
+    and decided, so no row or advisory lock is held across the network call.
+    """
     try:
         tx = check_txid(txid)
     except chain_errors.PiInputError as exc:
         raise PiRefusal(exc.code, str(exc)) from exc
-    lock_txid(conn, tx)
-    booked = conn.execute(
-        text(
-            "SELECT from_address, amount_units, transfer_id, booked_by FROM pi_custody_deposits"
-            " WHERE txid = :tx"
-        ),
-        {"tx": tx},
-    ).first()
+    booked = _booked(uow.conn, tx)
     if booked is not None:
-        return CustodyDeposit(tx, booked[0], booked[1], booked[2], booked[3], new=False)
-    used = conn.execute(
-        text(
-            "SELECT 1 FROM pi_payments WHERE txid = :tx"
-            " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :tx"
-        ),
-        {"tx": tx},
-    ).first()
-    if used is not None:
-        raise PiRefusal("pi_txid_reused", "this transaction is a Pioneer's payment or a payout")
+        return booked
+    _refuse_reused(uow.conn, tx)
     try:
         deposit = verify_deposit(deps.chain.transaction(tx), tx, deps.app_address, deps.network)
     except chain_errors.PiError as exc:
         raise PiRefusal(exc.code, str(exc)) from exc
-    tid = _post(conn, tx, deposit.from_address, deposit.amount_units)
-    conn.execute(
+    lock_txid(uow.conn, tx)
+    booked = _booked(uow.conn, tx)
+    if booked is not None:
+        return booked
+    _refuse_reused(uow.conn, tx)
+    tid = _post(uow.ledger, tx, deposit.from_address, deposit.amount_units)
+    uow.conn.execute(
         text(
             "INSERT INTO pi_custody_deposits (txid, from_address, amount_units, transfer_id,"
             " booked_by) VALUES (:tx, :source, :units, :tid, :by)"
@@ -95,8 +90,34 @@ def book_deposit(conn: Connection, deps: PiDeps, txid: str, booked_by: str) -> C
     return CustodyDeposit(tx, deposit.from_address, deposit.amount_units, tid, booked_by, True)
 
 
-def _post(conn: Connection, tx: str, source: str, units: int) -> uuid.UUID:
-    ledger = Ledger(conn)
+def _booked(conn: Connection, tx: str) -> CustodyDeposit | None:
+    row = conn.execute(
+        text(
+            "SELECT from_address, amount_units, transfer_id, booked_by FROM pi_custody_deposits"
+            " WHERE txid = :tx"
+        ),
+        {"tx": tx},
+    ).first()
+    if row is None:
+        return None
+    return CustodyDeposit(
+        tx, row.from_address, row.amount_units, row.transfer_id, row.booked_by, new=False
+    )
+
+
+def _refuse_reused(conn: Connection, tx: str) -> None:
+    used = conn.execute(
+        text(
+            "SELECT 1 FROM pi_payments WHERE txid = :tx"
+            " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :tx"
+        ),
+        {"tx": tx},
+    ).first()
+    if used is not None:
+        raise PiRefusal("pi_txid_reused", "this transaction is a Pioneer's payment or a payout")
+
+
+def _post(ledger: LedgerProtocol, tx: str, source: str, units: int) -> uuid.UUID:
     ensure_custody(ledger)
     ledger.ensure_account(CAPITAL, PI, AccountKind.EQUITY, owner="treasury")
     tid = transfer_id(TRANSFER_NAMESPACE, tx)

@@ -7,11 +7,12 @@ import uuid
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from escrow.errors import LedgerConflict
+from escrow.clock import FixedClock, SystemClock
+from escrow.errors import AccountNotFound, LedgerConflict
 from escrow.ledger import Ledger
 from escrow.model import AccountKind, ResultCode, TransferRequest
 from settlement import unit_of_work
-from settlement.unit_of_work import in_transaction
+from settlement.unit_of_work import UnitOfWork, in_transaction
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +70,74 @@ def test_conflicts_give_up_after_the_limit(db_engine: Engine) -> None:
     with pytest.raises(LedgerConflict):
         in_transaction(db_engine, work)
     assert len(calls) == unit_of_work.attempts_max
+
+
+def _outbox_rows(engine: Engine, key: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM outbox WHERE key = :k"), {"k": key}
+            ).scalar_one()
+        )
+
+
+def _book(uow: UnitOfWork, suffix: str) -> ResultCode:
+    """A use case as stage 2 writes them: everything it touches comes in the unit of work."""
+    uow.ledger.ensure_account(f"uow:a:{suffix}", "IDR", AccountKind.ASSET)
+    uow.ledger.ensure_account(f"uow:b:{suffix}", "IDR", AccountKind.LIABILITY)
+    result = uow.ledger.post(
+        TransferRequest(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"uow-{suffix}"),
+            f"uow:a:{suffix}",
+            f"uow:b:{suffix}",
+            10,
+            "IDR",
+            "test",
+            user_data={"at_us": uow.clock.now_us()},
+        )
+    )
+    assert uow.outbox.enqueue("test.notify", suffix, {"suffix": suffix}) is True
+    assert uow.outbox.enqueue("test.notify", suffix, {"suffix": suffix}) is False
+    return result.code
+
+
+def test_run_commits_the_ledger_and_the_outbox_together(db_engine: Engine) -> None:
+    suffix, clock = uuid.uuid4().hex[:8], FixedClock(1_750_000_000_000_000)
+    assert unit_of_work.run(db_engine, clock, lambda uow: _book(uow, suffix)) is ResultCode.OK
+    assert _outbox_rows(db_engine, suffix) == 1
+    with db_engine.connect() as conn:
+        assert Ledger(conn).balance(f"uow:b:{suffix}").posted == 10
+
+
+def test_a_failed_unit_of_work_leaves_neither_posting_nor_message(db_engine: Engine) -> None:
+    suffix = uuid.uuid4().hex[:8]
+
+    def work(uow: UnitOfWork) -> None:
+        _book(uow, suffix)
+        raise ValueError("refused after posting")
+
+    with pytest.raises(ValueError, match="refused after posting"):
+        unit_of_work.run(db_engine, SystemClock(), work)
+    with (
+        pytest.raises(ValueError, match="refused after posting"),
+        unit_of_work.unit_of_work(db_engine, SystemClock()) as uow,
+    ):
+        work(uow)
+    assert _outbox_rows(db_engine, suffix) == 0
+    with db_engine.connect() as conn, pytest.raises(AccountNotFound):
+        Ledger(conn).account(f"uow:b:{suffix}")
+
+
+def test_run_reruns_the_whole_unit_of_work_on_a_race(db_engine: Engine) -> None:
+    suffix, attempts = uuid.uuid4().hex[:8], []
+
+    def work(uow: UnitOfWork) -> ResultCode:
+        code = _book(uow, suffix)
+        attempts.append(code)
+        if len(attempts) == 1:
+            raise LedgerConflict("raced")
+        return code
+
+    assert unit_of_work.run(db_engine, SystemClock(), work) is ResultCode.OK
+    assert attempts == [ResultCode.OK, ResultCode.OK]
+    assert _outbox_rows(db_engine, suffix) == 1

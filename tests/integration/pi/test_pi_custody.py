@@ -7,11 +7,13 @@ from sqlalchemy import Connection
 from stellar_sdk import Account as SdkAccount
 from stellar_sdk import Asset, Keypair, TransactionBuilder
 
+from escrow.clock import SystemClock
 from escrow.ledger import Ledger
 from settlement.pi import u2a
 from settlement.pi.accounts import CUSTODY
 from settlement.pi.custody import CAPITAL, book_deposit
 from settlement.pi.reconcile import reconcile
+from settlement.unit_of_work import bind
 from tests.integration.pi.conftest import PiWorld
 from tests.integration.pi.test_pi_u2a import refused, start
 
@@ -41,8 +43,12 @@ def test_a_deposit_is_booked_once_and_custody_reconciles(
     module_conn: Connection, pi_world: PiWorld
 ) -> None:
     txid = treasury_sends(pi_world, "250")
-    first = book_deposit(module_conn, pi_world.deps, txid, booked_by="treasurer-a")
-    again = book_deposit(module_conn, pi_world.deps, txid, booked_by="treasurer-b")
+    first = book_deposit(
+        bind(module_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-a"
+    )
+    again = book_deposit(
+        bind(module_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-b"
+    )
     assert (first.new, first.amount_units) == (True, 2_500_000_000)
     assert (again.new, again.transfer_id, again.booked_by) == (
         False,
@@ -61,7 +67,7 @@ def test_a_pioneers_payment_is_not_a_deposit(module_conn: Connection, pi_world: 
     txid = str(pi_world.driver.pay(pid)["txid"])
     u2a.complete(module_conn, pi_world.deps, pid, txid, pioneer.uid)
     with refused("pi_txid_reused"):
-        book_deposit(module_conn, pi_world.deps, txid, booked_by="treasurer-a")
+        book_deposit(bind(module_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-a")
     assert Ledger(module_conn).balance(CUSTODY).posted == 31_415_926
 
 
@@ -70,5 +76,5 @@ def test_an_unknown_or_malformed_txid_books_nothing(
     module_conn: Connection, pi_world: PiWorld, txid: str, code: str
 ) -> None:
     with refused(code):
-        book_deposit(module_conn, pi_world.deps, txid, booked_by="treasurer-a")
+        book_deposit(bind(module_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-a")
     assert module_conn.exec_driver_sql("SELECT count(*) FROM pi_custody_deposits").scalar_one() == 0

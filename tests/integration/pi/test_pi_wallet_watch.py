@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, text
 from stellar_sdk import Account as SdkAccount
 from stellar_sdk import Asset, Keypair, TransactionBuilder
 
+from escrow.clock import SystemClock
 from settlement.bootstrap import Container
 from settlement.config import Settings
 from settlement.outbox import Dispatcher, OutboxMessage
@@ -20,6 +21,7 @@ from settlement.pi.custody import book_deposit
 from settlement.pi.handlers import complete_u2a, register
 from settlement.pi.watch import complete_approved, decide_incoming, resolve_booked, scan_wallet
 from settlement.schedule import run_periodic
+from settlement.unit_of_work import bind
 from tests.integration.pi.conftest import PiWorld
 from tests.integration.pi.test_pi_u2a import start
 
@@ -215,7 +217,7 @@ def test_a_deposit_booked_by_the_treasurer_is_not_flagged(
     db_conn: Connection, pi_world: PiWorld
 ) -> None:
     txid, _ = send_to_app(pi_world, "250")
-    book_deposit(db_conn, pi_world.deps, txid, booked_by="treasurer-a")
+    book_deposit(bind(db_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-a")
 
     assert run(db_conn, pi_world) == (1, 0, 1, 0)
     assert flags(db_conn, pi_world) == []
@@ -227,7 +229,7 @@ def test_a_flagged_deposit_booked_later_has_its_flag_resolved(
 ) -> None:
     txid, _ = send_to_app(pi_world, "250")
     run(db_conn, pi_world)
-    book_deposit(db_conn, pi_world.deps, txid, booked_by="treasurer-a")
+    book_deposit(bind(db_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-a")
 
     assert resolve_booked(db_conn) == 1
     ((_, _, _, open_),) = flags(db_conn, pi_world)

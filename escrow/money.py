@@ -20,6 +20,7 @@ from decimal import (
 )
 
 from escrow.model import amount_max
+from escrow.refusals import Refusal
 
 AMOUNT_CHARS_MAX = 64
 """Longest amount text read at all; longer text is refused before any arithmetic."""
@@ -36,12 +37,11 @@ AMOUNT_TOO_PRECISE = "amount_too_precise"
 AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
 
 
-class AmountRefused(ValueError):
+class AmountRefused(Refusal, ValueError):
     """An outside amount that is not an exact, in-range amount of the asset; ``code`` is stable."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def parse_amount(text: str, scale: int, *, allow_zero: bool = False) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 from chain.evm.errors import TxRevertedError
 from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, TransferRequest, transfer_id
+from escrow.refusals import Refusal
 from settlement.evm import token
 from settlement.evm.deployment import load_deployment
 from settlement.evm.sender import TxSender
@@ -33,12 +34,14 @@ WITHDRAW_NAMESPACE = "msc.onchain.withdraw"
 MINT_PURPOSE = "mint"
 
 
-class WithdrawalRefusedError(ValueError):
+class WithdrawalRefusedError(Refusal, ValueError):
     """The withdrawal cannot be booked; ``code`` is stable (ledger result code or input error)."""
 
     def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
+        super().__init__(detail, code=code)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
 
 
 @dataclass(frozen=True, slots=True)

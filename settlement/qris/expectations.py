@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from escrow.ledger import Ledger
 from escrow.model import AccountKind
+from escrow.refusals import Refusal
 from settlement.qris.accounts import ASSET, merchant_account
 from settlement.qris.posting import receipt_transfer_id
 
@@ -16,8 +17,10 @@ CRITERIA = frozenset({"UMI", "UKE", "UME", "UBE", "URE"})
 REFERENCE_CHARS_MAX = 25  # QRIS tag 62/01 and 62/05 hold at most 25 characters
 
 
-class ExpectationRefused(ValueError):
+class ExpectationRefused(Refusal, ValueError):
     """The expectation cannot be created (bad field or reference already used)."""
+
+    code = "qris_expectation_invalid"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from escrow.refusals import Refusal
 from settlement.refusals import http_status
 
+
 class PiRefusal(Refusal):
     """A Pi request refused for a stated reason; nothing was posted."""
 

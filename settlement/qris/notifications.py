@@ -214,7 +214,7 @@ def _apply_paid(conn: Connection, event: QrisEvent, now: datetime) -> Outcome:
     receipt = Receipt(expectation_id, credit_account, event.amount_sen, fee, event.rrn, "event")
     ledger = Ledger(conn)
     ensure_rail_accounts(ledger)
-    post_receipts(ledger, [receipt])
+    post_receipts(conn, ledger, [receipt])
     conn.execute(
         text(_MARK_PAID),
         {"id": expectation_id, "rrn": event.rrn, "tx": event.provider_tx_id, "paid_at": paid_at,

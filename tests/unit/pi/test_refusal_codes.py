@@ -53,7 +53,9 @@ def test_every_refusal_code_has_a_status() -> None:
     assert "pi_tx_malformed" in codes  # the scan sees verify's codes
     assert "pi_expectation_mismatch" in codes  # and the settlement layer's
     assert sorted(codes - REFUSALS.keys()) == []
-    assert all(400 <= REFUSALS[code].status < 600 and REFUSALS[code].status != 500 for code in codes)
+    assert all(
+        400 <= REFUSALS[code].status < 600 and REFUSALS[code].status != 500 for code in codes
+    )
 
 
 def test_an_unmapped_code_is_a_programmer_error() -> None:

@@ -112,7 +112,9 @@ def test_every_entry_has_a_status_and_both_messages() -> None:
     for code, entry in REFUSALS.items():
         assert entry.code == code
         assert 400 <= entry.status < 600, code
-        assert entry.id and entry.en and entry.id != entry.en, code
+        assert entry.id, code
+        assert entry.en, code
+        assert entry.id != entry.en, code
 
 
 def test_the_documentation_is_current() -> None:

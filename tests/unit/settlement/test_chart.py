@@ -104,3 +104,14 @@ def test_the_readme_chart_is_current() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("<!-- chart:begin -->\n", 1)[1].split("<!-- chart:end -->", 1)[0]
     assert section == markdown_table()
+
+
+def test_settlement_opens_accounts_only_through_the_chart() -> None:
+    """``ensure_account`` is called in settlement only by ``chart.open_account``."""
+    callers = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "settlement").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "ensure_account"
+    )
+    assert callers == ["settlement/chart.py"]

@@ -1,4 +1,10 @@
-"""RFC 9457 problem details: every error the API returns has a stable machine-readable ``code``."""
+"""RFC 9457 problem details: every error the API returns has a stable machine-readable ``code``.
+
+This is the one place a ``Refusal`` becomes an HTTP answer: the status comes from the refusal
+registry (``settlement.refusals``), the ``title`` is the registry's message in the language the
+client asks for (``Accept-Language``; Indonesian by default, English by default on operator
+routes: decision 0011), the ``detail`` is the refusal's own explanation.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from settlement.refusals import Language, Refusal, http_status, message
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger(__name__)
+OPERATOR_PATH_PREFIXES = ("/v1/qris/exceptions", "/v1/operator", "/v1/ledger")
+"""Operator routes answer in English unless asked otherwise; every other route (Pioneer's Pi app,
+merchant, QRIS gateways) in Indonesian."""
+accept_language_chars_max = 256
 
 
 class ProblemDetail(BaseModel):
@@ -70,6 +82,56 @@ class Problem(Exception):
         return body
 
 
+def default_language(path: str) -> Language:
+    """English on operator routes, Indonesian everywhere else."""
+    return Language.EN if path.startswith(OPERATOR_PATH_PREFIXES) else Language.ID
+
+
+def choose_language(accept_language: str | None, default: Language) -> Language:
+    """The language of ``Accept-Language`` we speak with the highest weight, else ``default``.
+
+    ``id`` and ``en`` (any region, e.g. ``en-US``) are spoken; ``*`` means the default; a
+    malformed weight counts as 0. Ties keep the header's order.
+    """
+    best: tuple[float, Language] | None = None
+    for part in (accept_language or "")[:accept_language_chars_max].split(","):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().partition("-")[0]
+        spoken = default if primary == "*" else _SPOKEN.get(primary)
+        weight = _weight(params)
+        if spoken is not None and weight > 0 and (best is None or weight > best[0]):
+            best = (weight, spoken)
+    return best[1] if best else default
+
+
+_SPOKEN = {"id": Language.ID, "in": Language.ID, "en": Language.EN}
+
+
+def _weight(params: str) -> float:
+    name, _, value = params.strip().partition("=")
+    if name.strip() != "q":
+        return 1.0
+    try:
+        weight = float(value)
+    except ValueError:
+        return 0.0
+    return weight if 0.0 <= weight <= 1.0 else 0.0
+
+
+def refusal_problem(refusal: Refusal, request: Request, **extra: Any) -> Problem:  # noqa: ANN401
+    """``refusal`` as the problem answered to ``request``: registry status, localised title."""
+    language = choose_language(
+        request.headers.get("accept-language"), default_language(request.url.path)
+    )
+    return Problem(
+        http_status(refusal),
+        refusal.code,
+        message(refusal.code, language),
+        refusal.detail or None,
+        **extra,
+    )
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     """Render ``problem`` for ``request``."""
     return JSONResponse(
@@ -105,7 +167,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("request_crashed")
         return problem_response(_internal(), request)
 
+    async def on_refusal(request: Request, exc: Exception) -> JSONResponse:
+        problem = refusal_problem(exc, request) if isinstance(exc, Refusal) else _internal()
+        log.info("request_refused", code=problem.code, status=problem.status)
+        return problem_response(problem, request)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)

@@ -17,6 +17,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, text
 
+from escrow.chart import AccountPolicy
 from escrow.clock import Clock, SystemClock
 from escrow.errors import (
     AccountNotFound,
@@ -125,12 +126,19 @@ _SELECT_RECORDS = """
 the whole accounts table on every call, O(accounts) per post."""
 
 
+accounts_page_max = 1000
+"""Most accounts one ``Ledger.accounts`` call returns."""
+
+
 class Ledger:
     """Accounts and transfers on one SQLAlchemy connection, inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, clock: Clock | None = None) -> None:
+    def __init__(
+        self, conn: Connection, clock: Clock | None = None, policy: AccountPolicy | None = None
+    ) -> None:
         self._conn = conn
         self._clock = clock or SystemClock()
+        self._policy = policy
 
     def ensure_account(
         self,
@@ -140,7 +148,12 @@ class Ledger:
         owner: str | None = None,
         flags: AccountFlags = AccountFlags.NONE,
     ) -> Account:
-        """Open the account if it does not exist; if it does, it must be the same account."""
+        """Open the account if it does not exist; if it does, it must be the same account.
+
+        With a ``policy`` (the chart of accounts), an undeclared account is refused first.
+        """
+        if self._policy is not None:
+            self._policy.check_account(code, asset, kind, flags)
         self._conn.execute(
             text(
                 "INSERT INTO accounts (code, asset, kind, owner, flags) "
@@ -174,6 +187,21 @@ class Ledger:
             row.credits_posted,
         )
 
+    def accounts(self, after_code: str = "", limit: int = accounts_page_max) -> list[Account]:
+        """Accounts in code order after ``after_code``, at most ``limit`` (a page)."""
+        rows = self._conn.execute(
+            text(
+                "SELECT id, code, asset, kind, owner, flags, debits_pending, debits_posted, "
+                "credits_pending, credits_posted FROM accounts WHERE code > :after "
+                "ORDER BY code LIMIT :limit"
+            ),
+            {"after": after_code, "limit": min(limit, accounts_page_max)},
+        ).all()
+        return [
+            Account(r[0], r[1], r[2], AccountKind(r[3]), r[4], AccountFlags(r[5]), *r[6:])
+            for r in rows
+        ]
+
     def post(self, request: TransferRequest) -> Result:
         """Post one transfer; see ``post_batch``."""
         return self.post_batch([request])[0]
@@ -188,6 +216,9 @@ class Ledger:
             return []
         if len(requests) > batch_transfers_max:
             raise InvalidTransfer(f"a batch holds at most {batch_transfers_max} transfers")
+        if self._policy is not None:
+            for request in requests:
+                self._policy.check_transfer_code(request.code)
         raw = self._driver()
         try:
             return self._post(raw, requests)

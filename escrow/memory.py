@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from escrow.chart import AccountPolicy
 from escrow.clock import Clock, SystemClock
 from escrow.errors import AccountNotFound, InvalidTransfer, PeriodNotClosable
 from escrow.model import (
@@ -48,8 +49,14 @@ class _Opened:
 class MemoryLedger:
     """Accounts, transfers and pending reservations in dictionaries."""
 
-    def __init__(self, clock: Clock | None = None, assets: Sequence[str] = tuple(ASSETS)) -> None:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        assets: Sequence[str] = tuple(ASSETS),
+        policy: AccountPolicy | None = None,
+    ) -> None:
         self._clock = clock or SystemClock()
+        self._policy = policy
         self._assets = tuple(assets)
         self._accounts: dict[str, AccountState] = {}
         self._opened: dict[str, _Opened] = {}
@@ -67,6 +74,8 @@ class MemoryLedger:
         flags: AccountFlags = AccountFlags.NONE,
     ) -> Account:
         """Open the account if it does not exist; if it does, it must be the same account."""
+        if self._policy is not None:
+            self._policy.check_account(code, asset, kind, flags)
         if asset not in self._assets:
             raise InvalidTransfer(f"unknown asset {asset}")
         if code not in self._accounts:
@@ -93,6 +102,11 @@ class MemoryLedger:
             state.credits_posted,
         )
 
+    def accounts(self, after_code: str = "", limit: int = 1000) -> list[Account]:
+        """Accounts in code order after ``after_code``, at most ``limit``."""
+        codes = sorted(code for code in self._accounts if code > after_code)[:limit]
+        return [self.account(code) for code in codes]
+
     def post(self, request: TransferRequest) -> Result:
         """Post one transfer."""
         return self.post_batch([request])[0]
@@ -103,6 +117,9 @@ class MemoryLedger:
             return []
         if len(requests) > batch_transfers_max:
             raise InvalidTransfer(f"a batch holds at most {batch_transfers_max} transfers")
+        if self._policy is not None:
+            for request in requests:
+                self._policy.check_transfer_code(request.code)
         snap = Snapshot(self._accounts, self._pendings, self._transfers, self._closed_through_us)
         plan = plan_batch(requests, snap, self._take_timestamps(len(requests)))
         for row in plan.rows:

@@ -24,6 +24,7 @@ from decimal import (
 from types import MappingProxyType
 
 from escrow.model import Asset, amount_max
+from escrow.refusals import Refusal
 
 AMOUNT_CHARS_MAX = 64
 """Longest amount text read at all; longer text is refused before any arithmetic."""
@@ -40,12 +41,11 @@ AMOUNT_TOO_PRECISE = "amount_too_precise"
 AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
 
 
-class AmountRefused(ValueError):
+class AmountRefused(Refusal, ValueError):
     """An outside amount that is not an exact, in-range amount of the asset; ``code`` is stable."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def parse_amount(text: str, scale: int, *, allow_zero: bool = False) -> int:
@@ -123,12 +123,11 @@ ASSETS: Mapping[str, Asset] = MappingProxyType({a.code: a for a in (IDR, PI, MSC
 """Every asset the ledger knows, by code: the rows migration 0001 inserts into ``assets``."""
 
 
-class AssetRefused(ValueError):
+class AssetRefused(Refusal, ValueError):
     """An unknown asset code, or two assets where one is required; ``code`` is stable."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def asset(code: str) -> Asset:

@@ -9,7 +9,7 @@ database makes a scrape fail, never the service.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -38,6 +38,8 @@ class LedgerSnapshot:
     pending_transfers: int
     outbox_by_status: dict[str, int]
     outbox_lag_s: int
+    suspense: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    """(rail, asset) -> (items, amount) of money in suspense (settlement/suspense.py)."""
 
 
 def read_snapshot(conn: Connection) -> LedgerSnapshot:
@@ -60,6 +62,15 @@ def read_snapshot(conn: Connection) -> LedgerSnapshot:
         pending_transfers=int(pending),
         outbox_by_status={str(row[0]): int(row[1]) for row in outbox},
         outbox_lag_s=outbox_lag_s(conn),
+        suspense={
+            (str(row.rail), str(row.asset)): (int(row.items), int(row.amount))
+            for row in conn.execute(
+                text(
+                    "SELECT rail, asset, count(*) AS items, sum(amount) AS amount"
+                    " FROM suspense_items GROUP BY rail, asset"
+                )
+            )
+        },
     )
 
 
@@ -105,6 +116,20 @@ def snapshot_metrics(snapshot: LedgerSnapshot) -> Iterator[Metric]:
         "Age of the oldest outbox message still waiting to be dispatched.",
         value=snapshot.outbox_lag_s,
     )
+    in_suspense = CounterMetricFamily(
+        "msc_money_in_suspense",
+        "Arrivals the ledger refused, booked to suspense (alarm when it grows).",
+        labels=["rail", "asset"],
+    )
+    amount = CounterMetricFamily(
+        "msc_money_in_suspense_amount",
+        "Amount booked to suspense, in the asset's smallest unit.",
+        labels=["rail", "asset"],
+    )
+    for (rail, asset), (items, units) in sorted(snapshot.suspense.items()):
+        in_suspense.add_metric([rail, asset], items)
+        amount.add_metric([rail, asset], units)
+    yield from (in_suspense, amount)
 
 
 class LedgerCollector(Collector):

@@ -249,7 +249,7 @@ def reconcile_day(
         cur.execute(_CLAIM_EXCEPTIONS, params)
     ledger = Ledger(conn)
     ensure_rail_accounts(ledger)
-    postings = post_transfer_groups(ledger, _claimed_transfers(raw))
+    postings = post_transfer_groups(conn, ledger, _claimed_transfers(raw))
     with raw.cursor() as cur:
         cur.execute(_SETTLE_LINES, params)
         cur.execute(_EXPIRE, params)

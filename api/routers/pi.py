@@ -17,18 +17,21 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from api.problems import Problem, problem_responses
+from api.problems import Problem, problem_responses, refusal_problem
 from settlement.bootstrap import Container
 from settlement.pi import pioneers, recovery, u2a
 from settlement.pi.deps import PiDeps
-from settlement.pi.errors import REFUSAL_STATUS, PiRefusal
+from settlement.pi.errors import PiRefusal
+from settlement.refusals import REFUSALS
 from settlement.unit_of_work import in_transaction
 
 log = structlog.get_logger(__name__)
 router = APIRouter(
     prefix="/v1/pi",
     tags=["pi"],
-    responses=problem_responses(401, 422, 503, *REFUSAL_STATUS.values()),
+    responses=problem_responses(
+        401, 422, 503, *(e.status for e in REFUSALS.values() if e.code.startswith("pi_"))
+    ),
 )
 token_cache_ttl_s = 60.0
 token_cache_entries_max = 10_000
@@ -84,9 +87,9 @@ def _deps(request: Request) -> PiDeps:
     return deps
 
 
-def _refusal(refusal: PiRefusal) -> Problem:
+def _refusal(refusal: PiRefusal, request: Request) -> Problem:
     log.info("pi_refused", code=refusal.code, detail=refusal.detail)
-    return Problem(refusal.status, refusal.code, "Pi payment refused", refusal.detail)
+    return refusal_problem(refusal, request)
 
 
 def pioneer_uid(request: Request) -> str:
@@ -103,9 +106,7 @@ def pioneer_uid(request: Request) -> str:
     try:
         uid = pioneers.authenticate(_deps(request), token)
     except PiRefusal as refusal:
-        raise Problem(
-            refusal.status, refusal.code, "Pi access token not verified", refusal.detail
-        ) from refusal
+        raise refusal_problem(refusal, request) from refusal
     _tokens.put(key, uid, now)
     return uid
 
@@ -125,7 +126,7 @@ def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, ob
             container.engine, lambda conn: recovery.recover_u2a(conn, deps, payment_id, uid)
         )
     except PiRefusal as refusal:
-        raise _refusal(refusal) from refusal
+        raise _refusal(refusal, request) from refusal
     if outcome.status == "flagged":
         raise Problem(
             422,
@@ -144,7 +145,7 @@ def approve(payment_id: str, request: Request, uid: Uid) -> dict[str, object]:
         with container.engine.begin() as conn:
             outcome = u2a.approve(conn, deps, payment_id, uid)
     except PiRefusal as refusal:
-        raise _refusal(refusal) from refusal
+        raise _refusal(refusal, request) from refusal
     return {"payment_id": outcome.payment_id, "status": outcome.status}
 
 
@@ -157,7 +158,7 @@ def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) ->
             container.engine, lambda conn: u2a.complete(conn, deps, payment_id, body.txid, uid)
         )
     except PiRefusal as refusal:
-        raise _refusal(refusal) from refusal
+        raise _refusal(refusal, request) from refusal
     return {
         "payment_id": outcome.payment_id,
         "status": outcome.status,

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.operator_auth import Operator
-from api.problems import Problem, problem_responses
+from api.problems import problem_responses, refusal_problem
 from settlement.bootstrap import Container
 from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
 from settlement.qris.notifications import (
@@ -54,24 +54,18 @@ async def _notify(request: Request, provider: str) -> dict[str, Any]:
         # transaction open), then the database transaction.
         event = await run_in_threadpool(verify)
         result = await run_in_threadpool(in_transaction, container.engine, store)
-    except ProviderUnknown:
-        raise Problem(
-            404, "qris_provider_unknown", "Unknown QRIS provider", f"{provider!r}"
-        ) from None
+    except ProviderUnknown as unknown:
+        raise refusal_problem(unknown, request) from None
     except NotificationDeferred as deferred:
         # 503: the gateway retries a notification not answered 2xx (decision 0004).
         log.warning("qris_notification_deferred", provider=provider, reason=str(deferred))
-        raise Problem(
-            503, deferred.code, "Notification not confirmed yet, send it again", str(deferred)
-        ) from None
+        raise refusal_problem(deferred, request) from None
     except NotificationRefused as refused:
         if not refused.authenticated:
             log.warning("qris_notification_refused", provider=provider, reason=str(refused))
-            raise Problem(
-                401, refused.code, "Notification not authenticated", str(refused)
-            ) from None
+            raise refusal_problem(refused, request) from None
         log.warning("qris_notification_invalid", provider=provider, reason=str(refused))
-        raise Problem(400, refused.code, "Notification refused", str(refused)) from None
+        raise refusal_problem(refused, request) from None
     log.info(
         "qris_notification",
         provider=provider,

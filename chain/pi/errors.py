@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from escrow.refusals import Refusal
+
 if TYPE_CHECKING:
     from chain.pi.dto import PiPayment
 
 
-class PiError(Exception):
+class PiError(Refusal):
     """Base of every Pi rail error; `code` is stable and safe to show to clients."""
 
     code = "pi_error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
 
 
 class PiInputError(PiError, ValueError):

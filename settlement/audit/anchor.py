@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
+from escrow.refusals import Refusal
 from settlement.audit import bundle as b
 from settlement.audit.bundle import EvmAnchor
 from settlement.audit.verify import TrustRoot, read_manifest, verify_bundle
@@ -27,8 +28,10 @@ ZERO_DIGEST = bytes(32).hex()
 """The previous digest of the first anchored month (what ``AuditAnchor`` expects at first)."""
 
 
-class AnchorRefused(ValueError):
+class AnchorRefused(Refusal, ValueError):
     """The month cannot be anchored (no recorded digest, earlier month not anchored, ...)."""
+
+    code = "audit_anchor_refused"
 
 
 @dataclass(frozen=True, slots=True)

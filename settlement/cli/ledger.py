@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 
 import typer
+from sqlalchemy import Connection
 
 from escrow.errors import PeriodNotClosable
-from settlement.cli.database import run_work
+from escrow.ledger import Ledger
+from escrow.model import Account, AccountFlags, Balance
+from settlement.cli.database import run_in_database, run_work
 
 app = typer.Typer(help="The escrow ledger: balances and trial balance.", no_args_is_help=True)
 period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_help=True)
@@ -53,6 +57,60 @@ def balance(code: str = typer.Argument(..., help="Account code, e.g. merchant:UM
             }
         )
     )
+
+
+class Output(StrEnum):
+    """How a command prints: JSON lines, or a text table."""
+
+    JSON = "json"
+    TEXT = "text"
+
+
+OUTPUT_OPTION = typer.Option(Output.TEXT, "--output", help="json (one line each) or text.")
+
+
+@app.command()
+def accounts(output: Output = OUTPUT_OPTION) -> None:
+    """List every account: code, asset, kind, flags and balance (normal direction, smallest
+    units), in code order."""
+
+    def read(conn: Connection) -> list[dict[str, object]]:
+        ledger, found, after = Ledger(conn), [], ""
+        while page := ledger.accounts(after_code=after):
+            found += [_account_row(account) for account in page]
+            after = page[-1].code
+        return found
+
+    rows = run_in_database(read)
+    if output is Output.JSON:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    columns = ("code", "asset", "kind", "flags", "posted", "pending_in", "pending_out")
+    widths = [max([len(c), *(len(str(r[c])) for r in rows)]) for c in columns]
+    header: dict[str, object] = dict(zip(columns, columns, strict=True))
+    for line in (header, *rows):
+        typer.echo("  ".join(str(line[c]).ljust(w) for c, w in zip(columns, widths, strict=True)))
+
+
+def _account_row(account: Account) -> dict[str, object]:
+    balance = Balance(
+        account.kind,
+        account.debits_posted,
+        account.credits_posted,
+        account.debits_pending,
+        account.credits_pending,
+    )
+    flags = [str(flag.name).lower() for flag in AccountFlags if flag and flag in account.flags]
+    return {
+        "code": account.code,
+        "asset": account.asset,
+        "kind": str(account.kind),
+        "flags": ",".join(flags) or "-",
+        "posted": balance.posted,
+        "pending_in": balance.pending_in,
+        "pending_out": balance.pending_out,
+    }
 
 
 @period_app.command("close")

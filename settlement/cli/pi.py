@@ -63,9 +63,15 @@ def expect(
     reference: str | None = typer.Option(None, help="Idempotency reference (default: random)."),
 ) -> None:
     """Create a payment expectation and print the `metadata` for Pi.createPayment."""
+    from settlement.pi.accounts import credit_spec
     from settlement.pi.expectations import create_expectation, describe
 
     units = _units(amount)
+    try:
+        credit_spec(account)  # refused before the service starts
+    except PiRefusal as refusal:
+        typer.echo(f"refused: {refusal}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
     with _container() as container:
         try:
             with container.engine.begin() as conn:

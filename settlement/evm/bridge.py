@@ -16,7 +16,10 @@ from sqlalchemy import Connection, text
 
 from chain.evm.errors import TxRevertedError
 from escrow.ledger import Ledger
-from escrow.model import AccountFlags, AccountKind, TransferRequest, transfer_id
+from escrow.model import TransferRequest, transfer_id
+from escrow.refusals import Refusal
+from settlement import chart
+from settlement.chart import TransferCode
 from settlement.evm import token
 from settlement.evm.deployment import load_deployment
 from settlement.evm.sender import TxSender
@@ -25,20 +28,22 @@ from settlement.outbox import OutboxMessage, PermanentFailure, enqueue
 log = structlog.get_logger(__name__)
 
 MSC = "MSC"
-ONCHAIN_ACCOUNT = "msc:onchain"
-UNMATCHED_ACCOUNT = "msc:onchain:unmatched"
+ONCHAIN_ACCOUNT = chart.msc_onchain().code
+UNMATCHED_ACCOUNT = chart.msc_unmatched().code
 MINT_KIND = "evm.mint"
-WITHDRAW_CODE = "msc.onchain.withdraw"
+WITHDRAW_CODE = TransferCode.MSC_ONCHAIN_WITHDRAW
 WITHDRAW_NAMESPACE = "msc.onchain.withdraw"
 MINT_PURPOSE = "mint"
 
 
-class WithdrawalRefusedError(ValueError):
+class WithdrawalRefusedError(Refusal, ValueError):
     """The withdrawal cannot be booked; ``code`` is stable (ledger result code or input error)."""
 
     def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
+        super().__init__(detail, code=code)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +59,8 @@ class Withdrawal:
 
 def ensure_bridge_accounts(ledger: Ledger) -> None:
     """Open the on-chain float and the unmatched-deposit suspense (MSC liabilities, never < 0)."""
-    for code in (ONCHAIN_ACCOUNT, UNMATCHED_ACCOUNT):
-        ledger.ensure_account(
-            code, MSC, AccountKind.LIABILITY, flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-        )
+    for spec in (chart.msc_onchain(), chart.msc_unmatched()):
+        chart.open_account(ledger, spec)
 
 
 def withdraw(

@@ -19,13 +19,15 @@ from chain.evm.types import LogEntry
 from escrow.errors import InvariantViolation
 from escrow.ledger import Ledger
 from escrow.model import TransferRequest, amount_max, transfer_id
+from settlement.chart import TransferCode
 from settlement.evm.bridge import MSC, ONCHAIN_ACCOUNT, UNMATCHED_ACCOUNT, ensure_bridge_accounts
 from settlement.evm.deployment import Deployment
+from settlement.suspense import Unbooked, book_to_suspense
 
 log = structlog.get_logger(__name__)
 
 DEPOSIT_TOPIC = event_topic("Deposit(address,uint256,bytes32)")
-DEPOSIT_CODE = "msc.onchain.deposit"
+DEPOSIT_CODE = TransferCode.MSC_ONCHAIN_DEPOSIT
 DEPOSIT_NAMESPACE = "evm.deposit"
 DEPOSIT_STREAM = "deposit"
 
@@ -139,8 +141,10 @@ def _credit(conn: Connection, ledger: Ledger, chain_id: int, event: DepositEvent
             user_data={"chain_id": chain_id, "from": event.from_address},
         )
     )
-    if not result.ok:
-        raise InvariantViolation(f"deposit {external} refused by the ledger: {result.code}")
+    if not result.ok:  # the MSC was burnt on chain: book it to suspense, never retry it
+        ref = f"{event.tx_hash}:{event.log_index}"
+        burnt = Unbooked("evm", tid, MSC, event.amount, ONCHAIN_ACCOUNT, credit, ref)
+        book_to_suspense(conn, ledger, burnt, result.code)
     conn.execute(
         text(
             "INSERT INTO evm_deposits (chain_id, tx_hash, log_index, block_number, from_address,"

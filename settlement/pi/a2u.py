@@ -34,11 +34,13 @@ from chain.redaction import redact_urls
 from escrow.calendar import US_PER_S
 from escrow.ledger import Ledger
 from escrow.model import TransferFlags, TransferRequest, transfer_id
+from settlement.chart import TransferCode
 from settlement.outbox import enqueue
 from settlement.pi.accounts import CUSTODY, NETWORK_FEES, PI, ensure_custody
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.pi.flags import flag
+from settlement.suspense import Unbooked, book_to_suspense
 
 log = structlog.get_logger(__name__)
 OUTBOX_A2U = "pi.a2u"
@@ -138,7 +140,7 @@ def request_payout(
             credit=CUSTODY,
             amount=amount_units,
             asset=PI,
-            code="pi.payout",
+            code=TransferCode.PI_PAYOUT,
             flags=TransferFlags.PENDING,
             user_data={"payout_id": str(payout_id), "key": key},
         )
@@ -289,12 +291,12 @@ def _settle(conn: Connection, deps: PiDeps, payout: Payout, record: Mapping[str,
         credit="",
         amount=payout.amount_units,
         asset=PI,
-        code="pi.payout",
+        code=TransferCode.PI_PAYOUT,
         flags=TransferFlags.POST_PENDING,
         pending_id=reservation_id(payout.id),
         external_ref=payout.tx_hash,
     )
-    _post_all(conn, [post, *_fee(payout, fee)], "the payout posting")
+    _post_settled(conn, payout, [post, *_fee(payout, fee)])
     conn.execute(
         text("UPDATE pi_payouts SET fee_units = :fee WHERE id = :id"), {"fee": fee, "id": payout.id}
     )
@@ -312,10 +314,22 @@ def _fee(payout: Payout, fee_units: int) -> list[TransferRequest]:
             credit=CUSTODY,
             amount=fee_units,
             asset=PI,
-            code="pi.network_fee",
+            code=TransferCode.PI_NETWORK_FEE,
             external_ref=payout.tx_hash,
         )
     ]
+
+
+def _post_settled(conn: Connection, payout: Payout, requests: list[TransferRequest]) -> None:
+    """The Pi has left custody on chain: a posting the ledger refuses goes to suspense (never a
+    retry, which could not change the ledger's answer; decision 0011)."""
+    ledger = Ledger(conn)
+    for request, result in zip(requests, ledger.post_batch(requests), strict=True):
+        if not result.ok:
+            debit = request.debit or payout.debit_account
+            left = Unbooked("pi", request.id, PI, request.amount, debit, CUSTODY,
+                            payout.tx_hash, leaving=True)  # fmt: skip
+            book_to_suspense(conn, ledger, left, result.code)
 
 
 def _post_all(conn: Connection, requests: list[TransferRequest], what: str) -> None:
@@ -335,7 +349,7 @@ def _fail(
         credit="",
         amount=0,
         asset=PI,
-        code="pi.payout",
+        code=TransferCode.PI_PAYOUT,
         flags=TransferFlags.VOID_PENDING,
         pending_id=reservation_id(payout.id),
     )

@@ -1,33 +1,46 @@
-"""Ledger accounts the Pi rail posts to."""
+"""Ledger accounts the Pi rail posts to, as the chart of accounts declares them."""
 
 from __future__ import annotations
 
 from escrow.errors import AccountNotFound
-from escrow.model import Account, AccountFlags, AccountKind
+from escrow.model import Account, AccountKind
 from escrow.ports import LedgerProtocol
+from settlement import chart
+from settlement.pi.errors import PiRefusal
 
 PI = "PI"
-CUSTODY = "treasury:pi_custody"
+CUSTODY = chart.pi_custody().code
 """Pi held in the app wallet, as the treasury's asset; equals the wallet's on-chain balance."""
-NETWORK_FEES = "treasury:pi_network_fees"
+NETWORK_FEES = chart.pi_network_fees().code
 """Fees the app wallet paid to the Pi network for A2U transactions."""
 
 
 def ensure_custody(ledger: LedgerProtocol) -> None:
     """Open the custody and fee accounts; custody can never go below zero."""
-    ledger.ensure_account(
-        CUSTODY,
-        PI,
-        AccountKind.ASSET,
-        owner="treasury",
-        flags=AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS,
-    )
-    ledger.ensure_account(NETWORK_FEES, PI, AccountKind.EXPENSE, owner="treasury")
+    chart.open_account(ledger, chart.pi_custody())
+    chart.open_account(ledger, chart.pi_network_fees())
+
+
+def credit_spec(code: str) -> chart.AccountSpec:
+    """The declared Pi liability ``code`` names; ``account_undeclared`` for anything else.
+
+    Pure: refused before any database is touched (``msc pi expect --account nope:nope``).
+    """
+    try:
+        spec = chart.CHART.spec_of(code)
+    except chart.AccountUndeclared as undeclared:
+        raise PiRefusal(undeclared.code, str(undeclared)) from None
+    if (spec.asset, spec.kind) != (PI, AccountKind.LIABILITY):
+        raise PiRefusal("account_undeclared", f"{code!r} is not a Pi liability of the chart")
+    return spec
 
 
 def ensure_liability(ledger: LedgerProtocol, code: str, owner: str | None = None) -> Account:
-    """Use the liability account if it exists (whoever opened it), else open it in PI."""
+    """Use the declared liability account if it exists (whoever opened it), else open it in PI."""
+    spec = credit_spec(code)
     try:
         return ledger.account(code)
     except AccountNotFound:
-        return ledger.ensure_account(code, PI, AccountKind.LIABILITY, owner=owner)
+        if owner is not None:
+            spec = chart.AccountSpec(spec.code, spec.asset, spec.kind, owner, spec.flags)
+        return chart.open_account(ledger, spec)

@@ -19,17 +19,21 @@ from sqlalchemy import Connection, text
 from chain.pi import errors as chain_errors
 from chain.pi.ids import check_txid
 from chain.pi.verify import verify_deposit
-from escrow.model import AccountKind, TransferRequest, transfer_id
+from escrow.model import TransferRequest, transfer_id
 from escrow.ports import LedgerProtocol
+from settlement import chart
+from settlement.chart import TransferCode
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
-CAPITAL = "treasury:pi_capital"
+CAPITAL = chart.pi_capital().code
 """The treasury's own Pi, put into custody by deposits."""
 TRANSFER_NAMESPACE = "pi.custody_deposit"
+"""Transfer id namespace of a deposit (with its txid); never change it: ids are idempotency keys.
+The transfer's code is ``TransferCode.PI_CUSTODY_DEPOSIT``, a separate name that may differ."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def _refuse_reused(conn: Connection, tx: str) -> None:
 
 def _post(ledger: LedgerProtocol, tx: str, source: str, units: int) -> uuid.UUID:
     ensure_custody(ledger)
-    ledger.ensure_account(CAPITAL, PI, AccountKind.EQUITY, owner="treasury")
+    chart.open_account(ledger, chart.pi_capital())
     tid = transfer_id(TRANSFER_NAMESPACE, tx)
     result = ledger.post(
         TransferRequest(
@@ -128,7 +132,7 @@ def _post(ledger: LedgerProtocol, tx: str, source: str, units: int) -> uuid.UUID
             credit=CAPITAL,
             amount=units,
             asset=PI,
-            code=TRANSFER_NAMESPACE,
+            code=TransferCode.PI_CUSTODY_DEPOSIT,
             external_ref=tx,
             user_data={"from": source},
         )

@@ -19,6 +19,13 @@ from sqlalchemy import Connection, text
 
 from chain.pi.amounts import to_str
 from escrow.ledger import Ledger
+from settlement.expectations import (
+    EXPECTATION_CONFLICT,
+    ExpectationRequest,
+    ExpectationStatus,
+    us_of,
+)
+from settlement.expectations import Expectation as SharedExpectation
 from settlement.pi.accounts import ensure_liability
 from settlement.pi.errors import PiRefusal
 
@@ -123,12 +130,13 @@ def create_expectation(
         },
     )
     found = find_by_reference(conn, ref, lock=False)
-    if found is None or (found.purpose, found.amount_units, found.credit_account) != (
-        purpose,
-        amount_units,
-        credit_account,
-    ):
-        raise PiRefusal("pi_bad_input", f"reference {ref} already names another expectation")
+    if found is None or (
+        found.purpose,
+        found.amount_units,
+        found.credit_account,
+        found.payer_uid,
+    ) != (purpose, amount_units, credit_account, payer_uid):
+        raise PiRefusal(EXPECTATION_CONFLICT, f"reference {ref} already names another expectation")
     return found
 
 
@@ -155,3 +163,75 @@ def describe(expectation: Expectation) -> dict[str, object]:
         "expires_at": expectation.expires_at.isoformat(),
         "metadata": metadata_for(expectation),
     }
+
+
+_STATUS = {
+    "open": ExpectationStatus.PENDING,
+    "approved": ExpectationStatus.PENDING,
+    "fulfilled": ExpectationStatus.PAID,
+    "cancelled": ExpectationStatus.CANCELLED,
+}
+
+
+class PiExpectations:
+    """The Pi rail's ``settlement.expectations.ExpectationRail`` over ``pi_expectations``."""
+
+    rail = "pi"
+    asset = "PI"
+
+    def create(self, conn: Connection, request: ExpectationRequest) -> SharedExpectation:
+        """``create_expectation`` with the shared request; see ``settlement.expectations``."""
+        window_s = (request.expires_at_us - request.opens_at_us) // 1_000_000
+        created = create_expectation(
+            conn,
+            purpose=request.purpose,
+            amount_units=request.amount_units,
+            credit_account=request.credit_account,
+            now=request.opens_at_us / 1_000_000,
+            payer_uid=request.payer,
+            expires_in_s=window_s,
+            reference=request.reference,
+        )
+        return self._shared(conn, created)
+
+    def find(self, conn: Connection, reference: str) -> SharedExpectation | None:
+        """The expectation with this reference."""
+        found = find_by_reference(conn, reference, lock=False)
+        return self._shared(conn, found) if found else None
+
+    def mark_paid(
+        self, conn: Connection, reference: str, *, paid_at_us: int, by: str
+    ) -> SharedExpectation:
+        """Open/approved -> fulfilled, paid by the Pi payment ``by``; once."""
+        conn.execute(
+            text(
+                "UPDATE pi_expectations SET status = 'fulfilled',"
+                " payment_id = COALESCE(payment_id, :by)"
+                " WHERE reference = :ref AND status IN ('open', 'approved')"
+            ),
+            {"ref": reference, "by": by},
+        )
+        found = self.find(conn, reference)
+        if found is None:
+            raise PiRefusal("pi_expectation_not_found", f"no expectation {reference}")
+        return found
+
+    def _shared(self, conn: Connection, exp: Expectation) -> SharedExpectation:
+        created = conn.execute(
+            text("SELECT created_at FROM pi_expectations WHERE id = :id"), {"id": exp.id}
+        ).scalar_one()
+        return SharedExpectation(
+            reference=exp.reference,
+            rail=self.rail,
+            asset=self.asset,
+            amount_units=exp.amount_units,
+            credit_account=exp.credit_account,
+            purpose=exp.purpose,
+            opens_at_us=us_of(created.timestamp()),
+            expires_at_us=us_of(exp.expires_at.timestamp()),
+            status=_STATUS[exp.status],
+            payer=exp.payer_uid,
+        )
+
+
+PI_EXPECTATIONS = PiExpectations()

@@ -21,6 +21,7 @@ from chain.pi.verify import ExpectedPayment, verify_payment
 from escrow.calendar import from_us
 from escrow.ledger import Ledger
 from escrow.model import TransferRequest, transfer_id
+from settlement.chart import TransferCode
 from settlement.outbox import enqueue
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
@@ -32,6 +33,7 @@ from settlement.pi.expectations import (
     purpose_from_metadata,
     reference_from_metadata,
 )
+from settlement.suspense import Unbooked, book_to_suspense
 
 log = structlog.get_logger(__name__)
 OUTBOX_COMPLETE = "pi.complete"
@@ -199,6 +201,8 @@ def complete(
     _refuse_reused_txid(conn, pid, tx)
     _verify_on_chain(deps, payment, tx)
     posted = _post_receipt(conn, exp, payment, tx)
+    if posted is None:  # even suspense refused: suspense_items alone holds it (decision 0011)
+        return U2AOutcome(pid, "suspense", tx, None)
     conn.execute(
         text(
             "UPDATE pi_payments SET status = 'credited', txid = :tx, transfer_id = :tid,"
@@ -249,7 +253,10 @@ def _verify_on_chain(deps: PiDeps, payment: PiPayment, tx: str) -> None:
         raise PiRefusal(exc.code, str(exc)) from exc
 
 
-def _post_receipt(conn: Connection, exp: Expectation, payment: PiPayment, tx: str) -> uuid.UUID:
+def _post_receipt(
+    conn: Connection, exp: Expectation, payment: PiPayment, tx: str
+) -> uuid.UUID | None:
+    """Post the receipt; a ledger refusal books the Pi to suspense (None if that failed too)."""
     ledger = Ledger(conn)
     ensure_custody(ledger)
     tid = transfer_id(TRANSFER_NAMESPACE, payment.identifier)
@@ -260,13 +267,14 @@ def _post_receipt(conn: Connection, exp: Expectation, payment: PiPayment, tx: st
             credit=exp.credit_account,
             amount=payment.amount_units,
             asset=PI,
-            code="pi.received",
+            code=TransferCode.PI_RECEIVED,
             external_ref=tx,
             user_data={"payment_id": payment.identifier, "reference": exp.reference},
         )
     )
     if not result.ok:
-        raise PiRefusal("pi_bad_input", f"ledger refused the receipt: {result.code}")
+        arrived = Unbooked("pi", tid, PI, payment.amount_units, CUSTODY, exp.credit_account, tx)
+        return book_to_suspense(conn, ledger, arrived, result.code).transfer_id
     return tid
 
 

@@ -1,19 +1,28 @@
-"""Ledger accounts of the QRIS rail."""
+"""Ledger accounts of the QRIS rail, as the chart of accounts declares them."""
 
 from escrow.ledger import Ledger
-from escrow.model import AccountKind
+from escrow.model import Account
+from settlement import chart
 
 ASSET = "IDR"
-CLEARING_ACCOUNT = "qris:clearing:IDR"
-MDR_EXPENSE_ACCOUNT = "expense:qris:mdr:IDR"
+CLEARING_ACCOUNT = chart.qris_clearing().code
+MDR_EXPENSE_ACCOUNT = chart.qris_mdr().code
 
 
 def merchant_account(nmid: str) -> str:
     """The liability to a merchant, keyed by its NMID unless a checkout names another."""
-    return f"merchant:{nmid}:IDR"
+    return chart.merchant_idr(nmid).code
 
 
 def ensure_rail_accounts(ledger: Ledger) -> None:
     """Open the clearing (money at acquirers) and MDR expense accounts once."""
-    ledger.ensure_account(CLEARING_ACCOUNT, ASSET, AccountKind.ASSET)
-    ledger.ensure_account(MDR_EXPENSE_ACCOUNT, ASSET, AccountKind.EXPENSE)
+    chart.open_account(ledger, chart.qris_clearing())
+    chart.open_account(ledger, chart.qris_mdr())
+
+
+def ensure_credit_account(ledger: Ledger, code: str, nmid: str) -> Account:
+    """Open the IDR liability an expectation credits: a declared account of the chart."""
+    spec = chart.CHART.spec_of(code)
+    if spec.owner is None or code == merchant_account(nmid):
+        spec = chart.AccountSpec(spec.code, spec.asset, spec.kind, nmid, spec.flags)
+    return chart.open_account(ledger, spec)

@@ -1,23 +1,36 @@
 """Expected QRIS payments: what a checkout leg (or an operator) is waiting for."""
 
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from escrow.chart import AccountUndeclared
 from escrow.ledger import Ledger
-from escrow.model import AccountKind
-from settlement.qris.accounts import ASSET, merchant_account
+from escrow.refusals import Refusal
+from settlement.expectations import (
+    EXPECTATION_CONFLICT,
+    ExpectationRequest,
+    ExpectationStatus,
+    us_of,
+)
+from settlement.expectations import Expectation as SharedExpectation
+from settlement.qris.accounts import ASSET, ensure_credit_account, merchant_account
 from settlement.qris.posting import receipt_transfer_id
 
 CRITERIA = frozenset({"UMI", "UKE", "UME", "UBE", "URE"})
 REFERENCE_CHARS_MAX = 25  # QRIS tag 62/01 and 62/05 hold at most 25 characters
+DEFAULT_PURPOSE = "payment"
+_PURPOSE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
-class ExpectationRefused(ValueError):
+class ExpectationRefused(Refusal, ValueError):
     """The expectation cannot be created (bad field or reference already used)."""
+
+    code = "qris_expectation_invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +45,7 @@ class Expectation:
     created_at: datetime
     expires_at: datetime
     reference: str | None = None
+    purpose: str = "payment"
 
     @property
     def transfer_id(self) -> uuid.UUID:
@@ -49,6 +63,7 @@ def create_expectation(
     reference: str | None = None,
     criteria: str = "UMI",
     credit_account: str | None = None,
+    purpose: str = DEFAULT_PURPOSE,
 ) -> Expectation:
     """Record the expectation and open the merchant's liability account if needed."""
     if isinstance(amount_sen, bool) or not isinstance(amount_sen, int) or amount_sen <= 0:
@@ -57,25 +72,134 @@ def create_expectation(
         raise ExpectationRefused(f"criteria must be one of {sorted(CRITERIA)}")
     if reference is not None and not 0 < len(reference) <= REFERENCE_CHARS_MAX:
         raise ExpectationRefused(f"reference must be 1..{REFERENCE_CHARS_MAX} characters")
+    if not _PURPOSE.fullmatch(purpose):
+        raise ExpectationRefused("purpose must be 1-32 chars of [a-z0-9_]")
     if not nmid or ttl <= timedelta(0):
         raise ExpectationRefused("NMID is required and the time to live must be positive")
     account = credit_account or merchant_account(nmid)
-    Ledger(conn).ensure_account(account, ASSET, AccountKind.LIABILITY, owner=nmid)
+    try:
+        ensure_credit_account(Ledger(conn), account, nmid)
+    except AccountUndeclared as undeclared:
+        raise ExpectationRefused(str(undeclared), code=undeclared.code) from None
     expectation = Expectation(
-        uuid.uuid4(), nmid, criteria, amount_sen, account, now, now + ttl, reference
+        uuid.uuid4(), nmid, criteria, amount_sen, account, now, now + ttl, reference, purpose
     )
     try:
         with conn.begin_nested():
             conn.execute(
                 text(
                     "INSERT INTO qris_expectations (id, reference, nmid, criteria, amount_sen,"
-                    " credit_account, created_at, expires_at, transfer_id) VALUES (:id, :reference,"
-                    " :nmid, :criteria, :amount_sen, :credit_account, :created_at, :expires_at,"
-                    " :transfer_id)"
+                    " credit_account, created_at, expires_at, transfer_id, purpose) VALUES (:id,"
+                    " :reference, :nmid, :criteria, :amount_sen, :credit_account, :created_at,"
+                    " :expires_at, :transfer_id, :purpose)"
                 ),
                 {name: getattr(expectation, name) for name in Expectation.__slots__}
                 | {"transfer_id": expectation.transfer_id},
             )
     except IntegrityError:
-        raise ExpectationRefused(f"reference {reference!r} is already expected") from None
+        existing = find_by_reference(conn, reference) if reference is not None else None
+        if existing is not None and (
+            existing.nmid,
+            existing.criteria,
+            existing.amount_sen,
+            existing.credit_account,
+            existing.purpose,
+        ) == (nmid, criteria, amount_sen, account, purpose):
+            return existing
+        raise ExpectationRefused(
+            f"reference {reference!r} is already expected", code=EXPECTATION_CONFLICT
+        ) from None
     return expectation
+
+
+_FIELDS = (
+    "id, nmid, criteria, amount_sen, credit_account, created_at, expires_at, reference, purpose"
+)
+
+
+def find_by_reference(conn: Connection, reference: str) -> Expectation | None:
+    """The QRIS expectation with this bill reference."""
+    row = conn.execute(
+        text(f"SELECT {_FIELDS} FROM qris_expectations WHERE reference = :ref"),  # noqa: S608 - constant columns
+        {"ref": reference},
+    ).first()
+    return Expectation(*row) if row else None
+
+
+_STATUS = {
+    "open": ExpectationStatus.PENDING,
+    "paid": ExpectationStatus.PAID,
+    "expired": ExpectationStatus.EXPIRED,
+    "cancelled": ExpectationStatus.CANCELLED,
+}
+DEFAULT_CRITERIA = "UMI"
+
+
+class QrisExpectations:
+    """The QRIS rail's ``settlement.expectations.ExpectationRail`` over ``qris_expectations``.
+
+    The merchant's NMID is the request's ``payee``; the criteria is the default ``UMI``.
+    """
+
+    rail = "qris"
+    asset = ASSET
+
+    def create(self, conn: Connection, request: ExpectationRequest) -> SharedExpectation:
+        """``create_expectation`` with the shared request; see ``settlement.expectations``."""
+        if request.payee is None:
+            raise ExpectationRefused("a QRIS expectation needs the merchant's NMID as payee")
+        opens = datetime.fromtimestamp(request.opens_at_us / 1_000_000, tz=UTC)
+        created = create_expectation(
+            conn,
+            nmid=request.payee,
+            amount_sen=request.amount_units,
+            now=opens,
+            ttl=timedelta(microseconds=request.expires_at_us - request.opens_at_us),
+            reference=request.reference,
+            criteria=DEFAULT_CRITERIA,
+            credit_account=request.credit_account,
+            purpose=request.purpose,
+        )
+        return self._shared(conn, created)
+
+    def find(self, conn: Connection, reference: str) -> SharedExpectation | None:
+        """The expectation with this reference."""
+        found = find_by_reference(conn, reference)
+        return self._shared(conn, found) if found else None
+
+    def mark_paid(
+        self, conn: Connection, reference: str, *, paid_at_us: int, by: str
+    ) -> SharedExpectation:
+        """Open/expired -> paid in full at ``paid_at_us``, ``by`` the RRN; once."""
+        conn.execute(
+            text(
+                "UPDATE qris_expectations SET status = 'paid', paid_at = :at,"
+                " gross_sen = amount_sen, matched_rrn = :by"
+                " WHERE reference = :ref AND status IN ('open', 'expired')"
+            ),
+            {"ref": reference, "by": by, "at": datetime.fromtimestamp(paid_at_us / 1e6, tz=UTC)},
+        )
+        found = self.find(conn, reference)
+        if found is None:
+            raise ExpectationRefused(f"no QRIS expectation {reference!r}")
+        return found
+
+    def _shared(self, conn: Connection, exp: Expectation) -> SharedExpectation:
+        status = conn.execute(
+            text("SELECT status FROM qris_expectations WHERE id = :id"), {"id": exp.id}
+        ).scalar_one()
+        return SharedExpectation(
+            reference=exp.reference or str(exp.id),
+            rail=self.rail,
+            asset=self.asset,
+            amount_units=exp.amount_sen,
+            credit_account=exp.credit_account,
+            purpose=exp.purpose,
+            opens_at_us=us_of(exp.created_at.timestamp()),
+            expires_at_us=us_of(exp.expires_at.timestamp()),
+            status=_STATUS[str(status)],
+            payee=exp.nmid,
+        )
+
+
+QRIS_EXPECTATIONS = QrisExpectations()

@@ -17,6 +17,7 @@ from chain.qris.gateways.errors import (
 from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
 from escrow.ledger import Ledger
+from escrow.refusals import Refusal
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine, business_date
@@ -39,28 +40,30 @@ __all__ = [
 _REFUNDS = frozenset({EventStatus.REFUNDED, EventStatus.PARTIALLY_REFUNDED})
 
 
-class ProviderUnknown(LookupError):
+class ProviderUnknown(Refusal, LookupError):
     """No gateway adapter is configured under this name."""
 
+    code = "qris_provider_unknown"
 
-class NotificationRefused(Exception):
+
+class NotificationRefused(Refusal):
     """A notification that was not stored: not authenticated, or not readable.
 
     ``code`` is the gateway error's stable code; ``authenticated`` tells the two apart.
     """
 
     def __init__(self, code: str, detail: str, *, authenticated: bool) -> None:
-        super().__init__(detail)
-        self.code = code
+        super().__init__(detail, code=code)
         self.authenticated = authenticated
+        if authenticated:
+            self.status_override = 400  # the notification as a whole is unreadable
 
 
-class NotificationDeferred(Exception):
+class NotificationDeferred(Refusal):
     """The gateway could not confirm the notification now; it must send it again later."""
 
     def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
+        super().__init__(detail, code=code)
 
 
 class Outcome(StrEnum):
@@ -117,7 +120,7 @@ def verify_notification(
     """
     adapter = adapters.get(provider)
     if adapter is None:
-        raise ProviderUnknown(provider)
+        raise ProviderUnknown(repr(provider))
     try:
         return adapter.confirm(adapter.parse(headers, body, path=path, now=now))
     except GatewayUnavailable as unavailable:
@@ -211,7 +214,7 @@ def _apply_paid(conn: Connection, event: QrisEvent, now: datetime) -> Outcome:
     receipt = Receipt(expectation_id, credit_account, event.amount_sen, fee, event.rrn, "event")
     ledger = Ledger(conn)
     ensure_rail_accounts(ledger)
-    post_receipts(ledger, [receipt])
+    post_receipts(conn, ledger, [receipt])
     conn.execute(
         text(_MARK_PAID),
         {"id": expectation_id, "rrn": event.rrn, "tx": event.provider_tx_id, "paid_at": paid_at,

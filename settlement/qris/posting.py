@@ -4,11 +4,15 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from escrow.errors import InvariantViolation
 from escrow.ledger import Ledger
 from escrow.model import ResultCode, TransferFlags, TransferRequest, transfer_id
 from escrow.rules import batch_transfers_max
+from settlement.chart import TransferCode
 from settlement.qris.accounts import ASSET, CLEARING_ACCOUNT, MDR_EXPENSE_ACCOUNT
+from settlement.suspense import Unbooked, book_to_suspense
 
 RECEIPT_NAMESPACE = "qris.receipt"
 MDR_NAMESPACE = "qris.mdr"
@@ -70,29 +74,36 @@ def receipt_transfers(
     if net > 0:
         transfers.append(
             TransferRequest(receipt_id, CLEARING_ACCOUNT, credit_account, net, ASSET,
-                            "qris.received", linked, external_ref=rrn, user_data=data)
+                            TransferCode.QRIS_RECEIVED, linked, external_ref=rrn, user_data=data)
         )  # fmt: skip
     if fee_sen > 0:
         transfers.append(
             TransferRequest(transfer_id(MDR_NAMESPACE, key), MDR_EXPENSE_ACCOUNT, credit_account,
-                            fee_sen, ASSET, "qris.mdr", external_ref=rrn, user_data=data)
+                            fee_sen, ASSET, TransferCode.QRIS_MDR, external_ref=rrn, user_data=data)
         )  # fmt: skip
     return transfers
 
 
-def post_receipts(ledger: Ledger, receipts: Iterable[Receipt]) -> int:
+def post_receipts(conn: Connection, ledger: Ledger, receipts: Iterable[Receipt]) -> int:
     """Post receipts; see ``post_transfer_groups``."""
-    return post_transfer_groups(ledger, map(transfers_for, receipts))
+    return post_transfer_groups(conn, ledger, map(transfers_for, receipts))
 
 
-def post_transfer_groups(ledger: Ledger, groups: Iterable[list[TransferRequest]]) -> int:
-    """Post linked groups in batches as full as the ledger allows (a group never splits);
-    any result but ok/exists is a broken invariant. How many transfers were new."""
+def post_transfer_groups(
+    conn: Connection, ledger: Ledger, groups: Iterable[list[TransferRequest]]
+) -> int:
+    """Post linked groups in batches as full as the ledger allows (a group never splits).
+
+    The money of a receipt has arrived: a transfer the ledger refuses is booked to suspense
+    (``settlement.suspense``), never raised. How many transfers were new.
+    """
     posted = 0
     for batch in _batches(groups):
         for request, result in zip(batch, ledger.post_batch(batch), strict=True):
             if result.code not in _ACCEPTED:
-                raise InvariantViolation(f"QRIS receipt {request.id} refused: {result.code}")
+                arrived = Unbooked("qris", request.id, request.asset, request.amount,
+                                   request.debit, request.credit, request.external_ref)  # fmt: skip
+                book_to_suspense(conn, ledger, arrived, result.code)
             posted += result.code is ResultCode.OK
     return posted
 

@@ -87,6 +87,22 @@ def test_amount_out_of_range_is_refused_before_the_database(
         assert conn.execute(text("SELECT count(*) FROM qris_expectations")).scalar_one() == 0
 
 
+def test_pi_expect_refuses_an_undeclared_account_before_the_service_starts(
+    tmp_path: Path,
+) -> None:
+    """It used to credit a new account ``nope:nope``; the chart of accounts refuses it."""
+    data_dir = tmp_path / "data"
+    result = run_msc(
+        ["pi", "expect", "--amount", "1", "--purpose", "test", "--account", "nope:nope"],
+        cwd=tmp_path,
+        env={"MSC_DATA_DIR": str(data_dir)},
+    )
+    assert result.returncode == EXIT_OPERATIONAL
+    assert "account_undeclared" in _one_line(result.stderr)
+    assert result.stdout == ""
+    assert not data_dir.exists()  # no database was started, nothing was written
+
+
 def test_serve_on_a_busy_port_says_so_before_serving(tmp_path: Path, module_engine: Engine) -> None:
     url = module_engine.url.render_as_string(hide_password=False)
     with socket.socket() as busy:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from escrow.ledger import Ledger
-from escrow.model import AccountKind, TransferRequest
+from escrow.model import AccountFlags, AccountKind, TransferRequest
 from escrow.periods import period_of
 from settlement.cli import app
 
@@ -57,3 +57,38 @@ def test_balances_trial_balance_and_period_close(module_engine: Engine) -> None:
     early = runner.invoke(app, ["period", "close", this_month, "--by", "treasurer-a"], env=env)
     assert early.exit_code == 1
     assert "has not ended yet" in early.output
+
+
+def test_ledger_accounts_lists_code_asset_kind_and_balances(module_engine: Engine) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    bank, merchant = f"cli:accounts:{suffix}:bank", f"cli:accounts:{suffix}:merchant"
+    with module_engine.begin() as conn:
+        ledger = Ledger(conn)
+        ledger.ensure_account(bank, "IDR", AccountKind.ASSET)
+        ledger.ensure_account(
+            merchant,
+            "IDR",
+            AccountKind.LIABILITY,
+            flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        )
+        assert ledger.post(TransferRequest(uuid.uuid4(), bank, merchant, 2_500, "IDR", "t")).ok
+    env = {"MSC_DATABASE_URL": module_engine.url.render_as_string(hide_password=False)}
+
+    listed = runner.invoke(app, ["ledger", "accounts", "--output", "json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = {row["code"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    assert rows[bank] == {"code": bank, "asset": "IDR", "kind": "asset", "flags": "-",
+                          "posted": 2_500, "pending_in": 0, "pending_out": 0}  # fmt: skip
+    assert rows[merchant]["posted"] == 2_500
+    assert rows[merchant]["flags"] == "debits_must_not_exceed_credits"
+    assert list(rows) == sorted(rows)
+
+    text_table = runner.invoke(app, ["ledger", "accounts"], env=env)
+    assert text_table.exit_code == 0, text_table.output
+    header, *lines = text_table.stdout.splitlines()
+    assert header.split() == ["code", "asset", "kind", "flags", "posted", "pending_in",
+                              "pending_out"]  # fmt: skip
+    shown = [merchant, "IDR", "liability", "debits_must_not_exceed_credits", "2500"]
+    assert any(line.split()[:5] == shown for line in lines)
+    bad = runner.invoke(app, ["ledger", "accounts", "--output", "xml"], env=env)
+    assert bad.exit_code == 2

@@ -210,3 +210,17 @@ def test_midtrans_down_books_nothing_and_asks_for_a_retry(
     midtrans.down = False  # Midtrans retries the same notification
     assert client.post(URL, content=midtrans.notification(reference)).json()["outcome"] == "posted"
     assert stored(db_engine, reference) == (1, "paid")
+
+
+def test_refusal_messages_follow_accept_language(client: httpx.Client) -> None:
+    """Gateway and Pioneer routes answer in Indonesian unless asked otherwise (decision 0011)."""
+    url = "/v1/qris/notifications/nope"
+    default = client.post(url, content=b"{}")
+    english = client.post(url, content=b"{}", headers={"Accept-Language": "en-US,en;q=0.9"})
+    for reply in (default, english):
+        assert reply.status_code == 404
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        assert reply.json()["code"] == "qris_provider_unknown"
+        assert reply.json()["detail"] == "'nope'"
+    assert default.json()["title"] == "Penyedia QRIS tidak dikenal."
+    assert english.json()["title"] == "Unknown QRIS provider."

@@ -1,15 +1,12 @@
 """Why a gateway notification was refused (401, 400, 422) or deferred (503)."""
 
+from escrow.refusals import Refusal
 
-class NotificationError(ValueError):
+
+class NotificationError(Refusal, ValueError):
     """Base of every refusal; ``code`` is stable and ends up in problem+json."""
 
     code = "qris_notification_invalid"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
 
 
 class NotificationUnauthenticated(NotificationError):

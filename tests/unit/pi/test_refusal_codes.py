@@ -13,7 +13,8 @@ import inspect
 from pathlib import Path
 
 from chain.pi import errors
-from settlement.pi.errors import REFUSAL_STATUS, PiRefusal
+from settlement.pi.errors import PiRefusal
+from settlement.refusals import REFUSALS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,8 +52,10 @@ def test_every_refusal_code_has_a_status() -> None:
     )
     assert "pi_tx_malformed" in codes  # the scan sees verify's codes
     assert "pi_expectation_mismatch" in codes  # and the settlement layer's
-    assert sorted(codes - REFUSAL_STATUS.keys()) == []
-    assert all(400 <= status < 600 and status != 500 for status in REFUSAL_STATUS.values())
+    assert sorted(codes - REFUSALS.keys()) == []
+    assert all(
+        400 <= REFUSALS[code].status < 600 and REFUSALS[code].status != 500 for code in codes
+    )
 
 
 def test_an_unmapped_code_is_a_programmer_error() -> None:

@@ -1,0 +1,93 @@
+"""One expectation concept for every rail: an expected payment of an amount, in an asset,
+through a rail, in a window, credited to an account.
+
+Checkout legs, conversions and lock payments are expectations. Each rail keeps its own table
+(``pi_expectations``, ``qris_expectations``: their columns serve their matching) and implements
+``ExpectationRail`` over it (decision 0013). Shared semantics, tested against both rails:
+
+- ``create`` is idempotent by reference: a repeat with the same fields (amount, credit account,
+  purpose, payer) returns the existing expectation unchanged; a repeat with different fields is
+  refused with the stable code ``expectation_conflict``; nothing is written either way.
+- ``find`` returns the expectation with this reference, or None.
+- ``mark_paid`` moves a pending expectation to paid once; paying it again is harmless.
+- Times are microseconds since the Unix epoch (the ledger's clock), amounts smallest units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import Connection
+
+EXPECTATION_CONFLICT = "expectation_conflict"
+"""The refusal code of a reference repeated with different fields, on every rail."""
+
+
+class ExpectationStatus(StrEnum):
+    """Where an expectation is in its life."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationRequest:
+    """What a process asks a rail to expect; ``payee`` is the merchant (QRIS NMID) if any,
+    ``payer`` the one party allowed to pay (Pi uid) if any."""
+
+    reference: str
+    amount_units: int
+    credit_account: str
+    purpose: str
+    opens_at_us: int
+    expires_at_us: int
+    payer: str | None = None
+    payee: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """An expected payment, the same shape on every rail."""
+
+    reference: str
+    rail: str
+    asset: str
+    amount_units: int
+    credit_account: str
+    purpose: str
+    opens_at_us: int
+    expires_at_us: int
+    status: ExpectationStatus
+    payer: str | None = None
+    payee: str | None = None
+
+
+class ExpectationRail(Protocol):
+    """What every rail's expectations offer (``settlement.pi.expectations.PI_EXPECTATIONS``,
+    ``settlement.qris.expectations.QRIS_EXPECTATIONS``)."""
+
+    rail: str
+    asset: str
+
+    def create(self, conn: Connection, request: ExpectationRequest) -> Expectation:
+        """Record the expectation, idempotently by reference (see the module docstring)."""
+        ...
+
+    def find(self, conn: Connection, reference: str) -> Expectation | None:
+        """The expectation with this reference."""
+        ...
+
+    def mark_paid(
+        self, conn: Connection, reference: str, *, paid_at_us: int, by: str
+    ) -> Expectation:
+        """Pending -> paid (``by`` names the payment: Pi payment id, RRN); once."""
+        ...
+
+
+def us_of(seconds: float) -> int:
+    """Float seconds (``time.time()``) as whole microseconds."""
+    return round(seconds * 1_000_000)

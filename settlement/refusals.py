@@ -1,0 +1,452 @@
+"""The registry of refusal codes: every code raised anywhere, its HTTP status and its messages.
+
+One entry per code (``REFUSALS``): the HTTP status the API answers with, and the message in
+Bahasa Indonesia (merchants and Pioneers read it) and in English (operators). ``api/problems.py``
+is the only place that turns a ``Refusal`` into an HTTP answer, and it reads this table;
+``docs/refusals.md`` is generated from it (``python -m settlement.refusals``) and a test keeps
+the two equal. A test scans chain/, settlement/, escrow/ and api/ for every code raised and
+fails when one is missing here.
+
+Messages that show an amount or a time format them with ``format_rupiah`` (``Rp 15.000``) and
+``format_wib`` (``01-12-2026 16:22 WIB``).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+
+from escrow.calendar import WIB, from_us
+from escrow.model import ResultCode
+from escrow.money import IDR, Money, format_idr_display
+from escrow.refusals import Refusal
+
+__all__ = [
+    "REFUSALS",
+    "Language",
+    "Refusal",
+    "RefusalEntry",
+    "entry",
+    "format_rupiah",
+    "format_wib",
+    "http_status",
+    "markdown_table",
+    "message",
+]
+
+
+class Language(StrEnum):
+    """The languages refusals are told in."""
+
+    ID = "id"
+    EN = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalEntry:
+    """One refusal code: HTTP status and the message in each language."""
+
+    code: str
+    status: int
+    id: str
+    en: str
+
+    def text(self, language: Language) -> str:
+        """The message in ``language``."""
+        return self.id if language is Language.ID else self.en
+
+
+def _e(code: str, status: int, id_: str, en: str) -> RefusalEntry:
+    return RefusalEntry(code, status, id_, en)
+
+
+_PI = (
+    _e(
+        "pi_expectation_not_found",
+        404,
+        "Pembayaran ini tidak ditunggu.",
+        "No expectation matches this payment.",
+    ),
+    _e(
+        "pi_expectation_expired",
+        409,
+        "Waktu pembayaran sudah habis.",
+        "The expectation has expired.",
+    ),
+    _e(
+        "pi_expectation_fulfilled",
+        409,
+        "Pembayaran ini sudah diterima.",
+        "The expectation is already paid.",
+    ),
+    _e(
+        "pi_expectation_mismatch",
+        409,
+        "Pembayaran tidak sesuai dengan yang ditunggu.",
+        "The payment does not match its expectation.",
+    ),
+    _e("pi_payment_not_found", 404, "Pembayaran Pi tidak ditemukan.", "Pi payment not found."),
+    _e(
+        "pi_payment_cancelled",
+        409,
+        "Pembayaran Pi sudah dibatalkan.",
+        "The Pi payment was cancelled.",
+    ),
+    _e(
+        "pi_direction_mismatch",
+        422,
+        "Arah pembayaran Pi salah.",
+        "The Pi payment goes the wrong way.",
+    ),
+    _e(
+        "pi_network_mismatch",
+        422,
+        "Pembayaran berasal dari jaringan Pi lain.",
+        "The payment is on another Pi network.",
+    ),
+    _e(
+        "pi_payer_mismatch",
+        403,
+        "Pembayaran ini milik Pioneer lain.",
+        "The payment belongs to another Pioneer.",
+    ),
+    _e(
+        "pi_purpose_mismatch",
+        422,
+        "Tujuan pembayaran tidak sesuai.",
+        "The payment's purpose does not match.",
+    ),
+    _e("pi_amount_mismatch", 422, "Jumlah Pi tidak sesuai.", "The Pi amount does not match."),
+    _e(
+        "pi_memo_mismatch",
+        422,
+        "Memo transaksi bukan identitas pembayaran.",
+        "The transaction memo is not the payment id.",
+    ),
+    _e(
+        "pi_destination_mismatch",
+        422,
+        "Pi tidak dikirim ke dompet aplikasi.",
+        "The Pi does not go to the app wallet.",
+    ),
+    _e(
+        "pi_source_mismatch",
+        422,
+        "Pi tidak berasal dari dompet pembayar.",
+        "The Pi does not come from the payer's wallet.",
+    ),
+    _e(
+        "pi_asset_not_native",
+        422,
+        "Pembayaran bukan dalam Pi asli.",
+        "The payment is not in native Pi.",
+    ),
+    _e(
+        "pi_operation_mismatch",
+        422,
+        "Transaksi harus berisi tepat satu pembayaran.",
+        "The transaction must hold exactly one payment.",
+    ),
+    _e(
+        "pi_tx_failed",
+        422,
+        "Transaksi Pi gagal di jaringan.",
+        "The Pi transaction failed on chain.",
+    ),
+    _e(
+        "pi_tx_malformed",
+        422,
+        "Transaksi Pi tidak dapat dibaca.",
+        "The Pi transaction cannot be read.",
+    ),
+    _e(
+        "pi_txid_mismatch",
+        409,
+        "Transaksi bukan milik pembayaran ini.",
+        "The transaction is not this payment's.",
+    ),
+    _e(
+        "pi_txid_reused",
+        409,
+        "Transaksi ini sudah pernah dipakai.",
+        "This transaction was used before.",
+    ),
+    _e(
+        "pi_tx_not_found",
+        409,
+        "Transaksi belum ada di jaringan Pi.",
+        "The transaction is not on the Pi chain (yet).",
+    ),
+    _e("pi_not_approved", 409, "Pembayaran belum disetujui.", "The payment is not approved yet."),
+    _e(
+        "pi_bad_payment_id",
+        400,
+        "Identitas pembayaran tidak valid.",
+        "The payment id is malformed.",
+    ),
+    _e("pi_bad_txid", 400, "Identitas transaksi tidak valid.", "The txid is malformed."),
+    _e("pi_bad_cursor", 400, "Kursor Horizon tidak valid.", "The Horizon cursor is malformed."),
+    _e("pi_bad_amount", 400, "Jumlah tidak valid.", "The amount is not valid."),
+    _e("pi_bad_input", 400, "Permintaan tidak valid.", "The request is not valid."),
+    _e("pi_bad_address", 400, "Alamat dompet Pi tidak valid.", "Not a valid Pi wallet address."),
+    _e("pi_bad_uid", 400, "Identitas Pioneer tidak valid.", "The Pioneer uid is malformed."),
+    _e("pi_unauthorized", 401, "Token akses Pi ditolak.", "The Pi access token was refused."),
+    _e(
+        "pi_already_completed",
+        409,
+        "Pembayaran sudah selesai.",
+        "The payment is already completed.",
+    ),
+    _e(
+        "pi_ongoing_payment_found",
+        409,
+        "Masih ada pembayaran yang berjalan.",
+        "A payment is still in progress.",
+    ),
+    _e(
+        "pi_payment_tx_present",
+        409,
+        "Pembayaran sudah punya transaksi.",
+        "The payment already has a transaction.",
+    ),
+    _e(
+        "pi_not_verified",
+        409,
+        "Pi belum memverifikasi transaksi.",
+        "Pi has not verified the transaction yet.",
+    ),
+    _e(
+        "pi_tx_unverified",
+        422,
+        "Transaksi tidak membuktikan pembayaran.",
+        "The transaction does not prove the payment.",
+    ),
+    _e(
+        "pi_unavailable",
+        503,
+        "Layanan Pi sedang tidak tersedia, coba lagi nanti.",
+        "Pi is unavailable; try again later.",
+    ),
+    _e(
+        "pi_no_wallet_secret",
+        503,
+        "Dompet aplikasi belum dikonfigurasi.",
+        "The app wallet has no signing secret.",
+    ),
+    _e(
+        "pi_bad_response",
+        502,
+        "Jawaban Pi tidak dapat dipercaya.",
+        "Pi answered with an unreadable response.",
+    ),
+    _e("pi_api_error", 502, "Pi menolak permintaan.", "The Pi Platform API refused the request."),
+    _e(
+        "pi_tx_rejected",
+        502,
+        "Jaringan Pi menolak transaksi.",
+        "The Pi network rejected the transaction.",
+    ),
+    _e("pi_error", 502, "Kesalahan pada layanan Pi.", "Pi rail error."),
+    _e(
+        "pi_flagged",
+        422,
+        "Pembayaran ditolak dan ditandai untuk diperiksa.",
+        "Payment refused and flagged for review.",
+    ),
+    _e("pi_no_memo", 422, "Transaksi tanpa memo.", "The transaction has no memo."),
+    _e(
+        "pi_unknown_memo",
+        422,
+        "Memo transaksi tidak dikenal.",
+        "The transaction memo names no payment.",
+    ),
+)
+_AMOUNT = (
+    _e(
+        "amount_invalid",
+        422,
+        "Jumlah bukan angka desimal yang valid.",
+        "Not a plain decimal amount.",
+    ),
+    _e(
+        "amount_too_precise",
+        422,
+        "Jumlah memiliki terlalu banyak angka desimal.",
+        "The amount has too many decimals.",
+    ),
+    _e("amount_out_of_range", 422, "Jumlah di luar batas.", "The amount is out of range."),
+    _e("asset_unknown", 422, "Aset tidak dikenal.", "Unknown asset."),
+    _e(
+        "asset_mismatch",
+        422,
+        "Jumlah dalam aset yang berbeda tidak dapat digabung.",
+        "Amounts in different assets cannot be combined.",
+    ),
+)
+_QRIS = (
+    _e("qris_notification_invalid", 400, "Notifikasi ditolak.", "Notification refused."),
+    _e(
+        "qris_notification_unauthenticated",
+        401,
+        "Notifikasi tidak terautentikasi.",
+        "Notification not authenticated.",
+    ),
+    _e(
+        "qris_notification_malformed",
+        400,
+        "Notifikasi tidak dapat dibaca.",
+        "Notification cannot be read.",
+    ),
+    _e(
+        "qris_notification_unconfirmed",
+        400,
+        "Gateway tidak mengonfirmasi notifikasi.",
+        "The gateway does not confirm the notification.",
+    ),
+    _e(
+        "qris_gateway_unavailable",
+        503,
+        "Notifikasi belum dapat dikonfirmasi, kirim ulang.",
+        "Notification not confirmed yet, send it again.",
+    ),
+    _e("qris_provider_unknown", 404, "Penyedia QRIS tidak dikenal.", "Unknown QRIS provider."),
+    _e(
+        "qris_expectation_invalid",
+        422,
+        "Data pembayaran QRIS yang ditunggu tidak valid.",
+        "The QRIS expectation is not valid.",
+    ),
+)
+_EXPECTATION = (
+    _e(
+        "expectation_conflict",
+        409,
+        "Referensi ini sudah dipakai untuk pembayaran lain.",
+        "This reference already names another expectation.",
+    ),
+    _e(
+        "account_undeclared",
+        422,
+        "Akun tidak ada dalam bagan akun.",
+        "The account matches no pattern of the chart of accounts.",
+    ),
+)
+_EVM = (
+    _e("invalid_address", 422, "Alamat EVM tidak valid.", "Not an EVM address."),
+    _e("invalid_amount", 422, "Jumlah MSC tidak valid.", "The MSC amount is not valid."),
+)
+_AUDIT = (
+    _e(
+        "audit_anchor_refused",
+        409,
+        "Bulan ini belum dapat dijangkarkan.",
+        "The month cannot be anchored yet.",
+    ),
+)
+_API = (
+    _e("invalid_request", 422, "Permintaan tidak valid.", "The request is not valid."),
+    _e("not_found", 404, "Tidak ditemukan.", "Not found."),
+    _e("method_not_allowed", 405, "Metode tidak diizinkan.", "Method not allowed."),
+    _e(
+        "internal_error",
+        500,
+        "Kesalahan internal; ID permintaan menunjukkannya di log.",
+        "Internal error; the request id names it in the logs.",
+    ),
+    _e(
+        "operator_unauthenticated",
+        401,
+        "Token operator diperlukan.",
+        "An operator token is required.",
+    ),
+    _e(
+        "request_body_too_large",
+        413,
+        "Isi permintaan terlalu besar.",
+        "The request body is too large.",
+    ),
+    _e(
+        "json_too_deep",
+        400,
+        "Isi permintaan bersarang terlalu dalam.",
+        "The request body is nested too deeply.",
+    ),
+)
+_LEDGER_STATUS = {
+    ResultCode.EXCEEDS_CREDITS: 409,
+    ResultCode.EXCEEDS_DEBITS: 409,
+    ResultCode.PERIOD_CLOSED: 409,
+    ResultCode.EXISTS_WITH_DIFFERENT_FIELDS: 409,
+    ResultCode.PENDING_EXPIRED: 409,
+    ResultCode.PENDING_ALREADY_POSTED: 409,
+    ResultCode.PENDING_ALREADY_VOIDED: 409,
+}
+_LEDGER = tuple(
+    _e(
+        str(code),
+        _LEDGER_STATUS.get(code, 422),
+        f"Buku besar menolak transfer ({code}).",
+        f"The ledger refused the transfer ({code}).",
+    )
+    for code in ResultCode
+    if code not in (ResultCode.OK, ResultCode.EXISTS)
+)
+
+REFUSALS: dict[str, RefusalEntry] = {
+    e.code: e for e in (*_PI, *_AMOUNT, *_QRIS, *_EXPECTATION, *_EVM, *_AUDIT, *_API, *_LEDGER)
+}
+"""Every refusal code, by code. Ledger result codes are refusal codes too (a withdrawal the
+ledger refuses carries the ledger's result code)."""
+
+
+def entry(code: str) -> RefusalEntry | None:
+    """The registry entry of ``code``, or None for a code nobody registered (a bug)."""
+    return REFUSALS.get(code)
+
+
+def http_status(refusal: Refusal) -> int:
+    """The HTTP status of ``refusal``: its own ``status_override`` if it has one, else the
+    registry's; 500 for a code nobody registered (a programmer error)."""
+    if refusal.status_override is not None:
+        return refusal.status_override
+    found = REFUSALS.get(refusal.code)
+    return found.status if found else 500
+
+
+def message(code: str, language: Language) -> str:
+    """The message of ``code`` in ``language`` (the code itself when unregistered)."""
+    found = REFUSALS.get(code)
+    return found.text(language) if found else code
+
+
+def format_rupiah(sen: int) -> str:
+    """Sen as Indonesians read Rupiah: 1500000 is ``Rp 15.000``, 1500050 ``Rp 15.000,50``."""
+    return format_idr_display(Money(IDR, sen))
+
+
+def format_wib(at_us: int) -> str:
+    """Microseconds since the epoch as a WIB wall-clock time: ``01-12-2026 16:22 WIB``."""
+    return from_us(at_us).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
+
+
+def markdown_table() -> str:
+    """``docs/refusals.md``: the registry as a Markdown table, sorted by code."""
+    lines = [
+        "# Refusal codes",
+        "",
+        "Generated from `settlement/refusals.py` by `python -m settlement.refusals`; do not edit.",
+        "Every refusal the service raises carries one of these codes; the API answers it as",
+        "`application/problem+json` with this status, and the message in the language of",
+        "`Accept-Language` (Indonesian by default on Pioneer, merchant and gateway routes,",
+        "English on operator routes; decision 0011).",
+        "",
+        "| code | HTTP | Bahasa Indonesia | English |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{e.code}` | {e.status} | {e.id} | {e.en} |" for _, e in sorted(REFUSALS.items())]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m settlement.refusals > docs/refusals.md`
+    sys.stdout.write(markdown_table())

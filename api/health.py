@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from settlement.bootstrap import Container
+from api.dependencies import services
 from settlement.db import migrations_at_head
 
 router = APIRouter(tags=["health"])
@@ -39,10 +39,10 @@ _NOT_READY = {
 @router.get("/readyz", responses={503: _NOT_READY})
 def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and its migrations are at head."""
-    container: Container = request.app.state.container
+    engine = services(request).engine
     checks: dict[str, str] = {}
     try:
-        with container.engine.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
             checks["migrations"] = "ok" if migrations_at_head(conn) else "behind"

@@ -17,11 +17,12 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
+from api.dependencies import services
 from api.problems import Problem, problem_responses
-from settlement.bootstrap import Container
 from settlement.pi import pioneers, recovery, u2a
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import REFUSAL_STATUS, PiRefusal
+from settlement.services import Services
 from settlement.unit_of_work import in_transaction
 
 log = structlog.get_logger(__name__)
@@ -72,13 +73,8 @@ class IncompleteBody(BaseModel):
     payment: dict[str, Any]
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 def _deps(request: Request) -> PiDeps:
-    deps = _container(request).pi
+    deps = services(request).pi
     if deps is None:
         raise Problem(503, "pi_unavailable", "The Pi rail is not configured")
     return deps
@@ -119,10 +115,10 @@ def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, ob
     payment_id = body.payment.get("identifier")
     if not isinstance(payment_id, str):
         raise Problem(422, "pi_bad_payment_id", "payment.identifier is required")
-    container, deps = _container(request), _deps(request)
+    engine, deps = services(request).engine, _deps(request)
     try:
         outcome = in_transaction(
-            container.engine, lambda conn: recovery.recover_u2a(conn, deps, payment_id, uid)
+            engine, lambda conn: recovery.recover_u2a(conn, deps, payment_id, uid)
         )
     except PiRefusal as refusal:
         raise _refusal(refusal) from refusal
@@ -139,9 +135,9 @@ def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, ob
 @router.post("/payments/{payment_id}/approve")
 def approve(payment_id: str, request: Request, uid: Uid) -> dict[str, object]:
     """`onReadyForServerApproval`: check the payment against its expectation, approve it."""
-    container, deps = _container(request), _deps(request)
+    engine, deps = services(request).engine, _deps(request)
     try:
-        with container.engine.begin() as conn:
+        with engine.begin() as conn:
             outcome = u2a.approve(conn, deps, payment_id, uid)
     except PiRefusal as refusal:
         raise _refusal(refusal) from refusal
@@ -151,10 +147,10 @@ def approve(payment_id: str, request: Request, uid: Uid) -> dict[str, object]:
 @router.post("/payments/{payment_id}/complete")
 def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) -> dict[str, object]:
     """`onReadyForServerCompletion`: verify on chain, credit once, complete through the outbox."""
-    container, deps = _container(request), _deps(request)
+    engine, deps = services(request).engine, _deps(request)
     try:
         outcome = in_transaction(
-            container.engine, lambda conn: u2a.complete(conn, deps, payment_id, body.txid, uid)
+            engine, lambda conn: u2a.complete(conn, deps, payment_id, body.txid, uid)
         )
     except PiRefusal as refusal:
         raise _refusal(refusal) from refusal
@@ -166,8 +162,8 @@ def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) ->
     }
 
 
-def mount_sandbox(app: FastAPI, container: Container) -> None:
+def mount_sandbox(app: FastAPI, wired: Services) -> None:
     """Serve the in-process Pi sandbox under /pi-sandbox (embedded default only)."""
-    sandbox_app = container.pi_sandbox_app
+    sandbox_app = wired.pi_sandbox_app
     if sandbox_app is not None:
         app.mount(SANDBOX_MOUNT, sandbox_app)

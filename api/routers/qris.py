@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from api.dependencies import services
 from api.operator_auth import Operator
 from api.problems import Problem, problem_responses
-from settlement.bootstrap import Container
 from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
 from settlement.qris.notifications import (
     SNAP_NOTIFY_PATH,
@@ -38,13 +38,11 @@ log = structlog.get_logger(__name__)
 
 async def _notify(request: Request, provider: str) -> dict[str, Any]:
     body = await request.body()
-    container: Container = request.app.state.container
+    wired = services(request)
     headers, path, now = dict(request.headers), request.url.path, datetime.now(UTC)
 
     def verify() -> QrisEvent:
-        return verify_notification(
-            container.qris_adapters, provider, headers, body, path=path, now=now
-        )
+        return verify_notification(wired.qris_adapters, provider, headers, body, path=path, now=now)
 
     def store(conn: Connection) -> NotificationResult:
         return apply_notification(conn, event, now=now)
@@ -53,7 +51,7 @@ async def _notify(request: Request, provider: str) -> dict[str, Any]:
         # Blocking work runs in the thread pool: first the gateway's confirmation (network, no
         # transaction open), then the database transaction.
         event = await run_in_threadpool(verify)
-        result = await run_in_threadpool(in_transaction, container.engine, store)
+        result = await run_in_threadpool(in_transaction, wired.engine, store)
     except ProviderUnknown:
         raise Problem(
             404, "qris_provider_unknown", "Unknown QRIS provider", f"{provider!r}"
@@ -108,7 +106,7 @@ def exceptions_report(
     limit: Annotated[int, Query(ge=1, le=EXCEPTIONS_PAGE_MAX)] = 100,
 ) -> dict[str, Any]:
     """The reconciliation exceptions of one business day, a page at a time."""
-    with request.app.state.container.engine.connect() as conn:
+    with services(request).engine.connect() as conn:
         items = list_exceptions(conn, on, limit=limit, after_id=after_id)
     return {
         "date": on.isoformat(),

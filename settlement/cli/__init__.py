@@ -8,6 +8,7 @@ import typer
 
 from settlement.cli import audit, chain, ledger, outbox, pi, qris, serve, worker
 from settlement.cli.errors import user_error
+from settlement.cli.output import package_version
 from settlement.logging import configure_logging
 
 
@@ -31,8 +32,22 @@ class MscCli(typer.Typer):
 app = MscCli(help="msc-settlement: Pi, QRIS and MSC settlement for Madiun.", no_args_is_help=True)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"msc {package_version()}")
+        raise typer.Exit
+
+
 @app.callback()
-def one_shot_logging() -> None:
+def one_shot_logging(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the installed msc-settlement version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
     """Log to stderr unless the command is a service (which logs to stdout): stdout is the
     command's result."""
     configure_logging(to="stderr")

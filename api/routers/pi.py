@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from api.dependencies import services
-from api.problems import Problem, problem_responses
+from api.openapi import PIONEER_TOKEN, security
+from api.problems import BODY_STATUSES, Problem, problem_responses
 from settlement.pi import pioneers, recovery, u2a
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import REFUSAL_STATUS, PiRefusal
@@ -29,8 +30,9 @@ log = structlog.get_logger(__name__)
 router = APIRouter(
     prefix="/v1/pi",
     tags=["pi"],
-    responses=problem_responses(401, 422, 503, *REFUSAL_STATUS.values()),
+    responses=problem_responses(401, 503, *BODY_STATUSES, *REFUSAL_STATUS.values()),
 )
+PIONEER_ONLY = security(PIONEER_TOKEN)
 token_cache_ttl_s = 60.0
 token_cache_entries_max = 10_000
 SANDBOX_MOUNT = "/pi-sandbox"
@@ -73,6 +75,25 @@ class IncompleteBody(BaseModel):
     payment: dict[str, Any]
 
 
+class PaymentStatus(BaseModel):
+    """Where a U2A payment stands after the callback."""
+
+    payment_id: str = Field(description="The Pi payment identifier.")
+    status: str = Field(description="The payment's state in the service, e.g. approved.")
+
+
+class RecoveredPayment(PaymentStatus):
+    """An incomplete payment after recovery."""
+
+    txid: str | None = Field(description="The Pi chain transaction, once known.")
+
+
+class CompletedPayment(RecoveredPayment):
+    """A completed payment and the ledger transfer that posted it."""
+
+    transfer_id: str | None = Field(description="The ledger transfer id (a UUID), once posted.")
+
+
 def _deps(request: Request) -> PiDeps:
     deps = services(request).pi
     if deps is None:
@@ -109,8 +130,8 @@ def pioneer_uid(request: Request) -> str:
 Uid = Annotated[str, Depends(pioneer_uid)]
 
 
-@router.post("/payments/incomplete")
-def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, object]:
+@router.post("/payments/incomplete", openapi_extra=PIONEER_ONLY)
+def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> RecoveredPayment:
     """Finish a U2A payment the Pi SDK found incomplete, if the chain proves it."""
     payment_id = body.payment.get("identifier")
     if not isinstance(payment_id, str):
@@ -129,11 +150,11 @@ def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, ob
             "Payment refused and flagged for review",
             payment_id=outcome.payment_id,
         )
-    return {"payment_id": outcome.payment_id, "status": outcome.status, "txid": outcome.txid}
+    return RecoveredPayment(payment_id=outcome.payment_id, status=outcome.status, txid=outcome.txid)
 
 
-@router.post("/payments/{payment_id}/approve")
-def approve(payment_id: str, request: Request, uid: Uid) -> dict[str, object]:
+@router.post("/payments/{payment_id}/approve", openapi_extra=PIONEER_ONLY)
+def approve(payment_id: str, request: Request, uid: Uid) -> PaymentStatus:
     """`onReadyForServerApproval`: check the payment against its expectation, approve it."""
     engine, deps = services(request).engine, _deps(request)
     try:
@@ -141,11 +162,11 @@ def approve(payment_id: str, request: Request, uid: Uid) -> dict[str, object]:
             outcome = u2a.approve(conn, deps, payment_id, uid)
     except PiRefusal as refusal:
         raise _refusal(refusal) from refusal
-    return {"payment_id": outcome.payment_id, "status": outcome.status}
+    return PaymentStatus(payment_id=outcome.payment_id, status=outcome.status)
 
 
-@router.post("/payments/{payment_id}/complete")
-def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) -> dict[str, object]:
+@router.post("/payments/{payment_id}/complete", openapi_extra=PIONEER_ONLY)
+def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) -> CompletedPayment:
     """`onReadyForServerCompletion`: verify on chain, credit once, complete through the outbox."""
     engine, deps = services(request).engine, _deps(request)
     try:
@@ -154,12 +175,12 @@ def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) ->
         )
     except PiRefusal as refusal:
         raise _refusal(refusal) from refusal
-    return {
-        "payment_id": outcome.payment_id,
-        "status": outcome.status,
-        "txid": outcome.txid,
-        "transfer_id": str(outcome.transfer_id) if outcome.transfer_id else None,
-    }
+    return CompletedPayment(
+        payment_id=outcome.payment_id,
+        status=outcome.status,
+        txid=outcome.txid,
+        transfer_id=str(outcome.transfer_id) if outcome.transfer_id else None,
+    )
 
 
 def mount_sandbox(app: FastAPI, wired: Services) -> None:

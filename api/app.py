@@ -6,23 +6,35 @@ from fastapi import FastAPI
 
 from api import health, metrics
 from api.body_limit import BodyLimitMiddleware
-from api.problems import install_problem_handlers
+from api.openapi import install_openapi
+from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
 from api.routers import pi, qris
-from settlement.bootstrap import Container
+from settlement.services import Services
 
 
-def create_app(container: Container) -> FastAPI:
-    """Build the HTTP application around an already wired container."""
-    app = FastAPI(title="msc-settlement", version="0.1.0")
-    app.state.container = container
+def create_app(services: Services) -> FastAPI:
+    """Build the HTTP application around already wired services (the bootstrap's container)."""
+    app = FastAPI(
+        title="msc-settlement",
+        version="0.1.0",
+        docs_url=None,  # served from local assets by install_openapi
+        redoc_url=None,
+        responses=problem_responses(500),  # every operation may fail; the body is problem+json
+    )
+    app.state.services = services
     install_problem_handlers(app)
+    install_openapi(app)
     # Added first, so innermost: the request id and the latency histogram cover its refusals.
-    app.add_middleware(BodyLimitMiddleware, body_bytes_max=container.settings.http_body_bytes_max)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        body_bytes_max=services.settings.http_body_bytes_max,
+        exempt_prefixes=(pi.SANDBOX_MOUNT,),
+    )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
-    metrics.install(app, container)  # GET /metrics and the request latency histogram
+    metrics.install(app, services)  # GET /metrics and the request latency histogram
     app.include_router(pi.router)
-    pi.mount_sandbox(app, container)  # Pi sandbox under /pi-sandbox when MSC_PI_SANDBOX
+    pi.mount_sandbox(app, services)  # Pi sandbox under /pi-sandbox when MSC_PI_SANDBOX
     app.include_router(qris.router)
     return app

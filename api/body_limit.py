@@ -1,9 +1,15 @@
-"""Refuse oversized and too deeply nested request bodies before any route reads them.
+"""The request body rules of every route, applied before any route reads the body.
+
+One rule for every route (decision 0016): 413 over ``body_bytes_max`` bytes, 415 when the body
+declares a content type that is not JSON, 400 when it is not JSON (or nests deeper than
+``json_depth_max``); a well-formed body the route's schema refuses is the route's 422.
 
 The middleware reads the body itself, counting bytes as they arrive (a declared
 ``Content-Length`` over the cap is refused before a byte is read, a chunked body as soon as the
-count passes it), then scans it for nesting depth without parsing, and replays it to the app.
-Holding at most ``body_bytes_max`` per request is the price of refusing before parsing.
+count passes it), checks its content type, scans it for nesting depth without parsing, parses it
+once to refuse malformed JSON, and replays it to the app. Holding at most ``body_bytes_max`` per
+request is the price of refusing before parsing. Paths under ``exempt_prefixes`` (mounted
+sandboxes with their own formats) get the size and depth limits only.
 """
 
 from __future__ import annotations
@@ -49,11 +55,15 @@ def json_depth(body: bytes, stop_above: int = json_depth_max) -> int:
 
 
 class BodyLimitMiddleware:
-    """Pure ASGI middleware: 413 over ``body_bytes_max`` bytes, 400 past ``json_depth_max``."""
+    """Pure ASGI middleware: 413 over ``body_bytes_max`` bytes, 415 for a content type that is not
+    JSON, 400 past ``json_depth_max`` or for a body that is not JSON."""
 
-    def __init__(self, app: ASGIApp, body_bytes_max: int) -> None:
+    def __init__(
+        self, app: ASGIApp, body_bytes_max: int, exempt_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self._app = app
         self._body_bytes_max = body_bytes_max
+        self._exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,6 +76,20 @@ class BodyLimitMiddleware:
         if body is None:
             await self._too_large(scope, receive, send)
             return
+        exempt = (
+            str(scope["path"]).startswith(self._exempt_prefixes) if self._exempt_prefixes else False
+        )
+        checked = bool(body.strip()) and not exempt
+        media_type = _media_type(scope)
+        if checked and media_type is not None and not is_json_media_type(media_type):
+            problem = Problem(
+                415,
+                "unsupported_media_type",
+                "Request body must be JSON",
+                f"send Content-Type: application/json, not {media_type}",
+            )
+            await _refuse(problem, scope, receive, send)
+            return
         if json_depth(body) > json_depth_max:
             problem = Problem(
                 400,
@@ -74,6 +98,10 @@ class BodyLimitMiddleware:
                 f"arrays and objects may nest at most {json_depth_max} levels",
                 json_depth_max=json_depth_max,
             )
+            await _refuse(problem, scope, receive, send)
+            return
+        if checked and (error := json_error(body)) is not None:
+            problem = Problem(400, "malformed_json", "Request body is not JSON", error)
             await _refuse(problem, scope, receive, send)
             return
         await self._app(scope, _replay(body, receive), send)
@@ -103,6 +131,34 @@ class BodyLimitMiddleware:
             body_bytes_max=self._body_bytes_max,
         )
         await _refuse(problem, scope, receive, send, close=True)
+
+
+def is_json_media_type(media_type: str) -> bool:
+    """``application/json`` or a ``+json`` structured syntax suffix (RFC 6839)."""
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def json_error(body: bytes) -> str | None:
+    """Why ``body`` is not one JSON text (any encoding ``json.loads`` reads), or None."""
+    try:
+        json.loads(body)
+    except UnicodeDecodeError as error:
+        return f"not text in a JSON encoding: {error.reason!s}"
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _media_type(scope: Scope) -> str | None:
+    """The declared ``Content-Type`` without parameters, lower case; None when absent (a body
+    without one is read as JSON, as FastAPI does)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            declared: str = value.decode("latin-1")
+            return declared.split(";", 1)[0].strip().lower()
+    return None
 
 
 def _declared_length(scope: Scope) -> int:

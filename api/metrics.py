@@ -12,8 +12,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from settlement.bootstrap import Container
 from settlement.metrics import LedgerCollector
+from settlement.services import Services
 
 router = APIRouter(tags=["metrics"])
 
@@ -59,10 +59,10 @@ class LatencyMiddleware:
             )
 
 
-def install(app: FastAPI, container: Container) -> None:
+def install(app: FastAPI, services: Services) -> None:
     """Give ``app`` its registry, ``/metrics`` and the latency middleware."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(LedgerCollector(container.engine))
+    registry.register(LedgerCollector(services.engine))
     histogram = Histogram(
         "msc_http_request_duration_seconds",
         "HTTP request latency by method, route template and status.",

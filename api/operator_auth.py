@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from api.dependencies import services
 from api.problems import Problem
-from settlement.bootstrap import Container
 
 
 def require_operator(
@@ -18,8 +18,7 @@ def require_operator(
 
     An empty token never matches, not even an empty configured one.
     """
-    container: Container = request.app.state.container
-    expected = container.settings.operator_token.get_secret_value()
+    expected = services(request).settings.operator_token.get_secret_value()
     scheme, _, presented = (authorization or "").partition(" ")
     matches = bool(presented) and hmac.compare_digest(presented.encode(), expected.encode())
     if scheme.lower() != "bearer" or not matches:

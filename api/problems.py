@@ -40,11 +40,48 @@ class ProblemDetail(BaseModel):
     detail: str | None = None
 
 
+BODY_STATUSES = (400, 413, 415, 422)
+"""The request-body rule of every route that takes a body (decision 0016): 400 not JSON, 413 too
+large, 415 not declared as JSON, 422 JSON the route's schema refuses."""
+PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
+    400: ("malformed_json", "Request body is not JSON", "Expecting value: line 1 column 1"),
+    401: ("operator_unauthenticated", "Operator token required", "send Authorization: Bearer"),
+    403: ("pi_payer_mismatch", "Pi payment refused", "the payment is not this Pioneer's"),
+    404: ("not_found", "Not Found", "no such resource"),
+    409: ("pi_expectation_fulfilled", "Pi payment refused", "another payment took it"),
+    413: ("request_body_too_large", "Request body too large", "at most 65536 bytes"),
+    415: ("unsupported_media_type", "Request body must be JSON", "send application/json"),
+    422: ("invalid_request", "The request is not valid", "field required"),
+    500: ("internal_error", "Internal error; the request id names it in the logs", ""),
+    503: ("pi_unavailable", "The Pi rail is not configured", ""),
+}
+"""One example problem per status, for the OpenAPI document (the codes are real ones)."""
+
+
+def problem_example(status: int, instance: str = "/v1/pi/payments/abc/approve") -> dict[str, Any]:
+    """An example problem+json body for ``status``."""
+    code, title, detail = PROBLEM_EXAMPLES.get(status, (f"http_{status}", "Refused", ""))
+    example: dict[str, Any] = {
+        "type": f"https://msc-settlement.madiun.go.id/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "instance": instance,
+    }
+    if detail:
+        example["detail"] = detail
+    return example
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` documenting ``statuses`` as problem+json :class:`ProblemDetail`."""
-    content = {PROBLEM_MEDIA_TYPE: {"schema": ProblemDetail.model_json_schema()}}
+    """OpenAPI ``responses=`` documenting ``statuses`` as problem+json :class:`ProblemDetail`,
+    each with an example."""
+    schema = ProblemDetail.model_json_schema()
     return {
-        status: {"description": "Refused; `code` says why.", "content": content}
+        status: {
+            "description": "Refused; `code` says why.",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema, "example": problem_example(status)}},
+        }
         for status in sorted(set(statuses))
     }
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
-from chain.evm.interfaces import EvmNode
 from chain.qris.gateways.base import GatewayAdapter
 from settlement.config import MIDTRANS_SANDBOX_URL, Settings
 from settlement.db import make_engine
@@ -18,6 +17,7 @@ from settlement.evm.sender import SendLimits, TxSender
 from settlement.logging import Redactor
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 from settlement.pi.deps import PiDeps
+from settlement.throttle import Throttle
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -27,24 +27,41 @@ if TYPE_CHECKING:
     from chain.qris.gateways.midtrans_status import MidtransStatusSource
 
 
-@dataclass
+@dataclass(frozen=True)
 class Container:
-    """Everything a request or a worker needs, built once at start."""
+    """Everything a request or a worker needs, built complete once at start, never changed.
+
+    ``build_container`` builds it from configuration; tests build one with
+    :func:`assemble_container` and vary a part with ``dataclasses.replace`` (decision 0015).
+    """
 
     settings: Settings
     database_url: str
     engine: Engine
     dispatcher: Dispatcher
+    evm: EvmSenderOnFirstUse
+    """The one EVM sender (and node), built when first needed: the node may be down at start."""
     pi: PiDeps | None = None
     pi_sandbox_app: ASGIApp | None = None
     """The in-process Pi sandbox, mounted under /pi-sandbox when MSC_PI_SANDBOX is on."""
-    qris_adapters: dict[str, GatewayAdapter] = field(default_factory=dict)
+    qris_adapters: Mapping[str, GatewayAdapter] = field(default_factory=dict)
     qris_midtrans_sandbox: MidtransSandbox | None = None
     """The in-process Midtrans status sandbox while MSC_QRIS_MIDTRANS_API_URL is its default."""
-    jobs: list[Callable[[], None]] = field(default_factory=list)
+    jobs: tuple[Callable[[], None], ...] = ()
     """The rails' own periodic jobs (each decides whether it is due), e.g. Pi recovery."""
-    evm_node: EvmNode | None = None
-    """The EVM node once a periodic job reached it (built lazily: the node may be down)."""
+
+
+def assemble_container(
+    settings: Settings,
+    database_url: str,
+    engine: Engine,
+    dispatcher: Dispatcher,
+    **parts: Any,  # noqa: ANN401 - the optional fields of Container, checked by its constructor
+) -> Container:
+    """A container from already built parts, with the EVM sender built from ``settings``."""
+    return Container(
+        settings, database_url, engine, dispatcher, EvmSenderOnFirstUse(settings, engine), **parts
+    )
 
 
 recursion_limit_frames = 1000
@@ -73,11 +90,23 @@ def build_container(settings: Settings, database_url: str) -> Container:
         backoff_cap_s=settings.outbox_backoff_cap_s,
     )
     dispatcher = Dispatcher(engine, {}, policy, redact=Redactor(settings.secret_values()))
-    register_evm(dispatcher, settings, engine)
-    container = Container(settings, database_url, engine, dispatcher)
-    register_pi(container)
-    register_qris(container)
-    return container
+    evm = EvmSenderOnFirstUse(settings, engine)
+    register_evm(dispatcher, evm)
+    pi, pi_sandbox_app = build_pi(settings)
+    register_pi(dispatcher, pi)
+    qris_adapters, midtrans_sandbox = build_qris(settings)
+    return Container(
+        settings,
+        database_url,
+        engine,
+        dispatcher,
+        evm,
+        pi=pi,
+        pi_sandbox_app=pi_sandbox_app,
+        qris_adapters=qris_adapters,
+        qris_midtrans_sandbox=midtrans_sandbox,
+        jobs=(_pi_recovery_job(engine, pi),),
+    )
 
 
 # --- EVM (issue 5): the node client and the recorded-transaction sender --------------------------
@@ -110,13 +139,11 @@ def build_evm_sender(settings: Settings, engine: Engine) -> TxSender:
     return TxSender(engine, node, load_account(key, key_file), limits)
 
 
-def register_evm(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> None:
+def register_evm(dispatcher: Dispatcher, sender: EvmSenderOnFirstUse) -> None:
     """Register the mint and audit-anchor handlers; the node is contacted at the first message
     that needs it, not at start."""
     from settlement.audit.anchor import ANCHOR_KIND
     from settlement.evm.anchor import AnchorHandler
-
-    sender = _SenderOnFirstUse(settings, engine)
 
     def mint(conn: Connection, message: OutboxMessage) -> None:
         MintHandler(sender())(conn, message)
@@ -128,13 +155,13 @@ def register_evm(dispatcher: Dispatcher, settings: Settings, engine: Engine) -> 
     dispatcher.register(ANCHOR_KIND, anchor)
 
 
-class _SenderOnFirstUse:
-    """The EVM sender, built when a handler first needs the node.
+class EvmSenderOnFirstUse:
+    """The process's one EVM sender, built when a handler or a job first needs the node.
 
     Building it first rebroadcasts the transactions an earlier process recorded and the node
     may have lost (a crash between recording and sending): one of them holds a nonce that every
     later transaction of this account waits behind. A failure leaves nothing built; the next
-    message tries again.
+    use tries again.
     """
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
@@ -148,6 +175,10 @@ class _SenderOnFirstUse:
             sender.recover_open()
             self._sender = sender
         return self._sender
+
+    def forget(self) -> None:
+        """Drop the built sender (its node stopped answering); the next use builds it anew."""
+        self._sender = None
 
 
 # --- Pi (issue 3): Platform API + Horizon clients, or the in-process Pi sandbox -----------------
@@ -213,15 +244,11 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
     return deps, sandbox_app
 
 
-def register_pi(container: Container) -> None:
-    """Build the Pi adapters, register the Pi outbox handlers, keep both for the API."""
+def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
+    """Register the Pi outbox handlers (approve, complete, A2U steps)."""
     from settlement.pi.handlers import register
 
-    deps, sandbox_app = build_pi(container.settings)
-    register(container.dispatcher, deps)
-    container.pi = deps
-    container.jobs.append(_pi_recovery_job(container.engine, deps))
-    container.pi_sandbox_app = sandbox_app
+    register(dispatcher, deps)
 
 
 pi_recovery_interval_s = 300
@@ -229,44 +256,36 @@ pi_recovery_interval_s = 300
 
 def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
     """Incomplete-payment recovery: at the first tick (start), then every interval."""
-    import time
-
     from settlement.pi.recovery import recover_all
 
-    next_run = [0.0]  # monotonic seconds, not money
-
-    def run() -> None:
-        now = time.monotonic()
-        if now < next_run[0]:
-            return
-        next_run[0] = now + pi_recovery_interval_s
-        recover_all(engine.begin, deps)
-
-    return run
+    return Throttle(lambda: recover_all(engine.begin, deps), pi_recovery_interval_s)
 
 
 # --- QRIS (issue 4): gateway notification adapters, keyed by provider ---------------------------
 
 
-def register_qris(container: Container) -> None:
-    """Build the gateway adapters from configuration; SNAP only when its PJP key is configured."""
+def build_qris(settings: Settings) -> tuple[dict[str, GatewayAdapter], MidtransSandbox | None]:
+    """The gateway adapters from configuration (SNAP only when its PJP key is configured), and
+    the in-process Midtrans sandbox while its URL is left at the default."""
     from chain.qris.gateways.midtrans import MidtransAdapter
     from chain.qris.gateways.snap import SnapQrNotifyAdapter
     from chain.qris.gateways.xendit import XenditAdapter
 
-    settings = container.settings
     server_key = settings.qris_midtrans_server_key.get_secret_value()
+    status, sandbox = _midtrans_status(settings, server_key)
     adapters: dict[str, GatewayAdapter] = {
-        "midtrans": MidtransAdapter(server_key, _midtrans_status(container, server_key)),
+        "midtrans": MidtransAdapter(server_key, status),
         "xendit": XenditAdapter(settings.qris_xendit_callback_token.get_secret_value()),
     }
     if settings.qris_snap_public_key_file is not None:
         pem = settings.qris_snap_public_key_file.read_bytes()
         adapters["snap"] = SnapQrNotifyAdapter(pem)
-    container.qris_adapters = adapters
+    return adapters, sandbox
 
 
-def _midtrans_status(container: Container, server_key: str) -> MidtransStatusSource:
+def _midtrans_status(
+    settings: Settings, server_key: str
+) -> tuple[MidtransStatusSource, MidtransSandbox | None]:
     """Midtrans' GET Status API, or the in-process sandbox while the URL is left at its default."""
     import httpx
 
@@ -274,11 +293,11 @@ def _midtrans_status(container: Container, server_key: str) -> MidtransStatusSou
     from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
     from chain.qris.gateways.midtrans_status import HttpMidtransStatus
 
-    url = container.settings.qris_midtrans_api_url
+    url = settings.qris_midtrans_api_url
+    sandbox = None
     if url == MIDTRANS_SANDBOX_URL:
         sandbox = MidtransSandbox(server_key)
-        container.qris_midtrans_sandbox = sandbox
         client = httpx.Client(transport=SyncASGITransport(build_midtrans_app(sandbox)))
     else:
         client = httpx.Client()
-    return HttpMidtransStatus(client, url, server_key)
+    return HttpMidtransStatus(client, url, server_key), sandbox

@@ -372,6 +372,13 @@ _API = (
         "Isi permintaan bersarang terlalu dalam.",
         "The request body is nested too deeply.",
     ),
+    _e("malformed_json", 400, "Isi permintaan bukan JSON yang sah.", "The body is not valid JSON."),
+    _e(
+        "unsupported_media_type",
+        415,
+        "Jenis isi permintaan tidak didukung; kirim application/json.",
+        "Unsupported content type; send application/json.",
+    ),
 )
 _LEDGER_STATUS = {
     ResultCode.EXCEEDS_CREDITS: 409,

@@ -7,7 +7,6 @@ redoes idempotently.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
@@ -18,7 +17,7 @@ from chain.evm.errors import EvmError
 from chain.evm.interfaces import EvmNode
 from chain.redaction import redact_url
 from escrow.ledger import Ledger
-from settlement.bootstrap import Container, build_evm_sender
+from settlement.bootstrap import Container
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.evm.deposits import scan_deposits
 from settlement.pi.watch import watch
@@ -78,7 +77,7 @@ def scan_evm_deposits(container: Container) -> str:
     except DeploymentMissingError:
         return "skipped: no deployment"
     except _EVM_UNREACHABLE as error:
-        container.evm_node = None
+        container.evm.forget()
         log.warning("evm_deposit_scan_skipped", reason=repr(error))
         return "skipped: node unreachable"
     return f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits"
@@ -100,11 +99,9 @@ def run_hooks(container: Container) -> str:
 
 
 def _evm_node(container: Container) -> EvmNode | None:
-    """The EVM node, built once and kept; None (with a warning) while it cannot be reached."""
-    if container.evm_node is not None:
-        return container.evm_node
+    """The node of the container's one EVM sender; None (with a warning) while it is down."""
     try:
-        node = build_evm_sender(container.settings, container.engine).node
+        return container.evm().node
     except _EVM_UNREACHABLE as error:
         log.warning(
             "evm_node_unreachable",
@@ -112,28 +109,3 @@ def _evm_node(container: Container) -> EvmNode | None:
             reason=repr(error),
         )
         return None
-    container.evm_node = node
-    return node
-
-
-class Throttle:
-    """Calls ``action`` at most once every ``interval_s`` (the first call runs at once)."""
-
-    def __init__(
-        self,
-        action: Callable[[], object],
-        interval_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._action = action
-        self._interval_s = interval_s
-        self._clock = clock
-        self._next_at: float | None = None
-
-    def __call__(self) -> None:
-        """Run the action when due."""
-        now = self._clock()
-        if self._next_at is not None and now < self._next_at:
-            return
-        self._next_at = now + self._interval_s
-        self._action()

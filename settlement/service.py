@@ -14,13 +14,14 @@ import structlog
 
 from chain.evm.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
 from chain.evm.errors import EvmError
-from settlement.bootstrap import Container, build_container, build_evm_sender
+from settlement.bootstrap import Container, build_container
 from settlement.config import Settings
 from settlement.db import migrate
 from settlement.embedded import EmbeddedPostgres
 from settlement.evm.deployment import configured_roles, deploy
 from settlement.outbox import BackgroundDispatcher
-from settlement.schedule import Throttle, periodic_interval_s, run_periodic
+from settlement.schedule import periodic_interval_s, run_periodic
+from settlement.throttle import Throttle
 
 log = structlog.get_logger(__name__)
 
@@ -136,7 +137,7 @@ def deploy_local_contracts(container: Container) -> None:
     """
     settings = container.settings
     try:
-        sender = build_evm_sender(settings, container.engine)
+        sender = container.evm()
         roles = configured_roles(settings, sender.address)
         deployment = deploy(container.engine, sender, roles, settings.evm_minter_allowance)
     except (EvmError, AnvilError, httpx.HTTPError, OSError, RuntimeError) as error:

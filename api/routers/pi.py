@@ -17,12 +17,14 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from api.problems import Problem, problem_responses, refusal_problem
-from settlement.bootstrap import Container
+from api.dependencies import services
+from api.openapi import PIONEER_TOKEN, security
+from api.problems import BODY_STATUSES, Problem, problem_responses, refusal_problem
 from settlement.pi import pioneers, recovery, u2a
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.refusals import REFUSALS
+from settlement.services import Services
 from settlement.unit_of_work import in_transaction
 
 log = structlog.get_logger(__name__)
@@ -30,9 +32,10 @@ router = APIRouter(
     prefix="/v1/pi",
     tags=["pi"],
     responses=problem_responses(
-        401, 422, 503, *(e.status for e in REFUSALS.values() if e.code.startswith("pi_"))
+        401, 503, *BODY_STATUSES, *(e.status for e in REFUSALS.values() if e.code.startswith("pi_"))
     ),
 )
+PIONEER_ONLY = security(PIONEER_TOKEN)
 token_cache_ttl_s = 60.0
 token_cache_entries_max = 10_000
 SANDBOX_MOUNT = "/pi-sandbox"
@@ -75,13 +78,27 @@ class IncompleteBody(BaseModel):
     payment: dict[str, Any]
 
 
-def _container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
+class PaymentStatus(BaseModel):
+    """Where a U2A payment stands after the callback."""
+
+    payment_id: str = Field(description="The Pi payment identifier.")
+    status: str = Field(description="The payment's state in the service, e.g. approved.")
+
+
+class RecoveredPayment(PaymentStatus):
+    """An incomplete payment after recovery."""
+
+    txid: str | None = Field(description="The Pi chain transaction, once known.")
+
+
+class CompletedPayment(RecoveredPayment):
+    """A completed payment and the ledger transfer that posted it."""
+
+    transfer_id: str | None = Field(description="The ledger transfer id (a UUID), once posted.")
 
 
 def _deps(request: Request) -> PiDeps:
-    deps = _container(request).pi
+    deps = services(request).pi
     if deps is None:
         raise Problem(503, "pi_unavailable", "The Pi rail is not configured")
     return deps
@@ -114,16 +131,16 @@ def pioneer_uid(request: Request) -> str:
 Uid = Annotated[str, Depends(pioneer_uid)]
 
 
-@router.post("/payments/incomplete")
-def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, object]:
+@router.post("/payments/incomplete", openapi_extra=PIONEER_ONLY)
+def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> RecoveredPayment:
     """Finish a U2A payment the Pi SDK found incomplete, if the chain proves it."""
     payment_id = body.payment.get("identifier")
     if not isinstance(payment_id, str):
         raise Problem(422, "pi_bad_payment_id", "payment.identifier is required")
-    container, deps = _container(request), _deps(request)
+    engine, deps = services(request).engine, _deps(request)
     try:
         outcome = in_transaction(
-            container.engine, lambda conn: recovery.recover_u2a(conn, deps, payment_id, uid)
+            engine, lambda conn: recovery.recover_u2a(conn, deps, payment_id, uid)
         )
     except PiRefusal as refusal:
         raise _refusal(refusal, request) from refusal
@@ -134,41 +151,41 @@ def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> dict[str, ob
             "Payment refused and flagged for review",
             payment_id=outcome.payment_id,
         )
-    return {"payment_id": outcome.payment_id, "status": outcome.status, "txid": outcome.txid}
+    return RecoveredPayment(payment_id=outcome.payment_id, status=outcome.status, txid=outcome.txid)
 
 
-@router.post("/payments/{payment_id}/approve")
-def approve(payment_id: str, request: Request, uid: Uid) -> dict[str, object]:
+@router.post("/payments/{payment_id}/approve", openapi_extra=PIONEER_ONLY)
+def approve(payment_id: str, request: Request, uid: Uid) -> PaymentStatus:
     """`onReadyForServerApproval`: check the payment against its expectation, approve it."""
-    container, deps = _container(request), _deps(request)
+    engine, deps = services(request).engine, _deps(request)
     try:
-        with container.engine.begin() as conn:
+        with engine.begin() as conn:
             outcome = u2a.approve(conn, deps, payment_id, uid)
     except PiRefusal as refusal:
         raise _refusal(refusal, request) from refusal
-    return {"payment_id": outcome.payment_id, "status": outcome.status}
+    return PaymentStatus(payment_id=outcome.payment_id, status=outcome.status)
 
 
-@router.post("/payments/{payment_id}/complete")
-def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) -> dict[str, object]:
+@router.post("/payments/{payment_id}/complete", openapi_extra=PIONEER_ONLY)
+def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) -> CompletedPayment:
     """`onReadyForServerCompletion`: verify on chain, credit once, complete through the outbox."""
-    container, deps = _container(request), _deps(request)
+    engine, deps = services(request).engine, _deps(request)
     try:
         outcome = in_transaction(
-            container.engine, lambda conn: u2a.complete(conn, deps, payment_id, body.txid, uid)
+            engine, lambda conn: u2a.complete(conn, deps, payment_id, body.txid, uid)
         )
     except PiRefusal as refusal:
         raise _refusal(refusal, request) from refusal
-    return {
-        "payment_id": outcome.payment_id,
-        "status": outcome.status,
-        "txid": outcome.txid,
-        "transfer_id": str(outcome.transfer_id) if outcome.transfer_id else None,
-    }
+    return CompletedPayment(
+        payment_id=outcome.payment_id,
+        status=outcome.status,
+        txid=outcome.txid,
+        transfer_id=str(outcome.transfer_id) if outcome.transfer_id else None,
+    )
 
 
-def mount_sandbox(app: FastAPI, container: Container) -> None:
+def mount_sandbox(app: FastAPI, wired: Services) -> None:
     """Serve the in-process Pi sandbox under /pi-sandbox (embedded default only)."""
-    sandbox_app = container.pi_sandbox_app
+    sandbox_app = wired.pi_sandbox_app
     if sandbox_app is not None:
         app.mount(SANDBOX_MOUNT, sandbox_app)

@@ -5,12 +5,14 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from api.dependencies import services
+from api.openapi import OPERATOR_TOKEN, SNAP_SIGNATURE, XENDIT_CALLBACK_TOKEN, security
 from api.operator_auth import Operator
-from api.problems import problem_responses, refusal_problem
-from settlement.bootstrap import Container
+from api.problems import BODY_STATUSES, problem_responses, refusal_problem
 from settlement.qris.exceptions import EXCEPTIONS_PAGE_MAX, list_exceptions
 from settlement.qris.notifications import (
     SNAP_NOTIFY_PATH,
@@ -26,25 +28,74 @@ from settlement.qris.notifications import (
 from settlement.unit_of_work import in_transaction
 
 router = APIRouter(tags=["qris"])
-NOTIFICATION_DOCS: dict[str, Any] = {
-    "responses": problem_responses(400, 401, 404),
+_RAW_JSON_BODY = {
     # The body is read raw (signatures cover its bytes); each gateway's shape is its own.
-    "openapi_extra": {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}
-    },
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}
+}
+NOTIFICATION_DOCS: dict[str, Any] = {
+    "responses": problem_responses(401, 404, 503, *BODY_STATUSES),
+    # Midtrans signs inside the body (signature_key) and is confirmed with its Status API; Xendit
+    # sends its callback token. Either one authenticates a notification.
+    "openapi_extra": _RAW_JSON_BODY
+    | {"security": [*security(XENDIT_CALLBACK_TOKEN)["security"], {}]},
+}
+SNAP_DOCS: dict[str, Any] = {
+    "responses": problem_responses(401, 404, 503, *BODY_STATUSES),
+    "openapi_extra": _RAW_JSON_BODY | security(SNAP_SIGNATURE),
 }
 log = structlog.get_logger(__name__)
 
 
-async def _notify(request: Request, provider: str) -> dict[str, Any]:
+class NotificationAnswer(BaseModel):
+    """What the service did with a gateway notification (duplicates are answered 2xx too)."""
+
+    outcome: str = Field(description="posted, recorded, duplicate, stale or exception.")
+    status: str = Field(description="The payment status the gateway reported, normalised.")
+
+
+class SnapNotifyAnswer(BaseModel):
+    """SNAP's response format for QR MPM notify."""
+
+    responseCode: str = Field(description="HTTP status, SNAP service code, case code.")  # noqa: N815 - SNAP's field name
+    responseMessage: str  # noqa: N815 - SNAP's field name
+    additionalInfo: NotificationAnswer  # noqa: N815 - SNAP's field name
+
+
+class ReconciliationException(BaseModel):
+    """One reconciliation exception of a business day (amounts in sen)."""
+
+    id: int
+    business_date: str
+    kind: str = Field(description="unmatched_report, duplicate, amount_mismatch, late, ...")
+    source: str = Field(description="report, event or expectation.")
+    source_id: str
+    expectation_id: str | None
+    rrn: str | None
+    reference: str | None
+    nmid: str | None
+    expected_sen: int | None
+    actual_sen: int | None
+    detail: str
+    action: str
+    created_at: str
+    resolved_at: str | None
+
+
+class ExceptionsPage(BaseModel):
+    """A page of one business day's exceptions; ask again with ``after_id=next_after_id``."""
+
+    date: str
+    items: list[ReconciliationException]
+    next_after_id: int | None
+
+
+async def _notify(request: Request, provider: str) -> NotificationAnswer:
     body = await request.body()
-    container: Container = request.app.state.container
+    wired = services(request)
     headers, path, now = dict(request.headers), request.url.path, datetime.now(UTC)
 
     def verify() -> QrisEvent:
-        return verify_notification(
-            container.qris_adapters, provider, headers, body, path=path, now=now
-        )
+        return verify_notification(wired.qris_adapters, provider, headers, body, path=path, now=now)
 
     def store(conn: Connection) -> NotificationResult:
         return apply_notification(conn, event, now=now)
@@ -53,7 +104,7 @@ async def _notify(request: Request, provider: str) -> dict[str, Any]:
         # Blocking work runs in the thread pool: first the gateway's confirmation (network, no
         # transaction open), then the database transaction.
         event = await run_in_threadpool(verify)
-        result = await run_in_threadpool(in_transaction, container.engine, store)
+        result = await run_in_threadpool(in_transaction, wired.engine, store)
     except ProviderUnknown as unknown:
         raise refusal_problem(unknown, request) from None
     except NotificationDeferred as deferred:
@@ -73,39 +124,43 @@ async def _notify(request: Request, provider: str) -> dict[str, Any]:
         status=str(result.event.status),
         outcome=str(result.outcome),
     )
-    return {"outcome": str(result.outcome), "status": str(result.event.status)}
+    return NotificationAnswer(outcome=str(result.outcome), status=str(result.event.status))
 
 
 @router.post("/v1/qris/notifications/{provider}", **NOTIFICATION_DOCS)
-async def notification(request: Request, provider: str) -> dict[str, Any]:
+async def notification(request: Request, provider: str) -> NotificationAnswer:
     """Receive a gateway notification; 2xx once stored (duplicates too), 401 if not verified."""
     return await _notify(request, provider)
 
 
-@router.post(SNAP_NOTIFY_PATH, **NOTIFICATION_DOCS)
-async def snap_qr_mpm_notify(request: Request) -> dict[str, Any]:
+@router.post(SNAP_NOTIFY_PATH, **SNAP_DOCS)
+async def snap_qr_mpm_notify(request: Request) -> SnapNotifyAnswer:
     """Bank Indonesia SNAP QR MPM notify at its standard path, answered in SNAP's format."""
     result = await _notify(request, "snap")
-    return {
-        "responseCode": f"200{SNAP_NOTIFY_SERVICE_CODE}00",
-        "responseMessage": "Successful",
-        "additionalInfo": result,
-    }
+    return SnapNotifyAnswer(
+        responseCode=f"200{SNAP_NOTIFY_SERVICE_CODE}00",
+        responseMessage="Successful",
+        additionalInfo=result,
+    )
 
 
-@router.get("/v1/qris/exceptions", responses=problem_responses(401, 422))
+@router.get(
+    "/v1/qris/exceptions",
+    responses=problem_responses(401, 422),
+    openapi_extra=security(OPERATOR_TOKEN),
+)
 def exceptions_report(
     request: Request,
     _: Operator,
     on: Annotated[date, Query(alias="date", description="Business day (WIB), YYYY-MM-DD.")],
     after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=EXCEPTIONS_PAGE_MAX)] = 100,
-) -> dict[str, Any]:
+) -> ExceptionsPage:
     """The reconciliation exceptions of one business day, a page at a time."""
-    with request.app.state.container.engine.connect() as conn:
+    with services(request).engine.connect() as conn:
         items = list_exceptions(conn, on, limit=limit, after_id=after_id)
-    return {
-        "date": on.isoformat(),
-        "items": items,
-        "next_after_id": items[-1]["id"] if items else None,
-    }
+    return ExceptionsPage(
+        date=on.isoformat(),
+        items=[ReconciliationException.model_validate(item) for item in items],
+        next_after_id=items[-1]["id"] if items else None,
+    )

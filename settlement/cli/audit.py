@@ -6,7 +6,6 @@ Exit codes: 0 done, 1 refused (month not closed, signer not an officer, ...), 2 
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from settlement.audit.anchor import (
     update_bundle_anchors,
 )
 from settlement.audit.bundle import BundleError
-from settlement.audit.export import SOFTWARE, Export, ExportRefused, export_period
+from settlement.audit.export import Export, ExportRefused, export_period
 from settlement.audit.signing import (
     SigningError,
     load_officers,
@@ -30,6 +29,14 @@ from settlement.audit.signing import (
     write_new_key,
 )
 from settlement.cli.database import migrated_engine, run_in_database
+from settlement.cli.output import (
+    ByOption,
+    Output,
+    OutputOption,
+    emit,
+    package_version,
+    record_operator,
+)
 from settlement.config import Settings
 
 app = typer.Typer(help="The monthly audit bundle: export, sign, anchor.", no_args_is_help=True)
@@ -53,6 +60,7 @@ def export(
             help="JSONL of signed officers.rotate entries (needed when the officers changed).",
         ),
     ] = None,
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Write the month's bundle and record its digest; officers then sign it. Refused (nothing
     written) when the officers differ from the previous month's without a signed rotation."""
@@ -75,7 +83,7 @@ def export(
     try:
         done: Export = run_in_database(
             lambda conn: export_period(
-                conn, month, out, key, officers, _software_version(), governance
+                conn, month, out, key, officers, package_version(), governance
             ),
             settings,
         )
@@ -83,9 +91,20 @@ def export(
         typer.echo(f"cannot export: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
     done.publish()
-    typer.echo(
-        f"{month}: {done.transfer_count} transfers, {done.balance_count} balances,"
-        f" digest {done.digest} -> {out}"
+    result = {
+        "period": month,
+        "transfers": done.transfer_count,
+        "balances": done.balance_count,
+        "digest": done.digest,
+        "bundle": str(out),
+    }
+    emit(
+        result,
+        output,
+        text=lambda r: (
+            f"{r['period']}: {r['transfers']} transfers, {r['balances']} balances,"
+            f" digest {r['digest']} -> {r['bundle']}"
+        ),
     )
 
 
@@ -93,6 +112,7 @@ def export(
 def sign(
     bundle: Annotated[Path, typer.Argument(help="The bundle directory.")],
     key_file: Annotated[Path, typer.Option("--key", help="The officer's key file (hex seed).")],
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Append this officer's ed25519 signature over the bundle's digest."""
     try:
@@ -100,16 +120,24 @@ def sign(
     except (SigningError, BundleError) as refused:
         typer.echo(f"cannot sign: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    typer.echo("signature added" if added else "already signed by this key")
+    emit(
+        {"bundle": str(bundle), "added": added},
+        output,
+        text=lambda r: "signature added" if r["added"] else "already signed by this key",
+    )
 
 
 @app.command("anchor")
 def anchor(
     month: Annotated[str, typer.Argument(help="The exported month, YYYY-MM (Asia/Jakarta).")],
     bundle: Annotated[Path, typer.Option("--bundle", help="The month's signed bundle.")],
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Request the month's digest be anchored on the EVM AuditAnchor (the worker publishes it);
     the bundle must verify with its officers' signatures first."""
+    record_operator("audit anchor", by)
     settings = Settings()
     try:
         signed = signed_digest(bundle, month)
@@ -123,20 +151,36 @@ def anchor(
     except (AnchorRefused, BundleError) as refused:
         typer.echo(f"cannot anchor: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    if request.anchored:
-        typer.echo(f"{month}: anchored in {request.tx_hash} (block {request.block_number})")
-    else:
-        said = "requested" if created else "already requested"
-        typer.echo(
-            f"{month}: anchor {said} on chain {request.chain_id} at {request.contract},"
-            f" digest {request.digest}"
-        )
+    result = {
+        "period": month,
+        "status": "anchored"
+        if request.anchored
+        else "requested"
+        if created
+        else "already requested",
+        "chain_id": request.chain_id,
+        "contract": request.contract,
+        "digest": request.digest,
+        "tx_hash": request.tx_hash,
+        "block_number": request.block_number,
+    }
+    emit(result, output, text=_anchor_text)
+
+
+def _anchor_text(r: dict[str, object]) -> str:
+    if r["status"] == "anchored":
+        return f"{r['period']}: anchored in {r['tx_hash']} (block {r['block_number']})"
+    return (
+        f"{r['period']}: anchor {r['status']} on chain {r['chain_id']} at {r['contract']},"
+        f" digest {r['digest']}"
+    )
 
 
 @app.command("anchors")
 def anchors(
     month: Annotated[str, typer.Argument(help="The anchored month, YYYY-MM.")],
     bundle: Annotated[Path, typer.Option("--bundle", help="The month's exported bundle.")],
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Write the month's confirmed anchors into the bundle's anchors.json (digest unchanged)."""
     settings = Settings()
@@ -146,13 +190,23 @@ def anchors(
     except (AnchorRefused, BundleError) as refused:
         typer.echo(f"cannot write anchors: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    for entry in entries:
-        typer.echo(f"{month}: chain {entry.chain_id} {entry.contract} tx {entry.tx_hash}")
+    listed = [
+        {"period": month, "chain_id": e.chain_id, "contract": e.contract, "tx_hash": e.tx_hash}
+        for e in entries
+    ]
+    emit(
+        listed,
+        output,
+        text=lambda items: "\n".join(
+            f"{i['period']}: chain {i['chain_id']} {i['contract']} tx {i['tx_hash']}" for i in items
+        ),
+    )
 
 
 @app.command("keygen")
 def keygen(
     out: Annotated[Path, typer.Option("--out", help="Where to write the key (never overwritten).")],
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Make an officer key; prints the public key to list in the officers file."""
     try:
@@ -160,11 +214,4 @@ def keygen(
     except FileExistsError:
         typer.echo(f"{out} exists; not overwritten", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    typer.echo(public)
-
-
-def _software_version() -> str:
-    try:
-        return version(SOFTWARE)
-    except PackageNotFoundError:
-        return "unknown"
+    emit({"public_key": public, "key_file": str(out)}, output, text=lambda r: r["public_key"])

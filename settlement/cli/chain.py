@@ -11,6 +11,7 @@ from chain.evm.anvil import ANVIL_CHAIN_ID
 from settlement.bootstrap import build_evm_sender
 from settlement.cli.database import migrated_engine
 from settlement.cli.errors import CommandFailed
+from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
 from settlement.evm.amounts import parse_msc
 from settlement.evm.deployment import (
@@ -40,8 +41,9 @@ def lost_contracts_message(lost: DeploymentLostError, chain_id: int, data_dir: P
 
 
 @app.command("deploy")
-def deploy_command() -> None:
+def deploy_command(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
     """Deploy MSC and AuditAnchor (once), grant roles, record and print the addresses."""
+    record_operator("chain deploy", by)
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     with migrated_engine(settings) as engine:
@@ -52,13 +54,18 @@ def deploy_command() -> None:
         except DeploymentLostError as lost:
             message = lost_contracts_message(lost, sender.node.chain_id, settings.data_dir)
             raise CommandFailed(message) from None
-    typer.echo(f"chain_id         {deployment.chain_id}")
-    typer.echo(f"MadiunStableCoin {deployment.token}")
-    typer.echo(f"AuditAnchor      {deployment.anchor}")
+    emit(
+        {
+            "chain_id": deployment.chain_id,
+            "MadiunStableCoin": deployment.token,
+            "AuditAnchor": deployment.anchor,
+        },
+        output,
+    )
 
 
 @app.command("reconcile")
-def reconcile_command() -> None:
+def reconcile_command(output: OutputOption = Output.TEXT) -> None:
     """Check totalSupply == ledger msc:onchain (+ in flight) and reserve cap >= supply."""
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
@@ -66,11 +73,16 @@ def reconcile_command() -> None:
         sender = build_evm_sender(settings, engine)
         deployment = load_deployment(conn, sender.node.chain_id)
         result = reconcile(conn, sender.node, deployment, settings.evm_scan_blocks_max)
-    typer.echo(f"total_supply      {result.total_supply}")
-    typer.echo(f"ledger_onchain    {result.ledger_onchain}")
-    typer.echo(f"minting           {result.minting}")
-    typer.echo(f"deposits_unbooked {result.deposits_unbooked}")
-    typer.echo(f"reserve_cap       {result.reserve_cap}")
+    emit(
+        {
+            "total_supply": result.total_supply,
+            "ledger_onchain": result.ledger_onchain,
+            "minting": result.minting,
+            "deposits_unbooked": result.deposits_unbooked,
+            "reserve_cap": result.reserve_cap,
+        },
+        output,
+    )
     if not result.supply_matches:
         typer.echo("MISMATCH: supply + in flight != ledger balance of msc:onchain", err=True)
     if not result.reserve_covers:
@@ -80,7 +92,10 @@ def reconcile_command() -> None:
 
 @app.command("attest")
 def attest_command(
-    amount: str = typer.Argument(..., help="Reserve in MSC (Rp), e.g. 1000000.00"),
+    amount: str = typer.Option(..., help="Reserve in MSC (Rp), e.g. 1000000.00"),
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Sign (service key = attester) and post a reserve attestation: the token's mint cap."""
     from chain.evm.attestation import sign_reserve_attestation
@@ -92,6 +107,7 @@ def attest_command(
         raise typer.BadParameter(str(error)) from error
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
+    record_operator("chain attest", by)
     with migrated_engine(settings) as engine, engine.connect() as conn:
         sender = build_evm_sender(settings, engine)
         deployment = load_deployment(conn, sender.node.chain_id)
@@ -104,14 +120,22 @@ def attest_command(
         f"{sen}:{timestamp}",
         lambda: attest_request(deployment.token, sen, timestamp, signature),
     )
-    typer.echo(f"reserve cap {sen} sen attested at {timestamp} in {receipt.tx_hash}")
+    emit(
+        {"reserve_cap": sen, "timestamp": timestamp, "tx_hash": receipt.tx_hash},
+        output,
+        text=lambda done: (
+            f"reserve cap {done['reserve_cap']} sen attested at {done['timestamp']}"
+            f" in {done['tx_hash']}"
+        ),
+    )
 
 
 @app.command("scan-deposits")
-def scan_deposits_command() -> None:
+def scan_deposits_command(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
     """Credit confirmed Deposit events since the last scan (the worker does this on schedule)."""
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
+    record_operator("chain scan-deposits", by)
     with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
         with engine.begin() as conn:
@@ -123,7 +147,13 @@ def scan_deposits_command() -> None:
                 settings.evm_confirmations,
                 settings.evm_scan_blocks_max,
             )
-    typer.echo(f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits")
+    emit(
+        {"from_block": result.from_block, "to_block": result.to_block, "credited": result.credited},
+        output,
+        text=lambda done: (
+            f"blocks {done['from_block']}..{done['to_block']}: {done['credited']} deposits"
+        ),
+    )
 
 
 @app.command("node")

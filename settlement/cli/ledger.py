@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from enum import StrEnum
-
 import typer
 from sqlalchemy import Connection
 
@@ -12,65 +9,59 @@ from escrow.errors import PeriodNotClosable
 from escrow.ledger import Ledger
 from escrow.model import Account, AccountFlags, Balance
 from settlement.cli.database import run_in_database, run_work
+from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 
 app = typer.Typer(help="The escrow ledger: balances and trial balance.", no_args_is_help=True)
 period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_help=True)
 
 
 @app.command("trial-balance")
-def trial_balance() -> None:
+def trial_balance(output: OutputOption = Output.TEXT) -> None:
     """Print per-asset debit and credit totals; exit 1 if any asset does not balance."""
     lines = run_work(lambda uow: uow.ledger.trial_balance())
-    for line in lines:
-        typer.echo(
-            json.dumps(
-                {
-                    "asset": line.asset,
-                    "debits_posted": line.debits_posted,
-                    "credits_posted": line.credits_posted,
-                    "debits_pending": line.debits_pending,
-                    "credits_pending": line.credits_pending,
-                    "balanced": line.balanced,
-                }
-            )
-        )
+    emit(
+        [
+            {
+                "asset": line.asset,
+                "debits_posted": line.debits_posted,
+                "credits_posted": line.credits_posted,
+                "debits_pending": line.debits_pending,
+                "credits_pending": line.credits_pending,
+                "balanced": line.balanced,
+            }
+            for line in lines
+        ],
+        output,
+    )
     if not all(line.balanced for line in lines):
         raise typer.Exit(1)
 
 
 @app.command()
-def balance(code: str = typer.Argument(..., help="Account code, e.g. merchant:UM001:IDR")) -> None:
+def balance(
+    code: str = typer.Argument(..., help="Account code, e.g. merchant:UM001:IDR"),
+    output: OutputOption = Output.TEXT,
+) -> None:
     """Print one account's balance in its normal direction, in the asset's smallest unit."""
     try:
         result = run_work(lambda uow: uow.ledger.balance(code))
     except LookupError:
         typer.echo(f"no account {code!r}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(
-        json.dumps(
-            {
-                "account": code,
-                "posted": result.posted,
-                "pending_in": result.pending_in,
-                "pending_out": result.pending_out,
-                "available": result.available,
-            }
-        )
+    emit(
+        {
+            "account": code,
+            "posted": result.posted,
+            "pending_in": result.pending_in,
+            "pending_out": result.pending_out,
+            "available": result.available,
+        },
+        output,
     )
 
 
-class Output(StrEnum):
-    """How a command prints: JSON lines, or a text table."""
-
-    JSON = "json"
-    TEXT = "text"
-
-
-OUTPUT_OPTION = typer.Option(Output.TEXT, "--output", help="json (one line each) or text.")
-
-
 @app.command()
-def accounts(output: Output = OUTPUT_OPTION) -> None:
+def accounts(output: OutputOption = Output.TEXT) -> None:
     """List every account: code, asset, kind, flags and balance (normal direction, smallest
     units), in code order."""
 
@@ -81,16 +72,20 @@ def accounts(output: Output = OUTPUT_OPTION) -> None:
             after = page[-1].code
         return found
 
-    rows = run_in_database(read)
-    if output is Output.JSON:
-        for row in rows:
-            typer.echo(json.dumps(row))
-        return
-    columns = ("code", "asset", "kind", "flags", "posted", "pending_in", "pending_out")
-    widths = [max([len(c), *(len(str(r[c])) for r in rows)]) for c in columns]
-    header: dict[str, object] = dict(zip(columns, columns, strict=True))
-    for line in (header, *rows):
-        typer.echo("  ".join(str(line[c]).ljust(w) for c, w in zip(columns, widths, strict=True)))
+    emit(run_in_database(read), output, _accounts_table)
+
+
+_ACCOUNT_COLUMNS = ("code", "asset", "kind", "flags", "posted", "pending_in", "pending_out")
+
+
+def _accounts_table(rows: list[dict[str, object]]) -> str:
+    """One aligned line per account under a header, for a person."""
+    widths = [max([len(c), *(len(str(r[c])) for r in rows)]) for c in _ACCOUNT_COLUMNS]
+    header: dict[str, object] = {c: c for c in _ACCOUNT_COLUMNS}
+    return "\n".join(
+        "  ".join(str(line[c]).ljust(w) for c, w in zip(_ACCOUNT_COLUMNS, widths, strict=True))
+        for line in (header, *rows)
+    )
 
 
 def _account_row(account: Account) -> dict[str, object]:
@@ -116,12 +111,15 @@ def _account_row(account: Account) -> dict[str, object]:
 @period_app.command("close")
 def close(
     month: str = typer.Argument(..., help="The month to close, YYYY-MM (Asia/Jakarta)."),
-    by: str = typer.Option(..., "--by", help="Who closes it (recorded with the close)."),
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Close a month that has ended: nothing can be dated inside it any more."""
+    record_operator("period close", by)
     try:
         closed = run_work(lambda uow: uow.ledger.close_period(month, by))
     except PeriodNotClosable as refused:
         typer.echo(f"cannot close: {refused}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(json.dumps({"period": month, "transfers": closed.transfer_count, "closed_by": by}))
+    emit({"period": month, "transfers": closed.transfer_count, "closed_by": by}, output)

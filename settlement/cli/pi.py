@@ -1,20 +1,25 @@
 """CLI: `msc pi ...` (expect, reconcile, deposit, recover, payout, flags).
 
+Each command starts only what it needs: the database, and the Pi clients for those that ask Pi
+or the Pi chain (never anvil or the HTTP service).
+
 Exit codes: 0 done (reconcile: books agree), 1 refused or books disagree, 2 bad usage.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import typer
+from sqlalchemy import Engine
 
 from chain.pi.amounts import to_str, to_units
 from chain.pi.errors import PiInputError
-from settlement.bootstrap import Container
+from settlement.cli.database import migrated_engine, run_in_database
+from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
@@ -33,24 +38,22 @@ def _units(amount: str) -> int:
         raise typer.BadParameter(f"{amount!r}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class _PiRail:
+    """The migrated database and the Pi clients: all a `msc pi` command talks to."""
+
+    engine: Engine
+    deps: PiDeps
+
+
 @contextmanager
-def _container() -> Iterator[Container]:
-    from settlement.service import running_container
+def _pi_rail() -> Iterator[_PiRail]:
+    from settlement.bootstrap import build_pi
 
-    with running_container(Settings(), in_process_worker=False, create_database=False) as container:
-        yield container
-
-
-def _deps(container: Container) -> PiDeps:
-    deps = container.pi
-    if deps is None:
-        typer.echo("the Pi rail is not configured", err=True)
-        raise typer.Exit(EXIT_REFUSED)
-    return deps
-
-
-def _print(obj: object) -> None:
-    typer.echo(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    settings = Settings()
+    with migrated_engine(settings) as engine:
+        deps, _sandbox = build_pi(settings)
+        yield _PiRail(engine, deps)
 
 
 @app.command()
@@ -61,44 +64,49 @@ def expect(
     expires_in: int = typer.Option(600, help="Seconds the expectation stays open."),
     account: str = typer.Option("treasury:pi_suspense", help="Liability account to credit."),
     reference: str | None = typer.Option(None, help="Idempotency reference (default: random)."),
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
-    """Create a payment expectation and print the `metadata` for Pi.createPayment."""
+    """Create a payment expectation and print the `metadata` for Pi.createPayment (starts only
+    the database)."""
     from settlement.pi.accounts import credit_spec
     from settlement.pi.expectations import create_expectation, describe
 
     units = _units(amount)
     try:
-        credit_spec(account)  # refused before the service starts
+        credit_spec(account)  # refused before the database starts
     except PiRefusal as refusal:
         typer.echo(f"refused: {refusal}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    with _container() as container:
-        try:
-            with container.engine.begin() as conn:
-                exp = create_expectation(
-                    conn,
-                    purpose=purpose,
-                    amount_units=units,
-                    credit_account=account,
-                    now=time.time(),
-                    payer_uid=uid,
-                    expires_in_s=expires_in,
-                    reference=reference,
-                )
-        except PiRefusal as refusal:
-            typer.echo(f"refused: {refusal}", err=True)
-            raise typer.Exit(EXIT_REFUSED) from None
-    _print(describe(exp))
+    record_operator("pi expect", by)
+    try:
+        exp = run_in_database(
+            lambda conn: create_expectation(
+                conn,
+                purpose=purpose,
+                amount_units=units,
+                credit_account=account,
+                now=time.time(),
+                payer_uid=uid,
+                expires_in_s=expires_in,
+                reference=reference,
+            )
+        )
+    except PiRefusal as refusal:
+        typer.echo(f"refused: {refusal}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    emit(describe(exp), output)
 
 
 @app.command()
-def reconcile() -> None:
+def reconcile(output: OutputOption = Output.TEXT) -> None:
     """Compare treasury:pi_custody with the app wallet's balance on chain."""
     from settlement.pi.reconcile import reconcile as run
 
-    with _container() as container, container.engine.begin() as conn:
-        result = run(conn, _deps(container))
-    _print(result.as_json())
+    with _pi_rail() as rail, rail.engine.begin() as conn:
+        result = run(conn, rail.deps)
+    emit(result.as_json(), output)
     if not result.ok:
         raise typer.Exit(EXIT_REFUSED)
 
@@ -106,7 +114,9 @@ def reconcile() -> None:
 @app.command()
 def deposit(
     tx: str = typer.Option(..., "--tx", help="Hash of the transaction that moved Pi in."),
-    by: str = typer.Option(..., "--by", help="Who books it (recorded with the deposit)."),
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Book Pi the treasury moved into the app wallet (verified on chain, booked once)."""
     from chain.pi.ids import check_txid
@@ -118,25 +128,26 @@ def deposit(
         check_txid(tx)
     except PiInputError as exc:
         raise typer.BadParameter(str(exc), param_hint="--tx") from None
-    with _container() as container:
-        deps = _deps(container)
+    record_operator("pi deposit", by)
+    with _pi_rail() as rail:
         try:
-            with unit_of_work(container.engine, SystemClock()) as uow:
-                booked = book_deposit(uow, deps, tx, by)
+            with unit_of_work(rail.engine, SystemClock()) as uow:
+                booked = book_deposit(uow, rail.deps, tx, by)
         except PiRefusal as refusal:
             typer.echo(str(refusal), err=True)
             raise typer.Exit(EXIT_REFUSED) from None
-    _print({**booked.__dict__, "amount": to_str(booked.amount_units)})
+    emit({**booked.__dict__, "amount": to_str(booked.amount_units)}, output)
 
 
 @app.command()
-def recover() -> None:
+def recover(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
     """Decide every incomplete A2U payment now (complete, cancel or flag)."""
     from settlement.pi.recovery import recover_a2u
 
-    with _container() as container:
-        actions = recover_a2u(container.engine.begin, _deps(container))
-    _print([a.__dict__ for a in actions])
+    record_operator("pi recover", by)
+    with _pi_rail() as rail:
+        actions = recover_a2u(rail.engine.begin, rail.deps)
+    emit([a.__dict__ for a in actions], output)
 
 
 @app.command()
@@ -146,17 +157,21 @@ def payout(
     amount: str = typer.Option(..., help="Pi amount."),
     account: str = typer.Option(..., help="Liability account the payout settles."),
     memo: str = typer.Option("Madiun settlement payout", help="Shown in the Pioneer's wallet."),
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Queue an A2U payout; the worker carries it out step by step."""
     from settlement.pi.a2u import request_payout
 
     units = _units(amount)
-    with _container() as container:
+    record_operator("pi payout", by)
+    with _pi_rail() as rail:
         try:
-            with container.engine.begin() as conn:
+            with rail.engine.begin() as conn:
                 payout_id = request_payout(
                     conn,
-                    _deps(container),
+                    rail.deps,
                     key=key,
                     uid=uid,
                     amount_units=units,
@@ -166,13 +181,12 @@ def payout(
         except (PiRefusal, PiInputError) as refusal:
             typer.echo(f"refused: {refusal}", err=True)
             raise typer.Exit(EXIT_REFUSED) from None
-    _print({"payout_id": str(payout_id), "status": "requested"})
+    emit({"payout_id": str(payout_id), "status": "requested"}, output)
 
 
 @app.command()
-def flags() -> None:
+def flags(output: OutputOption = Output.TEXT) -> None:
     """List payments flagged for a person."""
     from settlement.pi.flags import open_flags
 
-    with _container() as container, container.engine.begin() as conn:
-        _print(open_flags(conn))
+    emit(run_in_database(open_flags), output)

@@ -3,7 +3,6 @@
 Exit codes: 0 done, 1 refused input (invalid payload, bad report line), 2 bad usage.
 """
 
-import json
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from chain.qris.payload import Payload, QrisError, as_dict, decode, to_dynamic
 from chain.qris.reports import ReportError, ReportFormat, load_formats
 from escrow.money import IDR, AmountRefused, parse_amount
 from settlement.cli.database import migrated_engine
+from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
@@ -40,38 +40,40 @@ def rupiah_to_sen(text: str) -> int:
         raise typer.BadParameter(f"{refused} ({refused.code})") from None
 
 
-def _print_json(document: object) -> None:
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
 @app.command("decode")
-def decode_command(payload: str = typer.Argument(..., help="The QRIS payload text.")) -> None:
-    """Print the decoded payload as JSON, warnings included (exit 1 if it cannot be read)."""
+def decode_command(
+    payload: str = typer.Argument(..., help="The QRIS payload text."),
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Print the decoded payload, warnings included (exit 1 if it cannot be read)."""
     try:
         decoded = decode(payload)
     except QrisError as error:
         typer.echo(f"invalid QRIS payload: {error}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    _print_json(as_dict(decoded))
+    emit(as_dict(decoded), output)
 
 
 @app.command("encode")
 def encode_command(
-    from_static: str = typer.Option(..., "--from-static", help="The merchant's static payload."),
+    static: str = typer.Option(..., "--static", help="The merchant's static payload."),
     amount: str = typer.Option(..., help="Amount in rupiah, e.g. 15000 or 15000.50."),
     bill: str | None = typer.Option(None, help="Bill number (62/01), e.g. the checkout reference."),
     reference: str | None = typer.Option(None, help="Reference label (62/05)."),
+    output: OutputOption = Output.TEXT,
 ) -> None:
-    """Print a dynamic payload for AMOUNT built from a static one (exit 1 if refused)."""
+    """Print a dynamic payload for --amount built from a static one (exit 1 if refused)."""
     sen = rupiah_to_sen(amount)
     try:
-        conversion = to_dynamic(from_static, sen, bill_number=bill, reference_label=reference)
+        conversion = to_dynamic(static, sen, bill_number=bill, reference_label=reference)
     except QrisError as error:
         typer.echo(f"cannot build the dynamic payload: {error}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
     for deviation in conversion.deviations:
         typer.echo(f"warning: tag {deviation.tag}: {deviation.message}", err=True)
-    typer.echo(conversion.payload)
+    deviations = [{"tag": d.tag, "message": d.message} for d in conversion.deviations]
+    result = {"payload": conversion.payload, "deviations": deviations}
+    emit(result, output, text=lambda done: str(done["payload"]))
 
 
 def _formats(settings: Settings) -> dict[str, ReportFormat]:
@@ -87,6 +89,7 @@ def _formats(settings: Settings) -> dict[str, ReportFormat]:
 def ingest_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Acquirer CSV report.")],
     format_name: str = typer.Option(..., "--format", help="Report format name (configuration)."),
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Store an acquirer report, streamed; all lines or none (exit 1 on the first bad line)."""
     settings = Settings()
@@ -108,7 +111,7 @@ def ingest_command(
             except ReportError as error:
                 typer.echo(f"{file.name}: {error} (nothing stored)", err=True)
                 raise typer.Exit(EXIT_REFUSED) from None
-    _print_json({"file": str(file), "lines": result.lines, "new": result.inserted})
+    emit({"file": str(file), "lines": result.lines, "new": result.inserted}, output)
 
 
 @app.command("expect")
@@ -118,9 +121,13 @@ def expect_command(
     bill: str | None = typer.Option(None, help="Bill number / reference (dynamic QRIS)."),
     static: str | None = typer.Option(None, help="Merchant's static QRIS: prints the dynamic one."),
     criteria: str | None = typer.Option(None, help="Merchant criteria UMI/UKE/UME/UBE/URE."),
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
     """Record an expected QRIS payment and print it (with the dynamic payload to show)."""
     sen = rupiah_to_sen(amount)
+    record_operator("qris expect", by)
     source = _static_payload(static) if static else None
     nmid = nmid or (source.nmid if source else None)
     if not nmid or (source is not None and source.nmid not in (None, nmid)):
@@ -144,10 +151,11 @@ def expect_command(
         except ExpectationRefused as error:
             typer.echo(f"expectation refused: {error}", err=True)
             raise typer.Exit(EXIT_REFUSED) from None
-    _print_json(
+    emit(
         {"id": str(expectation.id), "nmid": nmid, "amount_sen": sen, "reference": bill,
          "credit_account": expectation.credit_account,
-         "expires_at": expectation.expires_at.isoformat(), "payload": dynamic}
+         "expires_at": expectation.expires_at.isoformat(), "payload": dynamic},
+        output,
     )  # fmt: skip
 
 
@@ -162,12 +170,17 @@ def _static_payload(text: str) -> Payload:
 @app.command("reconcile")
 def reconcile_command(
     on: str = typer.Option(..., "--date", help="Business day (WIB), YYYY-MM-DD."),
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
 ) -> None:
-    """Reconcile one day and print its exceptions report (exit 0 even with exceptions)."""
+    """Reconcile one day, posting the matched receipts, and print its exceptions report (exit 0
+    even with exceptions)."""
     try:
         day = date.fromisoformat(on)
     except ValueError:
         raise typer.BadParameter(f"{on!r} is not YYYY-MM-DD") from None
+    record_operator("qris reconcile", by)
     settings = Settings()
     with migrated_engine(settings) as engine:
         with engine.begin() as conn:
@@ -177,7 +190,8 @@ def reconcile_command(
             )  # fmt: skip
         with engine.connect() as conn:
             items = list_exceptions(conn, day)
-    _print_json(
+    emit(
         {"date": day.isoformat(), "lines": summary.lines, "matched": summary.matched,
-         "confirmed": summary.confirmed, "postings": summary.postings, "exceptions": items}
+         "confirmed": summary.confirmed, "postings": summary.postings, "exceptions": items},
+        output,
     )  # fmt: skip

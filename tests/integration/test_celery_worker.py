@@ -16,7 +16,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy import Connection, Engine, text
 
-from settlement.bootstrap import Container
+from settlement.bootstrap import Container, assemble_container
 from settlement.config import Settings
 from settlement.outbox import Dispatcher, OutboxMessage, enqueue
 from settlement.worker import DISPATCH_TASK, PERIODIC_TASK, LazyContainer, make_celery
@@ -55,7 +55,9 @@ def celery_app(
 
     def build() -> Container:
         settings = Settings(data_dir=tmp_path, evm_rpc_url="http://127.0.0.1:9")
-        return Container(settings, "unused", db_engine, Dispatcher(db_engine, {kind: handler}))
+        return assemble_container(
+            settings, "unused", db_engine, Dispatcher(db_engine, {kind: handler})
+        )
 
     app = make_celery(redis_url, LazyContainer(build), queue=f"msc-test-{uuid.uuid4().hex}")
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10.0):

@@ -76,7 +76,10 @@ def test_amount_out_of_range_is_refused_before_the_database(
 ) -> None:
     url = module_engine.url.render_as_string(hide_password=False)
     result = run_msc(
-        ["qris", "expect", "--amount", "99999999999999999999999", "--nmid", "ID1019000002328"],
+        [
+            *("qris", "expect", "--amount", "99999999999999999999999"),
+            *("--nmid", "ID1019000002328", "--by", "bu-sri"),
+        ],
         cwd=tmp_path,
         env={"MSC_DATABASE_URL": url},
     )
@@ -139,7 +142,7 @@ def test_deploy_on_a_reset_local_anvil_says_what_to_do(
             )
     blocks_before = evm_snapshot.w3.eth.block_number
     result = run_msc(
-        ["chain", "deploy"],
+        ["chain", "deploy", "--by", "bu-sri"],
         cwd=tmp_path,
         env={
             "MSC_DATABASE_URL": module_engine.url.render_as_string(hide_password=False),

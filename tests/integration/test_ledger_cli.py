@@ -28,7 +28,7 @@ def test_balances_trial_balance_and_period_close(module_engine: Engine) -> None:
         assert ledger.post(request).ok
     env = {"MSC_DATABASE_URL": module_engine.url.render_as_string(hide_password=False)}
 
-    shown = runner.invoke(app, ["ledger", "balance", "cli:merchant"], env=env)
+    shown = runner.invoke(app, ["ledger", "balance", "cli:merchant", "--output", "json"], env=env)
     assert shown.exit_code == 0, shown.output
     assert json.loads(shown.stdout) == {
         "account": "cli:merchant",
@@ -40,13 +40,15 @@ def test_balances_trial_balance_and_period_close(module_engine: Engine) -> None:
     missing = runner.invoke(app, ["ledger", "balance", "cli:nobody"], env=env)
     assert (missing.exit_code, "no account 'cli:nobody'" in missing.output) == (1, True)
 
-    trial = runner.invoke(app, ["ledger", "trial-balance"], env=env)
+    trial = runner.invoke(app, ["ledger", "trial-balance", "--output", "json"], env=env)
     assert trial.exit_code == 0, trial.output
-    lines = {line["asset"]: line for line in map(json.loads, trial.stdout.splitlines())}
+    lines = {line["asset"]: line for line in json.loads(trial.stdout)}
     assert lines["IDR"]["debits_posted"] == lines["IDR"]["credits_posted"] == 1_500_00
     assert all(line["balanced"] for line in lines.values())
 
-    closed = runner.invoke(app, ["period", "close", "2020-01", "--by", "treasurer-a"], env=env)
+    closed = runner.invoke(
+        app, ["period", "close", "2020-01", "--by", "treasurer-a", "--output", "json"], env=env
+    )
     assert closed.exit_code == 0, closed.output
     assert json.loads(closed.stdout) == {
         "period": "2020-01",
@@ -76,7 +78,7 @@ def test_ledger_accounts_lists_code_asset_kind_and_balances(module_engine: Engin
 
     listed = runner.invoke(app, ["ledger", "accounts", "--output", "json"], env=env)
     assert listed.exit_code == 0, listed.output
-    rows = {row["code"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    rows = {row["code"]: row for row in json.loads(listed.stdout)}
     assert rows[bank] == {"code": bank, "asset": "IDR", "kind": "asset", "flags": "-",
                           "posted": 2_500, "pending_in": 0, "pending_out": 0}  # fmt: skip
     assert rows[merchant]["posted"] == 2_500

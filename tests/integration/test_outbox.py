@@ -102,16 +102,18 @@ def test_the_cli_lists_and_requeues_and_refuses_what_is_not_parked(
     orphan = id_of(module_engine, "orphan-3")
     env = {"MSC_DATABASE_URL": module_engine.url.render_as_string(hide_password=False)}
 
-    listed = runner.invoke(app, ["outbox", "parked"], env=env)
+    listed = runner.invoke(app, ["outbox", "parked", "--output", "json"], env=env)
     assert listed.exit_code == 0, listed.output
-    assert orphan in [json.loads(line)["id"] for line in listed.stdout.splitlines()]
+    assert orphan in [message["id"] for message in json.loads(listed.stdout)]
 
     refused = runner.invoke(app, ["outbox", "requeue", str(orphan), "999999", "--by", "x"], env=env)
     assert refused.exit_code == 1
     assert "not parked: 999999" in refused.output
     assert status_of(module_engine, orphan)[0] == "parked"
 
-    done = runner.invoke(app, ["outbox", "requeue", str(orphan), "--by", "officer-b"], env=env)
+    done = runner.invoke(
+        app, ["outbox", "requeue", str(orphan), "--by", "officer-b", "-o", "json"], env=env
+    )
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout) == {"requeued": [orphan], "by": "officer-b"}
     assert status_of(module_engine, orphan)[0] == "pending"

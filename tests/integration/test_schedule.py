@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from escrow.ledger import Ledger
 from escrow.model import AccountKind, TransferFlags, TransferRequest
-from settlement.bootstrap import Container
+from settlement.bootstrap import Container, assemble_container
 from settlement.config import Settings
 from settlement.outbox import Dispatcher
 from settlement.schedule import run_periodic
@@ -30,7 +31,7 @@ def _closed_port_url() -> str:
 
 def _container(engine: Engine, tmp_path: Path) -> Container:
     settings = Settings(data_dir=tmp_path, evm_rpc_url=_closed_port_url(), evm_rpc_timeout_s=1.0)
-    return Container(settings, "unused", engine, Dispatcher(engine, {}))
+    return assemble_container(settings, "unused", engine, Dispatcher(engine, {}))
 
 
 def _pending(engine: Engine, timeout_s: int) -> uuid.UUID:
@@ -69,9 +70,8 @@ def test_periodic_voids_expired_skips_missing_node_and_runs_hooks(
     db_engine: Engine, tmp_path: Path
 ) -> None:
     expiring, lasting = _pending(db_engine, timeout_s=1), _pending(db_engine, timeout_s=3600)
-    container = _container(db_engine, tmp_path)
     hook_calls: list[str] = []
-    container.jobs = [lambda: hook_calls.append("pi")]
+    container = replace(_container(db_engine, tmp_path), jobs=(lambda: hook_calls.append("pi"),))
     time.sleep(1.2)
 
     outcomes = run_periodic(container)
@@ -88,12 +88,10 @@ def test_periodic_voids_expired_skips_missing_node_and_runs_hooks(
 
 
 def test_a_failing_hook_does_not_stop_the_other_jobs(db_engine: Engine, tmp_path: Path) -> None:
-    container = _container(db_engine, tmp_path)
-
     def broken() -> None:
         raise RuntimeError("rail down")
 
-    container.jobs = [broken]
+    container = replace(_container(db_engine, tmp_path), jobs=(broken,))
     expiring = _pending(db_engine, timeout_s=1)
     time.sleep(1.2)
 

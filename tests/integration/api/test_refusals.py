@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -86,18 +86,21 @@ def world(module_engine: Engine) -> Iterator[World]:
     """The service on this module's own database: its Pi payments commit to the custody account,
     which tests elsewhere read the totals of."""
     database_url = module_engine.url.render_as_string(hide_password=False)
-    container = build_container(Settings(), database_url)
+    built = build_container(Settings(), database_url)
     wallet = Keypair.random()
     sandbox = make_sandbox(api_key=PI_API_KEY, app_address=wallet.public_key, base_url=PI_BASE)
     with inprocess_client(build_app(sandbox), PI_BASE) as pi_http:
         transport = JsonTransport(pi_http, HttpLimits(attempts_max=2), sleep=lambda _s: None)
-        container.pi = PiDeps(
-            platform=PiPlatformClient(transport, PI_BASE, PI_API_KEY),
-            chain=HorizonClient(transport, PI_BASE),
-            network="Pi Testnet",
-            app_address=wallet.public_key,
-            signer=wallet,
-            a2u_expiry_margin_s=container.settings.pi_a2u_expiry_margin_s,
+        container = replace(
+            built,
+            pi=PiDeps(
+                platform=PiPlatformClient(transport, PI_BASE, PI_API_KEY),
+                chain=HorizonClient(transport, PI_BASE),
+                network="Pi Testnet",
+                app_address=wallet.public_key,
+                signer=wallet,
+                a2u_expiry_margin_s=built.settings.pi_a2u_expiry_margin_s,
+            ),
         )
         app = create_app(container)
         assert container.qris_midtrans_sandbox is not None

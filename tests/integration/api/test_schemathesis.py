@@ -73,7 +73,7 @@ def service(
 def credentials(service: FastAPI) -> dict[str, str]:
     """Every credential some route takes: the operator's token, a Pioneer's Pi access token
     (from the in-process sandbox), the Xendit callback token."""
-    settings_ = service.state.container.settings
+    settings_ = service.state.services.settings
     with inprocess_client(service, "http://service.test") as http:
         pioneer = http.post(
             "/pi-sandbox/sandbox/pioneers", json={"username": "fuzz", "balance": "10"}
@@ -152,7 +152,7 @@ def test_every_operation_keeps_to_its_schema(
     operations = [result.ok() for result in results if isinstance(result, Ok)]
     assert len(operations) == len(results)  # every operation's definition loads
     assert len(operations) >= 7  # the probes, the Pi callbacks, the QRIS routes
-    providers = sorted(service.state.container.qris_adapters)
+    providers = sorted(service.state.services.qris_adapters)
     answered: dict[tuple[str, str | None], set[int]] = {}
     for operation in operations:
         headers = _headers(operation, credentials if with_credentials else None)

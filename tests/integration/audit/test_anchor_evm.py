@@ -34,7 +34,7 @@ from settlement.audit.anchor import ANCHOR_KIND, AnchorRefused, request_anchor, 
 from settlement.audit.cli import main
 from settlement.audit.export import export_period
 from settlement.audit.signing import Officers, load_officers, sign_bundle
-from settlement.bootstrap import register_evm
+from settlement.bootstrap import EvmSenderOnFirstUse, register_evm
 from settlement.cli.audit import app
 from settlement.config import Settings
 from settlement.db import make_engine
@@ -96,7 +96,7 @@ class Env:
             evm_receipt_timeout_s=15,
         )
         dispatcher = Dispatcher(self.engine, {})
-        register_evm(dispatcher, settings, self.engine)
+        register_evm(dispatcher, EvmSenderOnFirstUse(settings, self.engine))
         return dispatcher
 
     def close_and_export(self, first: bool = False) -> tuple[str, Path]:
@@ -253,7 +253,7 @@ def test_anchor_a_month_verify_it_on_chain_and_chain_the_next(
     signed = {f: (bundle / f).read_bytes() for f in (b.MANIFEST, b.SIGNATURES)}
     digest = json.loads((bundle / b.SIGNATURES).read_text())["digest"]
 
-    code, out = env.cli("anchor", first, "--bundle", str(bundle))
+    code, out = env.cli("anchor", first, "--bundle", str(bundle), "--by", "officer-a")
     assert code == 0, out
     assert "anchor requested" in out
     assert env.dispatcher().dispatch_due() == 1
@@ -277,7 +277,7 @@ def test_anchor_a_month_verify_it_on_chain_and_chain_the_next(
     assert f"(pinned by --contract), publisher {env.account.address} (pinned by" in report
 
     nonce = env.node.pending_nonce(env.account.address)
-    code, out = env.cli("anchor", first, "--bundle", str(bundle))
+    code, out = env.cli("anchor", first, "--bundle", str(bundle), "--by", "officer-a")
     assert (code, f"anchored in {tx_hash}" in out) == (0, True), out
     with env.engine.begin() as conn:
         AnchorHandler(env.sender())(conn, anchor_message(env, first))
@@ -289,7 +289,7 @@ def test_anchor_a_month_verify_it_on_chain_and_chain_the_next(
     assert json.loads((again / b.ANCHORS).read_text()) == [entry], "export writes the anchors"
 
     second, next_bundle = env.close_and_export()
-    code, out = env.cli("anchor", second, "--bundle", str(next_bundle))
+    code, out = env.cli("anchor", second, "--bundle", str(next_bundle), "--by", "officer-a")
     assert code == 0, out
     assert env.dispatcher().dispatch_due() == 1
     code, out = env.cli("anchors", second, "--bundle", str(next_bundle))
@@ -440,17 +440,17 @@ def test_an_anchor_found_on_chain_without_a_record_is_recorded_without_sending(
 def test_anchor_refuses_unsigned_unrecorded_or_out_of_order_months(env: Env) -> None:
     first, first_bundle = env.close_and_export(first=True)
     second, bundle = env.close_and_export()
-    code, out = env.cli("anchor", first, "--bundle", str(bundle))
+    code, out = env.cli("anchor", first, "--bundle", str(bundle), "--by", "officer-a")
     assert code == 1
     assert f"is the bundle of {second}, not {first}" in out
     unsigned = env.tmp / "unsigned"
     shutil.copytree(bundle, unsigned)
     document = json.loads((unsigned / b.SIGNATURES).read_text())
     (unsigned / b.SIGNATURES).write_text(json.dumps(document | {"signatures": []}))
-    code, out = env.cli("anchor", second, "--bundle", str(unsigned))
+    code, out = env.cli("anchor", second, "--bundle", str(unsigned), "--by", "officer-a")
     assert code == 1
     assert "signatures" in out
-    code, out = env.cli("anchor", second, "--bundle", str(bundle))
+    code, out = env.cli("anchor", second, "--bundle", str(bundle), "--by", "officer-a")
     assert code == 1
     assert f"anchor {first} first" in out
     with env.engine.begin() as conn, pytest.raises(AnchorRefused, match="export it first"):
@@ -458,5 +458,5 @@ def test_anchor_refuses_unsigned_unrecorded_or_out_of_order_months(env: Env) -> 
     with env.engine.begin() as conn, pytest.raises(AnchorRefused, match="recorded with digest"):
         request_anchor(conn, first, ANVIL_CHAIN_ID, "00" * 32)
     assert env.scalar("SELECT count(*) FROM outbox WHERE kind = :k", k=ANCHOR_KIND) == 0
-    assert env.cli("anchor", first, "--bundle", str(first_bundle))[0] == 0
+    assert env.cli("anchor", first, "--bundle", str(first_bundle), "--by", "officer-a")[0] == 0
     assert env.scalar("SELECT count(*) FROM outbox WHERE kind = :k", k=ANCHOR_KIND) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -21,8 +22,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def service(database_url: str, pi_world: PiWorld) -> Iterator[httpx.Client]:
-    container = build_container(Settings(), database_url)
-    container.pi = pi_world.deps
+    container = replace(build_container(Settings(), database_url), pi=pi_world.deps)
     with inprocess_client(create_app(container), "http://service.test") as http:
         yield http
     container.engine.dispose()

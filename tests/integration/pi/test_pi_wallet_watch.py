@@ -13,7 +13,7 @@ from stellar_sdk import Account as SdkAccount
 from stellar_sdk import Asset, Keypair, TransactionBuilder
 
 from escrow.clock import SystemClock
-from settlement.bootstrap import Container
+from settlement.bootstrap import assemble_container
 from settlement.config import Settings
 from settlement.outbox import Dispatcher, OutboxMessage
 from settlement.pi import u2a, watch
@@ -131,7 +131,7 @@ def test_a_lost_completion_is_booked_once_and_completed_with_pi_through_the_outb
     )
     dispatcher = Dispatcher(module_engine, {})
     register(dispatcher, pi_world.deps)
-    container = Container(settings, "unused", module_engine, dispatcher, pi=pi_world.deps)
+    container = assemble_container(settings, "unused", module_engine, dispatcher, pi=pi_world.deps)
 
     outcomes = run_periodic(container)
     dispatcher.dispatch_due()

@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
-from api.body_limit import BodyLimitMiddleware, json_depth, json_depth_max
+from api.body_limit import (
+    BodyLimitMiddleware,
+    is_json_media_type,
+    json_depth,
+    json_depth_max,
+    json_error,
+)
 
 cap_bytes = 1024
 
@@ -139,3 +145,69 @@ def test_the_scan_bounds_how_deep_a_parser_gets(body: bytes) -> None:
     except (ValueError, RecursionError):
         return
     assert nesting(value) <= depth
+
+
+def test_a_body_declared_as_another_media_type_is_415_without_the_app() -> None:
+    inner, sent, _ = run([b"{}"], headers=[(b"content-type", b"text/plain; charset=utf-8")])
+    status, headers, body = problem(sent)
+    assert (status, body["code"]) == (415, "unsupported_media_type")
+    assert headers["content-type"] == "application/problem+json"
+    assert inner.calls == 0
+
+
+def test_a_body_that_is_not_json_is_400_without_the_app() -> None:
+    inner, sent, _ = run([b'{"a": '], headers=[(b"content-type", b"application/json")])
+    status, _, body = problem(sent)
+    assert (status, body["code"]) == (400, "malformed_json")
+    assert inner.calls == 0
+
+
+def test_an_empty_body_and_an_exempt_path_reach_the_app() -> None:
+    assert run([b""], headers=[(b"content-type", b"text/plain")])[0].calls == 1
+    assert run([b"  \n"])[0].calls == 1
+    inner = Recorder()
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"tx=AAAA", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "POST",
+        "path": "/pi-sandbox/transactions",
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded")],
+    }
+    middleware = BodyLimitMiddleware(
+        inner, body_bytes_max=cap_bytes, exempt_prefixes=("/pi-sandbox",)
+    )
+    asyncio.run(middleware(scope, receive, send))
+    assert inner.calls == 1
+    assert inner.body == b"tx=AAAA"
+
+
+@given(st.sampled_from(["application/json", "application/problem+json", "application/x+json"]))
+def test_json_media_types(media_type: str) -> None:
+    assert is_json_media_type(media_type)
+
+
+@given(st.text(max_size=30).filter(lambda t: t != "application/json" and not t.endswith("+json")))
+def test_other_media_types_are_not_json(media_type: str) -> None:
+    assert not is_json_media_type(media_type)
+
+
+@given(json_values)
+def test_valid_json_has_no_error(value: object) -> None:
+    assert json_error(json.dumps(value).encode()) is None
+
+
+@given(st.binary(max_size=200))
+def test_json_error_agrees_with_json_loads(body: bytes) -> None:
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        assert json_error(body) is not None
+        return
+    assert json_error(body) is None

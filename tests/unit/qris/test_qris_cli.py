@@ -14,7 +14,7 @@ runner = CliRunner()
 
 
 def test_decode_prints_json() -> None:
-    result = runner.invoke(app, ["decode", GOPAY])
+    result = runner.invoke(app, ["decode", GOPAY, "--output", "json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["nmid"] == "ID1019000002328"
 
@@ -32,7 +32,7 @@ def test_decode_without_payload_is_usage() -> None:
 
 def test_encode_from_static() -> None:
     result = runner.invoke(
-        app, ["encode", "--from-static", GOPAY, "--amount", "15000.50", "--bill", "CHK-9"]
+        app, ["encode", "--static", GOPAY, "--amount", "15000.50", "--bill", "CHK-9"]
     )
     assert result.exit_code == 0
     dynamic = decode(result.stdout.strip())
@@ -42,6 +42,6 @@ def test_encode_from_static() -> None:
 
 
 def test_encode_bad_amount_is_usage_and_bad_static_is_refused() -> None:
-    bad_amount = ["encode", "--from-static", GOPAY, "--amount", "1.001"]
+    bad_amount = ["encode", "--static", GOPAY, "--amount", "1.001"]
     assert runner.invoke(app, bad_amount).exit_code == 2
-    assert runner.invoke(app, ["encode", "--from-static", "x", "--amount", "1"]).exit_code == 1
+    assert runner.invoke(app, ["encode", "--static", "x", "--amount", "1"]).exit_code == 1

@@ -7,7 +7,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement.schedule import Throttle
+from settlement.throttle import Throttle
 
 
 class FakeClock:

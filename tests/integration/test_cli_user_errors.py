@@ -96,7 +96,18 @@ def test_pi_expect_refuses_an_undeclared_account_before_the_service_starts(
     """It used to credit a new account ``nope:nope``; the chart of accounts refuses it."""
     data_dir = tmp_path / "data"
     result = run_msc(
-        ["pi", "expect", "--amount", "1", "--purpose", "test", "--account", "nope:nope"],
+        [
+            "pi",
+            "expect",
+            "--amount",
+            "1",
+            "--purpose",
+            "test",
+            "--account",
+            "nope:nope",
+            "--by",
+            "treasurer",
+        ],
         cwd=tmp_path,
         env={"MSC_DATA_DIR": str(data_dir)},
     )

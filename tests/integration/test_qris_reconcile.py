@@ -20,7 +20,7 @@ from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
 from settlement.qris.mdr import load_schedule
 from settlement.qris.notifications import Outcome, receive_notification
-from settlement.reconcile import reconcile_day
+from settlement.qris.reconcile import reconcile_day
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""QRIS reconciliation of one WIB business day: report lines against expectations, set-based.
+"""QRIS reconciliation of one WIB business day: the books against the acquirer's report, set-based.
 
 Order of matching: lines already confirmed by a gateway notification (same RRN), then bill
 number/reference, then NMID + amount inside the expectation's time window (static QRIS has no

@@ -20,7 +20,7 @@ from settlement.config import Settings
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
-from settlement.reconcile import reconcile_day
+from settlement.qris.reconcile import reconcile_day
 
 DEFAULT_FORMATS_FILE = Path(__file__).resolve().parents[1] / "qris" / "report_formats.json"
 

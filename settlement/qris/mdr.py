@@ -1,13 +1,28 @@
-"""Bank Indonesia's QRIS MDR schedule as data, and the fee it implies for one payment."""
+"""Bank Indonesia's QRIS MDR schedule as data, and the fee it implies: one definition.
+
+The schedule is chosen in Python (``MdrSchedule.bands_on``: the bands in force on a WIB day,
+checked disjoint); the price is one SQL statement (``priced``): the band covering the gross,
+floor and ceiling of gross x rate, the fee booked (the acquirer's reported fee is the money kept,
+never above the gross; else the floor, in the ledger's favour) and whether the reported fee is
+disputed (outside floor..ceiling). Reconciliation prices a day's report lines with it; a gateway
+notification prices its one payment with it (``price``).
+"""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
+from typing import Any
 
 from sqlalchemy import Connection, text
 
 PPM = 1_000_000
+
+BANDS = """
+    SELECT * FROM unnest(%(band_criteria)s::text[], %(band_amount_min)s::bigint[],
+                         %(band_amount_max)s::bigint[], %(band_rate)s::integer[])
+        AS m(criteria, amount_min_sen, amount_max_sen, rate_ppm)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +37,14 @@ class MdrBand:
 
 
 @dataclass(frozen=True, slots=True)
-class MdrQuote:
-    """The scheduled fee: its floor (what we book when the acquirer reports none) and ceiling."""
+class MdrPrice:
+    """What ``priced`` says of one payment."""
 
     rate_ppm: int
     floor_sen: int
     ceil_sen: int
-
-    def accepts(self, reported_sen: int) -> bool:
-        """A reported fee agrees with the schedule if it is the exact fee rounded either way."""
-        return self.floor_sen <= reported_sen <= self.ceil_sen
+    fee_sen: int
+    disputed: bool
 
 
 class MdrScheduleMissing(LookupError):
@@ -48,20 +61,10 @@ class MdrSchedule:
     def __init__(self, bands: Iterable[MdrBand]) -> None:
         self._bands = sorted(bands, key=lambda b: b.valid_from, reverse=True)
 
-    def quote(self, criteria: str, gross_sen: int, on: date) -> MdrQuote:
-        """The fee for ``gross_sen``; floor and ceiling of gross x rate, rounding made explicit."""
-        for band in self.bands_on(on, criteria):
-            if band.amount_min_sen < gross_sen and (
-                band.amount_max_sen is None or gross_sen <= band.amount_max_sen
-            ):
-                floor_sen, rest = divmod(gross_sen * band.rate_ppm, PPM)
-                return MdrQuote(band.rate_ppm, floor_sen, floor_sen + (1 if rest else 0))
-        raise MdrScheduleMissing(f"no MDR for {criteria} {gross_sen} sen on {on}")
-
     def bands_on(self, on: date, criteria: str | None = None) -> list[MdrBand]:
         """The bands in force on ``on``: per criteria, those of the newest valid_from <= on.
 
-        Set-based reconciliation prices a whole day in SQL from exactly these rows.
+        Both sources price from exactly these rows (``band_params``, then ``priced``).
         """
         newest: dict[str, date] = {}
         chosen: list[MdrBand] = []
@@ -96,3 +99,54 @@ def load_schedule(conn: Connection) -> MdrSchedule:
         )
     ).all()
     return MdrSchedule(MdrBand(*row) for row in rows)
+
+
+def priced(payments: str, bands: str) -> str:
+    """SQL pricing each row of ``payments`` (``criteria``, ``gross_sen``, ``reported_sen``, any
+    other columns pass through) under the row of ``bands`` (``BANDS`` or a table of its rows)
+    covering it. Adds ``rate_ppm`` (NULL when no band covers it: ``MdrScheduleMissing``),
+    ``floor_sen``, ``ceil_sen``, ``fee_sen`` (booked) and ``fee_disputed``."""
+    exact = "p.gross_sen::numeric * m.rate_ppm"
+    return f"""
+    SELECT q.*, CASE WHEN q.reported_sen IS NULL THEN q.floor_sen
+            ELSE least(q.reported_sen, q.gross_sen) END AS fee_sen,
+        coalesce(q.reported_sen NOT BETWEEN q.floor_sen AND q.ceil_sen, false) AS fee_disputed
+    FROM (
+        SELECT p.*, m.rate_ppm, div({exact}, {PPM})::bigint AS floor_sen,
+            div({exact}, {PPM})::bigint + (mod({exact}, {PPM}) > 0)::integer AS ceil_sen
+        FROM ({payments}) p LEFT JOIN {bands} m ON m.criteria = p.criteria
+            AND m.amount_min_sen < p.gross_sen
+            AND (m.amount_max_sen IS NULL OR p.gross_sen <= m.amount_max_sen)
+    ) q
+"""  # noqa: S608 - composed of constant SQL, values are parameters
+
+
+def band_params(bands: list[MdrBand]) -> dict[str, list[Any]]:
+    """The bands as the column arrays ``BANDS`` reads."""
+    return {
+        "band_criteria": [b.criteria for b in bands],
+        "band_amount_min": [b.amount_min_sen for b in bands],
+        "band_amount_max": [b.amount_max_sen for b in bands],
+        "band_rate": [b.rate_ppm for b in bands],
+    }
+
+
+_PRICE_ONE = priced(
+    "SELECT %(criteria)s::text AS criteria, %(gross_sen)s::bigint AS gross_sen,"
+    " %(reported_sen)s::bigint AS reported_sen",
+    f"({BANDS})",
+)
+
+
+def price(
+    conn: Connection, criteria: str, gross_sen: int, reported_sen: int | None, on: date
+) -> MdrPrice:
+    """The MDR of one payment on its WIB date, by the same statement that prices a report day."""
+    bands = load_schedule(conn).bands_on(on, criteria)
+    params = {"criteria": criteria, "gross_sen": gross_sen, "reported_sen": reported_sen}
+    row = conn.exec_driver_sql(_PRICE_ONE, params | band_params(bands)).mappings().one()
+    if row["rate_ppm"] is None:
+        raise MdrScheduleMissing(f"no MDR for {criteria} {gross_sen} sen on {on}")
+    return MdrPrice(
+        row["rate_ppm"], row["floor_sen"], row["ceil_sen"], row["fee_sen"], row["fee_disputed"]
+    )

@@ -21,7 +21,17 @@ from escrow.refusals import Refusal
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine, business_date
-from settlement.qris.mdr import load_schedule
+from settlement.qris.matching import (
+    AMOUNT_AGREES,
+    BY_REFERENCE,
+    IN_WINDOW,
+    LATE,
+    PAYABLE,
+    STATIC_KEY,
+    STATIC_ORDER,
+    STATIC_PAYABLE,
+)
+from settlement.qris.mdr import price
 from settlement.qris.posting import Receipt, post_receipts
 
 __all__ = [
@@ -175,38 +185,42 @@ def _advance_payment(conn: Connection, event: QrisEvent) -> bool:
     return row is not None
 
 
-_MATCH_BY_REFERENCE = """
-    SELECT id, amount_sen, credit_account, criteria, expires_at, status FROM qris_expectations
-    WHERE reference = :reference AND status IN ('open', 'expired', 'paid') FOR UPDATE
+# The matching rule of ``settlement.qris.matching`` applied to one payment ``p``; a reference
+# already paid is found too, so that a second source of the same payment changes nothing.
+_PAYMENT = """(SELECT CAST(:reference AS text) AS reference, CAST(:nmid AS text) AS nmid,
+    CAST(:amount AS bigint) AS amount_sen, CAST(:at AS timestamptz) AS transacted_at) p"""
+_MATCHED = f"""SELECT e.id, e.amount_sen, e.credit_account, e.criteria, e.expires_at, e.status,
+    {AMOUNT_AGREES} AS amount_agrees, {LATE} AS late FROM qris_expectations e, {_PAYMENT}"""  # noqa: S608 - constant SQL
+_MATCH_BY_REFERENCE = f"""
+    {_MATCHED} WHERE {BY_REFERENCE} AND ({PAYABLE} OR e.status = 'paid') FOR UPDATE OF e
 """
-_MATCH_STATIC = """
-    SELECT id, amount_sen, credit_account, criteria, expires_at, status FROM qris_expectations
-    WHERE status = 'open' AND nmid = :nmid AND amount_sen = :amount
-      AND created_at <= :at AND :at <= expires_at
-    ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+_MATCH_STATIC = f"""
+    {_MATCHED} WHERE {STATIC_PAYABLE} AND {STATIC_KEY} AND {IN_WINDOW}
+    ORDER BY {STATIC_ORDER} LIMIT 1 FOR UPDATE OF e SKIP LOCKED
 """
-_MARK_PAID = """
-    UPDATE qris_expectations SET status = 'paid', matched_source = 'event', matched_rrn = :rrn,
+_MARK_PAID = f"""
+    UPDATE qris_expectations e SET status = 'paid', matched_source = 'event', matched_rrn = :rrn,
         matched_tx_id = :tx, paid_at = :paid_at, gross_sen = :gross, fee_sen = :fee
-    WHERE id = :id AND status IN ('open', 'expired')
-"""
+    WHERE e.id = :id AND {PAYABLE}
+"""  # noqa: S608 - constant SQL
 
 
 def _apply_paid(conn: Connection, event: QrisEvent, now: datetime) -> Outcome:
     paid_at = event.paid_at or now
+    params = {"reference": event.reference, "nmid": event.nmid, "amount": event.amount_sen,
+              "at": paid_at}  # fmt: skip
     row = None
     if event.reference:
-        row = conn.execute(text(_MATCH_BY_REFERENCE), {"reference": event.reference}).first()
+        row = conn.execute(text(_MATCH_BY_REFERENCE), params).first()
     if row is None and event.nmid:
-        params = {"nmid": event.nmid, "amount": event.amount_sen, "at": paid_at}
         row = conn.execute(text(_MATCH_STATIC), params).first()
     if row is None:
         _exception(conn, event, "unmatched_event", None, None, "no open expectation", now)
         return Outcome.EXCEPTION
-    expectation_id, amount_sen, credit_account, criteria, expires_at, status = row
+    expectation_id, amount_sen, credit_account, criteria, expires_at, status, agrees, late = row
     if status == "paid":
         return Outcome.RECORDED  # the acquirer report (or another gateway) matched it first
-    if amount_sen != event.amount_sen:
+    if not agrees:
         detail = "paid amount differs from the expectation"
         _exception(conn, event, "amount_mismatch", expectation_id, amount_sen, detail, now)
         return Outcome.EXCEPTION
@@ -227,7 +241,7 @@ def _apply_paid(conn: Connection, event: QrisEvent, now: datetime) -> Outcome:
         ),
         {"id": expectation_id, "provider": event.provider, "tx": event.provider_tx_id},
     )
-    if paid_at > expires_at:
+    if late:
         detail = f"paid at {paid_at.isoformat()} after expiry {expires_at.isoformat()}"
         _exception(conn, event, "late", expectation_id, amount_sen, detail, now)
     return Outcome.POSTED
@@ -241,14 +255,12 @@ def _fee(
     expectation_id: uuid.UUID,
     now: datetime,
 ) -> int:
-    """The reported fee when given (it is the money kept), checked against the schedule."""
-    quote = load_schedule(conn).quote(criteria, event.amount_sen, business_date(paid_at))
-    if event.fee_sen is None:
-        return quote.floor_sen
-    if not quote.accepts(event.fee_sen):
-        detail = f"reported MDR {event.fee_sen} sen, schedule {quote.floor_sen} sen"
-        _exception(conn, event, "fee_mismatch", expectation_id, quote.floor_sen, detail, now)
-    return min(event.fee_sen, event.amount_sen)
+    """The fee booked (``settlement.qris.mdr``); a reported fee off the schedule is listed."""
+    mdr = price(conn, criteria, event.amount_sen, event.fee_sen, business_date(paid_at))
+    if mdr.disputed:
+        detail = f"reported MDR {event.fee_sen} sen, schedule {mdr.floor_sen} sen"
+        _exception(conn, event, "fee_mismatch", expectation_id, mdr.floor_sen, detail, now)
+    return mdr.fee_sen
 
 
 def _exception(

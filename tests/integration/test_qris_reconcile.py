@@ -1,6 +1,9 @@
 """QRIS end to end on PostgreSQL: notifications, report ingest, reconciliation, ledger."""
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 
 import httpx
@@ -18,9 +21,9 @@ from settlement.qris.accounts import CLEARING_ACCOUNT, MDR_EXPENSE_ACCOUNT
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
-from settlement.qris.mdr import load_schedule
+from settlement.qris.mdr import price
 from settlement.qris.notifications import Outcome, receive_notification
-from settlement.reconcile import reconcile_day
+from settlement.qris.reconcile import reconcile_day
 
 pytestmark = pytest.mark.integration
 
@@ -137,15 +140,38 @@ def test_ingest_and_reconcile_a_day(module_conn: Connection, tmp_path: Path) -> 
     assert (rerun.lines, rerun.postings, rerun.exceptions) == (0, 0, 0)
 
 
-def test_sql_priced_mdr_agrees_with_the_schedule(db_conn: Connection, tmp_path: Path) -> None:
-    """Reconciliation prices MDR in SQL; every booked fee and fee exception must equal what
-    ``MdrSchedule.quote`` says, across band edges, remainders and reported fees."""
-    schedule = load_schedule(db_conn)
+@dataclass(frozen=True)
+class Quote:
+    """The test's own reading of the seeded schedule: floor and ceiling of gross x rate."""
+
+    floor_sen: int
+    ceil_sen: int
+
+    def accepts(self, reported_sen: int) -> bool:
+        return self.floor_sen <= reported_sen <= self.ceil_sen
+
+
+def scheduled(criteria: str, gross_sen: int) -> Quote:
+    """Bank Indonesia's MDR on DAY, as seeded: UMI 0% up to Rp 500.000 and 0.3% above from
+    1 Dec 2024, UKE 0.7%; the exact fee as a fraction, rounded both ways."""
+    rate = Fraction(7, 1000) if criteria == "UKE" else Fraction(3, 1000)
+    if criteria == "UMI" and gross_sen <= 50_000_000:
+        rate = Fraction(0)
+    exact = gross_sen * rate
+    return Quote(math.floor(exact), math.ceil(exact))
+
+
+def test_mdr_agrees_with_the_schedule_from_both_sources(
+    db_conn: Connection, tmp_path: Path
+) -> None:
+    """One MDR definition prices report lines (set-based) and notifications (one payment):
+    every booked fee and fee exception equals the schedule, across band edges, remainders and
+    reported fees, from both sources."""
     band_edge = 50_000_000  # UMI: 0% up to Rp 500.000 from 1 Dec 2024, 0.3% above
     amounts = [1, 99, 333, 1_000_001, band_edge - 1, band_edge, band_edge + 1, 123_456_789]
     cases = []
     for i, (criteria, gross) in enumerate((c, a) for c in ("UMI", "UKE") for a in amounts):
-        quote = schedule.quote(criteria, gross, DAY)
+        quote = scheduled(criteria, gross)
         reported = (None, quote.floor_sen, quote.ceil_sen, quote.ceil_sen + 1)[i % 4]
         cases.append((f"MDR-{i}", criteria, gross, reported, quote))
         create_expectation(db_conn, nmid=NMID_B, amount_sen=gross, now=T0, ttl=TTL,
@@ -169,3 +195,9 @@ def test_sql_priced_mdr_agrees_with_the_schedule(db_conn: Connection, tmp_path: 
     for reference, _, gross, reported, quote in cases:
         assert booked[reference] == (quote.floor_sen if reported is None else min(reported, gross))
         assert (reference in flagged) == (reported is not None and not quote.accepts(reported))
+
+    for i, (_, criteria, gross, reported, quote) in enumerate(cases):
+        mdr = price(db_conn, criteria, gross, reported, DAY)
+        assert (mdr.floor_sen, mdr.ceil_sen) == (quote.floor_sen, quote.ceil_sen), cases[i]
+        assert mdr.fee_sen == (quote.floor_sen if reported is None else min(reported, gross))
+        assert mdr.disputed == (reported is not None and not quote.accepts(reported))

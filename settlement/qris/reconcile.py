@@ -1,9 +1,10 @@
-"""QRIS reconciliation of one WIB business day: report lines against expectations, set-based.
+"""QRIS reconciliation of one WIB business day: the books against the acquirer's report, set-based.
 
-Order of matching: lines already confirmed by a gateway notification (same RRN), then bill
-number/reference, then NMID + amount inside the expectation's time window (static QRIS has no
-reference). The day's lines are staged once in a temporary table that carries their state, MDR
-is priced in SQL from the schedule bands in force that day, every expectation and every report
+Order of matching: lines already confirmed by a gateway notification (same RRN), then the rule
+of ``settlement.qris.matching`` (bill number/reference, then NMID + amount inside the
+expectation's time window: static QRIS has no reference). The day's lines are staged once in a
+temporary table that carries their state, MDR is priced by ``settlement.qris.mdr.priced`` from
+the schedule bands in force that day, every expectation and every report
 line is written once (room for that update is kept free in their pages, so it stays a HOT
 update), and the receipts are streamed into the ledger in full batches. Everything that does not
 fit becomes an actionable exception. The caller owns (and commits) the transaction.
@@ -22,7 +23,17 @@ from escrow.ledger import Ledger
 from escrow.model import TransferRequest
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
-from settlement.qris.mdr import PPM, MdrBand, MdrScheduleMissing, load_schedule
+from settlement.qris.matching import (
+    AMOUNT_AGREES,
+    BY_REFERENCE,
+    IN_WINDOW,
+    LATE,
+    PAYABLE,
+    STATIC_KEY,
+    STATIC_ORDER,
+    STATIC_PAYABLE,
+)
+from settlement.qris.mdr import BANDS, MdrScheduleMissing, band_params, load_schedule, priced
 from settlement.qris.posting import post_transfer_groups, receipt_transfers
 
 fetch_rows_max = 20_000
@@ -52,77 +63,62 @@ _CONFIRMED = """
         RETURNING s.state)
     SELECT count(*) FILTER (WHERE state = 'confirmed') FROM confirmed
 """
-_REFERENCE_MISMATCH = """
-    UPDATE qris_scope s SET state = 'mismatch', expectation_id = e.id
+_REFERENCE_MISMATCH = f"""
+    UPDATE qris_scope p SET state = 'mismatch', expectation_id = e.id
     FROM qris_expectations e
-    WHERE s.state = 'new' AND e.reference = s.reference AND e.status IN ('open', 'expired')
-      AND e.amount_sen <> s.amount_sen
-"""
-_MDR_DAY = """
-    CREATE TEMP TABLE qris_mdr_day ON COMMIT DROP AS
-    SELECT * FROM unnest(%(criteria)s::text[], %(amount_min)s::bigint[],
-                         %(amount_max)s::bigint[], %(rate)s::integer[])
-        AS m(criteria, amount_min_sen, amount_max_sen, rate_ppm)
-"""
-# One pairing per line and per expectation: by reference first, then the k-th static line of an
-# (NMID, amount) meets the k-th open expectation of that (NMID, amount) inside its window. The
-# fee is priced here: the acquirer's reported fee is the money kept (never above the gross), else
-# the scheduled floor; floor and ceiling of gross x rate bound what the schedule accepts.
-_PAIRS = """
+    WHERE p.state = 'new' AND {BY_REFERENCE} AND {PAYABLE} AND NOT ({AMOUNT_AGREES})
+"""  # noqa: S608 - constant SQL
+_MDR_DAY = f"CREATE TEMP TABLE qris_mdr_day ON COMMIT DROP AS {BANDS}"
+# One pairing per line and per expectation (the matching rule, applied to the whole day): by
+# reference first, then the k-th static line of an (NMID, amount) meets the k-th open expectation
+# of that (NMID, amount), accepted inside its window. The created_at/expires_at bounds only narrow
+# the scan to expectations whose window can meet the day. Each pair is priced by ``priced``.
+_PAIRS = f"""
     CREATE TEMP TABLE qris_pairs ON COMMIT DROP AS
     WITH by_reference AS MATERIALIZED (
-        SELECT DISTINCT ON (e.id) s.id AS line_id, e.id AS expectation_id, e.criteria
-        FROM qris_scope s JOIN qris_expectations e ON e.reference = s.reference
-            AND e.status IN ('open', 'expired') AND e.amount_sen = s.amount_sen
-        WHERE s.state = 'new'
-        ORDER BY e.id, s.id
+        SELECT DISTINCT ON (e.id) p.id AS line_id, e.id AS expectation_id, e.criteria
+        FROM qris_scope p JOIN qris_expectations e ON {BY_REFERENCE}
+            AND {PAYABLE} AND {AMOUNT_AGREES}
+        WHERE p.state = 'new'
+        ORDER BY e.id, p.id
     ), static AS (
-        SELECT l.id AS line_id, e.id AS expectation_id, e.criteria FROM (
+        SELECT p.id AS line_id, e.id AS expectation_id, e.criteria FROM (
             SELECT s.id, s.nmid, s.amount_sen, s.transacted_at, row_number() OVER (
                 PARTITION BY s.nmid, s.amount_sen ORDER BY s.transacted_at, s.id) AS rank
             FROM qris_scope s
             WHERE s.state = 'new' AND s.nmid IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM by_reference p WHERE p.line_id = s.id)
-        ) l JOIN (
+              AND NOT EXISTS (SELECT 1 FROM by_reference r WHERE r.line_id = s.id)
+        ) p JOIN (
             SELECT e.id, e.nmid, e.amount_sen, e.criteria, e.created_at, e.expires_at,
-                row_number() OVER (
-                    PARTITION BY e.nmid, e.amount_sen ORDER BY e.created_at, e.id) AS rank
+                row_number() OVER (PARTITION BY e.nmid, e.amount_sen ORDER BY {STATIC_ORDER})
+                    AS rank
             FROM qris_expectations e
-            WHERE e.status = 'open' AND e.created_at < %(end)s AND e.expires_at >= %(window_start)s
-              AND NOT EXISTS (SELECT 1 FROM by_reference p WHERE p.expectation_id = e.id)
-        ) e ON e.nmid = l.nmid AND e.amount_sen = l.amount_sen AND e.rank = l.rank
-        WHERE e.created_at <= l.transacted_at AND l.transacted_at <= e.expires_at
+            WHERE {STATIC_PAYABLE} AND e.created_at < %(end)s AND e.expires_at >= %(window_start)s
+              AND NOT EXISTS (SELECT 1 FROM by_reference r WHERE r.expectation_id = e.id)
+        ) e ON {STATIC_KEY} AND e.rank = p.rank
+        WHERE {IN_WINDOW}
     ), pairs AS (
-        SELECT * FROM by_reference UNION ALL SELECT * FROM static
-    ), priced AS (
         SELECT p.line_id, p.expectation_id, p.criteria, s.rrn, s.transacted_at,
-            s.amount_sen AS gross_sen, s.fee_sen AS reported_sen, m.rate_ppm,
-            div(s.amount_sen::numeric * m.rate_ppm, %(ppm)s)::bigint AS floor_sen,
-            (mod(s.amount_sen::numeric * m.rate_ppm, %(ppm)s) > 0)::integer AS remainder
-        FROM pairs p JOIN qris_scope s ON s.id = p.line_id
-        LEFT JOIN qris_mdr_day m ON m.criteria = p.criteria AND m.amount_min_sen < s.amount_sen
-            AND (m.amount_max_sen IS NULL OR s.amount_sen <= m.amount_max_sen)
+            s.amount_sen AS gross_sen, s.fee_sen AS reported_sen
+        FROM (SELECT * FROM by_reference UNION ALL SELECT * FROM static) p
+        JOIN qris_scope s ON s.id = p.line_id
     )
-    SELECT line_id, expectation_id, criteria, rrn, transacted_at, gross_sen, reported_sen,
-        rate_ppm, floor_sen, floor_sen + remainder AS ceil_sen,
-        CASE WHEN reported_sen IS NULL THEN floor_sen
-            ELSE least(reported_sen, gross_sen) END AS fee_sen
-    FROM priced
-"""
+    {priced("SELECT * FROM pairs", "qris_mdr_day")}
+"""  # noqa: S608 - constant SQL
 _UNPRICED = "SELECT criteria, gross_sen FROM qris_pairs WHERE rate_ppm IS NULL LIMIT 1"
-_CLAIM = """
+_CLAIM = f"""
     CREATE TEMP TABLE qris_claimed ON COMMIT DROP AS
     WITH claimed AS (
         UPDATE qris_expectations e SET status = 'paid', matched_source = 'report',
             matched_rrn = p.rrn, paid_at = p.transacted_at, gross_sen = p.gross_sen,
             fee_sen = p.fee_sen
         FROM qris_pairs p
-        WHERE e.id = p.expectation_id AND e.status IN ('open', 'expired')
+        WHERE e.id = p.expectation_id AND {PAYABLE}
         RETURNING e.id AS expectation_id, e.transfer_id, p.line_id, e.credit_account,
             e.expires_at, e.reference, e.nmid, p.rrn, p.transacted_at, p.gross_sen, p.fee_sen,
-            p.reported_sen, p.floor_sen, p.ceil_sen
+            p.reported_sen, p.floor_sen, p.fee_disputed, {LATE} AS late
     ) SELECT * FROM claimed
-"""
+"""  # noqa: S608 - constant SQL
 _CLAIM_EXCEPTIONS = """
     INSERT INTO qris_exceptions (business_date, kind, source, source_id, expectation_id, rrn,
         reference, nmid, expected_sen, actual_sen, detail, action)
@@ -130,13 +126,13 @@ _CLAIM_EXCEPTIONS = """
         nmid, floor_sen, reported_sen,
         format('RRN %%s: MDR %%s sen reported, %%s sen scheduled', rrn, reported_sen, floor_sen),
         %(fee_mismatch)s
-    FROM qris_claimed WHERE reported_sen NOT BETWEEN floor_sen AND ceil_sen
+    FROM qris_claimed WHERE fee_disputed
     UNION ALL
     SELECT %(day)s, 'late', 'report', line_id::text, expectation_id, rrn, reference, nmid,
         gross_sen, gross_sen,
         format('RRN %%s paid %%s, expired %%s', rrn, transacted_at, expires_at),
         %(late)s
-    FROM qris_claimed WHERE transacted_at > expires_at
+    FROM qris_claimed WHERE late
     ON CONFLICT DO NOTHING
 """
 _CLAIMED_ROWS = """
@@ -226,8 +222,7 @@ def reconcile_day(
         "window_start": start - expectation_ttl_max,
         "now": now,
         "day": day,
-        "ppm": PPM,
-        **_mdr_params(load_schedule(conn).bands_on(day)),
+        **band_params(load_schedule(conn).bands_on(day)),
         **exceptions.ACTIONS,
     }
     raw = _driver(conn)
@@ -263,16 +258,6 @@ def reconcile_day(
             (day, matched, confirmed, new_exceptions, postings),
         )
     return ReconcileSummary(day, lines, matched, confirmed, postings, new_exceptions)
-
-
-def _mdr_params(bands: list[MdrBand]) -> dict[str, list[Any]]:
-    """The day's schedule bands as column arrays for ``_MDR_DAY``."""
-    return {
-        "criteria": [b.criteria for b in bands],
-        "amount_min": [b.amount_min_sen for b in bands],
-        "amount_max": [b.amount_max_sen for b in bands],
-        "rate": [b.rate_ppm for b in bands],
-    }
 
 
 def _claimed_transfers(raw: psycopg.Connection[Any]) -> Iterator[list[TransferRequest]]:

@@ -15,10 +15,11 @@ from sqlalchemy import Connection, text
 
 from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.reports import load_formats
+from escrow.calendar import WIB
 from escrow.errors import AccountNotFound
 from escrow.ledger import Ledger
 from settlement.qris.accounts import MDR_EXPENSE_ACCOUNT, merchant_account
-from settlement.qris.exceptions import ACTIONS, WIB, list_exceptions
+from settlement.qris.exceptions import ACTIONS, list_exceptions
 from settlement.qris.expectations import create_expectation
 from settlement.qris.ingest import ingest_report
 from settlement.qris.notifications import apply_notification

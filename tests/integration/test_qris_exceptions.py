@@ -176,32 +176,33 @@ def credits(conn: Connection, code: str) -> int:
 
 @pytest.mark.parametrize(("name", "source"), CASES, ids=[f"{n}-{s}" for n, s in CASES])
 def test_each_source_lists_the_kind_and_pays_what_the_rule_says(
-    db_conn: Connection, tmp_path: Path, name: str, source: str
+    module_conn: Connection, tmp_path: Path, name: str, source: str
 ) -> None:
     case = SCENARIOS[name]
     ids = {}
     for expect in case.expects:
         made = create_expectation(
-            db_conn, nmid=NMID, amount_sen=expect.amount_sen, ttl=TTL, reference=expect.reference,
-            now=T0 + timedelta(minutes=expect.created_min), criteria=expect.criteria,
+            module_conn, nmid=NMID, amount_sen=expect.amount_sen, ttl=TTL,
+            reference=expect.reference, now=T0 + timedelta(minutes=expect.created_min),
+            criteria=expect.criteria,
         )  # fmt: skip
         ids[made.id] = expect.name
     for pay in case.before_report:
-        notify(db_conn, pay)
+        notify(module_conn, pay)
     if source == "event":
         for pay in case.pays:
-            notify(db_conn, pay)
+            notify(module_conn, pay)
     else:
-        report(db_conn, tmp_path, case.pays)
+        report(module_conn, tmp_path, case.pays)
 
-    assert {e["kind"] for e in list_exceptions(db_conn, DAY)} == case.kinds[source]
-    rows = db_conn.execute(
+    assert {e["kind"] for e in list_exceptions(module_conn, DAY)} == case.kinds[source]
+    rows = module_conn.execute(
         text("SELECT id, fee_sen, gross_sen FROM qris_expectations WHERE status = 'paid'")
     ).all()
     assert {ids[row.id]: row.fee_sen for row in rows} == case.paid
     gross = sum(row.gross_sen for row in rows)
-    assert credits(db_conn, merchant_account(NMID)) == gross  # nothing posted for a refusal
-    assert -credits(db_conn, MDR_EXPENSE_ACCOUNT) == sum(case.paid.values())
+    assert credits(module_conn, merchant_account(NMID)) == gross  # nothing posted for a refusal
+    assert -credits(module_conn, MDR_EXPENSE_ACCOUNT) == sum(case.paid.values())
 
 
 def test_every_exception_kind_is_asserted_from_every_source_that_lists_it() -> None:

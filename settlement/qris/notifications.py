@@ -177,16 +177,16 @@ def _store_event(uow: UnitOfWork, event: QrisEvent) -> bool:
 
 
 def _advance_payment(uow: UnitOfWork, event: QrisEvent) -> bool:
-    """Move the payment's status forward only (settlement never returns to pending)."""
+    """Move the payment's status forward only (a paid payment never returns to pending)."""
     row = uow.conn.execute(
         text(
             "INSERT INTO qris_payments (provider, provider_tx_id, status, status_rank)"
-            " VALUES (:provider, :tx, :status, :rank)"
+            " VALUES (:provider, :provider_tx_id, :status, :rank)"
             " ON CONFLICT (provider, provider_tx_id) DO UPDATE"
             " SET status = EXCLUDED.status, status_rank = EXCLUDED.status_rank, updated_at = now()"
             " WHERE qris_payments.status_rank < EXCLUDED.status_rank RETURNING status"
         ),
-        {"provider": event.provider, "tx": event.provider_tx_id, "status": event.status,
+        {"provider": event.provider, "provider_tx_id": event.provider_tx_id, "status": event.status,
          "rank": event.status.rank},
     ).first()  # fmt: skip
     return row is not None
@@ -208,7 +208,7 @@ _MATCH_STATIC = f"""
 """
 _MARK_PAID = f"""
     UPDATE qris_expectations e SET status = 'paid', matched_source = 'event', matched_rrn = :rrn,
-        matched_tx_id = :tx, paid_at = :paid_at, gross_sen = :gross, fee_sen = :fee
+        matched_tx_id = :provider_tx_id, paid_at = :paid_at, gross_sen = :gross, fee_sen = :fee
     WHERE e.id = :id AND {PAYABLE}
 """  # noqa: S608 - constant SQL
 
@@ -239,15 +239,15 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
     post_receipts(uow, [receipt])
     uow.conn.execute(
         text(_MARK_PAID),
-        {"id": expectation_id, "rrn": event.rrn, "tx": event.provider_tx_id, "paid_at": paid_at,
-         "gross": event.amount_sen, "fee": fee},
+        {"id": expectation_id, "rrn": event.rrn, "provider_tx_id": event.provider_tx_id,
+         "paid_at": paid_at, "gross": event.amount_sen, "fee": fee},
     )  # fmt: skip
     uow.conn.execute(
         text(
             "UPDATE qris_payments SET expectation_id = :id"
-            " WHERE provider = :provider AND provider_tx_id = :tx"
+            " WHERE provider = :provider AND provider_tx_id = :provider_tx_id"
         ),
-        {"id": expectation_id, "provider": event.provider, "tx": event.provider_tx_id},
+        {"id": expectation_id, "provider": event.provider, "provider_tx_id": event.provider_tx_id},
     )
     if row["late"]:
         detail = f"paid at {paid_at.isoformat()} after expiry {row['expires_at'].isoformat()}"

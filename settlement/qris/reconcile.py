@@ -141,8 +141,8 @@ _CLAIMED_ROWS = """
     SELECT expectation_id, transfer_id, credit_account, gross_sen, fee_sen, rrn FROM qris_claimed
 """
 # Each line of the day is written once with its final state; the exceptional ones are listed.
-_SETTLE_LINES = """
-    WITH settled AS (
+_DECIDE_LINES = """
+    WITH decided AS (
         UPDATE qris_report_lines l
         SET match_state = CASE WHEN c.line_id IS NOT NULL THEN 'matched'
                 WHEN s.state = 'new' THEN 'unmatched' ELSE s.state END,
@@ -158,7 +158,7 @@ _SETTLE_LINES = """
         format('%%s line %%s of %%s: RRN %%s, %%s sen', u.acquirer, u.line_no, u.source_file,
                u.rrn, u.amount_sen),
         k.action
-    FROM settled u
+    FROM decided u
     JOIN (VALUES ('duplicate', 'duplicate', %(duplicate)s), ('mismatch', 'amount_mismatch',
                   %(amount_mismatch)s), ('refund', 'refund', %(refund)s),
                  ('unmatched', 'unmatched_report', %(unmatched_report)s))
@@ -243,7 +243,7 @@ def reconcile_day(uow: UnitOfWork, day: date, *, expectation_ttl_max_us: int) ->
     ensure_rail_accounts(uow.ledger)
     postings = post_transfer_groups(uow, _claimed_transfers(raw))
     with raw.cursor() as cur:
-        cur.execute(_SETTLE_LINES, params)
+        cur.execute(_DECIDE_LINES, params)
         cur.execute(_EXPIRE, params)
         cur.execute(_UNREPORTED, params)
         for table in _TEMP_TABLES:

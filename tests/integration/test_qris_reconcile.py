@@ -1,6 +1,7 @@
 """QRIS end to end on PostgreSQL: notifications, report ingest, reconciliation, ledger."""
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, text
 
 from chain.pi.sandbox.inprocess import SyncASGITransport
 from chain.qris.gateways.base import GatewayAdapter
+from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.gateways.midtrans import MidtransAdapter
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
 from chain.qris.gateways.midtrans_status import HttpMidtransStatus
@@ -22,7 +24,7 @@ from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
 from settlement.qris.mdr import price
-from settlement.qris.notifications import Outcome, receive_notification
+from settlement.qris.notifications import Outcome, apply_notification, receive_notification
 from settlement.qris.reconcile import reconcile_day
 from tests.support.uow import at, us
 
@@ -206,3 +208,20 @@ def test_mdr_agrees_with_the_schedule_from_both_sources(
         assert (mdr.floor_sen, mdr.ceil_sen) == (quote.floor_sen, quote.ceil_sen), cases[i]
         assert mdr.fee_sen == (quote.floor_sen if reported is None else min(reported, gross))
         assert mdr.disputed == (reported is not None and not quote.accepts(reported))
+
+
+def test_a_payment_without_its_time_is_listed_on_the_clocks_wib_day(db_conn: Connection) -> None:
+    rrn = f"{uuid.uuid4().int % 10**12:012d}"
+    event = QrisEvent(provider="midtrans", provider_tx_id=f"tx-{rrn}", status=EventStatus.PAID,
+                      provider_status="settlement", amount_sen=100, fee_sen=None, rrn=rrn,
+                      nmid="ID1020000000999", reference=None, paid_at=None)  # fmt: skip
+    evening_utc = datetime(2024, 12, 1, 18, 30, tzinfo=UTC)  # 01:30 WIB on 2 December
+
+    assert apply_notification(at(db_conn, evening_utc), event).outcome is Outcome.EXCEPTION
+
+    def listed(day: date) -> list[str]:
+        rows = list_exceptions(at(db_conn, evening_utc), day)
+        return [row["kind"] for row in rows if row["rrn"] == rrn]
+
+    assert listed(date(2024, 12, 2)) == ["unmatched_event"]
+    assert listed(date(2024, 12, 1)) == []

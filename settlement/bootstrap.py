@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine
 
 from chain.qris.gateways.base import GatewayAdapter
+from escrow.clock import Clock, SystemClock
 from settlement.config import MIDTRANS_SANDBOX_URL, Settings
 from settlement.db import make_engine
 from settlement.evm.bridge import MINT_KIND, MintHandler
@@ -49,6 +50,8 @@ class Container:
     """The in-process Midtrans status sandbox while MSC_QRIS_MIDTRANS_API_URL is its default."""
     jobs: tuple[Callable[[], None], ...] = ()
     """The rails' own periodic jobs (each decides whether it is due), e.g. Pi recovery."""
+    clock: Clock = field(default_factory=SystemClock)
+    """The one clock of requests' units of work (the ledger's: µs since the epoch)."""
 
 
 def assemble_container(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import Engine
 
 from chain.qris.gateways.base import GatewayAdapter
+from escrow.clock import Clock
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
 
@@ -45,4 +46,9 @@ class Services(Protocol):
     @property
     def qris_adapters(self) -> Mapping[str, GatewayAdapter]:
         """The QRIS gateway notification adapters by provider name."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every request's unit of work runs on."""
         ...

@@ -1,12 +1,11 @@
 """HTTP routes of the QRIS rail: gateway notifications and the exceptions read model."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.dependencies import services
@@ -25,7 +24,7 @@ from settlement.qris.notifications import (
     apply_notification,
     verify_notification,
 )
-from settlement.unit_of_work import in_transaction
+from settlement.unit_of_work import UnitOfWork, run, unit_of_work
 
 router = APIRouter(tags=["qris"])
 _RAW_JSON_BODY = {
@@ -92,19 +91,21 @@ class ExceptionsPage(BaseModel):
 async def _notify(request: Request, provider: str) -> NotificationAnswer:
     body = await request.body()
     wired = services(request)
-    headers, path, now = dict(request.headers), request.url.path, datetime.now(UTC)
+    headers, path, now_us = dict(request.headers), request.url.path, wired.clock.now_us()
 
     def verify() -> QrisEvent:
-        return verify_notification(wired.qris_adapters, provider, headers, body, path=path, now=now)
+        return verify_notification(
+            wired.qris_adapters, provider, headers, body, path=path, now_us=now_us
+        )
 
-    def store(conn: Connection) -> NotificationResult:
-        return apply_notification(conn, event, now=now)
+    def store(uow: UnitOfWork) -> NotificationResult:
+        return apply_notification(uow, event)
 
     try:
         # Blocking work runs in the thread pool: first the gateway's confirmation (network, no
         # transaction open), then the database transaction.
         event = await run_in_threadpool(verify)
-        result = await run_in_threadpool(in_transaction, wired.engine, store)
+        result = await run_in_threadpool(run, wired.engine, wired.clock, store)
     except ProviderUnknown as unknown:
         raise refusal_problem(unknown, request) from None
     except NotificationDeferred as deferred:
@@ -120,7 +121,7 @@ async def _notify(request: Request, provider: str) -> NotificationAnswer:
     log.info(
         "qris_notification",
         provider=provider,
-        tx=result.event.provider_tx_id,
+        provider_tx_id=result.event.provider_tx_id,
         status=str(result.event.status),
         outcome=str(result.outcome),
     )
@@ -157,8 +158,9 @@ def exceptions_report(
     limit: Annotated[int, Query(ge=1, le=EXCEPTIONS_PAGE_MAX)] = 100,
 ) -> ExceptionsPage:
     """The reconciliation exceptions of one business day, a page at a time."""
-    with services(request).engine.connect() as conn:
-        items = list_exceptions(conn, on, limit=limit, after_id=after_id)
+    wired = services(request)
+    with unit_of_work(wired.engine, wired.clock) as uow:
+        items = list_exceptions(uow, on, limit=limit, after_id=after_id)
     return ExceptionsPage(
         date=on.isoformat(),
         items=[ReconciliationException.model_validate(item) for item in items],

@@ -4,7 +4,7 @@ Exit codes: 0 done, 1 refused input (invalid payload, bad report line), 2 bad us
 """
 
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +13,8 @@ from tqdm import tqdm
 
 from chain.qris.payload import Payload, QrisError, as_dict, decode, to_dynamic
 from chain.qris.reports import ReportError, ReportFormat, load_formats
+from escrow.calendar import US_PER_S
+from escrow.clock import SystemClock
 from escrow.money import IDR, AmountRefused, parse_amount
 from settlement.cli.database import migrated_engine
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
@@ -21,6 +23,7 @@ from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
 from settlement.qris.reconcile import reconcile_day
+from settlement.unit_of_work import unit_of_work
 
 DEFAULT_FORMATS_FILE = Path(__file__).resolve().parents[1] / "qris" / "report_formats.json"
 
@@ -106,8 +109,8 @@ def ingest_command(
                 bar.update(done - bar.n)
 
             try:
-                with engine.begin() as conn:
-                    result = ingest_report(conn, file, formats[format_name], progress)
+                with unit_of_work(engine, SystemClock()) as uow:
+                    result = ingest_report(uow, file, formats[format_name], progress)
             except ReportError as error:
                 typer.echo(f"{file.name}: {error} (nothing stored)", err=True)
                 raise typer.Exit(EXIT_REFUSED) from None
@@ -142,10 +145,10 @@ def expect_command(
     settings = Settings()
     with migrated_engine(settings) as engine:
         try:
-            with engine.begin() as conn:
+            with unit_of_work(engine, SystemClock()) as uow:
                 expectation = create_expectation(
-                    conn, nmid=nmid, amount_sen=sen, now=datetime.now(UTC),
-                    ttl=timedelta(seconds=settings.qris_expectation_ttl_s), reference=bill,
+                    uow, nmid=nmid, amount_sen=sen,
+                    ttl_us=settings.qris_expectation_ttl_s * US_PER_S, reference=bill,
                     criteria=criteria or (source.criteria if source else None) or "UMI",
                 )  # fmt: skip
         except ExpectationRefused as error:
@@ -183,13 +186,12 @@ def reconcile_command(
     record_operator("qris reconcile", by)
     settings = Settings()
     with migrated_engine(settings) as engine:
-        with engine.begin() as conn:
+        with unit_of_work(engine, SystemClock()) as uow:
             summary = reconcile_day(
-                conn, day, now=datetime.now(UTC),
-                expectation_ttl_max=timedelta(seconds=settings.qris_expectation_ttl_s),
-            )  # fmt: skip
-        with engine.connect() as conn:
-            items = list_exceptions(conn, day)
+                uow, day, expectation_ttl_max_us=settings.qris_expectation_ttl_s * US_PER_S
+            )
+        with unit_of_work(engine, SystemClock()) as uow:
+            items = list_exceptions(uow, day)
     emit(
         {"date": day.isoformat(), "lines": summary.lines, "matched": summary.matched,
          "confirmed": summary.confirmed, "postings": summary.postings, "exceptions": items},

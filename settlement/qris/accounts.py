@@ -1,7 +1,7 @@
 """Ledger accounts of the QRIS rail, as the chart of accounts declares them."""
 
-from escrow.ledger import Ledger
 from escrow.model import Account
+from escrow.ports import LedgerProtocol
 from settlement import chart
 
 ASSET = "IDR"
@@ -14,13 +14,13 @@ def merchant_account(nmid: str) -> str:
     return chart.merchant_idr(nmid).code
 
 
-def ensure_rail_accounts(ledger: Ledger) -> None:
+def ensure_rail_accounts(ledger: LedgerProtocol) -> None:
     """Open the clearing (money at acquirers) and MDR expense accounts once."""
     chart.open_account(ledger, chart.qris_clearing())
     chart.open_account(ledger, chart.qris_mdr())
 
 
-def ensure_credit_account(ledger: Ledger, code: str, nmid: str) -> Account:
+def ensure_credit_account(ledger: LedgerProtocol, code: str, nmid: str) -> Account:
     """Open the IDR liability an expectation credits: a declared account of the chart."""
     spec = chart.CHART.spec_of(code)
     if spec.owner is None or code == merchant_account(nmid):

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from escrow.calendar import business_day
+from settlement.unit_of_work import UnitOfWork
 
 EXCEPTIONS_PAGE_MAX = 1000
 
@@ -49,13 +49,9 @@ class ExceptionLine:
     actual_sen: int | None = None
 
 
-def business_date(moment: datetime) -> date:
-    """The WIB calendar day a moment belongs to (months and days close in WIB)."""
-    return business_day(moment)
-
-
 def record(conn: Connection, line: ExceptionLine) -> None:
-    """Store the exception once; re-running reconciliation does not repeat it."""
+    """Store the exception once, in the caller's transaction; re-running reconciliation does not
+    repeat it (``business_date`` is the WIB day of ``escrow.calendar.business_day``)."""
     conn.execute(
         text(
             "INSERT INTO qris_exceptions (business_date, kind, source, source_id, expectation_id,"
@@ -69,12 +65,12 @@ def record(conn: Connection, line: ExceptionLine) -> None:
 
 
 def list_exceptions(
-    conn: Connection, on: date, *, limit: int = EXCEPTIONS_PAGE_MAX, after_id: int = 0
+    uow: UnitOfWork, on: date, *, limit: int = EXCEPTIONS_PAGE_MAX, after_id: int = 0
 ) -> list[dict[str, Any]]:
     """The read model: one business day's exceptions, oldest first, a page at a time."""
     if not 0 < limit <= EXCEPTIONS_PAGE_MAX:
         raise ValueError(f"limit must be 1..{EXCEPTIONS_PAGE_MAX}")
-    rows = conn.execute(
+    rows = uow.conn.execute(
         text(
             "SELECT id, business_date, kind, source, source_id, expectation_id, rrn, reference,"
             " nmid, expected_sen, actual_sen, detail, action, created_at, resolved_at"

@@ -3,23 +3,20 @@
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from escrow.calendar import from_us
 from escrow.chart import AccountUndeclared
-from escrow.ledger import Ledger
+from escrow.clock import FixedClock
 from escrow.refusals import Refusal
-from settlement.expectations import (
-    EXPECTATION_CONFLICT,
-    ExpectationRequest,
-    ExpectationStatus,
-    us_of,
-)
+from settlement.expectations import EXPECTATION_CONFLICT, ExpectationRequest, ExpectationStatus
 from settlement.expectations import Expectation as SharedExpectation
 from settlement.qris.accounts import ASSET, ensure_credit_account, merchant_account
 from settlement.qris.posting import receipt_transfer_id
+from settlement.unit_of_work import UnitOfWork, bind
 
 CRITERIA = frozenset({"UMI", "UKE", "UME", "UBE", "URE"})
 REFERENCE_CHARS_MAX = 25  # QRIS tag 62/01 and 62/05 hold at most 25 characters
@@ -54,18 +51,18 @@ class Expectation:
 
 
 def create_expectation(
-    conn: Connection,
+    uow: UnitOfWork,
     *,
     nmid: str,
     amount_sen: int,
-    now: datetime,
-    ttl: timedelta,
+    ttl_us: int,
     reference: str | None = None,
     criteria: str = "UMI",
     credit_account: str | None = None,
     purpose: str = DEFAULT_PURPOSE,
 ) -> Expectation:
-    """Record the expectation and open the merchant's liability account if needed."""
+    """Record the expectation, open from the unit of work's clock for ``ttl_us``, and open the
+    merchant's liability account if needed."""
     if isinstance(amount_sen, bool) or not isinstance(amount_sen, int) or amount_sen <= 0:
         raise ExpectationRefused(f"amount must be a positive int of sen, got {amount_sen!r}")
     if criteria not in CRITERIA:
@@ -74,19 +71,20 @@ def create_expectation(
         raise ExpectationRefused(f"reference must be 1..{REFERENCE_CHARS_MAX} characters")
     if not _PURPOSE.fullmatch(purpose):
         raise ExpectationRefused("purpose must be 1-32 chars of [a-z0-9_]")
-    if not nmid or ttl <= timedelta(0):
+    if not nmid or ttl_us <= 0:
         raise ExpectationRefused("NMID is required and the time to live must be positive")
     account = credit_account or merchant_account(nmid)
     try:
-        ensure_credit_account(Ledger(conn), account, nmid)
+        ensure_credit_account(uow.ledger, account, nmid)
     except AccountUndeclared as undeclared:
         raise ExpectationRefused(str(undeclared), code=undeclared.code) from None
-    expectation = Expectation(
-        uuid.uuid4(), nmid, criteria, amount_sen, account, now, now + ttl, reference, purpose
-    )
+    opens_at_us = uow.clock.now_us()
+    expectation = Expectation(uuid.uuid4(), nmid, criteria, amount_sen, account,
+                              from_us(opens_at_us), from_us(opens_at_us + ttl_us), reference,
+                              purpose)  # fmt: skip
     try:
-        with conn.begin_nested():
-            conn.execute(
+        with uow.conn.begin_nested():
+            uow.conn.execute(
                 text(
                     "INSERT INTO qris_expectations (id, reference, nmid, criteria, amount_sen,"
                     " credit_account, created_at, expires_at, transfer_id, purpose) VALUES (:id,"
@@ -97,7 +95,7 @@ def create_expectation(
                 | {"transfer_id": expectation.transfer_id},
             )
     except IntegrityError:
-        existing = find_by_reference(conn, reference) if reference is not None else None
+        existing = find_by_reference(uow.conn, reference) if reference is not None else None
         if existing is not None and (
             existing.nmid,
             existing.criteria,
@@ -119,11 +117,15 @@ _FIELDS = (
 
 def find_by_reference(conn: Connection, reference: str) -> Expectation | None:
     """The QRIS expectation with this bill reference."""
-    row = conn.execute(
-        text(f"SELECT {_FIELDS} FROM qris_expectations WHERE reference = :ref"),  # noqa: S608 - constant columns
-        {"ref": reference},
-    ).first()
-    return Expectation(*row) if row else None
+    row = (
+        conn.execute(
+            text(f"SELECT {_FIELDS} FROM qris_expectations WHERE reference = :ref"),  # noqa: S608 - constant columns
+            {"ref": reference},
+        )
+        .mappings()
+        .first()
+    )
+    return Expectation(**row) if row else None
 
 
 _STATUS = {
@@ -145,16 +147,15 @@ class QrisExpectations:
     asset = ASSET
 
     def create(self, conn: Connection, request: ExpectationRequest) -> SharedExpectation:
-        """``create_expectation`` with the shared request; see ``settlement.expectations``."""
+        """``create_expectation`` with the shared request, opening at its ``opens_at_us`` (the
+        request's time is the clock); see ``settlement.expectations``."""
         if request.payee is None:
             raise ExpectationRefused("a QRIS expectation needs the merchant's NMID as payee")
-        opens = datetime.fromtimestamp(request.opens_at_us / 1_000_000, tz=UTC)
         created = create_expectation(
-            conn,
+            bind(conn, FixedClock(request.opens_at_us)),
             nmid=request.payee,
             amount_sen=request.amount_units,
-            now=opens,
-            ttl=timedelta(microseconds=request.expires_at_us - request.opens_at_us),
+            ttl_us=request.expires_at_us - request.opens_at_us,
             reference=request.reference,
             criteria=DEFAULT_CRITERIA,
             credit_account=request.credit_account,
@@ -177,7 +178,7 @@ class QrisExpectations:
                 " gross_sen = amount_sen, matched_rrn = :by"
                 " WHERE reference = :ref AND status IN ('open', 'expired')"
             ),
-            {"ref": reference, "by": by, "at": datetime.fromtimestamp(paid_at_us / 1e6, tz=UTC)},
+            {"ref": reference, "by": by, "at": from_us(paid_at_us)},
         )
         found = self.find(conn, reference)
         if found is None:
@@ -195,11 +196,16 @@ class QrisExpectations:
             amount_units=exp.amount_sen,
             credit_account=exp.credit_account,
             purpose=exp.purpose,
-            opens_at_us=us_of(exp.created_at.timestamp()),
-            expires_at_us=us_of(exp.expires_at.timestamp()),
+            opens_at_us=_us(exp.created_at),
+            expires_at_us=_us(exp.expires_at),
             status=_STATUS[str(status)],
             payee=exp.nmid,
         )
 
 
 QRIS_EXPECTATIONS = QrisExpectations()
+
+
+def _us(moment: datetime) -> int:
+    """Exact µs since the epoch of a stored ``timestamptz`` (``from_us``'s inverse)."""
+    return (moment - from_us(0)) // timedelta(microseconds=1)

@@ -3,12 +3,10 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import psycopg
-from sqlalchemy import Connection
 
 from chain.qris.reports import CountingReader, ReportFormat, read_report
+from settlement.qris.driver import psycopg_connection
+from settlement.unit_of_work import UnitOfWork
 
 _STAGING = """
     CREATE TEMP TABLE qris_report_staging (
@@ -39,16 +37,16 @@ class IngestResult:
 
 
 def ingest_report(
-    conn: Connection,
+    uow: UnitOfWork,
     path: Path,
     fmt: ReportFormat,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Parse and store a report inside the caller's transaction; a bad line aborts it all.
+    """Parse and store a report in the unit of work's transaction; a bad line aborts it all.
 
     ``on_progress`` receives the bytes read so far (for a progress bar over the file size).
     """
-    raw = _driver(conn)
+    raw = psycopg_connection(uow.conn)
     lines = 0
     with path.open("rb") as handle, raw.cursor() as cur:
         counter = CountingReader(handle)
@@ -71,11 +69,3 @@ def ingest_report(
     if on_progress is not None:
         on_progress(counter.bytes_read)
     return IngestResult(lines, inserted)
-
-
-def _driver(conn: Connection) -> psycopg.Connection[Any]:
-    """The psycopg connection under SQLAlchemy's, in the same transaction (for COPY)."""
-    driver = conn.connection.driver_connection
-    if not isinstance(driver, psycopg.Connection):
-        raise TypeError("QRIS ingest needs the psycopg 3 driver")
-    return driver

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from chain.qris.gateways.base import GatewayAdapter
 from chain.qris.gateways.errors import (
@@ -16,11 +16,11 @@ from chain.qris.gateways.errors import (
 )
 from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
-from escrow.ledger import Ledger
+from escrow.calendar import business_day, from_us
 from escrow.refusals import Refusal
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
-from settlement.qris.exceptions import ExceptionLine, business_date
+from settlement.qris.exceptions import ExceptionLine
 from settlement.qris.matching import (
     AMOUNT_AGREES,
     BY_REFERENCE,
@@ -33,6 +33,7 @@ from settlement.qris.matching import (
 )
 from settlement.qris.mdr import price
 from settlement.qris.posting import Receipt, post_receipts
+from settlement.unit_of_work import UnitOfWork
 
 __all__ = [
     "SNAP_NOTIFY_PATH",
@@ -95,22 +96,22 @@ class NotificationResult:
 
 
 def receive_notification(
-    conn: Connection,
+    uow: UnitOfWork,
     adapters: Mapping[str, GatewayAdapter],
     provider: str,
     headers: Mapping[str, str],
     body: bytes,
     *,
     path: str,
-    now: datetime,
 ) -> NotificationResult:
     """Verify, confirm and apply one notification of ``provider``'s gateway in one go.
 
     For callers already inside a transaction; the API confirms first and opens the transaction
     after (``verify_notification`` then ``apply_notification``), so no network call holds it.
     """
-    event = verify_notification(adapters, provider, headers, body, path=path, now=now)
-    return apply_notification(conn, event, now=now)
+    now_us = uow.clock.now_us()
+    event = verify_notification(adapters, provider, headers, body, path=path, now_us=now_us)
+    return apply_notification(uow, event)
 
 
 def verify_notification(
@@ -120,19 +121,20 @@ def verify_notification(
     body: bytes,
     *,
     path: str,
-    now: datetime,
+    now_us: int,
 ) -> QrisEvent:
     """The event a notification proves: authenticated, and confirmed with the gateway.
 
     Raises ``ProviderUnknown``; ``NotificationRefused`` when it is not authentic, not readable
     or not confirmed; ``NotificationDeferred`` when the gateway cannot confirm it now. Nothing
-    is stored in any of these cases.
+    is stored in any of these cases. ``now_us`` (the clock's) is handed to the gateway's
+    adapter as an aware datetime: the edge where the rail's time meets the gateway's.
     """
     adapter = adapters.get(provider)
     if adapter is None:
         raise ProviderUnknown(repr(provider))
     try:
-        return adapter.confirm(adapter.parse(headers, body, path=path, now=now))
+        return adapter.confirm(adapter.parse(headers, body, path=path, now=from_us(now_us)))
     except GatewayUnavailable as unavailable:
         raise NotificationDeferred(unavailable.code, str(unavailable)) from unavailable
     except NotificationUnauthenticated as refused:
@@ -141,22 +143,27 @@ def verify_notification(
         raise NotificationRefused(invalid.code, str(invalid), authenticated=True) from invalid
 
 
-def apply_notification(conn: Connection, event: QrisEvent, *, now: datetime) -> NotificationResult:
-    """Store a verified event once, move its payment forward, post it when it is paid."""
-    if not _store_event(conn, event):
+def apply_notification(uow: UnitOfWork, event: QrisEvent) -> NotificationResult:
+    """Store a verified event once, move its payment forward, post it when it is paid.
+
+    A payment's time is the gateway's ``paid_at`` (an aware datetime, bound as it arrives), else
+    the unit of work's clock.
+    """
+    now = from_us(uow.clock.now_us())
+    if not _store_event(uow, event):
         return NotificationResult(Outcome.DUPLICATE, event)
-    if not _advance_payment(conn, event):
+    if not _advance_payment(uow, event):
         return NotificationResult(Outcome.STALE, event)
     if event.status in _REFUNDS:
-        _exception(conn, event, "refund", None, None, f"{event.provider_status} notified", now)
+        _exception(uow, event, "refund", None, None, f"{event.provider_status} notified", now)
         return NotificationResult(Outcome.EXCEPTION, event)
     if event.status is not EventStatus.PAID:
         return NotificationResult(Outcome.RECORDED, event)
-    return NotificationResult(_apply_paid(conn, event, now), event)
+    return NotificationResult(_apply_paid(uow, event, now), event)
 
 
-def _store_event(conn: Connection, event: QrisEvent) -> bool:
-    row = conn.execute(
+def _store_event(uow: UnitOfWork, event: QrisEvent) -> bool:
+    row = uow.conn.execute(
         text(
             "INSERT INTO qris_events (provider, provider_tx_id, status, provider_status,"
             " amount_sen, fee_sen, rrn, nmid, reference, paid_at) VALUES (:provider,"
@@ -169,17 +176,17 @@ def _store_event(conn: Connection, event: QrisEvent) -> bool:
     return row is not None
 
 
-def _advance_payment(conn: Connection, event: QrisEvent) -> bool:
-    """Move the payment's status forward only (settlement never returns to pending)."""
-    row = conn.execute(
+def _advance_payment(uow: UnitOfWork, event: QrisEvent) -> bool:
+    """Move the payment's status forward only (a paid payment never returns to pending)."""
+    row = uow.conn.execute(
         text(
             "INSERT INTO qris_payments (provider, provider_tx_id, status, status_rank)"
-            " VALUES (:provider, :tx, :status, :rank)"
+            " VALUES (:provider, :provider_tx_id, :status, :rank)"
             " ON CONFLICT (provider, provider_tx_id) DO UPDATE"
             " SET status = EXCLUDED.status, status_rank = EXCLUDED.status_rank, updated_at = now()"
             " WHERE qris_payments.status_rank < EXCLUDED.status_rank RETURNING status"
         ),
-        {"provider": event.provider, "tx": event.provider_tx_id, "status": event.status,
+        {"provider": event.provider, "provider_tx_id": event.provider_tx_id, "status": event.status,
          "rank": event.status.rank},
     ).first()  # fmt: skip
     return row is not None
@@ -189,8 +196,9 @@ def _advance_payment(conn: Connection, event: QrisEvent) -> bool:
 # already paid is found too, so that a second source of the same payment changes nothing.
 _PAYMENT = """(SELECT CAST(:reference AS text) AS reference, CAST(:nmid AS text) AS nmid,
     CAST(:amount AS bigint) AS amount_sen, CAST(:at AS timestamptz) AS transacted_at) p"""
-_MATCHED = f"""SELECT e.id, e.amount_sen, e.credit_account, e.criteria, e.expires_at, e.status,
-    {AMOUNT_AGREES} AS amount_agrees, {LATE} AS late FROM qris_expectations e, {_PAYMENT}"""  # noqa: S608 - constant SQL
+_MATCHED = f"""SELECT e.id AS expectation_id, e.amount_sen, e.credit_account, e.criteria,
+    e.expires_at, e.status, {AMOUNT_AGREES} AS amount_agrees, {LATE} AS late
+    FROM qris_expectations e, {_PAYMENT}"""  # noqa: S608 - constant SQL
 _MATCH_BY_REFERENCE = f"""
     {_MATCHED} WHERE {BY_REFERENCE} AND ({PAYABLE} OR e.status = 'paid') FOR UPDATE OF e
 """
@@ -200,55 +208,55 @@ _MATCH_STATIC = f"""
 """
 _MARK_PAID = f"""
     UPDATE qris_expectations e SET status = 'paid', matched_source = 'event', matched_rrn = :rrn,
-        matched_tx_id = :tx, paid_at = :paid_at, gross_sen = :gross, fee_sen = :fee
+        matched_tx_id = :provider_tx_id, paid_at = :paid_at, gross_sen = :gross, fee_sen = :fee
     WHERE e.id = :id AND {PAYABLE}
 """  # noqa: S608 - constant SQL
 
 
-def _apply_paid(conn: Connection, event: QrisEvent, now: datetime) -> Outcome:
+def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
     paid_at = event.paid_at or now
     params = {"reference": event.reference, "nmid": event.nmid, "amount": event.amount_sen,
               "at": paid_at}  # fmt: skip
     row = None
     if event.reference:
-        row = conn.execute(text(_MATCH_BY_REFERENCE), params).first()
+        row = uow.conn.execute(text(_MATCH_BY_REFERENCE), params).mappings().first()
     if row is None and event.nmid:
-        row = conn.execute(text(_MATCH_STATIC), params).first()
+        row = uow.conn.execute(text(_MATCH_STATIC), params).mappings().first()
     if row is None:
-        _exception(conn, event, "unmatched_event", None, None, "no open expectation", now)
+        _exception(uow, event, "unmatched_event", None, None, "no open expectation", now)
         return Outcome.EXCEPTION
-    expectation_id, amount_sen, credit_account, criteria, expires_at, status, agrees, late = row
-    if status == "paid":
+    expectation_id: uuid.UUID = row["expectation_id"]
+    if row["status"] == "paid":
         return Outcome.RECORDED  # the acquirer report (or another gateway) matched it first
-    if not agrees:
+    if not row["amount_agrees"]:
         detail = "paid amount differs from the expectation"
-        _exception(conn, event, "amount_mismatch", expectation_id, amount_sen, detail, now)
+        _exception(uow, event, "amount_mismatch", expectation_id, row["amount_sen"], detail, now)
         return Outcome.EXCEPTION
-    fee = _fee(conn, event, criteria, paid_at, expectation_id, now)
-    receipt = Receipt(expectation_id, credit_account, event.amount_sen, fee, event.rrn, "event")
-    ledger = Ledger(conn)
-    ensure_rail_accounts(ledger)
-    post_receipts(conn, ledger, [receipt])
-    conn.execute(
+    fee = _fee(uow, event, row["criteria"], paid_at, expectation_id, now)
+    receipt = Receipt(expectation_id, row["credit_account"], event.amount_sen, fee, event.rrn,
+                      "event")  # fmt: skip
+    ensure_rail_accounts(uow.ledger)
+    post_receipts(uow, [receipt])
+    uow.conn.execute(
         text(_MARK_PAID),
-        {"id": expectation_id, "rrn": event.rrn, "tx": event.provider_tx_id, "paid_at": paid_at,
-         "gross": event.amount_sen, "fee": fee},
+        {"id": expectation_id, "rrn": event.rrn, "provider_tx_id": event.provider_tx_id,
+         "paid_at": paid_at, "gross": event.amount_sen, "fee": fee},
     )  # fmt: skip
-    conn.execute(
+    uow.conn.execute(
         text(
             "UPDATE qris_payments SET expectation_id = :id"
-            " WHERE provider = :provider AND provider_tx_id = :tx"
+            " WHERE provider = :provider AND provider_tx_id = :provider_tx_id"
         ),
-        {"id": expectation_id, "provider": event.provider, "tx": event.provider_tx_id},
+        {"id": expectation_id, "provider": event.provider, "provider_tx_id": event.provider_tx_id},
     )
-    if late:
-        detail = f"paid at {paid_at.isoformat()} after expiry {expires_at.isoformat()}"
-        _exception(conn, event, "late", expectation_id, amount_sen, detail, now)
+    if row["late"]:
+        detail = f"paid at {paid_at.isoformat()} after expiry {row['expires_at'].isoformat()}"
+        _exception(uow, event, "late", expectation_id, row["amount_sen"], detail, now)
     return Outcome.POSTED
 
 
 def _fee(
-    conn: Connection,
+    uow: UnitOfWork,
     event: QrisEvent,
     criteria: str,
     paid_at: datetime,
@@ -256,15 +264,15 @@ def _fee(
     now: datetime,
 ) -> int:
     """The fee booked (``settlement.qris.mdr``); a reported fee off the schedule is listed."""
-    mdr = price(conn, criteria, event.amount_sen, event.fee_sen, business_date(paid_at))
+    mdr = price(uow.conn, criteria, event.amount_sen, event.fee_sen, business_day(paid_at))
     if mdr.disputed:
         detail = f"reported MDR {event.fee_sen} sen, schedule {mdr.floor_sen} sen"
-        _exception(conn, event, "fee_mismatch", expectation_id, mdr.floor_sen, detail, now)
+        _exception(uow, event, "fee_mismatch", expectation_id, mdr.floor_sen, detail, now)
     return mdr.fee_sen
 
 
 def _exception(
-    conn: Connection,
+    uow: UnitOfWork,
     event: QrisEvent,
     kind: str,
     expectation_id: uuid.UUID | None,
@@ -273,12 +281,12 @@ def _exception(
     now: datetime,
 ) -> None:
     exceptions.record(
-        conn,
+        uow.conn,
         ExceptionLine(
             kind=kind,
             source="event",
             source_id=f"{event.provider}:{event.provider_tx_id}:{event.status}",
-            business_date=business_date(event.paid_at or now),
+            business_date=business_day(event.paid_at or now),
             detail=f"{event.provider} {event.provider_tx_id}: {detail}",
             action=exceptions.ACTIONS[kind],
             expectation_id=expectation_id,

@@ -4,15 +4,14 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
+from escrow import model
 from escrow.errors import InvariantViolation
-from escrow.ledger import Ledger
-from escrow.model import ResultCode, TransferFlags, TransferRequest, transfer_id
+from escrow.model import ResultCode, TransferFlags, TransferRequest
 from escrow.rules import batch_transfers_max
 from settlement.chart import TransferCode
 from settlement.qris.accounts import ASSET, CLEARING_ACCOUNT, MDR_EXPENSE_ACCOUNT
 from settlement.suspense import Unbooked, book_to_suspense
+from settlement.unit_of_work import UnitOfWork
 
 RECEIPT_NAMESPACE = "qris.receipt"
 MDR_NAMESPACE = "qris.mdr"
@@ -37,7 +36,7 @@ class Receipt:
 
 def receipt_transfer_id(expectation_id: uuid.UUID) -> uuid.UUID:
     """One expectation is paid once, whichever source (event or report) saw it first."""
-    return transfer_id(RECEIPT_NAMESPACE, str(expectation_id))
+    return model.transfer_id(RECEIPT_NAMESPACE, str(expectation_id))
 
 
 def transfers_for(receipt: Receipt) -> list[TransferRequest]:
@@ -55,14 +54,14 @@ def transfers_for(receipt: Receipt) -> list[TransferRequest]:
 
 def receipt_transfers(
     expectation_id: uuid.UUID,
-    receipt_id: uuid.UUID,
+    transfer_id: uuid.UUID,
     credit_account: str,
     gross_sen: int,
     fee_sen: int,
     rrn: str | None,
     source: str,
 ) -> list[TransferRequest]:
-    """The transfers of one receipt; ``receipt_id`` is ``receipt_transfer_id(expectation_id)``,
+    """The transfers of one receipt; ``transfer_id`` is ``receipt_transfer_id(expectation_id)``,
     passed in because reconciliation reads it from the expectation instead of hashing again."""
     if not 0 <= fee_sen <= gross_sen:
         raise InvariantViolation(f"fee {fee_sen} outside 0..{gross_sen}")
@@ -73,39 +72,38 @@ def receipt_transfers(
     transfers: list[TransferRequest] = []
     if net > 0:
         transfers.append(
-            TransferRequest(receipt_id, CLEARING_ACCOUNT, credit_account, net, ASSET,
+            TransferRequest(transfer_id, CLEARING_ACCOUNT, credit_account, net, ASSET,
                             TransferCode.QRIS_RECEIVED, linked, external_ref=rrn, user_data=data)
         )  # fmt: skip
     if fee_sen > 0:
         transfers.append(
-            TransferRequest(transfer_id(MDR_NAMESPACE, key), MDR_EXPENSE_ACCOUNT, credit_account,
-                            fee_sen, ASSET, TransferCode.QRIS_MDR, external_ref=rrn, user_data=data)
+            TransferRequest(model.transfer_id(MDR_NAMESPACE, key), MDR_EXPENSE_ACCOUNT,
+                            credit_account, fee_sen, ASSET, TransferCode.QRIS_MDR,
+                            external_ref=rrn, user_data=data)
         )  # fmt: skip
     return transfers
 
 
-def post_receipts(conn: Connection, ledger: Ledger, receipts: Iterable[Receipt]) -> int:
-    """Post receipts; see ``post_transfer_groups``."""
-    return post_transfer_groups(conn, ledger, map(transfers_for, receipts))
+def post_receipts(uow: UnitOfWork, receipts: Iterable[Receipt]) -> int:
+    """Post receipts on the unit of work's ledger; see ``post_transfer_groups``."""
+    return post_transfer_groups(uow, map(transfers_for, receipts))
 
 
-def post_transfer_groups(
-    conn: Connection, ledger: Ledger, groups: Iterable[list[TransferRequest]]
-) -> int:
+def post_transfer_groups(uow: UnitOfWork, groups: Iterable[list[TransferRequest]]) -> int:
     """Post linked groups in batches as full as the ledger allows (a group never splits).
 
     The money of a receipt has arrived: a transfer the ledger refuses is booked to suspense
     (``settlement.suspense``), never raised. How many transfers were new.
     """
-    posted = 0
+    new_transfers = 0
     for batch in _batches(groups):
-        for request, result in zip(batch, ledger.post_batch(batch), strict=True):
+        for request, result in zip(batch, uow.ledger.post_batch(batch), strict=True):
             if result.code not in _ACCEPTED:
                 arrived = Unbooked("qris", request.id, request.asset, request.amount,
                                    request.debit, request.credit, request.external_ref)  # fmt: skip
-                book_to_suspense(conn, ledger, arrived, result.code)
-            posted += result.code is ResultCode.OK
-    return posted
+                book_to_suspense(uow.conn, uow.ledger, arrived, result.code)
+            new_transfers += result.code is ResultCode.OK
+    return new_transfers
 
 
 def _batches(groups: Iterable[list[TransferRequest]]) -> Iterator[list[TransferRequest]]:

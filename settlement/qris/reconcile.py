@@ -7,22 +7,23 @@ temporary table that carries their state, MDR is priced by ``settlement.qris.mdr
 the schedule bands in force that day, every expectation and every report
 line is written once (room for that update is kept free in their pages, so it stays a HOT
 update), and the receipts are streamed into the ledger in full batches. Everything that does not
-fit becomes an actionable exception. The caller owns (and commits) the transaction.
+fit becomes an actionable exception. The caller's unit of work owns (and commits) the
+transaction; its clock says which of the day's expectations have expired.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection
+from psycopg.rows import dict_row
 
-from escrow.calendar import day_range
-from escrow.ledger import Ledger
+from escrow.calendar import day_range, from_us
 from escrow.model import TransferRequest
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
+from settlement.qris.driver import psycopg_connection
 from settlement.qris.matching import (
     AMOUNT_AGREES,
     BY_REFERENCE,
@@ -35,6 +36,7 @@ from settlement.qris.matching import (
 )
 from settlement.qris.mdr import BANDS, MdrScheduleMissing, band_params, load_schedule, priced
 from settlement.qris.posting import post_transfer_groups, receipt_transfers
+from settlement.unit_of_work import UnitOfWork
 
 fetch_rows_max = 20_000
 join_work_mem = "256MB"  # per sort/hash of the day's joins, this transaction only (server side)
@@ -61,7 +63,7 @@ _CONFIRMED = """
         WHERE e.matched_rrn = s.rrn AND e.status = 'paid' AND e.matched_source = 'event'
           AND s.state = 'new'
         RETURNING s.state)
-    SELECT count(*) FILTER (WHERE state = 'confirmed') FROM confirmed
+    SELECT count(*) FILTER (WHERE state = 'confirmed') AS confirmed FROM confirmed
 """
 _REFERENCE_MISMATCH = f"""
     UPDATE qris_scope p SET state = 'mismatch', expectation_id = e.id
@@ -139,8 +141,8 @@ _CLAIMED_ROWS = """
     SELECT expectation_id, transfer_id, credit_account, gross_sen, fee_sen, rrn FROM qris_claimed
 """
 # Each line of the day is written once with its final state; the exceptional ones are listed.
-_SETTLE_LINES = """
-    WITH settled AS (
+_DECIDE_LINES = """
+    WITH decided AS (
         UPDATE qris_report_lines l
         SET match_state = CASE WHEN c.line_id IS NOT NULL THEN 'matched'
                 WHEN s.state = 'new' THEN 'unmatched' ELSE s.state END,
@@ -156,7 +158,7 @@ _SETTLE_LINES = """
         format('%%s line %%s of %%s: RRN %%s, %%s sen', u.acquirer, u.line_no, u.source_file,
                u.rrn, u.amount_sen),
         k.action
-    FROM settled u
+    FROM decided u
     JOIN (VALUES ('duplicate', 'duplicate', %(duplicate)s), ('mismatch', 'amount_mismatch',
                   %(amount_mismatch)s), ('refund', 'refund', %(refund)s),
                  ('unmatched', 'unmatched_report', %(unmatched_report)s))
@@ -206,47 +208,42 @@ class ReconcileSummary:
     exceptions: int
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[00:00, 24:00) WIB of ``day``, as aware datetimes (``escrow.calendar``'s)."""
-    return day_range(day)
+def reconcile_day(uow: UnitOfWork, day: date, *, expectation_ttl_max_us: int) -> ReconcileSummary:
+    """Match, post and report one business day; re-running it changes nothing more.
 
-
-def reconcile_day(
-    conn: Connection, day: date, *, now: datetime, expectation_ttl_max: timedelta
-) -> ReconcileSummary:
-    """Match, post and report one business day; re-running it changes nothing more."""
-    start, end = day_bounds(day)
+    ``expectation_ttl_max_us`` bounds how long before the day an expectation can have opened.
+    """
+    start, end = day_range(day)
     params: dict[str, Any] = {
         "start": start,
         "end": end,
-        "window_start": start - expectation_ttl_max,
-        "now": now,
+        "window_start": start - timedelta(microseconds=expectation_ttl_max_us),
+        "now": from_us(uow.clock.now_us()),
         "day": day,
-        **band_params(load_schedule(conn).bands_on(day)),
+        **band_params(load_schedule(uow.conn).bands_on(day)),
         **exceptions.ACTIONS,
     }
-    raw = _driver(conn)
+    raw = psycopg_connection(uow.conn)
     before = _count_exceptions(raw, day)
-    with raw.cursor() as cur:
+    with raw.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT set_config('work_mem', %s, true)", (join_work_mem,))
         lines = _run(cur, _SCOPE, params)
         cur.execute("ANALYZE qris_scope")
-        confirmed = _scalar(cur, _CONFIRMED)
+        confirmed = _confirmed(cur)
         cur.execute(_REFERENCE_MISMATCH)
         cur.execute(_MDR_DAY, params)
         cur.execute(_PAIRS, params)
-        unpriced = cur.execute(_UNPRICED).fetchone()
+        unpriced = _unpriced(cur)
         if unpriced is not None:
-            raise MdrScheduleMissing(f"no MDR for {unpriced[0]} {unpriced[1]} sen on {day}")
+            raise MdrScheduleMissing(f"no MDR for {unpriced} sen on {day}")
         cur.execute("ANALYZE qris_pairs")
         matched = _run(cur, _CLAIM)
         cur.execute("ANALYZE qris_claimed")
         cur.execute(_CLAIM_EXCEPTIONS, params)
-    ledger = Ledger(conn)
-    ensure_rail_accounts(ledger)
-    postings = post_transfer_groups(conn, ledger, _claimed_transfers(raw))
+    ensure_rail_accounts(uow.ledger)
+    postings = post_transfer_groups(uow, _claimed_transfers(raw))
     with raw.cursor() as cur:
-        cur.execute(_SETTLE_LINES, params)
+        cur.execute(_DECIDE_LINES, params)
         cur.execute(_EXPIRE, params)
         cur.execute(_UNREPORTED, params)
         for table in _TEMP_TABLES:
@@ -262,11 +259,20 @@ def reconcile_day(
 
 def _claimed_transfers(raw: psycopg.Connection[Any]) -> Iterator[list[TransferRequest]]:
     """The claimed receipts' transfers, streamed from a server-side cursor (memory stays flat)."""
-    with raw.cursor(name="qris_claimed_rows") as rows:
+    with raw.cursor(name="qris_claimed_rows", row_factory=dict_row) as rows:
         rows.itersize = fetch_rows_max
         rows.execute(_CLAIMED_ROWS)
-        for expectation_id, receipt_id, account, gross, fee, rrn in rows:
-            yield receipt_transfers(expectation_id, receipt_id, account, gross, fee, rrn, "report")
+        for row in rows:
+            yield receipt_transfers(row["expectation_id"], row["transfer_id"],
+                                    row["credit_account"], row["gross_sen"], row["fee_sen"],
+                                    row["rrn"], "report")  # fmt: skip
+
+
+def _unpriced(cur: psycopg.Cursor[dict[str, Any]]) -> str | None:
+    """A pair no band of the day prices ("UMI 1500000"), if any."""
+    cur.execute(_UNPRICED)
+    row = cur.fetchone()
+    return None if row is None else f"{row['criteria']} {row['gross_sen']}"
 
 
 def _run(cur: psycopg.Cursor[Any], statement: str, params: dict[str, Any] | None = None) -> int:
@@ -275,21 +281,17 @@ def _run(cur: psycopg.Cursor[Any], statement: str, params: dict[str, Any] | None
     return max(cur.rowcount, 0)
 
 
-def _scalar(cur: psycopg.Cursor[Any], query: str) -> int:
-    cur.execute(query)
+def _confirmed(cur: psycopg.Cursor[dict[str, Any]]) -> int:
+    """Lines a gateway notification had already paid (same RRN and amount): confirmed."""
+    cur.execute(_CONFIRMED)
     row = cur.fetchone()
-    return int(row[0]) if row else 0
+    return int(row["confirmed"]) if row else 0
 
 
 def _count_exceptions(raw: psycopg.Connection[Any], day: date) -> int:
-    with raw.cursor() as cur:
-        cur.execute("SELECT count(*) FROM qris_exceptions WHERE business_date = %s", (day,))
+    with raw.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT count(*) AS listed FROM qris_exceptions WHERE business_date = %s", (day,)
+        )
         row = cur.fetchone()
-        return int(row[0]) if row else 0
-
-
-def _driver(conn: Connection) -> psycopg.Connection[Any]:
-    driver = conn.connection.driver_connection
-    if not isinstance(driver, psycopg.Connection):
-        raise TypeError("QRIS reconciliation needs the psycopg 3 driver")
-    return driver
+        return int(row["listed"]) if row else 0

@@ -16,6 +16,7 @@ from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
 from settlement.bootstrap import Container, build_container
 from settlement.config import Settings
 from settlement.qris.expectations import create_expectation
+from tests.support.uow import at, us
 
 pytestmark = pytest.mark.integration
 KEY = Settings().qris_midtrans_server_key.get_secret_value()
@@ -58,9 +59,9 @@ def test_notification_flow(
     midtrans.record(reference, transaction_id=f"tx-{reference}", transaction_status="settlement",
                     gross_amount="15000.00")  # fmt: skip
     with db_engine.begin() as conn:
-        create_expectation(conn, nmid="ID1029999999999", amount_sen=1_500_000,
-                           now=datetime.now(UTC) - timedelta(days=1000), ttl=timedelta(days=2000),
-                           reference=reference)  # fmt: skip
+        create_expectation(at(conn, datetime.now(UTC) - timedelta(days=1000)),
+                           nmid="ID1029999999999", amount_sen=1_500_000,
+                           ttl_us=us(timedelta(days=2000)), reference=reference)  # fmt: skip
     url = "/v1/qris/notifications/midtrans"
     first = client.post(url, content=body(reference))
     assert first.status_code == 200
@@ -111,9 +112,9 @@ def test_an_amount_that_would_round_is_refused_and_nothing_posted(
 ) -> None:
     reference = f"AMT-{uuid.uuid4().hex[:10]}"
     with db_engine.begin() as conn:
-        create_expectation(conn, nmid="ID1029999999999", amount_sen=100,
-                           now=datetime.now(UTC) - timedelta(days=1000), ttl=timedelta(days=2000),
-                           reference=reference)  # fmt: skip
+        create_expectation(at(conn, datetime.now(UTC) - timedelta(days=1000)),
+                           nmid="ID1029999999999", amount_sen=100,
+                           ttl_us=us(timedelta(days=2000)), reference=reference)  # fmt: skip
     reply = client.post("/v1/qris/notifications/midtrans", content=signed(reference, gross_amount))
     assert reply.status_code == 400
     assert reply.headers["content-type"].startswith("application/problem+json")
@@ -131,9 +132,9 @@ def test_an_amount_that_would_round_is_refused_and_nothing_posted(
 def expect(db_engine: Engine, amount_sen: int = 1_500_000) -> str:
     reference = f"MID-{uuid.uuid4().hex[:10]}"
     with db_engine.begin() as conn:
-        create_expectation(conn, nmid="ID1029999999999", amount_sen=amount_sen,
-                           now=datetime.now(UTC) - timedelta(days=1000), ttl=timedelta(days=2000),
-                           reference=reference)  # fmt: skip
+        create_expectation(at(conn, datetime.now(UTC) - timedelta(days=1000)),
+                           nmid="ID1029999999999", amount_sen=amount_sen,
+                           ttl_us=us(timedelta(days=2000)), reference=reference)  # fmt: skip
     return reference
 
 

@@ -24,6 +24,7 @@ from settlement.qris.expectations import create_expectation
 from settlement.qris.ingest import ingest_report
 from settlement.qris.notifications import apply_notification
 from settlement.qris.reconcile import reconcile_day
+from tests.support.uow import at, us
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +146,7 @@ def notify(conn: Connection, pay: Pay) -> None:
         rrn=pay.rrn, nmid=NMID, reference=pay.reference,
         paid_at=None if pay.refunded else pay.at,
     )  # fmt: skip
-    apply_notification(conn, event, now=pay.at)
+    apply_notification(at(conn, pay.at), event)
 
 
 def report(conn: Connection, tmp_path: Path, pays: tuple[Pay, ...]) -> None:
@@ -161,8 +162,8 @@ def report(conn: Connection, tmp_path: Path, pays: tuple[Pay, ...]) -> None:
         )
     path = tmp_path / "acquirer.csv"
     path.write_text("\n".join(lines) + "\n")
-    ingest_report(conn, path, FORMATS["generic"])
-    reconcile_day(conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
+    ingest_report(at(conn, T0), path, FORMATS["generic"])
+    reconcile_day(at(conn, T0 + timedelta(days=1)), DAY, expectation_ttl_max_us=us(TTL))
 
 
 def credits(conn: Connection, code: str) -> int:
@@ -182,8 +183,8 @@ def test_each_source_lists_the_kind_and_pays_what_the_rule_says(
     ids = {}
     for expect in case.expects:
         made = create_expectation(
-            module_conn, nmid=NMID, amount_sen=expect.amount_sen, ttl=TTL,
-            reference=expect.reference, now=T0 + timedelta(minutes=expect.created_min),
+            at(module_conn, T0 + timedelta(minutes=expect.created_min)), nmid=NMID,
+            amount_sen=expect.amount_sen, ttl_us=us(TTL), reference=expect.reference,
             criteria=expect.criteria,
         )  # fmt: skip
         ids[made.id] = expect.name
@@ -195,7 +196,7 @@ def test_each_source_lists_the_kind_and_pays_what_the_rule_says(
     else:
         report(module_conn, tmp_path, case.pays)
 
-    assert {e["kind"] for e in list_exceptions(module_conn, DAY)} == case.kinds[source]
+    assert {e["kind"] for e in list_exceptions(at(module_conn, T0), DAY)} == case.kinds[source]
     rows = module_conn.execute(
         text("SELECT id, fee_sen, gross_sen FROM qris_expectations WHERE status = 'paid'")
     ).all()

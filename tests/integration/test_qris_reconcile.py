@@ -1,6 +1,7 @@
 """QRIS end to end on PostgreSQL: notifications, report ingest, reconciliation, ledger."""
 
 import math
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -12,6 +13,7 @@ from sqlalchemy import Connection, text
 
 from chain.pi.sandbox.inprocess import SyncASGITransport
 from chain.qris.gateways.base import GatewayAdapter
+from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.gateways.midtrans import MidtransAdapter
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
 from chain.qris.gateways.midtrans_status import HttpMidtransStatus
@@ -22,8 +24,9 @@ from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
 from settlement.qris.mdr import price
-from settlement.qris.notifications import Outcome, receive_notification
+from settlement.qris.notifications import Outcome, apply_notification, receive_notification
 from settlement.qris.reconcile import reconcile_day
+from tests.support.uow import at, us
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +56,7 @@ def midtrans(order_id: str, status: str, amount: str, tx: str, when: str, **extr
 
 def notify(conn: Connection, body: bytes) -> Outcome:
     return receive_notification(
-        conn, ADAPTERS, "midtrans", {}, body, path="/v1/qris/notifications/midtrans", now=T0
+        at(conn, T0), ADAPTERS, "midtrans", {}, body, path="/v1/qris/notifications/midtrans"
     ).outcome
 
 
@@ -63,7 +66,7 @@ def credits(conn: Connection, code: str) -> int:
 
 
 def test_notifications_are_idempotent_and_never_go_backwards(db_conn: Connection) -> None:
-    create_expectation(db_conn, nmid=NMID_A, amount_sen=1_500_000, now=T0, ttl=TTL,
+    create_expectation(at(db_conn, T0), nmid=NMID_A, amount_sen=1_500_000, ttl_us=us(TTL),
                        reference="CHK-N1")  # fmt: skip
     paid = midtrans("CHK-N1", "settlement", "15000.00", "tx-n1", "2024-12-02 09:05:00")
     assert notify(db_conn, paid) is Outcome.POSTED
@@ -78,7 +81,7 @@ def test_notifications_are_idempotent_and_never_go_backwards(db_conn: Connection
     unknown = midtrans("CHK-NONE", "settlement", "1.00", "tx-n2", "2024-12-02 09:05:00")
     assert notify(db_conn, unknown) is Outcome.EXCEPTION
     with pytest.raises(ExpectationRefused):
-        create_expectation(db_conn, nmid=NMID_A, amount_sen=1, now=T0, ttl=TTL,
+        create_expectation(at(db_conn, T0), nmid=NMID_A, amount_sen=1, ttl_us=us(TTL),
                            reference="CHK-N1")  # fmt: skip
 
 
@@ -98,8 +101,8 @@ def test_ingest_and_reconcile_a_day(module_conn: Connection, tmp_path: Path) -> 
     db_conn = module_conn
 
     def expect(nmid: str, sen: int, ref: str | None, criteria: str = "UMI") -> None:
-        create_expectation(db_conn, nmid=nmid, amount_sen=sen, now=T0, ttl=TTL, reference=ref,
-                           criteria=criteria)  # fmt: skip
+        create_expectation(at(db_conn, T0), nmid=nmid, amount_sen=sen, ttl_us=us(TTL),
+                           reference=ref, criteria=criteria)  # fmt: skip
 
     expect(NMID_A, 1_500_000, "CHK-1")
     expect(NMID_A, 2_000_000, None)
@@ -114,11 +117,13 @@ def test_ingest_and_reconcile_a_day(module_conn: Connection, tmp_path: Path) -> 
 
     report = tmp_path / "acq-2024-12-02.csv"
     report.write_text(REPORT)
-    first = ingest_report(db_conn, report, FORMATS["generic"])
-    again = ingest_report(db_conn, report, FORMATS["generic"])
+    first = ingest_report(at(db_conn, T0), report, FORMATS["generic"])
+    again = ingest_report(at(db_conn, T0), report, FORMATS["generic"])
     assert (first.lines, first.inserted, again.inserted) == (8, 8, 0)
 
-    summary = reconcile_day(db_conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
+    summary = reconcile_day(
+        at(db_conn, T0 + timedelta(days=1)), DAY, expectation_ttl_max_us=us(TTL)
+    )
     assert (summary.lines, summary.matched, summary.confirmed) == (8, 3, 1)
 
     assert credits(db_conn, f"merchant:{NMID_A}:IDR") == 1_500_000 + 2_000_000 + 3_000_000
@@ -127,16 +132,16 @@ def test_ingest_and_reconcile_a_day(module_conn: Connection, tmp_path: Path) -> 
     assert -credits(db_conn, MDR_EXPENSE_ACCOUNT) == 900_000
     assert -credits(db_conn, CLEARING_ACCOUNT) == 106_500_000 - 900_000
 
-    kinds = {(e["kind"], e["rrn"]) for e in list_exceptions(db_conn, DAY)}
+    kinds = {(e["kind"], e["rrn"]) for e in list_exceptions(at(db_conn, T0), DAY)}
     assert ("fee_mismatch", "000000000003") in kinds
     assert ("duplicate", "000000000003") in kinds
     assert ("unmatched_report", "000000000009") in kinds
     assert ("refund", "000000000010") in kinds
     assert ("amount_mismatch", "000000000011") in kinds
     assert ("unmatched_expectation", None) in kinds
-    assert all(e["action"] for e in list_exceptions(db_conn, DAY))
+    assert all(e["action"] for e in list_exceptions(at(db_conn, T0), DAY))
 
-    rerun = reconcile_day(db_conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
+    rerun = reconcile_day(at(db_conn, T0 + timedelta(days=1)), DAY, expectation_ttl_max_us=us(TTL))
     assert (rerun.lines, rerun.postings, rerun.exceptions) == (0, 0, 0)
 
 
@@ -174,7 +179,7 @@ def test_mdr_agrees_with_the_schedule_from_both_sources(
         quote = scheduled(criteria, gross)
         reported = (None, quote.floor_sen, quote.ceil_sen, quote.ceil_sen + 1)[i % 4]
         cases.append((f"MDR-{i}", criteria, gross, reported, quote))
-        create_expectation(db_conn, nmid=NMID_B, amount_sen=gross, now=T0, ttl=TTL,
+        create_expectation(at(db_conn, T0), nmid=NMID_B, amount_sen=gross, ttl_us=us(TTL),
                            reference=f"MDR-{i}", criteria=criteria)  # fmt: skip
     lines = ["rrn,amount,fee,transaction_time,nmid,reference,transaction_id,status"]
     for i, (reference, _, gross, reported, _) in enumerate(cases):
@@ -183,15 +188,17 @@ def test_mdr_agrees_with_the_schedule_from_both_sources(
                      f"2024-12-02 09:10:00,{NMID_B},{reference},m{i},SUCCESS")  # fmt: skip
     report = tmp_path / "mdr.csv"
     report.write_text("\n".join(lines) + "\n")
-    ingest_report(db_conn, report, FORMATS["generic"])
-    reconcile_day(db_conn, DAY, now=T0 + timedelta(days=1), expectation_ttl_max=TTL)
+    ingest_report(at(db_conn, T0), report, FORMATS["generic"])
+    reconcile_day(at(db_conn, T0 + timedelta(days=1)), DAY, expectation_ttl_max_us=us(TTL))
 
     booked = dict(
         db_conn.execute(
             text("SELECT reference, fee_sen FROM qris_expectations WHERE reference LIKE 'MDR-%'")
         ).all()
     )
-    flagged = {e["reference"] for e in list_exceptions(db_conn, DAY) if e["kind"] == "fee_mismatch"}
+    flagged = {
+        e["reference"] for e in list_exceptions(at(db_conn, T0), DAY) if e["kind"] == "fee_mismatch"
+    }
     for reference, _, gross, reported, quote in cases:
         assert booked[reference] == (quote.floor_sen if reported is None else min(reported, gross))
         assert (reference in flagged) == (reported is not None and not quote.accepts(reported))
@@ -201,3 +208,20 @@ def test_mdr_agrees_with_the_schedule_from_both_sources(
         assert (mdr.floor_sen, mdr.ceil_sen) == (quote.floor_sen, quote.ceil_sen), cases[i]
         assert mdr.fee_sen == (quote.floor_sen if reported is None else min(reported, gross))
         assert mdr.disputed == (reported is not None and not quote.accepts(reported))
+
+
+def test_a_payment_without_its_time_is_listed_on_the_clocks_wib_day(db_conn: Connection) -> None:
+    rrn = f"{uuid.uuid4().int % 10**12:012d}"
+    event = QrisEvent(provider="midtrans", provider_tx_id=f"tx-{rrn}", status=EventStatus.PAID,
+                      provider_status="settlement", amount_sen=100, fee_sen=None, rrn=rrn,
+                      nmid="ID1020000000999", reference=None, paid_at=None)  # fmt: skip
+    evening_utc = datetime(2024, 12, 1, 18, 30, tzinfo=UTC)  # 01:30 WIB on 2 December
+
+    assert apply_notification(at(db_conn, evening_utc), event).outcome is Outcome.EXCEPTION
+
+    def listed(day: date) -> list[str]:
+        rows = list_exceptions(at(db_conn, evening_utc), day)
+        return [row["kind"] for row in rows if row["rrn"] == rrn]
+
+    assert listed(date(2024, 12, 2)) == ["unmatched_event"]
+    assert listed(date(2024, 12, 1)) == []

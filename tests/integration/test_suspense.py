@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import Connection, text
 from structlog.testing import capture_logs
 
+from escrow.clock import SystemClock
 from escrow.ledger import Ledger
 from escrow.model import AccountKind, TransferRequest
 from settlement.evm import deposits
 from settlement.evm.bridge import ONCHAIN_ACCOUNT, ensure_bridge_accounts
 from settlement.qris.accounts import ensure_rail_accounts, merchant_account
 from settlement.qris.posting import Receipt, post_receipts
+from settlement.unit_of_work import bind
 from tests.support.suspense import alarm, item, metric, open_refusing_credits, suspense_balance
 
 pytestmark = pytest.mark.integration
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.integration
 def test_qris_receipt_the_ledger_refuses_lands_insuspense_balance(db_conn: Connection) -> None:
     nmid = f"ID{uuid.uuid4().int % 10**13:013d}"
     credit = merchant_account(nmid)
+    uow = bind(db_conn, SystemClock())
     ledger = Ledger(db_conn)
     ensure_rail_accounts(ledger)
     open_refusing_credits(db_conn, credit, "IDR")
@@ -35,7 +38,7 @@ def test_qris_receipt_the_ledger_refuses_lands_insuspense_balance(db_conn: Conne
     receipt = Receipt(uuid.uuid4(), credit, 1_500_000, 10_500, "RRN123456789", "event")
 
     with capture_logs() as logs:
-        assert post_receipts(db_conn, ledger, [receipt]) == 0  # nothing new where it belongs
+        assert post_receipts(uow, [receipt]) == 0  # nothing new where it belongs
 
     assert ledger.balance(credit).posted == 0
     assert suspense_balance(ledger, "IDR") == before + 1_500_000  # net and MDR, the gross in all

@@ -36,6 +36,7 @@ from settlement.config import Settings
 from settlement.pi.deps import PiDeps
 from settlement.pi.expectations import Expectation, create_expectation, metadata_for
 from settlement.qris.expectations import create_expectation as create_qris_expectation
+from tests.support.uow import at, us
 
 pytestmark = pytest.mark.integration
 PI_BASE = "http://pi-sandbox.test"
@@ -263,9 +264,9 @@ def midtrans(
 def expect_qris(world: World) -> str:
     reference = f"R-{uuid.uuid4().hex[:12]}"
     with world.engine.begin() as conn:
-        create_qris_expectation(conn, nmid="ID1029999999999", amount_sen=1_500_000,
-                                now=datetime.now(UTC) - timedelta(days=1000),
-                                ttl=timedelta(days=2000), reference=reference)  # fmt: skip
+        create_qris_expectation(at(conn, datetime.now(UTC) - timedelta(days=1000)),
+                                nmid="ID1029999999999", amount_sen=1_500_000,
+                                ttl_us=us(timedelta(days=2000)), reference=reference)  # fmt: skip
     return reference
 
 

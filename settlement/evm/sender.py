@@ -1,5 +1,8 @@
 """Send a transaction exactly once: sign, record, commit, then broadcast; recover by hash.
 
+The node is asked (gas estimate, pending nonce, fees) before the nonce row is locked, and
+broadcast to after the record committed: no network call waits while a row lock is held.
+
 The signed bytes are committed to evm_transactions before the node sees them. After a crash the
 same row is found by (purpose, reference): if the node knows the hash we wait for it, if not we
 rebroadcast the very same bytes (same nonce, same hash). A new transaction for the same purpose
@@ -21,6 +24,7 @@ from chain.evm.signing import sign
 from chain.evm.types import Receipt, TxRequest
 from settlement.evm import txstore
 from settlement.evm.txstore import SentTx, TxStatus
+from settlement.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)
 recover_batch_max = 100
@@ -99,14 +103,21 @@ class TxSender:
 
     def _sign_and_record(self, purpose: str, ledger_ref: str, request: TxRequest) -> SentTx:
         chain_id = self._node.chain_id
-        with self._engine.begin() as conn:
+        try:
+            self._check_gas(request)
+        except TxRevertedError:  # a concurrent sender may have recorded (and sent) it meanwhile
+            raced = self.find(purpose, ledger_ref)
+            if raced is None:
+                raise
+            return raced
+        chain_nonce = self._node.pending_nonce(self.address)
+        fees = self._node.fees()
+        with transaction(self._engine) as conn:
             existing = txstore.live_tx(conn, chain_id, purpose, ledger_ref)
             if existing is not None:
                 return existing
-            self._check_gas(request)
-            chain_nonce = self._node.pending_nonce(self.address)
             nonce = txstore.reserve_nonce(conn, chain_id, self.address, chain_nonce)
-            signed = sign(self._account, chain_id, nonce, request, self._node.fees())
+            signed = sign(self._account, chain_id, nonce, request, fees)
             tx = txstore.insert_tx(
                 conn,
                 chain_id=chain_id,
@@ -165,5 +176,5 @@ class TxSender:
     ) -> None:
         if tx.status is status and error is None and block_number is None:
             return
-        with self._engine.begin() as conn:
+        with transaction(self._engine) as conn:
             txstore.set_status(conn, tx.id, status, block_number=block_number, error=error)

@@ -81,7 +81,7 @@ def scan_evm_deposits(container: Container) -> str:
         container.evm.forget()
         log.warning("evm_deposit_scan_skipped", reason=repr(error))
         return "skipped: node unreachable"
-    return f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits"
+    return f"blocks {result.from_block}..{result.to_block}: {result.posted} deposits"
 
 
 def watch_pi_wallet(container: Container) -> str:

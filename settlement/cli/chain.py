@@ -151,7 +151,7 @@ def scan_deposits_command(*, by: ByOption, output: OutputOption = Output.TEXT) -
                 settings.evm_scan_blocks_max,
             )
     emit(
-        {"from_block": result.from_block, "to_block": result.to_block, "credited": result.credited},
+        {"from_block": result.from_block, "to_block": result.to_block, "credited": result.posted},
         output,
         text=lambda done: (
             f"blocks {done['from_block']}..{done['to_block']}: {done['credited']} deposits"

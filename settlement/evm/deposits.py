@@ -47,11 +47,11 @@ class DepositEvent:
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
-    """Blocks read and deposits booked by one scan."""
+    """Blocks read and deposits posted by one scan."""
 
     from_block: int
     to_block: int
-    credited: int
+    posted: int
 
 
 def decode_deposit(entry: LogEntry) -> DepositEvent:
@@ -99,7 +99,7 @@ def scan_deposits(
         log.info("evm_deposit_scan_raced", from_block=first, to_block=last)
         return ScanResult(first, first - 1, 0)
     ensure_bridge_accounts(uow.ledger)
-    credited = sum(_credit(uow, deployment.chain_id, decode_deposit(e)) for e in entries)
+    posted = sum(_post_deposit(uow, deployment.chain_id, decode_deposit(e)) for e in entries)
     conn.execute(
         text(
             "UPDATE evm_scan_cursors SET last_block = :b, updated_at = now()"
@@ -107,7 +107,7 @@ def scan_deposits(
         ),
         {"b": last, "c": deployment.chain_id, "a": deployment.token, "s": DEPOSIT_STREAM},
     )
-    return ScanResult(first, last, credited)
+    return ScanResult(first, last, posted)
 
 
 def _cursor(conn: Connection, deployment: Deployment, lock: bool) -> int:
@@ -126,7 +126,7 @@ def _cursor(conn: Connection, deployment: Deployment, lock: bool) -> int:
     return int(conn.execute(text(query + (" FOR UPDATE" if lock else "")), params).scalar_one())
 
 
-def _credit(uow: UnitOfWork, chain_id: int, event: DepositEvent) -> int:
+def _post_deposit(uow: UnitOfWork, chain_id: int, event: DepositEvent) -> int:
     if not 0 < event.amount <= amount_max:
         raise InvariantViolation(f"deposit amount out of range in {event.tx_hash}")
     conn, ledger = uow.conn, uow.ledger

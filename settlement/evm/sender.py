@@ -1,7 +1,7 @@
-"""Send a transaction exactly once: sign, record, commit, then broadcast; recover by hash.
+"""Send a transaction exactly once: sign, record, commit, then submit; recover by hash.
 
 The node is asked (gas estimate, pending nonce, fees) before the nonce row is locked, and
-broadcast to after the record committed: no network call waits while a row lock is held.
+submitted to only after the record committed: no network call waits while a row lock is held.
 
 The signed bytes are committed to evm_transactions before the node sees them. After a crash the
 same row is found by (purpose, reference): if the node knows the hash we wait for it, if not we
@@ -82,7 +82,7 @@ class TxSender:
         if tx is None:
             tx = self._sign_and_record(purpose, ledger_ref, build())
         if tx.status is not TxStatus.CONFIRMED:
-            self._ensure_broadcast(tx)
+            self._ensure_submitted(tx)
         return self._confirm(tx)
 
     def find(self, purpose: str, ledger_ref: str) -> SentTx | None:
@@ -96,7 +96,7 @@ class TxSender:
             open_txs = txstore.open_txs(conn, self._node.chain_id, self.address, recover_batch_max)
         for tx in open_txs:
             try:
-                self._ensure_broadcast(tx)
+                self._ensure_submitted(tx)
             except TxReplacedError:
                 log.error("evm_tx_replaced", tx_hash=tx.tx_hash, nonce=tx.nonce)
         return len(open_txs)
@@ -142,7 +142,7 @@ class TxSender:
         if estimate > request.gas_limit:
             raise GasLimitExceededError(f"gas estimate {estimate} > limit {request.gas_limit}")
 
-    def _ensure_broadcast(self, tx: SentTx) -> None:
+    def _ensure_submitted(self, tx: SentTx) -> None:
         if self._node.transaction_known(tx.tx_hash):
             self._mark(tx, TxStatus.SUBMITTED)
             return
@@ -152,7 +152,7 @@ class TxSender:
             if self._node.receipt(tx.tx_hash) is None:
                 self._mark(tx, TxStatus.REPLACED, error=str(error))
                 raise TxReplacedError(tx.tx_hash, tx.nonce) from error
-        log.info("evm_tx_broadcast", tx_hash=tx.tx_hash, nonce=tx.nonce, status=str(tx.status))
+        log.info("evm_tx_submitted", tx_hash=tx.tx_hash, nonce=tx.nonce, status=str(tx.status))
         self._mark(tx, TxStatus.SUBMITTED)
 
     def _confirm(self, tx: SentTx) -> Receipt:

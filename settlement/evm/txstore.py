@@ -25,7 +25,7 @@ class TxStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SentTx:
-    """One recorded transaction: what it is for, and the exact signed bytes to (re)broadcast."""
+    """One recorded transaction: what it is for, and the exact signed bytes to (re)submit."""
 
     id: int
     chain_id: int
@@ -128,7 +128,7 @@ def insert_tx(
     raw: bytes,
     to_address: str | None,
 ) -> SentTx:
-    """Record a signed transaction (status ``signed``) before it is broadcast."""
+    """Record a signed transaction (status ``signed``) before it is submitted."""
     row = conn.execute(
         text(
             "INSERT INTO evm_transactions (chain_id, purpose, ledger_ref, sender, nonce, tx_hash,"  # noqa: S608 - fixed column list
@@ -151,7 +151,7 @@ def insert_tx(
 
 def set_status(
     conn: Connection,
-    tx_id: int,
+    record_id: int,
     status: TxStatus,
     block_number: int | None = None,
     error: str | None = None,
@@ -167,6 +167,6 @@ def set_status(
             "status": str(status),
             "block": block_number,
             "error": None if error is None else redact_urls(error)[:error_text_max],
-            "id": tx_id,
+            "id": record_id,
         },
     )

@@ -373,7 +373,7 @@ def scan(engine: Engine, node: Web3Client, deployment: Deployment, confirmations
     with engine.begin() as conn:
         return scan_deposits(
             bind(conn, SystemClock()), node, deployment, confirmations, 10_000
-        ).credited
+        ).posted
 
 
 def test_deposit_credits_the_holder_once_and_unknown_refs_go_to_suspense(

@@ -47,6 +47,7 @@ from escrow.rules import (
     PendingState,
     PendingStatus,
     Snapshot,
+    accounts_page_max,
     batch_transfers_max,
     clock_lag_max_us,
     expiry_void,
@@ -126,7 +127,6 @@ _SELECT_RECORDS = """
 the whole accounts table on every call, O(accounts) per post."""
 
 
-accounts_page_max = 1000
 """Most accounts one ``Ledger.accounts`` call returns."""
 
 
@@ -240,9 +240,9 @@ class Ledger:
         again with the stored transfers known.
         """
         if len(requests) == 1 and _plain(requests[0]):
-            posted, ts = self._try_plain(raw, requests[0])
-            if posted is not None:
-                return [posted]
+            result, ts = self._try_plain(raw, requests[0])
+            if result is not None:
+                return [result]
             return self._replan(raw, requests, [ts], savepoint=False)
         savepoint = len(requests) > 1
         snap, timestamps = self._snapshot(raw, requests, savepoint=savepoint)

@@ -32,6 +32,7 @@ from escrow.rules import (
     PendingState,
     PendingStatus,
     Snapshot,
+    accounts_page_max,
     batch_transfers_max,
     clock_lag_max_us,
     expiry_void,
@@ -102,7 +103,7 @@ class MemoryLedger:
             state.credits_posted,
         )
 
-    def accounts(self, after_code: str = "", limit: int = 1000) -> list[Account]:
+    def accounts(self, after_code: str = "", limit: int = accounts_page_max) -> list[Account]:
         """Accounts in code order after ``after_code``, at most ``limit``."""
         codes = sorted(code for code in self._accounts if code > after_code)[:limit]
         return [self.account(code) for code in codes]
@@ -180,7 +181,7 @@ class MemoryLedger:
         )
         return ClosedPeriod(month, count)
 
-    def void_expired(self) -> int:
+    def void_expired(self, limit: int = batch_transfers_max) -> int:
         """Void pending transfers whose timeout has passed; how many were voided."""
         now = self._clock.now_us()
         due = sorted(
@@ -190,6 +191,6 @@ class MemoryLedger:
             and p.expires_at_us is not None
             and p.expires_at_us <= now
         )
-        voids = [expiry_void(p.id, p.asset) for _, _, p in due[:batch_transfers_max]]
+        voids = [expiry_void(p.id, p.asset) for _, _, p in due[:limit]]
         results = self.post_batch(voids)
         return sum(1 for result in results if result.code is ResultCode.OK)

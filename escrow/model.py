@@ -173,8 +173,9 @@ DEBIT_NORMAL_KINDS = frozenset({AccountKind.ASSET, AccountKind.EXPENSE})
 class Balance:
     """An account's totals, read in its normal direction (debit for assets/expenses, else credit).
 
-    ``posted`` is the settled balance; ``pending_out`` is what pending transfers reserve against
-    it and ``pending_in`` what they will bring; ``available = posted - pending_out``.
+    ``posted`` is the balance of posted transfers; ``pending_out`` is what pending transfers
+    reserve against it and ``pending_in`` what they will bring; ``available = posted -
+    pending_out``.
     """
 
     kind: AccountKind

@@ -22,6 +22,7 @@ from escrow.model import (
     TrialBalanceLine,
 )
 from escrow.periods import ClosedPeriod
+from escrow.rules import accounts_page_max, batch_transfers_max
 
 
 class LedgerProtocol(Protocol):
@@ -58,6 +59,10 @@ class LedgerProtocol(Protocol):
         """The account's balance now, in its normal direction."""
         ...
 
+    def accounts(self, after_code: str = "", limit: int = accounts_page_max) -> list[Account]:
+        """One page of accounts in code order, after ``after_code``."""
+        ...
+
     def trial_balance(self) -> list[TrialBalanceLine]:
         """Per asset, the sums of all accounts' totals."""
         ...
@@ -66,6 +71,6 @@ class LedgerProtocol(Protocol):
         """Close a month (WIB) that has ended."""
         ...
 
-    def void_expired(self) -> int:
-        """Void pending transfers whose timeout has passed; how many were voided."""
+    def void_expired(self, limit: int = batch_transfers_max) -> int:
+        """Void pending transfers whose timeout has passed (at most ``limit``); how many."""
         ...

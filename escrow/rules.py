@@ -30,6 +30,8 @@ clock_lag_max_us = 1_000_000
 ``ledger_clock_catch_up``): catching up on every batch would cost a locked write each time."""
 batch_transfers_max = 8190
 """Like TigerBeetle's batch limit: bounds the lock time and the memory of one batch."""
+accounts_page_max = 1000
+"""Accounts returned by one page of ``accounts``."""
 
 
 class PendingStatus(StrEnum):

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 import structlog
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from escrow.ledger import Ledger
+from escrow.clock import SystemClock
 from escrow.model import TrialBalanceLine
 from settlement.outbox import outbox_lag_s
+from settlement.unit_of_work import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -42,25 +43,29 @@ class LedgerSnapshot:
     """(rail, asset) -> (items, amount) of money in suspense (settlement/suspense.py)."""
 
 
-def read_snapshot(conn: Connection) -> LedgerSnapshot:
+def read_snapshot(uow: UnitOfWork) -> LedgerSnapshot:
     """Read every metric in one read-only transaction (the caller opens it)."""
+    conn = uow.conn
     conn.execute(text("SET TRANSACTION READ ONLY"))
     conn.execute(text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}"))
     postings = conn.execute(
         text(
-            "SELECT code, count(*) FROM transfers GROUP BY code ORDER BY count(*) DESC LIMIT :limit"
+            "SELECT code, count(*) AS transfers FROM transfers GROUP BY code"
+            " ORDER BY count(*) DESC LIMIT :limit"
         ),
         {"limit": transfer_codes_max},
     ).all()
     pending = conn.execute(
         text("SELECT count(*) FROM pending_transfers WHERE status = 'pending'")
     ).scalar_one()
-    outbox = conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status")).all()
+    outbox = conn.execute(
+        text("SELECT status, count(*) AS messages FROM outbox GROUP BY status")
+    ).all()
     return LedgerSnapshot(
-        trial_balance=Ledger(conn).trial_balance(),
-        postings_by_code={str(row[0]): int(row[1]) for row in postings},
+        trial_balance=uow.ledger.trial_balance(),
+        postings_by_code={str(row.code): int(row.transfers) for row in postings},
         pending_transfers=int(pending),
-        outbox_by_status={str(row[0]): int(row[1]) for row in outbox},
+        outbox_by_status={str(row.status): int(row.messages) for row in outbox},
         outbox_lag_s=outbox_lag_s(conn),
         suspense={
             (str(row.rail), str(row.asset)): (int(row.items), int(row.amount))
@@ -141,8 +146,8 @@ class LedgerCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Yield the families, plus ``msc_ledger_up`` saying whether the read worked."""
         try:
-            with self._engine.begin() as conn:
-                snapshot = read_snapshot(conn)
+            with unit_of_work(self._engine, SystemClock()) as uow:
+                snapshot = read_snapshot(uow)
         except SQLAlchemyError as error:
             log.warning("metrics_scrape_failed", error=repr(error))
             yield GaugeMetricFamily("msc_ledger_up", "1 when the ledger could be read.", value=0)

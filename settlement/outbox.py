@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine, text
 
+import settlement.unit_of_work as units  # a module import: unit_of_work imports this module too
 from settlement.logging import Redactor
 
 log = structlog.get_logger(__name__)
@@ -96,7 +97,7 @@ class Dispatcher:
 
     def dispatch_once(self) -> bool:
         """Claim and run one due message; False when none is due."""
-        with self._engine.begin() as conn:
+        with units.transaction(self._engine) as conn:
             row = conn.execute(
                 text(
                     "SELECT id, kind, key, payload, attempts FROM outbox"
@@ -106,7 +107,7 @@ class Dispatcher:
             ).first()
             if row is None:
                 return False
-            message = OutboxMessage(row[0], row[1], row[2], row[3], row[4])
+            message = OutboxMessage(row.id, row.kind, row.key, row.payload, row.attempts)
             self._run(conn, message)
             return True
 
@@ -181,7 +182,10 @@ def parked(conn: Connection, limit: int = 100) -> list[ParkedMessage]:
         ),
         {"limit": limit},
     ).all()
-    return [ParkedMessage(*row) for row in rows]
+    return [
+        ParkedMessage(row.id, row.kind, row.key, row.attempts, row.last_error, row.created_at)
+        for row in rows
+    ]
 
 
 class NotParked(Exception):
@@ -200,7 +204,7 @@ def requeue(conn: Connection, ids: list[int], by: str) -> list[int]:
     """
     wanted = sorted(set(ids))
     found = {
-        row[0]
+        row.id
         for row in conn.execute(
             text("SELECT id FROM outbox WHERE id = ANY(:ids) AND status = 'parked' FOR UPDATE"),
             {"ids": wanted},

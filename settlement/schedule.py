@@ -16,11 +16,12 @@ from chain.evm.anvil import AnvilError
 from chain.evm.errors import EvmError
 from chain.evm.interfaces import EvmNode
 from chain.redaction import redact_url
-from escrow.ledger import Ledger
+from escrow.clock import SystemClock
 from settlement.bootstrap import Container
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.evm.deposits import scan_deposits
 from settlement.pi.watch import watch
+from settlement.unit_of_work import unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -55,8 +56,8 @@ def run_periodic(container: Container) -> dict[str, str]:
 
 def void_expired(container: Container) -> str:
     """Void pending ledger transfers whose timeout passed (at most ``voids_per_run_max``)."""
-    with container.engine.begin() as conn:
-        voided = Ledger(conn).void_expired(limit=voids_per_run_max)
+    with unit_of_work(container.engine, SystemClock()) as uow:
+        voided = uow.ledger.void_expired(limit=voids_per_run_max)
     if voided:
         log.info("pending_transfers_voided", count=voided)
     return f"voided {voided}"
@@ -69,10 +70,10 @@ def scan_evm_deposits(container: Container) -> str:
         return "skipped: node unreachable"
     settings = container.settings
     try:
-        with container.engine.begin() as conn:
-            deployment = load_deployment(conn, node.chain_id)
+        with unit_of_work(container.engine, SystemClock()) as uow:
+            deployment = load_deployment(uow.conn, node.chain_id)
             result = scan_deposits(
-                conn, node, deployment, settings.evm_confirmations, settings.evm_scan_blocks_max
+                uow, node, deployment, settings.evm_confirmations, settings.evm_scan_blocks_max
             )
     except DeploymentMissingError:
         return "skipped: no deployment"
@@ -80,7 +81,7 @@ def scan_evm_deposits(container: Container) -> str:
         container.evm.forget()
         log.warning("evm_deposit_scan_skipped", reason=repr(error))
         return "skipped: node unreachable"
-    return f"blocks {result.from_block}..{result.to_block}: {result.credited} deposits"
+    return f"blocks {result.from_block}..{result.to_block}: {result.posted} deposits"
 
 
 def watch_pi_wallet(container: Container) -> str:

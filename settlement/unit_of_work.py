@@ -60,8 +60,16 @@ def bind(conn: Connection, clock: Clock) -> UnitOfWork:
 @contextmanager
 def unit_of_work(engine: Engine, clock: Clock) -> Iterator[UnitOfWork]:
     """One transaction as a unit of work, not retried: commits on exit, rolls back on a raise."""
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         yield bind(conn, clock)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One plain transaction, not retried, for work beside the ledger (the outbox's claim, the
+    EVM sender's records, a metrics read): commits on exit, rolls back on a raise."""
+    with engine.begin() as conn:
+        yield conn
 
 
 def run(engine: Engine, clock: Clock, work: Callable[[UnitOfWork], T]) -> T:
@@ -78,7 +86,7 @@ def in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
     """
     for attempt in range(1, attempts_max + 1):
         try:
-            with engine.begin() as conn:
+            with transaction(engine) as conn:
                 return work(conn)
         except (LedgerConflict, OperationalError) as conflict:
             if not _retryable(conflict) or attempt == attempts_max:

@@ -13,15 +13,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from escrow.refusals import Refusal
 from settlement.audit import bundle as b
 from settlement.audit.bundle import EvmAnchor
 from settlement.audit.verify import TrustRoot, read_manifest, verify_bundle
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
-from settlement.outbox import enqueue
+from settlement.unit_of_work import UnitOfWork
 
 ANCHOR_KIND = "evm.anchor"
 ZERO_DIGEST = bytes(32).hex()
@@ -88,24 +89,29 @@ def signed_digest(bundle: Path, period: str) -> str:
 
 
 def request_anchor(
-    conn: Connection, period: str, chain_id: int, signed: str
+    uow: UnitOfWork, period: str, chain_id: int, signed: str
 ) -> tuple[AnchorRequest, bool]:
     """Record that ``period``'s digest (which must be the ``signed`` one) is to be anchored on
     ``chain_id`` and queue the message (caller commits); the request and whether it is new. A
     second call changes nothing."""
+    conn = uow.conn
     existing = load_request(conn, period, chain_id)
     if existing is not None:
         return existing, False
     row = conn.execute(
         text(
-            "SELECT d.digest, d.previous_period, p.digest FROM audit_digests d"
+            "SELECT d.digest, d.previous_period, p.digest AS previous_digest FROM audit_digests d"
             " LEFT JOIN audit_digests p ON p.period = d.previous_period WHERE d.period = :p"
         ),
         {"p": period},
     ).one_or_none()
     if row is None:
         raise AnchorRefused(f"{period} has no recorded digest: export it first (msc audit export)")
-    digest, previous_period, previous_digest = str(row[0]), row[1], row[2]
+    digest, previous_period, previous_digest = (
+        str(row.digest),
+        row.previous_period,
+        row.previous_digest,
+    )
     if digest != signed:
         raise AnchorRefused(f"{period} was recorded with digest {digest}, the bundle has {signed}")
     if previous_period is not None and load_request(conn, previous_period, chain_id) is None:
@@ -127,7 +133,7 @@ def request_anchor(
             "prev": ZERO_DIGEST if previous_digest is None else str(previous_digest),
         },
     )
-    if not enqueue(conn, ANCHOR_KIND, period, {"chain_id": chain_id, "period": period}):
+    if not uow.outbox.enqueue(ANCHOR_KIND, period, {"chain_id": chain_id, "period": period}):
         raise AnchorRefused(f"an anchor of {period} is already queued for another chain")
     request = load_request(conn, period, chain_id)
     if request is None:
@@ -147,7 +153,7 @@ def load_request(
         ),
         {"p": period, "c": chain_id},
     ).one_or_none()
-    return None if row is None else _request(tuple(row))
+    return None if row is None else _request(row)
 
 
 def record_anchored(
@@ -169,7 +175,7 @@ def anchored(conn: Connection, period: str) -> list[EvmAnchor]:
         text(_SELECT + " WHERE a.period = :p AND a.status = 'anchored' ORDER BY a.chain_id"),
         {"p": period},
     ).all()
-    return [_request(tuple(row)).entry() for row in rows]
+    return [_request(row).entry() for row in rows]
 
 
 def write_anchors(path: Path, entries: list[EvmAnchor]) -> None:
@@ -196,16 +202,15 @@ def update_bundle_anchors(conn: Connection, period: str, bundle: Path) -> list[E
     return entries
 
 
-def _request(row: tuple[object, ...]) -> AnchorRequest:
-    period, previous, chain_id, contract, digest, prev_digest, status, tx_hash, block = row
+def _request(row: Row[Any]) -> AnchorRequest:
     return AnchorRequest(
-        period=str(period),
-        previous_period=None if previous is None else str(previous),
-        chain_id=int(str(chain_id)),
-        contract=str(contract),
-        digest=str(digest),
-        prev_digest=str(prev_digest),
-        status=str(status),
-        tx_hash=None if tx_hash is None else str(tx_hash),
-        block_number=None if block is None else int(str(block)),
+        period=str(row.period),
+        previous_period=None if row.previous_period is None else str(row.previous_period),
+        chain_id=int(row.chain_id),
+        contract=str(row.contract),
+        digest=str(row.digest),
+        prev_digest=str(row.prev_digest),
+        status=str(row.status),
+        tx_hash=None if row.tx_hash is None else str(row.tx_hash),
+        block_number=None if row.block_number is None else int(row.block_number),
     )

@@ -34,6 +34,7 @@ from settlement.audit.verify import (
     reserves,
     rotated,
 )
+from settlement.unit_of_work import UnitOfWork
 
 PUBLIC_OWNERS = frozenset({"treasury"})
 """Owners whose accounts are published under their own codes: the operator is not a private
@@ -69,7 +70,7 @@ class Export:
 
 
 def export_period(
-    conn: Connection,
+    uow: UnitOfWork,
     name: str,
     out: Path,
     key: bytes,
@@ -81,6 +82,7 @@ def export_period(
 
     ``officers`` must be the previous month's, or what the signed ``officers.rotate`` entries
     in ``governance`` make of them; a first month must start from zero balances."""
+    conn = uow.conn
     month = ledger_period(name)
     if (month.starts_at_us, month.ends_at_us) != b.period_range_us(name):
         raise InvariantViolation("the bundle's WIB month differs from the ledger's")

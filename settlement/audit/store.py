@@ -15,8 +15,9 @@ rows_per_fetch = 5000
 """Transfers are streamed from a server-side cursor in pages of this many rows."""
 
 _MONTH_TRANSFERS = """
-    SELECT t.id, t.ts, d.code, d.owner, c.code, c.owner, t.amount, t.asset, t.code, t.flags,
-           t.pending_id, coalesce(p.amount, 0)
+    SELECT t.id, t.ts, d.code AS debit, d.owner AS debit_owner, c.code AS credit,
+           c.owner AS credit_owner, t.amount, t.asset, t.code, t.flags, t.pending_id,
+           coalesce(p.amount, 0) AS released
     FROM transfers t
     JOIN accounts d ON d.id = t.debit_account_id
     JOIN accounts c ON c.id = t.credit_account_id
@@ -43,8 +44,10 @@ _BALANCES_AT = """
         FROM legs GROUP BY account_id
     )
     SELECT a.code, a.owner, a.asset, a.kind,
-           a.debits_posted - coalesce(x.dpo, 0), a.credits_posted - coalesce(x.cpo, 0),
-           a.debits_pending - coalesce(x.dp, 0), a.credits_pending - coalesce(x.cp, 0)
+           a.debits_posted - coalesce(x.dpo, 0) AS debits_posted,
+           a.credits_posted - coalesce(x.cpo, 0) AS credits_posted,
+           a.debits_pending - coalesce(x.dp, 0) AS debits_pending,
+           a.credits_pending - coalesce(x.cp, 0) AS credits_pending
     FROM accounts a LEFT JOIN later x ON x.account_id = a.id
     WHERE EXISTS (SELECT 1 FROM transfers t WHERE t.debit_account_id = a.id AND t.ts <= :end)
        OR EXISTS (SELECT 1 FROM transfers t WHERE t.credit_account_id = a.id AND t.ts <= :end)
@@ -102,25 +105,37 @@ def month_transfers(conn: Connection, start_us: int, end_us: int) -> Iterator[Tr
     )
     for row in result:
         yield TransferRow(
-            str(row[0]),
-            int(row[1]),
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            int(row[6]),
-            row[7],
-            row[8],
-            int(row[9]),
-            None if row[10] is None else str(row[10]),
-            int(row[11]),
+            id=str(row.id),
+            ts=int(row.ts),
+            debit=row.debit,
+            debit_owner=row.debit_owner,
+            credit=row.credit,
+            credit_owner=row.credit_owner,
+            amount=int(row.amount),
+            asset=row.asset,
+            code=row.code,
+            flags=int(row.flags),
+            pending_id=None if row.pending_id is None else str(row.pending_id),
+            released=int(row.released),
         )
 
 
 def balances_at(conn: Connection, end_us: int) -> list[BalanceRow]:
     """Every account with a transfer at or before ``end_us``, with its totals as of then."""
     rows = conn.execute(text(_BALANCES_AT), {"end": end_us}).all()
-    return [BalanceRow(r[0], r[1], r[2], r[3], *(int(v) for v in r[4:8])) for r in rows]
+    return [
+        BalanceRow(
+            code=r.code,
+            owner=r.owner,
+            asset=r.asset,
+            kind=r.kind,
+            debits_posted=int(r.debits_posted),
+            credits_posted=int(r.credits_posted),
+            debits_pending=int(r.debits_pending),
+            credits_pending=int(r.credits_pending),
+        )
+        for r in rows
+    ]
 
 
 def recorded_digest(conn: Connection, period: str) -> str | None:
@@ -148,7 +163,7 @@ def latest_digest_before(conn: Connection, period: str) -> tuple[str, str] | Non
         ),
         {"p": period},
     ).one_or_none()
-    return None if row is None else (str(row[0]), str(row[1]))
+    return None if row is None else (str(row.period), str(row.digest))
 
 
 def closed_unpublished_between(conn: Connection, after: str | None, before: str) -> list[str]:
@@ -162,7 +177,7 @@ def closed_unpublished_between(conn: Connection, after: str | None, before: str)
         ),
         {"before": before, "after": after or ""},
     ).all()
-    return [str(row[0]) for row in rows]
+    return [str(row.period) for row in rows]
 
 
 def record_digest(

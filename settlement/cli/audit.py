@@ -28,7 +28,7 @@ from settlement.audit.signing import (
     sign_bundle,
     write_new_key,
 )
-from settlement.cli.database import migrated_engine, run_in_database
+from settlement.cli.database import migrated_engine, run_work
 from settlement.cli.output import (
     ByOption,
     Output,
@@ -81,9 +81,9 @@ def export(
         raise typer.Exit(EXIT_USAGE) from None
     key = settings.pseudonym_key.get_secret_value().encode("utf-8")
     try:
-        done: Export = run_in_database(
-            lambda conn: export_period(
-                conn, month, out, key, officers, package_version(), governance
+        done: Export = run_work(
+            lambda uow: export_period(
+                uow, month, out, key, officers, package_version(), governance
             ),
             settings,
         )
@@ -145,8 +145,8 @@ def anchor(
         typer.echo(f"cannot anchor: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
     try:
-        request, created = run_in_database(
-            lambda conn: request_anchor(conn, month, settings.evm_chain_id, signed), settings
+        request, created = run_work(
+            lambda uow: request_anchor(uow, month, settings.evm_chain_id, signed), settings
         )
     except (AnchorRefused, BundleError) as refused:
         typer.echo(f"cannot anchor: {refused}", err=True)

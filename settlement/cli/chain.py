@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import typer
 
 from chain.evm.anvil import ANVIL_CHAIN_ID
+from escrow.clock import SystemClock
 from settlement.bootstrap import build_evm_sender
 from settlement.cli.database import migrated_engine
 from settlement.cli.errors import CommandFailed
@@ -23,6 +24,7 @@ from settlement.evm.deployment import (
 from settlement.evm.deposits import scan_deposits
 from settlement.evm.reconcile import reconcile
 from settlement.logging import configure_logging
+from settlement.unit_of_work import unit_of_work
 
 app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_is_help=True)
 
@@ -69,10 +71,11 @@ def reconcile_command(output: OutputOption = Output.TEXT) -> None:
     """Check totalSupply == ledger msc:onchain (+ in flight) and reserve cap >= supply."""
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
-    with migrated_engine(settings) as engine, engine.connect() as conn:
+    with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
-        deployment = load_deployment(conn, sender.node.chain_id)
-        result = reconcile(conn, sender.node, deployment, settings.evm_scan_blocks_max)
+        with unit_of_work(engine, SystemClock()) as uow:
+            deployment = load_deployment(uow.conn, sender.node.chain_id)
+            result = reconcile(uow, sender.node, deployment, settings.evm_scan_blocks_max)
     emit(
         {
             "total_supply": result.total_supply,
@@ -138,17 +141,17 @@ def scan_deposits_command(*, by: ByOption, output: OutputOption = Output.TEXT) -
     record_operator("chain scan-deposits", by)
     with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
-        with engine.begin() as conn:
-            deployment = load_deployment(conn, sender.node.chain_id)
+        with unit_of_work(engine, SystemClock()) as uow:
+            deployment = load_deployment(uow.conn, sender.node.chain_id)
             result = scan_deposits(
-                conn,
+                uow,
                 sender.node,
                 deployment,
                 settings.evm_confirmations,
                 settings.evm_scan_blocks_max,
             )
     emit(
-        {"from_block": result.from_block, "to_block": result.to_block, "credited": result.credited},
+        {"from_block": result.from_block, "to_block": result.to_block, "credited": result.posted},
         output,
         text=lambda done: (
             f"blocks {done['from_block']}..{done['to_block']}: {done['credited']} deposits"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy import Connection
 
 from escrow.errors import PeriodNotClosable
-from escrow.ledger import Ledger
 from escrow.model import Account, AccountFlags, Balance
-from settlement.cli.database import run_in_database, run_work
+from settlement.cli.database import run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="The escrow ledger: balances and trial balance.", no_args_is_help=True)
 period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_help=True)
@@ -65,14 +64,15 @@ def accounts(output: OutputOption = Output.TEXT) -> None:
     """List every account: code, asset, kind, flags and balance (normal direction, smallest
     units), in code order."""
 
-    def read(conn: Connection) -> list[dict[str, object]]:
-        ledger, found, after = Ledger(conn), [], ""
-        while page := ledger.accounts(after_code=after):
+    def read(uow: UnitOfWork) -> list[dict[str, object]]:
+        found: list[dict[str, object]] = []
+        after = ""
+        while page := uow.ledger.accounts(after_code=after):
             found += [_account_row(account) for account in page]
             after = page[-1].code
         return found
 
-    emit(run_in_database(read), output, _accounts_table)
+    emit(run_work(read), output, _accounts_table)
 
 
 _ACCOUNT_COLUMNS = ("code", "asset", "kind", "flags", "posted", "pending_in", "pending_out")

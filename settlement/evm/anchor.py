@@ -1,7 +1,7 @@
 """Outbox handler of ``evm.anchor``: publish a month's digest on ``AuditAnchor`` exactly once.
 
 The transaction goes through the recorded-transaction sender (nonce reserved, raw bytes
-committed before broadcast, resumed by hash after a crash). The contract itself is the last
+committed before it is submitted, resumed by hash after a crash). The contract itself is the last
 word: a period it already holds with our digest is recorded without sending; a period it holds
 with a different digest is an alarm, and the message is parked for a person.
 """

@@ -15,15 +15,17 @@ from eth_utils.address import is_address, to_checksum_address
 from sqlalchemy import Connection, text
 
 from chain.evm.errors import TxRevertedError
-from escrow.ledger import Ledger
-from escrow.model import TransferRequest, transfer_id
+from escrow.model import TransferRequest
+from escrow.model import transfer_id as make_transfer_id
+from escrow.ports import LedgerProtocol
 from escrow.refusals import Refusal
 from settlement import chart
 from settlement.chart import TransferCode
 from settlement.evm import token
 from settlement.evm.deployment import load_deployment
 from settlement.evm.sender import TxSender
-from settlement.outbox import OutboxMessage, PermanentFailure, enqueue
+from settlement.outbox import OutboxMessage, PermanentFailure
+from settlement.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -57,14 +59,14 @@ class Withdrawal:
     created: bool
 
 
-def ensure_bridge_accounts(ledger: Ledger) -> None:
+def ensure_bridge_accounts(ledger: LedgerProtocol) -> None:
     """Open the on-chain float and the unmatched-deposit suspense (MSC liabilities, never < 0)."""
     for spec in (chart.msc_onchain(), chart.msc_unmatched()):
         chart.open_account(ledger, spec)
 
 
 def withdraw(
-    conn: Connection, chain_id: int, holder: str, to_address: str, amount: int, request_id: str
+    uow: UnitOfWork, chain_id: int, holder: str, to_address: str, amount: int, request_id: str
 ) -> Withdrawal:
     """Move ``amount`` MSC sen from ``holder`` to ``msc:onchain`` and queue the mint, atomically.
 
@@ -75,12 +77,11 @@ def withdraw(
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise WithdrawalRefusedError("invalid_amount", "amount must be a positive int of MSC sen")
     to_checksum = to_checksum_address(to_address)
-    ledger = Ledger(conn)
-    ensure_bridge_accounts(ledger)
-    tid = transfer_id(WITHDRAW_NAMESPACE, request_id)
-    result = ledger.post(
+    ensure_bridge_accounts(uow.ledger)
+    transfer_id = make_transfer_id(WITHDRAW_NAMESPACE, request_id)
+    result = uow.ledger.post(
         TransferRequest(
-            id=tid,
+            id=transfer_id,
             debit=holder,
             credit=ONCHAIN_ACCOUNT,
             amount=amount,
@@ -91,16 +92,16 @@ def withdraw(
         )
     )
     if not result.ok:
-        raise WithdrawalRefusedError(str(result.code), f"ledger refused withdrawal {tid}")
-    created = conn.execute(
+        raise WithdrawalRefusedError(str(result.code), f"ledger refused withdrawal {transfer_id}")
+    created = uow.conn.execute(
         text(
             "INSERT INTO evm_withdrawals (transfer_id, chain_id, holder, to_address, amount)"
             " VALUES (:t, :c, :h, :a, :amt) ON CONFLICT (transfer_id) DO NOTHING RETURNING 1"
         ),
-        {"t": tid, "c": chain_id, "h": holder, "a": to_checksum, "amt": amount},
+        {"t": transfer_id, "c": chain_id, "h": holder, "a": to_checksum, "amt": amount},
     ).first()
-    enqueue(conn, MINT_KIND, str(tid), {"transfer_id": str(tid)})
-    return Withdrawal(tid, holder, to_checksum, amount, created is not None)
+    uow.outbox.enqueue(MINT_KIND, str(transfer_id), {"transfer_id": str(transfer_id)})
+    return Withdrawal(transfer_id, holder, to_checksum, amount, created is not None)
 
 
 class MintHandler:
@@ -111,45 +112,52 @@ class MintHandler:
 
     def __call__(self, conn: Connection, message: OutboxMessage) -> None:
         """Mint for the withdrawal in ``message`` (idempotent; raises to be retried)."""
-        tid = uuid.UUID(str(message.payload["transfer_id"]))
+        transfer_id = uuid.UUID(str(message.payload["transfer_id"]))
         row = conn.execute(
             text(
                 "SELECT to_address, amount, status, chain_id FROM evm_withdrawals"
                 " WHERE transfer_id = :t FOR UPDATE"
             ),
-            {"t": tid},
+            {"t": transfer_id},
         ).first()
         if row is None:
-            raise PermanentFailure(f"no withdrawal {tid}")
-        to_address, amount, status, chain_id = str(row[0]), int(row[1]), str(row[2]), int(row[3])
-        if status == "minted":
+            raise PermanentFailure(f"no withdrawal {transfer_id}")
+        to_address, amount, chain_id = str(row.to_address), int(row.amount), int(row.chain_id)
+        if row.status == "minted":
             return
         node = self._sender.node
         if chain_id != node.chain_id:
-            raise PermanentFailure(f"withdrawal {tid} is for chain {chain_id}, not {node.chain_id}")
+            raise PermanentFailure(
+                f"withdrawal {transfer_id} is for chain {chain_id}, not {node.chain_id}"
+            )
         token_address = load_deployment(conn, chain_id).token
-        tx_hash = self._mint(token_address, to_address, amount, tid)
+        tx_hash = self._mint(token_address, to_address, amount, transfer_id)
         conn.execute(
             text(
                 "UPDATE evm_withdrawals SET status = 'minted', tx_hash = :h, minted_at = now()"
                 " WHERE transfer_id = :t"
             ),
-            {"h": tx_hash, "t": tid},
+            {"h": tx_hash, "t": transfer_id},
         )
-        log.info("evm_withdrawal_minted", transfer_id=str(tid), tx_hash=tx_hash, amount=amount)
+        log.info(
+            "evm_withdrawal_minted", transfer_id=str(transfer_id), tx_hash=tx_hash, amount=amount
+        )
 
-    def _mint(self, token_address: str, to: str, amount: int, tid: uuid.UUID) -> str | None:
+    def _mint(self, token_address: str, to: str, amount: int, transfer_id: uuid.UUID) -> str | None:
         node = self._sender.node
-        recorded = self._sender.find(MINT_PURPOSE, str(tid))
-        if recorded is None and token.is_mint_ref_used(node, token_address, tid):
-            log.warning("evm_mint_found_on_chain_without_record", transfer_id=str(tid))
+        ref = str(transfer_id)
+        recorded = self._sender.find(MINT_PURPOSE, ref)
+        if recorded is None and token.is_mint_ref_used(node, token_address, transfer_id):
+            log.warning("evm_mint_found_on_chain_without_record", transfer_id=ref)
             return None
         try:
             receipt = self._sender.execute(
-                MINT_PURPOSE, str(tid), lambda: token.mint_request(token_address, to, amount, tid)
+                MINT_PURPOSE,
+                ref,
+                lambda: token.mint_request(token_address, to, amount, transfer_id),
             )
         except TxRevertedError:
-            if token.is_mint_ref_used(node, token_address, tid):
+            if token.is_mint_ref_used(node, token_address, transfer_id):
                 return None
             raise
         return receipt.tx_hash

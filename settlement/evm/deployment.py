@@ -12,6 +12,7 @@ from chain.evm.types import TxRequest
 from settlement.config import Settings
 from settlement.evm import token
 from settlement.evm.sender import TxSender
+from settlement.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)
 deploy_gas_limit = 5_000_000
@@ -65,7 +66,7 @@ def load_deployment(conn: Connection, chain_id: int) -> Deployment:
         text("SELECT contract, address, block_number FROM evm_deployments WHERE chain_id = :c"),
         {"c": chain_id},
     ).all()
-    found = {str(row[0]): (str(row[1]), int(row[2])) for row in rows}
+    found = {str(row.contract): (str(row.address), int(row.block_number)) for row in rows}
     if TOKEN not in found or ANCHOR not in found:
         raise DeploymentMissingError(f"contracts not deployed on chain {chain_id}")
     return Deployment(chain_id, found[TOKEN][0], found[ANCHOR][0], found[TOKEN][1])
@@ -106,7 +107,7 @@ def _ensure_contract(engine: Engine, sender: TxSender, name: str) -> str:
             {"c": chain_id, "n": name},
         ).first()
     if row is not None:
-        address = str(row[0])
+        address = str(row.address)
         if not sender.node.has_code(address):
             raise DeploymentLostError(
                 f"{name} recorded at {address} but chain {chain_id} has no code"
@@ -121,7 +122,7 @@ def _ensure_contract(engine: Engine, sender: TxSender, name: str) -> str:
     )
     if receipt.contract_address is None:
         raise DeploymentLostError(f"deployment of {name} in {receipt.tx_hash} created no contract")
-    with engine.begin() as conn:
+    with transaction(engine) as conn:
         conn.execute(
             text(
                 "INSERT INTO evm_deployments (chain_id, contract, address, tx_hash, block_number)"

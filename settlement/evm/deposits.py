@@ -17,12 +17,13 @@ from chain.evm.abi import event_topic, topic_address
 from chain.evm.interfaces import EvmNode
 from chain.evm.types import LogEntry
 from escrow.errors import InvariantViolation
-from escrow.ledger import Ledger
-from escrow.model import TransferRequest, amount_max, transfer_id
+from escrow.model import TransferRequest, amount_max
+from escrow.model import transfer_id as make_transfer_id
 from settlement.chart import TransferCode
 from settlement.evm.bridge import MSC, ONCHAIN_ACCOUNT, UNMATCHED_ACCOUNT, ensure_bridge_accounts
 from settlement.evm.deployment import Deployment
 from settlement.suspense import Unbooked, book_to_suspense
+from settlement.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -46,11 +47,11 @@ class DepositEvent:
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
-    """Blocks read and deposits booked by one scan."""
+    """Blocks read and deposits posted by one scan."""
 
     from_block: int
     to_block: int
-    credited: int
+    posted: int
 
 
 def decode_deposit(entry: LogEntry) -> DepositEvent:
@@ -82,18 +83,23 @@ def pending_deposit_range(
 
 
 def scan_deposits(
-    conn: Connection, node: EvmNode, deployment: Deployment, confirmations: int, blocks_max: int
+    uow: UnitOfWork, node: EvmNode, deployment: Deployment, confirmations: int, blocks_max: int
 ) -> ScanResult:
-    """Credit confirmed deposits after the cursor and advance it (caller commits)."""
-    cursor = _cursor(conn, deployment, lock=True)
-    safe_head = node.block_number() - max(confirmations, 1) + 1
-    first, last = cursor + 1, min(safe_head, cursor + blocks_max)
+    """Credit confirmed deposits after the cursor and advance it (the unit of work commits).
+
+    The node is asked first, with no row locked; then the cursor is locked and checked again:
+    if another scan moved it meanwhile, this one books nothing (the next run reads on).
+    """
+    conn = uow.conn
+    first, last = pending_deposit_range(conn, node, deployment, confirmations, blocks_max)
     if first > last:
         return ScanResult(first, last, 0)
     entries = node.logs(deployment.token, [DEPOSIT_TOPIC], first, last)
-    ledger = Ledger(conn)
-    ensure_bridge_accounts(ledger)
-    credited = sum(_credit(conn, ledger, deployment.chain_id, decode_deposit(e)) for e in entries)
+    if _cursor(conn, deployment, lock=True) != first - 1:
+        log.info("evm_deposit_scan_raced", from_block=first, to_block=last)
+        return ScanResult(first, first - 1, 0)
+    ensure_bridge_accounts(uow.ledger)
+    posted = sum(_post_deposit(uow, deployment.chain_id, decode_deposit(e)) for e in entries)
     conn.execute(
         text(
             "UPDATE evm_scan_cursors SET last_block = :b, updated_at = now()"
@@ -101,7 +107,7 @@ def scan_deposits(
         ),
         {"b": last, "c": deployment.chain_id, "a": deployment.token, "s": DEPOSIT_STREAM},
     )
-    return ScanResult(first, last, credited)
+    return ScanResult(first, last, posted)
 
 
 def _cursor(conn: Connection, deployment: Deployment, lock: bool) -> int:
@@ -120,18 +126,19 @@ def _cursor(conn: Connection, deployment: Deployment, lock: bool) -> int:
     return int(conn.execute(text(query + (" FOR UPDATE" if lock else "")), params).scalar_one())
 
 
-def _credit(conn: Connection, ledger: Ledger, chain_id: int, event: DepositEvent) -> int:
+def _post_deposit(uow: UnitOfWork, chain_id: int, event: DepositEvent) -> int:
     if not 0 < event.amount <= amount_max:
         raise InvariantViolation(f"deposit amount out of range in {event.tx_hash}")
+    conn, ledger = uow.conn, uow.ledger
     holder = conn.execute(
         text("SELECT holder FROM evm_deposit_refs WHERE ledger_ref = :r"), {"r": event.ledger_ref}
     ).scalar_one_or_none()
     credit = str(holder) if holder is not None else UNMATCHED_ACCOUNT
     external = deposit_transfer_id_for(chain_id, event.tx_hash, event.log_index)
-    tid = transfer_id(DEPOSIT_NAMESPACE, external)
+    transfer_id = make_transfer_id(DEPOSIT_NAMESPACE, external)
     result = ledger.post(
         TransferRequest(
-            id=tid,
+            id=transfer_id,
             debit=ONCHAIN_ACCOUNT,
             credit=credit,
             amount=event.amount,
@@ -143,7 +150,7 @@ def _credit(conn: Connection, ledger: Ledger, chain_id: int, event: DepositEvent
     )
     if not result.ok:  # the MSC was burnt on chain: book it to suspense, never retry it
         ref = f"{event.tx_hash}:{event.log_index}"
-        burnt = Unbooked("evm", tid, MSC, event.amount, ONCHAIN_ACCOUNT, credit, ref)
+        burnt = Unbooked("evm", transfer_id, MSC, event.amount, ONCHAIN_ACCOUNT, credit, ref)
         book_to_suspense(conn, ledger, burnt, result.code)
     conn.execute(
         text(
@@ -160,7 +167,7 @@ def _credit(conn: Connection, ledger: Ledger, chain_id: int, event: DepositEvent
             "amt": event.amount,
             "r": event.ledger_ref,
             "holder": credit,
-            "t": tid,
+            "t": transfer_id,
         },
     )
     if holder is None:

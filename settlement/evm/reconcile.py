@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from chain.evm.interfaces import EvmNode
-from escrow.ledger import Ledger
 from settlement.evm import token
 from settlement.evm.bridge import ONCHAIN_ACCOUNT, ensure_bridge_accounts
 from settlement.evm.deployment import Deployment
 from settlement.evm.deposits import DEPOSIT_TOPIC, decode_deposit, pending_deposit_range
+from settlement.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,10 @@ class Reconciliation:
 
 
 def reconcile(
-    conn: Connection, node: EvmNode, deployment: Deployment, blocks_max: int
+    uow: UnitOfWork, node: EvmNode, deployment: Deployment, blocks_max: int
 ) -> Reconciliation:
     """Read both sides (deposits in blocks not yet scanned count as in flight)."""
-    ledger = Ledger(conn)
+    conn, ledger = uow.conn, uow.ledger
     ensure_bridge_accounts(ledger)
     minting = conn.execute(
         text(

@@ -1,4 +1,7 @@
-"""Send a transaction exactly once: sign, record, commit, then broadcast; recover by hash.
+"""Send a transaction exactly once: sign, record, commit, then submit; recover by hash.
+
+The node is asked (gas estimate, pending nonce, fees) before the nonce row is locked, and
+submitted to only after the record committed: no network call waits while a row lock is held.
 
 The signed bytes are committed to evm_transactions before the node sees them. After a crash the
 same row is found by (purpose, reference): if the node knows the hash we wait for it, if not we
@@ -21,6 +24,7 @@ from chain.evm.signing import sign
 from chain.evm.types import Receipt, TxRequest
 from settlement.evm import txstore
 from settlement.evm.txstore import SentTx, TxStatus
+from settlement.unit_of_work import transaction
 
 log = structlog.get_logger(__name__)
 recover_batch_max = 100
@@ -78,7 +82,7 @@ class TxSender:
         if tx is None:
             tx = self._sign_and_record(purpose, ledger_ref, build())
         if tx.status is not TxStatus.CONFIRMED:
-            self._ensure_broadcast(tx)
+            self._ensure_submitted(tx)
         return self._confirm(tx)
 
     def find(self, purpose: str, ledger_ref: str) -> SentTx | None:
@@ -92,21 +96,28 @@ class TxSender:
             open_txs = txstore.open_txs(conn, self._node.chain_id, self.address, recover_batch_max)
         for tx in open_txs:
             try:
-                self._ensure_broadcast(tx)
+                self._ensure_submitted(tx)
             except TxReplacedError:
                 log.error("evm_tx_replaced", tx_hash=tx.tx_hash, nonce=tx.nonce)
         return len(open_txs)
 
     def _sign_and_record(self, purpose: str, ledger_ref: str, request: TxRequest) -> SentTx:
         chain_id = self._node.chain_id
-        with self._engine.begin() as conn:
+        try:
+            self._check_gas(request)
+        except TxRevertedError:  # a concurrent sender may have recorded (and sent) it meanwhile
+            raced = self.find(purpose, ledger_ref)
+            if raced is None:
+                raise
+            return raced
+        chain_nonce = self._node.pending_nonce(self.address)
+        fees = self._node.fees()
+        with transaction(self._engine) as conn:
             existing = txstore.live_tx(conn, chain_id, purpose, ledger_ref)
             if existing is not None:
                 return existing
-            self._check_gas(request)
-            chain_nonce = self._node.pending_nonce(self.address)
             nonce = txstore.reserve_nonce(conn, chain_id, self.address, chain_nonce)
-            signed = sign(self._account, chain_id, nonce, request, self._node.fees())
+            signed = sign(self._account, chain_id, nonce, request, fees)
             tx = txstore.insert_tx(
                 conn,
                 chain_id=chain_id,
@@ -131,7 +142,7 @@ class TxSender:
         if estimate > request.gas_limit:
             raise GasLimitExceededError(f"gas estimate {estimate} > limit {request.gas_limit}")
 
-    def _ensure_broadcast(self, tx: SentTx) -> None:
+    def _ensure_submitted(self, tx: SentTx) -> None:
         if self._node.transaction_known(tx.tx_hash):
             self._mark(tx, TxStatus.SUBMITTED)
             return
@@ -141,7 +152,7 @@ class TxSender:
             if self._node.receipt(tx.tx_hash) is None:
                 self._mark(tx, TxStatus.REPLACED, error=str(error))
                 raise TxReplacedError(tx.tx_hash, tx.nonce) from error
-        log.info("evm_tx_broadcast", tx_hash=tx.tx_hash, nonce=tx.nonce, status=str(tx.status))
+        log.info("evm_tx_submitted", tx_hash=tx.tx_hash, nonce=tx.nonce, status=str(tx.status))
         self._mark(tx, TxStatus.SUBMITTED)
 
     def _confirm(self, tx: SentTx) -> Receipt:
@@ -165,5 +176,5 @@ class TxSender:
     ) -> None:
         if tx.status is status and error is None and block_number is None:
             return
-        with self._engine.begin() as conn:
+        with transaction(self._engine) as conn:
             txstore.set_status(conn, tx.id, status, block_number=block_number, error=error)

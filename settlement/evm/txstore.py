@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from chain.redaction import redact_urls
 
@@ -24,7 +25,7 @@ class TxStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SentTx:
-    """One recorded transaction: what it is for, and the exact signed bytes to (re)broadcast."""
+    """One recorded transaction: what it is for, and the exact signed bytes to (re)submit."""
 
     id: int
     chain_id: int
@@ -45,20 +46,19 @@ _COLUMNS = (
 )
 
 
-def _row(row: tuple[object, ...]) -> SentTx:
-    (id_, chain_id, purpose, ref, sender, nonce, tx_hash, raw, to, status, block) = row
+def _row(row: Row[Any]) -> SentTx:
     return SentTx(
-        id=int(str(id_)),
-        chain_id=int(str(chain_id)),
-        purpose=str(purpose),
-        ledger_ref=str(ref),
-        sender=str(sender),
-        nonce=int(str(nonce)),
-        tx_hash=str(tx_hash),
-        raw=bytes(raw),  # type: ignore[call-overload]
-        to_address=None if to is None else str(to),
-        status=TxStatus(str(status)),
-        block_number=None if block is None else int(str(block)),
+        id=int(row.id),
+        chain_id=int(row.chain_id),
+        purpose=str(row.purpose),
+        ledger_ref=str(row.ledger_ref),
+        sender=str(row.sender),
+        nonce=int(row.nonce),
+        tx_hash=str(row.tx_hash),
+        raw=bytes(row.raw_tx),
+        to_address=None if row.to_address is None else str(row.to_address),
+        status=TxStatus(str(row.status)),
+        block_number=None if row.block_number is None else int(row.block_number),
     )
 
 
@@ -71,7 +71,7 @@ def live_tx(conn: Connection, chain_id: int, purpose: str, ledger_ref: str) -> S
         ),
         {"chain": chain_id, "p": purpose, "ref": ledger_ref},
     ).first()
-    return None if row is None else _row(tuple(row))
+    return None if row is None else _row(row)
 
 
 def open_txs(conn: Connection, chain_id: int, sender: str, limit: int) -> list[SentTx]:
@@ -83,7 +83,7 @@ def open_txs(conn: Connection, chain_id: int, sender: str, limit: int) -> list[S
         ),
         {"chain": chain_id, "s": sender, "limit": limit},
     ).all()
-    return [_row(tuple(row)) for row in rows]
+    return [_row(row) for row in rows]
 
 
 def reserve_nonce(conn: Connection, chain_id: int, sender: str, chain_pending_nonce: int) -> int:
@@ -128,7 +128,7 @@ def insert_tx(
     raw: bytes,
     to_address: str | None,
 ) -> SentTx:
-    """Record a signed transaction (status ``signed``) before it is broadcast."""
+    """Record a signed transaction (status ``signed``) before it is submitted."""
     row = conn.execute(
         text(
             "INSERT INTO evm_transactions (chain_id, purpose, ledger_ref, sender, nonce, tx_hash,"  # noqa: S608 - fixed column list
@@ -146,12 +146,12 @@ def insert_tx(
             "to": to_address,
         },
     ).one()
-    return _row(tuple(row))
+    return _row(row)
 
 
 def set_status(
     conn: Connection,
-    tx_id: int,
+    record_id: int,
     status: TxStatus,
     block_number: int | None = None,
     error: str | None = None,
@@ -167,6 +167,6 @@ def set_status(
             "status": str(status),
             "block": block_number,
             "error": None if error is None else redact_urls(error)[:error_text_max],
-            "id": tx_id,
+            "id": record_id,
         },
     )

@@ -26,6 +26,7 @@ from chain.evm.client import Web3Client
 from chain.evm.fees import FeePolicy
 from chain.evm.signing import load_account, sign
 from chain.evm.types import TxRequest
+from escrow.clock import SystemClock
 from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, TransferRequest
 from settlement.evm.bridge import (
@@ -43,6 +44,7 @@ from settlement.evm.reconcile import reconcile
 from settlement.evm.sender import SendLimits, TxSender
 from settlement.evm.token import attest_request, ledger_ref32
 from settlement.outbox import OutboxMessage
+from settlement.unit_of_work import bind
 from tests.evm_support import Chain, CrashAfterSend, CrashingNode
 
 pytest_plugins = ("tests.evm_fixtures",)
@@ -177,7 +179,9 @@ def withdrawal_status(engine: Engine, transfer_id: uuid.UUID) -> str:
 
 def book_withdrawal(engine: Engine, holder: str, to: str, amount: int) -> uuid.UUID:
     with engine.begin() as conn:
-        return withdraw(conn, ANVIL_CHAIN_ID, holder, to, amount, uuid.uuid4().hex).transfer_id
+        return withdraw(
+            bind(conn, SystemClock()), ANVIL_CHAIN_ID, holder, to, amount, uuid.uuid4().hex
+        ).transfer_id
 
 
 def test_deploy_twice_sends_nothing_the_second_time(
@@ -200,9 +204,9 @@ def test_withdrawal_books_the_ledger_and_mints_exactly_once(
     to = Account.create().address
     request_id = uuid.uuid4().hex
     with db_engine.begin() as conn:
-        first = withdraw(conn, ANVIL_CHAIN_ID, holder, to, 1_250, request_id)
+        first = withdraw(bind(conn, SystemClock()), ANVIL_CHAIN_ID, holder, to, 1_250, request_id)
     with db_engine.begin() as conn:
-        replay = withdraw(conn, ANVIL_CHAIN_ID, holder, to, 1_250, request_id)
+        replay = withdraw(bind(conn, SystemClock()), ANVIL_CHAIN_ID, holder, to, 1_250, request_id)
     assert first.created
     assert not replay.created
     assert replay.transfer_id == first.transfer_id
@@ -222,10 +226,17 @@ def test_withdrawal_beyond_the_balance_is_refused_and_queues_nothing(
     holder = funded_holder(db_engine, 100)
     request_id = uuid.uuid4().hex
     with pytest.raises(WithdrawalRefusedError) as refused, db_engine.begin() as conn:
-        withdraw(conn, ANVIL_CHAIN_ID, holder, Account.create().address, 101, request_id)
+        withdraw(
+            bind(conn, SystemClock()),
+            ANVIL_CHAIN_ID,
+            holder,
+            Account.create().address,
+            101,
+            request_id,
+        )
     assert refused.value.code == "exceeds_credits"
     with pytest.raises(WithdrawalRefusedError) as bad_address, db_engine.begin() as conn:
-        withdraw(conn, ANVIL_CHAIN_ID, holder, "0x1234", 1, request_id)
+        withdraw(bind(conn, SystemClock()), ANVIL_CHAIN_ID, holder, "0x1234", 1, request_id)
     assert bad_address.value.code == "invalid_address"
     with db_engine.connect() as conn:
         assert Ledger(conn).balance(holder).posted == 100
@@ -360,7 +371,9 @@ def fund_gas(chain: Chain, address: str) -> None:
 
 def scan(engine: Engine, node: Web3Client, deployment: Deployment, confirmations: int = 1) -> int:
     with engine.begin() as conn:
-        return scan_deposits(conn, node, deployment, confirmations, 10_000).credited
+        return scan_deposits(
+            bind(conn, SystemClock()), node, deployment, confirmations, 10_000
+        ).posted
 
 
 def test_deposit_credits_the_holder_once_and_unknown_refs_go_to_suspense(
@@ -420,13 +433,13 @@ def test_reconcile_supply_equals_ledger_float_and_reserve_covers_it(
     holder = funded_holder(db_engine, 2_000)
     tid = book_withdrawal(db_engine, holder, Account.create().address, 2_000)
     with db_engine.connect() as conn:
-        in_flight = reconcile(conn, node, deployment, 10_000)
+        in_flight = reconcile(bind(conn, SystemClock()), node, deployment, 10_000)
     assert in_flight.minting >= 2_000
     assert in_flight.supply_matches
     run_mint(db_engine, sender, tid)
     scan(db_engine, node, deployment)
     with db_engine.connect() as conn:
-        settled = reconcile(conn, node, deployment, 10_000)
+        settled = reconcile(bind(conn, SystemClock()), node, deployment, 10_000)
         onchain = Ledger(conn).balance(ONCHAIN_ACCOUNT).posted
     assert settled.ok
     assert settled.total_supply == onchain == settled.ledger_onchain

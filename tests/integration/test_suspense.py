@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from escrow.clock import SystemClock
 from escrow.ledger import Ledger
-from escrow.model import AccountKind, TransferRequest
+from escrow.model import AccountKind, TransferRequest, transfer_id
 from settlement.evm import deposits
 from settlement.evm.bridge import ONCHAIN_ACCOUNT, ensure_bridge_accounts
 from settlement.qris.accounts import ensure_rail_accounts, merchant_account
@@ -60,7 +60,7 @@ def _deposit(amount: int, ref: bytes) -> deposits.DepositEvent:
 
 def _refused_id(event: deposits.DepositEvent) -> uuid.UUID:
     external = deposits.deposit_transfer_id_for(31337, event.tx_hash, event.log_index)
-    return deposits.transfer_id(deposits.DEPOSIT_NAMESPACE, external)
+    return transfer_id(deposits.DEPOSIT_NAMESPACE, external)
 
 
 def test_evm_deposit_the_ledger_refuses_lands_in_suspense(db_conn: Connection) -> None:
@@ -81,7 +81,7 @@ def test_evm_deposit_the_ledger_refuses_lands_in_suspense(db_conn: Connection) -
     before, float_before = suspense_balance(ledger, "MSC"), ledger.balance(ONCHAIN_ACCOUNT).posted
 
     with capture_logs() as logs:
-        assert deposits._credit(db_conn, ledger, 31337, event) == 1
+        assert deposits._post_deposit(bind(db_conn, SystemClock()), 31337, event) == 1
 
     refused = _refused_id(event)
     assert ledger.transfer(refused) is None
@@ -102,7 +102,7 @@ def test_when_suspense_refuses_too_the_item_alone_keeps_the_money(db_conn: Conne
     before = suspense_balance(ledger, "MSC")
 
     with capture_logs() as logs:
-        assert deposits._credit(db_conn, ledger, 31337, event) == 1
+        assert deposits._post_deposit(bind(db_conn, SystemClock()), 31337, event) == 1
 
     assert suspense_balance(ledger, "MSC") == before
     row = item(db_conn, _refused_id(event))

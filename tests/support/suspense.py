@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from escrow.clock import SystemClock
 from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind
 from settlement import chart
 from settlement.metrics import read_snapshot, snapshot_metrics
+from settlement.unit_of_work import bind
 
 
 def open_refusing_credits(conn: Connection, code: str, asset: str) -> None:
@@ -36,7 +38,7 @@ def alarm(logs: list[dict[str, Any]], rail: str) -> dict[str, Any]:
 
 def metric(conn: Connection, rail: str, asset: str) -> float:
     conn.execute(text("SAVEPOINT scrape"))
-    families = list(snapshot_metrics(read_snapshot(conn)))
+    families = list(snapshot_metrics(read_snapshot(bind(conn, SystemClock()))))
     conn.execute(text("ROLLBACK TO SAVEPOINT scrape"))
     family = next(f for f in families if f.name == "msc_money_in_suspense")
     return sum(s.value for s in family.samples if s.labels == {"rail": rail, "asset": asset})

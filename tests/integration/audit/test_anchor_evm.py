@@ -26,7 +26,7 @@ from chain.evm.client import Web3Client
 from chain.evm.fees import FeePolicy
 from chain.evm.signing import sign
 from chain.evm.types import Receipt, TxRequest
-from escrow.clock import FixedClock
+from escrow.clock import FixedClock, SystemClock
 from escrow.ledger import Ledger
 from escrow.periods import period, period_of
 from settlement.audit import bundle as b
@@ -43,6 +43,7 @@ from settlement.evm.deployment import Deployment, RoleHolders, deploy, deploy_ga
 from settlement.evm.sender import SendLimits, TxSender
 from settlement.evm.token import grant_role_request, publish_request
 from settlement.outbox import Dispatcher, OutboxMessage
+from settlement.unit_of_work import bind
 from tests.database import drop_database, fresh_database, worker_database_name
 from tests.evm_support import Chain, CrashAfterSend, CrashingNode
 from tests.integration.audit.test_audit_export_pg import KEY, close, open_accounts, post_month
@@ -110,7 +111,7 @@ class Env:
             close(ledger, self.clock, name)
         out = self.tmp / name
         with self.engine.begin() as conn:
-            export = export_period(conn, name, out, KEY, self.officers, "test")
+            export = export_period(bind(conn, SystemClock()), name, out, KEY, self.officers, "test")
         export.publish()
         for key in self.keys:
             sign_bundle(out, key)
@@ -285,7 +286,7 @@ def test_anchor_a_month_verify_it_on_chain_and_chain_the_next(
     assert env.node.pending_nonce(env.account.address) == nonce, "re-running sent nothing"
     again = env.tmp / "again"
     with env.engine.begin() as conn:
-        export_period(conn, first, again, KEY, env.officers, "test").publish()
+        export_period(bind(conn, SystemClock()), first, again, KEY, env.officers, "test").publish()
     assert json.loads((again / b.ANCHORS).read_text()) == [entry], "export writes the anchors"
 
     second, next_bundle = env.close_and_export()
@@ -328,7 +329,7 @@ def test_a_different_digest_on_chain_parks_the_anchor_and_fails_verification(
     mined = env.node.wait_confirmed(tx.tx_hash, 1, 15)
 
     with env.engine.begin() as conn:
-        request_anchor(conn, name, ANVIL_CHAIN_ID, signed_digest(bundle, name))
+        request_anchor(bind(conn, SystemClock()), name, ANVIL_CHAIN_ID, signed_digest(bundle, name))
     assert env.dispatcher().dispatch_due() == 1
     status, error = outbox_row(env, name)
     assert status == "parked"
@@ -409,7 +410,7 @@ def test_an_anchor_on_another_contract_or_by_another_publisher_fails(
 def test_a_crash_after_sending_resumes_the_same_transaction(env: Env) -> None:
     name, bundle = env.close_and_export(first=True)
     with env.engine.begin() as conn:
-        request_anchor(conn, name, ANVIL_CHAIN_ID, signed_digest(bundle, name))
+        request_anchor(bind(conn, SystemClock()), name, ANVIL_CHAIN_ID, signed_digest(bundle, name))
     crashing = AnchorHandler(env.sender(CrashingNode(env.node)))
     with pytest.raises(CrashAfterSend), env.engine.begin() as conn:
         crashing(conn, anchor_message(env, name))
@@ -431,7 +432,7 @@ def test_an_anchor_found_on_chain_without_a_record_is_recorded_without_sending(
     env.node.send_raw(tx.raw)
     env.node.wait_confirmed(tx.tx_hash, 1, 15)
     with env.engine.begin() as conn:
-        request_anchor(conn, name, ANVIL_CHAIN_ID, signed_digest(bundle, name))
+        request_anchor(bind(conn, SystemClock()), name, ANVIL_CHAIN_ID, signed_digest(bundle, name))
     assert env.dispatcher().dispatch_due() == 1
     assert env.anchor_txs() == []
     assert env.scalar("SELECT tx_hash FROM audit_anchors WHERE period = :p", p=name) == tx.tx_hash
@@ -454,9 +455,9 @@ def test_anchor_refuses_unsigned_unrecorded_or_out_of_order_months(env: Env) -> 
     assert code == 1
     assert f"anchor {first} first" in out
     with env.engine.begin() as conn, pytest.raises(AnchorRefused, match="export it first"):
-        request_anchor(conn, "1999-01", ANVIL_CHAIN_ID, "00" * 32)
+        request_anchor(bind(conn, SystemClock()), "1999-01", ANVIL_CHAIN_ID, "00" * 32)
     with env.engine.begin() as conn, pytest.raises(AnchorRefused, match="recorded with digest"):
-        request_anchor(conn, first, ANVIL_CHAIN_ID, "00" * 32)
+        request_anchor(bind(conn, SystemClock()), first, ANVIL_CHAIN_ID, "00" * 32)
     assert env.scalar("SELECT count(*) FROM outbox WHERE kind = :k", k=ANCHOR_KIND) == 0
     assert env.cli("anchor", first, "--bundle", str(first_bundle), "--by", "officer-a")[0] == 0
     assert env.scalar("SELECT count(*) FROM outbox WHERE kind = :k", k=ANCHOR_KIND) == 1

@@ -12,7 +12,7 @@ from nacl.signing import SigningKey
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from escrow.clock import FixedClock
+from escrow.clock import FixedClock, SystemClock
 from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, ResultCode, TransferFlags, TransferRequest
 from escrow.periods import period, period_of
@@ -28,6 +28,7 @@ from settlement.audit.signing import (
     sign_bundle,
     sign_rotation,
 )
+from settlement.unit_of_work import bind
 
 pytestmark = pytest.mark.integration
 KEY = b"integration-pseudonym-key"
@@ -139,7 +140,7 @@ def test_export_sign_verify_and_tamper(
     assert ledger.post(later).code is ResultCode.OK  # after the month: not in its balances
 
     out = tmp_path / name
-    export = export_period(module_conn, name, out, KEY, officers, "test")
+    export = export_period(bind(module_conn, SystemClock()), name, out, KEY, officers, "test")
     export.publish()
     assert (export.transfer_count, export.balance_count) == (7, 5)
     for key in keys:
@@ -165,7 +166,9 @@ def test_export_sign_verify_and_tamper(
     assert leaves[merchant]["credits_pending"] == 55
     assert leaves["treasury:bank:IDR"]["kind"] == "asset"
 
-    again = export_period(module_conn, name, tmp_path / "again", KEY, officers, "test")
+    again = export_period(
+        bind(module_conn, SystemClock()), name, tmp_path / "again", KEY, officers, "test"
+    )
     assert again.digest == export.digest
 
     cases: list[tuple[str, dict[str, object], str]] = [
@@ -191,7 +194,9 @@ def test_months_chain_and_export_in_order(
     open_accounts(ledger)
     first = period_of(clock.now_us())
     with pytest.raises(ExportRefused, match="not closed"):
-        export_period(module_conn, first, tmp_path / "x", KEY, officers, "test")
+        export_period(
+            bind(module_conn, SystemClock()), first, tmp_path / "x", KEY, officers, "test"
+        )
     post_month(ledger, clock)
     close(ledger, clock, first)
     second = period_of(clock.now_us())
@@ -199,10 +204,14 @@ def test_months_chain_and_export_in_order(
     close(ledger, clock, second)
 
     with pytest.raises(ExportRefused, match=f"export {first} first"):
-        export_period(module_conn, second, tmp_path / second, KEY, officers, "test")
+        export_period(
+            bind(module_conn, SystemClock()), second, tmp_path / second, KEY, officers, "test"
+        )
     bundles = []
     for name in (first, second):
-        export = export_period(module_conn, name, tmp_path / name, KEY, officers, "test")
+        export = export_period(
+            bind(module_conn, SystemClock()), name, tmp_path / name, KEY, officers, "test"
+        )
         export.publish()
         for key in keys:
             sign_bundle(tmp_path / name, key)
@@ -231,7 +240,9 @@ def test_a_change_of_officers_is_exported_only_with_a_rotation_the_old_officers_
     first = period_of(clock.now_us())
     post_month(ledger, clock)
     close(ledger, clock, first)
-    export_period(module_conn, first, tmp_path / first, KEY, officers, "test").publish()
+    export_period(
+        bind(module_conn, SystemClock()), first, tmp_path / first, KEY, officers, "test"
+    ).publish()
     for key in keys:
         sign_bundle(tmp_path / first, key)
     second = period_of(clock.now_us())
@@ -242,16 +253,18 @@ def test_a_change_of_officers_is_exported_only_with_a_rotation_the_old_officers_
     out = tmp_path / second
 
     with pytest.raises(ExportRefused, match=f"the officers differ from {first}'s"):
-        export_period(module_conn, second, out, KEY, new, "test")
+        export_period(bind(module_conn, SystemClock()), second, out, KEY, new, "test")
     half = sign_rotation(rotation_entry(second, officers, new), keys[0])
     with pytest.raises(ExportRefused, match="1 valid signatures of the officers in force, 2"):
-        export_period(module_conn, second, out, KEY, new, "test", [half])
+        export_period(bind(module_conn, SystemClock()), second, out, KEY, new, "test", [half])
     assert not out.exists()
     assert list(tmp_path.glob(f".{second}*")) == [], "nothing written aside either"
     assert store.recorded_digest(module_conn, second) is None
 
     entry = sign_rotation(half, keys[1])
-    export_period(module_conn, second, out, KEY, new, "test", [entry]).publish()
+    export_period(
+        bind(module_conn, SystemClock()), second, out, KEY, new, "test", [entry]
+    ).publish()
     sign_bundle(out, new_keys[0])
     code, report = verify(capsys, str(out), "--previous", str(tmp_path / first))
     assert code == 0, report
@@ -270,6 +283,6 @@ def test_a_first_month_with_earlier_unpublished_transfers_is_refused(
     close(ledger, clock, later)
     out = tmp_path / later
     with pytest.raises(ExportRefused, match="balances include transfers before it"):
-        export_period(module_conn, later, out, KEY, officers, "test")
+        export_period(bind(module_conn, SystemClock()), later, out, KEY, officers, "test")
     assert not out.exists()
     assert store.recorded_digest(module_conn, later) is None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Connection, Engine
 
@@ -14,6 +16,19 @@ from settlement.db import make_engine
 from tests.database import drop_database, fresh_database, server_url, worker_database_name
 
 pytest_plugins = ["tests.evm_fixtures"]
+
+_configure_structlog = structlog.configure
+
+
+def _configure_without_logger_cache(*args: Any, **kwargs: Any) -> None:
+    """The service caches each logger on first use (fast in production); a command run in-process
+    by one test would then freeze every module's logger, and a later test's ``capture_logs``
+    would see nothing. Under pytest, loggers are never cached."""
+    kwargs["cache_logger_on_first_use"] = False
+    _configure_structlog(*args, **kwargs)
+
+
+structlog.configure = _configure_without_logger_cache
 
 settings.register_profile(
     "ci",

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import Connection, text
 
-from escrow.ledger import Ledger
 from escrow.model import ResultCode, TransferRequest, transfer_id
+from escrow.ports import LedgerProtocol
 from settlement import chart
 from settlement.chart import TransferCode
 
@@ -64,7 +64,7 @@ def suspense_transfer_id(refused: uuid.UUID) -> uuid.UUID:
 
 
 def book_to_suspense(
-    conn: Connection, ledger: Ledger, unbooked: Unbooked, why: ResultCode | str
+    conn: Connection, ledger: LedgerProtocol, unbooked: Unbooked, why: ResultCode | str
 ) -> SuspenseBooking:
     """Book ``unbooked`` to its asset's suspense account, record it, raise the alarm; never
     raises for a ledger refusal (see the module docstring)."""

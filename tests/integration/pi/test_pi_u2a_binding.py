@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from settlement.pi import u2a
 from settlement.pi.errors import PiRefusal
 from settlement.pi.expectations import Expectation, create_expectation, metadata_for
+from settlement.unit_of_work import bind
 from tests.integration.pi.conftest import PiWorld
 
 pytestmark = pytest.mark.integration
@@ -26,11 +27,10 @@ wait_s = 0.5
 def expect(engine: Engine, world: PiWorld) -> Expectation:
     with engine.begin() as conn:
         return create_expectation(
-            conn,
+            bind(conn, world.deps.clock),
             purpose="test",
             amount_units=10_000_000,
             credit_account=f"pioneer:{uuid.uuid4().hex[:12]}:PI",
-            now=world.clock(),
         )
 
 
@@ -45,13 +45,15 @@ def test_concurrent_first_approvals_naming_two_expectations(
     def second_approval() -> None:
         try:
             with db_engine.begin() as conn:
-                outcome.append(u2a.approve(conn, pi_world.deps, pid, None).status)
+                outcome.append(
+                    u2a.approve(bind(conn, pi_world.deps.clock), pi_world.deps, pid, None).status
+                )
         except BaseException as error:
             outcome.append(error)
 
     with db_engine.connect() as holder:
         with holder.begin():
-            u2a.approve(holder, pi_world.deps, pid, None)
+            u2a.approve(bind(holder, pi_world.deps.clock), pi_world.deps, pid, None)
             pi_world.sandbox.platform.payments[pid]["metadata"] = metadata_for(other)
             racer = threading.Thread(target=second_approval)
             racer.start()

@@ -112,7 +112,9 @@ def reconcile(output: OutputOption = Output.TEXT) -> None:
 
 @app.command()
 def deposit(
-    tx: str = typer.Option(..., "--tx", help="Hash of the transaction that moved Pi in."),
+    txid: str = typer.Option(
+        ..., "--txid", "--tx", help="Hash of the transaction that moved Pi in."
+    ),
     *,
     by: ByOption,
     output: OutputOption = Output.TEXT,
@@ -123,14 +125,14 @@ def deposit(
     from settlement.unit_of_work import unit_of_work
 
     try:
-        check_txid(tx)
+        check_txid(txid)
     except PiInputError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--tx") from None
+        raise typer.BadParameter(str(exc), param_hint="--txid") from None
     record_operator("pi deposit", by)
     with _pi_rail() as rail:
         try:
             with unit_of_work(rail.engine, rail.deps.clock) as uow:
-                booked = book_deposit(uow, rail.deps, tx, by)
+                booked = book_deposit(uow, rail.deps, txid, by)
         except PiRefusal as refusal:
             typer.echo(str(refusal), err=True)
             raise typer.Exit(EXIT_REFUSED) from None

@@ -1,7 +1,7 @@
 """Incomplete payments: finish what can be proven, cancel what never happened, flag the rest.
 
 Runs at start and on a schedule for A2U (`incomplete_server_payments`), and on demand for a U2A
-payment the Pioneer's SDK reports through `onIncompletePaymentFound`. Nothing is credited twice:
+payment the Pioneer's SDK reports through `onIncompletePaymentFound`. Nothing is posted twice:
 every posting goes through the same idempotent steps as the normal flow. A2U recovery commits
 each payout step on its own, exactly as the outbox does: a step that signed or broadcast a
 transaction is never rolled back by a later step's failure.

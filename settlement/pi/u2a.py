@@ -1,9 +1,9 @@
-"""U2A (user-to-app) payments: approve on the first callback, credit and complete on the second.
+"""U2A (user-to-app) payments: approve on the first callback, post and complete on the second.
 
 Both callbacks are retried by the Pi app about every 10 s, so each step is idempotent: approval
-re-checks and re-approves; completion returns the recorded outcome once the payment is credited.
-Nothing is credited before the transaction is verified on chain; the Pi `complete` call leaves
-through the outbox, in the same database transaction as the ledger posting.
+re-checks and re-approves; completion returns the recorded outcome once the payment is posted.
+Nothing is posted before the transaction is verified on chain; the Pi `complete` call leaves
+through the outbox, in the same unit of work as the ledger posting.
 """
 
 from __future__ import annotations

@@ -260,8 +260,11 @@ pi_recovery_interval_s = 300
 def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
     """Incomplete-payment recovery: at the first tick (start), then every interval."""
     from settlement.pi.recovery import recover_all
+    from settlement.unit_of_work import unit_of_work
 
-    return Throttle(lambda: recover_all(engine.begin, deps), pi_recovery_interval_s)
+    return Throttle(
+        lambda: recover_all(lambda: unit_of_work(engine, deps.clock), deps), pi_recovery_interval_s
+    )
 
 
 # --- QRIS (issue 4): gateway notification adapters, keyed by provider ---------------------------

@@ -21,6 +21,7 @@ from escrow.chart import (
 )
 from escrow.model import Account, AccountFlags, AccountKind
 from escrow.ports import LedgerProtocol
+from escrow.rules import PENDING_EXPIRED_CODE
 
 __all__ = [
     "CHART",
@@ -102,6 +103,7 @@ class TransferCode(StrEnum):
     MSC_ONCHAIN_WITHDRAW = "msc.onchain.withdraw"
     MSC_ONCHAIN_DEPOSIT = "msc.onchain.deposit"
     SUSPENSE = "suspense"
+    LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
 _MEANINGS = {
@@ -117,6 +119,8 @@ _MEANINGS = {
     TransferCode.MSC_ONCHAIN_DEPOSIT: "MSC burnt on chain, from the float back to its holder.",
     TransferCode.SUSPENSE: "Money that arrived (or left) booked to suspense because the ledger "
     "refused its own transfer.",
+    TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
+    "timeout passed (escrow.rules).",
 }
 
 CHART = Chart(

@@ -24,6 +24,7 @@ from escrow.errors import LedgerConflict
 from escrow.ledger import Ledger
 from escrow.ports import LedgerProtocol
 from settlement import outbox
+from settlement.chart import CHART
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -54,7 +55,7 @@ class UnitOfWork:
 
 def bind(conn: Connection, clock: Clock) -> UnitOfWork:
     """The unit of work over a transaction the caller already holds (it commits or rolls back)."""
-    return UnitOfWork(conn, Ledger(conn, clock), Outbox(conn), clock)
+    return UnitOfWork(conn, Ledger(conn, clock, policy=CHART), Outbox(conn), clock)
 
 
 @contextmanager

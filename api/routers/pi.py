@@ -2,7 +2,7 @@
 
 Every route authenticates the Pioneer with their Pi access token (`Authorization: Bearer`),
 verified against Pi `GET /v2/me` and cached briefly; every refusal is problem+json with a stable
-`code`. Each request is one database transaction.
+`code`. Each request is one unit of work (one database transaction, on the rail's clock).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.refusals import REFUSALS
 from settlement.services import Services
-from settlement.unit_of_work import in_transaction
+from settlement.unit_of_work import run, unit_of_work
 
 log = structlog.get_logger(__name__)
 router = APIRouter(
@@ -139,8 +139,8 @@ def incomplete(body: IncompleteBody, request: Request, uid: Uid) -> RecoveredPay
         raise Problem(422, "pi_bad_payment_id", "payment.identifier is required")
     engine, deps = services(request).engine, _deps(request)
     try:
-        outcome = in_transaction(
-            engine, lambda conn: recovery.recover_u2a(conn, deps, payment_id, uid)
+        outcome = run(
+            engine, deps.clock, lambda uow: recovery.recover_u2a(uow, deps, payment_id, uid)
         )
     except PiRefusal as refusal:
         raise _refusal(refusal, request) from refusal
@@ -159,8 +159,8 @@ def approve(payment_id: str, request: Request, uid: Uid) -> PaymentStatus:
     """`onReadyForServerApproval`: check the payment against its expectation, approve it."""
     engine, deps = services(request).engine, _deps(request)
     try:
-        with engine.begin() as conn:
-            outcome = u2a.approve(conn, deps, payment_id, uid)
+        with unit_of_work(engine, deps.clock) as uow:
+            outcome = u2a.approve(uow, deps, payment_id, uid)
     except PiRefusal as refusal:
         raise _refusal(refusal, request) from refusal
     return PaymentStatus(payment_id=outcome.payment_id, status=outcome.status)
@@ -168,11 +168,11 @@ def approve(payment_id: str, request: Request, uid: Uid) -> PaymentStatus:
 
 @router.post("/payments/{payment_id}/complete", openapi_extra=PIONEER_ONLY)
 def complete(payment_id: str, body: CompleteBody, request: Request, uid: Uid) -> CompletedPayment:
-    """`onReadyForServerCompletion`: verify on chain, credit once, complete through the outbox."""
+    """`onReadyForServerCompletion`: verify on chain, post once, complete through the outbox."""
     engine, deps = services(request).engine, _deps(request)
     try:
-        outcome = in_transaction(
-            engine, lambda conn: u2a.complete(conn, deps, payment_id, body.txid, uid)
+        outcome = run(
+            engine, deps.clock, lambda uow: u2a.complete(uow, deps, payment_id, body.txid, uid)
         )
     except PiRefusal as refusal:
         raise _refusal(refusal, request) from refusal

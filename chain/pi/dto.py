@@ -60,6 +60,11 @@ class PiPayment:
     transaction: PaymentTransaction | None
     raw: Mapping[str, object] = field(repr=False, compare=False)
 
+    @property
+    def payment_id(self) -> str:
+        """Pi's ``identifier``, under the service's name for it (the one place it is mapped)."""
+        return self.identifier
+
 
 @dataclass(frozen=True)
 class PiUser:

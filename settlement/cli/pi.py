@@ -8,7 +8,6 @@ Exit codes: 0 done (reconcile: books agree), 1 refused or books disagree, 2 bad 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from sqlalchemy import Engine
 
 from chain.pi.amounts import to_str, to_units
 from chain.pi.errors import PiInputError
-from settlement.cli.database import migrated_engine, run_in_database
+from settlement.cli.database import migrated_engine, run_in_database, run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
@@ -81,13 +80,12 @@ def expect(
         raise typer.Exit(EXIT_REFUSED) from None
     record_operator("pi expect", by)
     try:
-        exp = run_in_database(
-            lambda conn: create_expectation(
-                conn,
+        exp = run_work(
+            lambda uow: create_expectation(
+                uow,
                 purpose=purpose,
                 amount_units=units,
                 credit_account=account,
-                now=time.time(),
                 payer_uid=uid,
                 expires_in_s=expires_in,
                 reference=reference,
@@ -103,9 +101,10 @@ def expect(
 def reconcile(output: OutputOption = Output.TEXT) -> None:
     """Compare treasury:pi_custody with the app wallet's balance on chain."""
     from settlement.pi.reconcile import reconcile as run
+    from settlement.unit_of_work import unit_of_work
 
-    with _pi_rail() as rail, rail.engine.begin() as conn:
-        result = run(conn, rail.deps)
+    with _pi_rail() as rail, unit_of_work(rail.engine, rail.deps.clock) as uow:
+        result = run(uow, rail.deps)
     emit(result.as_json(), output)
     if not result.ok:
         raise typer.Exit(EXIT_REFUSED)
@@ -113,26 +112,27 @@ def reconcile(output: OutputOption = Output.TEXT) -> None:
 
 @app.command()
 def deposit(
-    tx: str = typer.Option(..., "--tx", help="Hash of the transaction that moved Pi in."),
+    txid: str = typer.Option(
+        ..., "--txid", "--tx", help="Hash of the transaction that moved Pi in."
+    ),
     *,
     by: ByOption,
     output: OutputOption = Output.TEXT,
 ) -> None:
     """Book Pi the treasury moved into the app wallet (verified on chain, booked once)."""
     from chain.pi.ids import check_txid
-    from escrow.clock import SystemClock
     from settlement.pi.custody import book_deposit
     from settlement.unit_of_work import unit_of_work
 
     try:
-        check_txid(tx)
+        check_txid(txid)
     except PiInputError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--tx") from None
+        raise typer.BadParameter(str(exc), param_hint="--txid") from None
     record_operator("pi deposit", by)
     with _pi_rail() as rail:
         try:
-            with unit_of_work(rail.engine, SystemClock()) as uow:
-                booked = book_deposit(uow, rail.deps, tx, by)
+            with unit_of_work(rail.engine, rail.deps.clock) as uow:
+                booked = book_deposit(uow, rail.deps, txid, by)
         except PiRefusal as refusal:
             typer.echo(str(refusal), err=True)
             raise typer.Exit(EXIT_REFUSED) from None
@@ -143,10 +143,12 @@ def deposit(
 def recover(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
     """Decide every incomplete A2U payment now (complete, cancel or flag)."""
     from settlement.pi.recovery import recover_a2u
+    from settlement.unit_of_work import unit_of_work
 
     record_operator("pi recover", by)
     with _pi_rail() as rail:
-        actions = recover_a2u(rail.engine.begin, rail.deps)
+        engine, clock = rail.engine, rail.deps.clock
+        actions = recover_a2u(lambda: unit_of_work(engine, clock), rail.deps)
     emit([a.__dict__ for a in actions], output)
 
 
@@ -163,14 +165,15 @@ def payout(
 ) -> None:
     """Queue an A2U payout; the worker carries it out step by step."""
     from settlement.pi.a2u import request_payout
+    from settlement.unit_of_work import unit_of_work
 
     units = _units(amount)
     record_operator("pi payout", by)
     with _pi_rail() as rail:
         try:
-            with rail.engine.begin() as conn:
+            with unit_of_work(rail.engine, rail.deps.clock) as uow:
                 payout_id = request_payout(
-                    conn,
+                    uow,
                     rail.deps,
                     key=key,
                     uid=uid,

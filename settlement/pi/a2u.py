@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from chain.pi import errors as chain_errors
@@ -32,15 +32,14 @@ from chain.pi.dto import PiPayment
 from chain.pi.ids import check_uid
 from chain.redaction import redact_urls
 from escrow.calendar import US_PER_S
-from escrow.ledger import Ledger
 from escrow.model import TransferFlags, TransferRequest, transfer_id
 from settlement.chart import TransferCode
-from settlement.outbox import enqueue
 from settlement.pi.accounts import CUSTODY, NETWORK_FEES, PI, ensure_custody
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.pi.flags import flag
 from settlement.suspense import Unbooked, book_to_suspense
+from settlement.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 OUTBOX_A2U = "pi.a2u"
@@ -67,23 +66,24 @@ class Payout:
     payment_id: str | None
     to_address: str | None
     envelope_xdr: str | None
-    tx_hash: str | None
+    txid: str | None
+    """The signed transaction's hash (column ``tx_hash``)."""
 
 
 _COLUMNS = (
     "id, key, uid, amount_units, memo, debit_account, wallet_address, status, payment_id,"
-    " to_address, envelope_xdr, tx_hash"
+    " to_address, envelope_xdr, tx_hash AS txid"
 )
 
 
-def load(conn: Connection, payout_id: uuid.UUID, *, lock: bool = True) -> Payout:
+def load(uow: UnitOfWork, payout_id: uuid.UUID, *, lock: bool = True) -> Payout:
     """The payout, locked for this transaction unless asked otherwise."""
     suffix = " FOR UPDATE" if lock else ""
-    row = conn.execute(
+    row = uow.conn.execute(
         text(f"SELECT {_COLUMNS} FROM pi_payouts WHERE id = :id{suffix}"),  # noqa: S608 - constant columns
         {"id": payout_id},
     ).one()
-    return Payout(*row)
+    return Payout(**row._mapping)
 
 
 def reservation_id(payout_id: uuid.UUID) -> uuid.UUID:
@@ -92,7 +92,7 @@ def reservation_id(payout_id: uuid.UUID) -> uuid.UUID:
 
 
 def request_payout(
-    conn: Connection,
+    uow: UnitOfWork,
     deps: PiDeps,
     *,
     key: str,
@@ -106,7 +106,7 @@ def request_payout(
     if amount_units <= 0 or len(memo) > memo_chars_max or not key:
         raise PiRefusal("pi_bad_input", "payout needs a key, a positive amount and a short memo")
     payout_id = uuid.uuid5(uuid.NAMESPACE_URL, f"msc:pi-payout:{key}")
-    inserted = conn.execute(
+    inserted = uow.conn.execute(
         text(
             "INSERT INTO pi_payouts (id, key, uid, amount_units, memo, debit_account,"
             " wallet_address) VALUES (:id, :key, :uid, :amount, :memo, :debit, :wallet)"
@@ -122,7 +122,7 @@ def request_payout(
             "wallet": deps.app_address,
         },
     ).first()
-    existing = load(conn, payout_id, lock=False)
+    existing = load(uow, payout_id, lock=False)
     if (existing.uid, existing.amount_units, existing.debit_account) != (
         uid,
         amount_units,
@@ -131,9 +131,8 @@ def request_payout(
         raise PiRefusal("pi_bad_input", f"payout key {key} already names another payout")
     if inserted is None:
         return payout_id
-    ledger = Ledger(conn)
-    ensure_custody(ledger)
-    result = ledger.post(
+    ensure_custody(uow.ledger)
+    result = uow.ledger.post(
         TransferRequest(
             id=reservation_id(payout_id),
             debit=debit_account,
@@ -147,29 +146,29 @@ def request_payout(
     )
     if not result.ok:
         raise PiRefusal("pi_bad_input", f"ledger refused the payout reservation: {result.code}")
-    enqueue(conn, OUTBOX_A2U, f"{payout_id}:requested", {"payout_id": str(payout_id)})
+    uow.outbox.enqueue(OUTBOX_A2U, f"{payout_id}:requested", {"payout_id": str(payout_id)})
     return payout_id
 
 
-def advance(conn: Connection, deps: PiDeps, payout_id: uuid.UUID) -> str:
-    """Run the payout's next step in the caller's transaction; return the new status."""
-    payout = load(conn, payout_id)
+def advance(uow: UnitOfWork, deps: PiDeps, payout_id: uuid.UUID) -> str:
+    """Run the payout's next step in the caller's unit of work; return the new status."""
+    payout = load(uow, payout_id)
     step = _STEPS.get(payout.status)
     if step is None:
         return payout.status
-    status = step(conn, deps, payout)
+    status = step(uow, deps, payout)
     if status != payout.status:
-        conn.execute(
+        uow.conn.execute(
             text("UPDATE pi_payouts SET status = :s, updated_at = now() WHERE id = :id"),
             {"s": status, "id": payout_id},
         )
         if status not in ("completed", "failed"):
-            enqueue(conn, OUTBOX_A2U, f"{payout_id}:{status}", {"payout_id": str(payout_id)})
+            uow.outbox.enqueue(OUTBOX_A2U, f"{payout_id}:{status}", {"payout_id": str(payout_id)})
     log.info("pi_a2u_step", payout_id=str(payout_id), status=status)
     return status
 
 
-def _create(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+def _create(uow: UnitOfWork, deps: PiDeps, payout: Payout) -> str:
     metadata = {PAYOUT_KEY: str(payout.id)}
     try:
         payment = deps.platform.create_payment(
@@ -178,9 +177,9 @@ def _create(conn: Connection, deps: PiDeps, payout: Payout) -> str:
     except chain_errors.OngoingPaymentFoundError as exc:
         payment = _adopt(payout, exc.payment)
     _check_created(deps, payout, payment)
-    conn.execute(
-        text("UPDATE pi_payouts SET payment_id = :pid, to_address = :to WHERE id = :id"),
-        {"pid": payment.identifier, "to": payment.to_address, "id": payout.id},
+    uow.conn.execute(
+        text("UPDATE pi_payouts SET payment_id = :payment_id, to_address = :to WHERE id = :id"),
+        {"payment_id": payment.payment_id, "to": payment.to_address, "id": payout.id},
     )
     return "created"
 
@@ -199,10 +198,10 @@ def _check_created(deps: PiDeps, payout: Payout, payment: PiPayment) -> None:
         or payment.network != deps.network
         or payment.from_address != deps.app_address
     ):
-        raise chain_errors.PiError(f"Pi created a payment that differs: {payment.identifier}")
+        raise chain_errors.PiError(f"Pi created a payment that differs: {payment.payment_id}")
 
 
-def _sign(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+def _sign(uow: UnitOfWork, deps: PiDeps, payout: Payout) -> str:
     if deps.signer is None:
         raise chain_errors.PiError("no app wallet secret configured (MSC_PI_WALLET_SECRET)")
     if payout.payment_id is None or payout.to_address is None:
@@ -219,8 +218,8 @@ def _sign(conn: Connection, deps: PiDeps, payout: Payout) -> str:
         now_unix=deps.clock.now_us() // US_PER_S,
     )
     try:
-        with conn.begin_nested():
-            conn.execute(
+        with uow.conn.begin_nested():
+            uow.conn.execute(
                 text(
                     "UPDATE pi_payouts SET status = 'signed', envelope_xdr = :xdr, tx_hash = :h,"
                     " sequence = :seq, valid_until = :until, fee_units = :fee WHERE id = :id"
@@ -239,18 +238,18 @@ def _sign(conn: Connection, deps: PiDeps, payout: Payout) -> str:
     return "signed"
 
 
-def _submit(conn: Connection, deps: PiDeps, payout: Payout) -> str:
-    if payout.envelope_xdr is None or payout.tx_hash is None:
+def _submit(uow: UnitOfWork, deps: PiDeps, payout: Payout) -> str:
+    if payout.envelope_xdr is None or payout.txid is None:
         raise chain_errors.PiError("signed payout without an envelope")
     try:
         deps.chain.submit(payout.envelope_xdr)
     except chain_errors.TxSubmitRejectedError as exc:
-        return _after_rejection(conn, deps, payout, exc)
-    return _settle(conn, deps, payout, deps.chain.transaction(payout.tx_hash).record)
+        return _after_rejection(uow, deps, payout, exc)
+    return _settle(uow, deps, payout, deps.chain.transaction(payout.txid).record)
 
 
 def _after_rejection(
-    conn: Connection, deps: PiDeps, payout: Payout, exc: chain_errors.TxSubmitRejectedError
+    uow: UnitOfWork, deps: PiDeps, payout: Payout, exc: chain_errors.TxSubmitRejectedError
 ) -> str:
     """A rejection may mean our earlier submission already landed; only the chain can say.
 
@@ -259,32 +258,32 @@ def _after_rejection(
     by hash made after that moment; until then the step is retried with the same envelope.
     """
     margin_passed = (
-        deps.clock.now_us() // US_PER_S > _valid_until(conn, payout.id) + deps.a2u_expiry_margin_s
+        deps.clock.now_us() // US_PER_S > _valid_until(uow, payout.id) + deps.a2u_expiry_margin_s
     )
     try:
-        on_chain = deps.chain.transaction(str(payout.tx_hash))
+        on_chain = deps.chain.transaction(str(payout.txid))
     except chain_errors.HorizonNotFoundError:
         on_chain = None
     if on_chain is not None:
-        return _settle(conn, deps, payout, on_chain.record)
+        return _settle(uow, deps, payout, on_chain.record)
     if not margin_passed:
         raise exc
-    return _fail(conn, deps, payout, f"transaction rejected, not on chain: {exc.tx_code or exc}")
+    return _fail(uow, deps, payout, f"transaction rejected, not on chain: {exc.tx_code or exc}")
 
 
-def _valid_until(conn: Connection, payout_id: uuid.UUID) -> int:
-    value = conn.execute(
+def _valid_until(uow: UnitOfWork, payout_id: uuid.UUID) -> int:
+    value = uow.conn.execute(
         text("SELECT valid_until FROM pi_payouts WHERE id = :id"), {"id": payout_id}
     ).scalar_one()
     return int(value or 0)
 
 
-def _settle(conn: Connection, deps: PiDeps, payout: Payout, record: Mapping[str, object]) -> str:
+def _settle(uow: UnitOfWork, deps: PiDeps, payout: Payout, record: Mapping[str, object]) -> str:
     """The transaction is on chain, so its fee was charged whether it succeeded or not: post the
     reservation and the fee, or void the reservation and post the fee."""
     fee = int(str(record.get("fee_charged", "0")))
     if record.get("successful") is not True:
-        return _fail(conn, deps, payout, "transaction failed on chain", fee_units=fee)
+        return _fail(uow, deps, payout, "transaction failed on chain", fee_units=fee)
     post = TransferRequest(
         id=transfer_id("pi.payout.post", str(payout.id)),
         debit="",
@@ -294,10 +293,10 @@ def _settle(conn: Connection, deps: PiDeps, payout: Payout, record: Mapping[str,
         code=TransferCode.PI_PAYOUT,
         flags=TransferFlags.POST_PENDING,
         pending_id=reservation_id(payout.id),
-        external_ref=payout.tx_hash,
+        external_ref=payout.txid,
     )
-    _post_settled(conn, payout, [post, *_fee(payout, fee)])
-    conn.execute(
+    _post_settled(uow, payout, [post, *_fee(payout, fee)])
+    uow.conn.execute(
         text("UPDATE pi_payouts SET fee_units = :fee WHERE id = :id"), {"fee": fee, "id": payout.id}
     )
     return "confirmed"
@@ -315,32 +314,29 @@ def _fee(payout: Payout, fee_units: int) -> list[TransferRequest]:
             amount=fee_units,
             asset=PI,
             code=TransferCode.PI_NETWORK_FEE,
-            external_ref=payout.tx_hash,
+            external_ref=payout.txid,
         )
     ]
 
 
-def _post_settled(conn: Connection, payout: Payout, requests: list[TransferRequest]) -> None:
+def _post_settled(uow: UnitOfWork, payout: Payout, requests: list[TransferRequest]) -> None:
     """The Pi has left custody on chain: a posting the ledger refuses goes to suspense (never a
     retry, which could not change the ledger's answer; decision 0011)."""
-    ledger = Ledger(conn)
-    for request, result in zip(requests, ledger.post_batch(requests), strict=True):
+    for request, result in zip(requests, uow.ledger.post_batch(requests), strict=True):
         if not result.ok:
             debit = request.debit or payout.debit_account
             left = Unbooked("pi", request.id, PI, request.amount, debit, CUSTODY,
-                            payout.tx_hash, leaving=True)  # fmt: skip
-            book_to_suspense(conn, ledger, left, result.code)
+                            payout.txid, leaving=True)  # fmt: skip
+            book_to_suspense(uow.conn, uow.ledger, left, result.code)
 
 
-def _post_all(conn: Connection, requests: list[TransferRequest], what: str) -> None:
-    results = Ledger(conn).post_batch(requests)
+def _post_all(uow: UnitOfWork, requests: list[TransferRequest], what: str) -> None:
+    results = uow.ledger.post_batch(requests)
     if not all(r.ok for r in results):
         raise chain_errors.PiError(f"ledger refused {what}: {[r.code for r in results]}")
 
 
-def _fail(
-    conn: Connection, deps: PiDeps, payout: Payout, reason: str, *, fee_units: int = 0
-) -> str:
+def _fail(uow: UnitOfWork, deps: PiDeps, payout: Payout, reason: str, *, fee_units: int = 0) -> str:
     """The payout will not happen: release the reservation, book the fee a transaction that
     failed on chain was still charged, flag the payout for a person."""
     void = TransferRequest(
@@ -353,22 +349,22 @@ def _fail(
         flags=TransferFlags.VOID_PENDING,
         pending_id=reservation_id(payout.id),
     )
-    _post_all(conn, [void, *_fee(payout, fee_units)], "to void the payout")
-    conn.execute(
+    _post_all(uow, [void, *_fee(payout, fee_units)], "to void the payout")
+    uow.conn.execute(
         text("UPDATE pi_payouts SET last_error = :e, fee_units = :fee WHERE id = :id"),
         {"e": redact_urls(reason), "fee": fee_units, "id": payout.id},
     )
     if payout.payment_id is not None:
         with contextlib.suppress(chain_errors.PiError):
             deps.platform.cancel(payout.payment_id)
-    flag(conn, payout.payment_id or str(payout.id), payout.tx_hash, "a2u_failed", {"why": reason})
+    flag(uow.conn, payout.payment_id or str(payout.id), payout.txid, "a2u_failed", {"why": reason})
     log.warning("pi_a2u_failed", payout_id=str(payout.id), reason=reason, fee_units=fee_units)
     return "failed"
 
 
-def _complete(conn: Connection, deps: PiDeps, payout: Payout) -> str:
+def _complete(uow: UnitOfWork, deps: PiDeps, payout: Payout) -> str:
     with contextlib.suppress(chain_errors.AlreadyCompletedError):
-        deps.platform.complete(str(payout.payment_id), str(payout.tx_hash))
+        deps.platform.complete(str(payout.payment_id), str(payout.txid))
     return "completed"
 
 

@@ -50,7 +50,9 @@ class CustodyDeposit:
 
 def lock_txid(conn: Connection, txid: str) -> None:
     """Serialise every booking of this transaction hash until the end of the transaction."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:tx, 7305002))"), {"tx": txid})
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:txid, 7305002))"), {"txid": txid}
+    )
 
 
 def book_deposit(uow: UnitOfWork, deps: PiDeps, txid: str, booked_by: str) -> CustodyDeposit:
@@ -60,83 +62,85 @@ def book_deposit(uow: UnitOfWork, deps: PiDeps, txid: str, booked_by: str) -> Cu
     and decided, so no row or advisory lock is held across the network call.
     """
     try:
-        tx = check_txid(txid)
+        txid = check_txid(txid)
     except chain_errors.PiInputError as exc:
         raise PiRefusal(exc.code, str(exc)) from exc
-    booked = _booked(uow.conn, tx)
+    booked = _booked(uow.conn, txid)
     if booked is not None:
         return booked
-    _refuse_reused(uow.conn, tx)
+    _refuse_reused(uow.conn, txid)
     try:
-        deposit = verify_deposit(deps.chain.transaction(tx), tx, deps.app_address, deps.network)
+        deposit = verify_deposit(deps.chain.transaction(txid), txid, deps.app_address, deps.network)
     except chain_errors.PiError as exc:
         raise PiRefusal(exc.code, str(exc)) from exc
-    lock_txid(uow.conn, tx)
-    booked = _booked(uow.conn, tx)
+    lock_txid(uow.conn, txid)
+    booked = _booked(uow.conn, txid)
     if booked is not None:
         return booked
-    _refuse_reused(uow.conn, tx)
-    tid = _post(uow.ledger, tx, deposit.from_address, deposit.amount_units)
+    _refuse_reused(uow.conn, txid)
+    transfer_id = _post(uow.ledger, txid, deposit.from_address, deposit.amount_units)
     uow.conn.execute(
         text(
             "INSERT INTO pi_custody_deposits (txid, from_address, amount_units, transfer_id,"
-            " booked_by) VALUES (:tx, :source, :units, :tid, :by)"
+            " booked_by) VALUES (:txid, :source, :units, :transfer_id, :by)"
         ),
         {
-            "tx": tx,
+            "txid": txid,
             "source": deposit.from_address,
             "units": deposit.amount_units,
-            "tid": tid,
+            "transfer_id": transfer_id,
             "by": booked_by,
         },
     )
-    log.info("pi_custody_deposit", txid=tx, amount_units=deposit.amount_units, by=booked_by)
-    return CustodyDeposit(tx, deposit.from_address, deposit.amount_units, tid, booked_by, True)
+    log.info("pi_custody_deposit", txid=txid, amount_units=deposit.amount_units, by=booked_by)
+    return CustodyDeposit(
+        txid, deposit.from_address, deposit.amount_units, transfer_id, booked_by, new=True
+    )
 
 
-def _booked(conn: Connection, tx: str) -> CustodyDeposit | None:
+def _booked(conn: Connection, txid: str) -> CustodyDeposit | None:
     row = conn.execute(
         text(
             "SELECT from_address, amount_units, transfer_id, booked_by FROM pi_custody_deposits"
-            " WHERE txid = :tx"
+            " WHERE txid = :txid"
         ),
-        {"tx": tx},
+        {"txid": txid},
     ).first()
     if row is None:
         return None
     return CustodyDeposit(
-        tx, row.from_address, row.amount_units, row.transfer_id, row.booked_by, new=False
+        txid, row.from_address, row.amount_units, row.transfer_id, row.booked_by, new=False
     )
 
 
-def _refuse_reused(conn: Connection, tx: str) -> None:
+def _refuse_reused(conn: Connection, txid: str) -> None:
     used = conn.execute(
         text(
-            "SELECT 1 FROM pi_payments WHERE txid = :tx"
-            " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :tx"
+            "SELECT 1 FROM pi_payments WHERE txid = :txid"
+            " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :txid"
         ),
-        {"tx": tx},
+        {"txid": txid},
     ).first()
     if used is not None:
         raise PiRefusal("pi_txid_reused", "this transaction is a Pioneer's payment or a payout")
 
 
-def _post(ledger: LedgerProtocol, tx: str, source: str, units: int) -> uuid.UUID:
+def _post(ledger: LedgerProtocol, txid: str, source: str, units: int) -> uuid.UUID:
     ensure_custody(ledger)
     chart.open_account(ledger, chart.pi_capital())
-    tid = transfer_id(TRANSFER_NAMESPACE, tx)
+    deposit_id = transfer_id(TRANSFER_NAMESPACE, txid)
     result = ledger.post(
         TransferRequest(
-            id=tid,
+            id=deposit_id,
             debit=CUSTODY,
             credit=CAPITAL,
             amount=units,
             asset=PI,
             code=TransferCode.PI_CUSTODY_DEPOSIT,
-            external_ref=tx,
+            external_ref=txid,
             user_data={"from": source},
         )
     )
     if not result.ok:
         raise PiRefusal("pi_bad_input", f"ledger refused the deposit: {result.code}")
-    return tid
+    return deposit_id

@@ -13,12 +13,13 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, text
 
 from chain.pi.amounts import to_str
-from escrow.ledger import Ledger
+from escrow.calendar import from_us
+from escrow.clock import FixedClock
 from settlement.expectations import (
     EXPECTATION_CONFLICT,
     ExpectationRequest,
@@ -28,6 +29,7 @@ from settlement.expectations import (
 from settlement.expectations import Expectation as SharedExpectation
 from settlement.pi.accounts import ensure_liability
 from settlement.pi.errors import PiRefusal
+from settlement.unit_of_work import UnitOfWork, bind
 
 METADATA_KEY = "msc"
 METADATA_VERSION = 1
@@ -85,22 +87,19 @@ _COLUMNS = (
 )
 
 
-def _row(row: object) -> Expectation:
-    return Expectation(*row)  # type: ignore[misc]
-
-
 def create_expectation(
-    conn: Connection,
+    uow: UnitOfWork,
     *,
     purpose: str,
     amount_units: int,
     credit_account: str,
-    now: float,
     payer_uid: str | None = None,
     expires_in_s: int = expires_in_s_default,
     reference: str | None = None,
 ) -> Expectation:
-    """Record an expectation (idempotent by reference) and open its liability account."""
+    """Record an expectation (idempotent by reference) and open its liability account.
+
+    It opens now on the unit of work's clock (µs) and expires ``expires_in_s`` later."""
     if not _PURPOSE.fullmatch(purpose):
         raise PiRefusal("pi_bad_input", "purpose must be 1-32 chars of [a-z0-9_]")
     if amount_units <= 0:
@@ -110,8 +109,9 @@ def create_expectation(
     ref = reference or f"exp_{secrets.token_hex(10)}"
     if not _REFERENCE.fullmatch(ref):
         raise PiRefusal("pi_bad_input", "reference has an unexpected shape")
-    ensure_liability(Ledger(conn), credit_account)
-    created = datetime.fromtimestamp(now, tz=UTC)
+    ensure_liability(uow.ledger, credit_account)
+    created = from_us(uow.clock.now_us())
+    conn = uow.conn
     conn.execute(
         text(
             "INSERT INTO pi_expectations (id, reference, purpose, amount_units, payer_uid,"
@@ -147,7 +147,7 @@ def find_by_reference(conn: Connection, reference: str, *, lock: bool) -> Expect
         text(f"SELECT {_COLUMNS} FROM pi_expectations WHERE reference = :ref{suffix}"),  # noqa: S608 - constant columns
         {"ref": reference},
     ).first()
-    return _row(row) if row else None
+    return Expectation(**row._mapping) if row else None
 
 
 def describe(expectation: Expectation) -> dict[str, object]:
@@ -183,11 +183,10 @@ class PiExpectations:
         """``create_expectation`` with the shared request; see ``settlement.expectations``."""
         window_s = (request.expires_at_us - request.opens_at_us) // 1_000_000
         created = create_expectation(
-            conn,
+            bind(conn, FixedClock(request.opens_at_us)),
             purpose=request.purpose,
             amount_units=request.amount_units,
             credit_account=request.credit_account,
-            now=request.opens_at_us / 1_000_000,
             payer_uid=request.payer,
             expires_in_s=window_s,
             reference=request.reference,

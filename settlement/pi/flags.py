@@ -15,10 +15,10 @@ def flag(
     conn.execute(
         text(
             "INSERT INTO pi_flags (payment_id, txid, reason, detail)"
-            " VALUES (:pid, :tx, :reason, CAST(:detail AS jsonb))"
+            " VALUES (:payment_id, :txid, :reason, CAST(:detail AS jsonb))"
             " ON CONFLICT (payment_id, reason) DO NOTHING"
         ),
-        {"pid": payment_id, "tx": txid, "reason": reason, "detail": json.dumps(detail)},
+        {"payment_id": payment_id, "txid": txid, "reason": reason, "detail": json.dumps(detail)},
     )
 
 
@@ -31,6 +31,12 @@ def open_flags(conn: Connection) -> list[dict[str, Any]]:
         )
     ).all()
     return [
-        {"payment_id": r[0], "txid": r[1], "reason": r[2], "detail": r[3], "at": r[4].isoformat()}
+        {
+            "payment_id": r.payment_id,
+            "txid": r.txid,
+            "reason": r.reason,
+            "detail": r.detail,
+            "at": r.created_at.isoformat(),
+        }
         for r in rows
     ]

@@ -13,21 +13,24 @@ from settlement.pi import a2u
 from settlement.pi.deps import PiDeps
 from settlement.pi.flags import flag
 from settlement.pi.u2a import OUTBOX_COMPLETE, mark_completed
+from settlement.unit_of_work import bind
 
 
 def complete_u2a(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
-    """Tell Pi we completed a credited U2A payment; `already_completed` counts as done."""
+    """Tell Pi we completed a posted U2A payment; `already_completed` counts as done.
+
+    The handler runs in the dispatcher's transaction, which it takes as its unit of work."""
 
     def handle(conn: Connection, message: OutboxMessage) -> None:
-        pid, txid = str(message.payload["payment_id"]), str(message.payload["txid"])
+        payment_id, txid = str(message.payload["payment_id"]), str(message.payload["txid"])
         try:
-            deps.platform.complete(pid, txid)
+            deps.platform.complete(payment_id, txid)
         except chain_errors.AlreadyCompletedError:
             pass
         except (chain_errors.CancelledPaymentError, chain_errors.TxidMismatchError) as exc:
-            flag(conn, pid, txid, "u2a_complete_refused", {"code": exc.api_code})
+            flag(conn, payment_id, txid, "u2a_complete_refused", {"code": exc.api_code})
             raise PermanentFailure(f"Pi refused completion: {exc.api_code}") from exc
-        mark_completed(conn, pid)
+        mark_completed(bind(conn, deps.clock), payment_id)
 
     return handle
 
@@ -36,11 +39,12 @@ def advance_a2u(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
     """Run the payout step this message names; a message for an older step is a no-op."""
 
     def handle(conn: Connection, message: OutboxMessage) -> None:
+        uow = bind(conn, deps.clock)
         payout_id = uuid.UUID(str(message.payload["payout_id"]))
         expected = message.key.rsplit(":", 1)[-1]
-        if a2u.load(conn, payout_id).status != expected:
+        if a2u.load(uow, payout_id).status != expected:
             return
-        a2u.advance(conn, deps, payout_id)
+        a2u.advance(uow, deps, payout_id)
 
     return handle
 

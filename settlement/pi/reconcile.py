@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from chain.pi.amounts import to_str
 from escrow.errors import AccountNotFound
-from escrow.ledger import Ledger
 from settlement.pi.accounts import CUSTODY
 from settlement.pi.deps import PiDeps
+from settlement.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,15 @@ class Reconciliation:
         return out
 
 
-def reconcile(conn: Connection, deps: PiDeps) -> Reconciliation:
+def reconcile(uow: UnitOfWork, deps: PiDeps) -> Reconciliation:
     """Compare the ledger's custody balance with the wallet's on-chain native balance."""
     try:
-        balance = Ledger(conn).balance(CUSTODY)
+        balance = uow.ledger.balance(CUSTODY)
         posted, reserved = balance.posted, balance.pending_out
     except AccountNotFound:
         posted, reserved = 0, 0
     wallet = deps.chain.account(deps.app_address).balance_units
-    in_flight = conn.execute(
+    in_flight = uow.conn.execute(
         text("SELECT count(*) FROM pi_payouts WHERE status = 'signed' AND wallet_address = :w"),
         {"w": deps.app_address},
     ).scalar_one()

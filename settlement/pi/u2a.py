@@ -1,43 +1,47 @@
-"""U2A (user-to-app) payments: approve on the first callback, credit and complete on the second.
+"""U2A (user-to-app) payments: approve on the first callback, post and complete on the second.
 
 Both callbacks are retried by the Pi app about every 10 s, so each step is idempotent: approval
-re-checks and re-approves; completion returns the recorded outcome once the payment is credited.
-Nothing is credited before the transaction is verified on chain; the Pi `complete` call leaves
-through the outbox, in the same database transaction as the ledger posting.
+re-checks and re-approves; completion returns the recorded outcome once the payment is posted.
+Nothing is posted before the transaction is verified on chain; the Pi `complete` call leaves
+through the outbox, in the same unit of work as the ledger posting.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from chain.pi import errors as chain_errors
 from chain.pi.dto import PiPayment
 from chain.pi.ids import check_payment_id, check_txid
 from chain.pi.verify import ExpectedPayment, verify_payment
 from escrow.calendar import from_us
-from escrow.ledger import Ledger
 from escrow.model import TransferRequest, transfer_id
 from settlement.chart import TransferCode
-from settlement.outbox import enqueue
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.pi.expectations import (
+    PI_EXPECTATIONS,
     Expectation,
     find_by_reference,
     purpose_from_metadata,
     reference_from_metadata,
 )
 from settlement.suspense import Unbooked, book_to_suspense
+from settlement.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 OUTBOX_COMPLETE = "pi.complete"
 TRANSFER_NAMESPACE = "pi.payment"
+STATUS_POSTED = "credited"
+"""The stored (and HTTP) status of a U2A payment the ledger posted. The glossary's word is
+"posted"; the value stays "credited" because rows and API clients hold it (decision 0010)."""
 
 
 @dataclass(frozen=True)
@@ -86,42 +90,49 @@ def _check_payment(
     return exp
 
 
-def _expectation_for(conn: Connection, payment: PiPayment) -> Expectation | None:
+def _expectation_for(conn: Connection, payment: PiPayment, *, lock: bool) -> Expectation | None:
     reference = reference_from_metadata(payment.metadata)
-    return find_by_reference(conn, reference, lock=True) if reference else None
+    return find_by_reference(conn, reference, lock=lock) if reference else None
 
 
-def approve(conn: Connection, deps: PiDeps, payment_id: str, caller_uid: str | None) -> U2AOutcome:
-    """Check the payment against its expectation, record it, and approve it with Pi."""
-    pid = _checked_id(payment_id)
-    payment = fetch_payment(deps, pid)
-    _lock_payment(conn, pid)
-    exp = _check_payment(deps, payment, _expectation_for(conn, payment), caller_uid)
+def approve(uow: UnitOfWork, deps: PiDeps, payment_id: str, caller_uid: str | None) -> U2AOutcome:
+    """Check the payment against its expectation, record it, and approve it with Pi.
+
+    Pi is asked for the payment before any lock is taken; the binding is then checked and
+    recorded under the payment's advisory lock.
+    """
+    payment_id = _checked_id(payment_id)
+    payment = fetch_payment(deps, payment_id)
+    conn = uow.conn
+    _lock_payment(conn, payment_id)
+    exp = _check_payment(deps, payment, _expectation_for(conn, payment, lock=True), caller_uid)
     bound = conn.execute(
-        text("SELECT expectation_id FROM pi_payments WHERE payment_id = :pid"), {"pid": pid}
+        text("SELECT expectation_id FROM pi_payments WHERE payment_id = :payment_id"),
+        {"payment_id": payment_id},
     ).scalar_one_or_none()
     _refuse_other_binding(exp, bound)
-    if exp.payment_id not in (None, pid):
+    if exp.payment_id not in (None, payment_id):
         raise PiRefusal("pi_expectation_fulfilled", "another payment already took this expectation")
     if exp.payment_id is None:
-        if from_us(deps.clock.now_us()) >= exp.expires_at:
+        if from_us(uow.clock.now_us()) >= exp.expires_at:
             raise PiRefusal("pi_expectation_expired", "the expectation has expired")
         _record_approval(conn, exp, payment)
     if not payment.status.developer_approved:
         try:
-            deps.platform.approve(pid)
+            deps.platform.approve(payment_id)
         except chain_errors.CancelledPaymentError as exc:
             raise PiRefusal("pi_payment_cancelled", "the payment was cancelled") from exc
         except chain_errors.PiError as exc:
             raise PiRefusal(exc.code, str(exc)) from exc
-    log.info("pi_u2a_approved", payment_id=pid, reference=exp.reference)
-    return U2AOutcome(pid, "approved")
+    log.info("pi_u2a_approved", payment_id=payment_id, reference=exp.reference)
+    return U2AOutcome(payment_id, "approved")
 
 
-def _lock_payment(conn: Connection, pid: str) -> None:
+def _lock_payment(conn: Connection, payment_id: str) -> None:
     """Serialise the first approvals of one payment: its binding is checked, then recorded."""
     conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:pid, 7305003))"), {"pid": pid}
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:payment_id, 7305003))"),
+        {"payment_id": payment_id},
     )
 
 
@@ -139,16 +150,19 @@ def _refuse_other_binding(exp: Expectation, bound: uuid.UUID | None) -> None:
 
 def _record_approval(conn: Connection, exp: Expectation, payment: PiPayment) -> None:
     conn.execute(
-        text("UPDATE pi_expectations SET status = 'approved', payment_id = :pid WHERE id = :id"),
-        {"pid": payment.identifier, "id": exp.id},
+        text(
+            "UPDATE pi_expectations SET status = 'approved', payment_id = :payment_id"
+            " WHERE id = :id"
+        ),
+        {"payment_id": payment.payment_id, "id": exp.id},
     )
     conn.execute(
         text(
             "INSERT INTO pi_payments (payment_id, expectation_id, user_uid, from_address,"
-            " amount_units, status) VALUES (:pid, :eid, :uid, :from_, :amount, 'approved')"
+            " amount_units, status) VALUES (:payment_id, :eid, :uid, :from_, :amount, 'approved')"
         ),
         {
-            "pid": payment.identifier,
+            "payment_id": payment.payment_id,
             "eid": exp.id,
             "uid": payment.user_uid,
             "from_": payment.from_address,
@@ -171,75 +185,127 @@ def _checked_txid(txid: str) -> str:
         raise PiRefusal(exc.code, str(exc)) from exc
 
 
-def complete(
-    conn: Connection, deps: PiDeps, payment_id: str, txid: str, caller_uid: str | None
-) -> U2AOutcome:
-    """Verify the transaction on chain, post it once to the ledger, queue Pi `complete`."""
-    pid, tx = _checked_id(payment_id), _checked_txid(txid)
-    row = conn.execute(
+def _recorded(conn: Connection, payment_id: str, *, lock: bool) -> Row[Any] | None:
+    """Our row of the payment (status, txid, transfer_id, user_uid, expectation_id)."""
+    suffix = " FOR UPDATE" if lock else ""
+    return conn.execute(
         text(
-            "SELECT status, txid, transfer_id, user_uid, expectation_id FROM pi_payments"
-            " WHERE payment_id = :pid FOR UPDATE"
+            "SELECT status, txid, transfer_id, user_uid, expectation_id FROM pi_payments"  # noqa: S608 - constant suffix
+            f" WHERE payment_id = :payment_id{suffix}"
         ),
-        {"pid": pid},
+        {"payment_id": payment_id},
     ).first()
+
+
+def _approved(conn: Connection, payment_id: str, *, lock: bool) -> Row[Any]:
+    """Our row of the payment; ``pi_not_approved`` when approval never recorded one."""
+    row = _recorded(conn, payment_id, lock=lock)
     if row is None:
         raise PiRefusal("pi_not_approved", "this payment was never approved by us")
-    if caller_uid is not None and row[3] != caller_uid:
+    return row
+
+
+def _settled(
+    row: Row[Any], payment_id: str, txid: str, caller_uid: str | None
+) -> U2AOutcome | None:
+    """The recorded outcome when the payment is already posted; refusals of what cannot go on."""
+    if caller_uid is not None and row.user_uid != caller_uid:
         raise PiRefusal("pi_payer_mismatch", "the payment belongs to another Pioneer")
-    if row[0] in ("credited", "completed"):
-        if row[1] != tx:
+    if row.status in (STATUS_POSTED, "completed"):
+        if row.txid != txid:
             raise PiRefusal("pi_txid_mismatch", "the payment was credited with another txid")
-        return U2AOutcome(pid, str(row[0]), tx, row[2])
-    if row[0] == "cancelled":
+        return U2AOutcome(payment_id, str(row.status), txid, row.transfer_id)
+    if row.status == "cancelled":
         raise PiRefusal("pi_payment_cancelled", "the payment was cancelled")
-    payment = fetch_payment(deps, pid)
-    exp = _check_payment(deps, payment, _expectation_for(conn, payment), caller_uid)
-    _refuse_other_binding(exp, row[4])
-    if payment.transaction is not None and payment.transaction.txid != tx:
-        raise PiRefusal("pi_txid_mismatch", "Pi links another transaction to this payment")
-    _refuse_reused_txid(conn, pid, tx)
-    _verify_on_chain(deps, payment, tx)
-    posted = _post_receipt(conn, exp, payment, tx)
-    if posted is None:  # even suspense refused: suspense_items alone holds it (decision 0011)
-        return U2AOutcome(pid, "suspense", tx, None)
+    return None
+
+
+def complete(
+    uow: UnitOfWork, deps: PiDeps, payment_id: str, txid: str, caller_uid: str | None
+) -> U2AOutcome:
+    """Verify the transaction on chain, post it once to the ledger, queue Pi `complete`.
+
+    Pi and Horizon are asked first, with no lock held; then the payment's row, its expectation
+    and the txid are locked, everything is checked again and decided.
+    """
+    payment_id, txid = _checked_id(payment_id), _checked_txid(txid)
+    conn = uow.conn
+    row = _approved(conn, payment_id, lock=False)
+    settled = _settled(row, payment_id, txid, caller_uid)
+    if settled is not None:
+        return settled
+    payment = fetch_payment(deps, payment_id)
+    _check_linked(deps, conn, payment, txid, caller_uid, row.expectation_id, lock=False)
+    _refuse_reused_txid(conn, payment_id, txid)
+    _verify_on_chain(deps, payment, txid)
+    row = _approved(conn, payment_id, lock=True)
+    settled = _settled(row, payment_id, txid, caller_uid)
+    if settled is not None:
+        return settled
+    exp = _check_linked(deps, conn, payment, txid, caller_uid, row.expectation_id, lock=True)
+    lock_txid(conn, txid)
+    _refuse_reused_txid(conn, payment_id, txid)
+    transfer_id = _post_receipt(uow, exp, payment, txid)
+    if transfer_id is None:  # even suspense refused: suspense_items alone holds it (decision 0011)
+        return U2AOutcome(payment_id, "suspense", txid, None)
     conn.execute(
         text(
-            "UPDATE pi_payments SET status = 'credited', txid = :tx, transfer_id = :tid,"
-            " updated_at = now() WHERE payment_id = :pid"
+            "UPDATE pi_payments SET status = :posted, txid = :txid, transfer_id = :transfer_id,"
+            " updated_at = now() WHERE payment_id = :payment_id"
         ),
-        {"tx": tx, "tid": posted, "pid": pid},
+        {
+            "posted": STATUS_POSTED,
+            "txid": txid,
+            "transfer_id": transfer_id,
+            "payment_id": payment_id,
+        },
     )
-    conn.execute(
-        text("UPDATE pi_expectations SET status = 'fulfilled' WHERE id = :id"), {"id": exp.id}
-    )
-    enqueue(conn, OUTBOX_COMPLETE, pid, {"payment_id": pid, "txid": tx})
-    log.info("pi_u2a_credited", payment_id=pid, txid=tx, amount_units=payment.amount_units)
-    return U2AOutcome(pid, "credited", tx, posted)
+    PI_EXPECTATIONS.mark_paid(conn, exp.reference, paid_at_us=uow.clock.now_us(), by=payment_id)
+    uow.outbox.enqueue(OUTBOX_COMPLETE, payment_id, {"payment_id": payment_id, "txid": txid})
+    log.info("pi_u2a_posted", payment_id=payment_id, txid=txid, amount_units=payment.amount_units)
+    return U2AOutcome(payment_id, STATUS_POSTED, txid, transfer_id)
 
 
-def _refuse_reused_txid(conn: Connection, pid: str, tx: str) -> None:
-    lock_txid(conn, tx)
+def _check_linked(
+    deps: PiDeps,
+    conn: Connection,
+    payment: PiPayment,
+    txid: str,
+    caller_uid: str | None,
+    bound: uuid.UUID | None,
+    *,
+    lock: bool,
+) -> Expectation:
+    """The payment against its expectation (still the one it was approved for), and Pi links no
+    other transaction to it."""
+    exp = _check_payment(deps, payment, _expectation_for(conn, payment, lock=lock), caller_uid)
+    _refuse_other_binding(exp, bound)
+    if payment.transaction is not None and payment.transaction.txid != txid:
+        raise PiRefusal("pi_txid_mismatch", "Pi links another transaction to this payment")
+    return exp
+
+
+def _refuse_reused_txid(conn: Connection, payment_id: str, txid: str) -> None:
     used = conn.execute(
         text(
-            "SELECT 1 FROM pi_payments WHERE txid = :tx AND payment_id <> :pid"
-            " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :tx"
-            " UNION ALL SELECT 1 FROM pi_custody_deposits WHERE txid = :tx"
+            "SELECT 1 FROM pi_payments WHERE txid = :txid AND payment_id <> :payment_id"
+            " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :txid"
+            " UNION ALL SELECT 1 FROM pi_custody_deposits WHERE txid = :txid"
         ),
-        {"tx": tx, "pid": pid},
+        {"txid": txid, "payment_id": payment_id},
     ).first()
     if used is not None:
         raise PiRefusal("pi_txid_reused", "this transaction already paid for something else")
 
 
-def _verify_on_chain(deps: PiDeps, payment: PiPayment, tx: str) -> None:
+def _verify_on_chain(deps: PiDeps, payment: PiPayment, txid: str) -> None:
     try:
-        horizon_tx = deps.chain.transaction(tx)
+        horizon_tx = deps.chain.transaction(txid)
         verify_payment(
             horizon_tx,
             ExpectedPayment(
-                txid=tx,
-                payment_id=payment.identifier,
+                txid=txid,
+                payment_id=payment.payment_id,
                 from_address=payment.from_address,
                 to_address=deps.app_address,
                 amount_units=payment.amount_units,
@@ -247,43 +313,43 @@ def _verify_on_chain(deps: PiDeps, payment: PiPayment, tx: str) -> None:
             ),
         )
     except chain_errors.TxVerificationError as exc:
-        log.warning("pi_u2a_refused", payment_id=payment.identifier, txid=tx, code=exc.code)
+        log.warning("pi_u2a_refused", payment_id=payment.payment_id, txid=txid, code=exc.code)
         raise PiRefusal(exc.code, str(exc)) from exc
     except chain_errors.PiError as exc:
         raise PiRefusal(exc.code, str(exc)) from exc
 
 
 def _post_receipt(
-    conn: Connection, exp: Expectation, payment: PiPayment, tx: str
+    uow: UnitOfWork, exp: Expectation, payment: PiPayment, txid: str
 ) -> uuid.UUID | None:
     """Post the receipt; a ledger refusal books the Pi to suspense (None if that failed too)."""
-    ledger = Ledger(conn)
-    ensure_custody(ledger)
-    tid = transfer_id(TRANSFER_NAMESPACE, payment.identifier)
-    result = ledger.post(
+    ensure_custody(uow.ledger)
+    receipt_id = transfer_id(TRANSFER_NAMESPACE, payment.payment_id)
+    result = uow.ledger.post(
         TransferRequest(
-            id=tid,
+            id=receipt_id,
             debit=CUSTODY,
             credit=exp.credit_account,
             amount=payment.amount_units,
             asset=PI,
             code=TransferCode.PI_RECEIVED,
-            external_ref=tx,
-            user_data={"payment_id": payment.identifier, "reference": exp.reference},
+            external_ref=txid,
+            user_data={"payment_id": payment.payment_id, "reference": exp.reference},
         )
     )
     if not result.ok:
-        arrived = Unbooked("pi", tid, PI, payment.amount_units, CUSTODY, exp.credit_account, tx)
-        return book_to_suspense(conn, ledger, arrived, result.code).transfer_id
-    return tid
+        arrived = Unbooked("pi", receipt_id, PI, payment.amount_units, CUSTODY,
+                           exp.credit_account, txid)  # fmt: skip
+        return book_to_suspense(uow.conn, uow.ledger, arrived, result.code).transfer_id
+    return receipt_id
 
 
-def mark_completed(conn: Connection, payment_id: str) -> None:
+def mark_completed(uow: UnitOfWork, payment_id: str) -> None:
     """Pi acknowledged our completion."""
-    conn.execute(
+    uow.conn.execute(
         text(
             "UPDATE pi_payments SET status = 'completed', updated_at = now()"
-            " WHERE payment_id = :pid AND status = 'credited'"
+            " WHERE payment_id = :payment_id AND status = :posted"
         ),
-        {"pid": payment_id},
+        {"payment_id": payment_id, "posted": STATUS_POSTED},
     )

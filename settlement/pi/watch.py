@@ -38,7 +38,8 @@ from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 from settlement.pi.flags import flag
-from settlement.pi.u2a import complete
+from settlement.pi.u2a import STATUS_POSTED, complete
+from settlement.unit_of_work import UnitOfWork, unit_of_work
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -75,23 +76,25 @@ class WatchReport:
 
 def watch(engine: Engine, deps: PiDeps, delay_s: int) -> WatchReport:
     """Run every pass once, each in its own transaction (a failing pass keeps the earlier ones)."""
-    seen = _pass(engine, "scan", lambda conn: scan_wallet(conn, deps), 0)
-    completed = _pass(engine, "approved", lambda conn: complete_approved(conn, deps, delay_s), 0)
-    booked, flagged = _pass(
-        engine, "decide", lambda conn: decide_incoming(conn, deps, delay_s), (0, 0)
+    seen = _pass(engine, deps, "scan", lambda uow: scan_wallet(uow, deps), 0)
+    completed = _pass(
+        engine, deps, "approved", lambda uow: complete_approved(uow, deps, delay_s), 0
     )
-    resolved = _pass(engine, "resolve", resolve_booked, 0)
+    booked, flagged = _pass(
+        engine, deps, "decide", lambda uow: decide_incoming(uow, deps, delay_s), (0, 0)
+    )
+    resolved = _pass(engine, deps, "resolve", resolve_booked, 0)
     report = WatchReport(seen, completed, booked, flagged, resolved)
     if seen or completed or booked or flagged or resolved:
         log.info("pi_wallet_watch", **report.__dict__)
     return report
 
 
-def _pass(engine: Engine, name: str, work: Callable[[Connection], T], idle: T) -> T:
-    """One pass in its own transaction; Pi or Horizon unreachable skips it until the next run."""
+def _pass(engine: Engine, deps: PiDeps, name: str, work: Callable[[UnitOfWork], T], idle: T) -> T:
+    """One pass in its own unit of work; Pi or Horizon unreachable skips it until the next run."""
     try:
-        with engine.begin() as conn:
-            return work(conn)
+        with unit_of_work(engine, deps.clock) as uow:
+            return work(uow)
     except chain_errors.PiTransientError as exc:
         log.warning("pi_wallet_watch_deferred", step=name, error=str(exc))
         return idle
@@ -100,9 +103,9 @@ def _pass(engine: Engine, name: str, work: Callable[[Connection], T], idle: T) -
 # --- the wallet's payments on Horizon -------------------------------------------------------
 
 
-def scan_wallet(conn: Connection, deps: PiDeps) -> int:
+def scan_wallet(uow: UnitOfWork, deps: PiDeps) -> int:
     """Record the wallet's incoming payments after the cursor and move it; how many were new."""
-    address = deps.app_address
+    address, conn = deps.app_address, uow.conn
     conn.execute(
         text(
             "INSERT INTO pi_wallet_cursors (address, paging_token) VALUES (:a, '')"
@@ -142,13 +145,13 @@ def _record(conn: Connection, address: str, payment: AccountPayment) -> int:
     inserted = conn.execute(
         text(
             "INSERT INTO pi_wallet_payments (operation_id, address, txid, kind, from_address,"
-            " asset_type, amount_units, memo, closed_at) VALUES (:op, :address, :tx, :kind,"
+            " asset_type, amount_units, memo, closed_at) VALUES (:op, :address, :txid, :kind,"
             " :source, :asset, :units, :memo, :closed) ON CONFLICT DO NOTHING RETURNING 1"
         ),
         {
             "op": payment.paging_token,
             "address": address,
-            "tx": payment.txid,
+            "txid": payment.txid,
             "kind": payment.kind,
             "source": payment.from_address,
             "asset": payment.asset_type,
@@ -179,10 +182,10 @@ class _Incoming:
     attempts: int
 
 
-def decide_incoming(conn: Connection, deps: PiDeps, delay_s: int) -> tuple[int, int]:
+def decide_incoming(uow: UnitOfWork, deps: PiDeps, delay_s: int) -> tuple[int, int]:
     """Book or flag each pending wallet payment older than the delay; (booked, flagged)."""
-    due_before = from_us(deps.clock.now_us() - delay_s * US_PER_S)
-    rows = conn.execute(
+    due_before = from_us(uow.clock.now_us() - delay_s * US_PER_S)
+    rows = uow.conn.execute(
         text(
             "SELECT address, operation_id, txid, kind, from_address, asset_type, amount_units,"
             " memo, attempts FROM pi_wallet_payments WHERE status = 'pending' AND address = :a"
@@ -193,7 +196,7 @@ def decide_incoming(conn: Connection, deps: PiDeps, delay_s: int) -> tuple[int, 
     ).all()
     booked = flagged = 0
     for row in rows:
-        outcome = _decide(conn, deps, _Incoming(*row))
+        outcome = _decide(uow, deps, _Incoming(**row._mapping))
         booked += outcome == "booked"
         flagged += outcome == "flagged"
         if outcome == "unavailable":
@@ -201,7 +204,8 @@ def decide_incoming(conn: Connection, deps: PiDeps, delay_s: int) -> tuple[int, 
     return booked, flagged
 
 
-def _decide(conn: Connection, deps: PiDeps, payment: _Incoming) -> str:
+def _decide(uow: UnitOfWork, deps: PiDeps, payment: _Incoming) -> str:
+    conn = uow.conn
     lock_txid(conn, payment.txid)
     booked_as = _booked_as(conn, payment.txid)
     if booked_as is not None:
@@ -213,7 +217,7 @@ def _decide(conn: Connection, deps: PiDeps, payment: _Incoming) -> str:
     else:
         try:
             with conn.begin_nested():
-                complete(conn, deps, payment_id, payment.txid, None)
+                complete(uow, deps, payment_id, payment.txid, None)
         except PiRefusal as refusal:
             code = refusal.code
         else:
@@ -232,10 +236,10 @@ def _booked_as(conn: Connection, txid: str) -> str | None:
     """How the ledger already holds this transaction: as a U2A receipt or a custody deposit."""
     found = conn.execute(
         text(
-            "SELECT 'u2a' FROM pi_payments WHERE txid = :tx AND status IN ('credited', 'completed')"
-            " UNION ALL SELECT 'deposit' FROM pi_custody_deposits WHERE txid = :tx LIMIT 1"
+            "SELECT 'u2a' FROM pi_payments WHERE txid = :txid AND status IN (:posted, 'completed')"
+            " UNION ALL SELECT 'deposit' FROM pi_custody_deposits WHERE txid = :txid LIMIT 1"
         ),
-        {"tx": txid},
+        {"txid": txid, "posted": STATUS_POSTED},
     ).scalar_one_or_none()
     return None if found is None else str(found)
 
@@ -247,7 +251,8 @@ def _our_payment(conn: Connection, memo: str | None) -> str | None:
     except chain_errors.PiInputError:
         return None
     found = conn.execute(
-        text("SELECT payment_id FROM pi_payments WHERE payment_id = :pid"), {"pid": payment_id}
+        text("SELECT payment_id FROM pi_payments WHERE payment_id = :payment_id"),
+        {"payment_id": payment_id},
     ).scalar_one_or_none()
     return None if found is None else str(found)
 
@@ -255,8 +260,8 @@ def _our_payment(conn: Connection, memo: str | None) -> str | None:
 def _flag_unbooked(conn: Connection, payment: _Incoming, payment_id: str | None, code: str) -> None:
     """Flag for a person, unless a flag already names this transaction (e.g. U2A recovery's)."""
     named = conn.execute(
-        text("SELECT 1 FROM pi_flags WHERE txid = :tx AND resolved_at IS NULL LIMIT 1"),
-        {"tx": payment.txid},
+        text("SELECT 1 FROM pi_flags WHERE txid = :txid AND resolved_at IS NULL LIMIT 1"),
+        {"txid": payment.txid},
     ).first()
     if named is not None:
         return
@@ -302,21 +307,23 @@ def _retry_later(conn: Connection, payment: _Incoming) -> None:
     )
 
 
-def resolve_booked(conn: Connection) -> int:
+def resolve_booked(uow: UnitOfWork) -> int:
     """Flagged wallet payments booked since (e.g. by `msc pi deposit`): resolve their flags."""
+    conn = uow.conn
     rows = conn.execute(
         text(
             "SELECT w.address, w.operation_id,"
-            " CASE WHEN d.txid IS NOT NULL THEN 'deposit' ELSE 'u2a' END"
+            " CASE WHEN d.txid IS NOT NULL THEN 'deposit' ELSE 'u2a' END AS booked_as"
             " FROM pi_wallet_payments w"
             " LEFT JOIN pi_custody_deposits d ON d.txid = w.txid"
-            " LEFT JOIN pi_payments p ON p.txid = w.txid AND p.status IN ('credited', 'completed')"
+            " LEFT JOIN pi_payments p ON p.txid = w.txid AND p.status IN (:posted, 'completed')"
             " WHERE w.status = 'flagged' AND (d.txid IS NOT NULL OR p.txid IS NOT NULL)"
             " LIMIT :n FOR UPDATE OF w SKIP LOCKED"
         ),
-        {"n": decisions_per_run_max},
+        {"n": decisions_per_run_max, "posted": STATUS_POSTED},
     ).all()
-    for address, operation_id, booked_as in rows:
+    for row in rows:
+        address, operation_id, booked_as = row.address, row.operation_id, row.booked_as
         conn.execute(
             text(
                 "UPDATE pi_wallet_payments SET status = 'booked', booked_as = :b"
@@ -337,10 +344,10 @@ def resolve_booked(conn: Connection) -> int:
 # --- approved payments on Pi ----------------------------------------------------------------
 
 
-def complete_approved(conn: Connection, deps: PiDeps, delay_s: int) -> int:
+def complete_approved(uow: UnitOfWork, deps: PiDeps, delay_s: int) -> int:
     """Fetch approved, uncompleted payments again and complete those whose transaction Pi now
     links; how many were booked. One a person already looks at (an open flag) is left alone."""
-    rows = conn.execute(
+    rows = uow.conn.execute(
         text(
             "SELECT payment_id FROM pi_payments p WHERE status = 'approved'"
             " AND updated_at <= now() - make_interval(secs => :delay)"
@@ -351,15 +358,16 @@ def complete_approved(conn: Connection, deps: PiDeps, delay_s: int) -> int:
         {"delay": delay_s, "n": approved_per_run_max},
     ).all()
     completed = 0
-    for (payment_id,) in rows:
-        outcome = _complete_one(conn, deps, str(payment_id))
+    for row in rows:
+        outcome = _complete_one(uow, deps, str(row.payment_id))
         completed += outcome == "booked"
         if outcome == "unavailable":
             break
     return completed
 
 
-def _complete_one(conn: Connection, deps: PiDeps, payment_id: str) -> str:
+def _complete_one(uow: UnitOfWork, deps: PiDeps, payment_id: str) -> str:
+    conn = uow.conn
     try:
         payment = deps.platform.get_payment(payment_id)
     except chain_errors.PiTransientError:
@@ -373,7 +381,7 @@ def _complete_one(conn: Connection, deps: PiDeps, payment_id: str) -> str:
     txid = payment.transaction.txid
     try:
         with conn.begin_nested():
-            complete(conn, deps, payment_id, txid, None)
+            complete(uow, deps, payment_id, txid, None)
     except PiRefusal as refusal:
         _touch(conn, payment_id)
         if refusal.code in _RETRYABLE:
@@ -393,22 +401,22 @@ def _complete_one(conn: Connection, deps: PiDeps, payment_id: str) -> str:
 def _without_transaction(conn: Connection, payment: PiPayment) -> str:
     """Pi links no transaction yet: cancelled on Pi's side stops the polling, else wait."""
     if not payment.status.any_cancelled:
-        _touch(conn, payment.identifier)
+        _touch(conn, payment.payment_id)
         return "awaiting"
     conn.execute(
         text(
             "UPDATE pi_payments SET status = 'cancelled', updated_at = now()"
-            " WHERE payment_id = :pid AND status = 'approved'"
+            " WHERE payment_id = :payment_id AND status = 'approved'"
         ),
-        {"pid": payment.identifier},
+        {"payment_id": payment.payment_id},
     )
-    log.info("pi_approved_payment_cancelled", payment_id=payment.identifier)
+    log.info("pi_approved_payment_cancelled", payment_id=payment.payment_id)
     return "cancelled"
 
 
 def _touch(conn: Connection, payment_id: str) -> None:
     """Checked now: the next check of this payment waits another delay."""
     conn.execute(
-        text("UPDATE pi_payments SET updated_at = now() WHERE payment_id = :pid"),
-        {"pid": payment_id},
+        text("UPDATE pi_payments SET updated_at = now() WHERE payment_id = :payment_id"),
+        {"payment_id": payment_id},
     )

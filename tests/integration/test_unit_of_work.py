@@ -7,11 +7,13 @@ import uuid
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from escrow.chart import AccountUndeclared
 from escrow.clock import FixedClock, SystemClock
 from escrow.errors import AccountNotFound, LedgerConflict
 from escrow.ledger import Ledger
 from escrow.model import AccountKind, ResultCode, TransferRequest
-from settlement import unit_of_work
+from settlement import chart, unit_of_work
+from settlement.chart import TransferCode
 from settlement.unit_of_work import UnitOfWork, in_transaction
 
 pytestmark = pytest.mark.integration
@@ -81,18 +83,24 @@ def _outbox_rows(engine: Engine, key: str) -> int:
         )
 
 
+def _credited(suffix: str) -> str:
+    """The account ``_book`` credits: a merchant of its own, so each test sees only its posting."""
+    return chart.merchant_idr(f"UOW{suffix}").code
+
+
 def _book(uow: UnitOfWork, suffix: str) -> ResultCode:
-    """A use case as stage 2 writes them: everything it touches comes in the unit of work."""
-    uow.ledger.ensure_account(f"uow:a:{suffix}", "IDR", AccountKind.ASSET)
-    uow.ledger.ensure_account(f"uow:b:{suffix}", "IDR", AccountKind.LIABILITY)
+    """A use case as stage 2 writes them: everything it touches comes in the unit of work, and
+    its ledger takes only the chart's accounts and transfer codes."""
+    debit = chart.open_account(uow.ledger, chart.qris_clearing()).code
+    credit = chart.open_account(uow.ledger, chart.merchant_idr(f"UOW{suffix}")).code
     result = uow.ledger.post(
         TransferRequest(
             uuid.uuid5(uuid.NAMESPACE_URL, f"uow-{suffix}"),
-            f"uow:a:{suffix}",
-            f"uow:b:{suffix}",
+            debit,
+            credit,
             10,
             "IDR",
-            "test",
+            TransferCode.QRIS_RECEIVED,
             user_data={"at_us": uow.clock.now_us()},
         )
     )
@@ -106,7 +114,20 @@ def test_run_commits_the_ledger_and_the_outbox_together(db_engine: Engine) -> No
     assert unit_of_work.run(db_engine, clock, lambda uow: _book(uow, suffix)) is ResultCode.OK
     assert _outbox_rows(db_engine, suffix) == 1
     with db_engine.connect() as conn:
-        assert Ledger(conn).balance(f"uow:b:{suffix}").posted == 10
+        assert Ledger(conn).balance(_credited(suffix)).posted == 10
+
+
+def test_the_unit_of_works_ledger_refuses_what_the_chart_does_not_declare(
+    db_engine: Engine,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    with (
+        pytest.raises(AccountUndeclared),
+        unit_of_work.unit_of_work(db_engine, SystemClock()) as uow,
+    ):
+        uow.ledger.ensure_account(f"uow:a:{suffix}", "IDR", AccountKind.ASSET)
+    with db_engine.connect() as conn, pytest.raises(AccountNotFound):
+        Ledger(conn).account(f"uow:a:{suffix}")
 
 
 def test_a_failed_unit_of_work_leaves_neither_posting_nor_message(db_engine: Engine) -> None:
@@ -125,7 +146,7 @@ def test_a_failed_unit_of_work_leaves_neither_posting_nor_message(db_engine: Eng
         work(uow)
     assert _outbox_rows(db_engine, suffix) == 0
     with db_engine.connect() as conn, pytest.raises(AccountNotFound):
-        Ledger(conn).account(f"uow:b:{suffix}")
+        Ledger(conn).account(_credited(suffix))
 
 
 def test_run_reruns_the_whole_unit_of_work_on_a_race(db_engine: Engine) -> None:

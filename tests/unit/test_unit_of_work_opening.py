@@ -13,13 +13,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("settlement", "api")
 OPENING_PLACE = "settlement/unit_of_work.py"
-TEMPORARILY_EXEMPT = (
-    "settlement/pi/",
-    "settlement/cli/pi.py",
-    "api/routers/pi.py",
-)
-"""Pi and QRIS use cases and their callers, converted on their own branches in parallel (issue
-10 stage 2); remove each entry once its branch is merged (the last test below says when)."""
 
 
 def openings(source: str) -> list[str]:
@@ -54,10 +47,6 @@ def _modules() -> dict[str, str]:
     }
 
 
-def _exempt(module: str) -> bool:
-    return module == OPENING_PLACE or module.startswith(TEMPORARILY_EXEMPT)
-
-
 def test_the_detector_finds_each_kind_of_opening() -> None:
     source = (
         "def f(engine, container, conn):\n"
@@ -82,22 +71,10 @@ def test_only_the_unit_of_work_opens_a_transaction_or_builds_a_ledger() -> None:
     offending = {
         module: found
         for module, source in _modules().items()
-        if not _exempt(module) and (found := openings(source))
+        if module != OPENING_PLACE and (found := openings(source))
     }
     assert offending == {}
 
 
 def test_the_opening_place_is_where_the_scan_says() -> None:
     assert openings((ROOT / OPENING_PLACE).read_text(encoding="utf-8"))
-
-
-def test_every_temporary_exemption_is_still_needed() -> None:
-    modules = _modules()
-    stale = [
-        prefix
-        for prefix in TEMPORARILY_EXEMPT
-        if not any(
-            openings(source) for module, source in modules.items() if module.startswith(prefix)
-        )
-    ]
-    assert stale == [], f"remove from TEMPORARILY_EXEMPT: {stale}"

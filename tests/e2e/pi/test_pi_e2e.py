@@ -19,6 +19,7 @@ import uvicorn
 from sqlalchemy import text
 
 from api.app import create_app
+from escrow.clock import SystemClock
 from escrow.ledger import Ledger
 from settlement.bootstrap import Container, build_container
 from settlement.config import Settings
@@ -27,6 +28,7 @@ from settlement.pi.accounts import CUSTODY
 from settlement.pi.deps import PiDeps
 from settlement.pi.expectations import create_expectation, metadata_for
 from settlement.pi.reconcile import reconcile
+from settlement.unit_of_work import bind
 from tests.database import drop_database, fresh_database, worker_database_name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -85,7 +87,10 @@ def add_pioneer(svc: Service, balance: str) -> dict[str, str]:
 def expectation(svc: Service, amount_units: int, account: str) -> dict[str, object]:
     with svc.container.engine.begin() as conn:
         exp = create_expectation(
-            conn, purpose="test", amount_units=amount_units, credit_account=account, now=time.time()
+            bind(conn, SystemClock()),
+            purpose="test",
+            amount_units=amount_units,
+            credit_account=account,
         )
     return metadata_for(exp)
 
@@ -131,7 +136,7 @@ def test_u2a_then_a2u_over_http(service: Service) -> None:
 
     with svc.container.engine.begin() as conn:
         payout_id = a2u.request_payout(
-            conn,
+            bind(conn, svc.deps.clock),
             svc.deps,
             key=f"refund:{pid}",
             uid=pioneer["uid"],
@@ -142,12 +147,12 @@ def test_u2a_then_a2u_over_http(service: Service) -> None:
     for _ in range(10):
         svc.work()
         with svc.container.engine.begin() as conn:
-            if a2u.load(conn, payout_id, lock=False).status == "completed":
+            if a2u.load(bind(conn, SystemClock()), payout_id, lock=False).status == "completed":
                 break
     with svc.container.engine.begin() as conn:
-        assert a2u.load(conn, payout_id, lock=False).status == "completed"
+        assert a2u.load(bind(conn, SystemClock()), payout_id, lock=False).status == "completed"
         assert Ledger(conn).balance(liability).posted == 20_000_000
-        assert reconcile(conn, svc.deps).ok
+        assert reconcile(bind(conn, svc.deps.clock), svc.deps).ok
         custody = Ledger(conn).balance(CUSTODY).posted
     account = svc.http.get(f"/pi-sandbox/accounts/{pioneer['address']}").json()
     # 50 - 3.1415926 paid - 0.01 network fee + 1.1415926 paid back

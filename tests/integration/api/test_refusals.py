@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -31,11 +30,13 @@ from chain.pi.sandbox.client import SandboxDriver, SandboxPioneer
 from chain.pi.sandbox.inprocess import inprocess_client
 from chain.pi.transport import HttpLimits, JsonTransport
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
+from escrow.clock import SystemClock
 from settlement.bootstrap import build_container
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
 from settlement.pi.expectations import Expectation, create_expectation, metadata_for
 from settlement.qris.expectations import create_expectation as create_qris_expectation
+from settlement.unit_of_work import bind
 from tests.support.uow import at, us
 
 pytestmark = pytest.mark.integration
@@ -64,11 +65,10 @@ class World:
     def expect_pi(self, amount_units: int = 10_000_000) -> Expectation:
         with self.engine.begin() as conn:
             return create_expectation(
-                conn,
+                bind(conn, SystemClock()),
                 purpose="test",
                 amount_units=amount_units,
                 credit_account=f"pioneer:{uuid.uuid4().hex[:12]}:PI",
-                now=time.time(),
             )
 
     def pioneer(self) -> SandboxPioneer:

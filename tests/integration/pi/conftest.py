@@ -27,10 +27,6 @@ class FakeClock:
     def __init__(self, start: float = 1_750_000_000.0) -> None:
         self.now = start
 
-    def __call__(self) -> float:
-        """Float seconds, for ``create_expectation(now=...)``, which still takes them."""
-        return self.now
-
     def now_us(self) -> int:
         """The ``escrow.clock.Clock`` reading."""
         return round(self.now * 1_000_000)

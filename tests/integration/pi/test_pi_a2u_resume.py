@@ -13,12 +13,14 @@ from sqlalchemy import Connection, text
 
 from chain.pi.errors import PiTransientError
 from chain.pi.sandbox.client import SandboxPioneer
+from escrow.clock import Clock, SystemClock
 from escrow.ledger import Ledger
 from settlement.outbox import OutboxMessage
 from settlement.pi import a2u, handlers, recovery, u2a
 from settlement.pi.accounts import CUSTODY, NETWORK_FEES
 from settlement.pi.expectations import create_expectation, metadata_for
 from settlement.pi.reconcile import reconcile
+from settlement.unit_of_work import UnitOfWork, bind
 from tests.integration.pi.conftest import EXPIRY_MARGIN_S, PiWorld
 
 pytestmark = pytest.mark.integration
@@ -68,12 +70,15 @@ def fund_custody(conn: Connection, world: PiWorld) -> SandboxPioneer:
     """A Pioneer pays 10 Pi in, so custody and the wallet both hold 10 Pi."""
     pioneer = world.driver.add_pioneer("ani", "20")
     exp = create_expectation(
-        conn, purpose="lock", amount_units=100_000_000, credit_account=LIABILITY, now=world.clock()
+        bind(conn, world.deps.clock),
+        purpose="lock",
+        amount_units=100_000_000,
+        credit_account=LIABILITY,
     )
     pid = world.driver.create_payment(pioneer, "10", "lock", metadata_for(exp))
-    u2a.approve(conn, world.deps, pid, pioneer.uid)
+    u2a.approve(bind(conn, world.deps.clock), world.deps, pid, pioneer.uid)
     txid = str(world.driver.pay(pid)["txid"])
-    u2a.complete(conn, world.deps, pid, txid, pioneer.uid)
+    u2a.complete(bind(conn, world.deps.clock), world.deps, pid, txid, pioneer.uid)
     world.deps.platform.complete(pid, txid)
     return pioneer
 
@@ -83,7 +88,7 @@ def run_to_end(conn: Connection, world: PiWorld, payout_id: uuid.UUID, deps: Any
     for _ in range(steps_max):
         try:
             with conn.begin_nested():
-                status = a2u.advance(conn, deps, payout_id)
+                status = a2u.advance(bind(conn, deps.clock), deps, payout_id)
         except Crash:
             deps = world.deps  # the process restarts without the fault
             continue
@@ -113,7 +118,7 @@ def assert_exactly_one_payout(conn: Connection, world: PiWorld, pioneer: Sandbox
     assert fee == 100_000
     assert ledger.balance(LIABILITY).posted == 100_000_000 - PAYOUT_UNITS
     assert ledger.balance(CUSTODY).posted == 100_000_000 - PAYOUT_UNITS - fee
-    assert reconcile(conn, world.deps).ok
+    assert reconcile(bind(conn, world.deps.clock), world.deps).ok
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-call", "after-call"])
@@ -126,7 +131,7 @@ def test_crash_anywhere_then_resume(
     pi_world.sandbox.chain.accounts[pioneer.address].balance_units = 100_000_000
     assert received > 0
     payout_id = a2u.request_payout(
-        db_conn,
+        bind(db_conn, pi_world.deps.clock),
         pi_world.deps,
         key=f"refund:{target}:{after}",
         uid=pioneer.uid,
@@ -153,8 +158,8 @@ def test_request_is_idempotent_by_key(db_conn: Connection, pi_world: PiWorld) ->
         memo="r",
         debit_account=LIABILITY,
     )
-    first = a2u.request_payout(db_conn, pi_world.deps, **kwargs)
-    assert a2u.request_payout(db_conn, pi_world.deps, **kwargs) == first
+    first = a2u.request_payout(bind(db_conn, pi_world.deps.clock), pi_world.deps, **kwargs)
+    assert a2u.request_payout(bind(db_conn, pi_world.deps.clock), pi_world.deps, **kwargs) == first
     reserved = Ledger(db_conn).balance(CUSTODY).pending_out
     assert reserved == PAYOUT_UNITS
 
@@ -162,7 +167,7 @@ def test_request_is_idempotent_by_key(db_conn: Connection, pi_world: PiWorld) ->
 def test_submit_outage_resubmits_the_same_envelope(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer = fund_custody(db_conn, pi_world)
     payout_id = a2u.request_payout(
-        db_conn,
+        bind(db_conn, pi_world.deps.clock),
         pi_world.deps,
         key="refund:outage",
         uid=pioneer.uid,
@@ -170,15 +175,15 @@ def test_submit_outage_resubmits_the_same_envelope(db_conn: Connection, pi_world
         memo="r",
         debit_account=LIABILITY,
     )
-    a2u.advance(db_conn, pi_world.deps, payout_id)
-    a2u.advance(db_conn, pi_world.deps, payout_id)
-    envelope = a2u.load(db_conn, payout_id).envelope_xdr
+    a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout_id)
+    a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout_id)
+    envelope = a2u.load(bind(db_conn, SystemClock()), payout_id).envelope_xdr
     pi_world.driver.arm_fault("horizon", "status_500", times=2, path_contains="/transactions")
     with pytest.raises(Exception, match="attempts"), db_conn.begin_nested():
-        a2u.advance(db_conn, pi_world.deps, payout_id)
-    assert a2u.load(db_conn, payout_id).envelope_xdr == envelope
-    assert a2u.advance(db_conn, pi_world.deps, payout_id) == "confirmed"
-    assert a2u.load(db_conn, payout_id).envelope_xdr == envelope
+        a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout_id)
+    assert a2u.load(bind(db_conn, SystemClock()), payout_id).envelope_xdr == envelope
+    assert a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout_id) == "confirmed"
+    assert a2u.load(bind(db_conn, SystemClock()), payout_id).envelope_xdr == envelope
 
 
 def test_failed_on_chain_releases_reservation_and_flags(
@@ -186,7 +191,7 @@ def test_failed_on_chain_releases_reservation_and_flags(
 ) -> None:
     pioneer = fund_custody(db_conn, pi_world)
     payout_id = a2u.request_payout(
-        db_conn,
+        bind(db_conn, pi_world.deps.clock),
         pi_world.deps,
         key="refund:fails",
         uid=pioneer.uid,
@@ -208,7 +213,7 @@ def test_failed_on_chain_books_the_fee_it_was_charged(
 ) -> None:
     pioneer = fund_custody(db_conn, pi_world)
     payout_id = a2u.request_payout(
-        db_conn,
+        bind(db_conn, pi_world.deps.clock),
         pi_world.deps,
         key="refund:fails:fee",
         uid=pioneer.uid,
@@ -229,7 +234,7 @@ def test_failed_on_chain_books_the_fee_it_was_charged(
     ledger = Ledger(db_conn)
     assert ledger.balance(NETWORK_FEES).posted == charged
     assert ledger.balance(CUSTODY).posted == 100_000_000 - charged
-    assert reconcile(db_conn, pi_world.deps).ok
+    assert reconcile(bind(db_conn, pi_world.deps.clock), pi_world.deps).ok
 
 
 def test_one_in_flight_per_wallet(db_conn: Connection, pi_world: PiWorld) -> None:
@@ -237,7 +242,7 @@ def test_one_in_flight_per_wallet(db_conn: Connection, pi_world: PiWorld) -> Non
     other = pi_world.driver.add_pioneer("budi", "0")
     ids = [
         a2u.request_payout(
-            db_conn,
+            bind(db_conn, pi_world.deps.clock),
             pi_world.deps,
             key=f"refund:{n}",
             uid=who.uid,
@@ -248,12 +253,12 @@ def test_one_in_flight_per_wallet(db_conn: Connection, pi_world: PiWorld) -> Non
         for n, who in enumerate((pioneer, other))
     ]
     for payout_id in ids:
-        a2u.advance(db_conn, pi_world.deps, payout_id)
-    assert a2u.advance(db_conn, pi_world.deps, ids[0]) == "signed"
+        a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout_id)
+    assert a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, ids[0]) == "signed"
     with pytest.raises(a2u.PayoutBusy):
-        a2u.advance(db_conn, pi_world.deps, ids[1])
-    assert a2u.advance(db_conn, pi_world.deps, ids[0]) == "confirmed"
-    assert a2u.advance(db_conn, pi_world.deps, ids[1]) == "signed"
+        a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, ids[1])
+    assert a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, ids[0]) == "confirmed"
+    assert a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, ids[1]) == "signed"
 
 
 def run_outbox(conn: Connection, deps: Any, payout_id: uuid.UUID, messages_max: int) -> None:
@@ -275,15 +280,15 @@ def run_outbox(conn: Connection, deps: Any, payout_id: uuid.UUID, messages_max: 
 
 
 @contextlib.contextmanager
-def committed(conn: Connection) -> Iterator[Connection]:
-    """One transaction of the code under test: a savepoint of the test's rolled-back one."""
+def committed(conn: Connection, clock: Clock) -> Iterator[UnitOfWork]:
+    """One unit of work of the code under test: a savepoint of the test's rolled-back one."""
     with conn.begin_nested():
-        yield conn
+        yield bind(conn, clock)
 
 
 def recovery_job(conn: Connection, deps: Any) -> None:
     """One run of the scheduled recovery job, as bootstrap wires it."""
-    recovery.recover_all(lambda: committed(conn), deps)
+    recovery.recover_all(lambda: committed(conn, deps.clock), deps)
 
 
 def outage(message: str) -> Exception:
@@ -299,7 +304,7 @@ def leave_payout_at(conn: Connection, world: PiWorld, payout_id: uuid.UUID, star
         dying = replace(world.deps, platform=CrashAt(world.deps.platform, [0], 0, after=True))
         with contextlib.suppress(Crash):
             run_outbox(conn, dying, payout_id, messages_max=1)
-        assert a2u.load(conn, payout_id).status == "requested"
+        assert a2u.load(bind(conn, SystemClock()), payout_id).status == "requested"
     assert len(world.deps.platform.incomplete_server_payments()) == 1
 
 
@@ -319,7 +324,7 @@ def test_recovery_fault_anywhere_then_resume(
     pioneer = fund_custody(db_conn, pi_world)
     pi_world.sandbox.chain.accounts[pioneer.address].balance_units = 100_000_000
     payout_id = a2u.request_payout(
-        db_conn,
+        bind(db_conn, pi_world.deps.clock),
         pi_world.deps,
         key=f"refund:recovery:{target}:{after}",
         uid=pioneer.uid,
@@ -338,7 +343,7 @@ def test_recovery_fault_anywhere_then_resume(
         recovery_job(db_conn, faulty)
     recovery_job(db_conn, pi_world.deps)
     run_outbox(db_conn, pi_world.deps, payout_id, messages_max=steps_max)
-    assert a2u.load(db_conn, payout_id).status == "completed"
+    assert a2u.load(bind(db_conn, SystemClock()), payout_id).status == "completed"
     assert_exactly_one_payout(db_conn, pi_world, pioneer)
 
 
@@ -346,7 +351,7 @@ def signed_payout(
     conn: Connection, world: PiWorld, pioneer: SandboxPioneer, key: str
 ) -> a2u.Payout:
     payout_id = a2u.request_payout(
-        conn,
+        bind(conn, world.deps.clock),
         world.deps,
         key=key,
         uid=pioneer.uid,
@@ -354,9 +359,9 @@ def signed_payout(
         memo="r",
         debit_account=LIABILITY,
     )
-    a2u.advance(conn, world.deps, payout_id)
-    assert a2u.advance(conn, world.deps, payout_id) == "signed"
-    return a2u.load(conn, payout_id)
+    a2u.advance(bind(conn, world.deps.clock), world.deps, payout_id)
+    assert a2u.advance(bind(conn, world.deps.clock), world.deps, payout_id) == "signed"
+    return a2u.load(bind(conn, SystemClock()), payout_id)
 
 
 def valid_until(conn: Connection, payout_id: uuid.UUID) -> int:
@@ -377,11 +382,11 @@ def test_landed_but_not_yet_on_horizon_is_not_voided_at_valid_until(
     pi_world.driver.horizon_lag(200)
     pi_world.driver.arm_fault("horizon", "lost_response", path_contains="/transactions")
     with pytest.raises(Exception, match="tx_bad_seq"), db_conn.begin_nested():
-        a2u.advance(db_conn, pi_world.deps, payout.id)
+        a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout.id)
     pi_world.clock.now = valid_until(db_conn, payout.id) + 1
     with pytest.raises(Exception, match="tx_bad_seq"), db_conn.begin_nested():
-        a2u.advance(db_conn, pi_world.deps, payout.id)
-    assert a2u.load(db_conn, payout.id).status == "signed"
+        a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout.id)
+    assert a2u.load(bind(db_conn, SystemClock()), payout.id).status == "signed"
     assert Ledger(db_conn).balance(CUSTODY).pending_out == PAYOUT_UNITS
     pi_world.clock.now += EXPIRY_MARGIN_S // 2
     assert run_to_end(db_conn, pi_world, payout.id, pi_world.deps) == "completed"
@@ -407,19 +412,19 @@ def test_never_landed_is_voided_only_after_the_margin_and_a_last_lookup(
     until = valid_until(db_conn, payout.id)
     pi_world.clock.now = until + EXPIRY_MARGIN_S  # clock skew, Horizon lag: not yet
     with pytest.raises(Exception, match="tx_too_late"), db_conn.begin_nested():
-        a2u.advance(db_conn, pi_world.deps, payout.id)
-    assert a2u.load(db_conn, payout.id).status == "signed"
+        a2u.advance(bind(db_conn, pi_world.deps.clock), pi_world.deps, payout.id)
+    assert a2u.load(bind(db_conn, SystemClock()), payout.id).status == "signed"
     assert Ledger(db_conn).balance(CUSTODY).pending_out == PAYOUT_UNITS
     pi_world.clock.now = until + EXPIRY_MARGIN_S + 1
     calls: list[str] = []
     recording = replace(pi_world.deps, chain=Recording(pi_world.deps.chain, calls))
-    assert a2u.advance(db_conn, recording, payout.id) == "failed"
+    assert a2u.advance(bind(db_conn, recording.clock), recording, payout.id) == "failed"
     assert calls == ["submit", "transaction"]
     ledger = Ledger(db_conn)
     assert ledger.balance(CUSTODY).pending_out == 0
     assert ledger.balance(NETWORK_FEES).posted == 0
     assert ledger.balance(LIABILITY).posted == 100_000_000
-    assert reconcile(db_conn, pi_world.deps).ok
+    assert reconcile(bind(db_conn, pi_world.deps.clock), pi_world.deps).ok
 
 
 def test_recovery_flags_a_transaction_pi_links_to_a_payout_that_signed_none(
@@ -427,7 +432,7 @@ def test_recovery_flags_a_transaction_pi_links_to_a_payout_that_signed_none(
 ) -> None:
     pioneer = fund_custody(db_conn, pi_world)
     payout_id = a2u.request_payout(
-        db_conn,
+        bind(db_conn, pi_world.deps.clock),
         pi_world.deps,
         key="refund:foreign-tx",
         uid=pioneer.uid,
@@ -436,13 +441,15 @@ def test_recovery_flags_a_transaction_pi_links_to_a_payout_that_signed_none(
         debit_account=LIABILITY,
     )
     run_outbox(db_conn, pi_world.deps, payout_id, messages_max=1)
-    payment = pi_world.sandbox.platform.payments[str(a2u.load(db_conn, payout_id).payment_id)]
+    payment = pi_world.sandbox.platform.payments[
+        str(a2u.load(bind(db_conn, SystemClock()), payout_id).payment_id)
+    ]
     foreign = next(iter(pi_world.sandbox.chain.transactions))  # the Pioneer's own U2A payment
     pi_world.sandbox.platform.link(payment, foreign)
     chain_before = dict(pi_world.sandbox.chain.transactions)
-    [action] = recovery.recover_all(lambda: committed(db_conn), pi_world.deps)
+    [action] = recovery.recover_all(lambda: committed(db_conn, pi_world.deps.clock), pi_world.deps)
     assert (action.action, action.detail) == ("flagged", "transaction is not the one we signed")
-    assert a2u.load(db_conn, payout_id).status == "created"
+    assert a2u.load(bind(db_conn, SystemClock()), payout_id).status == "created"
     assert pi_world.sandbox.chain.transactions == chain_before
     flags = db_conn.execute(text("SELECT reason FROM pi_flags")).scalars().all()
     assert flags == ["a2u_txid_mismatch"]

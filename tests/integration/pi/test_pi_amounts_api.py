@@ -15,6 +15,7 @@ from chain.pi.sandbox.inprocess import inprocess_client
 from settlement.bootstrap import build_container
 from settlement.config import Settings
 from settlement.pi.expectations import create_expectation, metadata_for
+from settlement.unit_of_work import bind
 from tests.integration.pi.conftest import PiWorld
 
 pytestmark = pytest.mark.integration
@@ -38,8 +39,8 @@ def test_approve_refuses_an_amount_that_would_round(
 ) -> None:
     with db_engine.begin() as conn:
         exp = create_expectation(
-            conn, purpose="test", amount_units=10_000_000,
-            credit_account=f"pioneer:{uuid.uuid4().hex[:12]}:PI", now=pi_world.clock(),
+            bind(conn, pi_world.deps.clock), purpose="test", amount_units=10_000_000,
+            credit_account=f"pioneer:{uuid.uuid4().hex[:12]}:PI"
         )  # fmt: skip
     pioneer = pi_world.driver.add_pioneer("ani", "100")
     pid = pi_world.driver.create_payment(pioneer, "1", "test", metadata_for(exp))

@@ -58,14 +58,14 @@ def test_a_deposit_is_booked_once_and_custody_reconciles(
     ledger = Ledger(module_conn)
     assert ledger.balance(CUSTODY).posted == 2_500_000_000
     assert ledger.balance(CAPITAL).posted == 2_500_000_000
-    assert reconcile(module_conn, pi_world.deps).ok
+    assert reconcile(bind(module_conn, pi_world.deps.clock), pi_world.deps).ok
 
 
 def test_a_pioneers_payment_is_not_a_deposit(module_conn: Connection, pi_world: PiWorld) -> None:
     pioneer, pid, _ = start(module_conn, pi_world)
-    u2a.approve(module_conn, pi_world.deps, pid, pioneer.uid)
+    u2a.approve(bind(module_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid)
     txid = str(pi_world.driver.pay(pid)["txid"])
-    u2a.complete(module_conn, pi_world.deps, pid, txid, pioneer.uid)
+    u2a.complete(bind(module_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
     with refused("pi_txid_reused"):
         book_deposit(bind(module_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-a")
     assert Ledger(module_conn).balance(CUSTODY).posted == 31_415_926

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Connection, text
 from structlog.testing import capture_logs
 
+from escrow.clock import SystemClock
 from escrow.ledger import Ledger
 from escrow.model import TransferFlags, TransferRequest
 from settlement import chart
@@ -22,6 +23,7 @@ from settlement.pi import a2u, u2a
 from settlement.pi.accounts import CUSTODY, ensure_custody
 from settlement.pi.expectations import create_expectation, metadata_for
 from settlement.suspense import suspense_transfer_id
+from settlement.unit_of_work import bind
 from tests.integration.pi.conftest import PiWorld
 from tests.support.suspense import alarm, item, metric, open_refusing_credits, suspense_balance
 
@@ -35,11 +37,13 @@ def test_pi_payment_the_ledger_refuses_lands_insuspense_balance(
     open_refusing_credits(db_conn, credit, "PI")
     pioneer = pi_world.driver.add_pioneer("sari", "100")
     exp = create_expectation(
-        db_conn, purpose="test", amount_units=20_000_000, credit_account=credit,
-        now=pi_world.clock(),
-    )  # fmt: skip
+        bind(db_conn, pi_world.deps.clock),
+        purpose="test",
+        amount_units=20_000_000,
+        credit_account=credit,
+    )
     pid = pi_world.driver.create_payment(pioneer, "2", "test", metadata_for(exp))
-    u2a.approve(db_conn, pi_world.deps, pid, pioneer.uid)
+    u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid)
     txid = str(pi_world.driver.pay(pid)["txid"])
     ledger = Ledger(db_conn)
     ensure_custody(ledger)
@@ -47,7 +51,9 @@ def test_pi_payment_the_ledger_refuses_lands_insuspense_balance(
     suspense_before = suspense_balance(ledger, "PI")
 
     with capture_logs() as logs:
-        outcome = u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
+        outcome = u2a.complete(
+            bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid
+        )
 
     refused = u2a.transfer_id(u2a.TRANSFER_NAMESPACE, pid)
     assert outcome.transfer_id == suspense_transfer_id(refused)
@@ -77,7 +83,7 @@ def test_pi_payout_the_ledger_refuses_after_it_left_lands_insuspense_balance(
     payout = a2u.Payout(
         id=uuid.uuid4(), key="k", uid="u", amount_units=5_000_000, memo="m",
         debit_account=debit, wallet_address="G", status="submitted", payment_id=None,
-        to_address=None, envelope_xdr=None, tx_hash="ab" * 32,
+        to_address=None, envelope_xdr=None, txid="ab" * 32,
     )  # fmt: skip
     # no reservation was ever made: posting it is refused (pending_not_found)
     post = TransferRequest(
@@ -92,7 +98,7 @@ def test_pi_payout_the_ledger_refuses_after_it_left_lands_insuspense_balance(
     custody = ledger.balance(CUSTODY).posted
 
     with capture_logs() as logs:
-        a2u._post_settled(db_conn, payout, [post])
+        a2u._post_settled(bind(db_conn, SystemClock()), payout, [post])
 
     assert suspense_balance(ledger, "PI") == before - 5_000_000
     assert ledger.balance(CUSTODY).posted == custody - 5_000_000

@@ -13,6 +13,7 @@ from settlement.pi import u2a
 from settlement.pi.accounts import CUSTODY
 from settlement.pi.errors import PiRefusal
 from settlement.pi.expectations import Expectation, create_expectation, metadata_for
+from settlement.unit_of_work import bind
 from tests.integration.pi.conftest import PiWorld
 
 pytestmark = pytest.mark.integration
@@ -23,11 +24,10 @@ def expect(
     conn: Connection, world: PiWorld, amount_units: int = 31_415_926, **kw: object
 ) -> Expectation:
     return create_expectation(
-        conn,
+        bind(conn, world.deps.clock),
         purpose="test",
         amount_units=amount_units,
         credit_account=LIABILITY,
-        now=world.clock(),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -47,11 +47,13 @@ def refused(code: str) -> pytest.RaisesExc[PiRefusal]:
 
 def test_happy_path_posts_once_and_queues_complete(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer, pid, exp = start(db_conn, pi_world)
-    u2a.approve(db_conn, pi_world.deps, pid, pioneer.uid)
-    u2a.approve(db_conn, pi_world.deps, pid, pioneer.uid)  # the Pi app retries
+    u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid)
+    u2a.approve(
+        bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid
+    )  # the Pi app retries
     txid = str(pi_world.driver.pay(pid)["txid"])
-    first = u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
-    again = u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
+    first = u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
+    again = u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
     assert first.transfer_id == again.transfer_id
     ledger = Ledger(db_conn)
     assert ledger.balance(CUSTODY).posted == 31_415_926
@@ -64,50 +66,55 @@ def test_happy_path_posts_once_and_queues_complete(db_conn: Connection, pi_world
 
 def test_unknown_payment(db_conn: Connection, pi_world: PiWorld) -> None:
     with refused("pi_payment_not_found"):
-        u2a.approve(db_conn, pi_world.deps, "NoSuchPayment123", None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, "NoSuchPayment123", None)
 
 
 def test_bad_payment_id_shape_before_network(db_conn: Connection, pi_world: PiWorld) -> None:
     with refused("pi_bad_payment_id"):
-        u2a.approve(db_conn, pi_world.deps, "../../etc", None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, "../../etc", None)
 
 
 def test_expectation_not_found(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer = pi_world.driver.add_pioneer("budi", "100")
     pid = pi_world.driver.create_payment(pioneer, "1", "m", {"msc": {"v": 1, "reference": "nope"}})
     with refused("pi_expectation_not_found"):
-        u2a.approve(db_conn, pi_world.deps, pid, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, None)
 
 
 def test_cancelled_payment(db_conn: Connection, pi_world: PiWorld) -> None:
     _, pid, _ = start(db_conn, pi_world)
     pi_world.driver.user_cancel(pid)
     with refused("pi_payment_cancelled"):
-        u2a.approve(db_conn, pi_world.deps, pid, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, None)
 
 
 def test_network_mismatch(db_conn: Connection, pi_world: PiWorld) -> None:
     _, pid, _ = start(db_conn, pi_world)
     with refused("pi_network_mismatch"):
-        u2a.approve(db_conn, replace(pi_world.deps, network="Pi Network"), pid, None)
+        u2a.approve(
+            bind(db_conn, pi_world.deps.clock),
+            replace(pi_world.deps, network="Pi Network"),
+            pid,
+            None,
+        )
 
 
 def test_payer_mismatch(db_conn: Connection, pi_world: PiWorld) -> None:
     _, pid, _ = start(db_conn, pi_world)
     with refused("pi_payer_mismatch"):
-        u2a.approve(db_conn, pi_world.deps, pid, "uid-someone-else")
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, "uid-someone-else")
 
 
 def test_expectation_for_another_payer(db_conn: Connection, pi_world: PiWorld) -> None:
     _, pid, _ = start(db_conn, pi_world, payer_uid="uid-expected")
     with refused("pi_payer_mismatch"):
-        u2a.approve(db_conn, pi_world.deps, pid, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, None)
 
 
 def test_amount_mismatch_at_approval(db_conn: Connection, pi_world: PiWorld) -> None:
     _, pid, _ = start(db_conn, pi_world, amount="3.1415925")
     with refused("pi_amount_mismatch"):
-        u2a.approve(db_conn, pi_world.deps, pid, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, None)
 
 
 def test_purpose_mismatch(db_conn: Connection, pi_world: PiWorld) -> None:
@@ -117,23 +124,23 @@ def test_purpose_mismatch(db_conn: Connection, pi_world: PiWorld) -> None:
     meta["msc"] = {**meta["msc"], "purpose": "convert"}  # type: ignore[dict-item]
     pid = pi_world.driver.create_payment(pioneer, "3.1415926", "m", meta)
     with refused("pi_purpose_mismatch"):
-        u2a.approve(db_conn, pi_world.deps, pid, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, None)
 
 
 def test_expired_expectation(db_conn: Connection, pi_world: PiWorld) -> None:
     _, pid, _ = start(db_conn, pi_world, expires_in_s=60)
     pi_world.clock.now += 61
     with refused("pi_expectation_expired"):
-        u2a.approve(db_conn, pi_world.deps, pid, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, None)
 
 
 def test_expectation_already_taken(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer, pid, exp = start(db_conn, pi_world)
-    u2a.approve(db_conn, pi_world.deps, pid, None)
+    u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, None)
     other = pi_world.driver.add_pioneer("dewi", "100")
     second = pi_world.driver.create_payment(other, "3.1415926", "m", metadata_for(exp))
     with refused("pi_expectation_fulfilled"):
-        u2a.approve(db_conn, pi_world.deps, second, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, second, None)
     assert pioneer.uid != other.uid
 
 
@@ -144,12 +151,12 @@ def test_direction_mismatch(db_conn: Connection, pi_world: PiWorld) -> None:
         amount_units=10_000_000, memo="m", metadata=metadata_for(exp), uid=pioneer.uid
     )
     with refused("pi_direction_mismatch"):
-        u2a.approve(db_conn, pi_world.deps, payment.identifier, None)
+        u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, payment.identifier, None)
 
 
 def approved(conn: Connection, world: PiWorld) -> tuple[SandboxPioneer, str]:
     pioneer, pid, _ = start(conn, world)
-    u2a.approve(conn, world.deps, pid, pioneer.uid)
+    u2a.approve(bind(conn, world.deps.clock), world.deps, pid, pioneer.uid)
     return pioneer, pid
 
 
@@ -178,7 +185,7 @@ def test_chain_mismatch_refused(
     pioneer, pid = approved(db_conn, pi_world)
     txid = str(pi_world.driver.pay(pid, **overrides)["txid"])
     with refused(code):
-        u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
+        u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
     assert_nothing_posted(db_conn)
 
 
@@ -187,29 +194,31 @@ def test_failed_transaction_refused(db_conn: Connection, pi_world: PiWorld) -> N
     pi_world.driver.fail_next_tx()
     txid = str(pi_world.driver.pay(pid)["txid"])
     with refused("pi_tx_failed"):
-        u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
+        u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
     assert_nothing_posted(db_conn)
 
 
 def test_txid_reused_for_another_payment(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer, pid = approved(db_conn, pi_world)
     txid = str(pi_world.driver.pay(pid)["txid"])
-    u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
+    u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
     other, second = approved(db_conn, pi_world)
     with refused("pi_txid_reused"):
-        u2a.complete(db_conn, pi_world.deps, second, txid, other.uid)
+        u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, second, txid, other.uid)
 
 
 def test_txid_not_the_payments(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer, pid = approved(db_conn, pi_world)
     pi_world.driver.pay(pid)
     with refused("pi_txid_mismatch"):
-        u2a.complete(db_conn, pi_world.deps, pid, "a" * 64, pioneer.uid)
+        u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, "a" * 64, pioneer.uid)
 
 
 def test_complete_without_approval(db_conn: Connection, pi_world: PiWorld) -> None:
     with refused("pi_not_approved"):
-        u2a.complete(db_conn, pi_world.deps, "NeverApproved1", "b" * 64, None)
+        u2a.complete(
+            bind(db_conn, pi_world.deps.clock), pi_world.deps, "NeverApproved1", "b" * 64, None
+        )
 
 
 def test_cancelled_after_approval(db_conn: Connection, pi_world: PiWorld) -> None:
@@ -217,7 +226,7 @@ def test_cancelled_after_approval(db_conn: Connection, pi_world: PiWorld) -> Non
     txid = str(pi_world.driver.pay(pid)["txid"])
     pi_world.driver.network_cancel(pid)
     with refused("pi_payment_cancelled"):
-        u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
+        u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
     assert_nothing_posted(db_conn)
 
 
@@ -226,6 +235,11 @@ def test_pi_outage_is_unavailable_and_posts_nothing(db_conn: Connection, pi_worl
     txid = str(pi_world.driver.pay(pid)["txid"])
     pi_world.driver.arm_fault("horizon", "html_502", times=2)
     with refused("pi_unavailable"):
-        u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid)
+        u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
     assert_nothing_posted(db_conn)
-    assert u2a.complete(db_conn, pi_world.deps, pid, txid, pioneer.uid).status == "credited"
+    assert (
+        u2a.complete(
+            bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid
+        ).status
+        == "credited"
+    )

@@ -32,7 +32,7 @@ UNITS = 31_415_926
 def approved_and_paid(conn: Connection, world: PiWorld) -> tuple[str, str]:
     """A Pioneer's payment approved by us and paid on chain; no completion callback follows."""
     pioneer, pid, _ = start(conn, world)
-    u2a.approve(conn, world.deps, pid, pioneer.uid)
+    u2a.approve(bind(conn, world.deps.clock), world.deps, pid, pioneer.uid)
     return pid, str(world.driver.pay(pid)["txid"])
 
 
@@ -62,10 +62,10 @@ def send_to_app(world: PiWorld, amount: str, memo: str | None = None) -> tuple[s
 
 def run(conn: Connection, world: PiWorld, delay_s: int = 0) -> tuple[int, int, int, int]:
     """Every pass of the watch on one connection: (seen, completed, booked, flagged)."""
-    seen = scan_wallet(conn, world.deps)
-    completed = complete_approved(conn, world.deps, delay_s)
-    booked, flagged = decide_incoming(conn, world.deps, delay_s)
-    resolve_booked(conn)
+    seen = scan_wallet(bind(conn, world.deps.clock), world.deps)
+    completed = complete_approved(bind(conn, world.deps.clock), world.deps, delay_s)
+    booked, flagged = decide_incoming(bind(conn, world.deps.clock), world.deps, delay_s)
+    resolve_booked(bind(conn, SystemClock()))
     return seen, completed, booked, flagged
 
 
@@ -138,7 +138,9 @@ def test_a_lost_completion_is_booked_once_and_completed_with_pi_through_the_outb
 
     with module_engine.begin() as conn:
         assert postings(conn, txid) == 1
-        late = u2a.complete(conn, pi_world.deps, pid, txid, None)  # the callback comes after all
+        late = u2a.complete(
+            bind(conn, pi_world.deps.clock), pi_world.deps, pid, txid, None
+        )  # the callback comes after all
         assert late.status == "completed"
     run_periodic(container)
     with module_engine.connect() as conn:
@@ -231,7 +233,7 @@ def test_a_flagged_deposit_booked_later_has_its_flag_resolved(
     run(db_conn, pi_world)
     book_deposit(bind(db_conn, SystemClock()), pi_world.deps, txid, booked_by="treasurer-a")
 
-    assert resolve_booked(db_conn) == 1
+    assert resolve_booked(bind(db_conn, SystemClock())) == 1
     ((_, _, _, open_),) = flags(db_conn, pi_world)
     assert open_ is False
     wallet = db_conn.execute(
@@ -245,7 +247,7 @@ def test_a_payment_that_fails_verification_is_flagged_once(
     db_conn: Connection, pi_world: PiWorld
 ) -> None:
     pioneer, pid, _ = start(db_conn, pi_world)
-    u2a.approve(db_conn, pi_world.deps, pid, pioneer.uid)
+    u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid)
     txid = str(pi_world.driver.pay(pid, amount="3")["txid"])  # the Pioneer's wallet pays less
 
     assert run(db_conn, pi_world) == (1, 0, 0, 1)
@@ -260,10 +262,10 @@ def test_an_approved_payment_pi_cancelled_stops_being_fetched(
     db_conn: Connection, pi_world: PiWorld
 ) -> None:
     pioneer, pid, _ = start(db_conn, pi_world)
-    u2a.approve(db_conn, pi_world.deps, pid, pioneer.uid)
+    u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid)
     pi_world.driver.network_cancel(pid)
 
-    assert complete_approved(db_conn, pi_world.deps, 0) == 0
+    assert complete_approved(bind(db_conn, pi_world.deps.clock), pi_world.deps, 0) == 0
     status = db_conn.execute(
         text("SELECT status FROM pi_payments WHERE payment_id = :p"), {"p": pid}
     ).scalar_one()
@@ -272,7 +274,7 @@ def test_an_approved_payment_pi_cancelled_stops_being_fetched(
 
 def test_an_unpaid_approved_payment_waits(db_conn: Connection, pi_world: PiWorld) -> None:
     pioneer, pid, _ = start(db_conn, pi_world)
-    u2a.approve(db_conn, pi_world.deps, pid, pioneer.uid)
+    u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid)
 
     assert run(db_conn, pi_world) == (0, 0, 0, 0)
     assert (flags(db_conn, pi_world), outbox_count(db_conn, pi_world)) == ([], 0)
@@ -285,8 +287,8 @@ def test_the_cursor_pages_through_and_payments_the_wallet_sent_are_not_recorded(
     sent = [send_to_app(pi_world, f"{n}")[0] for n in range(1, 6)]
     app_pays_out(pi_world)
 
-    assert scan_wallet(db_conn, pi_world.deps) == 5
-    assert scan_wallet(db_conn, pi_world.deps) == 0
+    assert scan_wallet(bind(db_conn, pi_world.deps.clock), pi_world.deps) == 5
+    assert scan_wallet(bind(db_conn, pi_world.deps.clock), pi_world.deps) == 0
     recorded = db_conn.execute(
         text("SELECT txid FROM pi_wallet_payments WHERE address = :a ORDER BY closed_at, 1"),
         {"a": pi_world.app.public_key},

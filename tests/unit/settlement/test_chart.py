@@ -12,6 +12,7 @@ import pytest
 from escrow.chart import AccountPattern, AccountUndeclared, TransferCodeUndeclared
 from escrow.memory import MemoryLedger
 from escrow.model import AccountFlags, AccountKind, TransferRequest
+from escrow.rules import PENDING_EXPIRED_CODE
 from settlement import chart
 from settlement.chart import CHART, TransferCode, markdown_table, open_account
 from settlement.pi.accounts import credit_spec
@@ -115,3 +116,8 @@ def test_settlement_opens_accounts_only_through_the_chart() -> None:
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "ensure_account"
     )
     assert callers == ["settlement/chart.py"]
+
+
+def test_the_ledgers_own_expiry_void_is_a_declared_code() -> None:
+    """``void_expired`` on a unit of work's ledger (``policy=CHART``) posts this code."""
+    CHART.check_transfer_code(PENDING_EXPIRED_CODE)

@@ -16,15 +16,19 @@ US_PER_S = 1_000_000
 
 
 def to_us(moment: datetime) -> int:
-    """Microseconds since the epoch of an aware ``moment``, to the whole second."""
+    """Exact microseconds since the epoch of an aware ``moment`` (``from_us``'s inverse; no
+    float on the way)."""
     if moment.tzinfo is None:
         raise ValueError("a moment without a timezone is no point in time")
-    return int(moment.timestamp()) * US_PER_S
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def from_us(timestamp_us: int) -> datetime:
     """The aware UTC moment of a ledger timestamp (µs precision kept)."""
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=timestamp_us)
+    return _EPOCH + timedelta(microseconds=timestamp_us)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def business_day(moment: datetime) -> date:
@@ -32,11 +36,6 @@ def business_day(moment: datetime) -> date:
     if moment.tzinfo is None:
         raise ValueError("a moment without a timezone has no business day")
     return moment.astimezone(WIB).date()
-
-
-def business_day_of(timestamp_us: int) -> date:
-    """The WIB calendar day a ledger timestamp belongs to."""
-    return business_day(from_us(timestamp_us))
 
 
 def day_range(day: date) -> tuple[datetime, datetime]:

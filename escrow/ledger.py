@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from escrow.chart import AccountPolicy
 from escrow.clock import Clock, SystemClock
@@ -127,7 +127,26 @@ _SELECT_RECORDS = """
 the whole accounts table on every call, O(accounts) per post."""
 
 
-"""Most accounts one ``Ledger.accounts`` call returns."""
+_ACCOUNT_COLUMNS = (
+    "id, code, asset, kind, owner, flags, debits_pending, debits_posted, credits_pending,"
+    " credits_posted"
+)
+
+
+def _account_of(row: Row[Any]) -> Account:
+    """An ``accounts`` row (selected as ``_ACCOUNT_COLUMNS``), read by name."""
+    return Account(
+        row.id,
+        row.code,
+        row.asset,
+        AccountKind(row.kind),
+        row.owner,
+        AccountFlags(row.flags),
+        row.debits_pending,
+        row.debits_posted,
+        row.credits_pending,
+        row.credits_posted,
+    )
 
 
 class Ledger:
@@ -166,41 +185,23 @@ class Ledger:
     def account(self, code: str) -> Account:
         """The account with this code, with its current totals."""
         row = self._conn.execute(
-            text(
-                "SELECT id, code, asset, kind, owner, flags, debits_pending, debits_posted, "
-                "credits_pending, credits_posted FROM accounts WHERE code = :code"
-            ),
+            text(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE code = :code"),  # noqa: S608 - constant columns
             {"code": code},
         ).one_or_none()
         if row is None:
             raise AccountNotFound(code)
-        return Account(
-            row.id,
-            row.code,
-            row.asset,
-            AccountKind(row.kind),
-            row.owner,
-            AccountFlags(row.flags),
-            row.debits_pending,
-            row.debits_posted,
-            row.credits_pending,
-            row.credits_posted,
-        )
+        return _account_of(row)
 
     def accounts(self, after_code: str = "", limit: int = accounts_page_max) -> list[Account]:
         """Accounts in code order after ``after_code``, at most ``limit`` (a page)."""
         rows = self._conn.execute(
             text(
-                "SELECT id, code, asset, kind, owner, flags, debits_pending, debits_posted, "
-                "credits_pending, credits_posted FROM accounts WHERE code > :after "
-                "ORDER BY code LIMIT :limit"
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE code > :after"  # noqa: S608 - constant columns
+                " ORDER BY code LIMIT :limit"
             ),
             {"after": after_code, "limit": min(limit, accounts_page_max)},
         ).all()
-        return [
-            Account(r[0], r[1], r[2], AccountKind(r[3]), r[4], AccountFlags(r[5]), *r[6:])
-            for r in rows
-        ]
+        return [_account_of(row) for row in rows]
 
     def post(self, request: TransferRequest) -> Result:
         """Post one transfer; see ``post_batch``."""

@@ -105,7 +105,9 @@ class MemoryLedger:
 
     def accounts(self, after_code: str = "", limit: int = accounts_page_max) -> list[Account]:
         """Accounts in code order after ``after_code``, at most ``limit``."""
-        codes = sorted(code for code in self._accounts if code > after_code)[:limit]
+        codes = sorted(code for code in self._accounts if code > after_code)[
+            : min(limit, accounts_page_max)
+        ]
         return [self.account(code) for code in codes]
 
     def post(self, request: TransferRequest) -> Result:

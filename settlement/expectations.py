@@ -9,7 +9,9 @@ Checkout legs, conversions and lock payments are expectations. Each rail keeps i
   purpose, payer) returns the existing expectation unchanged; a repeat with different fields is
   refused with the stable code ``expectation_conflict``; nothing is written either way.
 - ``find`` returns the expectation with this reference, or None.
-- ``mark_paid`` moves a pending expectation to paid once; paying it again is harmless.
+- Paying an expectation is each rail's own step, not part of the interface: it must book the
+  money it marks (Pi posts on completion, QRIS books receipts net of MDR), so a shared
+  "mark paid" that only changed a status would let money be marked without being booked.
 - Times are microseconds since the Unix epoch (the ledger's clock), amounts smallest units.
 """
 
@@ -80,14 +82,3 @@ class ExpectationRail(Protocol):
     def find(self, conn: Connection, reference: str) -> Expectation | None:
         """The expectation with this reference."""
         ...
-
-    def mark_paid(
-        self, conn: Connection, reference: str, *, paid_at_us: int, by: str
-    ) -> Expectation:
-        """Pending -> paid (``by`` names the payment: Pi payment id, RRN); once."""
-        ...
-
-
-def us_of(seconds: float) -> int:
-    """Float seconds (``time.time()``) as whole microseconds."""
-    return round(seconds * 1_000_000)

@@ -285,6 +285,18 @@ _AMOUNT = (
     ),
 )
 _QRIS = (
+    _e(
+        "qris_mdr_missing",
+        503,
+        "Tarif MDR untuk pembayaran ini belum ditetapkan; coba lagi nanti.",
+        "No MDR rate covers this payment yet; try again later.",
+    ),
+    _e(
+        "qris_mdr_ambiguous",
+        503,
+        "Tarif MDR untuk pembayaran ini bertumpang tindih; coba lagi nanti.",
+        "Two MDR rates overlap for this payment; try again later.",
+    ),
     _e("qris_notification_invalid", 400, "Notifikasi ditolak.", "Notification refused."),
     _e(
         "qris_notification_unauthenticated",

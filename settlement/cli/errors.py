@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
+from escrow.refusals import Refusal
 from settlement.config import ConfigurationError, Settings
 from settlement.evm.deployment import DeploymentLostError, DeploymentMissingError
 from settlement.service import DatabaseNotFound
@@ -24,8 +25,9 @@ class CommandFailed(RuntimeError):
     """A command cannot do what was asked for a reason the user can fix (exit 1)."""
 
 
-REFUSALS = (CommandFailed, DatabaseNotFound, DeploymentMissingError, DeploymentLostError)
-"""Refusals whose message is already the one line to show."""
+REFUSALS = (CommandFailed, DatabaseNotFound, DeploymentMissingError, DeploymentLostError, Refusal)
+"""Refusals whose message is already the one line to show (any ``Refusal`` a command does not
+answer itself included)."""
 
 
 KNOWN = (
@@ -47,7 +49,10 @@ def user_error(error: Exception) -> tuple[str, int] | None:
     for kinds, prefix, code in KNOWN:
         if isinstance(error, kinds):
             cause = error.orig if isinstance(error, DBAPIError) else error
-            return prefix + _first_line(cause), code
+            line = prefix + _first_line(cause)
+            if isinstance(error, Refusal) and error.code not in line:
+                line += f" ({error.code})"
+            return line, code
     return None
 
 

@@ -18,13 +18,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, text
 
 from chain.pi.amounts import to_str
-from escrow.calendar import from_us
+from escrow.calendar import from_us, to_us
 from escrow.clock import FixedClock
 from settlement.expectations import (
     EXPECTATION_CONFLICT,
     ExpectationRequest,
     ExpectationStatus,
-    us_of,
 )
 from settlement.expectations import Expectation as SharedExpectation
 from settlement.pi.accounts import ensure_liability
@@ -226,8 +225,8 @@ class PiExpectations:
             amount_units=exp.amount_units,
             credit_account=exp.credit_account,
             purpose=exp.purpose,
-            opens_at_us=us_of(created.timestamp()),
-            expires_at_us=us_of(exp.expires_at.timestamp()),
+            opens_at_us=to_us(created),
+            expires_at_us=to_us(exp.expires_at),
             status=_STATUS[exp.status],
             payer=exp.payer_uid,
         )

@@ -3,12 +3,12 @@
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from escrow.calendar import from_us
+from escrow.calendar import from_us, to_us
 from escrow.chart import AccountUndeclared
 from escrow.clock import FixedClock
 from escrow.refusals import Refusal
@@ -168,23 +168,6 @@ class QrisExpectations:
         found = find_by_reference(conn, reference)
         return self._shared(conn, found) if found else None
 
-    def mark_paid(
-        self, conn: Connection, reference: str, *, paid_at_us: int, by: str
-    ) -> SharedExpectation:
-        """Open/expired -> paid in full at ``paid_at_us``, ``by`` the RRN; once."""
-        conn.execute(
-            text(
-                "UPDATE qris_expectations SET status = 'paid', paid_at = :at,"
-                " gross_sen = amount_sen, matched_rrn = :by"
-                " WHERE reference = :ref AND status IN ('open', 'expired')"
-            ),
-            {"ref": reference, "by": by, "at": from_us(paid_at_us)},
-        )
-        found = self.find(conn, reference)
-        if found is None:
-            raise ExpectationRefused(f"no QRIS expectation {reference!r}")
-        return found
-
     def _shared(self, conn: Connection, exp: Expectation) -> SharedExpectation:
         status = conn.execute(
             text("SELECT status FROM qris_expectations WHERE id = :id"), {"id": exp.id}
@@ -196,16 +179,11 @@ class QrisExpectations:
             amount_units=exp.amount_sen,
             credit_account=exp.credit_account,
             purpose=exp.purpose,
-            opens_at_us=_us(exp.created_at),
-            expires_at_us=_us(exp.expires_at),
+            opens_at_us=to_us(exp.created_at),
+            expires_at_us=to_us(exp.expires_at),
             status=_STATUS[str(status)],
             payee=exp.nmid,
         )
 
 
 QRIS_EXPECTATIONS = QrisExpectations()
-
-
-def _us(moment: datetime) -> int:
-    """Exact µs since the epoch of a stored ``timestamptz`` (``from_us``'s inverse)."""
-    return (moment - from_us(0)) // timedelta(microseconds=1)

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from escrow.refusals import Refusal
+
 PPM = 1_000_000
 
 BANDS = """
@@ -47,12 +49,18 @@ class MdrPrice:
     disputed: bool
 
 
-class MdrScheduleMissing(LookupError):
-    """No schedule row covers this criteria, date and amount: a configuration gap."""
+class MdrScheduleMissing(Refusal, LookupError):
+    """No schedule row covers this criteria, date and amount: a configuration gap. Nothing is
+    stored; the gateway's retry (or the next reconciliation) books it once the treasury has
+    filled the gap."""
+
+    code = "qris_mdr_missing"
 
 
-class MdrScheduleAmbiguous(LookupError):
+class MdrScheduleAmbiguous(Refusal, LookupError):
     """Two bands in force on one day overlap for the same criteria: a configuration error."""
+
+    code = "qris_mdr_ambiguous"
 
 
 class MdrSchedule:

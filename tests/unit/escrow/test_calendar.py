@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from escrow.calendar import (
     WIB,
     business_day,
-    business_day_of,
     day_range,
     from_us,
     month_of,
@@ -39,7 +38,7 @@ def test_a_naive_moment_has_no_business_day() -> None:
 
 @given(TIMESTAMPS_US)
 def test_every_timestamp_lies_in_its_day_and_its_month(ts: int) -> None:
-    day = business_day_of(ts)
+    day = business_day(from_us(ts))
     start, end = day_range(day)
     assert start <= from_us(ts) < end
     start_us, following_us = month_range_us(day.year, day.month)
@@ -59,3 +58,8 @@ def test_the_verifiers_fixed_offset_months_equal_the_calendars(year: int) -> Non
             datetime(year, month, 1, tzinfo=bundle.WIB).utcoffset()
             == datetime(year, month, 1, tzinfo=WIB).utcoffset()
         )
+
+
+@given(TIMESTAMPS_US)
+def test_to_us_is_the_exact_inverse_of_from_us(ts: int) -> None:
+    assert to_us(from_us(ts)) == ts

@@ -8,10 +8,12 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 
+from escrow.chart import AccountUndeclared
 from settlement.cli.chain import lost_contracts_message
 from settlement.cli.errors import EXIT_OPERATIONAL, EXIT_USAGE, user_error
 from settlement.config import Settings
 from settlement.evm.deployment import DeploymentLostError
+from settlement.qris.mdr import MdrScheduleMissing
 
 LOST = DeploymentLostError("MadiunStableCoin recorded at 0xabc but chain 1 has no code")
 
@@ -46,3 +48,15 @@ def test_database_data_errors_are_one_line() -> None:
 def test_programmer_errors_are_not_user_errors() -> None:
     assert user_error(KeyError("x")) is None
     assert user_error(ValueError("x")) is None
+
+
+def test_any_refusal_a_command_does_not_answer_is_one_line_with_its_code() -> None:
+    missing = MdrScheduleMissing("no MDR for UME 5000000 sen on 2024-12-02")
+    assert user_error(missing) == (
+        "no MDR for UME 5000000 sen on 2024-12-02 (qris_mdr_missing)",
+        EXIT_OPERATIONAL,
+    )
+    assert user_error(AccountUndeclared("nope:nope")) == (
+        f"{AccountUndeclared('nope:nope')} (account_undeclared)",
+        EXIT_OPERATIONAL,
+    )

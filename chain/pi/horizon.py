@@ -235,7 +235,10 @@ def _closed_at(value: str) -> datetime:
 
 
 def _joined_memo(transaction: object, txid: str) -> str | None:
-    """The text memo of the joined transaction, None for no memo or another memo type."""
+    """The text memo of the joined transaction; None for no memo, another memo type, or a text
+    memo that cannot be ours (not valid text of at most 28 bytes: anyone can send the wallet
+    such a memo, and Horizon shows its bytes replaced). A payment without a usable memo is
+    flagged for a person, never a reason to refuse the whole page."""
     if not isinstance(transaction, Mapping):
         raise PiResponseError("payment record has no joined transaction (join=transactions)")
     joined = cast(Mapping[str, object], transaction)
@@ -248,9 +251,7 @@ def _joined_memo(transaction: object, txid: str) -> str | None:
         fits = isinstance(memo, str) and len(memo.encode()) <= text_memo_bytes_max
     except UnicodeEncodeError:
         fits = False
-    if not fits:
-        raise PiResponseError("the joined transaction's text memo is missing or too long")
-    return cast(str, memo) or None
+    return cast(str, memo) or None if fits else None
 
 
 def _submit_error(reply: JsonReply) -> Exception:

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, text
 from chain.pi import errors as chain_errors
 from chain.pi.amounts import to_str
 from chain.pi.dto import PiPayment
-from chain.pi.horizon import AccountPayment
+from chain.pi.horizon import AccountPayment, PaymentsPage
 from chain.pi.ids import check_payment_id
 from escrow.calendar import US_PER_S, from_us
 from settlement.pi.custody import lock_txid
@@ -45,8 +45,8 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 page_records = 50
-"""Payments per Horizon page (each carries its joined transaction, so pages stay well under the
-transport's response size limit)."""
+"""Payments per Horizon page. Each carries its joined transaction; a page of large transactions
+that exceeds the transport's response limit is asked for again in halves, down to one record."""
 pages_per_run_max = 10
 decisions_per_run_max = 100
 approved_per_run_max = 50
@@ -91,16 +91,32 @@ def watch(engine: Engine, deps: PiDeps, delay_s: int) -> WatchReport:
 
 
 def _pass(engine: Engine, deps: PiDeps, name: str, work: Callable[[UnitOfWork], T], idle: T) -> T:
-    """One pass in its own unit of work; Pi or Horizon unreachable skips it until the next run."""
+    """One pass in its own unit of work. Pi or Horizon unreachable skips it until the next run;
+    any other answer of theirs that cannot be used is logged for a person and skips only this
+    pass, so one bad record never stops the other passes."""
     try:
         with unit_of_work(engine, deps.clock) as uow:
             return work(uow)
     except chain_errors.PiTransientError as exc:
         log.warning("pi_wallet_watch_deferred", step=name, error=str(exc))
-        return idle
+    except chain_errors.PiError as exc:
+        log.error("pi_wallet_watch_refused", step=name, code=exc.code, error=str(exc))
+    return idle
 
 
 # --- the wallet's payments on Horizon -------------------------------------------------------
+
+
+def _page(deps: PiDeps, address: str, cursor: str) -> PaymentsPage:
+    """The next page after ``cursor``; an answer too large to read is asked for in halves."""
+    limit = page_records
+    while True:
+        try:
+            return deps.chain.payments_for_account(address, cursor, limit)
+        except chain_errors.PiResponseError:
+            if limit == 1:
+                raise
+            limit //= 2
 
 
 def scan_wallet(uow: UnitOfWork, deps: PiDeps) -> int:
@@ -121,7 +137,7 @@ def scan_wallet(uow: UnitOfWork, deps: PiDeps) -> int:
     )
     seen = 0
     for _ in range(pages_per_run_max):
-        page = deps.chain.payments_for_account(address, cursor, page_records)
+        page = _page(deps, address, cursor)
         seen += sum(_record(conn, address, record) for record in page.records)
         if page.records:
             cursor = page.records[-1].paging_token
@@ -206,16 +222,19 @@ def decide_incoming(uow: UnitOfWork, deps: PiDeps, delay_s: int) -> tuple[int, i
 
 def _decide(uow: UnitOfWork, deps: PiDeps, payment: _Incoming) -> str:
     conn = uow.conn
-    lock_txid(conn, payment.txid)
+    payment_id = _our_payment(conn, payment.memo)
+    if payment_id is None:
+        lock_txid(conn, payment.txid)  # `msc pi deposit` may be booking this transaction now
     booked_as = _booked_as(conn, payment.txid)
     if booked_as is not None:
         _close(conn, payment, "booked", booked_as)
         return "booked"
-    payment_id = _our_payment(conn, payment.memo)
     if payment_id is None:
         code = "pi_no_memo" if payment.memo is None else "pi_unknown_memo"
     else:
         try:
+            # complete takes its locks in the callback's order (payment, expectation, txid), so
+            # a callback racing this decision waits instead of deadlocking; it posts once.
             with conn.begin_nested():
                 complete(uow, deps, payment_id, payment.txid, None)
         except PiRefusal as refusal:

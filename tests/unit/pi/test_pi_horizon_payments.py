@@ -117,7 +117,6 @@ def _broken(mutate: str) -> dict[str, Any]:
     [
         "no_join",
         "other_tx",
-        "long_memo",
         "bad_token",
         "bad_hash",
         "no_amount",
@@ -129,6 +128,17 @@ def _broken(mutate: str) -> dict[str, Any]:
 def test_a_record_that_cannot_be_trusted_refuses_the_page(mutate: str) -> None:
     with pytest.raises(errors.PiResponseError):
         parse_payments_page(_broken(mutate))
+
+
+@pytest.mark.parametrize("memo", ["m" * 29, "\ufffd" * 28, 42])
+def test_a_text_memo_that_cannot_be_ours_is_no_memo_and_the_page_still_reads(memo: object) -> None:
+    """Anyone can send the wallet Pi with 28 bytes that are not UTF-8; Horizon shows each as
+    U+FFFD (84 bytes). Refusing the page for it would stop the wallet watch for good."""
+    body = _broken("long_memo")
+    body["_embedded"]["records"][0]["transaction"]["memo"] = memo
+    parsed = parse_payments_page(body)
+    assert parsed.records[0].memo is None
+    assert len(parsed.records) == len(page()["_embedded"]["records"])
 
 
 def test_an_empty_page_is_the_end() -> None:

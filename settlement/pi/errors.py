@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from escrow.refusals import Refusal
-from settlement.refusals import http_status
 
 
 class PiRefusal(Refusal):
@@ -15,7 +14,7 @@ class PiRefusal(Refusal):
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
 
-    @property
-    def status(self) -> int:
-        """HTTP status for this refusal (500 for a code nobody mapped: a programmer error)."""
-        return http_status(self)
+
+RETRYABLE_CODES = ("pi_unavailable", "pi_bad_response", "pi_tx_not_found")
+"""Refusals that say Pi or Horizon could not answer yet, not that the payment is wrong: the
+scheduled jobs try again instead of flagging."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection
 
 from chain.pi import errors as chain_errors
-from settlement.outbox import Dispatcher, OutboxMessage, PermanentFailure
+from settlement.outbox import Dispatcher, OutboxMessage
 from settlement.pi import a2u
 from settlement.pi.deps import PiDeps
 from settlement.pi.flags import flag
@@ -28,8 +28,10 @@ def complete_u2a(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
         except chain_errors.AlreadyCompletedError:
             pass
         except (chain_errors.CancelledPaymentError, chain_errors.TxidMismatchError) as exc:
+            # The Pi is posted; only Pi's own record disagrees. A person decides, from the flag
+            # (committed with this message's end: raising would roll the flag back with it).
             flag(conn, payment_id, txid, "u2a_complete_refused", {"code": exc.api_code})
-            raise PermanentFailure(f"Pi refused completion: {exc.api_code}") from exc
+            return
         mark_completed(bind(conn, deps.clock), payment_id)
 
     return handle

@@ -21,7 +21,7 @@ from chain.pi import errors as chain_errors
 from chain.pi.dto import PiPayment
 from settlement.pi import a2u
 from settlement.pi.deps import PiDeps
-from settlement.pi.errors import PiRefusal
+from settlement.pi.errors import RETRYABLE_CODES, PiRefusal
 from settlement.pi.flags import flag
 from settlement.pi.u2a import U2AOutcome, complete, fetch_payment
 from settlement.unit_of_work import UnitOfWork
@@ -29,7 +29,6 @@ from settlement.unit_of_work import UnitOfWork
 log = structlog.get_logger(__name__)
 steps_per_payout_max = 4
 _TERMINAL = ("completed", "failed")
-_RETRYABLE = ("pi_unavailable", "pi_bad_response", "pi_tx_not_found")
 Units = Callable[[], AbstractContextManager[UnitOfWork]]
 """Opens one unit of work that commits on exit, e.g. ``lambda: unit_of_work(engine, clock)``."""
 
@@ -128,8 +127,8 @@ def recover_u2a(
         with conn.begin_nested():
             return complete(uow, deps, payment.payment_id, txid, caller_uid)
     except PiRefusal as refusal:
-        if refusal.code in _RETRYABLE or refusal.code == "pi_payer_mismatch":
-            raise
+        if refusal.code in (*RETRYABLE_CODES, "pi_payer_mismatch", "pi_not_approved"):
+            raise  # not yet, not the caller's, or never approved by us: nothing to flag
         flag(conn, payment.payment_id, txid, refusal.code, {"detail": refusal.detail})
         log.warning("pi_u2a_flagged", payment_id=payment.payment_id, code=refusal.code)
         return U2AOutcome(payment.payment_id, "flagged", txid, code=refusal.code)

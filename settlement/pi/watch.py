@@ -36,7 +36,7 @@ from chain.pi.ids import check_payment_id
 from escrow.calendar import US_PER_S, from_us
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
-from settlement.pi.errors import PiRefusal
+from settlement.pi.errors import RETRYABLE_CODES, PiRefusal
 from settlement.pi.flags import flag
 from settlement.pi.u2a import STATUS_POSTED, complete
 from settlement.unit_of_work import UnitOfWork, unit_of_work
@@ -53,7 +53,6 @@ approved_per_run_max = 50
 decision_attempts_max = 20
 """Tries at deciding one wallet payment while Pi cannot answer; then it is flagged."""
 FLAG_UNBOOKED = "wallet_unbooked"
-_RETRYABLE = ("pi_unavailable", "pi_bad_response", "pi_tx_not_found")
 
 
 @dataclass(frozen=True)
@@ -243,7 +242,7 @@ def _decide(uow: UnitOfWork, deps: PiDeps, payment: _Incoming) -> str:
             _close(conn, payment, "booked", "u2a")
             log.info("pi_wallet_payment_booked", payment_id=payment_id, txid=payment.txid)
             return "booked"
-        if code in _RETRYABLE and payment.attempts + 1 < decision_attempts_max:
+        if code in RETRYABLE_CODES and payment.attempts + 1 < decision_attempts_max:
             _retry_later(conn, payment)
             return "unavailable" if code == "pi_unavailable" else "pending"
     _flag_unbooked(conn, payment, payment_id, code)
@@ -403,7 +402,7 @@ def _complete_one(uow: UnitOfWork, deps: PiDeps, payment_id: str) -> str:
             complete(uow, deps, payment_id, txid, None)
     except PiRefusal as refusal:
         _touch(conn, payment_id)
-        if refusal.code in _RETRYABLE:
+        if refusal.code in RETRYABLE_CODES:
             return "unavailable" if refusal.code == "pi_unavailable" else "awaiting"
         detail = {
             "detail": refusal.detail,

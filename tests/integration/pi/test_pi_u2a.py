@@ -7,12 +7,15 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import Connection, text
 
+from chain.pi import errors as chain_errors
 from chain.pi.sandbox.client import SandboxPioneer
 from escrow.ledger import Ledger
-from settlement.pi import u2a
+from settlement.outbox import OutboxMessage
+from settlement.pi import recovery, u2a
 from settlement.pi.accounts import CUSTODY
 from settlement.pi.errors import PiRefusal
 from settlement.pi.expectations import Expectation, create_expectation, metadata_for
+from settlement.pi.handlers import complete_u2a
 from settlement.unit_of_work import bind
 from tests.integration.pi.conftest import PiWorld
 
@@ -243,3 +246,51 @@ def test_pi_outage_is_unavailable_and_posts_nothing(db_conn: Connection, pi_worl
         ).status
         == "credited"
     )
+
+
+class RefusingCompletion:
+    """Pi's platform, except that /complete answers `txid_mismatch`."""
+
+    def __init__(self, platform: object) -> None:
+        self._platform = platform
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._platform, name)
+
+    def complete(self, payment_id: str, txid: str) -> None:
+        raise chain_errors.TxidMismatchError("txid mismatch", api_code="txid_mismatch", status=400)
+
+
+def test_pi_refusing_completion_of_posted_pi_is_flagged_and_the_message_done(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    """The flag used to be rolled back with the handler's savepoint when it raised."""
+    pioneer, pid = approved(db_conn, pi_world)
+    txid = str(pi_world.driver.pay(pid)["txid"])
+    u2a.complete(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, txid, pioneer.uid)
+    refusing = replace(pi_world.deps, platform=RefusingCompletion(pi_world.deps.platform))
+    message = OutboxMessage(1, u2a.OUTBOX_COMPLETE, pid, {"payment_id": pid, "txid": txid}, 0)
+    with db_conn.begin_nested():
+        complete_u2a(refusing)(db_conn, message)  # returns: nothing to retry
+    reasons = db_conn.execute(
+        text("SELECT reason FROM pi_flags WHERE payment_id = :p"), {"p": pid}
+    ).scalars()
+    assert list(reasons) == ["u2a_complete_refused"]
+    assert Ledger(db_conn).balance(LIABILITY).posted == 31_415_926  # the Pi stays posted
+
+
+def test_recovery_of_a_payment_we_never_approved_flags_nothing(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    """Any signed-in Pioneer could name any of the app's payments and leave a flag on it."""
+    pioneer, pid, _ = start(db_conn, pi_world)
+    approval = db_conn.begin_nested()  # Pi approves; our record of it is gone (not ours)
+    u2a.approve(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, pioneer.uid)
+    approval.rollback()
+    pi_world.driver.pay(pid)
+    stranger = pi_world.driver.add_pioneer("budi", "100")
+    with refused("pi_not_approved"):
+        recovery.recover_u2a(bind(db_conn, pi_world.deps.clock), pi_world.deps, pid, stranger.uid)
+    flags = db_conn.execute(text("SELECT count(*) FROM pi_flags WHERE payment_id = :p"), {"p": pid})
+    assert flags.scalar_one() == 0
+    assert pioneer.uid != stranger.uid

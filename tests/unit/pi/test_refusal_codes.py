@@ -14,7 +14,7 @@ from pathlib import Path
 
 from chain.pi import errors
 from settlement.pi.errors import PiRefusal
-from settlement.refusals import REFUSALS
+from settlement.refusals import REFUSALS, http_status
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -59,4 +59,4 @@ def test_every_refusal_code_has_a_status() -> None:
 
 
 def test_an_unmapped_code_is_a_programmer_error() -> None:
-    assert PiRefusal("pi_no_such_code", "x").status == 500
+    assert http_status(PiRefusal("pi_no_such_code", "x")) == 500

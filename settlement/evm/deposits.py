@@ -127,6 +127,7 @@ def _cursor(conn: Connection, deployment: Deployment, lock: bool) -> int:
 
 
 def _post_deposit(uow: UnitOfWork, chain_id: int, event: DepositEvent) -> int:
+    """Post one burn event's deposit once; 1 when the ledger holds it as posted, else 0."""
     if not 0 < event.amount <= amount_max:
         raise InvariantViolation(f"deposit amount out of range in {event.tx_hash}")
     conn, ledger = uow.conn, uow.ledger
@@ -172,4 +173,4 @@ def _post_deposit(uow: UnitOfWork, chain_id: int, event: DepositEvent) -> int:
     )
     if holder is None:
         log.warning("evm_deposit_unmatched", tx_hash=event.tx_hash, log_index=event.log_index)
-    return 1
+    return int(result.ok)  # a deposit booked to suspense is not posted

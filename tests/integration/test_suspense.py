@@ -81,7 +81,9 @@ def test_evm_deposit_the_ledger_refuses_lands_in_suspense(db_conn: Connection) -
     before, float_before = suspense_balance(ledger, "MSC"), ledger.balance(ONCHAIN_ACCOUNT).posted
 
     with capture_logs() as logs:
-        assert deposits._post_deposit(bind(db_conn, SystemClock()), 31337, event) == 1
+        assert (
+            deposits._post_deposit(bind(db_conn, SystemClock()), 31337, event) == 0
+        )  # in suspense, not posted
 
     refused = _refused_id(event)
     assert ledger.transfer(refused) is None
@@ -102,7 +104,9 @@ def test_when_suspense_refuses_too_the_item_alone_keeps_the_money(db_conn: Conne
     before = suspense_balance(ledger, "MSC")
 
     with capture_logs() as logs:
-        assert deposits._post_deposit(bind(db_conn, SystemClock()), 31337, event) == 1
+        assert (
+            deposits._post_deposit(bind(db_conn, SystemClock()), 31337, event) == 0
+        )  # in suspense, not posted
 
     assert suspense_balance(ledger, "MSC") == before
     row = item(db_conn, _refused_id(event))

@@ -330,15 +330,10 @@ def _post_settled(uow: UnitOfWork, payout: Payout, requests: list[TransferReques
             book_to_suspense(uow.conn, uow.ledger, left, result.code)
 
 
-def _post_all(uow: UnitOfWork, requests: list[TransferRequest], what: str) -> None:
-    results = uow.ledger.post_batch(requests)
-    if not all(r.ok for r in results):
-        raise chain_errors.PiError(f"ledger refused {what}: {[r.code for r in results]}")
-
-
 def _fail(uow: UnitOfWork, deps: PiDeps, payout: Payout, reason: str, *, fee_units: int = 0) -> str:
     """The payout will not happen: release the reservation, book the fee a transaction that
-    failed on chain was still charged, flag the payout for a person."""
+    failed on chain was still charged, flag the payout for a person. Nothing here raises on a
+    ledger refusal: a payout left ``signed`` would block every later payout of the wallet."""
     void = TransferRequest(
         id=transfer_id("pi.payout.void", str(payout.id)),
         debit="",
@@ -349,7 +344,11 @@ def _fail(uow: UnitOfWork, deps: PiDeps, payout: Payout, reason: str, *, fee_uni
         flags=TransferFlags.VOID_PENDING,
         pending_id=reservation_id(payout.id),
     )
-    _post_all(uow, [void, *_fee(payout, fee_units)], "to void the payout")
+    voided = uow.ledger.post(void)
+    if not voided.ok:  # the payout is over whatever the ledger says; a person reconciles it
+        flag(uow.conn, payout.payment_id or str(payout.id), payout.txid, "a2u_void_refused",
+             {"code": voided.code})  # fmt: skip
+    _post_settled(uow, payout, _fee(payout, fee_units))  # the chain charged it: never refused
     uow.conn.execute(
         text("UPDATE pi_payouts SET last_error = :e, fee_units = :fee WHERE id = :id"),
         {"e": redact_urls(reason), "fee": fee_units, "id": payout.id},

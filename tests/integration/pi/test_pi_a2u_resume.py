@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from chain.pi.errors import PiTransientError
 from chain.pi.sandbox.client import SandboxPioneer
 from escrow.clock import Clock, SystemClock
 from escrow.ledger import Ledger
+from escrow.model import TransferFlags, TransferRequest
 from settlement.outbox import OutboxMessage
 from settlement.pi import a2u, handlers, recovery, u2a
 from settlement.pi.accounts import CUSTODY, NETWORK_FEES
@@ -235,6 +237,30 @@ def test_failed_on_chain_books_the_fee_it_was_charged(
     assert ledger.balance(NETWORK_FEES).posted == charged
     assert ledger.balance(CUSTODY).posted == 100_000_000 - charged
     assert reconcile(bind(db_conn, pi_world.deps.clock), pi_world.deps).ok
+
+
+def test_a_void_the_ledger_refuses_still_ends_the_payout_and_frees_the_wallet(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    """`_fail` raised on a refused void: the payout stayed `signed`, retried until parked, and
+    the one-in-flight index refused every later payout of the wallet."""
+    pioneer = fund_custody(db_conn, pi_world)
+    request = partial(
+        a2u.request_payout, bind(db_conn, pi_world.deps.clock), pi_world.deps,
+        uid=pioneer.uid, amount_units=PAYOUT_UNITS, memo="r", debit_account=LIABILITY,
+    )  # fmt: skip
+    payout_id = request(key="refund:void-refused")
+    voided_by_hand = TransferRequest(
+        id=uuid.uuid4(), debit="", credit="", amount=0, asset="PI", code="pi.payout",
+        flags=TransferFlags.VOID_PENDING, pending_id=a2u.reservation_id(payout_id),
+    )  # fmt: skip
+    assert Ledger(db_conn).post(voided_by_hand).ok  # so the payout's own void is refused
+    pi_world.driver.fail_next_tx()
+    assert run_to_end(db_conn, pi_world, payout_id, pi_world.deps) == "failed"
+    reasons = db_conn.execute(text("SELECT reason FROM pi_flags")).scalars().all()
+    assert "a2u_void_refused" in reasons
+    assert Ledger(db_conn).balance(NETWORK_FEES).posted > 0  # the fee the chain took
+    assert run_to_end(db_conn, pi_world, request(key="refund:next"), pi_world.deps) == "completed"
 
 
 def test_one_in_flight_per_wallet(db_conn: Connection, pi_world: PiWorld) -> None:

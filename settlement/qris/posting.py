@@ -92,13 +92,15 @@ def post_receipts(uow: UnitOfWork, receipts: Iterable[Receipt]) -> int:
 def post_transfer_groups(uow: UnitOfWork, groups: Iterable[list[TransferRequest]]) -> int:
     """Post linked groups in batches as full as the ledger allows (a group never splits).
 
-    The money of a receipt has arrived: a transfer the ledger refuses is booked to suspense
+    The money of a receipt has arrived: a cash transfer the ledger refuses is booked to suspense
     (``settlement.suspense``), never raised. How many transfers were new.
     """
     new_transfers = 0
     for batch in _batches(groups):
         for request, result in zip(batch, uow.ledger.post_batch(batch), strict=True):
-            if result.code not in _ACCEPTED:
+            if result.code not in _ACCEPTED and request.debit == CLEARING_ACCOUNT:
+                # only the cash leg is money that arrived; the refused MDR leg is an expense
+                # nobody paid yet, reposted with the receipt when a person clears the item
                 arrived = Unbooked("qris", request.id, request.asset, request.amount,
                                    request.debit, request.credit, request.external_ref)  # fmt: skip
                 book_to_suspense(uow.conn, uow.ledger, arrived, result.code)

@@ -12,7 +12,7 @@ from nacl.signing import SigningKey
 
 from settlement.audit import bundle as b
 from settlement.audit.bundle import BundleError
-from settlement.audit.canonical import CanonicalError, parse_strict
+from settlement.audit.canonical import CanonicalError, canonical_bytes, parse_strict
 from settlement.audit.verify import read_manifest
 
 seed_bytes = 32
@@ -133,6 +133,27 @@ def sign_rotation(entry: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     others = [s for s in entry["signatures"] if s.get("public_key") != public]
     signatures = sorted([*others, {"public_key": public, "signature": signature}], key=str)
     return entry | {"signatures": signatures}
+
+
+def write_rotation(path: Path, entry: dict[str, Any]) -> None:
+    """Write an ``officers.rotate`` entry as a one-line governance file; never overwrites."""
+    with path.open("xb") as created:
+        created.write(canonical_bytes(entry) + b"\n")
+
+
+def sign_rotation_file(path: Path, key: SigningKey) -> bool:
+    """Add this officer's signature to the one rotation entry in ``path``; False if it was there.
+
+    Any officer may sign; only the signatures of the set the entry replaces count, and the
+    verifier ignores the others."""
+    entries = read_governance(path)
+    if len(entries) != 1 or entries[0].get("kind") != b.ROTATE:
+        raise SigningError(f"{path} must hold exactly one {b.ROTATE} entry")
+    signed = sign_rotation(entries[0], key)
+    if signed == entries[0]:
+        return False
+    _replace(path, canonical_bytes(signed).decode("utf-8") + "\n")
+    return True
 
 
 def _replace(path: Path, content: str) -> None:

@@ -25,8 +25,11 @@ from settlement.audit.signing import (
     load_officers,
     load_signing_key,
     read_governance,
+    rotation_entry,
     sign_bundle,
+    sign_rotation_file,
     write_new_key,
+    write_rotation,
 )
 from settlement.cli.database import migrated_engine, run_work
 from settlement.cli.output import (
@@ -122,6 +125,53 @@ def sign(
         raise typer.Exit(EXIT_REFUSED) from None
     emit(
         {"bundle": str(bundle), "added": added},
+        output,
+        text=lambda r: "signature added" if r["added"] else "already signed by this key",
+    )
+
+
+@app.command("rotate")
+def rotate(
+    month: Annotated[str, typer.Argument(help="The first month of the new officers, YYYY-MM.")],
+    replaces: Annotated[
+        Path, typer.Option("--replaces", help="The officers file of the set in force.")
+    ],
+    new: Annotated[Path, typer.Option("--to", help="The officers file of the new set.")],
+    out: Annotated[Path, typer.Option("--out", help="The rotation entry to write (new file).")],
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Write an unsigned officers.rotate entry; the officers in force then sign it with
+    `msc audit sign-rotation`, and `msc audit export --governance` publishes it."""
+    try:
+        entry = rotation_entry(month, load_officers(replaces), load_officers(new))
+        write_rotation(out, entry)
+    except (SigningError, BundleError) as refused:
+        typer.echo(f"cannot rotate: {refused}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except FileExistsError:
+        typer.echo(f"{out} exists; not overwritten", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    emit(
+        {"entry": str(out), "period": month, "replaces": entry["replaces"]},
+        output,
+        text=lambda r: f"rotation for {r['period']} written to {r['entry']}; now sign it",
+    )
+
+
+@app.command("sign-rotation")
+def sign_rotation(
+    entry_file: Annotated[Path, typer.Argument(help="The rotation entry file.")],
+    key_file: Annotated[Path, typer.Option("--key", help="The officer's key file (hex seed).")],
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Add this officer's ed25519 signature to a rotation entry."""
+    try:
+        added = sign_rotation_file(entry_file, load_signing_key(key_file))
+    except SigningError as refused:
+        typer.echo(f"cannot sign: {refused}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    emit(
+        {"entry": str(entry_file), "added": added},
         output,
         text=lambda r: "signature added" if r["added"] else "already signed by this key",
     )

@@ -17,6 +17,7 @@ from settlement import chart
 from settlement.chart import CHART, TransferCode, markdown_table, open_account
 from settlement.pi.accounts import credit_spec
 from settlement.pi.errors import PiRefusal
+from settlement.refusals import http_status
 
 ROOT = Path(__file__).resolve().parents[3]
 _TRANSFER_CODE = re.compile(r"[a-z]+(\.[a-z_]+)+")
@@ -73,7 +74,7 @@ def test_a_pi_expectation_credits_only_a_declared_pi_liability() -> None:
         with pytest.raises(PiRefusal) as refused:
             credit_spec(code)
         assert refused.value.code == "account_undeclared"
-        assert refused.value.status == 422
+        assert http_status(refused.value) == 422
 
 
 def _literal_transfer_codes() -> set[str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 import structlog
@@ -74,19 +75,44 @@ class WatchReport:
 
 
 def watch(engine: Engine, deps: PiDeps, delay_s: int) -> WatchReport:
-    """Run every pass once, each in its own transaction (a failing pass keeps the earlier ones)."""
+    """Run every pass once. The scan and the resolution are one unit of work each; every due
+    payment is completed or decided in a unit of its own, so its locks are held for its own
+    network calls only and one payment that fails keeps the others."""
     seen = _pass(engine, deps, "scan", lambda uow: scan_wallet(uow, deps), 0)
-    completed = _pass(
-        engine, deps, "approved", lambda uow: complete_approved(uow, deps, delay_s), 0
-    )
-    booked, flagged = _pass(
-        engine, deps, "decide", lambda uow: decide_incoming(uow, deps, delay_s), (0, 0)
-    )
+    none: list[str] = []
+    approved = _pass(engine, deps, "approved", lambda uow: approved_due(uow, delay_s), none)
+    completed = _each(
+        engine, deps, "approved", approved, lambda uow, key: complete_approved_one(uow, deps, key)
+    ).count("booked")
+    due = _pass(engine, deps, "decide", lambda uow: incoming_due(uow, deps, delay_s), none)
+    decided = _each(engine, deps, "decide", due, lambda uow, key: decide_one(uow, deps, key))
+    booked, flagged = decided.count("booked"), decided.count("flagged")
     resolved = _pass(engine, deps, "resolve", resolve_booked, 0)
     report = WatchReport(seen, completed, booked, flagged, resolved)
     if seen or completed or booked or flagged or resolved:
         log.info("pi_wallet_watch", **report.__dict__)
     return report
+
+
+def _each(
+    engine: Engine,
+    deps: PiDeps,
+    name: str,
+    keys: list[str],
+    work: Callable[[UnitOfWork, str], str],
+) -> list[str]:
+    """``work`` for each key in a unit of work of its own; stops when Pi cannot be reached."""
+    outcomes: list[str] = []
+    for key in keys:
+        outcome = _pass(engine, deps, name, partial(_keyed, work, key), "unavailable")
+        outcomes.append(outcome)
+        if outcome == "unavailable":
+            break
+    return outcomes
+
+
+def _keyed(work: Callable[[UnitOfWork, str], str], key: str, uow: UnitOfWork) -> str:
+    return work(uow, key)
 
 
 def _pass(engine: Engine, deps: PiDeps, name: str, work: Callable[[UnitOfWork], T], idle: T) -> T:
@@ -198,25 +224,45 @@ class _Incoming:
 
 
 def decide_incoming(uow: UnitOfWork, deps: PiDeps, delay_s: int) -> tuple[int, int]:
-    """Book or flag each pending wallet payment older than the delay; (booked, flagged)."""
-    due_before = from_us(uow.clock.now_us() - delay_s * US_PER_S)
-    rows = uow.conn.execute(
-        text(
-            "SELECT address, operation_id, txid, kind, from_address, asset_type, amount_units,"
-            " memo, attempts FROM pi_wallet_payments WHERE status = 'pending' AND address = :a"
-            " AND closed_at <= :due ORDER BY closed_at, operation_id LIMIT :n"
-            " FOR UPDATE SKIP LOCKED"
-        ),
-        {"a": deps.app_address, "due": due_before, "n": decisions_per_run_max},
-    ).all()
+    """Book or flag each pending wallet payment older than the delay, in this one unit of
+    work; (booked, flagged). The scheduled job decides each in a unit of its own instead."""
     booked = flagged = 0
-    for row in rows:
-        outcome = _decide(uow, deps, _Incoming(**row._mapping))
+    for operation_id in incoming_due(uow, deps, delay_s):
+        outcome = decide_one(uow, deps, operation_id)
         booked += outcome == "booked"
         flagged += outcome == "flagged"
         if outcome == "unavailable":
             break
     return booked, flagged
+
+
+def incoming_due(uow: UnitOfWork, deps: PiDeps, delay_s: int) -> list[str]:
+    """The operation ids of the pending wallet payments older than the delay, oldest first."""
+    due_before = from_us(uow.clock.now_us() - delay_s * US_PER_S)
+    return [
+        str(operation_id)
+        for operation_id in uow.conn.execute(
+            text(
+                "SELECT operation_id FROM pi_wallet_payments WHERE status = 'pending'"
+                " AND address = :a AND closed_at <= :due ORDER BY closed_at, operation_id"
+                " LIMIT :n"
+            ),
+            {"a": deps.app_address, "due": due_before, "n": decisions_per_run_max},
+        ).scalars()
+    ]
+
+
+def decide_one(uow: UnitOfWork, deps: PiDeps, operation_id: str) -> str:
+    """Book or flag one pending wallet payment, unless another run holds or decided it."""
+    row = uow.conn.execute(
+        text(
+            "SELECT address, operation_id, txid, kind, from_address, asset_type, amount_units,"
+            " memo, attempts FROM pi_wallet_payments WHERE address = :a AND operation_id = :o"
+            " AND status = 'pending' FOR UPDATE SKIP LOCKED"
+        ),
+        {"a": deps.app_address, "o": operation_id},
+    ).one_or_none()
+    return "skipped" if row is None else _decide(uow, deps, _Incoming(**row._mapping))
 
 
 def _decide(uow: UnitOfWork, deps: PiDeps, payment: _Incoming) -> str:
@@ -364,24 +410,50 @@ def resolve_booked(uow: UnitOfWork) -> int:
 
 def complete_approved(uow: UnitOfWork, deps: PiDeps, delay_s: int) -> int:
     """Fetch approved, uncompleted payments again and complete those whose transaction Pi now
-    links; how many were booked. One a person already looks at (an open flag) is left alone."""
-    rows = uow.conn.execute(
-        text(
-            "SELECT payment_id FROM pi_payments p WHERE status = 'approved'"
-            " AND updated_at <= now() - make_interval(secs => :delay)"
-            " AND NOT EXISTS (SELECT 1 FROM pi_flags f WHERE f.payment_id = p.payment_id"
-            " AND f.resolved_at IS NULL)"
-            " ORDER BY updated_at, payment_id LIMIT :n FOR UPDATE SKIP LOCKED"
-        ),
-        {"delay": delay_s, "n": approved_per_run_max},
-    ).all()
+    links, in this one unit of work; how many were booked. The scheduled job completes each in
+    a unit of its own instead."""
     completed = 0
-    for row in rows:
-        outcome = _complete_one(uow, deps, str(row.payment_id))
+    for payment_id in approved_due(uow, delay_s):
+        outcome = complete_approved_one(uow, deps, payment_id)
         completed += outcome == "booked"
         if outcome == "unavailable":
             break
     return completed
+
+
+_APPROVED_DUE = (
+    "status = 'approved' AND updated_at <= now() - make_interval(secs => :delay)"
+    " AND NOT EXISTS (SELECT 1 FROM pi_flags f WHERE f.payment_id = p.payment_id"
+    " AND f.resolved_at IS NULL)"
+)
+"""Approved, waited the delay, and no open flag (a person already looks at those)."""
+
+
+def approved_due(uow: UnitOfWork, delay_s: int) -> list[str]:
+    """The approved payments to fetch again, longest waiting first."""
+    return [
+        str(payment_id)
+        for payment_id in uow.conn.execute(
+            text(
+                f"SELECT payment_id FROM pi_payments p WHERE {_APPROVED_DUE}"  # noqa: S608 - constant
+                " ORDER BY updated_at, payment_id LIMIT :n"
+            ),
+            {"delay": delay_s, "n": approved_per_run_max},
+        ).scalars()
+    ]
+
+
+def complete_approved_one(uow: UnitOfWork, deps: PiDeps, payment_id: str) -> str:
+    """Fetch one approved payment again and complete it if Pi links its transaction, unless
+    another run holds it or it is no longer due (delay 0: it was listed as due just now)."""
+    held = uow.conn.execute(
+        text(
+            "SELECT payment_id FROM pi_payments p WHERE payment_id = :payment_id"
+            " AND status = 'approved' FOR UPDATE SKIP LOCKED"
+        ),
+        {"payment_id": payment_id},
+    ).one_or_none()
+    return "skipped" if held is None else _complete_one(uow, deps, payment_id)
 
 
 def _complete_one(uow: UnitOfWork, deps: PiDeps, payment_id: str) -> str:

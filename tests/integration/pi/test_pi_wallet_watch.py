@@ -4,11 +4,13 @@ completion callback is booked once and completed through the outbox, or flagged 
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 from stellar_sdk import Account as SdkAccount
 from stellar_sdk import Asset, Keypair, TransactionBuilder
 
@@ -340,3 +342,52 @@ def test_horizon_down_defers_the_scan_and_the_other_passes_still_run(
             text("SELECT status FROM pi_payments WHERE payment_id = :p"), {"p": pid}
         ).scalar_one()
     assert status == "credited"
+
+
+class ProbingChain:
+    """Horizon that, when asked for ``probe_txid``, checks from another connection that the
+    payment completed before it is unlocked (and committed)."""
+
+    def __init__(self, chain: object, engine: Engine, probe_txid: str, first: str) -> None:
+        self._chain, self._engine = chain, engine
+        self.probe_txid, self.first = probe_txid, first
+        self.first_was_free: bool | None = None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._chain, name)
+
+    def transaction(self, txid: str) -> object:
+        if txid == self.probe_txid and self.first_was_free is None:
+            with self._engine.connect() as other:
+                other.execute(text("SET lock_timeout = '200ms'"))
+                try:
+                    status = other.execute(
+                        text("SELECT status FROM pi_payments WHERE payment_id = :p FOR UPDATE"),
+                        {"p": self.first},
+                    ).scalar_one()
+                    self.first_was_free = status == "credited"
+                except OperationalError:
+                    self.first_was_free = False
+                other.rollback()
+        return self._chain.transaction(txid)  # type: ignore[attr-defined]
+
+
+def test_each_lost_completion_is_booked_in_its_own_unit_of_work(
+    module_engine: Engine, pi_world: PiWorld
+) -> None:
+    """The pass held every payment it had booked locked (and uncommitted) while it asked Pi and
+    Horizon about the next: a late callback for the first waited on the whole pass."""
+    with module_engine.begin() as conn:
+        first, _ = approved_and_paid(conn, pi_world)
+        conn.execute(  # listed first: it has waited longest
+            text(
+                "UPDATE pi_payments SET updated_at = now() - interval '1 hour'"
+                " WHERE payment_id = :p"
+            ),
+            {"p": first},
+        )
+        _, second_txid = approved_and_paid(conn, pi_world)
+    probing = ProbingChain(pi_world.deps.chain, module_engine, second_txid, first)
+    report = watch.watch(module_engine, replace(pi_world.deps, chain=probing), 0)
+    assert report.completed == 2
+    assert probing.first_was_free is True

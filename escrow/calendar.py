@@ -55,3 +55,8 @@ def month_range_us(year: int, month: int) -> tuple[int, int]:
     start = datetime(year, month, 1, tzinfo=WIB)
     following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=WIB)
     return to_us(start), to_us(following)
+
+
+def format_wib(timestamp_us: int) -> str:
+    """A ledger timestamp as people in Madiun read it: ``01-12-2026 16:22 WIB``."""
+    return from_us(timestamp_us).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")

@@ -7,8 +7,8 @@ is the only place that turns a ``Refusal`` into an HTTP answer, and it reads thi
 the two equal. A test scans chain/, settlement/, escrow/ and api/ for every code raised and
 fails when one is missing here.
 
-Messages that show an amount or a time format them with ``format_rupiah`` (``Rp 15.000``) and
-``format_wib`` (``01-12-2026 16:22 WIB``).
+Messages that show an amount or a time format them with ``escrow.money.format_idr_display``
+(``Rp 15.000``) and ``escrow.calendar.format_wib`` (``01-12-2026 16:22 WIB``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 
-from escrow.calendar import WIB, from_us
 from escrow.model import ResultCode
-from escrow.money import IDR, Money, format_idr_display
 from escrow.refusals import Refusal
 
 __all__ = [
@@ -28,8 +26,6 @@ __all__ = [
     "Refusal",
     "RefusalEntry",
     "entry",
-    "format_rupiah",
-    "format_wib",
     "http_status",
     "markdown_table",
     "message",
@@ -437,16 +433,6 @@ def message(code: str, language: Language) -> str:
     """The message of ``code`` in ``language`` (the code itself when unregistered)."""
     found = REFUSALS.get(code)
     return found.text(language) if found else code
-
-
-def format_rupiah(sen: int) -> str:
-    """Sen as Indonesians read Rupiah: 1500000 is ``Rp 15.000``, 1500050 ``Rp 15.000,50``."""
-    return format_idr_display(Money(IDR, sen))
-
-
-def format_wib(at_us: int) -> str:
-    """Microseconds since the epoch as a WIB wall-clock time: ``01-12-2026 16:22 WIB``."""
-    return from_us(at_us).astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
 def markdown_table() -> str:

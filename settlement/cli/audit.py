@@ -6,10 +6,13 @@ Exit codes: 0 done, 1 refused (month not closed, signer not an officer, ...), 2 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from nacl.signing import SigningKey
 
 from escrow.errors import PeriodNotClosable
 from settlement.audit.anchor import (
@@ -118,16 +121,7 @@ def sign(
     output: OutputOption = Output.TEXT,
 ) -> None:
     """Append this officer's ed25519 signature over the bundle's digest."""
-    try:
-        added = sign_bundle(bundle, load_signing_key(key_file))
-    except (SigningError, BundleError) as refused:
-        typer.echo(f"cannot sign: {refused}", err=True)
-        raise typer.Exit(EXIT_REFUSED) from None
-    emit(
-        {"bundle": str(bundle), "added": added},
-        output,
-        text=lambda r: "signature added" if r["added"] else "already signed by this key",
-    )
+    _sign_as_officer(lambda key: sign_bundle(bundle, key), key_file, "bundle", bundle, output)
 
 
 @app.command("rotate")
@@ -165,13 +159,21 @@ def sign_rotation(
     output: OutputOption = Output.TEXT,
 ) -> None:
     """Add this officer's ed25519 signature to a rotation entry."""
+    signing = partial(sign_rotation_file, entry_file)
+    _sign_as_officer(signing, key_file, "entry", entry_file, output)
+
+
+def _sign_as_officer(
+    sign: Callable[[SigningKey], bool], key_file: Path, what: str, path: Path, output: Output
+) -> None:
+    """Sign with the officer's key; say whether a signature was added (exit 1 when refused)."""
     try:
-        added = sign_rotation_file(entry_file, load_signing_key(key_file))
-    except SigningError as refused:
+        added = sign(load_signing_key(key_file))
+    except (SigningError, BundleError) as refused:
         typer.echo(f"cannot sign: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
     emit(
-        {"entry": str(entry_file), "added": added},
+        {what: str(path), "added": added},
         output,
         text=lambda r: "signature added" if r["added"] else "already signed by this key",
     )

@@ -26,11 +26,16 @@ def answering(status: int, body: bytes) -> MidtransAdapter:
 
 
 def confirm_or_own_error(adapter: MidtransAdapter) -> None:
+    """Either our own refusal, or a confirmation that kept what the signature covers."""
     notified = adapter.parse({}, as_bytes(midtrans_body()), path="/", now=NOW)
     try:
-        adapter.confirm(notified)
+        confirmed = adapter.confirm(notified)
     except NotificationError:
         return
+    assert confirmed.provider == notified.provider
+    assert confirmed.reference == notified.reference
+    assert confirmed.amount_sen == notified.amount_sen
+    assert confirmed.provider_tx_id == notified.provider_tx_id
 
 
 @given(st.sampled_from([200, 201, 400, 401, 404, 500, 503]), st.binary(max_size=300))

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from escrow.calendar import format_wib
 from escrow.model import ResultCode
-from escrow.money import AmountRefused
+from escrow.money import IDR, AmountRefused, Money, format_idr_display
 from escrow.refusals import Refusal
 from settlement.audit.anchor import AnchorRefused
 from settlement.evm.bridge import WithdrawalRefusedError
@@ -25,8 +26,6 @@ from settlement.qris.notifications import NotificationDeferred, NotificationRefu
 from settlement.refusals import (
     REFUSALS,
     Language,
-    format_rupiah,
-    format_wib,
     http_status,
     markdown_table,
     message,
@@ -160,8 +159,8 @@ def test_messages_by_language() -> None:
 
 
 def test_rupiah_and_wib_as_indonesians_read_them() -> None:
-    assert format_rupiah(1_500_000) == "Rp 15.000"
-    assert format_rupiah(1_500_050) == "Rp 15.000,50"
-    assert format_rupiah(123_456_789_00) == "Rp 123.456.789"
-    assert format_rupiah(5) == "Rp 0,05"
+    assert format_idr_display(Money(IDR, 1_500_000)) == "Rp 15.000"
+    assert format_idr_display(Money(IDR, 1_500_050)) == "Rp 15.000,50"
+    assert format_idr_display(Money(IDR, 123_456_789_00)) == "Rp 123.456.789"
+    assert format_idr_display(Money(IDR, 5)) == "Rp 0,05"
     assert format_wib(1_764_580_920_000_000) == "01-12-2025 16:22 WIB"

@@ -65,9 +65,76 @@ QRIS_MDR = AccountPattern(
     "expense:qris:mdr:IDR", "IDR", AccountKind.EXPENSE,
     "The merchant discount rate the acquirers keep.",
 )  # fmt: skip
-MERCHANT_IDR = AccountPattern(
-    "merchant:{nmid}:IDR", "IDR", AccountKind.LIABILITY,
-    "What the treasury owes a merchant (by NMID) in Rupiah.", owner="{nmid}",
+MERCHANT_ACCOUNTS = {
+    asset: AccountPattern(
+        f"merchant:{{merchant}}:{asset}",
+        asset,
+        AccountKind.LIABILITY,
+        f"What the treasury owes a merchant in {asset}: by merchant id (an operator's QRIS"
+        " expectation for a merchant not onboarded names its NMID).",
+        owner="{merchant}",
+    )
+    for asset in ("IDR", "PI", "MSC", "MSCP")
+}
+MERCHANT_IDR = MERCHANT_ACCOUNTS["IDR"]
+CHECKOUT_ESCROW = {
+    asset: AccountPattern(
+        f"escrow:checkout:{asset}",
+        asset,
+        AccountKind.LIABILITY,
+        f"{asset} paid for checkouts and not yet released or refunded; each paid leg is held"
+        " from here to its merchant by a pending transfer.",
+        owner="treasury",
+        flags=_NEVER_NEGATIVE_LIABILITY,
+    )
+    for asset in ("IDR", "PI", "MSC", "MSCP")
+}
+PLATFORM_FEES = {
+    asset: AccountPattern(
+        f"income:platform_fee:{asset}", asset, AccountKind.INCOME,
+        f"The platform's share of released checkouts, in {asset}.", owner="treasury",
+    )
+    for asset in ("IDR", "PI", "MSC", "MSCP")
+}  # fmt: skip
+COMMUNITY_FUND = {
+    asset: AccountPattern(
+        f"community_fund:{asset}", asset, AccountKind.LIABILITY,
+        f"The community fund's share of released checkouts, in {asset}.", owner="community",
+    )
+    for asset in ("IDR", "PI", "MSC", "MSCP")
+}  # fmt: skip
+PIONEER_BALANCES = {
+    asset: AccountPattern(
+        f"pioneer:{{uid}}:{asset}", asset, AccountKind.LIABILITY,
+        f"What the treasury owes a Pioneer in {asset}; never below zero.", owner="{uid}",
+        flags=_NEVER_NEGATIVE_LIABILITY,
+    )
+    for asset in ("MSC", "MSCP")
+}  # fmt: skip
+QRIS_REFUNDS = AccountPattern(
+    "refunds:qris:IDR", "IDR", AccountKind.LIABILITY,
+    "Rupiah owed back to QRIS payers (refunded, late, excess or under-payments); each owed"
+    " refund is a row of checkout_refunds and goes into the payout batch.", owner="treasury",
+)  # fmt: skip
+MSCP_AUTHORISED = AccountPattern(
+    "mscp:authorised", "MSCP", AccountKind.EQUITY,
+    "MSC Points the treasury authorised; funding the points budget debits it.", owner="treasury",
+)  # fmt: skip
+MSCP_BUDGET = AccountPattern(
+    "mscp:budget", "MSCP", AccountKind.LIABILITY,
+    "The points budget: every point issued (cashback, rewards) comes from here; never below"
+    " zero, so points never come from nowhere.", owner="treasury",
+    flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
+CAMPAIGN_FUNDING = AccountPattern(
+    "expense:campaigns:IDR", "IDR", AccountKind.EXPENSE,
+    "What the treasury spends on Pi-Zone campaign budgets.", owner="treasury",
+)  # fmt: skip
+CAMPAIGN_BUDGET = AccountPattern(
+    "campaign:{campaign}:IDR", "IDR", AccountKind.LIABILITY,
+    "A Pi-Zone campaign's budget; each discount is reserved from it (pending) at checkout and"
+    " paid to the merchant at release. Never below zero.", owner="treasury",
+    flags=_NEVER_NEGATIVE_LIABILITY,
 )  # fmt: skip
 MSC_ONCHAIN = AccountPattern(
     "msc:onchain", "MSC", AccountKind.LIABILITY,
@@ -103,6 +170,17 @@ class TransferCode(StrEnum):
     MSC_ONCHAIN_WITHDRAW = "msc.onchain.withdraw"
     MSC_ONCHAIN_DEPOSIT = "msc.onchain.deposit"
     SUSPENSE = "suspense"
+    CHECKOUT_PAID = "checkout.paid"
+    CHECKOUT_HOLD = "checkout.hold"
+    CHECKOUT_RELEASE = "checkout.release"
+    CHECKOUT_UNHOLD = "checkout.unhold"
+    CHECKOUT_PLATFORM_FEE = "checkout.platform_fee"
+    CHECKOUT_COMMUNITY_FUND = "checkout.community_fund"
+    CHECKOUT_REFUND = "checkout.refund"
+    CHECKOUT_CASHBACK = "checkout.cashback"
+    CAMPAIGN_FUNDED = "campaign.funded"
+    CAMPAIGN_DISCOUNT = "campaign.discount"
+    POINTS_FUNDED = "points.funded"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
@@ -119,6 +197,22 @@ _MEANINGS = {
     TransferCode.MSC_ONCHAIN_DEPOSIT: "MSC burnt on chain, from the float back to its holder.",
     TransferCode.SUSPENSE: "Money that arrived (or left) booked to suspense because the ledger "
     "refused its own transfer.",
+    TransferCode.CHECKOUT_PAID: "An MSC or MSCP checkout leg: the Pioneer's balance to the "
+    "checkout escrow.",
+    TransferCode.CHECKOUT_HOLD: "A paid leg held for its merchant: pending from the checkout "
+    "escrow to the merchant.",
+    TransferCode.CHECKOUT_RELEASE: "A hold posted at release for the merchant's part; the rest "
+    "returns to the escrow for the shares.",
+    TransferCode.CHECKOUT_UNHOLD: "A hold voided: the leg is refunded, not released.",
+    TransferCode.CHECKOUT_PLATFORM_FEE: "The platform's share of a released leg.",
+    TransferCode.CHECKOUT_COMMUNITY_FUND: "The community fund's share of a released leg.",
+    TransferCode.CHECKOUT_REFUND: "Money of a checkout leg returned: escrow (or the money "
+    "that arrived) to the payer's account or the QRIS refunds owed.",
+    TransferCode.CHECKOUT_CASHBACK: "MSC Points cashback to the Pioneer, from the points budget.",
+    TransferCode.CAMPAIGN_FUNDED: "The treasury funds a Pi-Zone campaign's budget.",
+    TransferCode.CAMPAIGN_DISCOUNT: "A Pi-Zone discount: reserved (pending) from the campaign "
+    "budget to the merchant at checkout, posted at release, voided at refund or expiry.",
+    TransferCode.POINTS_FUNDED: "The treasury puts authorised MSC Points into the points budget.",
     TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
     "timeout passed (escrow.rules).",
 }
@@ -132,7 +226,16 @@ CHART = Chart(
         PIONEER_PI,
         QRIS_CLEARING,
         QRIS_MDR,
-        MERCHANT_IDR,
+        *MERCHANT_ACCOUNTS.values(),
+        *CHECKOUT_ESCROW.values(),
+        *PLATFORM_FEES.values(),
+        *COMMUNITY_FUND.values(),
+        *PIONEER_BALANCES.values(),
+        QRIS_REFUNDS,
+        MSCP_AUTHORISED,
+        MSCP_BUDGET,
+        CAMPAIGN_FUNDING,
+        CAMPAIGN_BUDGET,
         MSC_ONCHAIN,
         MSC_UNMATCHED,
         *SUSPENSE.values(),
@@ -172,9 +275,68 @@ def qris_mdr() -> AccountSpec:
     return QRIS_MDR.spec()
 
 
-def merchant_idr(nmid: str) -> AccountSpec:
-    """``merchant:{nmid}:IDR``."""
-    return MERCHANT_IDR.spec(nmid=nmid)
+def merchant_idr(merchant: str) -> AccountSpec:
+    """``merchant:{merchant}:IDR`` (a merchant id, or the NMID of a merchant not onboarded)."""
+    return MERCHANT_IDR.spec(merchant=merchant)
+
+
+def merchant_balance(merchant: str, asset: str) -> AccountSpec:
+    """``merchant:{merchant}:{asset}``."""
+    return _of(MERCHANT_ACCOUNTS, asset).spec(merchant=merchant)
+
+
+def checkout_escrow(asset: str) -> AccountSpec:
+    """``escrow:checkout:{asset}``."""
+    return _of(CHECKOUT_ESCROW, asset).spec()
+
+
+def platform_fee(asset: str) -> AccountSpec:
+    """``income:platform_fee:{asset}``."""
+    return _of(PLATFORM_FEES, asset).spec()
+
+
+def community_fund(asset: str) -> AccountSpec:
+    """``community_fund:{asset}``."""
+    return _of(COMMUNITY_FUND, asset).spec()
+
+
+def pioneer_balance(uid: str, asset: str) -> AccountSpec:
+    """``pioneer:{uid}:{asset}`` for PI, MSC or MSCP."""
+    if asset == "PI":
+        return pioneer_pi(uid)
+    return _of(PIONEER_BALANCES, asset).spec(uid=uid)
+
+
+def qris_refunds() -> AccountSpec:
+    """``refunds:qris:IDR``."""
+    return QRIS_REFUNDS.spec()
+
+
+def mscp_authorised() -> AccountSpec:
+    """``mscp:authorised``."""
+    return MSCP_AUTHORISED.spec()
+
+
+def mscp_budget() -> AccountSpec:
+    """``mscp:budget``."""
+    return MSCP_BUDGET.spec()
+
+
+def campaign_funding() -> AccountSpec:
+    """``expense:campaigns:IDR``."""
+    return CAMPAIGN_FUNDING.spec()
+
+
+def campaign_budget(campaign: str) -> AccountSpec:
+    """``campaign:{campaign}:IDR``."""
+    return CAMPAIGN_BUDGET.spec(campaign=campaign)
+
+
+def _of(patterns: dict[str, AccountPattern], asset: str) -> AccountPattern:
+    pattern = patterns.get(asset)
+    if pattern is None:
+        raise AccountUndeclared(f"no such account in {asset!r}")
+    return pattern
 
 
 def msc_onchain() -> AccountSpec:

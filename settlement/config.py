@@ -113,6 +113,21 @@ class Settings(BaseSettings):
     # --- Audit: officers (threshold + ed25519 public keys) named in each month's manifest.
     audit_officers_file: Path | None = None
 
+    # --- Checkout (issue 11): windows of a checkout, its quotes, escrow and idempotency keys.
+    checkout_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    """How long a checkout stays open for its legs to be paid; then it expires and refunds."""
+    quote_ttl_s: int = Field(default=120, ge=10, le=3600)
+    """How long a Pi leg's quote (and so its Pi expectation) holds its rate."""
+    checkout_auto_release_s: int = Field(default=6 * 3600, ge=60, le=30 * 24 * 3600)
+    """After the last leg is paid, escrow is released to the merchant when this passes without a
+    hand-over; the payer may dispute until then."""
+    idempotency_ttl_s: int = Field(default=48 * 3600, ge=24 * 3600, le=30 * 24 * 3600)
+    """How long an Idempotency-Key's first answer is kept (at least 24 hours)."""
+    idempotency_lock_s: int = Field(default=30, ge=1, le=600)
+    """A request holding a key this long without finishing (a crashed worker) loses it."""
+    rates_sandbox_idr_per_pi: str = "5000.00"
+    """The sandbox rate source's price of 1 PI in IDR (a decimal string; demo and tests)."""
+
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)
     outbox_backoff_cap_s: int = Field(default=600, ge=1)

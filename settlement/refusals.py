@@ -388,6 +388,30 @@ _API = (
         "Unsupported content type; send application/json.",
     ),
 )
+_MERCHANT: tuple[RefusalEntry, ...] = (
+    # issue 11: merchant refusals
+)
+_AUTH: tuple[RefusalEntry, ...] = (
+    # issue 11: auth refusals
+)
+_IDEMPOTENCY: tuple[RefusalEntry, ...] = (
+    # issue 11: idempotency refusals
+)
+_CAMPAIGN: tuple[RefusalEntry, ...] = (
+    # issue 11: campaign refusals
+)
+_SHARES: tuple[RefusalEntry, ...] = (
+    # issue 11: shares refusals
+)
+_RATES: tuple[RefusalEntry, ...] = (
+    # issue 11: rates refusals
+)
+_CHECKOUT: tuple[RefusalEntry, ...] = (
+    # issue 11: checkout refusals
+)
+_STATEMENT: tuple[RefusalEntry, ...] = (
+    # issue 11: statement refusals
+)
 _LEDGER_STATUS = {
     ResultCode.EXCEEDS_CREDITS: 409,
     ResultCode.EXCEEDS_DEBITS: 409,
@@ -409,7 +433,25 @@ _LEDGER = tuple(
 )
 
 REFUSALS: dict[str, RefusalEntry] = {
-    e.code: e for e in (*_PI, *_AMOUNT, *_QRIS, *_EXPECTATION, *_EVM, *_AUDIT, *_API, *_LEDGER)
+    e.code: e
+    for e in (
+        *_PI,
+        *_AMOUNT,
+        *_QRIS,
+        *_EXPECTATION,
+        *_EVM,
+        *_AUDIT,
+        *_API,
+        *_LEDGER,
+        *_MERCHANT,
+        *_AUTH,
+        *_IDEMPOTENCY,
+        *_CAMPAIGN,
+        *_SHARES,
+        *_RATES,
+        *_CHECKOUT,
+        *_STATEMENT,
+    )
 }
 """Every refusal code, by code. Ledger result codes are refusal codes too (a withdrawal the
 ledger refuses carries the ledger's result code)."""

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api import health, metrics
 from api.body_limit import BodyLimitMiddleware
+from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
@@ -25,7 +26,9 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_problem_handlers(app)
     install_openapi(app)
-    # Added first, so innermost: the request id and the latency histogram cover its refusals.
+    # Innermost: a body the limits refuse never reaches it, so no key is stored for it.
+    app.add_middleware(IdempotencyMiddleware, services=services)
+    # Added early, so inner: the request id and the latency histogram cover its refusals.
     app.add_middleware(
         BodyLimitMiddleware,
         body_bytes_max=services.settings.http_body_bytes_max,

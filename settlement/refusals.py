@@ -470,10 +470,77 @@ _IDEMPOTENCY: tuple[RefusalEntry, ...] = (
     ),
 )
 _CAMPAIGN: tuple[RefusalEntry, ...] = (
-    # issue 11: campaign refusals
+    _e("campaign_invalid", 422, "Data kampanye tidak valid.", "The campaign is not valid."),
+    _e(
+        "campaign_exists",
+        409,
+        "Kampanye dengan ID ini sudah ada dengan data lain.",
+        "A campaign with this id exists with other fields.",
+    ),
+    _e("campaign_unknown", 404, "Kampanye tidak ditemukan.", "No such campaign."),
+    _e(
+        "campaign_inactive",
+        409,
+        "Kampanye belum mulai atau sudah berakhir.",
+        "The campaign has not started or has ended.",
+    ),
+    _e(
+        "campaign_not_for_merchant",
+        409,
+        "Kampanye ini tidak berlaku di merchant ini.",
+        "The campaign does not apply at this merchant.",
+    ),
+    _e(
+        "campaign_cap_reached",
+        409,
+        "Batas diskon harian kampanye sudah tercapai.",
+        "The campaign's daily discount cap is reached.",
+    ),
+    _e(
+        "campaign_budget_exhausted",
+        409,
+        "Anggaran kampanye sudah habis.",
+        "The campaign's budget is exhausted.",
+    ),
+    _e(
+        "campaign_price_too_small",
+        422,
+        "Harga terlalu kecil untuk mendapat diskon.",
+        "The price is too small for a discount.",
+    ),
+    _e(
+        "campaign_reservation_conflict",
+        409,
+        "Checkout ini sudah memakai diskon kampanye lain.",
+        "This checkout already holds another campaign discount.",
+    ),
 )
 _SHARES: tuple[RefusalEntry, ...] = (
-    # issue 11: shares refusals
+    _e(
+        "share_rule_invalid",
+        422,
+        "Aturan bagi hasil tidak valid.",
+        "The revenue-share rule is not valid.",
+    ),
+    _e(
+        "share_rule_not_found",
+        404,
+        "Aturan bagi hasil tidak ditemukan.",
+        "No revenue-share rule under this id.",
+    ),
+    _e(
+        "share_rule_merchant_unknown",
+        404,
+        "Merchant untuk aturan bagi hasil ini tidak dikenal.",
+        "No merchant has this rule's id.",
+    ),
+    _e("parameter_unknown", 404, "Parameter tidak dikenal.", "No such treasury parameter."),
+    _e(
+        "parameter_invalid",
+        422,
+        "Nilai parameter tidak valid.",
+        "The parameter's value is not valid.",
+    ),
 )
 _RATES: tuple[RefusalEntry, ...] = (
     # issue 11: rates refusals

@@ -24,6 +24,7 @@ from typing import Annotated
 import structlog
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,7 +43,13 @@ from settlement.idempotency import (
 from settlement.services import Services
 from settlement.unit_of_work import transaction
 
-__all__ = ["HEADER", "REPLAYED_HEADER", "IdempotencyKey", "IdempotencyMiddleware"]
+__all__ = [
+    "HEADER",
+    "REPLAYED_HEADER",
+    "IdempotencyKey",
+    "IdempotencyMiddleware",
+    "keep_instead",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +63,8 @@ EXEMPT_PREFIXES = ("/v1/pi/", "/v1/qris/")
 transaction id): their callers send no Idempotency-Key."""
 _KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 """Visible ASCII, inner spaces allowed (a UUID, a ULID, any client's own scheme)."""
+_KEPT_INSTEAD = "msc.idempotency.kept_instead"
+"""Scope key of the list a route appends its replayed body to (``keep_instead``)."""
 _NOT_EXECUTED = frozenset({401, 403})
 """Answers given before any use case ran (no principal, or the wrong one): never kept."""
 
@@ -125,6 +134,8 @@ class IdempotencyMiddleware:
     ) -> None:
         """Run the app with the key held; keep or release its answer, then send it."""
         messages: list[Message] = []
+        kept_instead: list[bytes] = []
+        scope[_KEPT_INSTEAD] = kept_instead
 
         async def capture(message: Message) -> None:
             messages.append(message)
@@ -134,7 +145,7 @@ class IdempotencyMiddleware:
         except BaseException:
             await run_in_threadpool(self._release, principal, key, held.claimed_at_us)
             raise
-        answer = _answer(messages)
+        answer = _answer(messages, kept_instead[-1] if kept_instead else None)
         if answer is not None and kept(answer):
             await run_in_threadpool(self._record, principal, key, held.claimed_at_us, answer)
         else:
@@ -179,8 +190,18 @@ def kept(answer: StoredAnswer) -> bool:
     return True
 
 
-def _answer(messages: list[Message]) -> StoredAnswer | None:
-    """The answer the app sent, or None if it sent none."""
+def keep_instead(request: Request, body: BaseModel) -> None:
+    """Keep and replay ``body`` (same status and content type) instead of the answer sent: for
+    an answer holding a secret shown once, whose replay must not show it (an API key's token is
+    never stored in the clear, not even for a retry)."""
+    holder = request.scope.get(_KEPT_INSTEAD)
+    if isinstance(holder, list):
+        holder.append(body.model_dump_json().encode())
+
+
+def _answer(messages: list[Message], instead: bytes | None) -> StoredAnswer | None:
+    """The answer the app sent (its body replaced by ``instead`` if given), or None if it sent
+    none."""
     start = next((m for m in messages if m["type"] == "http.response.start"), None)
     if start is None:
         return None
@@ -189,6 +210,8 @@ def _answer(messages: list[Message]) -> StoredAnswer | None:
         None,
     )
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    if instead is not None:
+        body = instead
     return StoredAnswer(int(start["status"]), body, content_type)
 
 

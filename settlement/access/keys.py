@@ -44,11 +44,12 @@ secret_bytes = 32
 """Entropy of a key's secret: 256 bits, base64url without padding (43 characters)."""
 last_used_interval_s = 60
 """``last_used_at`` is written at most this often per key, not on every request."""
-owner_chars_max = 64
+owner_chars_max = 48
+"""So that ``<role>:<owner>`` (what events record as who) fits their 64 characters."""
 label_chars_max = 100
 _ALPHABET = string.ascii_lowercase + string.digits
 _TOKEN = re.compile(r"msk_([a-z0-9]{8,16})_([A-Za-z0-9_-]{43,128})")
-_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
+_OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,47}")
 
 
 class KeyRefused(Refusal):
@@ -78,6 +79,25 @@ class ApiKey:
         """A revoked key authenticates nobody."""
         return self.revoked_at_us is not None
 
+    def view(self) -> dict[str, object]:
+        """The key as JSON-ready data, never its secret; times ISO 8601."""
+        return {
+            "id": str(self.id),
+            "prefix": self.prefix,
+            "role": str(self.role),
+            "owner": self.owner,
+            "label": self.label,
+            "created_at": _iso(self.created_at_us),
+            "created_by": self.created_by,
+            "revoked_at": _iso(self.revoked_at_us),
+            "revoked_by": self.revoked_by,
+            "last_used_at": _iso(self.last_used_at_us),
+        }
+
+
+def _iso(timestamp_us: int | None) -> str | None:
+    return from_us(timestamp_us).isoformat() if timestamp_us is not None else None
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedKey:
@@ -85,6 +105,10 @@ class IssuedKey:
 
     key: ApiKey
     token: str
+
+    def view(self) -> dict[str, object]:
+        """The key's view and its token."""
+        return self.key.view() | {"token": self.token}
 
 
 def new_token() -> tuple[str, str]:

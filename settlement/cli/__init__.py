@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from settlement.cli import audit, chain, ledger, outbox, pi, qris, serve, worker
+from settlement.cli import audit, chain, checkout, ledger, outbox, pi, qris, serve, worker
 from settlement.cli.errors import user_error
 from settlement.cli.output import package_version
 from settlement.logging import configure_logging
@@ -53,6 +53,7 @@ def one_shot_logging(
     configure_logging(to="stderr")
 
 
+app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")
 app.add_typer(chain.app, name="chain")

@@ -606,6 +606,18 @@ _CHECKOUT: tuple[RefusalEntry, ...] = (
         "A campaign discount or an MSC/points leg needs the Pioneer named.",
     ),
     _e(
+        "checkout_reference_invalid",
+        422,
+        "Referensi merchant harus 1 sampai 64 karakter.",
+        "The merchant's reference must be 1 to 64 characters.",
+    ),
+    _e(
+        "checkout_reference_reused",
+        409,
+        "Referensi merchant ini sudah dipakai untuk checkout lain.",
+        "The merchant's reference already names another checkout.",
+    ),
+    _e(
         "checkout_unknown",
         404,
         "Checkout tidak ditemukan.",

@@ -69,7 +69,9 @@ def apply(
                 if result.code is not ResultCode.OK
                 and result.code is not ResultCode.LINKED_EVENT_FAILED
             )
-            raise CheckoutRefused(str(failed.code), f"the ledger refused {failed.id}")
+            raise CheckoutRefused(
+                str(failed.code), f"the ledger refused {failed.id}: {failed.code}"
+            )
     now_us = uow.clock.now_us()
     repository.store(uow.conn, before, decision, actor, now_us)
     for reference in decision.cancelled_legs:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, text
 
 from escrow.calendar import from_us, to_us
+from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus
 from settlement.checkout.rules import Decision, Refund
 from settlement.tenders import Tender
@@ -117,7 +118,20 @@ def leg_extras(conn: Connection, checkout_id: str) -> dict[str, LegExtras]:
 def insert(
     conn: Connection, checkout: Checkout, extras: Mapping[str, LegExtras], actor: str
 ) -> None:
-    """Store a new checkout, its legs and its ``created`` event."""
+    """Store a new checkout, its legs and its ``created`` event; a merchant reference already
+    used by the merchant is ``checkout_reference_reused``."""
+    if (
+        checkout.merchant_reference is not None
+        and conn.execute(
+            text(
+                "SELECT 1 FROM checkouts WHERE merchant_id = :merchant AND merchant_reference = :ref"
+            ),
+            {"merchant": checkout.merchant_id, "ref": checkout.merchant_reference},
+        ).first()
+    ):
+        raise CheckoutRefused(
+            "checkout_reference_reused", f"{checkout.merchant_reference!r} names a checkout"
+        )
     conn.execute(
         text(
             "INSERT INTO checkouts (id, merchant_id, merchant_reference, price_units,"

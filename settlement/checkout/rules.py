@@ -114,11 +114,15 @@ class ReleaseTerms:
     conversions: tuple[TransferRequest, ...] = ()
 
 
-_OPENED_ON_DEMAND = frozenset({TransferCode.CHECKOUT_REFUND, TransferCode.CHECKOUT_CASHBACK})
+_OPENED_ON_DEMAND = frozenset({
+    TransferCode.CHECKOUT_REFUND, TransferCode.CHECKOUT_CASHBACK,
+    TransferCode.CHECKOUT_PLATFORM_FEE, TransferCode.CHECKOUT_COMMUNITY_FUND,
+})  # fmt: skip
 
 
 def accounts_to_open(decision: Decision) -> list[chart.AccountSpec]:
-    """The payers' accounts the decision credits (refunds, cashback), which may not exist yet."""
+    """The accounts the decision credits that may not exist yet: the payers' (refunds,
+    cashback) and the shares' (opened with the first release in their asset)."""
     codes = {t.credit for t in decision.transfers if t.code in _OPENED_ON_DEMAND}
     return [chart.CHART.spec_of(code) for code in sorted(codes)]
 

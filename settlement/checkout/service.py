@@ -33,6 +33,7 @@ from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork
 
 checkouts_page_max = 100
+reference_chars_max = 64
 due_per_run_max = 200
 """Checkouts the scheduler expires (or releases) per run; the rest wait for the next run."""
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -81,12 +82,13 @@ def create_checkout(
     """Open a checkout: its legs' expectations, the Pi quote, the QRIS payload, the discount."""
     check_price(request.price_units)
     check_split(request.shares)
+    check_reference(request.merchant_reference)
     tenders = {share.tender for share in request.shares}
-    quote = None
-    if Tender.PI in tenders:  # the price source is asked before anything is locked
-        quote = lock_quote(uow, deps.rates, "PI", "IDR", deps.windows.quote_ttl_s)
     merchant = merchants.require_active(uow.conn, request.merchant_id)
     _check_request(merchant, request, tenders)
+    quote = None
+    if Tender.PI in tenders:  # the price source is asked before any row is locked
+        quote = lock_quote(uow, deps.rates, "PI", "IDR", deps.windows.quote_ttl_s)
     checkout_id = new_checkout_id()
     discount = 0
     if request.campaign_id is not None and request.pioneer_uid is not None:
@@ -125,6 +127,13 @@ def create_checkout(
     }
     repository.insert(uow.conn, checkout, extras, actor)
     return checkout
+
+
+def check_reference(reference: str | None) -> None:
+    """A merchant's own reference is 1..64 printable characters, unique per merchant."""
+    if reference is not None and not (0 < len(reference) <= reference_chars_max
+                                      and reference.isprintable()):  # fmt: skip
+        raise CheckoutRefused("checkout_reference_invalid", "a reference is 1..64 characters")
 
 
 def _check_request(merchant: Merchant, request: CheckoutRequest, tenders: set[Tender]) -> None:

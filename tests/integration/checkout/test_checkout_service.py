@@ -34,7 +34,7 @@ from settlement.qris.notifications import apply_notification
 from settlement.shares.rules import parse_rule, set_rule
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork, bind
-from tests.integration.pi.conftest import PiWorld, pi_world  # noqa: F401 - the fixture
+from tests.integration.pi.conftest import PiWorld
 from tests.support.merchants import fresh_id, fresh_nmid, static_qris
 
 pytestmark = pytest.mark.integration

@@ -124,7 +124,8 @@ def insert(
         checkout.merchant_reference is not None
         and conn.execute(
             text(
-                "SELECT 1 FROM checkouts WHERE merchant_id = :merchant AND merchant_reference = :ref"
+                "SELECT 1 FROM checkouts"
+                " WHERE merchant_id = :merchant AND merchant_reference = :ref"
             ),
             {"merchant": checkout.merchant_id, "ref": checkout.merchant_reference},
         ).first()

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from settlement.cli import audit, chain, checkout, ledger, outbox, pi, qris, serve, worker
+from settlement.cli import audit, chain, checkout, ledger, merchant, outbox, pi, qris, serve, worker
 from settlement.cli.errors import user_error
 from settlement.cli.output import package_version
 from settlement.logging import configure_logging
@@ -63,4 +63,6 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(ledger.period_app, name="period")
 app.add_typer(audit.app, name="audit")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(merchant.app, name="merchant")
+app.add_typer(merchant.key_app, name="key")
 app.command("serve")(serve.serve)

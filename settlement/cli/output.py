@@ -59,6 +59,8 @@ MONEY_MOVING_COMMANDS = frozenset(
         "period close",
         "outbox requeue",
         "audit anchor",
+        "campaign add",
+        "points fund",
     }
 )
 """Commands that create, post, void or send money (or grant the right to mint): each takes a

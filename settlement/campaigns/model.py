@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from escrow.money import UNITS_MAX
+from escrow.calendar import from_us
+from escrow.money import IDR, UNITS_MAX, format_amount, parse_amount
 from escrow.refusals import Refusal
 
 discount_bp_max = 5_000
@@ -76,6 +77,30 @@ class Campaign:
     def discount_of(self, price_units: int) -> int:
         """The discount on ``price_units`` sen: floored, so the budget never pays a fraction."""
         return price_units * self.discount_bp // 10_000
+
+    def view(self) -> dict[str, object]:
+        """The campaign as JSON: amounts as ``{"amount", "asset", "amount_units"}``, times ISO."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "discount_bp": self.discount_bp,
+            "budget": idr_view(self.budget_units),
+            "cap_per_pioneer_day": idr_view(self.cap_per_pioneer_day_units),
+            "cap_per_merchant_day": idr_view(self.cap_per_merchant_day_units),
+            "merchant_ids": sorted(self.merchant_ids) if self.merchant_ids is not None else None,
+            "starts_at": from_us(self.starts_at_us).isoformat(),
+            "ends_at": from_us(self.ends_at_us).isoformat(),
+        }
+
+
+def idr_view(units: int) -> dict[str, object]:
+    """An IDR amount as the API and the CLI show it."""
+    return {"amount": format_amount(units, IDR.scale), "asset": IDR.code, "amount_units": units}
+
+
+def idr_units(text: str) -> int:
+    """Exact sen of Rupiah decimal text ("15000.00"); refused with the amount codes."""
+    return parse_amount(text, IDR.scale)
 
 
 class ReservationStatus(StrEnum):

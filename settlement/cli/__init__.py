@@ -6,7 +6,19 @@ from typing import Any
 
 import typer
 
-from settlement.cli import audit, chain, checkout, ledger, merchant, outbox, pi, qris, serve, worker
+from settlement.cli import (
+    audit,
+    chain,
+    checkout,
+    ledger,
+    merchant,
+    outbox,
+    pi,
+    qris,
+    serve,
+    shares,
+    worker,
+)
 from settlement.cli.errors import user_error
 from settlement.cli.output import package_version
 from settlement.logging import configure_logging
@@ -66,3 +78,7 @@ app.add_typer(outbox.app, name="outbox")
 app.add_typer(merchant.app, name="merchant")
 app.add_typer(merchant.key_app, name="key")
 app.command("serve")(serve.serve)
+app.add_typer(shares.campaign_app, name="campaign")
+app.add_typer(shares.share_app, name="share")
+app.add_typer(shares.points_app, name="points")
+app.add_typer(shares.parameter_app, name="parameter")

@@ -67,6 +67,8 @@ MONEY_MOVING_COMMANDS = frozenset(
         "merchant key",
         "key create",
         "key revoke",
+        "campaign add",
+        "points fund",
     }
 )
 """Commands that create, post, void or send money, or grant or withdraw the right to (mint,

@@ -35,7 +35,15 @@ from sqlalchemy import Connection, text
 
 from escrow.calendar import from_us
 from escrow.errors import InvariantViolation
-from escrow.money import UNITS_MAX, AmountRefused, AssetRefused, asset, format_amount, parse_amount
+from escrow.money import (
+    IDR,
+    UNITS_MAX,
+    AmountRefused,
+    AssetRefused,
+    asset,
+    format_amount,
+    parse_amount,
+)
 from escrow.refusals import Refusal
 from settlement.shares.allotment import (
     BP_WHOLE,
@@ -61,11 +69,13 @@ __all__ = [
     "RuleMerchantUnknown",
     "ShareRule",
     "ShareRuleInvalid",
+    "cap_units",
     "cashback_points",
     "find_rule",
     "parse_rule",
     "rule_for",
     "rule_json",
+    "rule_view",
     "set_rule",
     "split",
 ]
@@ -192,6 +202,28 @@ def rule_json(rule: ShareRule) -> list[dict[str, Any]]:
             }
             clauses.append({"to": str(clause.to), "fixed": fixed})
     return clauses
+
+
+def rule_view(rule: ShareRule) -> dict[str, Any]:
+    """The rule as JSON (the API's and the CLI's answer): its clauses as stored, the cashback
+    cap as an IDR amount."""
+    cap = rule.cashback_cap_units
+    return {
+        "id": rule.id,
+        "allotments": rule_json(rule),
+        "cashback_bp": rule.cashback_bp,
+        "cashback_cap": None
+        if cap is None
+        else {"amount": format_amount(cap, IDR.scale), "asset": "IDR", "amount_units": cap},
+    }
+
+
+def cap_units(text: str) -> int:
+    """Exact sen of a cashback cap written as Rupiah decimal text; ``share_rule_invalid``."""
+    try:
+        return parse_amount(text, IDR.scale)
+    except AmountRefused as refused:
+        raise ShareRuleInvalid(f"cashback cap: {refused.detail} ({refused.code})") from None
 
 
 def split(rule: ShareRule, total: int, asset: str) -> dict[Destination, int]:

@@ -6,10 +6,11 @@ from fastapi import FastAPI
 
 from api import health, metrics
 from api.body_limit import BodyLimitMiddleware
+from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
-from api.routers import pi, qris
+from api.routers import merchants, pi, qris
 from settlement.services import Services
 
 
@@ -25,7 +26,9 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_problem_handlers(app)
     install_openapi(app)
-    # Added first, so innermost: the request id and the latency histogram cover its refusals.
+    # Innermost: a body the limits refuse never reaches it, so no key is stored for it.
+    app.add_middleware(IdempotencyMiddleware, services=services)
+    # Added early, so inner: the request id and the latency histogram cover its refusals.
     app.add_middleware(
         BodyLimitMiddleware,
         body_bytes_max=services.settings.http_body_bytes_max,
@@ -37,4 +40,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(pi.router)
     pi.mount_sandbox(app, services)  # Pi sandbox under /pi-sandbox when MSC_PI_SANDBOX
     app.include_router(qris.router)
+    app.include_router(merchants.router)
     return app

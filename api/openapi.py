@@ -21,6 +21,7 @@ DOCS_ASSETS = files("fastapi_offline") / "static"
 
 # Names of security schemes in the document, not secrets.
 OPERATOR_TOKEN = "operatorToken"  # noqa: S105
+API_KEY = "apiKey"
 PIONEER_TOKEN = "pioneerToken"  # noqa: S105
 XENDIT_CALLBACK_TOKEN = "xenditCallbackToken"  # noqa: S105
 SNAP_SIGNATURE = "snapSignature"
@@ -30,6 +31,13 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "scheme": "bearer",
         "description": "The treasury operator's token: `Authorization: Bearer"
         " <MSC_OPERATOR_TOKEN>`.",
+    },
+    API_KEY: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "msk_<prefix>_<secret>",
+        "description": "An API key issued by the treasury, scoped to a role (merchant, treasury,"
+        " gateway) and an owner: `Authorization: Bearer msk_<prefix>_<secret>` (decision 0017).",
     },
     PIONEER_TOKEN: {
         "type": "http",

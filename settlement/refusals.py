@@ -389,19 +389,158 @@ _API = (
     ),
 )
 _MERCHANT: tuple[RefusalEntry, ...] = (
-    # issue 11: merchant refusals
+    _e("merchant_unknown", 404, "Merchant tidak dikenal.", "No such merchant."),
+    _e(
+        "merchant_suspended",
+        409,
+        "Merchant sedang dibekukan.",
+        "The merchant is suspended.",
+    ),
+    _e(
+        "merchant_exists",
+        409,
+        "ID merchant ini sudah terdaftar dengan data lain.",
+        "This merchant id is already onboarded with other fields.",
+    ),
+    _e(
+        "merchant_nmid_taken",
+        409,
+        "NMID ini sudah dipakai merchant lain.",
+        "This NMID belongs to another merchant.",
+    ),
+    _e(
+        "merchant_invalid",
+        422,
+        "Data merchant tidak valid.",
+        "The merchant's fields are not valid.",
+    ),
+    _e(
+        "merchant_qris_invalid",
+        422,
+        "QRIS statis merchant tidak valid atau NMID-nya tidak cocok.",
+        "The merchant's static QRIS is not valid, or its NMID does not agree.",
+    ),
+    _e(
+        "merchant_qris_required",
+        422,
+        "Pembayaran QRIS memerlukan QRIS statis merchant.",
+        "The QRIS tender needs the merchant's static QRIS payload.",
+    ),
 )
 _AUTH: tuple[RefusalEntry, ...] = (
-    # issue 11: auth refusals
+    _e(
+        "unauthenticated",
+        401,
+        "Kunci API yang sah diperlukan.",
+        "A valid API key is required.",
+    ),
+    _e("forbidden", 403, "Kunci API ini tidak berhak.", "This API key may not do this."),
+    _e("api_key_unknown", 404, "Kunci API tidak dikenal.", "No such API key."),
+    _e(
+        "api_key_invalid",
+        422,
+        "Peran atau pemilik kunci API tidak valid.",
+        "The API key's role or owner is not valid.",
+    ),
 )
 _IDEMPOTENCY: tuple[RefusalEntry, ...] = (
-    # issue 11: idempotency refusals
+    _e(
+        "idempotency_key_required",
+        400,
+        "Header Idempotency-Key diperlukan.",
+        "An Idempotency-Key header is required.",
+    ),
+    _e(
+        "idempotency_key_invalid",
+        400,
+        "Idempotency-Key harus 1 sampai 255 karakter ASCII yang terlihat.",
+        "The Idempotency-Key must be 1 to 255 visible ASCII characters.",
+    ),
+    _e(
+        "idempotency_key_reused",
+        422,
+        "Idempotency-Key ini sudah dipakai untuk permintaan lain.",
+        "This Idempotency-Key was used for another request.",
+    ),
+    _e(
+        "idempotency_key_in_use",
+        409,
+        "Permintaan dengan Idempotency-Key ini masih berjalan.",
+        "A request with this Idempotency-Key is still running.",
+    ),
 )
 _CAMPAIGN: tuple[RefusalEntry, ...] = (
-    # issue 11: campaign refusals
+    _e("campaign_invalid", 422, "Data kampanye tidak valid.", "The campaign is not valid."),
+    _e(
+        "campaign_exists",
+        409,
+        "Kampanye dengan ID ini sudah ada dengan data lain.",
+        "A campaign with this id exists with other fields.",
+    ),
+    _e("campaign_unknown", 404, "Kampanye tidak ditemukan.", "No such campaign."),
+    _e(
+        "campaign_inactive",
+        409,
+        "Kampanye belum mulai atau sudah berakhir.",
+        "The campaign has not started or has ended.",
+    ),
+    _e(
+        "campaign_not_for_merchant",
+        409,
+        "Kampanye ini tidak berlaku di merchant ini.",
+        "The campaign does not apply at this merchant.",
+    ),
+    _e(
+        "campaign_cap_reached",
+        409,
+        "Batas diskon harian kampanye sudah tercapai.",
+        "The campaign's daily discount cap is reached.",
+    ),
+    _e(
+        "campaign_budget_exhausted",
+        409,
+        "Anggaran kampanye sudah habis.",
+        "The campaign's budget is exhausted.",
+    ),
+    _e(
+        "campaign_price_too_small",
+        422,
+        "Harga terlalu kecil untuk mendapat diskon.",
+        "The price is too small for a discount.",
+    ),
+    _e(
+        "campaign_reservation_conflict",
+        409,
+        "Checkout ini sudah memakai diskon kampanye lain.",
+        "This checkout already holds another campaign discount.",
+    ),
 )
 _SHARES: tuple[RefusalEntry, ...] = (
-    # issue 11: shares refusals
+    _e(
+        "share_rule_invalid",
+        422,
+        "Aturan bagi hasil tidak valid.",
+        "The revenue-share rule is not valid.",
+    ),
+    _e(
+        "share_rule_not_found",
+        404,
+        "Aturan bagi hasil tidak ditemukan.",
+        "No revenue-share rule under this id.",
+    ),
+    _e(
+        "share_rule_merchant_unknown",
+        404,
+        "Merchant untuk aturan bagi hasil ini tidak dikenal.",
+        "No merchant has this rule's id.",
+    ),
+    _e("parameter_unknown", 404, "Parameter tidak dikenal.", "No such treasury parameter."),
+    _e(
+        "parameter_invalid",
+        422,
+        "Nilai parameter tidak valid.",
+        "The parameter's value is not valid.",
+    ),
 )
 _RATES: tuple[RefusalEntry, ...] = (
     # issue 11: rates refusals

@@ -20,13 +20,16 @@ from escrow.clock import SystemClock
 from settlement.bootstrap import Container
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.evm.deposits import scan_deposits
+from settlement.idempotency import purge_expired
 from settlement.pi.watch import watch
-from settlement.unit_of_work import unit_of_work
+from settlement.unit_of_work import transaction, unit_of_work
 
 log = structlog.get_logger(__name__)
 
 voids_per_run_max = 1000
 """Expired pending transfers voided per run; the rest wait for the next run."""
+idempotency_purges_per_run_max = 10_000
+"""Expired idempotency keys deleted per run; the rest wait for the next run."""
 periodic_interval_s = 30.0
 """How often the embedded worker runs the periodic jobs (Celery beat uses the same cadence)."""
 
@@ -43,6 +46,7 @@ def run_periodic(container: Container) -> dict[str, str]:
         "evm_deposits": scan_evm_deposits,
         "pi_wallet": watch_pi_wallet,
         "hooks": run_hooks,
+        "idempotency_keys": purge_idempotency_keys,
     }
     outcomes: dict[str, str] = {}
     for name, job in jobs.items():
@@ -61,6 +65,16 @@ def void_expired(container: Container) -> str:
     if voided:
         log.info("pending_transfers_voided", count=voided)
     return f"voided {voided}"
+
+
+def purge_idempotency_keys(container: Container) -> str:
+    """Delete idempotency keys kept past ``idempotency_ttl_s`` (at most
+    ``idempotency_purges_per_run_max``); an expired key not yet purged is claimed afresh anyway."""
+    with transaction(container.engine) as conn:
+        purged = purge_expired(conn, SystemClock().now_us(), idempotency_purges_per_run_max)
+    if purged:
+        log.info("idempotency_keys_purged", count=purged)
+    return f"purged {purged}"
 
 
 def scan_evm_deposits(container: Container) -> str:

@@ -1,0 +1,73 @@
+"""Who calls: ``Authorization: Bearer msk_<prefix>_<secret>`` (an API key) or the operator token.
+
+``authenticated`` answers 401 ``unauthenticated`` without a valid, unrevoked key; ``require``
+answers 403 ``forbidden`` to a principal of another role. A route states its callers with one of
+the ``Treasury``, ``MerchantOrTreasury``, ``Gateway`` parameters and its document with
+``openapi_extra=security(API_KEY, OPERATOR_TOKEN)`` (``API_KEY_SECURITY``). The operator token
+(``MSC_OPERATOR_TOKEN``) authenticates as the treasury principal owned by ``operator``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from api.dependencies import services
+from api.openapi import API_KEY, OPERATOR_TOKEN, security
+from settlement.access.keys import authenticate
+from settlement.access.principal import AccessRefused, Principal, Role
+from settlement.unit_of_work import transaction
+
+__all__ = [
+    "API_KEY_SECURITY",
+    "Gateway",
+    "MerchantOrTreasury",
+    "Treasury",
+    "authenticated",
+    "require",
+]
+
+OPERATOR_OWNER = "operator"
+API_KEY_SECURITY: dict[str, Any] = security(API_KEY, OPERATOR_TOKEN)
+"""``openapi_extra`` of a route that takes an API key (or the operator token)."""
+
+
+def authenticated(request: Request) -> Principal:
+    """The principal of the request's bearer credential; 401 ``unauthenticated`` without one.
+
+    A sync dependency, so FastAPI runs its database read in the thread pool.
+    """
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    presented = presented.strip()
+    if scheme.lower() != "bearer" or not presented:
+        raise AccessRefused("send Authorization: Bearer <API key>", code="unauthenticated")
+    wired = services(request)
+    operator = wired.settings.operator_token.get_secret_value()
+    if operator and hmac.compare_digest(presented.encode(), operator.encode()):
+        return Principal(Role.TREASURY, OPERATOR_OWNER, None)
+    with transaction(wired.engine) as conn:
+        principal = authenticate(conn, presented, wired.clock.now_us())
+    if principal is None:
+        raise AccessRefused("the API key is unknown or revoked", code="unauthenticated")
+    return principal
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting principals of ``roles`` only (403 ``forbidden`` to the others)."""
+    admitted = frozenset(roles)
+    names = ", ".join(sorted(admitted))
+
+    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if principal.role not in admitted:
+            raise AccessRefused(f"{principal.role} keys may not do this; needs {names}")
+        return principal
+
+    return dependency
+
+
+Treasury = Annotated[Principal, Depends(require(Role.TREASURY))]
+MerchantOrTreasury = Annotated[Principal, Depends(require(Role.MERCHANT, Role.TREASURY))]
+Gateway = Annotated[Principal, Depends(require(Role.GATEWAY, Role.TREASURY))]

@@ -1,0 +1,1 @@
+"""Pi-Zone campaigns: discounts reserved from a budget in the ledger (model, service)."""

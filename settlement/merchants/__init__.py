@@ -1,0 +1,1 @@
+"""Merchants: onboarded by the treasury, suspended and reactivated, read by checkouts (issue 11)."""

@@ -1,0 +1,1 @@
+"""Revenue shares: allotments (the rounding rule), share rules as data, cashback."""

@@ -563,12 +563,6 @@ _STATEMENT: tuple[RefusalEntry, ...] = (
         "The statement's month has not started yet.",
     ),
     _e(
-        "report_merchant_unknown",
-        404,
-        "Merchant tidak ditemukan.",
-        "No such merchant.",
-    ),
-    _e(
         "report_merchant_required",
         422,
         "Sebutkan merchant yang dimaksud (?merchant=).",

@@ -35,6 +35,8 @@ from escrow.calendar import format_wib, from_us, month_range_us
 from escrow.clock import SystemClock
 from escrow.model import transfer_id
 from settlement.chart import TransferCode
+from settlement.merchants.model import MerchantRefused
+from settlement.merchants.service import find
 from settlement.qris.posting import MDR_NAMESPACE
 from settlement.reports import (
     MERCHANT_ASSETS,
@@ -240,17 +242,14 @@ def monthly_statement(
 ) -> Statement:
     """The statement of ``merchant_id`` for ``month`` (``YYYY-MM``, WIB), as of ``now_us``.
 
-    ``report_merchant_unknown`` for a merchant that was never onboarded. ``now_us`` is the
+    ``merchant_unknown`` for a merchant that was never onboarded. ``now_us`` is the
     caller's clock (the unit of work's); the system clock when omitted.
     """
     now = SystemClock().now_us() if now_us is None else now_us
     start, end = parse_month(month, now)
-    merchant = conn.execute(
-        text("SELECT id, name, kelurahan, rt, nmid FROM merchants WHERE id = :id"),
-        {"id": merchant_id},
-    ).one_or_none()
+    merchant = find(conn, merchant_id)
     if merchant is None:
-        raise ReportRefused(f"no merchant {merchant_id!r:.40}", code="report_merchant_unknown")
+        raise MerchantRefused(f"no merchant {merchant_id!r:.40}", code="merchant_unknown")
     window = {"m": merchant_id, "start": from_us(start), "end": from_us(end)}
     totals = conn.execute(_RELEASED_TOTALS, window).one()
     return Statement(

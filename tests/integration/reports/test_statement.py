@@ -19,7 +19,7 @@ from escrow.model import TransferFlags, TransferRequest
 from escrow.periods import period
 from settlement import chart
 from settlement.chart import TransferCode, open_account
-from settlement.reports import ReportRefused
+from settlement.merchants.model import MerchantRefused
 from settlement.reports.statement import Category, monthly_statement, statement_csv
 from settlement.unit_of_work import UnitOfWork, bind
 from tests.conftest import rolled_back
@@ -252,11 +252,11 @@ def test_another_merchants_month_is_not_in_the_statement(
 def test_a_merchant_never_onboarded_has_no_statement(
     module_conn: Connection, clock: FixedClock
 ) -> None:
-    with pytest.raises(ReportRefused) as refused:
+    with pytest.raises(MerchantRefused) as refused:
         monthly_statement(
             module_conn, merchant_id(), month_of(clock.now_us()), now_us=clock.now_us()
         )
-    assert refused.value.code == "report_merchant_unknown"
+    assert refused.value.code == "merchant_unknown"
 
 
 def test_a_merchant_without_accounts_shows_a_zero_rupiah_balance(

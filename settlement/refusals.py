@@ -691,7 +691,55 @@ _CHECKOUT: tuple[RefusalEntry, ...] = (
     ),
 )
 _STATEMENT: tuple[RefusalEntry, ...] = (
-    # issue 11: statement refusals
+    # issue 11: the merchant's read models (balances, history, statement, till)
+    _e(
+        "statement_month_invalid",
+        422,
+        "Bulan laporan ditulis TTTT-BB, misalnya 2026-03.",
+        "A statement month is written YYYY-MM, e.g. 2026-03.",
+    ),
+    _e(
+        "statement_month_not_started",
+        409,
+        "Bulan laporan ini belum dimulai.",
+        "The statement's month has not started yet.",
+    ),
+    _e(
+        "report_merchant_required",
+        422,
+        "Sebutkan merchant yang dimaksud (?merchant=).",
+        "Name the merchant (?merchant=).",
+    ),
+    _e(
+        "history_cursor_invalid",
+        422,
+        "Kursor riwayat tidak valid; mulai lagi dari halaman pertama.",
+        "The history cursor is not valid; start again from the first page.",
+    ),
+    _e(
+        "history_limit_invalid",
+        422,
+        "Ukuran halaman riwayat di luar batas.",
+        "The history page size is out of range.",
+    ),
+    _e(
+        "till_checkout_unknown",
+        404,
+        "Checkout tidak ditemukan.",
+        "No such checkout.",
+    ),
+    _e(
+        "till_qris_leg_not_open",
+        409,
+        "Pembayaran QRIS checkout ini sudah tidak ditunggu.",
+        "This checkout's QRIS leg is no longer awaiting payment.",
+    ),
+    _e(
+        "checkout_no_qris_leg",
+        404,
+        "Checkout ini tidak punya pembayaran QRIS.",
+        "This checkout has no QRIS leg.",
+    ),
 )
 _LEDGER_STATUS = {
     ResultCode.EXCEEDS_CREDITS: 409,

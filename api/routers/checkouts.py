@@ -33,6 +33,7 @@ router = APIRouter(prefix="/v1/checkouts", tags=["checkouts"])
 CheckoutId = Annotated[str, Path(pattern=r"^co_[a-z0-9]{12,20}$", description="The checkout id.")]
 _READ = problem_responses(401, 403, 404, 422)
 _CHANGE = problem_responses(400, 401, 403, 404, 409, 422)
+_DECIDE = problem_responses(401, 403, 404, 409, *BODY_STATUSES)
 _CREATE = problem_responses(400, 401, 403, 404, 409, *BODY_STATUSES)
 _PIONEER = security(PIONEER_TOKEN)
 
@@ -297,7 +298,7 @@ def refund(
     return run(wired.engine, wired.clock, work)
 
 
-@router.post("/{checkout_id}/decision", responses=_CHANGE, openapi_extra=API_KEY_SECURITY)
+@router.post("/{checkout_id}/decision", responses=_DECIDE, openapi_extra=API_KEY_SECURITY)
 def decide(
     checkout_id: CheckoutId,
     body: DecisionBody,

@@ -26,10 +26,17 @@ _VOIDED = (CheckoutStatus.EXPIRED, CheckoutStatus.REFUNDED)
 
 
 def load_locked(uow: UnitOfWork, checkout_id: str, merchant_id: str | None) -> Checkout:
-    """The checkout, locked for this unit of work, if ``merchant_id`` (None: any) may act on it."""
-    found = repository.load(uow.conn, checkout_id, lock=True)
-    if found is None or merchant_id not in (None, found.merchant_id):
+    """The checkout, locked for this unit of work, if ``merchant_id`` (None: any) may act on it:
+    ``checkout_unknown`` if there is none, ``forbidden`` if it is another merchant's."""
+    return in_scope(repository.load(uow.conn, checkout_id, lock=True), checkout_id, merchant_id)
+
+
+def in_scope(found: Checkout | None, checkout_id: str, merchant_id: str | None) -> Checkout:
+    """``found`` if it exists and ``merchant_id`` (None: the treasury) may see it."""
+    if found is None:
         raise CheckoutRefused("checkout_unknown", f"no checkout {checkout_id}")
+    if merchant_id not in (None, found.merchant_id):
+        raise CheckoutRefused("forbidden", f"{checkout_id} is another merchant's")
     return found
 
 

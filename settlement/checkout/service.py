@@ -15,7 +15,7 @@ from settlement import chart, parameters
 from settlement.campaigns import service as campaigns
 from settlement.chart import TransferCode
 from settlement.checkout import repository, rules
-from settlement.checkout.apply import apply, discount_void, load_locked
+from settlement.checkout.apply import apply, discount_void, in_scope, load_locked
 from settlement.checkout.conversion import SettlementConversion
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus, leg_reference
@@ -204,13 +204,9 @@ def _open_leg(
 
 
 def find_checkout(uow: UnitOfWork, checkout_id: str, merchant_id: str | None) -> Checkout:
-    """The checkout, if ``merchant_id`` (None: the treasury) may see it, else ``checkout_unknown``.
-
-    Another merchant's checkout is unknown to a merchant, not forbidden: ids are not probed."""
-    found = repository.load(uow.conn, checkout_id, lock=False)
-    if found is None or merchant_id not in (None, found.merchant_id):
-        raise CheckoutRefused("checkout_unknown", f"no checkout {checkout_id}")
-    return found
+    """The checkout, if ``merchant_id`` (None: the treasury) may see it (``checkout_unknown``,
+    ``forbidden``)."""
+    return in_scope(repository.load(uow.conn, checkout_id, lock=False), checkout_id, merchant_id)
 
 
 def list_checkouts(

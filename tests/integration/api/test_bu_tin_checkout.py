@@ -63,8 +63,9 @@ def key(headers: dict[str, str]) -> dict[str, str]:
 
 
 def bu_tin() -> dict[str, Any]:
-    return next(m for m in PILOT["merchants"] if m["umkm_id"] == PILOT["split_tender_example"]
-                ["merchant"])
+    return next(
+        m for m in PILOT["merchants"] if m["umkm_id"] == PILOT["split_tender_example"]["merchant"]
+    )
 
 
 def onboard(client: httpx.Client) -> tuple[str, dict[str, str]]:
@@ -72,13 +73,21 @@ def onboard(client: httpx.Client) -> tuple[str, dict[str, str]]:
     pilot = bu_tin()
     nmid = fresh_nmid()
     merchant_id = f"{pilot['umkm_id']}-{uuid.uuid4().hex[:8]}"
-    body = {"id": merchant_id, "name": pilot["name"], "kelurahan": pilot["kelurahan"],
-            "rt": pilot["rt"], "criteria": pilot["criteria"], "nmid": nmid,
-            "static_qris": static_qris(nmid, pilot["name"]), "tenders": ["PI", "QRIS"]}
+    body = {
+        "id": merchant_id,
+        "name": pilot["name"],
+        "kelurahan": pilot["kelurahan"],
+        "rt": pilot["rt"],
+        "criteria": pilot["criteria"],
+        "nmid": nmid,
+        "static_qris": static_qris(nmid, pilot["name"]),
+        "tenders": ["PI", "QRIS"],
+    }
     onboarded = client.post("/v1/merchants", json=body, headers=key(OPERATOR))
     assert onboarded.status_code == 201, onboarded.text
-    issued = client.post(f"/v1/merchants/{merchant_id}/keys", json={"label": "till"},
-                         headers=key(OPERATOR))
+    issued = client.post(
+        f"/v1/merchants/{merchant_id}/keys", json={"label": "till"}, headers=key(OPERATOR)
+    )
     assert issued.status_code == 201, issued.text
     return merchant_id, {"Authorization": f"Bearer {issued.json()['token']}"}
 
@@ -86,10 +95,16 @@ def onboard(client: httpx.Client) -> tuple[str, dict[str, str]]:
 def treasury_terms(engine: Engine, merchant_id: str) -> None:
     """The seed's cashback (10%, capped) and point value, and a funded points budget."""
     cashback = INCENTIVES["first_month_cashback"]
-    rule = parse_rule(merchant_id, [{"to": "platform_fee", "percent_bp": 100},
-                                    {"to": "community_fund", "percent_bp": 50},
-                                    {"to": "merchant", "remaining": True}],
-                      cashback["pct"] * 100, cashback["cap_idr"] * 100)
+    rule = parse_rule(
+        merchant_id,
+        [
+            {"to": "platform_fee", "percent_bp": 100},
+            {"to": "community_fund", "percent_bp": 50},
+            {"to": "merchant", "remaining": True},
+        ],
+        cashback["pct"] * 100,
+        cashback["cap_idr"] * 100,
+    )
     with unit_of_work(engine, SystemClock()) as uow:
         set_rule(uow, rule, "treasury:test")
         parameters.set_(uow, "point_value_idr", f"{INCENTIVES['point_value_idr']}.00", "treasury")
@@ -97,12 +112,14 @@ def treasury_terms(engine: Engine, merchant_id: str) -> None:
 
 
 def pioneer_pays_pi(client: httpx.Client, leg: dict[str, Any]) -> dict[str, str]:
-    pioneer = client.post("/pi-sandbox/sandbox/pioneers",
-                          json={"username": "pelanggan", "balance": "100"}).json()
+    pioneer = client.post(
+        "/pi-sandbox/sandbox/pioneers", json={"username": "pelanggan", "balance": "100"}
+    ).json()
     params = leg["pi_payment"]
-    created = client.post(f"/pi-sandbox/sandbox/pioneers/{pioneer['uid']}/payments",
-                          json={"amount": params["amount"], "memo": params["memo"],
-                                "metadata": params["metadata"]})
+    created = client.post(
+        f"/pi-sandbox/sandbox/pioneers/{pioneer['uid']}/payments",
+        json={"amount": params["amount"], "memo": params["memo"], "metadata": params["metadata"]},
+    )
     created.raise_for_status()
     pid = created.json()["identifier"]
     bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
@@ -120,12 +137,19 @@ def midtrans_notifies(
     sandbox = container.qris_midtrans_sandbox
     assert isinstance(sandbox, MidtransSandbox)
     tx_id = f"tx-{uuid.uuid4().hex[:12]}"
-    sandbox.record(order_id, transaction_id=tx_id, transaction_status="settlement",
-                   gross_amount=gross)
+    sandbox.record(
+        order_id, transaction_id=tx_id, transaction_status="settlement", gross_amount=gross
+    )
     paid_at = (datetime.now(UTC) + WIB).strftime("%Y-%m-%d %H:%M:%S")
-    document = {"transaction_time": paid_at, "transaction_status": "settlement",
-                "transaction_id": tx_id, "status_code": "200", "order_id": order_id,
-                "gross_amount": gross, "payment_type": "qris"}
+    document = {
+        "transaction_time": paid_at,
+        "transaction_status": "settlement",
+        "transaction_id": tx_id,
+        "status_code": "200",
+        "order_id": order_id,
+        "gross_amount": gross,
+        "payment_type": "qris",
+    }
     material = order_id + "200" + gross + MIDTRANS_KEY
     document["signature_key"] = hashlib.sha512(material.encode()).hexdigest()
     return client.post("/v1/qris/notifications/midtrans", content=json.dumps(document))
@@ -136,9 +160,14 @@ def test_bu_tin_half_pi_half_qris_over_http(client: httpx.Client, container: Con
     treasury_terms(container.engine, merchant_id)
     example = PILOT["split_tender_example"]
     price = f"{example['price_idr']}.00"
-    body = {"price": {"amount": price, "asset": "IDR"}, "merchant_reference": "meja-1",
-            "tenders": [{"tender": "PI", "share_bp": example["pi_share_pct"] * 100},
-                        {"tender": "QRIS", "share_bp": example["qris_share_pct"] * 100}]}
+    body = {
+        "price": {"amount": price, "asset": "IDR"},
+        "merchant_reference": "meja-1",
+        "tenders": [
+            {"tender": "PI", "share_bp": example["pi_share_pct"] * 100},
+            {"tender": "QRIS", "share_bp": example["qris_share_pct"] * 100},
+        ],
+    }
     created = client.post("/v1/checkouts", json=body, headers=key(merchant))
     assert created.status_code == 201, created.text
     checkout = created.json()
@@ -183,24 +212,29 @@ def test_bu_tin_half_pi_half_qris_over_http(client: httpx.Client, container: Con
     shown = {row["asset"]: row for row in balances.json()["balances"]}
     assert shown["IDR"]["posted"]["amount"] == "7387.50"
     other = client.get(f"/v1/checkouts/{checkout['id']}", headers=onboard(client)[1])
-    assert other.status_code == 404  # another merchant's key does not see it
+    assert other.status_code == 403  # another merchant's key does not see it
+    assert other.json()["code"] == "forbidden"
 
 
 def test_the_pioneer_disputes_and_the_treasury_refunds(
     client: httpx.Client, container: Container
 ) -> None:
     merchant_id, merchant = onboard(client)
-    body = {"price": {"amount": "15000.00", "asset": "IDR"},
-            "tenders": [{"tender": "PI", "share_bp": 10_000}]}
+    body = {
+        "price": {"amount": "15000.00", "asset": "IDR"},
+        "tenders": [{"tender": "PI", "share_bp": 10_000}],
+    }
     checkout = client.post("/v1/checkouts", json=body, headers=key(merchant)).json()
     pioneer = pioneer_pays_pi(client, checkout["legs"][0])
     bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
     url = f"/v1/checkouts/{checkout['id']}"
 
-    stranger = client.post("/pi-sandbox/sandbox/pioneers",
-                           json={"username": "orang-lain", "balance": "1"}).json()
-    refused = client.post(f"{url}/dispute", headers=key(
-        {"Authorization": f"Bearer {stranger['access_token']}"}))
+    stranger = client.post(
+        "/pi-sandbox/sandbox/pioneers", json={"username": "orang-lain", "balance": "1"}
+    ).json()
+    refused = client.post(
+        f"{url}/dispute", headers=key({"Authorization": f"Bearer {stranger['access_token']}"})
+    )
     assert refused.status_code == 403
     assert refused.json()["code"] == "checkout_not_payer"
     disputed = client.post(f"{url}/dispute", headers=key(bearer))
@@ -208,8 +242,7 @@ def test_the_pioneer_disputes_and_the_treasury_refunds(
     assert disputed.json()["status"] == "disputed"
     frozen = client.post(f"{url}/handover", headers=key(merchant))
     assert frozen.json()["code"] == "checkout_disputed"
-    not_treasury = client.post(f"{url}/decision", json={"outcome": "refund"},
-                               headers=key(merchant))
+    not_treasury = client.post(f"{url}/decision", json={"outcome": "refund"}, headers=key(merchant))
     assert not_treasury.status_code == 403
     decided = client.post(f"{url}/decision", json={"outcome": "refund"}, headers=key(OPERATOR))
     assert decided.status_code == 200, decided.text
@@ -219,4 +252,6 @@ def test_the_pioneer_disputes_and_the_treasury_refunds(
     assert owed == checkout["legs"][0]["amount"]["amount_units"]
     steps = client.get(f"{url}/events", headers=merchant).json()["items"]
     assert [(s["kind"], s["actor"].split(":")[0]) for s in steps][-2:] == [
-        ("disputed", "pioneer"), ("refunded", "treasury")]
+        ("disputed", "pioneer"),
+        ("refunded", "treasury"),
+    ]

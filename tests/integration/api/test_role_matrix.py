@@ -70,6 +70,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/merchants/{merchant_id}/keys"): STAFF,
     ("POST", "/v1/keys"): STAFF,
     ("DELETE", "/v1/keys/{key_id}"): STAFF,
+    # Checkouts: a merchant key opens and reads its own; the treasury any; the Pioneer who paid
+    # disputes and pays a balance leg with the Pi access token; the treasury decides disputes.
+    ("POST", "/v1/checkouts"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/checkouts"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/checkouts/{checkout_id}"): STAFF | {OWN},
+    ("GET", "/v1/checkouts/{checkout_id}/events"): STAFF | {OWN},
+    ("POST", "/v1/checkouts/{checkout_id}/handover"): STAFF | {OWN},
+    ("POST", "/v1/checkouts/{checkout_id}/refund"): STAFF | {OWN},
+    ("POST", "/v1/checkouts/{checkout_id}/decision"): STAFF,
+    ("POST", "/v1/checkouts/{checkout_id}/dispute"): frozenset({PIONEER}),
+    ("POST", "/v1/checkouts/{checkout_id}/legs/{tender}/pay"): frozenset({PIONEER}),
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -155,12 +166,33 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         NONE: None,
     }
     path_values = {
+        "checkout_id": _paid_checkout(http, credentials[OWN], pioneer),
+        "tender": "MSC",
         "merchant_id": own["id"],
         "key_id": str(uuid.uuid4()),
         "payment_id": "matrix-payment",
         "provider": "xendit",
     }
     return {"credentials": credentials, "path_values": path_values}
+
+
+def _paid_checkout(http: httpx.Client, merchant: str, pioneer: dict[str, str]) -> str:
+    """A checkout of the own merchant whose Pi leg the matrix's Pioneer paid (so that the
+    dispute route meets its payer)."""
+    body = {"price": {"amount": "1000.00", "asset": "IDR"}, "tenders": [{"tender": "PI"}]}
+    created = http.post("/v1/checkouts", json=body, headers=headers(merchant))
+    assert created.status_code == 201, created.text
+    checkout = created.json()
+    payment = checkout["legs"][0]["pi_payment"]
+    pid = http.post(f"/pi-sandbox/sandbox/pioneers/{pioneer['uid']}/payments", json=payment).json()[
+        "identifier"
+    ]
+    token = {"Authorization": f"Bearer {pioneer['access_token']}"}
+    assert http.post(f"/v1/pi/payments/{pid}/approve", headers=token).status_code == 200
+    txid = http.post(f"/pi-sandbox/sandbox/payments/{pid}/pay").json()["txid"]
+    done = http.post(f"/v1/pi/payments/{pid}/complete", json={"txid": txid}, headers=token)
+    assert done.status_code == 200, done.text
+    return str(checkout["id"])
 
 
 def _url(path: str, values: dict[str, str]) -> str:

@@ -173,7 +173,8 @@ def test_bu_tin_half_pi_half_qris_over_http(client: httpx.Client, container: Con
     checkout = created.json()
     pi_leg, qris_leg = checkout["legs"]
     assert pi_leg["value"] == {"amount": "7500.00", "asset": "IDR", "amount_units": 750_000}
-    assert pi_leg["amount"]["asset"] == "PI" and pi_leg["quote"]["price"]["asset"] == "IDR"
+    assert pi_leg["amount"]["asset"] == "PI"
+    assert pi_leg["quote"]["price"]["asset"] == "IDR"
     assert qris_leg["qris"]["payload"].startswith("000201010212")  # dynamic
     assert qris_leg["reference"] in qris_leg["qris"]["payload"]
 

@@ -1,7 +1,8 @@
 """``GET /metrics`` (Prometheus text format) and the request latency histogram.
 
-Each app has its own registry (no process-global state), holding the ledger collector that reads
-the database at scrape time and the HTTP latency histogram fed by a small ASGI middleware.
+Each app has its own registry (no process-global state), holding the ledger and payment
+collectors that read the database at scrape time and the HTTP latency histogram fed by a small
+ASGI middleware.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from settlement.metrics import LedgerCollector
+from settlement.metrics import LedgerCollector, PaymentCollector
 from settlement.services import Services
 
 router = APIRouter(tags=["metrics"])
@@ -63,6 +64,7 @@ def install(app: FastAPI, services: Services) -> None:
     """Give ``app`` its registry, ``/metrics`` and the latency middleware."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(services.engine))
+    registry.register(PaymentCollector(services.engine))
     histogram = Histogram(
         "msc_http_request_duration_seconds",
         "HTTP request latency by method, route template and status.",

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from chain.qris.gateways.base import GatewayAdapter
 from escrow.clock import Clock, SystemClock
+from settlement.checkout.service import CheckoutDeps, CheckoutWindows
 from settlement.config import MIDTRANS_SANDBOX_URL, Settings
 from settlement.db import make_engine
 from settlement.evm.bridge import MINT_KIND, MintHandler
@@ -42,6 +43,8 @@ class Container:
     dispatcher: Dispatcher
     evm: EvmSenderOnFirstUse
     """The one EVM sender (and node), built when first needed: the node may be down at start."""
+    checkout: CheckoutDeps
+    """The checkouts' price source, windows and settlement conversion."""
     pi: PiDeps | None = None
     pi_sandbox_app: ASGIApp | None = None
     """The in-process Pi sandbox, mounted under /pi-sandbox when MSC_PI_SANDBOX is on."""
@@ -61,10 +64,13 @@ def assemble_container(
     dispatcher: Dispatcher,
     **parts: Any,  # noqa: ANN401 - the optional fields of Container, checked by its constructor
 ) -> Container:
-    """A container from already built parts, with the EVM sender built from ``settings``."""
+    """A container from already built parts, with the EVM sender and (unless given) the
+    checkouts' parts built from ``settings``."""
+    checkout = parts.pop("checkout", None) or build_checkout(settings, parts.get("clock"))
     return Container(
-        settings, database_url, engine, dispatcher, EvmSenderOnFirstUse(settings, engine), **parts
-    )
+        settings, database_url, engine, dispatcher, EvmSenderOnFirstUse(settings, engine),
+        checkout, **parts,
+    )  # fmt: skip
 
 
 recursion_limit_frames = 1000
@@ -104,12 +110,28 @@ def build_container(settings: Settings, database_url: str) -> Container:
         engine,
         dispatcher,
         evm,
+        build_checkout(settings, None),
         pi=pi,
         pi_sandbox_app=pi_sandbox_app,
         qris_adapters=qris_adapters,
         qris_midtrans_sandbox=midtrans_sandbox,
         jobs=(_pi_recovery_job(engine, pi),),
     )
+
+
+def build_checkout(settings: Settings, clock: Clock | None) -> CheckoutDeps:
+    """The checkouts' rate source (the sandbox's fixed price until real sources exist), windows
+    and conversion (none until the conversion process implements one)."""
+    from chain.rates.sandbox import SandboxRateSource
+    from escrow.money import asset, parse_amount
+    from settlement.checkout.conversion import KeepTenderAsset
+
+    price = parse_amount(settings.rates_sandbox_idr_per_pi, asset("IDR").scale)
+    windows = CheckoutWindows(
+        settings.checkout_ttl_s, settings.quote_ttl_s, settings.checkout_auto_release_s
+    )
+    rates = SandboxRateSource(price, clock or SystemClock())
+    return CheckoutDeps(rates, windows, KeepTenderAsset())
 
 
 # --- EVM (issue 5): the node client and the recorded-transaction sender --------------------------
@@ -249,9 +271,11 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
 
 def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     """Register the Pi outbox handlers (approve, complete, A2U steps)."""
+    from settlement.checkout import refunds
     from settlement.pi.handlers import register
 
     register(dispatcher, deps)
+    refunds.register(dispatcher, deps)
 
 
 pi_recovery_interval_s = 300

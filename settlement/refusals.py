@@ -543,13 +543,203 @@ _SHARES: tuple[RefusalEntry, ...] = (
     ),
 )
 _RATES: tuple[RefusalEntry, ...] = (
-    # issue 11: rates refusals
+    _e(
+        "rate_unavailable",
+        503,
+        "Harga Pi tidak tersedia saat ini; coba lagi.",
+        "No Pi price is available now; try again.",
+    ),
 )
 _CHECKOUT: tuple[RefusalEntry, ...] = (
-    # issue 11: checkout refusals
+    _e(
+        "checkout_invalid",
+        422,
+        "Permintaan checkout tidak valid.",
+        "The checkout request is not valid.",
+    ),
+    _e(
+        "checkout_amount_out_of_range",
+        422,
+        "Harga di luar batas yang diizinkan untuk tender ini.",
+        "The price is outside the limits of this tender.",
+    ),
+    _e(
+        "checkout_split_invalid",
+        422,
+        "Pembagian tender harus berjumlah 10.000 bp dan setiap bagian lebih dari nol.",
+        "The tender split must sum to 10,000 bp with every part above zero.",
+    ),
+    _e(
+        "checkout_asset_invalid",
+        422,
+        "Checkout dihargai dalam Rupiah (IDR).",
+        "A checkout is priced in Rupiah (IDR).",
+    ),
+    _e(
+        "checkout_merchant_required",
+        422,
+        "Kunci treasury harus menyebut merchant_id.",
+        "A treasury key must name merchant_id.",
+    ),
+    _e(
+        "checkout_points_unpriced",
+        409,
+        "Nilai poin MSC belum ditetapkan treasury.",
+        "The treasury has not set the MSC Points value.",
+    ),
+    _e(
+        "checkout_tender_not_accepted",
+        422,
+        "Merchant tidak menerima tender ini.",
+        "The merchant does not accept this tender.",
+    ),
+    _e(
+        "checkout_tender_not_payable",
+        422,
+        "Bagian ini tidak dapat dibayar dari saldo.",
+        "This leg cannot be paid from a balance.",
+    ),
+    _e(
+        "checkout_pioneer_required",
+        422,
+        "Diskon kampanye atau bagian MSC/poin memerlukan Pioneer yang disebut.",
+        "A campaign discount or an MSC/points leg needs the Pioneer named.",
+    ),
+    _e(
+        "checkout_reference_invalid",
+        422,
+        "Referensi merchant harus 1 sampai 64 karakter.",
+        "The merchant's reference must be 1 to 64 characters.",
+    ),
+    _e(
+        "checkout_reference_reused",
+        409,
+        "Referensi merchant ini sudah dipakai untuk checkout lain.",
+        "The merchant's reference already names another checkout.",
+    ),
+    _e(
+        "checkout_unknown",
+        404,
+        "Checkout tidak ditemukan.",
+        "No such checkout.",
+    ),
+    _e(
+        "checkout_not_payer",
+        403,
+        "Hanya Pioneer yang membayar yang dapat melakukan ini.",
+        "Only the Pioneer who paid may do this.",
+    ),
+    _e(
+        "checkout_expired",
+        409,
+        "Checkout sudah kedaluwarsa.",
+        "The checkout has expired.",
+    ),
+    _e(
+        "checkout_closed",
+        409,
+        "Checkout sudah ditutup (kedaluwarsa atau dikembalikan).",
+        "The checkout is closed (expired or refunded).",
+    ),
+    _e(
+        "checkout_leg_paid",
+        409,
+        "Bagian ini sudah dibayar.",
+        "This leg is already paid.",
+    ),
+    _e(
+        "checkout_not_paid",
+        409,
+        "Checkout belum dibayar penuh.",
+        "The checkout is not fully paid yet.",
+    ),
+    _e(
+        "checkout_already_released",
+        409,
+        "Dana checkout sudah diserahkan ke merchant.",
+        "The checkout was already released to the merchant.",
+    ),
+    _e(
+        "checkout_disputed",
+        409,
+        "Checkout sedang disengketakan dan menunggu keputusan treasury.",
+        "The checkout is disputed and awaits a treasury decision.",
+    ),
+    _e(
+        "checkout_not_disputed",
+        409,
+        "Checkout tidak sedang disengketakan.",
+        "The checkout is not disputed.",
+    ),
+    _e(
+        "checkout_dispute_window_closed",
+        409,
+        "Batas waktu sengketa sudah lewat.",
+        "The dispute window has closed.",
+    ),
+    _e(
+        "checkout_decision_invalid",
+        422,
+        "Keputusan harus release atau refund.",
+        "The decision must be release or refund.",
+    ),
+    _e(
+        "checkout_insufficient_balance",
+        409,
+        "Saldo tidak cukup untuk membayar bagian ini.",
+        "The balance is too low to pay this leg.",
+    ),
 )
 _STATEMENT: tuple[RefusalEntry, ...] = (
-    # issue 11: statement refusals
+    # issue 11: the merchant's read models (balances, history, statement, till)
+    _e(
+        "statement_month_invalid",
+        422,
+        "Bulan laporan ditulis TTTT-BB, misalnya 2026-03.",
+        "A statement month is written YYYY-MM, e.g. 2026-03.",
+    ),
+    _e(
+        "statement_month_not_started",
+        409,
+        "Bulan laporan ini belum dimulai.",
+        "The statement's month has not started yet.",
+    ),
+    _e(
+        "report_merchant_required",
+        422,
+        "Sebutkan merchant yang dimaksud (?merchant=).",
+        "Name the merchant (?merchant=).",
+    ),
+    _e(
+        "history_cursor_invalid",
+        422,
+        "Kursor riwayat tidak valid; mulai lagi dari halaman pertama.",
+        "The history cursor is not valid; start again from the first page.",
+    ),
+    _e(
+        "history_limit_invalid",
+        422,
+        "Ukuran halaman riwayat di luar batas.",
+        "The history page size is out of range.",
+    ),
+    _e(
+        "till_checkout_unknown",
+        404,
+        "Checkout tidak ditemukan.",
+        "No such checkout.",
+    ),
+    _e(
+        "till_qris_leg_not_open",
+        409,
+        "Pembayaran QRIS checkout ini sudah tidak ditunggu.",
+        "This checkout's QRIS leg is no longer awaiting payment.",
+    ),
+    _e(
+        "checkout_no_qris_leg",
+        404,
+        "Checkout ini tidak punya pembayaran QRIS.",
+        "This checkout has no QRIS leg.",
+    ),
 )
 _LEDGER_STATUS = {
     ResultCode.EXCEEDS_CREDITS: 409,

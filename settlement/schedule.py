@@ -18,11 +18,12 @@ from chain.evm.interfaces import EvmNode
 from chain.redaction import redact_url
 from escrow.clock import SystemClock
 from settlement.bootstrap import Container
+from settlement.checkout import service as checkouts
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.evm.deposits import scan_deposits
 from settlement.idempotency import purge_expired
 from settlement.pi.watch import watch
-from settlement.unit_of_work import transaction, unit_of_work
+from settlement.unit_of_work import run, transaction, unit_of_work
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +48,8 @@ def run_periodic(container: Container) -> dict[str, str]:
         "pi_wallet": watch_pi_wallet,
         "hooks": run_hooks,
         "idempotency_keys": purge_idempotency_keys,
+        "checkouts_expire": expire_checkouts,
+        "checkouts_release": release_checkouts,
     }
     outcomes: dict[str, str] = {}
     for name, job in jobs.items():
@@ -65,6 +68,26 @@ def void_expired(container: Container) -> str:
     if voided:
         log.info("pending_transfers_voided", count=voided)
     return f"voided {voided}"
+
+
+def expire_checkouts(container: Container) -> str:
+    """Expire open checkouts past their time: paid legs refunded, the rest cancelled."""
+    expired = run(container.engine, container.clock, checkouts.expire_due)
+    if expired:
+        log.info("checkouts_expired", count=expired)
+    return f"expired {expired}"
+
+
+def release_checkouts(container: Container) -> str:
+    """Release paid checkouts whose auto-release time passed without a hand-over or dispute."""
+    released = run(
+        container.engine,
+        container.clock,
+        lambda uow: checkouts.release_due(uow, container.checkout),
+    )
+    if released:
+        log.info("checkouts_released", count=released)
+    return f"released {released}"
 
 
 def purge_idempotency_keys(container: Container) -> str:

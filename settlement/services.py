@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from chain.qris.gateways.base import GatewayAdapter
 from escrow.clock import Clock
+from settlement.checkout.service import CheckoutDeps
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
 
@@ -46,6 +47,11 @@ class Services(Protocol):
     @property
     def qris_adapters(self) -> Mapping[str, GatewayAdapter]:
         """The QRIS gateway notification adapters by provider name."""
+        ...
+
+    @property
+    def checkout(self) -> CheckoutDeps:
+        """The checkouts' price source, windows and settlement conversion."""
         ...
 
     @property

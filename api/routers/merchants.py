@@ -111,12 +111,13 @@ class KeyList(BaseModel):
 
 
 class MerchantKeyBody(BaseModel):
-    """A key for the merchant of the path."""
+    """A key for the merchant of the path; ``label`` says where it is used (which till), so
+    the right one can be revoked."""
 
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["merchant"] = "merchant"
-    label: str | None = Field(default=None, min_length=1, max_length=100, examples=["till 1"])
+    label: str = Field(min_length=1, max_length=100, examples=["till 1"])
 
 
 class KeyBody(BaseModel):
@@ -126,7 +127,7 @@ class KeyBody(BaseModel):
 
     role: Role
     owner: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,47}$", examples=["officer1"])
-    label: str | None = Field(default=None, min_length=1, max_length=100)
+    label: str = Field(min_length=1, max_length=100, examples=["treasury desk"])
 
 
 def _merchant_answer(merchant: Merchant) -> MerchantAnswer:
@@ -186,7 +187,7 @@ def list_merchants(
 
 @router.get(
     "/merchants/{merchant_id}",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
     openapi_extra=API_KEY_SECURITY,
 )
 def show_merchant(
@@ -248,7 +249,7 @@ def issue_merchant_key(
 
 @router.get(
     "/merchants/{merchant_id}/keys",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
     openapi_extra=API_KEY_SECURITY,
 )
 def list_merchant_keys(merchant_id: MerchantId, request: Request, _: Treasury) -> KeyList:

@@ -151,6 +151,7 @@ def upgrade() -> None:
             created_at          timestamptz NOT NULL,
             created_by          text NOT NULL,
             expires_at          timestamptz NOT NULL,
+            auto_release_s      integer NOT NULL CHECK (auto_release_s > 0),
             paid_at             timestamptz,
             release_at          timestamptz,
             closed_at           timestamptz,

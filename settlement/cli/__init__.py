@@ -6,7 +6,19 @@ from typing import Any
 
 import typer
 
-from settlement.cli import audit, chain, ledger, outbox, pi, qris, serve, shares, worker
+from settlement.cli import (
+    audit,
+    chain,
+    checkout,
+    ledger,
+    merchant,
+    outbox,
+    pi,
+    qris,
+    serve,
+    shares,
+    worker,
+)
 from settlement.cli.errors import user_error
 from settlement.cli.output import package_version
 from settlement.logging import configure_logging
@@ -53,6 +65,7 @@ def one_shot_logging(
     configure_logging(to="stderr")
 
 
+app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")
 app.add_typer(chain.app, name="chain")
@@ -62,6 +75,8 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(ledger.period_app, name="period")
 app.add_typer(audit.app, name="audit")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(merchant.app, name="merchant")
+app.add_typer(merchant.key_app, name="key")
 app.command("serve")(serve.serve)
 app.add_typer(shares.campaign_app, name="campaign")
 app.add_typer(shares.share_app, name="share")

@@ -59,12 +59,21 @@ MONEY_MOVING_COMMANDS = frozenset(
         "period close",
         "outbox requeue",
         "audit anchor",
+        "checkout create",
+        "checkout handover",
+        "merchant add",
+        "merchant suspend",
+        "merchant reactivate",
+        "merchant key",
+        "key create",
+        "key revoke",
         "campaign add",
         "points fund",
     }
 )
-"""Commands that create, post, void or send money (or grant the right to mint): each takes a
-required ``--by``. The CLI contract test checks every one of them."""
+"""Commands that create, post, void or send money, or grant or withdraw the right to (mint,
+be paid as a merchant, hold an API key): each takes a required ``--by``. The CLI contract test
+checks every one of them."""
 SERVICE_COMMANDS = frozenset({"serve", "worker", "beat", "chain node"})
 """Long-running processes: they print no result (their logs are JSON lines), so no ``--output``."""
 

@@ -214,6 +214,18 @@ class PiExpectations:
             raise PiRefusal("pi_expectation_not_found", f"no expectation {reference}")
         return found
 
+    def cancel(self, conn: Connection, reference: str) -> bool:
+        """An open expectation is no longer wanted (its checkout expired or was refunded); one
+        already approved stays, and its payment, if it completes, is refunded by its process."""
+        cancelled = conn.execute(
+            text(
+                "UPDATE pi_expectations SET status = 'cancelled'"
+                " WHERE reference = :ref AND status = 'open' RETURNING id"
+            ),
+            {"ref": reference},
+        ).first()
+        return cancelled is not None
+
     def _shared(self, conn: Connection, exp: Expectation) -> SharedExpectation:
         created = conn.execute(
             text("SELECT created_at FROM pi_expectations WHERE id = :id"), {"id": exp.id}

@@ -22,6 +22,7 @@ from chain.pi.verify import ExpectedPayment, verify_payment
 from escrow.calendar import from_us
 from escrow.model import TransferRequest, transfer_id
 from settlement.chart import TransferCode
+from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
@@ -114,7 +115,7 @@ def approve(uow: UnitOfWork, deps: PiDeps, payment_id: str, caller_uid: str | No
     if exp.payment_id not in (None, payment_id):
         raise PiRefusal("pi_expectation_fulfilled", "another payment already took this expectation")
     if exp.payment_id is None:
-        if from_us(uow.clock.now_us()) >= exp.expires_at:
+        if exp.status == "cancelled" or from_us(uow.clock.now_us()) >= exp.expires_at:
             raise PiRefusal("pi_expectation_expired", "the expectation has expired")
         _record_approval(conn, exp, payment)
     if not payment.status.developer_approved:
@@ -261,6 +262,8 @@ def complete(
         },
     )
     PI_EXPECTATIONS.mark_paid(conn, exp.reference, paid_at_us=uow.clock.now_us(), by=payment_id)
+    if exp.purpose == CHECKOUT_PURPOSE and transfer_id == receipt_transfer_id(payment_id):
+        leg_paid(uow, exp.reference, payment.amount_units, payment.user_uid, payment_id)
     uow.outbox.enqueue(OUTBOX_COMPLETE, payment_id, {"payment_id": payment_id, "txid": txid})
     log.info("pi_u2a_posted", payment_id=payment_id, txid=txid, amount_units=payment.amount_units)
     return U2AOutcome(payment_id, STATUS_POSTED, txid, transfer_id)
@@ -324,7 +327,7 @@ def _post_receipt(
 ) -> uuid.UUID | None:
     """Post the receipt; a ledger refusal books the Pi to suspense (None if that failed too)."""
     ensure_custody(uow.ledger)
-    receipt_id = transfer_id(TRANSFER_NAMESPACE, payment.payment_id)
+    receipt_id = receipt_transfer_id(payment.payment_id)
     result = uow.ledger.post(
         TransferRequest(
             id=receipt_id,
@@ -342,6 +345,11 @@ def _post_receipt(
                            exp.credit_account, txid)  # fmt: skip
         return book_to_suspense(uow.conn, uow.ledger, arrived, result.code).transfer_id
     return receipt_id
+
+
+def receipt_transfer_id(payment_id: str) -> uuid.UUID:
+    """The ledger transfer that posts a U2A payment where its expectation says (not suspense)."""
+    return transfer_id(TRANSFER_NAMESPACE, payment_id)
 
 
 def mark_completed(uow: UnitOfWork, payment_id: str) -> None:

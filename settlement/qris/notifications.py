@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 
 from chain.qris.gateways.base import GatewayAdapter
 from chain.qris.gateways.errors import (
@@ -16,8 +16,10 @@ from chain.qris.gateways.errors import (
 )
 from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
+from escrow import model
 from escrow.calendar import business_day, from_us
 from escrow.refusals import Refusal
+from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine
@@ -32,7 +34,13 @@ from settlement.qris.matching import (
     STATIC_PAYABLE,
 )
 from settlement.qris.mdr import price
-from settlement.qris.posting import Receipt, post_receipts
+from settlement.qris.posting import (
+    PAYMENT_RECEIPT_NAMESPACE,
+    Receipt,
+    post_receipts,
+    post_transfer_groups,
+    receipt_transfers,
+)
 from settlement.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -197,7 +205,8 @@ def _advance_payment(uow: UnitOfWork, event: QrisEvent) -> bool:
 _PAYMENT = """(SELECT CAST(:reference AS text) AS reference, CAST(:nmid AS text) AS nmid,
     CAST(:amount AS bigint) AS amount_sen, CAST(:at AS timestamptz) AS transacted_at) p"""
 _MATCHED = f"""SELECT e.id AS expectation_id, e.amount_sen, e.credit_account, e.criteria,
-    e.expires_at, e.status, {AMOUNT_AGREES} AS amount_agrees, {LATE} AS late
+    e.expires_at, e.status, e.purpose, e.reference, e.matched_tx_id, e.matched_rrn,
+    {AMOUNT_AGREES} AS amount_agrees, {LATE} AS late
     FROM qris_expectations e, {_PAYMENT}"""  # noqa: S608 - constant SQL
 _MATCH_BY_REFERENCE = f"""
     {_MATCHED} WHERE {BY_REFERENCE} AND ({PAYABLE} OR e.status = 'paid') FOR UPDATE OF e
@@ -226,9 +235,11 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
         _exception(uow, event, "unmatched_event", None, None, "no open expectation", now)
         return Outcome.EXCEPTION
     expectation_id: uuid.UUID = row["expectation_id"]
+    if row["purpose"] == CHECKOUT_PURPOSE and _checkout_leg_cannot_take(row, event):
+        return _book_for_refund(uow, event, row, paid_at, now)
     if row["status"] == "paid":
         return Outcome.RECORDED  # the acquirer report (or another gateway) matched it first
-    if not row["amount_agrees"]:
+    if not row["amount_agrees"] and row["purpose"] != CHECKOUT_PURPOSE:
         detail = "paid amount differs from the expectation"
         _exception(uow, event, "amount_mismatch", expectation_id, row["amount_sen"], detail, now)
         return Outcome.EXCEPTION
@@ -252,6 +263,40 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
     if row["late"]:
         detail = f"paid at {paid_at.isoformat()} after expiry {row['expires_at'].isoformat()}"
         _exception(uow, event, "late", expectation_id, row["amount_sen"], detail, now)
+    if row["purpose"] == CHECKOUT_PURPOSE:
+        leg_paid(uow, row["reference"], event.amount_sen, None, _payment_ref(event))
+    return Outcome.POSTED
+
+
+def _payment_ref(event: QrisEvent) -> str:
+    return f"qris:{event.provider}:{event.provider_tx_id}"
+
+
+def _checkout_leg_cannot_take(row: RowMapping, event: QrisEvent) -> bool:
+    """A checkout leg's payment that is not the leg's own: short of its amount, or a second
+    payment of a leg already paid (not the same payment seen again from another source)."""
+    if row["status"] == "paid":
+        same: bool = row["matched_tx_id"] == event.provider_tx_id or (
+            row["matched_rrn"] is not None and row["matched_rrn"] == event.rrn
+        )
+        return not same
+    short: bool = event.amount_sen < row["amount_sen"]
+    return short
+
+
+def _book_for_refund(
+    uow: UnitOfWork, event: QrisEvent, row: RowMapping, paid_at: datetime, now: datetime
+) -> Outcome:
+    """Book a checkout leg's payment the leg cannot take under the payment's own id (the
+    expectation stays as it is) and hand it to the checkout, which refunds it."""
+    fee = _fee(uow, event, row["criteria"], paid_at, row["expectation_id"], now)
+    key = _payment_ref(event)
+    ensure_rail_accounts(uow.ledger)
+    post_transfer_groups(uow, [receipt_transfers(
+        row["expectation_id"], model.transfer_id(PAYMENT_RECEIPT_NAMESPACE, key),
+        row["credit_account"], event.amount_sen, fee, event.rrn, "event", mdr_key=key,
+    )])  # fmt: skip
+    leg_paid(uow, row["reference"], event.amount_sen, None, key)
     return Outcome.POSTED
 
 

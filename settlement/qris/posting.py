@@ -15,6 +15,9 @@ from settlement.unit_of_work import UnitOfWork
 
 RECEIPT_NAMESPACE = "qris.receipt"
 MDR_NAMESPACE = "qris.mdr"
+PAYMENT_RECEIPT_NAMESPACE = "qris.payment"
+"""A payment booked under its own id, not its expectation's: a checkout leg's second payment or
+short payment, which the checkout refunds (the expectation's own receipt id stays free)."""
 _ACCEPTED = frozenset({ResultCode.OK, ResultCode.EXISTS})
 
 
@@ -60,9 +63,13 @@ def receipt_transfers(
     fee_sen: int,
     rrn: str | None,
     source: str,
+    *,
+    mdr_key: str | None = None,
 ) -> list[TransferRequest]:
     """The transfers of one receipt; ``transfer_id`` is ``receipt_transfer_id(expectation_id)``,
-    passed in because reconciliation reads it from the expectation instead of hashing again."""
+    passed in because reconciliation reads it from the expectation instead of hashing again.
+    ``mdr_key`` names the MDR transfer when the receipt is a payment's own (not the
+    expectation's)."""
     if not 0 <= fee_sen <= gross_sen:
         raise InvariantViolation(f"fee {fee_sen} outside 0..{gross_sen}")
     key = str(expectation_id)
@@ -77,7 +84,7 @@ def receipt_transfers(
         )  # fmt: skip
     if fee_sen > 0:
         transfers.append(
-            TransferRequest(model.transfer_id(MDR_NAMESPACE, key), MDR_EXPENSE_ACCOUNT,
+            TransferRequest(model.transfer_id(MDR_NAMESPACE, mdr_key or key), MDR_EXPENSE_ACCOUNT,
                             credit_account, fee_sen, ASSET, TransferCode.QRIS_MDR,
                             external_ref=rrn, user_data=data)
         )  # fmt: skip

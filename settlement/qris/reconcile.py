@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 
 from escrow.calendar import day_range, from_us
 from escrow.model import TransferRequest
+from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.driver import psycopg_connection
@@ -140,6 +141,11 @@ _CLAIM_EXCEPTIONS = """
 _CLAIMED_ROWS = """
     SELECT expectation_id, transfer_id, credit_account, gross_sen, fee_sen, rrn FROM qris_claimed
 """
+_CLAIMED_CHECKOUT_LEGS = """
+    SELECT c.reference, c.gross_sen, c.rrn, c.line_id FROM qris_claimed c
+    JOIN qris_expectations e ON e.id = c.expectation_id
+    WHERE e.purpose = %(purpose)s ORDER BY c.line_id
+"""
 # Each line of the day is written once with its final state; the exceptional ones are listed.
 _DECIDE_LINES = """
     WITH decided AS (
@@ -242,6 +248,7 @@ def reconcile_day(uow: UnitOfWork, day: date, *, expectation_ttl_max_us: int) ->
         cur.execute(_CLAIM_EXCEPTIONS, params)
     ensure_rail_accounts(uow.ledger)
     postings = post_transfer_groups(uow, _claimed_transfers(raw))
+    _hand_over_checkout_legs(uow, raw)
     with raw.cursor() as cur:
         cur.execute(_DECIDE_LINES, params)
         cur.execute(_EXPIRE, params)
@@ -266,6 +273,16 @@ def _claimed_transfers(raw: psycopg.Connection[Any]) -> Iterator[list[TransferRe
             yield receipt_transfers(row["expectation_id"], row["transfer_id"],
                                     row["credit_account"], row["gross_sen"], row["fee_sen"],
                                     row["rrn"], "report")  # fmt: skip
+
+
+def _hand_over_checkout_legs(uow: UnitOfWork, raw: psycopg.Connection[Any]) -> None:
+    """Tell each checkout whose leg a report line paid (in the run's transaction)."""
+    with raw.cursor(row_factory=dict_row) as cur:
+        cur.execute(_CLAIMED_CHECKOUT_LEGS, {"purpose": CHECKOUT_PURPOSE})
+        paid = cur.fetchall()
+    for row in paid:
+        payment = f"qris:report:{row['rrn'] or row['line_id']}"
+        leg_paid(uow, row["reference"], row["gross_sen"], None, payment)
 
 
 def _unpriced(cur: psycopg.Cursor[dict[str, Any]]) -> str | None:

@@ -12,6 +12,7 @@ route added later is covered the day it is added:
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,12 @@ from settlement.bootstrap import build_container
 from settlement.config import Settings
 
 pytestmark = pytest.mark.integration
-PATH_VALUES = {"payment_id": "contract-payment", "provider": "xendit"}
+PATH_VALUES = {
+    "payment_id": "contract-payment",
+    "provider": "xendit",
+    "merchant_id": "UM-contract",
+    "key_id": "00000000-0000-4000-8000-000000000000",
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +60,17 @@ def credentials(app: FastAPI, http: httpx.Client) -> dict[str, str]:
     return {
         "Authorization": f"Bearer {pioneer['access_token']}",
         "X-CALLBACK-TOKEN": settings.qris_xendit_callback_token.get_secret_value(),
+        "operator": f"Bearer {settings.operator_token.get_secret_value()}",
     }
+
+
+def _credentials(credentials: dict[str, str], path: str) -> dict[str, str]:
+    """The headers that pass ``path``'s authentication: the Pioneer's token on the Pi routes,
+    the operator's (a treasury principal) and a fresh Idempotency-Key on the API-key routes."""
+    found = {k: v for k, v in credentials.items() if k != "operator"}
+    if not path.startswith(("/v1/pi/", "/v1/qris/")):
+        found |= {"Authorization": credentials["operator"], "Idempotency-Key": str(uuid.uuid4())}
+    return found
 
 
 def _routes(*, with_body_model: bool = False) -> list[tuple[str, str]]:
@@ -109,7 +125,9 @@ def test_a_body_that_is_not_json_is_400(
     content_type: str | None,
 ) -> None:
     before = _effects(db_engine)
-    headers = credentials | ({"Content-Type": content_type} if content_type else {})
+    headers = _credentials(credentials, path) | (
+        {"Content-Type": content_type} if content_type else {}
+    )
     _problem(http.request(method, _url(path), content=body, headers=headers), 400, "malformed_json")
     assert _effects(db_engine) == before
 
@@ -127,7 +145,7 @@ def test_a_body_declared_as_another_media_type_is_415(
     content_type: str,
 ) -> None:
     before = _effects(db_engine)
-    headers = credentials | {"Content-Type": content_type}
+    headers = _credentials(credentials, path) | {"Content-Type": content_type}
     reply = http.request(method, _url(path), content=b'{"txid": "x"}', headers=headers)
     _problem(reply, 415, "unsupported_media_type")
     assert _effects(db_engine) == before
@@ -144,14 +162,15 @@ def test_json_the_schema_refuses_is_422(
     body: object,
 ) -> None:
     before = _effects(db_engine)
-    _problem(
-        http.request(method, _url(path), json=body, headers=credentials), 422, "invalid_request"
-    )
+    headers = _credentials(credentials, path)
+    _problem(http.request(method, _url(path), json=body, headers=headers), 422, "invalid_request")
     assert _effects(db_engine) == before
 
 
 def test_a_json_suffix_media_type_is_json(http: httpx.Client, credentials: dict[str, str]) -> None:
-    headers = credentials | {"Content-Type": "application/merge-patch+json"}
+    headers = _credentials(credentials, "/v1/pi/") | {
+        "Content-Type": "application/merge-patch+json"
+    }
     reply = http.post(_url("/v1/pi/payments/{payment_id}/complete"), content=b"{", headers=headers)
     _problem(reply, 400, "malformed_json")
 
@@ -175,7 +194,8 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def test_every_operation_has_a_typed_response(document: dict[str, Any]) -> None:
     untyped = []
     for name, operation in _operations(document):
-        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        success = min(status for status in operation["responses"] if status.startswith("2"))
+        schema = operation["responses"][success]["content"]["application/json"]["schema"]
         if "$ref" not in schema:
             untyped.append(name)
     assert untyped == []
@@ -208,6 +228,8 @@ def test_security_schemes_are_declared_and_used(document: dict[str, Any]) -> Non
     assert used["POST /v1/pi/payments/{payment_id}/complete"] == [["pioneerToken"]]
     assert used["POST /v1/pi/payments/incomplete"] == [["pioneerToken"]]
     assert used["POST /v1/qris/notifications/{provider}"] == [["xenditCallbackToken"], []]
+    assert used["POST /v1/merchants"] == [["apiKey"], ["operatorToken"]]
+    assert used["DELETE /v1/keys/{key_id}"] == [["apiKey"], ["operatorToken"]]
     assert used["GET /healthz"] == []
 
 

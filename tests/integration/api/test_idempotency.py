@@ -168,7 +168,9 @@ def test_the_same_key_for_another_request_is_422_and_runs_nothing(
 
 def test_keys_are_scoped_by_principal(http: httpx.Client, treasury: str, db_engine: Engine) -> None:
     officer = http.post(
-        "/v1/keys", json={"role": "treasury", "owner": "probe"}, headers=headers(treasury)
+        "/v1/keys",
+        json={"role": "treasury", "owner": "probe", "label": "probe"},
+        headers=headers(treasury),
     ).json()["token"]
     key = str(uuid.uuid4())
     mine = http.post("/v1/probe/count", json={}, headers=headers(treasury, key))

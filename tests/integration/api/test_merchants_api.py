@@ -219,8 +219,8 @@ def test_a_retried_key_issue_replays_the_answer_without_the_token(
     body = merchant_body()
     assert _onboard(http, treasury, body).status_code == 201
     sent = headers(treasury)
-    first = http.post(f"/v1/merchants/{body['id']}/keys", json={}, headers=sent)
-    replay = http.post(f"/v1/merchants/{body['id']}/keys", json={}, headers=sent)
+    first = http.post(f"/v1/merchants/{body['id']}/keys", json={"label": "a"}, headers=sent)
+    replay = http.post(f"/v1/merchants/{body['id']}/keys", json={"label": "a"}, headers=sent)
     assert first.status_code == replay.status_code == 201
     assert replay.headers["idempotent-replayed"] == "true"
     assert first.json()["token"]
@@ -296,14 +296,18 @@ def test_a_key_for_an_unknown_merchant_is_refused_and_nothing_written(
     http: httpx.Client, treasury: str, db_engine: Engine
 ) -> None:
     merchant_id = fresh_id()
-    reply = http.post(f"/v1/merchants/{merchant_id}/keys", json={}, headers=headers(treasury))
+    reply = http.post(
+        f"/v1/merchants/{merchant_id}/keys", json={"label": "till"}, headers=headers(treasury)
+    )
     _problem(reply, 404, "merchant_unknown")
     assert _count(db_engine, "SELECT count(*) FROM api_keys WHERE owner = :o", o=merchant_id) == 0
 
 
 def test_treasury_and_gateway_keys(http: httpx.Client, treasury: str) -> None:
     officer = http.post(
-        "/v1/keys", json={"role": "treasury", "owner": "officer1"}, headers=headers(treasury)
+        "/v1/keys",
+        json={"role": "treasury", "owner": "officer1", "label": "desk"},
+        headers=headers(treasury),
     )
     assert officer.status_code == 201, officer.text
     officer_key = bearer(officer.json()["token"])
@@ -311,13 +315,17 @@ def test_treasury_and_gateway_keys(http: httpx.Client, treasury: str) -> None:
     onboarded = _onboard(http, officer_key, body)
     assert onboarded.json()["created_by"] == "treasury:officer1"
     gateway = http.post(
-        "/v1/keys", json={"role": "gateway", "owner": "midtrans"}, headers=headers(officer_key)
+        "/v1/keys",
+        json={"role": "gateway", "owner": "midtrans", "label": "notify"},
+        headers=headers(officer_key),
     ).json()
     gateway_key = {"Authorization": bearer(gateway["token"])}
     _problem(http.get(f"/v1/merchants/{body['id']}", headers=gateway_key), 403, "forbidden")
     _problem(
         http.post(
-            "/v1/keys", json={"role": "merchant", "owner": fresh_id()}, headers=headers(treasury)
+            "/v1/keys",
+            json={"role": "merchant", "owner": fresh_id(), "label": "till"},
+            headers=headers(treasury),
         ),
         404,
         "merchant_unknown",

@@ -16,7 +16,7 @@ from typer.main import get_command
 from escrow.model import TrialBalanceLine
 from settlement.cli import app as msc_app
 from settlement.config import Settings
-from settlement.metrics import LedgerSnapshot, snapshot_metrics
+from settlement.metrics import LedgerSnapshot, leg_payment_metrics, snapshot_metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
@@ -28,10 +28,13 @@ HTTP_METRICS = {
 
 
 def exported_metrics() -> set[str]:
-    """Sample names the ledger collector yields (from its own code), plus ledger_up and HTTP."""
+    """Sample names the ledger and payment collectors yield (from their own code), plus the up
+    gauges and HTTP."""
     snapshot = LedgerSnapshot([TrialBalanceLine("IDR", 5, 5, 0, 0)], {"c": 1}, 0, {}, 0)
     names = {sample.name for family in snapshot_metrics(snapshot) for sample in family.samples}
-    return names | {"msc_ledger_up"} | HTTP_METRICS
+    payments = {("Kelurahan A", "PI"): (1, 750_000)}
+    names |= {sample.name for family in leg_payment_metrics(payments) for sample in family.samples}
+    return names | {"msc_ledger_up", "msc_payments_up"} | HTTP_METRICS
 
 
 def load_yaml(path: Path) -> Any:

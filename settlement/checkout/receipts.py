@@ -1,0 +1,38 @@
+"""Where the rails hand a checkout leg's payment: the one entry for money that reached escrow.
+
+The Pi rail (U2A completion, however it is reached: callback, recovery or the wallet watch) and
+the QRIS rail (gateway notification or acquirer report) post the payment to the leg's escrow
+account, then call ``leg_paid`` in the same unit of work; so the receipt, the hold (or the
+refund of money the leg cannot take) and the checkout's new state commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from escrow.errors import InvariantViolation
+from settlement.checkout import repository, rules
+from settlement.checkout.apply import apply, discount_void, load_locked
+from settlement.unit_of_work import UnitOfWork
+
+CHECKOUT_PURPOSE = "checkout"
+"""The purpose of every checkout leg's expectation on its rail."""
+
+
+def leg_paid(
+    uow: UnitOfWork, reference: str, amount_units: int, payer: str | None, external_ref: str
+) -> None:
+    """``amount_units`` for leg ``reference`` reached its escrow account, paid by ``payer``
+    (a Pioneer's uid; None for QRIS) in the payment ``external_ref``; the checkout decides."""
+    checkout_id = repository.checkout_of_leg(uow.conn, reference)
+    if checkout_id is None:
+        raise InvariantViolation(f"a checkout payment for {reference}, which is no checkout leg")
+    before = load_locked(uow, checkout_id, None)
+    decision = rules.receive(
+        before,
+        reference,
+        amount_units,
+        payer,
+        external_ref,
+        uow.clock.now_us(),
+        discount_void(uow.conn, before),
+    )
+    apply(uow, before, decision, f"payment:{external_ref}"[:128])

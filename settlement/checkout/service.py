@@ -1,0 +1,365 @@
+"""Checkout use cases: create, pay from a balance, hand over, refund, dispute, decide, and the
+scheduler's expiry and auto-release. Each runs in the caller's unit of work: it loads the
+checkout (locked), lets ``rules`` decide, and applies the decision (``apply``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+
+from chain.qris.payload import to_dynamic
+from chain.rates.ports import RateSource
+from escrow.model import TransferRequest, transfer_id
+from settlement import chart, parameters
+from settlement.campaigns import service as campaigns
+from settlement.chart import TransferCode
+from settlement.checkout import repository, rules
+from settlement.checkout.apply import apply, discount_void, load_locked
+from settlement.checkout.conversion import SettlementConversion
+from settlement.checkout.errors import CheckoutRefused
+from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus, leg_reference
+from settlement.checkout.pricing import LegPlan, TenderShare, check_price, check_split, plan_legs
+from settlement.checkout.receipts import CHECKOUT_PURPOSE
+from settlement.checkout.repository import LegExtras
+from settlement.expectations import ExpectationRequest
+from settlement.merchants import service as merchants
+from settlement.merchants.model import Merchant
+from settlement.pi.expectations import PI_EXPECTATIONS
+from settlement.qris.expectations import QRIS_EXPECTATIONS
+from settlement.rates.quotes import Quote, lock_quote
+from settlement.shares.rules import Destination, cashback_points, rule_for, split
+from settlement.tenders import Tender
+from settlement.unit_of_work import UnitOfWork
+
+checkouts_page_max = 100
+reference_chars_max = 64
+due_per_run_max = 200
+"""Checkouts the scheduler expires (or releases) per run; the rest wait for the next run."""
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_ID_CHARS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutWindows:
+    """How long a checkout stays open, a Pi quote holds, and escrow waits for a hand-over."""
+
+    checkout_ttl_s: int
+    quote_ttl_s: int
+    auto_release_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutDeps:
+    """What checkouts need beyond the unit of work: a price source, the windows, the conversion
+    of the merchant's settlement preference."""
+
+    rates: RateSource
+    windows: CheckoutWindows
+    conversion: SettlementConversion
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    """A merchant's request: the IDR price, the tenders' shares, optional campaign and Pioneer."""
+
+    merchant_id: str
+    price_units: int
+    shares: tuple[TenderShare, ...]
+    merchant_reference: str | None = None
+    campaign_id: str | None = None
+    pioneer_uid: str | None = None
+
+
+def new_checkout_id() -> str:
+    """A fresh random checkout id (``co_`` and 16 of [a-z0-9], about 82 bits)."""
+    return "co_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_CHARS))
+
+
+def create_checkout(
+    uow: UnitOfWork, deps: CheckoutDeps, request: CheckoutRequest, actor: str
+) -> Checkout:
+    """Open a checkout: its legs' expectations, the Pi quote, the QRIS payload, the discount."""
+    check_price(request.price_units)
+    check_split(request.shares)
+    check_reference(request.merchant_reference)
+    tenders = {share.tender for share in request.shares}
+    merchant = merchants.require_active(uow.conn, request.merchant_id)
+    _check_request(merchant, request, tenders)
+    quote = None
+    if Tender.PI in tenders:  # the price source is asked before any row is locked
+        quote = lock_quote(uow, deps.rates, "PI", "IDR", deps.windows.quote_ttl_s)
+    checkout_id = new_checkout_id()
+    discount = 0
+    if request.campaign_id is not None and request.pioneer_uid is not None:
+        discount = campaigns.reserve_discount(
+            uow,
+            campaign_id=request.campaign_id,
+            checkout_id=checkout_id,
+            merchant_id=merchant.id,
+            pioneer_uid=request.pioneer_uid,
+            price_units=request.price_units,
+        ).discount_units
+    point_value = parameters.point_value_idr_units(uow.conn) if Tender.MSCP in tenders else None
+    plans = plan_legs(
+        request.price_units - discount,
+        request.shares,
+        idr_units_per_pi=quote.price_units if quote else None,
+        idr_units_per_point=point_value,
+    )
+    now_us = uow.clock.now_us()
+    checkout = Checkout(
+        checkout_id,
+        merchant.id,
+        request.price_units,
+        discount,
+        request.campaign_id,
+        request.pioneer_uid,
+        CheckoutStatus.OPEN,
+        now_us,
+        now_us + deps.windows.checkout_ttl_s * 1_000_000,
+        deps.windows.auto_release_s,
+        tuple(_leg(checkout_id, plan) for plan in plans),
+        merchant_reference=request.merchant_reference,
+    )
+    extras = {
+        leg.reference: _open_leg(uow, merchant, checkout, leg, quote) for leg in checkout.legs
+    }
+    repository.insert(uow.conn, checkout, extras, actor)
+    return checkout
+
+
+def check_reference(reference: str | None) -> None:
+    """A merchant's own reference is 1..64 printable characters, unique per merchant."""
+    if reference is not None and not (0 < len(reference) <= reference_chars_max
+                                      and reference.isprintable()):  # fmt: skip
+        raise CheckoutRefused("checkout_reference_invalid", "a reference is 1..64 characters")
+
+
+def _check_request(merchant: Merchant, request: CheckoutRequest, tenders: set[Tender]) -> None:
+    refused = sorted(tenders - merchant.tenders)
+    if refused:
+        raise CheckoutRefused(
+            "checkout_tender_not_accepted", f"{merchant.id} does not accept {', '.join(refused)}"
+        )
+    needs_pioneer = request.campaign_id is not None or tenders & {Tender.MSC, Tender.MSCP}
+    if needs_pioneer and request.pioneer_uid is None:
+        raise CheckoutRefused(
+            "checkout_pioneer_required",
+            "a campaign discount or an MSC/points leg names its Pioneer",
+        )
+
+
+def _leg(checkout_id: str, plan: LegPlan) -> Leg:
+    return Leg(
+        leg_reference(checkout_id, plan.tender),
+        plan.tender,
+        plan.asset,
+        plan.share_bp,
+        plan.idr_units,
+        plan.amount_units,
+    )
+
+
+def _open_leg(
+    uow: UnitOfWork, merchant: Merchant, checkout: Checkout, leg: Leg, quote: Quote | None
+) -> LegExtras:
+    """Open the accounts a leg's money moves through and its expectation on its rail."""
+    chart.open_account(uow.ledger, chart.checkout_escrow(leg.asset))
+    chart.open_account(uow.ledger, chart.merchant_balance(merchant.id, leg.asset))
+    escrow = chart.checkout_escrow(leg.asset).code
+    if leg.tender is Tender.PI and quote is not None:
+        closes_us = min(quote.expires_at_us, checkout.expires_at_us)
+        PI_EXPECTATIONS.create(
+            uow.conn,
+            ExpectationRequest(
+                leg.reference,
+                leg.amount_units,
+                escrow,
+                CHECKOUT_PURPOSE,
+                checkout.created_at_us,
+                closes_us,
+                payer=checkout.pioneer_uid,
+            ),
+        )
+        return LegExtras(quote_id=quote.id)
+    if leg.tender is Tender.QRIS:
+        if merchant.static_qris is None or merchant.nmid is None:
+            raise CheckoutRefused("checkout_tender_not_accepted", "the merchant has no QRIS")
+        payload = to_dynamic(merchant.static_qris, leg.amount_units, bill_number=leg.reference)
+        QRIS_EXPECTATIONS.create(
+            uow.conn,
+            ExpectationRequest(
+                leg.reference,
+                leg.amount_units,
+                escrow,
+                CHECKOUT_PURPOSE,
+                checkout.created_at_us,
+                checkout.expires_at_us,
+                payee=merchant.nmid,
+            ),
+        )
+        return LegExtras(qris_payload=payload.payload)
+    return LegExtras()
+
+
+def find_checkout(uow: UnitOfWork, checkout_id: str, merchant_id: str | None) -> Checkout:
+    """The checkout, if ``merchant_id`` (None: the treasury) may see it, else ``checkout_unknown``.
+
+    Another merchant's checkout is unknown to a merchant, not forbidden: ids are not probed."""
+    found = repository.load(uow.conn, checkout_id, lock=False)
+    if found is None or merchant_id not in (None, found.merchant_id):
+        raise CheckoutRefused("checkout_unknown", f"no checkout {checkout_id}")
+    return found
+
+
+def list_checkouts(
+    uow: UnitOfWork,
+    merchant_id: str | None,
+    status: CheckoutStatus | None,
+    after: str = "",
+    limit: int = checkouts_page_max,
+) -> list[Checkout]:
+    """One page of checkouts in id order (a merchant's, or all for the treasury)."""
+    return repository.page(uow.conn, merchant_id, status, after, min(limit, checkouts_page_max))
+
+
+def pay_with_balance(uow: UnitOfWork, checkout_id: str, tender: Tender, payer_uid: str) -> Checkout:
+    """The Pioneer pays the MSC or points leg from their ledger balance, all or nothing."""
+    if tender not in (Tender.MSC, Tender.MSCP):
+        raise CheckoutRefused("checkout_tender_not_payable", f"a {tender} leg is paid on its rail")
+    before = load_locked(uow, checkout_id, None)
+    leg = before.leg(leg_reference(checkout_id, tender))
+    if leg is None:
+        raise CheckoutRefused("checkout_tender_not_payable", f"{checkout_id} has no {tender} leg")
+    if before.pioneer_uid not in (None, payer_uid):
+        raise CheckoutRefused("checkout_not_payer", "the checkout names another Pioneer")
+    _refuse_unpayable(before, leg, uow.clock.now_us())
+    debit = TransferRequest(
+        transfer_id(str(TransferCode.CHECKOUT_PAID), leg.reference),
+        chart.pioneer_balance(payer_uid, leg.asset).code,
+        chart.checkout_escrow(leg.asset).code,
+        leg.amount_units,
+        leg.asset,
+        TransferCode.CHECKOUT_PAID,
+        user_data={"checkout": checkout_id, "leg": leg.reference},
+    )
+    chart.open_account(uow.ledger, chart.pioneer_balance(payer_uid, leg.asset))
+    now_us = uow.clock.now_us()
+    decision = rules.receive(
+        before, leg.reference, leg.amount_units, payer_uid, f"balance:{leg.reference}", now_us, None
+    )
+    decision = replace(decision, transfers=(debit, *decision.transfers))
+    apply(uow, before, decision, f"pioneer:{payer_uid}", balance_payment=True)
+    return decision.checkout
+
+
+def _refuse_unpayable(checkout: Checkout, leg: Leg, now_us: int) -> None:
+    """A balance payment is refused, not taken and refunded, when the leg cannot take it."""
+    if checkout.status is CheckoutStatus.OPEN and now_us >= checkout.expires_at_us:
+        raise CheckoutRefused("checkout_expired", f"{checkout.id} has expired")
+    if checkout.status is not CheckoutStatus.OPEN:
+        raise CheckoutRefused("checkout_closed", f"{checkout.id} is {checkout.status}")
+    if leg.status is not LegStatus.OPEN:
+        raise CheckoutRefused("checkout_leg_paid", f"{leg.reference} is already paid")
+
+
+def handover(
+    uow: UnitOfWork, deps: CheckoutDeps, checkout_id: str, merchant_id: str | None, actor: str
+) -> Checkout:
+    """The merchant confirms hand-over: escrow is released to it now, with the shares."""
+    before = load_locked(uow, checkout_id, merchant_id)
+    if before.status is CheckoutStatus.DISPUTED:
+        raise CheckoutRefused("checkout_disputed", f"{checkout_id} awaits a treasury decision")
+    return _release(uow, deps, before, actor, "handover")
+
+
+def refund_checkout(
+    uow: UnitOfWork, checkout_id: str, merchant_id: str | None, actor: str
+) -> Checkout:
+    """The merchant (or the treasury) refunds a checkout that was not released."""
+    before = load_locked(uow, checkout_id, merchant_id)
+    decision = rules.refund(before, uow.clock.now_us(), discount_void(uow.conn, before))
+    apply(uow, before, decision, actor)
+    return decision.checkout
+
+
+def dispute_checkout(uow: UnitOfWork, checkout_id: str, payer_uid: str) -> Checkout:
+    """The Pioneer who paid opens a dispute inside the window; escrow is frozen."""
+    before = load_locked(uow, checkout_id, None)
+    decision = rules.dispute(before, payer_uid, uow.clock.now_us())
+    apply(uow, before, decision, f"pioneer:{payer_uid}")
+    return decision.checkout
+
+
+def decide_dispute(
+    uow: UnitOfWork, deps: CheckoutDeps, checkout_id: str, outcome: str, actor: str
+) -> Checkout:
+    """The treasury decides a dispute: ``release`` to the merchant or ``refund`` to the payer."""
+    before = load_locked(uow, checkout_id, None)
+    if before.status is not CheckoutStatus.DISPUTED:
+        raise CheckoutRefused("checkout_not_disputed", f"{checkout_id} is {before.status}")
+    if outcome == "release":
+        return _release(uow, deps, before, actor, "decision_release")
+    if outcome != "refund":
+        raise CheckoutRefused("checkout_decision_invalid", "decide release or refund")
+    decision = rules.refund_dispute(before, uow.clock.now_us(), discount_void(uow.conn, before))
+    apply(uow, before, decision, actor)
+    return decision.checkout
+
+
+def expire_due(uow: UnitOfWork, limit: int = due_per_run_max) -> int:
+    """Expire open checkouts past their time (paid legs refunded); how many."""
+    now_us = uow.clock.now_us()
+    ids = repository.due(uow.conn, CheckoutStatus.OPEN, now_us, limit)
+    for checkout_id in ids:
+        before = load_locked(uow, checkout_id, None)
+        apply(
+            uow, before, rules.expire(before, now_us, discount_void(uow.conn, before)), "scheduler"
+        )
+    return len(ids)
+
+
+def release_due(uow: UnitOfWork, deps: CheckoutDeps, limit: int = due_per_run_max) -> int:
+    """Release paid checkouts whose auto-release time passed without a hand-over; how many."""
+    ids = repository.due(uow.conn, CheckoutStatus.PAID, uow.clock.now_us(), limit)
+    for checkout_id in ids:
+        _release(uow, deps, load_locked(uow, checkout_id, None), "scheduler", "auto_release")
+    return len(ids)
+
+
+def _release(
+    uow: UnitOfWork, deps: CheckoutDeps, before: Checkout, actor: str, kind: str
+) -> Checkout:
+    decision = rules.release(before, _release_terms(uow, deps, before), uow.clock.now_us(), kind)
+    apply(uow, before, decision, actor)
+    return decision.checkout
+
+
+def _release_terms(uow: UnitOfWork, deps: CheckoutDeps, checkout: Checkout) -> rules.ReleaseTerms:
+    """The merchant's rule, the campaign's discount, the cashback the budget can give and the
+    conversions of the merchant's preference."""
+    rule = rule_for(uow.conn, checkout.merchant_id)
+    reservation = campaigns.reservation(uow.conn, checkout.id)
+    discount = campaigns.post_discount_request(reservation) if reservation else None
+    payers = sorted(checkout.payers)
+    cashback_to = checkout.pioneer_uid or (payers[0] if payers else None)
+    points = 0
+    if cashback_to is not None and rule.cashback_bp > 0:
+        point_value = parameters.point_value_idr_units(uow.conn)
+        if point_value:
+            wanted = cashback_points(rule, checkout.payable_units, point_value)
+            points = min(wanted, _points_budget(uow))
+    merchant = merchants.find(uow.conn, checkout.merchant_id)
+    conversions: list[TransferRequest] = []
+    if merchant is not None:
+        for leg in checkout.legs:
+            merchant_units = split(rule, leg.amount_units, leg.asset)[Destination.MERCHANT]
+            conversions += deps.conversion.transfers(merchant, leg, merchant_units)
+    return rules.ReleaseTerms(rule, discount, points, cashback_to, tuple(conversions))
+
+
+def _points_budget(uow: UnitOfWork) -> int:
+    """The points the budget can still give (zero if it was never funded)."""
+    budget = chart.open_account(uow.ledger, chart.mscp_budget())
+    return max(budget.credits_posted - budget.debits_posted - budget.debits_pending, 0)

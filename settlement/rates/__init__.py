@@ -1,0 +1,1 @@
+"""Quotes: a price from a rate source, recorded and locked for a window."""

@@ -1,0 +1,99 @@
+"""A quote locks a source's price for a window and records it (``rate_quotes``), so that every
+amount converted at it names the rate id, the source and the time it was observed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from chain.rates.ports import RateSource, RateUnavailable
+from escrow.calendar import from_us, to_us
+from escrow.refusals import Refusal
+from settlement.unit_of_work import UnitOfWork
+
+observation_age_s_max = 300
+"""A price observed longer ago than this is stale and quotes nothing."""
+
+
+class RateRefused(Refusal, LookupError):
+    """No fresh price to quote at: nothing is quoted, nothing written."""
+
+    code = "rate_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """``price_units`` of ``quote_asset`` per whole ``base_asset``, until ``expires_at_us``."""
+
+    id: uuid.UUID
+    base_asset: str
+    quote_asset: str
+    price_units: int
+    source: str
+    observed_at_us: int
+    created_at_us: int
+    expires_at_us: int
+
+
+def lock_quote(uow: UnitOfWork, source: RateSource, base: str, quote: str, ttl_s: int) -> Quote:
+    """Ask ``source`` for the price (before any row is locked) and record it for ``ttl_s``."""
+    try:
+        seen = source.price(base, quote)
+    except RateUnavailable as unavailable:
+        raise RateRefused(str(unavailable)) from None
+    now_us = uow.clock.now_us()
+    if seen.price_units <= 0 or now_us - seen.observed_at_us > observation_age_s_max * 1_000_000:
+        raise RateRefused(f"{source.name} has no fresh {base} price")
+    locked = Quote(
+        uuid.uuid4(),
+        base,
+        quote,
+        seen.price_units,
+        seen.source,
+        seen.observed_at_us,
+        now_us,
+        now_us + ttl_s * 1_000_000,
+    )
+    uow.conn.execute(
+        text(
+            "INSERT INTO rate_quotes (id, base_asset, quote_asset, price_units, source,"
+            " observed_at, created_at, expires_at) VALUES (:id, :base, :quote, :price, :source,"
+            " :observed, :created, :expires)"
+        ),
+        {
+            "id": locked.id,
+            "base": base,
+            "quote": quote,
+            "price": locked.price_units,
+            "source": locked.source,
+            "observed": from_us(locked.observed_at_us),
+            "created": from_us(now_us),
+            "expires": from_us(locked.expires_at_us),
+        },
+    )
+    return locked
+
+
+def find_quote(conn: Connection, quote_id: uuid.UUID) -> Quote | None:
+    """The recorded quote with this id."""
+    row = conn.execute(
+        text(
+            "SELECT id, base_asset, quote_asset, price_units, source, observed_at, created_at,"
+            " expires_at FROM rate_quotes WHERE id = :id"
+        ),
+        {"id": quote_id},
+    ).first()
+    if row is None:
+        return None
+    return Quote(
+        row.id,
+        row.base_asset,
+        row.quote_asset,
+        row.price_units,
+        row.source,
+        to_us(row.observed_at),
+        to_us(row.created_at),
+        to_us(row.expires_at),
+    )

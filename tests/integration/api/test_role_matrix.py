@@ -1,0 +1,187 @@
+"""Who may call what: every route under /v1, every caller, one request each (a matrix, not a
+sample).
+
+``POLICY`` names, for each (method, path) of the app, the callers it admits. A route missing from
+it fails the test (so a route added later must say who may call it), and so does a row naming a
+route that is gone. For each route and each caller one request is sent: an admitted caller never
+gets 401 or 403 (it may get any other answer: a 404, a 422 for the empty body), the others always
+get 401 or 403.
+
+Callers: ``treasury`` (a treasury API key), ``operator`` (the operator token), ``merchant-own``
+(a key of the merchant the path names), ``merchant-other`` (a key of another merchant),
+``gateway`` (a gateway API key), ``pioneer`` (a Pioneer's Pi access token, from the in-process Pi
+sandbox) and ``none`` (no credential). A route whose path names a resource of a merchant (a
+checkout, ...) needs that resource in ``path_values`` so that ``merchant-own`` and
+``merchant-other`` mean what they say.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import Engine
+
+from api.app import create_app
+from settlement.bootstrap import build_container
+from settlement.config import Settings
+from tests.support.api import bearer, client, headers, operator, service
+from tests.support.merchants import merchant_body
+
+pytestmark = pytest.mark.integration
+
+TREASURY = "treasury"
+OPERATOR = "operator"
+OWN = "merchant-own"
+OTHER = "merchant-other"
+GATEWAY = "gateway"
+PIONEER = "pioneer"
+NONE = "none"
+CALLERS = (TREASURY, OPERATOR, OWN, OTHER, GATEWAY, PIONEER, NONE)
+STAFF = frozenset({TREASURY, OPERATOR})
+"""The treasury: its API keys and the operator token (a treasury principal)."""
+
+POLICY: dict[tuple[str, str], frozenset[str]] = {
+    # Pi rail: the Pioneer's Pi access token only.
+    ("POST", "/v1/pi/payments/incomplete"): frozenset({PIONEER}),
+    ("POST", "/v1/pi/payments/{payment_id}/approve"): frozenset({PIONEER}),
+    ("POST", "/v1/pi/payments/{payment_id}/complete"): frozenset({PIONEER}),
+    # QRIS gateways sign their notifications themselves: no caller of ours is admitted.
+    ("POST", "/v1/qris/notifications/{provider}"): frozenset(),
+    ("POST", "/v1.0/qr/qr-mpm-notify"): frozenset(),
+    # Operator read models: the operator token.
+    ("GET", "/v1/qris/exceptions"): frozenset({OPERATOR}),
+    # Merchants and keys.
+    ("POST", "/v1/merchants"): STAFF,
+    ("GET", "/v1/merchants"): STAFF,
+    ("GET", "/v1/merchants/{merchant_id}"): STAFF | {OWN},
+    ("POST", "/v1/merchants/{merchant_id}/suspend"): STAFF,
+    ("POST", "/v1/merchants/{merchant_id}/reactivate"): STAFF,
+    ("POST", "/v1/merchants/{merchant_id}/keys"): STAFF,
+    ("GET", "/v1/merchants/{merchant_id}/keys"): STAFF,
+    ("POST", "/v1/keys"): STAFF,
+    ("DELETE", "/v1/keys/{key_id}"): STAFF,
+}
+"""Every route under /v1 and the callers it admits."""
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+REFUSED = frozenset({401, 403})
+
+
+def app_routes() -> list[tuple[str, str]]:
+    """(method, path) of every route of the app under /v1 (``/v1/...`` and ``/v1.0/...``)."""
+    container = build_container(Settings(), "postgresql://unused@127.0.0.1:1/none")
+    app = create_app(container)
+    container.engine.dispose()
+    found = {
+        (method, str(route.path))
+        for route in iter_route_contexts(app.routes)
+        if route.path is not None and re.match(r"^/v1[/.]", route.path)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    return sorted(found)
+
+
+ROUTES = app_routes()
+
+
+def test_every_route_has_a_row_and_every_row_a_route() -> None:
+    assert len(ROUTES) >= len(POLICY) > 10
+    assert [route for route in ROUTES if route not in POLICY] == [], "add them to POLICY"
+    assert [row for row in POLICY if row not in ROUTES] == [], "remove them from POLICY"
+
+
+def test_the_policy_names_known_callers_only() -> None:
+    for row, admitted in POLICY.items():
+        assert admitted <= set(CALLERS), row
+
+
+@pytest.fixture(scope="module")
+def app(
+    database_url: str, db_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FastAPI]:
+    """The app with every rail configured (SNAP too, so its route reaches its own check)."""
+    snap_key: Path = tmp_path_factory.mktemp("snap") / "pjp.pem"
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    snap_key.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    with service(database_url, Settings(qris_snap_public_key_file=snap_key)) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def http(app: FastAPI) -> Iterator[httpx.Client]:
+    with client(app) as found:
+        yield found
+
+
+def _issued(http: httpx.Client, staff: str, path: str, body: dict[str, str]) -> str:
+    reply = http.post(path, json=body, headers=headers(staff))
+    assert reply.status_code == 201, reply.text
+    return bearer(reply.json()["token"])
+
+
+@pytest.fixture(scope="module")
+def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
+    """Two merchants, a key for each caller, and the path values naming the own merchant's
+    resources."""
+    staff = operator(app)
+    own, other = merchant_body(), merchant_body()
+    for body in (own, other):
+        assert http.post("/v1/merchants", json=body, headers=headers(staff)).status_code == 201
+    pioneer = http.post(
+        "/pi-sandbox/sandbox/pioneers", json={"username": "matrix", "balance": "1"}
+    ).json()
+    label = {"label": "matrix"}
+    credentials = {
+        TREASURY: _issued(http, staff, "/v1/keys", {"role": "treasury", "owner": "m", **label}),
+        OPERATOR: staff,
+        OWN: _issued(http, staff, f"/v1/merchants/{own['id']}/keys", label),
+        OTHER: _issued(http, staff, f"/v1/merchants/{other['id']}/keys", label),
+        GATEWAY: _issued(http, staff, "/v1/keys", {"role": "gateway", "owner": "g", **label}),
+        PIONEER: f"Bearer {pioneer['access_token']}",
+        NONE: None,
+    }
+    path_values = {
+        "merchant_id": own["id"],
+        "key_id": str(uuid.uuid4()),
+        "payment_id": "matrix-payment",
+        "provider": "xendit",
+    }
+    return {"credentials": credentials, "path_values": path_values}
+
+
+def _url(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "matrix-1"), path)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_each_caller_is_admitted_or_refused_as_the_policy_says(
+    http: httpx.Client, world: dict[str, Any], method: str, path: str, caller: str
+) -> None:
+    admitted = caller in POLICY[method, path]
+    sent = headers(world["credentials"][caller])
+    reply = http.request(
+        method,
+        _url(path, world["path_values"]),
+        json={} if method in BODY_METHODS else None,
+        headers=sent,
+    )
+    if admitted:
+        assert reply.status_code not in REFUSED, reply.text
+        assert reply.status_code < 500, reply.text
+    else:
+        assert reply.status_code in REFUSED, reply.text

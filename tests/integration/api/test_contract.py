@@ -34,6 +34,7 @@ PATH_VALUES = {
     "provider": "xendit",
     "merchant_id": "UM-contract",
     "key_id": "00000000-0000-4000-8000-000000000000",
+    "rule_id": "default",
 }
 
 

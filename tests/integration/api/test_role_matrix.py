@@ -70,6 +70,11 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/merchants/{merchant_id}/keys"): STAFF,
     ("POST", "/v1/keys"): STAFF,
     ("DELETE", "/v1/keys/{key_id}"): STAFF,
+    # Pi-Zone campaigns and revenue-share rules: the treasury.
+    ("POST", "/v1/campaigns"): STAFF,
+    ("GET", "/v1/campaigns"): STAFF,
+    ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
+    ("GET", "/v1/share-rules/{rule_id}"): STAFF,
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
-from escrow.calendar import from_us
+from escrow.calendar import from_us, to_us
 from escrow.money import IDR, UNITS_MAX, format_amount, parse_amount
 from escrow.refusals import Refusal
 
@@ -91,6 +93,36 @@ class Campaign:
             "starts_at": from_us(self.starts_at_us).isoformat(),
             "ends_at": from_us(self.ends_at_us).isoformat(),
         }
+
+
+def request_of(
+    *,
+    campaign_id: str,
+    name: str,
+    discount_bp: int,
+    budget: str,
+    cap_per_pioneer_day: str,
+    cap_per_merchant_day: str,
+    merchant_ids: Iterable[str] | None,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> CampaignRequest:
+    """The request of amounts written as Rupiah decimal text and aware times (an API body, a
+    command line): exact amounts or the amount codes; a time without its zone is
+    ``campaign_invalid``."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise _refused("campaign_invalid", "starts and ends need their time zone")
+    return CampaignRequest(
+        id=campaign_id,
+        name=name,
+        discount_bp=discount_bp,
+        budget_units=idr_units(budget),
+        cap_per_pioneer_day_units=idr_units(cap_per_pioneer_day),
+        cap_per_merchant_day_units=idr_units(cap_per_merchant_day),
+        merchant_ids=frozenset(merchant_ids) if merchant_ids is not None else None,
+        starts_at_us=to_us(starts_at),
+        ends_at_us=to_us(ends_at),
+    )
 
 
 def idr_view(units: int) -> dict[str, object]:

@@ -14,10 +14,10 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Connection
 
-from escrow.calendar import WIB, to_us
+from escrow.calendar import WIB
 from escrow.money import MSCP, parse_amount
 from settlement import chart, parameters, points
-from settlement.campaigns.model import Campaign, CampaignRequest, idr_units
+from settlement.campaigns.model import Campaign, request_of
 from settlement.campaigns.service import create_campaign, list_campaigns
 from settlement.cli.database import run_in_database, run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
@@ -38,12 +38,12 @@ points_app = typer.Typer(help="The MSC Points budget.", no_args_is_help=True)
 parameter_app = typer.Typer(help="Treasury parameters.", no_args_is_help=True)
 
 
-def _moment(text: str, option: str) -> int:
+def _moment(text: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint=option) from None
-    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=WIB))
+    return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
 
 
 MerchantOption = Annotated[
@@ -79,12 +79,11 @@ def campaign_add(
     output: OutputOption = Output.TEXT,
 ) -> None:
     """Create a campaign and fund its budget (the same fields again: the same campaign)."""
-    request = CampaignRequest(
-        id=campaign_id, name=name, discount_bp=discount_bp, budget_units=idr_units(budget),
-        cap_per_pioneer_day_units=idr_units(cap_pioneer_day),
-        cap_per_merchant_day_units=idr_units(cap_merchant_day),
-        merchant_ids=frozenset(merchant) if merchant else None,
-        starts_at_us=_moment(starts, "--starts"), ends_at_us=_moment(ends, "--ends"),
+    request = request_of(
+        campaign_id=campaign_id, name=name, discount_bp=discount_bp, budget=budget,
+        cap_per_pioneer_day=cap_pioneer_day, cap_per_merchant_day=cap_merchant_day,
+        merchant_ids=merchant or None, starts_at=_moment(starts, "--starts"),
+        ends_at=_moment(ends, "--ends"),
     )  # fmt: skip
     record_operator("campaign add", by)
     campaign: Campaign = run_work(lambda uow: create_campaign(uow, request, by))

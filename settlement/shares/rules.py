@@ -69,6 +69,7 @@ __all__ = [
     "RuleMerchantUnknown",
     "ShareRule",
     "ShareRuleInvalid",
+    "ShareRuleNotFound",
     "cap_units",
     "cashback_points",
     "find_rule",
@@ -89,6 +90,12 @@ class RuleMerchantUnknown(Refusal, LookupError):
     """A rule for an id that is neither ``default`` nor an onboarded merchant."""
 
     code = "share_rule_merchant_unknown"
+
+
+class ShareRuleNotFound(Refusal, LookupError):
+    """No rule is stored under this id (``share_rule_not_found``)."""
+
+    code = "share_rule_not_found"
 
 
 class Destination(StrEnum):

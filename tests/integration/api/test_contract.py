@@ -36,6 +36,7 @@ PATH_VALUES = {
     "key_id": "00000000-0000-4000-8000-000000000000",
     "checkout_id": "co_contract00000000",
     "tender": "MSC",
+    "rule_id": "default",
 }
 
 

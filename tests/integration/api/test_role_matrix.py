@@ -81,6 +81,11 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/checkouts/{checkout_id}/decision"): STAFF,
     ("POST", "/v1/checkouts/{checkout_id}/dispute"): frozenset({PIONEER}),
     ("POST", "/v1/checkouts/{checkout_id}/legs/{tender}/pay"): frozenset({PIONEER}),
+    # Pi-Zone campaigns and revenue-share rules: the treasury.
+    ("POST", "/v1/campaigns"): STAFF,
+    ("GET", "/v1/campaigns"): STAFF,
+    ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
+    ("GET", "/v1/share-rules/{rule_id}"): STAFF,
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

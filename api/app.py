@@ -10,7 +10,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
-from api.routers import merchants, pi, qris
+from api.routers import merchant_reads, merchants, pi, qris
 from settlement.services import Services
 
 
@@ -41,4 +41,5 @@ def create_app(services: Services) -> FastAPI:
     pi.mount_sandbox(app, services)  # Pi sandbox under /pi-sandbox when MSC_PI_SANDBOX
     app.include_router(qris.router)
     app.include_router(merchants.router)
+    app.include_router(merchant_reads.router)
     return app

@@ -30,7 +30,7 @@ ERROR_LEVEL = "m"
 """Lowest error correction the till renders (segno may boost it to Q or H)."""
 quiet_zone_modules = 4
 png_module_px = 8
-"""A module of the PNG is 8x8 pixels: about 4 cm wide for a typical QRIS on a phone screen."""
+"""A module of the PNG is 8x8 pixels (a typical dynamic QRIS is then some 500 px wide)."""
 svg_module_units = 8
 payload_chars_max = 512
 """The longest payload rendered (``checkout_legs.qris_payload`` holds no more)."""

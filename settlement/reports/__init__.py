@@ -17,6 +17,7 @@ __all__ = [
     "ReportRefused",
     "amount_display",
     "amount_text",
+    "amount_view",
     "merchant_account_codes",
 ]
 
@@ -56,3 +57,9 @@ def amount_display(units: int, asset_code: str) -> str:
     whole, _, fraction = str(money).partition(".")
     grouped = f"{int(whole):,}".replace(",", ".")
     return f"{sign}{grouped}{',' + fraction if fraction else ''} {asset_code}"
+
+
+def amount_view(units: int, asset_code: str) -> dict[str, object]:
+    """An amount as the API answers it: ``{"amount": "15000.00", "asset": "IDR",
+    "amount_units": 1500000}``."""
+    return {"amount": amount_text(units, asset_code), "asset": asset_code, "amount_units": units}

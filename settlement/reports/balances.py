@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from escrow.errors import AccountNotFound
 from escrow.model import AccountKind, Balance
 from escrow.ports import LedgerProtocol
-from settlement.reports import merchant_account_codes
+from settlement.reports import amount_view, merchant_account_codes
 
 __all__ = ["AssetBalance", "merchant_balances"]
 
@@ -33,6 +33,16 @@ class AssetBalance:
     def available_units(self) -> int:
         """What can be paid out now: posted minus what pending transfers reserve against it."""
         return self.posted_units - self.pending_outgoing_units
+
+    def view(self) -> dict[str, object]:
+        """JSON-ready: each figure as an amount with its asset."""
+        return {
+            "asset": self.asset,
+            "posted": amount_view(self.posted_units, self.asset),
+            "pending_incoming": amount_view(self.pending_incoming_units, self.asset),
+            "pending_outgoing": amount_view(self.pending_outgoing_units, self.asset),
+            "available": amount_view(self.available_units, self.asset),
+        }
 
 
 def merchant_balances(ledger: LedgerProtocol, merchant_id: str) -> list[AssetBalance]:

@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
+from escrow.calendar import from_us
 from escrow.model import TransferFlags, amount_max
-from settlement.reports import ReportRefused, amount_text, merchant_account_codes
+from settlement.reports import ReportRefused, amount_text, amount_view, merchant_account_codes
 
 __all__ = [
     "HistoryEntry",
@@ -86,6 +87,21 @@ class HistoryEntry:
         """The amount as decimal text at the asset's scale."""
         return amount_text(self.amount_units, self.asset)
 
+    def view(self) -> dict[str, object]:
+        """JSON-ready; ``at`` is ISO 8601 (UTC) of the ledger timestamp."""
+        return {
+            "transfer_id": str(self.transfer_id),
+            "timestamp_us": self.timestamp_us,
+            "at": from_us(self.timestamp_us).isoformat(),
+            "code": self.code,
+            "direction": self.direction,
+            "counterparty": self.counterparty,
+            "effect": self.effect,
+            "pending_id": str(self.pending_id) if self.pending_id else None,
+            "external_ref": self.external_ref,
+            **amount_view(self.amount_units, self.asset),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class HistoryPage:
@@ -93,6 +109,10 @@ class HistoryPage:
 
     entries: tuple[HistoryEntry, ...]
     next_after: str | None
+
+    def view(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {"items": [e.view() for e in self.entries], "next_after": self.next_after}
 
 
 def encode_cursor(timestamp_us: int) -> str:

@@ -43,6 +43,7 @@ from settlement.reports import (
     ReportRefused,
     amount_display,
     amount_text,
+    amount_view,
     merchant_account_codes,
 )
 
@@ -59,6 +60,7 @@ __all__ = [
     "parse_month",
     "statement_csv",
     "statement_html",
+    "statement_view",
 ]
 
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
@@ -682,3 +684,75 @@ def _asset_html(account: AssetStatement) -> str:
         f'<td class="amount">{html.escape(amount_display(account.closing_units, a))}</td></tr>'
     )
     return f"<h3>{html.escape(a)}</h3>" + table.replace("</tbody>", closing + "</tbody>")
+
+
+def statement_view(s: Statement) -> dict[str, object]:
+    """The statement as JSON-ready data (the API's JSON answer): amounts with their asset, times
+    ISO 8601 (UTC), every label in Bahasa Indonesia beside its stable code."""
+    return {
+        "merchant": {
+            "id": s.merchant_id,
+            "name": s.merchant_name,
+            "kelurahan": s.kelurahan,
+            "rt": s.rt,
+            "nmid": s.nmid,
+        },
+        "month": s.month,
+        "starts_at": from_us(s.starts_at_us).isoformat(),
+        "ends_at": from_us(s.ends_at_us).isoformat(),
+        "as_of": from_us(s.as_of_us).isoformat(),
+        "final": s.final,
+        "checkouts_released": s.checkouts_released,
+        "price": amount_view(s.price_units, "IDR"),
+        "discount": amount_view(s.discount_units, "IDR"),
+        "sales": [
+            {
+                "tender": x.tender,
+                "label": TENDER_LABELS.get(x.tender, x.tender),
+                "legs": x.legs,
+                "amount": amount_view(x.amount_units, x.asset),
+                "idr_value": amount_view(x.idr_units, "IDR"),
+            }
+            for x in s.sales
+        ],
+        "fees": [
+            {
+                "kind": f.kind,
+                "label": FEE_LABELS[f.kind],
+                "transfers": f.transfers,
+                "amount": amount_view(f.amount_units, f.asset),
+                "deducted": f.deducted,
+            }
+            for f in s.fees
+        ],
+        "refunds": [
+            {
+                "reason": r.reason,
+                "label": REFUND_LABELS.get(r.reason, r.reason),
+                "refunds": r.refunds,
+                "amount": amount_view(r.amount_units, r.asset),
+            }
+            for r in s.refunds
+        ],
+        "balances": [_asset_view(a) for a in s.assets],
+    }
+
+
+def _asset_view(a: AssetStatement) -> dict[str, object]:
+    return {
+        "asset": a.asset,
+        "opening": amount_view(a.opening_units, a.asset),
+        "credits": amount_view(a.credits_units, a.asset),
+        "debits": amount_view(a.debits_units, a.asset),
+        "closing": amount_view(a.closing_units, a.asset),
+        "movements": [
+            {
+                "category": str(m.category),
+                "label": CATEGORY_LABELS[m.category],
+                "direction": "in" if m.category.incoming else "out",
+                "transfers": m.transfers,
+                "amount": amount_view(m.amount_units, m.asset),
+            }
+            for m in a.movements
+        ],
+    }

@@ -293,3 +293,104 @@ def release(
             external_ref=leg,
         ),
     )
+
+
+def sell_plate(uow: UnitOfWork, mid: str, *, discount: bool) -> str:
+    """Bu Tin's plate: Rp 15.000, half Pi (0.5 PI) half QRIS (Rp 7.500, MDR Rp 22,50), paid,
+    held, handed over and released with 1% platform fee and 0.5% community fund per leg."""
+    now = uow.clock.now_us()
+    cid = checkout_id()
+    campaign = None
+    if discount:
+        campaign = "PZ" + uuid.uuid4().hex[:8]
+        uow.conn.exec_driver_sql(
+            "INSERT INTO campaigns (id, name, discount_bp, budget_units, cap_per_pioneer_day_units,"
+            " cap_per_merchant_day_units, starts_at, ends_at, created_at, created_by) VALUES"
+            f" ('{campaign}', 'Pi-Zone', 1000, 10000000, 1000000, 1000000, now(),"
+            " now() + interval '30 days', now(), 'test')"
+        )
+    insert_checkout(
+        uow.conn,
+        cid,
+        mid,
+        price_units=1_500_000,
+        status="released",
+        at_us=now,
+        closed_at_us=now + 1,
+        discount_units=150_000 if discount else 0,
+        campaign_id=campaign,
+    )
+    pi = insert_leg(
+        uow.conn,
+        cid,
+        0,
+        "PI",
+        "PI",
+        idr_units=750_000,
+        amount_units=5_000_000,
+        status="released",
+        paid_at=from_us(now),
+    )
+    qr = insert_leg(
+        uow.conn,
+        cid,
+        1,
+        "QRIS",
+        "IDR",
+        idr_units=750_000,
+        amount_units=750_000,
+        status="released",
+        paid_at=from_us(now),
+        qris_payload="payload",
+    )
+    expectation = insert_qris_expectation(uow.conn, qr, 750_000, 2_250, now)
+    pay_pi(uow, 5_000_000)
+    pay_qris(uow, expectation, 750_000, 2_250)
+    release(uow, hold(uow, mid, "PI", 5_000_000, pi), "PI", 5_000_000, 50_000, 25_000, pi)
+    release(uow, hold(uow, mid, "IDR", 750_000, qr), "IDR", 750_000, 7_500, 3_750, qr)
+    if campaign:
+        fund_and_pay_discount(uow, mid, campaign, cid, 150_000)
+    return cid
+
+
+def fund_and_pay_discount(uow: UnitOfWork, mid: str, campaign: str, cid: str, units: int) -> None:
+    open_account(uow.ledger, chart.campaign_budget(campaign))
+    budget = f"campaign:{campaign}:IDR"
+    reserved = uuid.uuid4()
+    post(
+        uow,
+        TransferRequest(
+            uuid.uuid4(),
+            "expense:campaigns:IDR",
+            budget,
+            units,
+            "IDR",
+            TransferCode.CAMPAIGN_FUNDED,
+        ),
+    )
+    post(
+        uow,
+        TransferRequest(
+            reserved,
+            budget,
+            f"merchant:{mid}:IDR",
+            units,
+            "IDR",
+            TransferCode.CAMPAIGN_DISCOUNT,
+            TransferFlags.PENDING,
+            external_ref=cid,
+        ),
+    )
+    post(
+        uow,
+        TransferRequest(
+            uuid.uuid4(),
+            "",
+            "",
+            units,
+            "IDR",
+            TransferCode.CAMPAIGN_DISCOUNT,
+            TransferFlags.POST_PENDING,
+            pending_id=reserved,
+        ),
+    )

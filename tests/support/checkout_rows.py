@@ -64,8 +64,8 @@ def insert_checkout(
     conn.execute(
         text(
             "INSERT INTO checkouts (id, merchant_id, price_units, discount_units, campaign_id,"
-            " status, created_at, created_by, expires_at, closed_at) VALUES (:id, :m, :price,"
-            " :discount, :campaign, :status, :at, 'test', :expires, :closed)"
+            " status, created_at, created_by, expires_at, auto_release_s, closed_at) VALUES (:id,"
+            " :m, :price, :discount, :campaign, :status, :at, 'test', :expires, 3600, :closed)"
         ),
         {
             "id": cid,

@@ -81,6 +81,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/checkouts/{checkout_id}/decision"): STAFF,
     ("POST", "/v1/checkouts/{checkout_id}/dispute"): frozenset({PIONEER}),
     ("POST", "/v1/checkouts/{checkout_id}/legs/{tender}/pay"): frozenset({PIONEER}),
+    # A merchant's read models: a merchant key reads its own; the treasury names the merchant.
+    ("GET", "/v1/balances"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/history"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/statements/{month}"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/checkouts/{checkout_id}/qris.svg"): STAFF | {OWN},
+    ("GET", "/v1/checkouts/{checkout_id}/qris.png"): STAFF | {OWN},
     # Pi-Zone campaigns and revenue-share rules: the treasury.
     ("POST", "/v1/campaigns"): STAFF,
     ("GET", "/v1/campaigns"): STAFF,
@@ -173,6 +179,7 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
     path_values = {
         "checkout_id": _paid_checkout(http, credentials[OWN], pioneer),
         "tender": "MSC",
+        "month": "2026-11",
         "merchant_id": own["id"],
         "key_id": str(uuid.uuid4()),
         "payment_id": "matrix-payment",

@@ -220,7 +220,7 @@ def test_bu_tin_half_pi_half_qris_over_http(client: httpx.Client, container: Con
 def test_the_pioneer_disputes_and_the_treasury_refunds(
     client: httpx.Client, container: Container
 ) -> None:
-    merchant_id, merchant = onboard(client)
+    _, merchant = onboard(client)
     body = {
         "price": {"amount": "15000.00", "asset": "IDR"},
         "tenders": [{"tender": "PI", "share_bp": 10_000}],

@@ -46,8 +46,8 @@ WIB = timedelta(hours=7)
 
 
 @pytest.fixture
-def container(database_url: str) -> Iterator[Container]:
-    built = build_container(Settings(), database_url)
+def container(module_database_url: str) -> Iterator[Container]:
+    built = build_container(Settings(), module_database_url)
     yield built
     built.engine.dispose()
 

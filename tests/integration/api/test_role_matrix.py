@@ -129,9 +129,10 @@ def test_the_policy_names_known_callers_only() -> None:
 
 @pytest.fixture(scope="module")
 def app(
-    database_url: str, db_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FastAPI]:
-    """The app with every rail configured (SNAP too, so its route reaches its own check)."""
+    """The app with every rail configured (SNAP too, so its route reaches its own check), on
+    the module's own database (the matrix pays a Pi leg: custody totals stay out of the others')."""
     snap_key: Path = tmp_path_factory.mktemp("snap") / "pjp.pem"
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     snap_key.write_bytes(
@@ -139,7 +140,7 @@ def app(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    with service(database_url, Settings(qris_snap_public_key_file=snap_key)) as built:
+    with service(module_database_url, Settings(qris_snap_public_key_file=snap_key)) as built:
         yield built
 
 

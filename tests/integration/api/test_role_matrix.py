@@ -29,7 +29,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
-from sqlalchemy import Engine
 
 from api.app import create_app
 from settlement.bootstrap import build_container
@@ -128,9 +127,7 @@ def test_the_policy_names_known_callers_only() -> None:
 
 
 @pytest.fixture(scope="module")
-def app(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FastAPI]:
+def app(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The app with every rail configured (SNAP too, so its route reaches its own check), on
     the module's own database (the matrix pays a Pi leg: custody totals stay out of the others')."""
     snap_key: Path = tmp_path_factory.mktemp("snap") / "pjp.pem"

@@ -228,6 +228,10 @@ def test_expiry_refunds_the_paid_pi_leg_by_a2u(db_conn: Connection, pi_world: Pi
     )
     payer = pay_pi(db_conn, pi_world, created.legs[0].reference, "1.5")
     pi_world.clock.now += TTL_S
+    assert service.find_checkout(uow_of(db_conn, pi_world), created.id, None).status is (
+        CheckoutStatus.OPEN  # the grace for payments still being told has not passed
+    )
+    pi_world.clock.now += service.expiry_grace_s
     assert service.expire_due(uow_of(db_conn, pi_world)) >= 1
     expired = service.find_checkout(uow_of(db_conn, pi_world), created.id, None)
     assert expired.status is CheckoutStatus.EXPIRED

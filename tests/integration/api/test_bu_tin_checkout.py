@@ -266,7 +266,7 @@ def test_the_pioneer_disputes_and_the_treasury_refunds(
         ("015000.00", "checkout_amount_invalid"),
         ("15000.0", "checkout_amount_invalid"),
         ("-1.00", "checkout_amount_invalid"),
-        ("0.00", "checkout_amount_out_of_range"),
+        ("0.00", "amount_out_of_range"),
     ],
 )
 def test_a_price_is_a_decimal_string_at_the_assets_scale(

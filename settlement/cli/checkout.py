@@ -64,7 +64,7 @@ def create_command(
     deps = build_checkout(settings, None)
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        created = service.create_checkout(uow, deps, request, f"treasury:{by}")
+        created = service.create_checkout(uow, deps, request, f"cli:{by}")
         return _shown(uow, created.id)
 
     emit(run_work(work, settings), output)
@@ -91,7 +91,7 @@ def handover_command(
     deps = build_checkout(settings, None)
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        service.handover(uow, deps, checkout_id, None, f"treasury:{by}")
+        service.handover(uow, deps, checkout_id, None, f"cli:{by}")
         return _shown(uow, checkout_id)
 
     emit(run_work(work, settings), output)

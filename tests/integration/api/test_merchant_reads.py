@@ -80,7 +80,9 @@ def world(app: FastAPI, http: httpx.Client, module_engine: Engine) -> World:
         "treasury": treasury,
         "mine": _key(http, treasury, f"/v1/merchants/{mine}/keys", {"label": "till"}),
         "theirs": _key(http, treasury, f"/v1/merchants/{theirs}/keys", {"label": "till"}),
-        "gateway": _key(http, treasury, "/v1/keys", {"role": "gateway", "owner": "midtrans"}),
+        "gateway": _key(
+            http, treasury, "/v1/keys", {"role": "gateway", "owner": "midtrans", "label": "gateway"}
+        ),
     }
     with unit_of_work(module_engine, SystemClock()) as uow:
         open_checkout_accounts(uow, mine)

@@ -86,6 +86,14 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/campaigns"): STAFF,
     ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
     ("GET", "/v1/share-rules/{rule_id}"): STAFF,
+    # A merchant's read models: a merchant key reads its own merchant (the other merchant's key
+    # reads the other's); the treasury names one with ?merchant=. The till's images: the
+    # checkout's merchant and the treasury.
+    ("GET", "/v1/balances"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/history"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/statements/{month}"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/checkouts/{checkout_id}/qris.svg"): STAFF | {OWN},
+    ("GET", "/v1/checkouts/{checkout_id}/qris.png"): STAFF | {OWN},
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -177,6 +185,7 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "key_id": str(uuid.uuid4()),
         "payment_id": "matrix-payment",
         "provider": "xendit",
+        "month": "2025-01",
     }
     return {"credentials": credentials, "path_values": path_values}
 

@@ -10,13 +10,17 @@ the ``Treasury``, ``MerchantOrTreasury``, ``Gateway`` parameters and its documen
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.types import Scope
 
 from api.dependencies import services
 from api.openapi import API_KEY, OPERATOR_TOKEN, security
+from api.problems import Problem
+from api.routers.pi import pioneer_uid
 from settlement.access.keys import authenticate
 from settlement.access.principal import AccessRefused, Principal, Role
 from settlement.unit_of_work import transaction
@@ -27,6 +31,7 @@ __all__ = [
     "MerchantOrTreasury",
     "Treasury",
     "authenticated",
+    "caller_of",
     "require",
 ]
 
@@ -66,6 +71,30 @@ def require(*roles: Role) -> Callable[..., Principal]:
         return principal
 
     return dependency
+
+
+PIONEER_PATHS = re.compile(r"^/v1/checkouts/[^/]+/(dispute|legs/[^/]+/pay)$")
+"""Routes outside /v1/pi whose caller is a Pioneer (a Pi access token), not an API key."""
+
+
+def caller_of(scope: Scope) -> str | None:
+    """Who a request acts as (``merchant:UM001``, ``treasury:operator``, ``pioneer:<uid>``), or
+    None if it authenticates as nobody: what an Idempotency-Key is scoped by, so a revoked key
+    replays nothing and one caller's ways of writing its header share one key space.
+
+    A Pi access token is asked of Pi only on the Pioneer's routes (``PIONEER_PATHS``), so a
+    stranger's token elsewhere costs no call to Pi."""
+    request = Request(scope)
+    try:
+        return authenticated(request).actor
+    except AccessRefused:
+        pass
+    if not PIONEER_PATHS.match(request.url.path):
+        return None
+    try:
+        return f"pioneer:{pioneer_uid(request)}"
+    except Problem:
+        return None
 
 
 Treasury = Annotated[Principal, Depends(require(Role.TREASURY))]

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import caller_of
 from api.problems import PROBLEM_MEDIA_TYPE, refusal_problem
 from settlement.idempotency import (
     Claim,
@@ -35,7 +36,6 @@ from settlement.idempotency import (
     Outcome,
     StoredAnswer,
     claim,
-    principal_scope,
     record,
     release,
     request_digest,
@@ -115,7 +115,10 @@ class IdempotencyMiddleware:
             await _refuse(scope, receive, send, "idempotency_key_invalid", detail)
             return
         body = await _read(receive)
-        principal = principal_scope(headers.get(b"authorization"))
+        principal = await run_in_threadpool(caller_of, scope)
+        if principal is None:  # the route refuses it (401): nothing is claimed or replayed
+            await self._app(scope, _once(body, receive), send)
+            return
         digest = request_digest(scope["method"], scope["path"], scope["query_string"], body)
         held = await run_in_threadpool(self._claim, principal, key, digest)
         if held.outcome is Outcome.REPLAY and held.answer is not None:
@@ -146,7 +149,8 @@ class IdempotencyMiddleware:
             await run_in_threadpool(self._release, principal, key, held.claimed_at_us)
             raise
         answer = _answer(messages, kept_instead[-1] if kept_instead else None)
-        if answer is not None and kept(answer):
+        routed = "endpoint" in scope  # the router found an operation (not its 307, 404, 405)
+        if answer is not None and routed and kept(answer):
             await run_in_threadpool(self._record, principal, key, held.claimed_at_us, answer)
         else:
             await run_in_threadpool(self._release, principal, key, held.claimed_at_us)
@@ -177,9 +181,12 @@ class IdempotencyMiddleware:
 
 
 def kept(answer: StoredAnswer) -> bool:
-    """Whether an answer is the key's for good: not a 5xx (its transaction rolled back), not an
-    answer given before any use case ran (401, 403, or the schema's ``invalid_request``)."""
+    """Whether an answer is the key's for good: not a 5xx (its transaction rolled back), not a
+    redirect, not an answer given before any use case ran (401, 403, or the schema's
+    ``invalid_request``)."""
     if answer.status_code >= 500 or answer.status_code in _NOT_EXECUTED:
+        return False
+    if 300 <= answer.status_code < 400:
         return False
     if answer.status_code == 422 and answer.content_type == PROBLEM_MEDIA_TYPE:
         try:

@@ -23,6 +23,9 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
+CHECKOUT_PURPOSE = "checkout"
+"""The purpose of every checkout leg's expectation: its rail hands the leg's payments to
+``settlement.checkout.receipts`` and never matches it by amount alone (static QRIS)."""
 EXPECTATION_CONFLICT = "expectation_conflict"
 """The refusal code of a reference repeated with different fields, on every rail."""
 

@@ -1,7 +1,8 @@
 """Idempotency keys: the first answer to a request, kept so that a retry gets it again.
 
 A client sends ``Idempotency-Key`` on a state-changing request. The key is scoped by the
-principal that sent it (the SHA-256 of its ``Authorization`` header, or ``anonymous``) and bound
+caller it authenticates as (``merchant:UM001``, ``treasury:officer1``, ``pioneer:<uid>``;
+``api.auth.caller_of``: a request that authenticates as nobody claims nothing) and bound
 to the request (method, path, query and body bytes, hashed). The first request *claims* the key
 in a transaction of its own (``in_progress``, locked for ``lock_s``); its answer is *recorded*
 (``done``) and replayed to every retry of the same request for ``ttl_s``; a different request
@@ -25,20 +26,17 @@ from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.refusals import Refusal
 
 __all__ = [
-    "ANONYMOUS",
     "Claim",
     "IdempotencyRefused",
     "Outcome",
     "StoredAnswer",
     "claim",
-    "principal_scope",
     "purge_expired",
     "record",
     "release",
     "request_digest",
 ]
 
-ANONYMOUS = "anonymous"
 claim_attempts_max = 3
 """A claim races a release at most this many times before it gives up (as ``in_use``)."""
 
@@ -78,14 +76,6 @@ class Claim:
     outcome: Outcome
     claimed_at_us: int
     answer: StoredAnswer | None = None
-
-
-def principal_scope(authorization: bytes | None) -> str:
-    """Whose key space a request uses: the SHA-256 (hex) of its ``Authorization`` value, so
-    two callers never share a key and no credential is stored; ``anonymous`` without one."""
-    if not authorization:
-        return ANONYMOUS
-    return hashlib.sha256(authorization).hexdigest()
 
 
 def request_digest(method: str, path: str, query: bytes, body: bytes) -> bytes:

@@ -570,6 +570,12 @@ _CHECKOUT: tuple[RefusalEntry, ...] = (
         "The tender split must sum to 10,000 bp with every part above zero.",
     ),
     _e(
+        "checkout_amount_invalid",
+        422,
+        "Tulis harga sebagai desimal dengan dua angka sen, misalnya 15000.00.",
+        "Write the price as a decimal with two digits of sen, e.g. 15000.00.",
+    ),
+    _e(
         "checkout_asset_invalid",
         422,
         "Checkout dihargai dalam Rupiah (IDR).",

@@ -91,6 +91,13 @@ def module_engine(
     drop_database(database_server_url, name)
 
 
+@pytest.fixture(scope="module")
+def module_database_url(module_engine: Engine) -> str:
+    """The URL of the module's own database, for a service built on it (its commits, such as a
+    Pi receipt into custody, stay out of the totals other modules read)."""
+    return module_engine.url.render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def module_conn(module_engine: Engine) -> Iterator[Connection]:
     """Like ``db_conn``, on the module's own database."""

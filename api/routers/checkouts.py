@@ -231,6 +231,8 @@ def list_checkouts(
 ) -> CheckoutPage:
     """The merchant's checkouts (a treasury key: every merchant's, or ``merchant_id``'s)."""
     wired = services(request)
+    if merchant_id is not None:
+        principal.require_merchant(merchant_id)  # a merchant key names only its own
     scope = _scope(principal) or merchant_id
 
     def work(uow: UnitOfWork) -> CheckoutPage:

@@ -8,6 +8,7 @@ pays less than the Rupiah the leg covers (the ledger's favour), and what is paid
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,10 @@ from settlement.checkout.errors import CheckoutRefused
 from settlement.shares.allotment import Percent, allot
 from settlement.tenders import TENDER_ASSET, Tender
 
+_IDR_TEXT = re.compile(r"(0|[1-9][0-9]{0,15})\.[0-9]{2}")
+"""A Rupiah amount in the API: whole digits, a point, the two decimals of sen."""
 BP_WHOLE = 10_000
+SEN_PER_RUPIAH = 100
 price_units_max = 10_000_000_00
 """A checkout's price at most Rp 10.000.000 (Bank Indonesia's QRIS limit per transaction)."""
 leg_idr_units_max: Mapping[Tender, int] = {
@@ -48,9 +52,12 @@ class LegPlan:
 
 
 def parse_price(amount: str, asset_code: str) -> int:
-    """A price given as ``{"amount": "15000.00", "asset": "IDR"}``: sen, exact or refused."""
+    """A price given as ``{"amount": "15000.00", "asset": "IDR"}``: a decimal string with the
+    asset's scale of decimals exactly (no exponent, sign or leading zeros), sen, or refused."""
     if asset_code != "IDR":
         raise CheckoutRefused("checkout_asset_invalid", "a checkout is priced in IDR")
+    if not _IDR_TEXT.fullmatch(amount):
+        raise CheckoutRefused("checkout_amount_invalid", "write the price as 15000.00")
     return parse_amount(amount, asset("IDR").scale)
 
 
@@ -82,7 +89,10 @@ def plan_legs(
 ) -> list[LegPlan]:
     """The legs of a payable price split by ``shares`` (checked), each within its limit."""
     check_split(shares)
-    parts = allot(payable_units, [Percent(share.share_bp) for share in shares], "IDR")
+    parts = _whole_rupiah_for_qris(
+        [share.tender for share in shares],
+        allot(payable_units, [Percent(share.share_bp) for share in shares], "IDR"),
+    )
     plans = []
     for share, idr_units in zip(shares, parts, strict=True):
         if idr_units <= 0:
@@ -96,6 +106,23 @@ def plan_legs(
             LegPlan(share.tender, TENDER_ASSET[share.tender], share.share_bp, idr_units, amount)
         )
     return plans
+
+
+def _whole_rupiah_for_qris(tenders: Sequence[Tender], parts: list[int]) -> list[int]:
+    """A QRIS amount is whole Rupiah (wallets and gateways take no sen): a QRIS leg's sen move
+    to the first other leg, so the legs still sum to the price; a QRIS-only price in sen is
+    refused."""
+    shifted = list(parts)
+    for position, tender in enumerate(tenders):
+        sen = shifted[position] % SEN_PER_RUPIAH
+        if tender is not Tender.QRIS or sen == 0:
+            continue
+        other = next((i for i, t in enumerate(tenders) if t is not Tender.QRIS), None)
+        if other is None:
+            raise CheckoutRefused("checkout_split_invalid", "a QRIS payment is whole Rupiah")
+        shifted[position] -= sen
+        shifted[other] += sen
+    return shifted
 
 
 def _amount_in_asset(

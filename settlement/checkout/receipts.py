@@ -11,28 +11,39 @@ from __future__ import annotations
 from escrow.errors import InvariantViolation
 from settlement.checkout import repository, rules
 from settlement.checkout.apply import apply, discount_void, load_locked
+from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.unit_of_work import UnitOfWork
 
-CHECKOUT_PURPOSE = "checkout"
-"""The purpose of every checkout leg's expectation on its rail."""
+__all__ = ["CHECKOUT_PURPOSE", "leg_paid", "lock_leg"]
+
+
+def lock_leg(uow: UnitOfWork, reference: str) -> None:
+    """Lock the checkout of leg ``reference`` before its payment is posted, so that a rail takes
+    the checkout's row before the escrow account's, in the order every checkout use case does
+    (no deadlock between a payment and an expiry or a hand-over)."""
+    checkout_id = repository.checkout_of_leg(uow.conn, reference)
+    if checkout_id is not None:
+        repository.load(uow.conn, checkout_id, lock=True)
 
 
 def leg_paid(
-    uow: UnitOfWork, reference: str, amount_units: int, payer: str | None, external_ref: str
+    uow: UnitOfWork,
+    reference: str,
+    amount_units: int,
+    payer: str | None,
+    external_ref: str,
+    paid_at_us: int | None = None,
 ) -> None:
     """``amount_units`` for leg ``reference`` reached its escrow account, paid by ``payer``
-    (a Pioneer's uid; None for QRIS) in the payment ``external_ref``; the checkout decides."""
+    (a Pioneer's uid; None for QRIS) in the payment ``external_ref`` at ``paid_at_us`` (the
+    payment's own time, if the rail knows it; else now); the checkout decides."""
     checkout_id = repository.checkout_of_leg(uow.conn, reference)
     if checkout_id is None:
         raise InvariantViolation(f"a checkout payment for {reference}, which is no checkout leg")
     before = load_locked(uow, checkout_id, None)
+    now_us = uow.clock.now_us()
     decision = rules.receive(
-        before,
-        reference,
-        amount_units,
-        payer,
-        external_ref,
-        uow.clock.now_us(),
-        discount_void(uow.conn, before),
-    )
+        before, reference, amount_units, payer, external_ref, now_us,
+        discount_void(uow.conn, before), paid_at_us=min(paid_at_us or now_us, now_us),
+    )  # fmt: skip
     apply(uow, before, decision, f"payment:{external_ref}"[:128])

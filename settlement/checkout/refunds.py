@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from settlement import chart
 from settlement.checkout.apply import OUTBOX_PI_REFUND
@@ -22,7 +22,10 @@ PAYOUT_KEY_PREFIX = "checkout-refund:"
 
 
 def pay_pi_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
-    """Request the refund's A2U payout from the Pioneer's Pi account (idempotent by its key)."""
+    """Request the refund's A2U payout from the Pioneer's Pi account (idempotent by its key).
+
+    The refund stays ``queued``: the payout (``pi_payouts``, key ``checkout-refund:<id>``) is
+    the A2U rail's, which completes it or voids it back to the Pioneer's account."""
 
     def handle(conn: Connection, message: OutboxMessage) -> None:
         uid = str(message.payload["uid"])
@@ -35,10 +38,6 @@ def pay_pi_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
             amount_units=int(str(message.payload["amount_units"])),
             memo=f"Refund {message.payload['checkout']}",
             debit_account=chart.pioneer_pi(uid).code,
-        )
-        conn.execute(
-            text("UPDATE checkout_refunds SET status = 'paid' WHERE transfer_id = :id"),
-            {"id": refund_id},
         )
 
     return handle

@@ -120,25 +120,13 @@ def insert(
 ) -> None:
     """Store a new checkout, its legs and its ``created`` event; a merchant reference already
     used by the merchant is ``checkout_reference_reused``."""
-    if (
-        checkout.merchant_reference is not None
-        and conn.execute(
-            text(
-                "SELECT 1 FROM checkouts"
-                " WHERE merchant_id = :merchant AND merchant_reference = :ref"
-            ),
-            {"merchant": checkout.merchant_id, "ref": checkout.merchant_reference},
-        ).first()
-    ):
-        raise CheckoutRefused(
-            "checkout_reference_reused", f"{checkout.merchant_reference!r} names a checkout"
-        )
-    conn.execute(
+    inserted = conn.execute(
         text(
             "INSERT INTO checkouts (id, merchant_id, merchant_reference, price_units,"
             " discount_units, campaign_id, pioneer_uid, status, created_at, created_by,"
             " expires_at, auto_release_s) VALUES (:id, :merchant, :reference, :price,"
             " :discount, :campaign, :pioneer, :status, :created, :actor, :expires, :release_s)"
+            " ON CONFLICT (merchant_id, merchant_reference) DO NOTHING RETURNING id"
         ),
         {
             "id": checkout.id,
@@ -155,6 +143,10 @@ def insert(
             "release_s": checkout.auto_release_s,
         },
     )
+    if inserted.first() is None:  # a concurrent twin waits for the first, then lands here
+        raise CheckoutRefused(
+            "checkout_reference_reused", f"{checkout.merchant_reference!r} names a checkout"
+        )
     conn.execute(
         text(
             "INSERT INTO checkout_legs (reference, checkout_id, position, tender, asset,"

@@ -157,11 +157,15 @@ def receive(
     external_ref: str,
     now_us: int,
     discount_void: TransferRequest | None,
+    *,
+    paid_at_us: int | None = None,
 ) -> Decision:
-    """Money for leg ``reference`` reached the escrow (``external_ref`` names the payment).
+    """Money for leg ``reference`` reached the escrow (``external_ref`` names the payment, made
+    at ``paid_at_us``, by default now).
 
-    A checkout past its expiry expires first (voiding its discount with ``discount_void``), so
-    the payment is late whatever the scheduler did.
+    A payment made after the checkout's expiry expires an open checkout first (voiding its
+    discount with ``discount_void``) and is refunded as late, whatever the scheduler did; one
+    made before it counts, however late it is told (a gateway's notification lags).
     """
     leg = checkout.leg(reference)
     if leg is None:
@@ -169,8 +173,9 @@ def receive(
     if amount_units <= 0:
         raise InvariantViolation(f"a payment of {amount_units} units for {reference}")
     decision = Decision(checkout)
-    if checkout.status is CheckoutStatus.OPEN and now_us >= checkout.expires_at_us:
-        decision = expire(checkout, now_us, discount_void)
+    made_at_us = now_us if paid_at_us is None else paid_at_us
+    if checkout.status is CheckoutStatus.OPEN and made_at_us >= checkout.expires_at_us:
+        decision = expire(checkout, max(now_us, checkout.expires_at_us), discount_void)
         checkout = decision.checkout
         leg = checkout.leg(reference) or leg
     reason = _refusal_reason(checkout, leg, amount_units)

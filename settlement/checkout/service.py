@@ -6,11 +6,15 @@ checkout (locked), lets ``rules`` decide, and applies the decision (``apply``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+
+import structlog
 
 from chain.qris.payload import to_dynamic
 from chain.rates.ports import RateSource
-from escrow.model import TransferRequest, transfer_id
+from escrow.model import ResultCode, TransferRequest, transfer_id
+from escrow.refusals import Refusal
 from settlement import chart, parameters
 from settlement.campaigns import service as campaigns
 from settlement.chart import TransferCode
@@ -32,10 +36,16 @@ from settlement.shares.rules import Destination, cashback_points, rule_for, spli
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork
 
+log = structlog.get_logger(__name__)
 checkouts_page_max = 100
 reference_chars_max = 64
 due_per_run_max = 200
 """Checkouts the scheduler expires (or releases) per run; the rest wait for the next run."""
+cashback_attempts_max = 3
+"""Releases decided again when a concurrent release emptied the points budget first."""
+expiry_grace_s = 120
+"""The scheduler expires a checkout this long after its time, so that a payment made just
+before it, whose notification is still on its way, still pays its leg."""
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _ID_CHARS = 16
 
@@ -147,6 +157,12 @@ def _check_request(merchant: Merchant, request: CheckoutRequest, tenders: set[Te
         raise CheckoutRefused(
             "checkout_pioneer_required",
             "a campaign discount or an MSC/points leg names its Pioneer",
+        )
+    if request.campaign_id is not None and not tenders - {Tender.QRIS}:
+        # the discount is the Pioneer's: they must pay a leg only they can pay (Pi from their
+        # app, MSC or points from their balance), or a merchant could name anyone
+        raise CheckoutRefused(
+            "checkout_pioneer_required", "a campaign discount needs a Pi, MSC or points leg"
         )
 
 
@@ -305,31 +321,59 @@ def decide_dispute(
 
 
 def expire_due(uow: UnitOfWork, limit: int = due_per_run_max) -> int:
-    """Expire open checkouts past their time (paid legs refunded); how many."""
+    """Expire open checkouts past their time and its grace (paid legs refunded); how many."""
     now_us = uow.clock.now_us()
-    ids = repository.due(uow.conn, CheckoutStatus.OPEN, now_us, limit)
-    for checkout_id in ids:
+    due_before_us = now_us - expiry_grace_s * 1_000_000
+    ids = repository.due(uow.conn, CheckoutStatus.OPEN, due_before_us, limit)
+
+    def expire_one(checkout_id: str) -> None:
         before = load_locked(uow, checkout_id, None)
-        apply(
-            uow, before, rules.expire(before, now_us, discount_void(uow.conn, before)), "scheduler"
-        )
-    return len(ids)
+        decision = rules.expire(before, now_us, discount_void(uow.conn, before))
+        apply(uow, before, decision, "scheduler")
+
+    return sum(_each(uow, checkout_id, expire_one) for checkout_id in ids)
 
 
 def release_due(uow: UnitOfWork, deps: CheckoutDeps, limit: int = due_per_run_max) -> int:
     """Release paid checkouts whose auto-release time passed without a hand-over; how many."""
     ids = repository.due(uow.conn, CheckoutStatus.PAID, uow.clock.now_us(), limit)
-    for checkout_id in ids:
+
+    def release_one(checkout_id: str) -> None:
         _release(uow, deps, load_locked(uow, checkout_id, None), "scheduler", "auto_release")
-    return len(ids)
+
+    return sum(_each(uow, checkout_id, release_one) for checkout_id in ids)
+
+
+def _each(uow: UnitOfWork, checkout_id: str, step: Callable[[str], None]) -> bool:
+    """One checkout's step in a savepoint of its own: a refused one is logged and left for a
+    person, and the others of the run still go through."""
+    try:
+        with uow.conn.begin_nested():
+            step(checkout_id)
+    except Refusal as refused:
+        log.error("checkout_step_refused", checkout=checkout_id, code=refused.code)
+        return False
+    return True
 
 
 def _release(
     uow: UnitOfWork, deps: CheckoutDeps, before: Checkout, actor: str, kind: str
 ) -> Checkout:
-    decision = rules.release(before, _release_terms(uow, deps, before), uow.clock.now_us(), kind)
-    apply(uow, before, decision, actor)
-    return decision.checkout
+    """Release with the cashback the budget can give; if a concurrent release took the budget
+    first (its batch refused here, nothing posted), decide again on what the budget holds now."""
+    for attempt in range(1, cashback_attempts_max + 1):
+        terms = _release_terms(uow, deps, before)
+        decision = rules.release(before, terms, uow.clock.now_us(), kind)
+        try:
+            with uow.conn.begin_nested():
+                apply(uow, before, decision, actor)
+        except CheckoutRefused as refused:
+            short = refused.code == ResultCode.EXCEEDS_CREDITS and terms.cashback_points > 0
+            if not short or attempt == cashback_attempts_max:
+                raise
+            continue
+        return decision.checkout
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _release_terms(uow: UnitOfWork, deps: CheckoutDeps, checkout: Checkout) -> rules.ReleaseTerms:
@@ -339,7 +383,8 @@ def _release_terms(uow: UnitOfWork, deps: CheckoutDeps, checkout: Checkout) -> r
     reservation = campaigns.reservation(uow.conn, checkout.id)
     discount = campaigns.post_discount_request(reservation) if reservation else None
     payers = sorted(checkout.payers)
-    cashback_to = checkout.pioneer_uid or (payers[0] if payers else None)
+    named = checkout.pioneer_uid if checkout.pioneer_uid in checkout.payers else None
+    cashback_to = named or (payers[0] if payers else None)
     points = 0
     if cashback_to is not None and rule.cashback_bp > 0:
         point_value = parameters.point_value_idr_units(uow.conn)

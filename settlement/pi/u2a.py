@@ -22,7 +22,7 @@ from chain.pi.verify import ExpectedPayment, verify_payment
 from escrow.calendar import from_us
 from escrow.model import TransferRequest, transfer_id
 from settlement.chart import TransferCode
-from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid
+from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid, lock_leg
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
@@ -246,6 +246,8 @@ def complete(
     exp = _check_linked(deps, conn, payment, txid, caller_uid, row.expectation_id, lock=True)
     lock_txid(conn, txid)
     _refuse_reused_txid(conn, payment_id, txid)
+    if exp.purpose == CHECKOUT_PURPOSE:
+        lock_leg(uow, exp.reference)  # the checkout's row before the escrow account's
     transfer_id = _post_receipt(uow, exp, payment, txid)
     if transfer_id is None:  # even suspense refused: suspense_items alone holds it (decision 0011)
         return U2AOutcome(payment_id, "suspense", txid, None)

@@ -8,7 +8,9 @@ A payment ``p`` (a gateway notification or an acquirer report line, with ``refer
    expired: money that lands late is still that bill's); a different amount is an
    ``amount_mismatch``, never a receipt;
 2. else (static QRIS has no reference) the oldest open expectation of the same NMID and amount
-   whose window holds the payment's time;
+   whose window holds the payment's time, never a checkout leg's: a leg is paid by its own
+   dynamic payload (its bill number), so a walk-in payment to the stall's printed static QR
+   cannot pay somebody else's checkout;
 3. a payment after the expectation's expiry is ``late`` (posted, and listed).
 
 These are SQL predicates over the aliases ``e`` and ``p``. The notification path applies them to
@@ -18,10 +20,12 @@ and amount meets the k-th open expectation of that NMID and amount). Neither pat
 criterion of its own.
 """
 
+from settlement.expectations import CHECKOUT_PURPOSE
+
 PAYABLE = "e.status IN ('open', 'expired')"
 BY_REFERENCE = "e.reference = p.reference"
 AMOUNT_AGREES = "e.amount_sen = p.amount_sen"
-STATIC_PAYABLE = "e.status = 'open'"
+STATIC_PAYABLE = f"e.status = 'open' AND e.purpose <> '{CHECKOUT_PURPOSE}'"
 STATIC_KEY = "e.nmid = p.nmid AND e.amount_sen = p.amount_sen"
 IN_WINDOW = "e.created_at <= p.transacted_at AND p.transacted_at <= e.expires_at"
 STATIC_ORDER = "e.created_at, e.id"

@@ -17,9 +17,10 @@ from chain.qris.gateways.errors import (
 from chain.qris.gateways.event import EventStatus, QrisEvent
 from chain.qris.gateways.snap import SNAP_NOTIFY_PATH, SNAP_NOTIFY_SERVICE_CODE
 from escrow import model
-from escrow.calendar import business_day, from_us
+from escrow.calendar import business_day, from_us, to_us
+from escrow.model import TransferRequest
 from escrow.refusals import Refusal
-from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid
+from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid, lock_leg
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine
@@ -40,6 +41,7 @@ from settlement.qris.posting import (
     post_receipts,
     post_transfer_groups,
     receipt_transfers,
+    transfers_for,
 )
 from settlement.unit_of_work import UnitOfWork
 
@@ -235,11 +237,19 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
         _exception(uow, event, "unmatched_event", None, None, "no open expectation", now)
         return Outcome.EXCEPTION
     expectation_id: uuid.UUID = row["expectation_id"]
-    if row["purpose"] == CHECKOUT_PURPOSE and _checkout_leg_cannot_take(row, event):
-        return _book_for_refund(uow, event, row, paid_at, now)
+    checkout_leg = row["purpose"] == CHECKOUT_PURPOSE
+    if checkout_leg:
+        lock_leg(uow, row["reference"])  # the checkout's row before the escrow account's
+        seen = _seen_before(row, event)
+        if seen is None:
+            detail = "a payment of a paid checkout leg with no RRN or transaction id to compare"
+            _exception(uow, event, "duplicate", expectation_id, row["amount_sen"], detail, now)
+            return Outcome.EXCEPTION
+        if not seen and (row["status"] == "paid" or event.amount_sen < row["amount_sen"]):
+            return _book_for_refund(uow, event, row, paid_at, now)
     if row["status"] == "paid":
         return Outcome.RECORDED  # the acquirer report (or another gateway) matched it first
-    if not row["amount_agrees"] and row["purpose"] != CHECKOUT_PURPOSE:
+    if not row["amount_agrees"] and not checkout_leg:
         detail = "paid amount differs from the expectation"
         _exception(uow, event, "amount_mismatch", expectation_id, row["amount_sen"], detail, now)
         return Outcome.EXCEPTION
@@ -248,6 +258,7 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
                       "event")  # fmt: skip
     ensure_rail_accounts(uow.ledger)
     post_receipts(uow, [receipt])
+    booked = _booked(uow, transfers_for(receipt))
     uow.conn.execute(
         text(_MARK_PAID),
         {"id": expectation_id, "rrn": event.rrn, "provider_tx_id": event.provider_tx_id,
@@ -263,8 +274,9 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
     if row["late"]:
         detail = f"paid at {paid_at.isoformat()} after expiry {row['expires_at'].isoformat()}"
         _exception(uow, event, "late", expectation_id, row["amount_sen"], detail, now)
-    if row["purpose"] == CHECKOUT_PURPOSE:
-        leg_paid(uow, row["reference"], event.amount_sen, None, _payment_ref(event))
+    if checkout_leg and booked:  # money in suspense is not the escrow's to hold
+        leg_paid(uow, row["reference"], event.amount_sen, None, _payment_ref(event),
+                 to_us(paid_at))  # fmt: skip
     return Outcome.POSTED
 
 
@@ -272,16 +284,24 @@ def _payment_ref(event: QrisEvent) -> str:
     return f"qris:{event.provider}:{event.provider_tx_id}"
 
 
-def _checkout_leg_cannot_take(row: RowMapping, event: QrisEvent) -> bool:
-    """A checkout leg's payment that is not the leg's own: short of its amount, or a second
-    payment of a leg already paid (not the same payment seen again from another source)."""
-    if row["status"] == "paid":
-        same: bool = row["matched_tx_id"] == event.provider_tx_id or (
-            row["matched_rrn"] is not None and row["matched_rrn"] == event.rrn
-        )
-        return not same
-    short: bool = event.amount_sen < row["amount_sen"]
-    return short
+def _booked(uow: UnitOfWork, transfers: list[TransferRequest]) -> bool:
+    """Whether a receipt's transfers reached their credit account (not suspense)."""
+    return all(uow.ledger.transfer(request.id) is not None for request in transfers)
+
+
+def _seen_before(row: RowMapping, event: QrisEvent) -> bool | None:
+    """Whether this payment is the one that already paid the leg (the same payment seen again,
+    from the report or another notification): by RRN when both sides carry one, else by the
+    gateway's transaction id; False for a leg not yet paid; None when nothing can tell."""
+    if row["status"] != "paid":
+        return False
+    if row["matched_rrn"] is not None and event.rrn is not None:
+        same_rrn: bool = row["matched_rrn"] == event.rrn
+        return same_rrn
+    if row["matched_tx_id"] is not None:
+        same_tx: bool = row["matched_tx_id"] == event.provider_tx_id
+        return same_tx
+    return None
 
 
 def _book_for_refund(
@@ -292,11 +312,13 @@ def _book_for_refund(
     fee = _fee(uow, event, row["criteria"], paid_at, row["expectation_id"], now)
     key = _payment_ref(event)
     ensure_rail_accounts(uow.ledger)
-    post_transfer_groups(uow, [receipt_transfers(
+    transfers = receipt_transfers(
         row["expectation_id"], model.transfer_id(PAYMENT_RECEIPT_NAMESPACE, key),
         row["credit_account"], event.amount_sen, fee, event.rrn, "event", mdr_key=key,
-    )])  # fmt: skip
-    leg_paid(uow, row["reference"], event.amount_sen, None, key)
+    )  # fmt: skip
+    post_transfer_groups(uow, [transfers])
+    if _booked(uow, transfers):
+        leg_paid(uow, row["reference"], event.amount_sen, None, key, to_us(paid_at))
     return Outcome.POSTED
 
 

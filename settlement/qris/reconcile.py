@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from escrow.calendar import day_range, from_us
+from escrow.calendar import day_range, from_us, to_us
 from escrow.model import TransferRequest
 from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid
 from settlement.qris import exceptions
@@ -142,9 +142,13 @@ _CLAIMED_ROWS = """
     SELECT expectation_id, transfer_id, credit_account, gross_sen, fee_sen, rrn FROM qris_claimed
 """
 _CLAIMED_CHECKOUT_LEGS = """
-    SELECT c.reference, c.gross_sen, c.rrn, c.line_id FROM qris_claimed c
-    JOIN qris_expectations e ON e.id = c.expectation_id
+    SELECT c.reference, c.gross_sen, c.line_id, c.transacted_at, c.transfer_id
+    FROM qris_claimed c JOIN qris_expectations e ON e.id = c.expectation_id
     WHERE e.purpose = %(purpose)s ORDER BY c.line_id
+"""
+_LOCK_CLAIMED_CHECKOUTS = """
+    SELECT k.id FROM checkouts k JOIN checkout_legs l ON l.checkout_id = k.id
+    JOIN qris_claimed c ON c.reference = l.reference ORDER BY k.id FOR UPDATE OF k
 """
 # Each line of the day is written once with its final state; the exceptional ones are listed.
 _DECIDE_LINES = """
@@ -247,6 +251,8 @@ def reconcile_day(uow: UnitOfWork, day: date, *, expectation_ttl_max_us: int) ->
         cur.execute("ANALYZE qris_claimed")
         cur.execute(_CLAIM_EXCEPTIONS, params)
     ensure_rail_accounts(uow.ledger)
+    with raw.cursor() as cur:  # checkouts' rows before the escrow account's, as every use case
+        cur.execute(_LOCK_CLAIMED_CHECKOUTS)
     postings = post_transfer_groups(uow, _claimed_transfers(raw))
     _hand_over_checkout_legs(uow, raw)
     with raw.cursor() as cur:
@@ -276,13 +282,17 @@ def _claimed_transfers(raw: psycopg.Connection[Any]) -> Iterator[list[TransferRe
 
 
 def _hand_over_checkout_legs(uow: UnitOfWork, raw: psycopg.Connection[Any]) -> None:
-    """Tell each checkout whose leg a report line paid (in the run's transaction)."""
+    """Tell each checkout whose leg a report line paid (in the run's transaction), at the time
+    the line says it was paid; a receipt the ledger sent to suspense is not the escrow's."""
     with raw.cursor(row_factory=dict_row) as cur:
         cur.execute(_CLAIMED_CHECKOUT_LEGS, {"purpose": CHECKOUT_PURPOSE})
         paid = cur.fetchall()
     for row in paid:
-        payment = f"qris:report:{row['rrn'] or row['line_id']}"
-        leg_paid(uow, row["reference"], row["gross_sen"], None, payment)
+        if uow.ledger.transfer(row["transfer_id"]) is None:
+            continue
+        payment = f"qris:report-line:{row['line_id']}"
+        leg_paid(uow, row["reference"], row["gross_sen"], None, payment,
+                 to_us(row["transacted_at"]))  # fmt: skip
 
 
 def _unpriced(cur: psycopg.Cursor[dict[str, Any]]) -> str | None:

@@ -556,7 +556,9 @@ def statement_csv(s: Statement) -> str:
     """The statement as CSV (RFC 4180, CRLF): Indonesian headers, one row per figure, amounts as
     decimal text at the asset's scale with the asset in its own column."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    # every field quoted: a spreadsheet set to split on ";" (Indonesian Excel) never cuts a
+    # merchant's name into a cell of its own that could start a formula
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_HEADER)
     writer.writerows(_csv_rows(s))
     return out.getvalue()

@@ -46,8 +46,8 @@ WIB = timedelta(hours=7)
 
 
 @pytest.fixture
-def container(database_url: str) -> Iterator[Container]:
-    built = build_container(Settings(), database_url)
+def container(module_database_url: str) -> Iterator[Container]:
+    built = build_container(Settings(), module_database_url)
     yield built
     built.engine.dispose()
 
@@ -220,7 +220,7 @@ def test_bu_tin_half_pi_half_qris_over_http(client: httpx.Client, container: Con
 def test_the_pioneer_disputes_and_the_treasury_refunds(
     client: httpx.Client, container: Container
 ) -> None:
-    merchant_id, merchant = onboard(client)
+    _, merchant = onboard(client)
     body = {
         "price": {"amount": "15000.00", "asset": "IDR"},
         "tenders": [{"tender": "PI", "share_bp": 10_000}],
@@ -256,3 +256,31 @@ def test_the_pioneer_disputes_and_the_treasury_refunds(
         ("disputed", "pioneer"),
         ("refunded", "treasury"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        ("1e4", "checkout_amount_invalid"),
+        ("15000", "checkout_amount_invalid"),
+        ("015000.00", "checkout_amount_invalid"),
+        ("15000.0", "checkout_amount_invalid"),
+        ("-1.00", "checkout_amount_invalid"),
+        ("0.00", "amount_out_of_range"),
+    ],
+)
+def test_a_price_is_a_decimal_string_at_the_assets_scale(
+    client: httpx.Client, container: Container, amount: str, code: str
+) -> None:
+    _, merchant = onboard(client)
+    body = {"price": {"amount": amount, "asset": "IDR"}, "tenders": [{"tender": "QRIS"}]}
+    refused = client.post("/v1/checkouts", json=body, headers=key(merchant))
+    assert (refused.status_code, refused.json()["code"]) == (422, code)
+    numbers = client.post(
+        "/v1/checkouts",
+        headers=key(merchant),
+        json=body | {"price": {"amount": 15000.0, "asset": "IDR"}},
+    )
+    assert numbers.status_code == 422
+    listed = client.get("/v1/checkouts", headers=merchant).json()["items"]
+    assert listed == []  # nothing was opened

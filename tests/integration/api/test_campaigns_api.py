@@ -44,7 +44,9 @@ def merchant(http: httpx.Client, treasury: str) -> dict[str, str]:
     """An onboarded merchant and its key's Authorization value."""
     body = merchant_body()
     assert http.post("/v1/merchants", json=body, headers=headers(treasury)).status_code == 201
-    key = http.post(f"/v1/merchants/{body['id']}/keys", json={}, headers=headers(treasury))
+    key = http.post(
+        f"/v1/merchants/{body['id']}/keys", json={"label": "till"}, headers=headers(treasury)
+    )
     assert key.status_code == 201, key.text
     return {"id": body["id"], "authorization": bearer(key.json()["token"])}
 

@@ -23,7 +23,7 @@ from api.idempotency import IdempotencyKey
 from escrow.clock import SystemClock
 from settlement.bootstrap import assemble_container
 from settlement.config import Settings
-from settlement.idempotency import principal_scope, purge_expired
+from settlement.idempotency import purge_expired
 from settlement.merchants.model import MerchantRefused
 from settlement.outbox import Dispatcher
 from settlement.schedule import purge_idempotency_keys
@@ -137,7 +137,7 @@ def test_the_same_request_replays_the_first_201(
     assert runs["count"] == 1
     (row,) = _rows(db_engine, sent["Idempotency-Key"])
     assert (row.state, row.status_code) == ("done", 201)
-    assert row.principal == principal_scope(treasury.encode())
+    assert row.principal.startswith("treasury:")  # the caller, never its credential
     assert treasury.encode() not in bytes(row.response_body)
 
 
@@ -179,6 +179,47 @@ def test_keys_are_scoped_by_principal(http: httpx.Client, treasury: str, db_engi
     assert mine.json()["run"] == 1
     assert theirs.json()["run"] == 2
     assert len(_rows(db_engine, key)) == 2
+
+
+def test_one_caller_however_it_spells_its_header_has_one_key_space(
+    http: httpx.Client, treasury: str
+) -> None:
+    token = treasury.removeprefix("Bearer ")
+    key = str(uuid.uuid4())
+    answers = [
+        http.post("/v1/probe/count", json={}, headers=headers(spelled, key))
+        for spelled in (
+            f"Bearer {token}",
+            f"bearer {token}",
+            f"Bearer  {token}",
+            f"BEARER {token} ",
+        )
+    ]
+    assert {reply.json()["run"] for reply in answers} == {1}
+    assert runs["count"] == 1
+
+
+def test_a_revoked_key_replays_nothing(http: httpx.Client, treasury: str) -> None:
+    issued = http.post(
+        "/v1/keys",
+        json={"role": "treasury", "owner": "revoked", "label": "probe"},
+        headers=headers(treasury),
+    ).json()
+    sent = headers(f"Bearer {issued['token']}")
+    assert http.post("/v1/probe/count", json={"a": 1}, headers=sent).status_code == 201
+    assert http.delete(f"/v1/keys/{issued['id']}", headers=headers(treasury)).status_code == 200
+    again = http.post("/v1/probe/count", json={"a": 1}, headers=sent)
+    assert (again.status_code, _code(again)) == (401, "unauthenticated")
+    assert "idempotent-replayed" not in again.headers
+
+
+def test_the_routers_own_answers_are_not_kept(
+    http: httpx.Client, treasury: str, db_engine: Engine
+) -> None:
+    sent = headers(treasury)
+    assert http.post("/v1/probe/nosuch", json={}, headers=sent).status_code == 404
+    assert _rows(db_engine, sent["Idempotency-Key"]) == []
+    assert http.post("/v1/probe/count", json={}, headers=sent).status_code == 201
 
 
 def test_a_concurrent_request_with_the_key_is_409(http: httpx.Client, treasury: str) -> None:

@@ -81,7 +81,7 @@ def world(app: FastAPI, http: httpx.Client, module_engine: Engine) -> World:
         "mine": _key(http, treasury, f"/v1/merchants/{mine}/keys", {"label": "till"}),
         "theirs": _key(http, treasury, f"/v1/merchants/{theirs}/keys", {"label": "till"}),
         "gateway": _key(
-            http, treasury, "/v1/keys", {"role": "gateway", "owner": "midtrans", "label": "gateway"}
+            http, treasury, "/v1/keys", {"role": "gateway", "owner": "midtrans", "label": "gw"}
         ),
     }
     with unit_of_work(module_engine, SystemClock()) as uow:

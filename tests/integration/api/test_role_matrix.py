@@ -29,7 +29,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
-from sqlalchemy import Engine
 
 from api.app import create_app
 from settlement.bootstrap import build_container
@@ -81,19 +80,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/checkouts/{checkout_id}/decision"): STAFF,
     ("POST", "/v1/checkouts/{checkout_id}/dispute"): frozenset({PIONEER}),
     ("POST", "/v1/checkouts/{checkout_id}/legs/{tender}/pay"): frozenset({PIONEER}),
-    # Pi-Zone campaigns and revenue-share rules: the treasury.
-    ("POST", "/v1/campaigns"): STAFF,
-    ("GET", "/v1/campaigns"): STAFF,
-    ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
-    ("GET", "/v1/share-rules/{rule_id}"): STAFF,
-    # A merchant's read models: a merchant key reads its own merchant (the other merchant's key
-    # reads the other's); the treasury names one with ?merchant=. The till's images: the
-    # checkout's merchant and the treasury.
+    # A merchant's read models: a merchant key reads its own; the treasury names the merchant.
     ("GET", "/v1/balances"): STAFF | {OWN, OTHER},
     ("GET", "/v1/history"): STAFF | {OWN, OTHER},
     ("GET", "/v1/statements/{month}"): STAFF | {OWN, OTHER},
     ("GET", "/v1/checkouts/{checkout_id}/qris.svg"): STAFF | {OWN},
     ("GET", "/v1/checkouts/{checkout_id}/qris.png"): STAFF | {OWN},
+    # Pi-Zone campaigns and revenue-share rules: the treasury.
+    ("POST", "/v1/campaigns"): STAFF,
+    ("GET", "/v1/campaigns"): STAFF,
+    ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
+    ("GET", "/v1/share-rules/{rule_id}"): STAFF,
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -130,10 +127,9 @@ def test_the_policy_names_known_callers_only() -> None:
 
 
 @pytest.fixture(scope="module")
-def app(
-    database_url: str, db_engine: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FastAPI]:
-    """The app with every rail configured (SNAP too, so its route reaches its own check)."""
+def app(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    """The app with every rail configured (SNAP too, so its route reaches its own check), on
+    the module's own database (the matrix pays a Pi leg: custody totals stay out of the others')."""
     snap_key: Path = tmp_path_factory.mktemp("snap") / "pjp.pem"
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     snap_key.write_bytes(
@@ -141,7 +137,7 @@ def app(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    with service(database_url, Settings(qris_snap_public_key_file=snap_key)) as built:
+    with service(module_database_url, Settings(qris_snap_public_key_file=snap_key)) as built:
         yield built
 
 
@@ -181,11 +177,11 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
     path_values = {
         "checkout_id": _paid_checkout(http, credentials[OWN], pioneer),
         "tender": "MSC",
+        "month": "2026-11",
         "merchant_id": own["id"],
         "key_id": str(uuid.uuid4()),
         "payment_id": "matrix-payment",
         "provider": "xendit",
-        "month": "2025-01",
     }
     return {"credentials": credentials, "path_values": path_values}
 

@@ -100,7 +100,9 @@ def pay_pi(
     return pioneer.uid
 
 
-def pay_qris(conn: Connection, world: PiWorld, reference: str, amount_sen: int) -> None:
+def pay_qris(
+    conn: Connection, world: PiWorld, reference: str | None, amount_sen: int, **fields: object
+) -> None:
     event = QrisEvent(
         "midtrans",
         f"tx-{uuid.uuid4().hex[:12]}",
@@ -111,7 +113,7 @@ def pay_qris(conn: Connection, world: PiWorld, reference: str, amount_sen: int) 
         reference=reference,
         paid_at=from_us(world.clock.now_us()),
     )
-    apply_notification(uow_of(conn, world), event)
+    apply_notification(uow_of(conn, world), replace(event, **fields))  # type: ignore[arg-type]
 
 
 def balance(conn: Connection, code: str) -> int:
@@ -183,6 +185,14 @@ def test_bu_tin_sells_a_plate_for_half_pi_half_qris(db_conn: Connection, pi_worl
         ({"shares": (TenderShare(Tender.MSC, 10_000),)}, "checkout_tender_not_accepted"),
         ({"campaign_id": "nope"}, "checkout_pioneer_required"),
         ({"merchant_id": "UMnobody"}, "merchant_unknown"),
+        (
+            {
+                "campaign_id": "MPZ",
+                "pioneer_uid": "ani",
+                "shares": (TenderShare(Tender.QRIS, 10_000),),
+            },
+            "checkout_pioneer_required",
+        ),
         ({"merchant_reference": "x" * 65}, "checkout_reference_invalid"),
         (
             {
@@ -228,6 +238,10 @@ def test_expiry_refunds_the_paid_pi_leg_by_a2u(db_conn: Connection, pi_world: Pi
     )
     payer = pay_pi(db_conn, pi_world, created.legs[0].reference, "1.5")
     pi_world.clock.now += TTL_S
+    assert service.find_checkout(uow_of(db_conn, pi_world), created.id, None).status is (
+        CheckoutStatus.OPEN  # the grace for payments still being told has not passed
+    )
+    pi_world.clock.now += service.expiry_grace_s
     assert service.expire_due(uow_of(db_conn, pi_world)) >= 1
     expired = service.find_checkout(uow_of(db_conn, pi_world), created.id, None)
     assert expired.status is CheckoutStatus.EXPIRED
@@ -390,3 +404,52 @@ def test_a_merchant_reference_names_one_checkout(db_conn: Connection, pi_world: 
         service.create_checkout(uow_of(db_conn, pi_world), deps(pi_world), request, "m")
     assert reused.value.code == "checkout_reference_reused"
     assert counts(db_conn) == before
+
+
+def refunds_of(conn: Connection, checkout_id: str) -> list[tuple[str, int]]:
+    rows = conn.execute(
+        text("SELECT reason, amount_units FROM checkout_refunds WHERE checkout_id = :id"),
+        {"id": checkout_id},
+    ).all()
+    return sorted((row.reason, row.amount_units) for row in rows)
+
+
+def only_qris(conn: Connection, world: PiWorld) -> tuple[str, str, str]:
+    merchant_id = onboard(conn, world)
+    request = half_and_half(merchant_id, shares=(TenderShare(Tender.QRIS, 10_000),))
+    created = service.create_checkout(uow_of(conn, world), deps(world), request, "m")
+    nmid = merchants.find(conn, merchant_id).nmid  # type: ignore[union-attr]
+    return created.id, created.legs[0].reference, str(nmid)
+
+
+def test_a_walk_in_static_payment_pays_no_checkout(db_conn: Connection, pi_world: PiWorld) -> None:
+    checkout_id, _, nmid = only_qris(db_conn, pi_world)
+    pay_qris(db_conn, pi_world, None, PRICE, nmid=nmid)  # the stall's printed QR, same amount
+    assert service.find_checkout(uow_of(db_conn, pi_world), checkout_id, None).status is (
+        CheckoutStatus.OPEN
+    )
+    assert refunds_of(db_conn, checkout_id) == []
+
+
+def test_the_same_payment_told_twice_is_not_refunded(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    checkout_id, reference, _ = only_qris(db_conn, pi_world)
+    pay_qris(db_conn, pi_world, reference, PRICE, rrn="RRN000000001")
+    pay_qris(db_conn, pi_world, reference, PRICE, rrn="RRN000000001")  # another gateway's id
+    assert refunds_of(db_conn, checkout_id) == []
+    pay_qris(db_conn, pi_world, reference, PRICE, rrn="RRN000000002")  # paid again, truly
+    assert refunds_of(db_conn, checkout_id) == [("duplicate", PRICE)]
+
+
+def test_a_payment_made_before_expiry_counts_though_told_after(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    checkout_id, reference, _ = only_qris(db_conn, pi_world)
+    made_at = from_us(pi_world.clock.now_us() + (TTL_S - 10) * 1_000_000)
+    pi_world.clock.now += TTL_S + 20
+    pay_qris(db_conn, pi_world, reference, PRICE, paid_at=made_at)
+    assert service.find_checkout(uow_of(db_conn, pi_world), checkout_id, None).status is (
+        CheckoutStatus.PAID
+    )
+    assert refunds_of(db_conn, checkout_id) == []

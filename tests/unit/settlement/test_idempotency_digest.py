@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement.idempotency import ANONYMOUS, principal_scope, request_digest
+from settlement.idempotency import request_digest
 
 methods = st.sampled_from(["POST", "PUT", "PATCH", "DELETE"])
 requests = st.tuples(methods, st.text(max_size=40), st.binary(max_size=40), st.binary(max_size=80))
@@ -31,15 +29,3 @@ def test_the_digest_is_32_bytes_and_ignores_method_case() -> None:
     digest = request_digest("post", "/v1/merchants", b"", b"{}")
     assert len(digest) == 32
     assert digest == request_digest("POST", "/v1/merchants", b"", b"{}")
-
-
-@given(st.binary(min_size=1, max_size=200), st.binary(min_size=1, max_size=200))
-def test_each_credential_has_its_own_scope_and_none_is_stored(a: bytes, b: bytes) -> None:
-    assert principal_scope(a) == hashlib.sha256(a).hexdigest()
-    assert (principal_scope(a) == principal_scope(b)) == (a == b)
-    assert len(principal_scope(a)) == 64
-    assert principal_scope(a) != ANONYMOUS
-
-
-def test_without_a_credential_the_scope_is_anonymous() -> None:
-    assert principal_scope(None) == principal_scope(b"") == ANONYMOUS

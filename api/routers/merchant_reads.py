@@ -94,7 +94,8 @@ class HistoryItem(BaseModel):
     counterparty: str = Field(description="The account on the other side.")
     effect: Literal["posted", "pending", "pending_posted", "pending_voided"]
     pending_id: str | None
-    external_ref: str | None = Field(description="E.g. the checkout leg's reference.")
+    external_ref: str | None = Field(description="A payment id or txid, where one is named.")
+    checkout_id: str | None = Field(description="The checkout the transfer belongs to, if any.")
     amount: str
     asset: str
     amount_units: int

@@ -2,8 +2,8 @@
 refunds, read per merchant and month without scanning every merchant's history.
 
 The ledger side of the read models needs nothing new: a merchant's history and balances read
-``transfers_debit_history`` / ``transfers_credit_history`` (account, ts), and the shares of a
-checkout ``transfers_external_ref``.
+``transfers_debit_history`` / ``transfers_credit_history`` (account, ts), and a released leg's
+shares are read by their ids.
 """
 
 from alembic import op

@@ -143,6 +143,12 @@ def hold_id(reference: str) -> uuid.UUID:
     return transfer_id(HOLD_NAMESPACE, reference)
 
 
+def share_id(code: TransferCode, reference: str) -> uuid.UUID:
+    """The transfer of leg ``reference``'s share with ``code`` (platform fee, community fund):
+    the merchant's statement finds a released leg's shares by these ids."""
+    return transfer_id(str(code), reference)
+
+
 def receive(
     checkout: Checkout,
     reference: str,
@@ -314,7 +320,7 @@ def _release_leg(checkout: Checkout, leg: Leg, rule: ShareRule) -> list[Transfer
             ).code
             transfers.append(
                 TransferRequest(
-                    transfer_id(str(code), leg.reference),
+                    share_id(code, leg.reference),
                     escrow,
                     account,
                     units,

@@ -44,6 +44,7 @@ _TIMESTAMP = re.compile(r"[0-9]{1,19}")
 _PAGE = text(
     """
     SELECT t.id, t.ts, t.code, t.asset, t.amount, t.flags, t.pending_id, t.external_ref,
+           t.user_data ->> 'checkout' AS checkout_id,
            (SELECT code FROM accounts WHERE id = t.debit_account_id) AS debit,
            (SELECT code FROM accounts WHERE id = t.credit_account_id) AS credit
     FROM accounts a
@@ -81,6 +82,9 @@ class HistoryEntry:
     ``pending_voided`` (a hold resolved)."""
     pending_id: uuid.UUID | None
     external_ref: str | None
+    """What the transfer records outside the ledger (a payment id, a txid), where it names one."""
+    checkout_id: str | None = None
+    """The checkout the transfer belongs to, where the checkout recorded it (``user_data``)."""
 
     @property
     def amount(self) -> str:
@@ -99,6 +103,7 @@ class HistoryEntry:
             "effect": self.effect,
             "pending_id": str(self.pending_id) if self.pending_id else None,
             "external_ref": self.external_ref,
+            "checkout_id": self.checkout_id,
             **amount_view(self.amount_units, self.asset),
         }
 
@@ -177,6 +182,7 @@ def _entry(row: Row[Any], mine: set[str]) -> HistoryEntry:
         effect=_effect(TransferFlags(row.flags)),
         pending_id=row.pending_id,
         external_ref=row.external_ref,
+        checkout_id=row.checkout_id,
     )
 
 

@@ -4,9 +4,9 @@ Two views of one month (WIB, ``escrow.calendar.month_range_us``), each from its 
 
 - **What was sold**: the checkouts released in the month (``checkouts.closed_at``): sales per
   tender (the legs' amounts in their asset, and their Rupiah value), the Pi-Zone discounts the
-  campaigns paid, the shares taken from them (ledger transfers ``checkout.platform_fee`` and
-  ``checkout.community_fund`` whose ``external_ref`` names one of their legs or the checkout) and
-  the QRIS MDR of their QRIS legs (the ``qris.mdr`` transfer of each leg's expectation; the
+  campaigns paid, the shares taken from them (each leg's ``checkout.platform_fee`` and
+  ``checkout.community_fund`` transfers, by the ids the release gives them) and the QRIS MDR
+  of their QRIS legs (the ``qris.mdr`` transfer of each leg's expectation; the
   treasury bears it, so it is shown and not deducted), and the refunds of the merchant's
   checkouts made in the month (``checkout_refunds``).
 - **What the ledger holds**: per asset, the posted balance of ``merchant:{mid}:{asset}`` at the
@@ -35,6 +35,7 @@ from escrow.calendar import format_wib, from_us, month_range_us
 from escrow.clock import SystemClock
 from escrow.model import transfer_id
 from settlement.chart import TransferCode
+from settlement.checkout.rules import share_id
 from settlement.merchants.model import MerchantRefused
 from settlement.merchants.service import find
 from settlement.qris.posting import MDR_NAMESPACE
@@ -66,7 +67,6 @@ __all__ = [
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 _POSTED = (0, 4)
 """Stored transfer flags that change a posted balance: plain, and a pending transfer posted."""
-SHARE_CODES = (TransferCode.CHECKOUT_PLATFORM_FEE, TransferCode.CHECKOUT_COMMUNITY_FUND)
 MONTHS_ID = (
     "Januari",
     "Februari",
@@ -300,20 +300,14 @@ _SALES = text(
     GROUP BY l.tender, l.asset ORDER BY l.tender, l.asset
     """  # noqa: S608 - constant SQL
 )
-_SHARES = text(
-    f"""
-    WITH released AS ({_RELEASED}),
-    refs AS (SELECT id AS ref FROM released
-             UNION SELECT l.reference FROM checkout_legs l JOIN released r ON l.checkout_id = r.id)
-    SELECT t.code, t.asset, count(*) AS transfers, sum(t.amount) AS amount
-    FROM refs JOIN transfers t ON t.external_ref = refs.ref
-    WHERE t.code = ANY(:codes) AND t.flags IN (0, 4)
-    GROUP BY t.code, t.asset ORDER BY t.code, t.asset
-    """  # noqa: S608 - constant SQL
+_RELEASED_LEGS = text(
+    f"SELECT l.reference FROM ({_RELEASED}) released"  # noqa: S608 - constant SQL
+    " JOIN checkout_legs l ON l.checkout_id = released.id"
 )
-"""A transfer has one ``external_ref``, so matching the union of leg references and checkout
-ids counts each share once, whichever of the two the release names (index
-``transfers_external_ref``)."""
+_SHARES = text(
+    "SELECT code, asset, count(*) AS transfers, sum(amount) AS amount FROM transfers"
+    " WHERE id = ANY(:ids) AND flags IN (0, 4) GROUP BY code, asset ORDER BY code, asset"
+)
 _QRIS_EXPECTATIONS = text(
     f"""
     SELECT e.id FROM ({_RELEASED}) released
@@ -337,12 +331,17 @@ _REFUNDS = text(
 
 
 def _shares(conn: Connection, window: dict[str, Any]) -> Iterator[FeeLine]:
+    """Each released leg's share transfers, found by the ids the release gives them
+    (``settlement.checkout.rules.share_id``): primary-key reads, one per leg and share."""
     kinds = {
         TransferCode.CHECKOUT_PLATFORM_FEE: "platform_fee",
         TransferCode.CHECKOUT_COMMUNITY_FUND: "community_fund",
     }
-    rows = conn.execute(_SHARES, window | {"codes": [str(c) for c in SHARE_CODES]})
-    for row in rows:
+    legs = [row.reference for row in conn.execute(_RELEASED_LEGS, window)]
+    if not legs:
+        return
+    ids = [share_id(code, leg) for leg in legs for code in kinds]
+    for row in conn.execute(_SHARES, {"ids": ids}):
         yield FeeLine(kinds[row.code], row.asset, int(row.transfers), int(row.amount), True)
 
 

@@ -16,6 +16,7 @@ from escrow.calendar import from_us
 from escrow.model import TransferFlags, TransferRequest, transfer_id
 from settlement import chart
 from settlement.chart import TransferCode, open_account
+from settlement.checkout.rules import share_id
 from settlement.qris.posting import MDR_NAMESPACE
 from settlement.unit_of_work import UnitOfWork
 
@@ -257,8 +258,8 @@ def hold(uow: UnitOfWork, mid: str, asset: str, units: int, leg: str) -> uuid.UU
 def release(
     uow: UnitOfWork, held: uuid.UUID, asset: str, units: int, fee: int, fund: int, leg: str
 ) -> None:
-    """Release a hold: the merchant's part posted, the rest to the platform fee and the fund,
-    every share naming the leg in ``external_ref``: one linked batch."""
+    """Release a hold as the checkout does: the merchant's part posted, the rest to the platform
+    fee and the fund under the ids the release gives a leg's shares; one linked batch."""
     escrow = f"escrow:checkout:{asset}"
     post(
         uow,
@@ -274,23 +275,21 @@ def release(
             external_ref=leg,
         ),
         TransferRequest(
-            uuid.uuid4(),
+            share_id(TransferCode.CHECKOUT_PLATFORM_FEE, leg),
             escrow,
             f"income:platform_fee:{asset}",
             fee,
             asset,
             TransferCode.CHECKOUT_PLATFORM_FEE,
             TransferFlags.LINKED,
-            external_ref=leg,
         ),
         TransferRequest(
-            uuid.uuid4(),
+            share_id(TransferCode.CHECKOUT_COMMUNITY_FUND, leg),
             escrow,
             f"community_fund:{asset}",
             fund,
             asset,
             TransferCode.CHECKOUT_COMMUNITY_FUND,
-            external_ref=leg,
         ),
     )
 

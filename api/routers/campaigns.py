@@ -177,7 +177,12 @@ def list_campaigns(
     request: Request,
     _: Treasury,
     after: Annotated[
-        str, Query(max_length=32, description="The last id of the previous page.")
+        str,
+        Query(
+            max_length=32,
+            pattern=r"^[A-Za-z0-9_-]*$",
+            description="The last id of the previous page.",
+        ),
     ] = "",
     limit: Annotated[int, Query(ge=1, le=service.campaigns_page_max)] = service.campaigns_page_max,
 ) -> CampaignPage:

@@ -226,7 +226,10 @@ def list_checkouts(
     principal: MerchantOrTreasury,
     status: Annotated[CheckoutStatus | None, Query(description="Only this status.")] = None,
     merchant_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = None,
-    after: Annotated[str, Query(max_length=32, description="next_after of the last page.")] = "",
+    after: Annotated[
+        str,
+        Query(max_length=32, pattern=r"^[a-z0-9_]*$", description="next_after of the last page."),
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=service.checkouts_page_max)] = service.checkouts_page_max,
 ) -> CheckoutPage:
     """The merchant's checkouts (a treasury key: every merchant's, or ``merchant_id``'s)."""

@@ -174,7 +174,12 @@ def list_merchants(
     request: Request,
     _: Treasury,
     after: Annotated[
-        str, Query(max_length=32, description="The last id of the previous page.")
+        str,
+        Query(
+            max_length=32,
+            pattern=r"^[A-Za-z0-9_-]*$",
+            description="The last id of the previous page.",
+        ),
     ] = "",
     limit: Annotated[int, Query(ge=1, le=service.merchants_page_max)] = service.merchants_page_max,
 ) -> MerchantPage:

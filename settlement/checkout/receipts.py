@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from escrow.errors import InvariantViolation
 from settlement.checkout import repository, rules
-from settlement.checkout.apply import apply, discount_void, load_locked
+from settlement.checkout.apply import apply, discount_void
 from settlement.unit_of_work import UnitOfWork
 
 CHECKOUT_PURPOSE = "checkout"
@@ -22,10 +22,9 @@ def leg_paid(
 ) -> None:
     """``amount_units`` for leg ``reference`` reached its escrow account, paid by ``payer``
     (a Pioneer's uid; None for QRIS) in the payment ``external_ref``; the checkout decides."""
-    checkout_id = repository.checkout_of_leg(uow.conn, reference)
-    if checkout_id is None:
+    before = repository.load_of_leg(uow.conn, reference, lock=True)
+    if before is None:
         raise InvariantViolation(f"a checkout payment for {reference}, which is no checkout leg")
-    before = load_locked(uow, checkout_id, None)
     decision = rules.receive(
         before,
         reference,

@@ -170,9 +170,16 @@ class Ledger:
         """Open the account if it does not exist; if it does, it must be the same account.
 
         With a ``policy`` (the chart of accounts), an undeclared account is refused first.
+        An account that exists (nearly always) costs one read, not an insert and a read.
         """
         if self._policy is not None:
             self._policy.check_account(code, asset, kind, flags)
+        try:
+            existing = self.account(code)
+        except AccountNotFound:
+            pass
+        else:
+            return require_same_account(existing, asset, kind, flags)
         self._conn.execute(
             text(
                 "INSERT INTO accounts (code, asset, kind, owner, flags) "

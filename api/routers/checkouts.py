@@ -22,7 +22,7 @@ from api.routers.pi import Uid
 from settlement.access.principal import Principal, Role
 from settlement.checkout import service
 from settlement.checkout.errors import CheckoutRefused
-from settlement.checkout.model import CheckoutStatus
+from settlement.checkout.model import Checkout, CheckoutStatus
 from settlement.checkout.pricing import TenderShare, parse_price
 from settlement.checkout.views import describe, history
 from settlement.merchants import service as merchants
@@ -178,9 +178,13 @@ def _scope(principal: Principal) -> str | None:
 
 
 def _answer(uow: UnitOfWork, checkout_id: str, merchant_id: str | None) -> CheckoutAnswer:
-    found = service.find_checkout(uow, checkout_id, merchant_id)
-    merchant = merchants.find(uow.conn, found.merchant_id)
-    view = describe(uow.conn, found, merchant.name if merchant else None)
+    return _describe(uow, service.find_checkout(uow, checkout_id, merchant_id))
+
+
+def _describe(uow: UnitOfWork, checkout: Checkout) -> CheckoutAnswer:
+    """The answer of a checkout this unit of work just loaded or created (not read again)."""
+    merchant = merchants.find(uow.conn, checkout.merchant_id)
+    view = describe(uow.conn, checkout, merchant.name if merchant else None)
     return CheckoutAnswer.model_validate(view)
 
 
@@ -214,8 +218,7 @@ def create_checkout(
     wanted = _request(body, principal)
 
     def work(uow: UnitOfWork) -> CheckoutAnswer:
-        created = service.create_checkout(uow, wired.checkout, wanted, principal.actor)
-        return _answer(uow, created.id, None)
+        return _describe(uow, service.create_checkout(uow, wired.checkout, wanted, principal.actor))
 
     return run(wired.engine, wired.clock, work)
 
@@ -240,7 +243,7 @@ def list_checkouts(
 
     def work(uow: UnitOfWork) -> CheckoutPage:
         found = service.list_checkouts(uow, scope, status, after, limit)
-        items = [_answer(uow, checkout.id, None) for checkout in found]
+        items = [_describe(uow, checkout) for checkout in found]
         return CheckoutPage(items=items, next_after=found[-1].id if len(found) == limit else None)
 
     return run(wired.engine, wired.clock, work)

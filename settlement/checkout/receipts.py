@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from escrow.errors import InvariantViolation
 from settlement.checkout import repository, rules
-from settlement.checkout.apply import apply, discount_void, load_locked
+from settlement.checkout.apply import apply, discount_void
 from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.unit_of_work import UnitOfWork
 
@@ -21,9 +21,7 @@ def lock_leg(uow: UnitOfWork, reference: str) -> None:
     """Lock the checkout of leg ``reference`` before its payment is posted, so that a rail takes
     the checkout's row before the escrow account's, in the order every checkout use case does
     (no deadlock between a payment and an expiry or a hand-over)."""
-    checkout_id = repository.checkout_of_leg(uow.conn, reference)
-    if checkout_id is not None:
-        repository.load(uow.conn, checkout_id, lock=True)
+    repository.load_of_leg(uow.conn, reference, lock=True)
 
 
 def leg_paid(
@@ -37,10 +35,9 @@ def leg_paid(
     """``amount_units`` for leg ``reference`` reached its escrow account, paid by ``payer``
     (a Pioneer's uid; None for QRIS) in the payment ``external_ref`` at ``paid_at_us`` (the
     payment's own time, if the rail knows it; else now); the checkout decides."""
-    checkout_id = repository.checkout_of_leg(uow.conn, reference)
-    if checkout_id is None:
+    before = repository.load_of_leg(uow.conn, reference, lock=True)
+    if before is None:
         raise InvariantViolation(f"a checkout payment for {reference}, which is no checkout leg")
-    before = load_locked(uow, checkout_id, None)
     now_us = uow.clock.now_us()
     decision = rules.receive(
         before, reference, amount_units, payer, external_ref, now_us,

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Row, text
 from escrow.calendar import from_us, to_us
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus
-from settlement.checkout.rules import Decision, Refund
+from settlement.checkout.rules import Decision, Event, Refund
 from settlement.tenders import Tender
 
 _CHECKOUT_COLUMNS = (
@@ -84,26 +84,32 @@ def _checkout(row: Row[Any], legs: Sequence[Leg]) -> Checkout:
 
 def load(conn: Connection, checkout_id: str, *, lock: bool) -> Checkout | None:
     """The checkout with its legs; ``lock`` holds its row until the transaction ends."""
+    return _load(conn, "id = :id", {"id": checkout_id}, lock=lock)
+
+
+def load_of_leg(conn: Connection, reference: str, *, lock: bool) -> Checkout | None:
+    """The checkout ``reference`` is a leg of, found (and locked) in one statement."""
+    where = "id = (SELECT checkout_id FROM checkout_legs WHERE reference = :ref)"
+    return _load(conn, where, {"ref": reference}, lock=lock)
+
+
+def _load(
+    conn: Connection, where: str, params: Mapping[str, str], *, lock: bool
+) -> Checkout | None:
+    """The checkout row first (locked if asked, so the newest), then its legs in a statement of
+    their own: after a wait for the lock, that one reads the legs as last committed."""
     suffix = " FOR UPDATE" if lock else ""
     row = conn.execute(
-        text(f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE id = :id{suffix}"),  # noqa: S608 - constant columns
-        {"id": checkout_id},
+        text(f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE {where}{suffix}"),  # noqa: S608 - constant columns and conditions
+        params,
     ).first()
     if row is None:
         return None
     legs = conn.execute(
         text(f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = :id ORDER BY position"),  # noqa: S608 - constant columns
-        {"id": checkout_id},
+        {"id": row.id},
     ).all()
     return _checkout(row, [_leg(leg) for leg in legs])
-
-
-def checkout_of_leg(conn: Connection, reference: str) -> str | None:
-    """The id of the checkout ``reference`` is a leg of."""
-    found = conn.execute(
-        text("SELECT checkout_id FROM checkout_legs WHERE reference = :ref"), {"ref": reference}
-    ).scalar_one_or_none()
-    return None if found is None else str(found)
 
 
 def leg_extras(conn: Connection, checkout_id: str) -> dict[str, LegExtras]:
@@ -169,17 +175,8 @@ def insert(
             for position, leg in enumerate(checkout.legs)
         ],
     )
-    _event(
-        conn,
-        checkout.id,
-        None,
-        "created",
-        None,
-        checkout.status,
-        actor,
-        checkout.created_at_us,
-        {"price_units": checkout.price_units},
-    )
+    created = Event("created", None, checkout.status, None, {"price_units": checkout.price_units})
+    _events(conn, checkout.id, (created,), actor, checkout.created_at_us)
 
 
 def store(conn: Connection, before: Checkout, decision: Decision, actor: str, now_us: int) -> None:
@@ -217,18 +214,8 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
                 for leg in changed
             ],
         )
-    for event in decision.events:
-        _event(
-            conn,
-            after.id,
-            event.leg_reference,
-            event.kind,
-            event.from_status,
-            event.to_status,
-            actor,
-            now_us,
-            event.detail,
-        )
+    if decision.events:
+        _events(conn, after.id, decision.events, actor, now_us)
     if decision.refunds:
         _refunds(conn, decision.refunds, now_us)
 
@@ -268,33 +255,29 @@ def refund_status(refund: Refund) -> str:
     return "queued" if refund.tender is Tender.PI else "paid"
 
 
-def _event(
-    conn: Connection,
-    checkout_id: str,
-    leg_reference: str | None,
-    kind: str,
-    from_status: CheckoutStatus | None,
-    to_status: CheckoutStatus,
-    actor: str,
-    at_us: int,
-    detail: Mapping[str, object],
+def _events(
+    conn: Connection, checkout_id: str, events: Sequence[Event], actor: str, at_us: int
 ) -> None:
+    """Record ``events`` in their order, in one call (pipelined when there are several)."""
     conn.execute(
         text(
             "INSERT INTO checkout_events (checkout_id, leg_reference, kind, from_status,"
             " to_status, actor, at, detail) VALUES (:checkout, :leg, :kind, :from_, :to,"
             " :actor, :at, CAST(:detail AS jsonb))"
         ),
-        {
-            "checkout": checkout_id,
-            "leg": leg_reference,
-            "kind": kind,
-            "from_": from_status,
-            "to": to_status,
-            "actor": actor,
-            "at": from_us(at_us),
-            "detail": json.dumps(dict(detail), sort_keys=True),
-        },
+        [
+            {
+                "checkout": checkout_id,
+                "leg": event.leg_reference,
+                "kind": event.kind,
+                "from_": event.from_status,
+                "to": event.to_status,
+                "actor": actor,
+                "at": from_us(at_us),
+                "detail": json.dumps(dict(event.detail), sort_keys=True),
+            }
+            for event in events
+        ],
     )
 
 

@@ -380,7 +380,8 @@ def _release_terms(uow: UnitOfWork, deps: CheckoutDeps, checkout: Checkout) -> r
     """The merchant's rule, the campaign's discount, the cashback the budget can give and the
     conversions of the merchant's preference."""
     rule = rule_for(uow.conn, checkout.merchant_id)
-    reservation = campaigns.reservation(uow.conn, checkout.id)
+    # A campaign reserves a discount of at least a sen or nothing (as ``apply.discount_void``).
+    reservation = campaigns.reservation(uow.conn, checkout.id) if checkout.discount_units else None
     discount = campaigns.post_discount_request(reservation) if reservation else None
     payers = sorted(checkout.payers)
     named = checkout.pioneer_uid if checkout.pioneer_uid in checkout.payers else None

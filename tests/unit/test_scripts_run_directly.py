@@ -38,6 +38,25 @@ def test_bench_run_with_plain_python_reexecutes_under_the_project_venv(
     assert "usage" in result.stdout.lower()
 
 
+LOAD_BENCH_LIMITS = {
+    "checkout": ("--checkouts", "--seconds", "--workers"),
+    "api": ("--rate", "--seconds", "--requests-max", "--timeout"),
+}
+"""The benches that load the service, and the limits that bound them in count and time."""
+
+
+@pytest.mark.parametrize(("bench", "limits"), sorted(LOAD_BENCH_LIMITS.items()))
+def test_a_load_bench_help_runs_and_names_its_limits(bench: str, limits: tuple[str, ...]) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench" / bench), "--help"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=script_timeout_s, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.lower().startswith("usage")
+    assert [limit for limit in limits if limit not in result.stdout] == []
+
+
 def test_bench_without_a_project_venv_says_so_in_one_line(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
     result = subprocess.run(

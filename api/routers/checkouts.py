@@ -8,6 +8,7 @@ Each request is one unit of work (``settlement.unit_of_work.run``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -188,6 +189,14 @@ def _describe(uow: UnitOfWork, checkout: Checkout) -> CheckoutAnswer:
     return CheckoutAnswer.model_validate(view)
 
 
+def _transition(
+    request: Request, step: Callable[[UnitOfWork, service.CheckoutDeps], Checkout]
+) -> CheckoutAnswer:
+    """One state change in one unit of work, answered with the checkout it leaves."""
+    wired = services(request)
+    return run(wired.engine, wired.clock, lambda uow: _describe(uow, step(uow, wired.checkout)))
+
+
 def _request(body: CheckoutBody, principal: Principal) -> service.CheckoutRequest:
     price_units = parse_price(body.price.amount, body.price.asset)
     merchant_id = _scope(principal) or body.merchant_id
@@ -280,13 +289,12 @@ def handover(
     idempotency_key: IdempotencyKey,
 ) -> CheckoutAnswer:
     """The merchant handed the goods over: escrow is released to it now, less the shares."""
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> CheckoutAnswer:
-        service.handover(uow, wired.checkout, checkout_id, _scope(principal), principal.actor)
-        return _answer(uow, checkout_id, None)
-
-    return run(wired.engine, wired.clock, work)
+    return _transition(
+        request,
+        lambda uow, deps: service.handover(
+            uow, deps, checkout_id, _scope(principal), principal.actor
+        ),
+    )
 
 
 @router.post("/{checkout_id}/refund", responses=_CHANGE, openapi_extra=API_KEY_SECURITY)
@@ -297,13 +305,12 @@ def refund(
     idempotency_key: IdempotencyKey,
 ) -> CheckoutAnswer:
     """Refund a checkout not yet released: every paid leg goes back to its payer."""
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> CheckoutAnswer:
-        service.refund_checkout(uow, checkout_id, _scope(principal), principal.actor)
-        return _answer(uow, checkout_id, None)
-
-    return run(wired.engine, wired.clock, work)
+    return _transition(
+        request,
+        lambda uow, _: service.refund_checkout(
+            uow, checkout_id, _scope(principal), principal.actor
+        ),
+    )
 
 
 @router.post("/{checkout_id}/decision", responses=_DECIDE, openapi_extra=API_KEY_SECURITY)
@@ -315,13 +322,12 @@ def decide(
     idempotency_key: IdempotencyKey,
 ) -> CheckoutAnswer:
     """The treasury decides a dispute: release to the merchant or refund to the payer."""
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> CheckoutAnswer:
-        service.decide_dispute(uow, wired.checkout, checkout_id, body.outcome, principal.actor)
-        return _answer(uow, checkout_id, None)
-
-    return run(wired.engine, wired.clock, work)
+    return _transition(
+        request,
+        lambda uow, deps: service.decide_dispute(
+            uow, deps, checkout_id, body.outcome, principal.actor
+        ),
+    )
 
 
 @router.post("/{checkout_id}/dispute", responses=_CHANGE, openapi_extra=_PIONEER)
@@ -329,13 +335,7 @@ def dispute(
     checkout_id: CheckoutId, request: Request, uid: Uid, idempotency_key: IdempotencyKey
 ) -> CheckoutAnswer:
     """The Pioneer who paid disputes the checkout before release; escrow is frozen."""
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> CheckoutAnswer:
-        service.dispute_checkout(uow, checkout_id, uid)
-        return _answer(uow, checkout_id, None)
-
-    return run(wired.engine, wired.clock, work)
+    return _transition(request, lambda uow, _: service.dispute_checkout(uow, checkout_id, uid))
 
 
 @router.post("/{checkout_id}/legs/{tender}/pay", responses=_CHANGE, openapi_extra=_PIONEER)
@@ -347,10 +347,6 @@ def pay_leg(
     idempotency_key: IdempotencyKey,
 ) -> CheckoutAnswer:
     """The Pioneer pays the MSC or points leg from their balance."""
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> CheckoutAnswer:
-        service.pay_with_balance(uow, checkout_id, Tender(tender), uid)
-        return _answer(uow, checkout_id, None)
-
-    return run(wired.engine, wired.clock, work)
+    return _transition(
+        request, lambda uow, _: service.pay_with_balance(uow, checkout_id, Tender(tender), uid)
+    )

@@ -45,7 +45,10 @@ def serve(
 def _listening_socket(host: str, port: int) -> socket.socket:
     """The API's socket, bound before anything starts, so a busy port is said in one line."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto
+    # says TCP. Without it Nagle holds an answer's last segment for the client's delayed ACK,
+    # about 40 ms on every request (scripts/bench/api found it).
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listening.bind((host, port))

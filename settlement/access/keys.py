@@ -173,8 +173,8 @@ def issue_key(uow: UnitOfWork, *, role: Role, owner: str, label: str | None, by:
 def _check_owner(conn: Connection, role: Role, owner: str, label: str | None) -> None:
     if not _OWNER.fullmatch(owner):
         raise KeyRefused(f"owner {owner!r}: 1 to {owner_chars_max} letters, digits or ._:@-")
-    if label is not None and not 1 <= len(label) <= label_chars_max:
-        raise KeyRefused(f"label: 1 to {label_chars_max} characters")
+    if label is not None and not (1 <= len(label) <= label_chars_max and label.isprintable()):
+        raise KeyRefused(f"label: 1 to {label_chars_max} printable characters")
     if role is Role.MERCHANT:
         found = conn.execute(text("SELECT 1 FROM merchants WHERE id = :id"), {"id": owner})
         if found.first() is None:

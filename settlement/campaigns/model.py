@@ -159,8 +159,9 @@ def checked(request: CampaignRequest) -> Campaign:
     """The campaign of a valid request; ``campaign_invalid`` names the first bad field."""
     if not isinstance(request.id, str) or not _ID.fullmatch(request.id):
         raise _refused("campaign_invalid", "id is 1 to 32 of A-Z a-z 0-9 _ -")
-    if not isinstance(request.name, str) or not 1 <= len(request.name) <= name_chars_max:
-        raise _refused("campaign_invalid", f"name is 1 to {name_chars_max} characters")
+    name = request.name
+    if not isinstance(name, str) or not (1 <= len(name) <= name_chars_max and name.isprintable()):
+        raise _refused("campaign_invalid", f"name is 1 to {name_chars_max} printable characters")
     if not _whole(request.discount_bp) or not 1 <= request.discount_bp <= discount_bp_max:
         raise _refused("campaign_invalid", f"discount is 1 to {discount_bp_max} bp (50%)")
     for field in ("budget_units", "cap_per_pioneer_day_units", "cap_per_merchant_day_units"):

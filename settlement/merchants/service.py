@@ -81,8 +81,8 @@ def validate(request: MerchantRequest, *, status: MerchantStatus, by: str, now_u
 
 def _text(name: str, value: str, chars_max: int) -> str:
     stripped = value.strip()
-    if not 1 <= len(stripped) <= chars_max:
-        raise MerchantRefused(f"{name}: 1 to {chars_max} characters")
+    if not (1 <= len(stripped) <= chars_max and stripped.isprintable()):
+        raise MerchantRefused(f"{name}: 1 to {chars_max} printable characters")
     return stripped
 
 

@@ -15,7 +15,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,12 +32,11 @@ from settlement.config import Settings
 from settlement.shares.rules import parse_rule, set_rule
 from settlement.unit_of_work import unit_of_work
 from tests.support.merchants import fresh_nmid, static_qris
+from tests.support.shared_fixtures import shared_fixture
 
 pytestmark = pytest.mark.integration
-PILOT = json.loads((Path(__file__).parents[3] / "../shared/fixtures/pilot.json").read_text())
-INCENTIVES = json.loads(
-    (Path(__file__).parents[3] / "../shared/fixtures/incentives.json").read_text()
-)
+PILOT = shared_fixture("pilot.json")
+INCENTIVES = shared_fixture("incentives.json")
 SETTINGS = Settings()
 OPERATOR = {"Authorization": f"Bearer {SETTINGS.operator_token.get_secret_value()}"}
 MIDTRANS_KEY = SETTINGS.qris_midtrans_server_key.get_secret_value()

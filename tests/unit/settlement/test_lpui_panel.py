@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from settlement.metrics import LEGS_PAID, LEGS_PAID_IDR, leg_payment_metrics
+from tests.support.shared_fixtures import shared_fixture
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD = ROOT / "deploy/grafana/dashboards/msc-settlement.json"
-PILOT = ROOT.parent / "shared/fixtures/pilot.json"
 COUNT = f"sum by (kelurahan) ({LEGS_PAID}_total)"
 VALUE = f"sum by (kelurahan) ({LEGS_PAID_IDR}_total)"
 
@@ -51,9 +51,7 @@ def test_the_panel_normalises_the_exported_count_and_value_per_kelurahan() -> No
 
 
 def test_the_weights_are_the_pilots() -> None:
-    if not PILOT.is_file():
-        pytest.skip(f"{PILOT} is not beside this checkout")
-    pilot = json.loads(PILOT.read_text())["lpui_weights"]
+    pilot = shared_fixture("pilot.json")["lpui_weights"]
     (target,) = lpui_panel()["targets"]
     assert weights(target["expr"]) == (
         Fraction(str(pilot["normalised_tx_count"])),

@@ -11,17 +11,16 @@ from __future__ import annotations
 from escrow.errors import InvariantViolation
 from settlement.checkout import repository, rules
 from settlement.checkout.apply import apply, discount_void
-from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.unit_of_work import UnitOfWork
 
-__all__ = ["CHECKOUT_PURPOSE", "leg_paid", "lock_leg"]
+__all__ = ["leg_paid", "lock_leg"]
 
 
 def lock_leg(uow: UnitOfWork, reference: str) -> None:
     """Lock the checkout of leg ``reference`` before its payment is posted, so that a rail takes
     the checkout's row before the escrow account's, in the order every checkout use case does
     (no deadlock between a payment and an expiry or a hand-over)."""
-    repository.load_of_leg(uow.conn, reference, lock=True)
+    repository.lock_of_leg(uow.conn, reference)
 
 
 def leg_paid(

@@ -87,6 +87,17 @@ def load(conn: Connection, checkout_id: str, *, lock: bool) -> Checkout | None:
     return _load(conn, "id = :id", {"id": checkout_id}, lock=lock)
 
 
+def lock_of_leg(conn: Connection, reference: str) -> None:
+    """Lock the row of the checkout ``reference`` is a leg of (one statement, nothing read)."""
+    conn.execute(
+        text(
+            "SELECT id FROM checkouts WHERE id ="
+            " (SELECT checkout_id FROM checkout_legs WHERE reference = :ref) FOR UPDATE"
+        ),
+        {"ref": reference},
+    )
+
+
 def load_of_leg(conn: Connection, reference: str, *, lock: bool) -> Checkout | None:
     """The checkout ``reference`` is a leg of, found (and locked) in one statement."""
     where = "id = (SELECT checkout_id FROM checkout_legs WHERE reference = :ref)"

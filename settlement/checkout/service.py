@@ -24,9 +24,8 @@ from settlement.checkout.conversion import SettlementConversion
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus, leg_reference
 from settlement.checkout.pricing import LegPlan, TenderShare, check_price, check_split, plan_legs
-from settlement.checkout.receipts import CHECKOUT_PURPOSE
 from settlement.checkout.repository import LegExtras
-from settlement.expectations import ExpectationRequest
+from settlement.expectations import CHECKOUT_PURPOSE, ExpectationRequest
 from settlement.merchants import service as merchants
 from settlement.merchants.model import Merchant
 from settlement.pi.expectations import PI_EXPECTATIONS

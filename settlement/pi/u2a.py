@@ -22,7 +22,8 @@ from chain.pi.verify import ExpectedPayment, verify_payment
 from escrow.calendar import from_us
 from escrow.model import TransferRequest, transfer_id
 from settlement.chart import TransferCode
-from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid, lock_leg
+from settlement.checkout.receipts import leg_paid, lock_leg
+from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps

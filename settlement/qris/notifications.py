@@ -20,7 +20,8 @@ from escrow import model
 from escrow.calendar import business_day, from_us, to_us
 from escrow.model import TransferRequest
 from escrow.refusals import Refusal
-from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid, lock_leg
+from settlement.checkout.receipts import leg_paid, lock_leg
+from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine

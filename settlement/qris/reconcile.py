@@ -21,7 +21,8 @@ from psycopg.rows import dict_row
 
 from escrow.calendar import day_range, from_us, to_us
 from escrow.model import TransferRequest
-from settlement.checkout.receipts import CHECKOUT_PURPOSE, leg_paid
+from settlement.checkout.receipts import leg_paid
+from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.driver import psycopg_connection

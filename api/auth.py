@@ -36,6 +36,9 @@ __all__ = [
 ]
 
 OPERATOR_OWNER = "operator"
+_PRINCIPAL = "msc.principal"
+"""Scope key of the principal a request authenticated as: looked up once per request (the
+Idempotency-Key middleware asks first, the route's dependency after it)."""
 API_KEY_SECURITY: dict[str, Any] = security(API_KEY, OPERATOR_TOKEN)
 """``openapi_extra`` of a route that takes an API key (or the operator token)."""
 
@@ -43,8 +46,19 @@ API_KEY_SECURITY: dict[str, Any] = security(API_KEY, OPERATOR_TOKEN)
 def authenticated(request: Request) -> Principal:
     """The principal of the request's bearer credential; 401 ``unauthenticated`` without one.
 
-    A sync dependency, so FastAPI runs its database read in the thread pool.
+    A sync dependency, so FastAPI runs its database read in the thread pool. The first lookup
+    of a request is kept in its scope for the next.
     """
+    known = request.scope.get(_PRINCIPAL)
+    if isinstance(known, Principal):
+        return known
+    principal = _lookup(request)
+    request.scope[_PRINCIPAL] = principal
+    return principal
+
+
+def _lookup(request: Request) -> Principal:
+    """The principal of the request's bearer credential, read from the keys (401 if none)."""
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:

@@ -26,6 +26,7 @@ from escrow.errors import (
     LedgerConflict,
     PeriodNotClosable,
 )
+from escrow.known_accounts import KnownAccounts, note
 from escrow.model import (
     Account,
     AccountFlags,
@@ -153,11 +154,32 @@ class Ledger:
     """Accounts and transfers on one SQLAlchemy connection, inside the caller's transaction."""
 
     def __init__(
-        self, conn: Connection, clock: Clock | None = None, policy: AccountPolicy | None = None
+        self,
+        conn: Connection,
+        clock: Clock | None = None,
+        policy: AccountPolicy | None = None,
+        known: KnownAccounts | None = None,
     ) -> None:
         self._conn = conn
         self._clock = clock or SystemClock()
         self._policy = policy
+        self._known = known
+
+    def ensure_open(
+        self,
+        code: str,
+        asset: str,
+        kind: AccountKind,
+        owner: str | None = None,
+        flags: AccountFlags = AccountFlags.NONE,
+    ) -> None:
+        """``ensure_account`` for a caller that needs no balance: an account already known to be
+        committed with this shape (``escrow.known_accounts``) costs no statement at all."""
+        if self._policy is not None:
+            self._policy.check_account(code, asset, kind, flags)
+        if self._known is not None and self._known.knows(code, asset, kind, flags):
+            return
+        self.ensure_account(code, asset, kind, owner, flags)
 
     def ensure_account(
         self,
@@ -179,7 +201,8 @@ class Ledger:
         except AccountNotFound:
             pass
         else:
-            return require_same_account(existing, asset, kind, flags)
+            note(self._conn, require_same_account(existing, asset, kind, flags))
+            return existing
         self._conn.execute(
             text(
                 "INSERT INTO accounts (code, asset, kind, owner, flags) "
@@ -187,7 +210,9 @@ class Ledger:
             ),
             {"code": code, "asset": asset, "kind": str(kind), "owner": owner, "flags": int(flags)},
         )
-        return require_same_account(self.account(code), asset, kind, flags)
+        opened = require_same_account(self.account(code), asset, kind, flags)
+        note(self._conn, opened)
+        return opened
 
     def account(self, code: str) -> Account:
         """The account with this code, with its current totals."""

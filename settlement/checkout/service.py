@@ -180,8 +180,8 @@ def _open_leg(
     uow: UnitOfWork, merchant: Merchant, checkout: Checkout, leg: Leg, quote: Quote | None
 ) -> LegExtras:
     """Open the accounts a leg's money moves through and its expectation on its rail."""
-    chart.open_account(uow.ledger, chart.checkout_escrow(leg.asset))
-    chart.open_account(uow.ledger, chart.merchant_balance(merchant.id, leg.asset))
+    chart.ensure_open(uow.ledger, chart.checkout_escrow(leg.asset))
+    chart.ensure_open(uow.ledger, chart.merchant_balance(merchant.id, leg.asset))
     escrow = chart.checkout_escrow(leg.asset).code
     if leg.tender is Tender.PI and quote is not None:
         closes_us = min(quote.expires_at_us, checkout.expires_at_us)

@@ -14,7 +14,8 @@ from escrow.money import format_amount
 from settlement.checkout import repository
 from settlement.checkout.model import Checkout, Leg
 from settlement.checkout.repository import LegExtras
-from settlement.pi.expectations import find_by_reference, metadata_for
+from settlement.expectations import CHECKOUT_PURPOSE
+from settlement.pi.expectations import payment_metadata
 from settlement.rates.quotes import find_quote
 from settlement.tenders import Tender
 
@@ -102,14 +103,11 @@ def _pi(
             "observed_at": _iso(quote.observed_at_us),
             "expires_at": _iso(quote.expires_at_us),
         }
-    expectation = find_by_reference(conn, leg.reference, lock=False)
-    if expectation is None:
-        return quote_answer, None
     memo = f"{merchant_name or checkout.merchant_id} {checkout.id}"[:pi_memo_chars_max]
     payment = {
         "amount": format_amount(leg.amount_units, money_asset("PI").scale),
         "memo": memo,
-        "metadata": metadata_for(expectation),
+        "metadata": payment_metadata(leg.reference, CHECKOUT_PURPOSE),
     }
     return quote_answer, payment
 

@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, Row
 
 from escrow.calendar import from_us, to_us
+from escrow.sql import sql
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus
 from settlement.checkout.rules import Decision, Event, Refund
@@ -90,7 +91,7 @@ def load(conn: Connection, checkout_id: str, *, lock: bool) -> Checkout | None:
 def lock_of_leg(conn: Connection, reference: str) -> None:
     """Lock the row of the checkout ``reference`` is a leg of (one statement, nothing read)."""
     conn.execute(
-        text(
+        sql(
             "SELECT id FROM checkouts WHERE id ="
             " (SELECT checkout_id FROM checkout_legs WHERE reference = :ref) FOR UPDATE"
         ),
@@ -111,13 +112,13 @@ def _load(
     their own: after a wait for the lock, that one reads the legs as last committed."""
     suffix = " FOR UPDATE" if lock else ""
     row = conn.execute(
-        text(f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE {where}{suffix}"),  # noqa: S608 - constant columns and conditions
+        sql(f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE {where}{suffix}"),  # noqa: S608 - constant columns and conditions
         params,
     ).first()
     if row is None:
         return None
     legs = conn.execute(
-        text(f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = :id ORDER BY position"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = :id ORDER BY position"),  # noqa: S608 - constant columns
         {"id": row.id},
     ).all()
     return _checkout(row, [_leg(leg) for leg in legs])
@@ -126,7 +127,7 @@ def _load(
 def leg_extras(conn: Connection, checkout_id: str) -> dict[str, LegExtras]:
     """Each leg's quote id and QRIS payload, by reference."""
     rows = conn.execute(
-        text("SELECT reference, quote_id, qris_payload FROM checkout_legs WHERE checkout_id = :id"),
+        sql("SELECT reference, quote_id, qris_payload FROM checkout_legs WHERE checkout_id = :id"),
         {"id": checkout_id},
     ).all()
     return {row.reference: LegExtras(row.quote_id, row.qris_payload) for row in rows}
@@ -138,7 +139,7 @@ def insert(
     """Store a new checkout, its legs and its ``created`` event; a merchant reference already
     used by the merchant is ``checkout_reference_reused``."""
     inserted = conn.execute(
-        text(
+        sql(
             "INSERT INTO checkouts (id, merchant_id, merchant_reference, price_units,"
             " discount_units, campaign_id, pioneer_uid, status, created_at, created_by,"
             " expires_at, auto_release_s) VALUES (:id, :merchant, :reference, :price,"
@@ -165,7 +166,7 @@ def insert(
             "checkout_reference_reused", f"{checkout.merchant_reference!r} names a checkout"
         )
     conn.execute(
-        text(
+        sql(
             "INSERT INTO checkout_legs (reference, checkout_id, position, tender, asset,"
             " share_bp, idr_units, amount_units, quote_id, qris_payload) VALUES (:reference,"
             " :checkout, :position, :tender, :asset, :share, :idr, :amount, :quote, :payload)"
@@ -195,7 +196,7 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
     after = decision.checkout
     if after != before:
         conn.execute(
-            text(
+            sql(
                 "UPDATE checkouts SET status = :status, paid_at = :paid, release_at = :release,"
                 " closed_at = :closed WHERE id = :id"
             ),
@@ -210,7 +211,7 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
     changed = [leg for leg, old in zip(after.legs, before.legs, strict=True) if leg != old]
     if changed:
         conn.execute(
-            text(
+            sql(
                 "UPDATE checkout_legs SET status = :status, payer = :payer, paid_at = :paid,"
                 " external_ref = :ref WHERE reference = :reference"
             ),
@@ -233,7 +234,7 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
 
 def _refunds(conn: Connection, refunds: Sequence[Refund], now_us: int) -> None:
     conn.execute(
-        text(
+        sql(
             "INSERT INTO checkout_refunds (transfer_id, checkout_id, leg_reference, cause,"
             " reason, asset, amount_units, payer, destination, status, created_at) VALUES"
             " (:id, :checkout, :leg, :cause, :reason, :asset, :amount, :payer, :destination,"
@@ -271,7 +272,7 @@ def _events(
 ) -> None:
     """Record ``events`` in their order, in one call (pipelined when there are several)."""
     conn.execute(
-        text(
+        sql(
             "INSERT INTO checkout_events (checkout_id, leg_reference, kind, from_status,"
             " to_status, actor, at, detail) VALUES (:checkout, :leg, :kind, :from_, :to,"
             " :actor, :at, CAST(:detail AS jsonb))"
@@ -295,7 +296,7 @@ def _events(
 def events(conn: Connection, checkout_id: str) -> list[dict[str, Any]]:
     """The checkout's recorded steps, oldest first."""
     rows = conn.execute(
-        text(
+        sql(
             "SELECT kind, leg_reference, from_status, to_status, actor, at, detail"
             " FROM checkout_events WHERE checkout_id = :id ORDER BY id"
         ),
@@ -308,7 +309,7 @@ def due(conn: Connection, status: CheckoutStatus, now_us: int, limit: int) -> li
     """Checkouts due for the scheduler: open past expiry, or paid past their auto-release."""
     column = {CheckoutStatus.OPEN: "expires_at", CheckoutStatus.PAID: "release_at"}[status]
     rows = conn.execute(
-        text(
+        sql(
             f"SELECT id FROM checkouts WHERE status = :status AND {column} <= :now"  # noqa: S608 - column from a fixed map
             f" ORDER BY {column} LIMIT :limit FOR UPDATE SKIP LOCKED"
         ),
@@ -326,7 +327,7 @@ def page(
 ) -> list[Checkout]:
     """Checkouts in id order after ``after``, of one merchant (or all) and status (or any)."""
     ids = conn.execute(
-        text(
+        sql(
             "SELECT id FROM checkouts WHERE id > :after"
             " AND (CAST(:merchant AS text) IS NULL OR merchant_id = :merchant)"
             " AND (CAST(:status AS text) IS NULL OR status = :status)"

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from chain.qris.payload import QrisError, decode
 from escrow.calendar import from_us, to_us
+from escrow.sql import sql
 from settlement.merchants.model import (
     CRITERIA,
     Merchant,
@@ -137,7 +138,7 @@ def onboard(uow: UnitOfWork, request: MerchantRequest, by: str) -> Merchant:
     """
     wanted = validate(request, status=MerchantStatus.ACTIVE, by=by, now_us=uow.clock.now_us())
     inserted = uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO merchants (id, name, kelurahan, rt, criteria, nmid, static_qris,"
             " tenders, settlement, status, created_at, created_by) VALUES (:id, :name,"
             " :kelurahan, :rt, :criteria, :nmid, :static_qris, :tenders, CAST(:settlement AS"
@@ -183,7 +184,7 @@ def reactivate(uow: UnitOfWork, merchant_id: str, by: str) -> Merchant:
 
 def _set_status(uow: UnitOfWork, merchant_id: str, status: MerchantStatus, by: str) -> Merchant:
     uow.conn.execute(
-        text(
+        sql(
             "UPDATE merchants SET status = :status, status_changed_at = :at,"
             " status_changed_by = :by WHERE id = :id AND status <> :status"
         ),
@@ -204,7 +205,7 @@ _COLUMNS = (
 def find(conn: Connection, merchant_id: str) -> Merchant | None:
     """The merchant with this id, or None."""
     row = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM merchants WHERE id = :id"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM merchants WHERE id = :id"),  # noqa: S608 - constant columns
         {"id": merchant_id},
     ).first()
     return _merchant(row._mapping) if row is not None else None
@@ -226,7 +227,7 @@ def list_merchants(
 ) -> list[Merchant]:
     """A page of merchants by id, those after ``after`` (the last id of the previous page)."""
     rows = conn.execute(
-        text(
+        sql(
             f'SELECT {_COLUMNS} FROM merchants WHERE id COLLATE "C" > :after'  # noqa: S608
             ' ORDER BY id COLLATE "C" LIMIT :limit'
         ),

@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from chain.pi.amounts import to_str
 from escrow.calendar import from_us, to_us
 from escrow.clock import FixedClock
+from escrow.sql import sql
 from settlement.expectations import (
     EXPECTATION_CONFLICT,
     ExpectationRequest,
@@ -112,7 +113,7 @@ def create_expectation(
     created = from_us(uow.clock.now_us())
     conn = uow.conn
     inserted = conn.execute(
-        text(
+        sql(
             "INSERT INTO pi_expectations (id, reference, purpose, amount_units, payer_uid,"  # noqa: S608 - constant columns
             " credit_account, created_at, expires_at) VALUES (:id, :ref, :purpose, :amount,"
             " :uid, :account, :created, :expires) ON CONFLICT (reference) DO NOTHING"
@@ -147,7 +148,7 @@ def find_by_reference(conn: Connection, reference: str, *, lock: bool) -> Expect
     """The expectation with this reference; `lock` takes its row for the rest of the transaction."""
     suffix = " FOR UPDATE" if lock else ""
     row = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM pi_expectations WHERE reference = :ref{suffix}"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM pi_expectations WHERE reference = :ref{suffix}"),  # noqa: S608 - constant columns
         {"ref": reference},
     ).first()
     return Expectation(**row._mapping) if row else None
@@ -206,7 +207,7 @@ class PiExpectations:
     ) -> SharedExpectation:
         """Open/approved -> fulfilled, paid by the Pi payment ``by``; once."""
         conn.execute(
-            text(
+            sql(
                 "UPDATE pi_expectations SET status = 'fulfilled',"
                 " payment_id = COALESCE(payment_id, :by)"
                 " WHERE reference = :ref AND status IN ('open', 'approved')"
@@ -222,7 +223,7 @@ class PiExpectations:
         """An open expectation is no longer wanted (its checkout expired or was refunded); one
         already approved stays, and its payment, if it completes, is refunded by its process."""
         cancelled = conn.execute(
-            text(
+            sql(
                 "UPDATE pi_expectations SET status = 'cancelled'"
                 " WHERE reference = :ref AND status = 'open' RETURNING id"
             ),

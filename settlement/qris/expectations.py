@@ -5,12 +5,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import from_us, to_us
 from escrow.chart import AccountUndeclared
 from escrow.clock import FixedClock
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement.expectations import EXPECTATION_CONFLICT, ExpectationRequest, ExpectationStatus
 from settlement.expectations import Expectation as SharedExpectation
 from settlement.qris.accounts import ASSET, ensure_credit_account, merchant_account
@@ -83,7 +84,7 @@ def create_expectation(
                               from_us(opens_at_us), from_us(opens_at_us + ttl_us), reference,
                               purpose)  # fmt: skip
     inserted = uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO qris_expectations (id, reference, nmid, criteria, amount_sen,"
             " credit_account, created_at, expires_at, transfer_id, purpose) VALUES (:id,"
             " :reference, :nmid, :criteria, :amount_sen, :credit_account, :created_at,"
@@ -118,7 +119,7 @@ def find_by_reference(conn: Connection, reference: str) -> Expectation | None:
     """The QRIS expectation with this bill reference."""
     row = (
         conn.execute(
-            text(f"SELECT {_FIELDS} FROM qris_expectations WHERE reference = :ref"),  # noqa: S608 - constant columns
+            sql(f"SELECT {_FIELDS} FROM qris_expectations WHERE reference = :ref"),  # noqa: S608 - constant columns
             {"ref": reference},
         )
         .mappings()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 
 from chain.qris.gateways.base import GatewayAdapter
 from chain.qris.gateways.errors import (
@@ -20,6 +20,7 @@ from escrow import model
 from escrow.calendar import business_day, from_us, to_us
 from escrow.model import TransferRequest
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement.checkout.receipts import leg_paid, lock_leg
 from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.qris import exceptions
@@ -175,7 +176,7 @@ def apply_notification(uow: UnitOfWork, event: QrisEvent) -> NotificationResult:
 
 def _store_event(uow: UnitOfWork, event: QrisEvent) -> bool:
     row = uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO qris_events (provider, provider_tx_id, status, provider_status,"
             " amount_sen, fee_sen, rrn, nmid, reference, paid_at) VALUES (:provider,"
             " :provider_tx_id, :status, :provider_status, :amount_sen, :fee_sen, :rrn, :nmid,"
@@ -190,7 +191,7 @@ def _store_event(uow: UnitOfWork, event: QrisEvent) -> bool:
 def _advance_payment(uow: UnitOfWork, event: QrisEvent) -> bool:
     """Move the payment's status forward only (a paid payment never returns to pending)."""
     row = uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO qris_payments (provider, provider_tx_id, status, status_rank)"
             " VALUES (:provider, :provider_tx_id, :status, :rank)"
             " ON CONFLICT (provider, provider_tx_id) DO UPDATE"
@@ -231,9 +232,9 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
               "at": paid_at}  # fmt: skip
     row = None
     if event.reference:
-        row = uow.conn.execute(text(_MATCH_BY_REFERENCE), params).mappings().first()
+        row = uow.conn.execute(sql(_MATCH_BY_REFERENCE), params).mappings().first()
     if row is None and event.nmid:
-        row = uow.conn.execute(text(_MATCH_STATIC), params).mappings().first()
+        row = uow.conn.execute(sql(_MATCH_STATIC), params).mappings().first()
     if row is None:
         _exception(uow, event, "unmatched_event", None, None, "no open expectation", now)
         return Outcome.EXCEPTION
@@ -261,12 +262,12 @@ def _apply_paid(uow: UnitOfWork, event: QrisEvent, now: datetime) -> Outcome:
     post_receipts(uow, [receipt])
     booked = _booked(uow, transfers_for(receipt))
     uow.conn.execute(
-        text(_MARK_PAID),
+        sql(_MARK_PAID),
         {"id": expectation_id, "rrn": event.rrn, "provider_tx_id": event.provider_tx_id,
          "paid_at": paid_at, "gross": event.amount_sen, "fee": fee},
     )  # fmt: skip
     uow.conn.execute(
-        text(
+        sql(
             "UPDATE qris_payments SET expectation_id = :id"
             " WHERE provider = :provider AND provider_tx_id = :provider_tx_id"
         ),

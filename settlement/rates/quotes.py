@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from chain.rates.ports import RateSource, RateUnavailable
 from escrow.calendar import from_us, to_us
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement.unit_of_work import UnitOfWork
 
 observation_age_s_max = 300
@@ -57,7 +58,7 @@ def lock_quote(uow: UnitOfWork, source: RateSource, base: str, quote: str, ttl_s
         now_us + ttl_s * 1_000_000,
     )
     uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO rate_quotes (id, base_asset, quote_asset, price_units, source,"
             " observed_at, created_at, expires_at) VALUES (:id, :base, :quote, :price, :source,"
             " :observed, :created, :expires)"
@@ -79,7 +80,7 @@ def lock_quote(uow: UnitOfWork, source: RateSource, base: str, quote: str, ttl_s
 def find_quote(conn: Connection, quote_id: uuid.UUID) -> Quote | None:
     """The recorded quote with this id."""
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, base_asset, quote_asset, price_units, source, observed_at, created_at,"
             " expires_at FROM rate_quotes WHERE id = :id"
         ),

@@ -123,11 +123,15 @@ def _load(
     return _checkout(row, [_leg(leg) for leg in legs])
 
 
-def leg_extras(conn: Connection, checkout_id: str) -> dict[str, LegExtras]:
-    """Each leg's quote id and QRIS payload, by reference."""
+def leg_extras(conn: Connection, checkout_ids: Sequence[str]) -> dict[str, LegExtras]:
+    """The quote id and QRIS payload of every leg of these checkouts, by reference (one
+    statement)."""
     rows = conn.execute(
-        text("SELECT reference, quote_id, qris_payload FROM checkout_legs WHERE checkout_id = :id"),
-        {"id": checkout_id},
+        text(
+            "SELECT reference, quote_id, qris_payload FROM checkout_legs"
+            " WHERE checkout_id = ANY(:ids)"
+        ),
+        {"ids": list(checkout_ids)},
     ).all()
     return {row.reference: LegExtras(row.quote_id, row.qris_payload) for row in rows}
 
@@ -324,15 +328,26 @@ def page(
     after: str,
     limit: int,
 ) -> list[Checkout]:
-    """Checkouts in id order after ``after``, of one merchant (or all) and status (or any)."""
-    ids = conn.execute(
+    """Checkouts in id order after ``after``, of one merchant (or all) and status (or any): the
+    page's rows in one statement and all their legs in another, whatever the page's size."""
+    rows = conn.execute(
         text(
-            "SELECT id FROM checkouts WHERE id > :after"
+            f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE id > :after"  # noqa: S608 - constant columns
             " AND (CAST(:merchant AS text) IS NULL OR merchant_id = :merchant)"
             " AND (CAST(:status AS text) IS NULL OR status = :status)"
             " ORDER BY id LIMIT :limit"
         ),
         {"after": after, "merchant": merchant_id, "status": status, "limit": limit},
-    ).scalars()
-    found = [load(conn, str(checkout_id), lock=False) for checkout_id in ids]
-    return [checkout for checkout in found if checkout is not None]
+    ).all()
+    if not rows:
+        return []
+    legs: dict[str, list[Leg]] = {row.id: [] for row in rows}
+    for leg in conn.execute(
+        text(
+            f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = ANY(:ids)"  # noqa: S608 - constant columns
+            " ORDER BY checkout_id, position"
+        ),
+        {"ids": list(legs)},
+    ):
+        legs[leg.checkout_id].append(_leg(leg))
+    return [_checkout(row, legs[row.id]) for row in rows]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -147,6 +147,18 @@ def find_by_reference(conn: Connection, reference: str, *, lock: bool) -> Expect
         {"ref": reference},
     ).first()
     return Expectation(**row._mapping) if row else None
+
+
+def find_by_references(conn: Connection, references: Sequence[str]) -> dict[str, Expectation]:
+    """The expectations with these references, by reference (one statement; none asked, none
+    read)."""
+    if not references:
+        return {}
+    rows = conn.execute(
+        text(f"SELECT {_COLUMNS} FROM pi_expectations WHERE reference = ANY(:refs)"),  # noqa: S608 - constant columns
+        {"refs": list(references)},
+    )
+    return {row.reference: Expectation(**row._mapping) for row in rows}
 
 
 def describe(expectation: Expectation) -> dict[str, object]:

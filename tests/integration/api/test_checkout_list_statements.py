@@ -24,7 +24,9 @@ HALF_AND_HALF = {
 
 
 @pytest.fixture(scope="module")
-def app_and_key(database_url: str, db_engine: Engine) -> Iterator[tuple[FastAPI, httpx.Client, str]]:
+def app_and_key(
+    database_url: str, db_engine: Engine
+) -> Iterator[tuple[FastAPI, httpx.Client, str]]:
     with service(database_url) as app, client(app) as http:
         treasury = operator(app)
         body = merchant_body()
@@ -44,7 +46,7 @@ def statements_of(app: FastAPI, http: httpx.Client, key: str, limit: int) -> tup
     engine: Engine = app.state.services.engine
     seen: list[str] = []
 
-    def count(*args: Any) -> None:  # noqa: ANN401 - SQLAlchemy's event signature
+    def count(*args: Any) -> None:
         seen.append(args[2])
 
     event.listen(engine, "before_cursor_execute", count)

@@ -23,7 +23,9 @@ from settlement.tenders import Tender
 
 _CHECKOUT_COLUMNS = (
     "id, merchant_id, merchant_reference, price_units, discount_units, campaign_id, pioneer_uid,"
-    " status, created_at, expires_at, auto_release_s, paid_at, release_at, closed_at"
+    " status, created_at, expires_at, auto_release_s, paid_at, release_at, closed_at,"
+    " (SELECT m.status = 'suspended' FROM merchants m WHERE m.id = checkouts.merchant_id)"
+    " AS merchant_suspended"
 )
 _LEG_COLUMNS = (
     "reference, checkout_id, tender, asset, share_bp, idr_units, amount_units, status, payer,"
@@ -79,6 +81,7 @@ def _checkout(row: Row[Any], legs: Sequence[Leg]) -> Checkout:
         release_at_us=_us(row.release_at),
         closed_at_us=_us(row.closed_at),
         merchant_reference=row.merchant_reference,
+        merchant_suspended=bool(row.merchant_suspended),
     )
 
 
@@ -96,6 +99,19 @@ def lock_of_leg(conn: Connection, reference: str) -> None:
         ),
         {"ref": reference},
     )
+
+
+def merchant_suspended_of_leg(conn: Connection, reference: str) -> bool:
+    """Whether the merchant of the checkout ``reference`` is a leg of is suspended."""
+    suspended = conn.execute(
+        text(
+            "SELECT m.status = 'suspended' FROM checkout_legs l JOIN checkouts k"
+            " ON k.id = l.checkout_id JOIN merchants m ON m.id = k.merchant_id"
+            " WHERE l.reference = :ref"
+        ),
+        {"ref": reference},
+    ).scalar_one_or_none()
+    return bool(suspended)
 
 
 def load_of_leg(conn: Connection, reference: str, *, lock: bool) -> Checkout | None:
@@ -308,12 +324,25 @@ def events(conn: Connection, checkout_id: str) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
+_DUE = {
+    CheckoutStatus.OPEN: ("expires_at", ""),
+    CheckoutStatus.PAID: (
+        "release_at",
+        " AND NOT EXISTS (SELECT 1 FROM merchants m WHERE m.id = checkouts.merchant_id"
+        " AND m.status = 'suspended')",
+    ),
+}
+"""What the scheduler takes: open checkouts past expiry (a suspended merchant's too: its payers
+get their money back), paid ones past their auto-release, except a suspended merchant's (its
+escrow waits for the treasury or a reactivation, decision 0021)."""
+
+
 def due(conn: Connection, status: CheckoutStatus, now_us: int, limit: int) -> list[str]:
     """Checkouts due for the scheduler: open past expiry, or paid past their auto-release."""
-    column = {CheckoutStatus.OPEN: "expires_at", CheckoutStatus.PAID: "release_at"}[status]
+    column, unless = _DUE[status]
     rows = conn.execute(
         text(
-            f"SELECT id FROM checkouts WHERE status = :status AND {column} <= :now"  # noqa: S608 - column from a fixed map
+            f"SELECT id FROM checkouts WHERE status = :status AND {column} <= :now{unless}"  # noqa: S608 - from a fixed map
             f" ORDER BY {column} LIMIT :limit FOR UPDATE SKIP LOCKED"
         ),
         {"status": status, "now": from_us(now_us), "limit": limit},

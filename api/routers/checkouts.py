@@ -27,7 +27,7 @@ from settlement.checkout import service
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus
 from settlement.checkout.pricing import TenderShare, parse_price
-from settlement.checkout.views import describe, history
+from settlement.checkout.views import describe, describe_page, history
 from settlement.merchants import service as merchants
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork, run
@@ -261,7 +261,10 @@ def list_checkouts(
 
     def work(uow: UnitOfWork) -> CheckoutPage:
         found = service.list_checkouts(uow, scope, status, after, limit)
-        items = [_describe(uow, checkout) for checkout in found]
+        names = merchants.names(uow.conn, {checkout.merchant_id for checkout in found})
+        items = [
+            CheckoutAnswer.model_validate(view) for view in describe_page(uow.conn, found, names)
+        ]
         return CheckoutPage(items=items, next_after=found[-1].id if len(found) == limit else None)
 
     return run(wired.engine, wired.clock, work)

@@ -24,7 +24,9 @@ from settlement.tenders import Tender
 
 _CHECKOUT_COLUMNS = (
     "id, merchant_id, merchant_reference, price_units, discount_units, campaign_id, pioneer_uid,"
-    " status, created_at, expires_at, auto_release_s, paid_at, release_at, closed_at"
+    " status, created_at, expires_at, auto_release_s, paid_at, release_at, closed_at,"
+    " (SELECT m.status = 'suspended' FROM merchants m WHERE m.id = checkouts.merchant_id)"
+    " AS merchant_suspended"
 )
 _LEG_COLUMNS = (
     "reference, checkout_id, tender, asset, share_bp, idr_units, amount_units, status, payer,"
@@ -80,6 +82,7 @@ def _checkout(row: Row[Any], legs: Sequence[Leg]) -> Checkout:
         release_at_us=_us(row.release_at),
         closed_at_us=_us(row.closed_at),
         merchant_reference=row.merchant_reference,
+        merchant_suspended=bool(row.merchant_suspended),
     )
 
 
@@ -97,6 +100,19 @@ def lock_of_leg(conn: Connection, reference: str) -> None:
         ),
         {"ref": reference},
     )
+
+
+def merchant_suspended_of_leg(conn: Connection, reference: str) -> bool:
+    """Whether the merchant of the checkout ``reference`` is a leg of is suspended."""
+    suspended = conn.execute(
+        sql(
+            "SELECT m.status = 'suspended' FROM checkout_legs l JOIN checkouts k"
+            " ON k.id = l.checkout_id JOIN merchants m ON m.id = k.merchant_id"
+            " WHERE l.reference = :ref"
+        ),
+        {"ref": reference},
+    ).scalar_one_or_none()
+    return bool(suspended)
 
 
 def load_of_leg(conn: Connection, reference: str, *, lock: bool) -> Checkout | None:
@@ -124,11 +140,15 @@ def _load(
     return _checkout(row, [_leg(leg) for leg in legs])
 
 
-def leg_extras(conn: Connection, checkout_id: str) -> dict[str, LegExtras]:
-    """Each leg's quote id and QRIS payload, by reference."""
+def leg_extras(conn: Connection, checkout_ids: Sequence[str]) -> dict[str, LegExtras]:
+    """The quote id and QRIS payload of every leg of these checkouts, by reference (one
+    statement)."""
     rows = conn.execute(
-        sql("SELECT reference, quote_id, qris_payload FROM checkout_legs WHERE checkout_id = :id"),
-        {"id": checkout_id},
+        sql(
+            "SELECT reference, quote_id, qris_payload FROM checkout_legs"
+            " WHERE checkout_id = ANY(:ids)"
+        ),
+        {"ids": list(checkout_ids)},
     ).all()
     return {row.reference: LegExtras(row.quote_id, row.qris_payload) for row in rows}
 
@@ -305,12 +325,25 @@ def events(conn: Connection, checkout_id: str) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
+_DUE = {
+    CheckoutStatus.OPEN: ("expires_at", ""),
+    CheckoutStatus.PAID: (
+        "release_at",
+        " AND NOT EXISTS (SELECT 1 FROM merchants m WHERE m.id = checkouts.merchant_id"
+        " AND m.status = 'suspended')",
+    ),
+}
+"""What the scheduler takes: open checkouts past expiry (a suspended merchant's too: its payers
+get their money back), paid ones past their auto-release, except a suspended merchant's (its
+escrow waits for the treasury or a reactivation, decision 0021)."""
+
+
 def due(conn: Connection, status: CheckoutStatus, now_us: int, limit: int) -> list[str]:
     """Checkouts due for the scheduler: open past expiry, or paid past their auto-release."""
-    column = {CheckoutStatus.OPEN: "expires_at", CheckoutStatus.PAID: "release_at"}[status]
+    column, unless = _DUE[status]
     rows = conn.execute(
         sql(
-            f"SELECT id FROM checkouts WHERE status = :status AND {column} <= :now"  # noqa: S608 - column from a fixed map
+            f"SELECT id FROM checkouts WHERE status = :status AND {column} <= :now{unless}"  # noqa: S608 - from a fixed map
             f" ORDER BY {column} LIMIT :limit FOR UPDATE SKIP LOCKED"
         ),
         {"status": status, "now": from_us(now_us), "limit": limit},
@@ -325,15 +358,26 @@ def page(
     after: str,
     limit: int,
 ) -> list[Checkout]:
-    """Checkouts in id order after ``after``, of one merchant (or all) and status (or any)."""
-    ids = conn.execute(
+    """Checkouts in id order after ``after``, of one merchant (or all) and status (or any): the
+    page's rows in one statement and all their legs in another, whatever the page's size."""
+    rows = conn.execute(
         sql(
-            "SELECT id FROM checkouts WHERE id > :after"
+            f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE id > :after"  # noqa: S608 - constant columns
             " AND (CAST(:merchant AS text) IS NULL OR merchant_id = :merchant)"
             " AND (CAST(:status AS text) IS NULL OR status = :status)"
             " ORDER BY id LIMIT :limit"
         ),
         {"after": after, "merchant": merchant_id, "status": status, "limit": limit},
-    ).scalars()
-    found = [load(conn, str(checkout_id), lock=False) for checkout_id in ids]
-    return [checkout for checkout in found if checkout is not None]
+    ).all()
+    if not rows:
+        return []
+    legs: dict[str, list[Leg]] = {row.id: [] for row in rows}
+    for leg in conn.execute(
+        sql(
+            f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = ANY(:ids)"  # noqa: S608 - constant columns
+            " ORDER BY checkout_id, position"
+        ),
+        {"ids": list(legs)},
+    ):
+        legs[leg.checkout_id].append(_leg(leg))
+    return [_checkout(row, legs[row.id]) for row in rows]

@@ -273,15 +273,20 @@ def _refuse_unpayable(checkout: Checkout, leg: Leg, now_us: int) -> None:
         raise CheckoutRefused("checkout_closed", f"{checkout.id} is {checkout.status}")
     if leg.status is not LegStatus.OPEN:
         raise CheckoutRefused("checkout_leg_paid", f"{leg.reference} is already paid")
+    if checkout.merchant_suspended:
+        raise CheckoutRefused("merchant_suspended", f"{checkout.merchant_id} is suspended")
 
 
 def handover(
     uow: UnitOfWork, deps: CheckoutDeps, checkout_id: str, merchant_id: str | None, actor: str
 ) -> Checkout:
-    """The merchant confirms hand-over: escrow is released to it now, with the shares."""
+    """The merchant confirms hand-over: escrow is released to it now, with the shares. A
+    suspended merchant's escrow is released by the treasury only (``merchant_id`` None)."""
     before = load_locked(uow, checkout_id, merchant_id)
     if before.status is CheckoutStatus.DISPUTED:
         raise CheckoutRefused("checkout_disputed", f"{checkout_id} awaits a treasury decision")
+    if merchant_id is not None and before.merchant_suspended:
+        raise CheckoutRefused("merchant_suspended", f"{merchant_id} is suspended")
     return _release(uow, deps, before, actor, "handover")
 
 

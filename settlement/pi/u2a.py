@@ -23,7 +23,7 @@ from escrow.calendar import from_us
 from escrow.model import TransferRequest, transfer_id
 from escrow.sql import sql
 from settlement.chart import TransferCode
-from settlement.checkout.receipts import leg_paid, lock_leg
+from settlement.checkout.receipts import leg_paid, lock_leg, require_payable
 from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
@@ -116,6 +116,8 @@ def approve(uow: UnitOfWork, deps: PiDeps, payment_id: str, caller_uid: str | No
     _refuse_other_binding(exp, bound)
     if exp.payment_id not in (None, payment_id):
         raise PiRefusal("pi_expectation_fulfilled", "another payment already took this expectation")
+    if exp.purpose == CHECKOUT_PURPOSE:
+        require_payable(uow, exp.reference)  # before Pi is told: no Pi leaves the wallet
     if exp.payment_id is None:
         if exp.status == "cancelled" or from_us(uow.clock.now_us()) >= exp.expires_at:
             raise PiRefusal("pi_expectation_expired", "the expectation has expired")

@@ -237,7 +237,7 @@ def _hold(uow: UnitOfWork, reservation: Reservation, merchant_id: str) -> None:
     """Post the pending discount; on the ledger's refusal undo the merchant account opened for
     it (a savepoint), so a refusal writes nothing."""
     with uow.conn.begin_nested():
-        chart.open_account(uow.ledger, chart.merchant_balance(merchant_id, ASSET))
+        chart.ensure_open(uow.ledger, chart.merchant_balance(merchant_id, ASSET))
         result = uow.ledger.post(
             TransferRequest(
                 id=reservation.transfer_id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import structlog
@@ -255,7 +256,7 @@ def pay_with_balance(uow: UnitOfWork, checkout_id: str, tender: Tender, payer_ui
         TransferCode.CHECKOUT_PAID,
         user_data={"checkout": checkout_id, "leg": leg.reference},
     )
-    chart.open_account(uow.ledger, chart.pioneer_balance(payer_uid, leg.asset))
+    chart.ensure_open(uow.ledger, chart.pioneer_balance(payer_uid, leg.asset))
     now_us = uow.clock.now_us()
     decision = rules.receive(
         before, leg.reference, leg.amount_units, payer_uid, f"balance:{leg.reference}", now_us, None
@@ -368,8 +369,10 @@ def _release(
     for attempt in range(1, cashback_attempts_max + 1):
         terms = _release_terms(uow, deps, before)
         decision = rules.release(before, terms, uow.clock.now_us(), kind)
+        # a savepoint only where a refusal is retried: the cashback's, when there is one
+        retried = uow.conn.begin_nested() if terms.cashback_points > 0 else nullcontext()
         try:
-            with uow.conn.begin_nested():
+            with retried:
                 apply(uow, before, decision, actor)
         except CheckoutRefused as refused:
             short = refused.code == ResultCode.EXCEEDS_CREDITS and terms.cashback_points > 0

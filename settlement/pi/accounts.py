@@ -19,8 +19,8 @@ NETWORK_FEES = chart.pi_network_fees().code
 
 def ensure_custody(ledger: LedgerProtocol) -> None:
     """Open the custody and fee accounts; custody can never go below zero."""
-    chart.open_account(ledger, chart.pi_custody())
-    chart.open_account(ledger, chart.pi_network_fees())
+    chart.ensure_open(ledger, chart.pi_custody())
+    chart.ensure_open(ledger, chart.pi_network_fees())
 
 
 def credit_spec(code: str) -> chart.AccountSpec:

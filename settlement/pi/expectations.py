@@ -206,15 +206,17 @@ class PiExpectations:
         self, conn: Connection, reference: str, *, paid_at_us: int, by: str
     ) -> SharedExpectation:
         """Open/approved -> fulfilled, paid by the Pi payment ``by``; once."""
-        conn.execute(
+        fulfilled = conn.execute(
             sql(
-                "UPDATE pi_expectations SET status = 'fulfilled',"
+                "UPDATE pi_expectations SET status = 'fulfilled',"  # noqa: S608 - constant columns
                 " payment_id = COALESCE(payment_id, :by)"
-                " WHERE reference = :ref AND status IN ('open', 'approved')"
+                f" WHERE reference = :ref AND status IN ('open', 'approved') RETURNING {_COLUMNS}"
             ),
             {"ref": reference, "by": by},
-        )
-        found = self.find(conn, reference)
+        ).first()
+        if fulfilled is not None:
+            return self._shared(Expectation(**fulfilled._mapping))
+        found = self.find(conn, reference)  # fulfilled before, or never expected
         if found is None:
             raise PiRefusal("pi_expectation_not_found", f"no expectation {reference}")
         return found

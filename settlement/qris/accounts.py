@@ -15,8 +15,8 @@ def merchant_account(nmid: str) -> str:
 
 def ensure_rail_accounts(ledger: LedgerProtocol) -> None:
     """Open the clearing (money at acquirers) and MDR expense accounts once."""
-    chart.open_account(ledger, chart.qris_clearing())
-    chart.open_account(ledger, chart.qris_mdr())
+    chart.ensure_open(ledger, chart.qris_clearing())
+    chart.ensure_open(ledger, chart.qris_mdr())
 
 
 def ensure_credit_account(ledger: LedgerProtocol, code: str, nmid: str) -> None:

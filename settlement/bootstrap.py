@@ -272,10 +272,12 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
 def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     """Register the Pi outbox handlers (approve, complete, A2U steps)."""
     from settlement.checkout import refunds
+    from settlement.decisions import pi as decided
     from settlement.pi.handlers import register
 
     register(dispatcher, deps)
     refunds.register(dispatcher, deps)
+    decided.register(dispatcher, deps)
 
 
 pi_recovery_interval_s = 300

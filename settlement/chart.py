@@ -181,6 +181,7 @@ class TransferCode(StrEnum):
     CAMPAIGN_FUNDED = "campaign.funded"
     CAMPAIGN_DISCOUNT = "campaign.discount"
     POINTS_FUNDED = "points.funded"
+    EXCEPTION_DECIDED = "exception.decided"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
@@ -213,6 +214,9 @@ _MEANINGS = {
     TransferCode.CAMPAIGN_DISCOUNT: "A Pi-Zone discount: reserved (pending) from the campaign "
     "budget to the merchant at checkout, posted at release, voided at refund or expiry.",
     TransferCode.POINTS_FUNDED: "The treasury puts authorised MSC Points into the points budget.",
+    TransferCode.EXCEPTION_DECIDED: "The treasury's decision on a QRIS exception or a Pi flag: "
+    "money that arrived unbooked (or was booked where it is not owed) to the payer's refund, "
+    "the merchant or suspense (decision 0026).",
     TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
     "timeout passed (escrow.rules).",
 }

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from escrow.calendar import from_us
-from escrow.money import IDR, AmountRefused, format_amount, parse_amount
+from escrow.model import Asset
+from escrow.money import IDR, PI, AmountRefused, asset, format_amount, parse_amount
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement.unit_of_work import UnitOfWork
@@ -25,11 +26,13 @@ from settlement.unit_of_work import UnitOfWork
 actor_chars_max = 64
 
 __all__ = [
+    "EXCEPTION_DECISION_LIMITS",
     "PARAMETERS",
     "POINT_VALUE_IDR",
     "Parameter",
     "ParameterInvalid",
     "ParameterUnknown",
+    "decision_limit_units",
     "get",
     "point_value_idr_units",
     "record",
@@ -58,17 +61,33 @@ class Parameter:
     check: Callable[[object], object]
 
 
-def _idr_amount(value: object) -> object:
-    """A positive Rupiah amount as decimal text ("500" or "500.00"), stored as "500.00"."""
-    if not isinstance(value, str):
-        raise ParameterInvalid(f"a Rupiah amount is decimal text like '500.00', not {value!r}")
-    try:
-        return format_amount(parse_amount(value, IDR.scale), IDR.scale)
-    except AmountRefused as refused:
-        raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
+def _amount_of(of: Asset) -> Callable[[object], object]:
+    """The check of a positive amount of ``of`` as decimal text, stored at the asset's scale."""
 
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            raise ParameterInvalid(f"a {of.code} amount is decimal text like '500', not {value!r}")
+        try:
+            return format_amount(parse_amount(value, of.scale), of.scale)
+        except AmountRefused as refused:
+            raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
+
+    return check
+
+
+_idr_amount = _amount_of(IDR)
+"""A positive Rupiah amount as decimal text ("500" or "500.00"), stored as "500.00"."""
 
 POINT_VALUE_IDR = "point_value_idr"
+EXCEPTION_DECISION_LIMITS: Mapping[str, str] = MappingProxyType(
+    {"IDR": "exception_decision_limit_idr", "PI": "exception_decision_limit_pi"}
+)
+"""Asset -> the parameter above which a decision on an exception needs governance."""
+_LIMIT_MEANING = (
+    "The largest {asset} amount one officer may decide on a QRIS exception or Pi flag (decimal"
+    " text); above it the decision is refused exception_needs_governance until governance"
+    " (issue 13) exists. Unset: no limit."
+)
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -77,6 +96,13 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 POINT_VALUE_IDR,
                 "What one MSC Point of cashback is worth, in Rupiah (decimal text, '500.00').",
                 _idr_amount,
+            ),
+            *(
+                Parameter(name, _LIMIT_MEANING.format(asset=code), _amount_of(of))
+                for code, name, of in (
+                    ("IDR", EXCEPTION_DECISION_LIMITS["IDR"], IDR),
+                    ("PI", EXCEPTION_DECISION_LIMITS["PI"], PI),
+                )
             ),
         )
     }
@@ -134,3 +160,10 @@ def point_value_idr_units(conn: Connection) -> int | None:
     """One MSC Point's value in sen (parameter ``point_value_idr``), None while unset."""
     value = get(conn, POINT_VALUE_IDR)
     return None if value is None else parse_amount(str(value), IDR.scale)
+
+
+def decision_limit_units(conn: Connection, asset_code: str) -> int | None:
+    """The largest amount of ``asset_code`` one officer may decide, in smallest units; None
+    while the treasury has set no limit for it."""
+    value = get(conn, EXCEPTION_DECISION_LIMITS[asset_code])
+    return None if value is None else parse_amount(str(value), asset(asset_code).scale)

@@ -7,7 +7,7 @@ transfer id, so a retried or duplicated message requests the same payout, which 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import Connection
 
@@ -21,11 +21,12 @@ from settlement.unit_of_work import bind
 PAYOUT_KEY_PREFIX = "checkout-refund:"
 
 
-def pay_pi_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
-    """Request the refund's A2U payout from the Pioneer's Pi account (idempotent by its key).
-
-    The refund stays ``queued``: the payout (``pi_payouts``, key ``checkout-refund:<id>``) is
-    the A2U rail's, which completes it or voids it back to the Pioneer's account."""
+def a2u_refund_step(
+    deps: PiDeps, key_prefix: str, memo: Callable[[Mapping[str, object]], str]
+) -> Callable[[Connection, OutboxMessage], None]:
+    """The outbox step paying a booked Pi refund (payload ``transfer_id``, ``uid``,
+    ``amount_units``) from the Pioneer's Pi account by A2U, keyed ``key_prefix + transfer_id``
+    so that a retried or duplicated message requests the one payout; ``memo`` words it."""
 
     def handle(conn: Connection, message: OutboxMessage) -> None:
         uid = str(message.payload["uid"])
@@ -33,14 +34,22 @@ def pay_pi_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
         a2u.request_payout(
             bind(conn, deps.clock),
             deps,
-            key=PAYOUT_KEY_PREFIX + refund_id,
+            key=key_prefix + refund_id,
             uid=uid,
             amount_units=int(str(message.payload["amount_units"])),
-            memo=f"Refund {message.payload['checkout']}",
+            memo=memo(message.payload),
             debit_account=chart.pioneer_pi(uid).code,
         )
 
     return handle
+
+
+def pay_pi_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
+    """Request the refund's A2U payout from the Pioneer's Pi account (idempotent by its key).
+
+    The refund stays ``queued``: the payout (``pi_payouts``, key ``checkout-refund:<id>``) is
+    the A2U rail's, which completes it or voids it back to the Pioneer's account."""
+    return a2u_refund_step(deps, PAYOUT_KEY_PREFIX, lambda p: f"Refund {p['checkout']}")
 
 
 def register(dispatcher: Dispatcher, deps: PiDeps) -> None:

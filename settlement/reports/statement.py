@@ -20,11 +20,9 @@ not over yet is answered as it stands (``final`` is False); a month not started 
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -47,6 +45,7 @@ from settlement.reports import (
     amount_view,
     merchant_account_codes,
 )
+from settlement.reports.printable import cell, csv_text, page, table, total_row, with_rows
 
 __all__ = [
     "AssetStatement",
@@ -450,8 +449,6 @@ CATEGORY_LABELS = {
     Category.PAYOUT: "Pencairan dana",
 }
 CSV_HEADER = ("Bagian", "Uraian", "Aset", "Jumlah", "Banyaknya", "Keterangan")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_AMOUNT_CLASS = ' class="amount"'
 
 
 def month_label(month: str) -> str:
@@ -487,14 +484,9 @@ def _fee_note(line: FeeLine) -> str:
     )
 
 
-def _cell(value: str) -> str:
-    """A text cell that a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _csv_rows(s: Statement) -> Iterator[tuple[str, str, str, str, str, str]]:
     for label, value in _identity(s):
-        yield "Identitas", label, "", "", "", _cell(value)
+        yield "Identitas", label, "", "", "", cell(value)
     yield (
         "Penjualan",
         "Checkout selesai (harga)",
@@ -556,54 +548,14 @@ def _csv_rows(s: Statement) -> Iterator[tuple[str, str, str, str, str, str]]:
 def statement_csv(s: Statement) -> str:
     """The statement as CSV (RFC 4180, CRLF): Indonesian headers, one row per figure, amounts as
     decimal text at the asset's scale with the asset in its own column."""
-    out = io.StringIO()
-    # every field quoted: a spreadsheet set to split on ";" (Indonesian Excel) never cuts a
-    # merchant's name into a cell of its own that could start a formula
-    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(CSV_HEADER)
-    writer.writerows(_csv_rows(s))
-    return out.getvalue()
-
-
-_STYLE = """
-  body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 11pt; color: #111;
-         margin: 2em auto; max-width: 48em; }
-  h1 { font-size: 16pt; margin-bottom: 0.2em; }
-  h2 { font-size: 12pt; margin-top: 1.4em; border-bottom: 1px solid #444; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: 0.25em 0.5em; border-bottom: 1px solid #ccc;
-           vertical-align: top; }
-  td.amount, th.amount { text-align: right; white-space: nowrap; }
-  tr.total td { font-weight: bold; border-top: 2px solid #444; }
-  .note { color: #555; font-size: 9pt; }
-  @page { size: A4; margin: 15mm; }
-  @media print {
-    body { margin: 0; max-width: none; font-size: 10pt; }
-    h2 { break-after: avoid; }
-    table, tr { break-inside: avoid; }
-    .no-print { display: none; }
-  }
-"""
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], amounts: frozenset[int]) -> str:
-    """An HTML table; every cell is escaped here, columns in ``amounts`` right-aligned."""
-
-    def cells(tag: str, values: Sequence[str]) -> str:
-        return "".join(
-            f"<{tag}{_AMOUNT_CLASS if i in amounts else ''}>{html.escape(v)}</{tag}>"
-            for i, v in enumerate(values)
-        )
-
-    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
-    return f"<table><thead><tr>{cells('th', header)}</tr></thead><tbody>{body}</tbody></table>"
+    return csv_text(CSV_HEADER, _csv_rows(s))
 
 
 def statement_html(s: Statement) -> str:
     """The statement as one printable, self-contained HTML page (no script, no outside asset)."""
     e = html.escape
     identity = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _identity(s))
-    sales = _table(
+    sales = table(
         ("Metode pembayaran", "Banyaknya", "Jumlah", "Senilai"),
         [
             (
@@ -625,7 +577,7 @@ def statement_html(s: Statement) -> str:
         ],
         frozenset({1, 2, 3}),
     )
-    fees = _table(
+    fees = table(
         ("Uraian", "Banyaknya", "Jumlah", "Keterangan"),
         [
             (
@@ -638,7 +590,7 @@ def statement_html(s: Statement) -> str:
         ],
         frozenset({1, 2}),
     )
-    refunds = _table(
+    refunds = table(
         ("Alasan", "Banyaknya", "Jumlah"),
         [
             (
@@ -652,9 +604,8 @@ def statement_html(s: Statement) -> str:
     )
     balances = "".join(_asset_html(account) for account in s.assets)
     title = f"Laporan Transaksi Bulanan {month_label(s.month)} - {s.merchant_name}"
-    return (
-        '<!DOCTYPE html>\n<html lang="id"><head><meta charset="utf-8">'
-        f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>"
+    return page(
+        title,
         f"<h1>Laporan Transaksi Bulanan</h1><p>{e(month_label(s.month))}</p>"
         f"<table>{identity}</table>"
         f"<h2>Penjualan per metode pembayaran</h2>{sales}"
@@ -663,7 +614,7 @@ def statement_html(s: Statement) -> str:
         f"<h2>Saldo dan mutasi</h2>{balances}"
         '<p class="note">Penjualan, bagi hasil dan biaya dihitung dari checkout yang selesai'
         " (diserahkan) dalam bulan ini; saldo dan mutasi dari buku besar. Waktu dalam WIB."
-        f" Dicetak {e(format_wib(s.as_of_us))}.</p></body></html>\n"
+        f" Dicetak {e(format_wib(s.as_of_us))}.</p>",
     )
 
 
@@ -680,12 +631,9 @@ def _asset_html(account: AssetStatement) -> str:
             for m in account.movements
         ),
     ]
-    table = _table(("Uraian", "Banyaknya", "Jumlah"), rows, frozenset({1, 2}))
-    closing = (
-        f'<tr class="total"><td>Saldo akhir</td><td class="amount"></td>'
-        f'<td class="amount">{html.escape(amount_display(account.closing_units, a))}</td></tr>'
-    )
-    return f"<h3>{html.escape(a)}</h3>" + table.replace("</tbody>", closing + "</tbody>")
+    listed = table(("Uraian", "Banyaknya", "Jumlah"), rows, frozenset({1, 2}))
+    closing = total_row("Saldo akhir", amount_display(account.closing_units, a), 3)
+    return f"<h3>{html.escape(a)}</h3>" + with_rows(listed, closing)
 
 
 def statement_view(s: Statement) -> dict[str, object]:

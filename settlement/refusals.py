@@ -747,6 +747,62 @@ _STATEMENT: tuple[RefusalEntry, ...] = (
         "This checkout has no QRIS leg.",
     ),
 )
+_DECISIONS: tuple[RefusalEntry, ...] = (
+    # issue 12 item 9: the treasury decides QRIS exceptions and Pi flags (decision 0026)
+    _e(
+        "exception_decision_invalid",
+        422,
+        "Keputusan harus menyebut petugas dan catatan.",
+        "A decision names who decides and carries a note.",
+    ),
+    _e("exception_unknown", 404, "Pengecualian tidak ditemukan.", "No such exception or flag."),
+    _e(
+        "exception_already_decided",
+        409,
+        "Pengecualian ini sudah diputuskan lain; keputusan tidak diubah.",
+        "This exception was decided otherwise; a decision is not changed.",
+    ),
+    _e(
+        "exception_outcome_not_allowed",
+        409,
+        "Keputusan ini tidak berlaku untuk jenis pengecualian ini.",
+        "This outcome does not apply to this kind of exception.",
+    ),
+    _e(
+        "exception_amount_invalid",
+        422,
+        "Jumlah yang diputuskan di luar jumlah pengecualian.",
+        "The amount decided is outside the exception's amount.",
+    ),
+    _e(
+        "exception_merchant_required",
+        422,
+        "Sebutkan merchant yang menerima dana.",
+        "Name the merchant the money goes to.",
+    ),
+    _e("exception_merchant_unknown", 404, "Merchant tidak dikenal.", "No such merchant."),
+    _e(
+        "exception_pioneer_required",
+        422,
+        "Sebutkan Pioneer yang menerima pengembalian Pi.",
+        "Name the Pioneer the Pi is refunded to.",
+    ),
+    _e(
+        "exception_needs_governance",
+        409,
+        "Jumlah di atas batas satu petugas: perlu keputusan tata kelola (belum tersedia).",
+        "Above the one-officer limit: it needs a governance proposal (not available yet).",
+    ),
+)
+_BOOKS: tuple[RefusalEntry, ...] = (
+    # issue 12 item 10: the treasury's books of a closed month
+    _e(
+        "books_month_not_closed",
+        409,
+        "Bulan ini belum ditutup; neraca dan laba rugi dibuat setelah bulan ditutup.",
+        "The month is not closed; its books are made once it is.",
+    ),
+)
 _LEDGER_STATUS = {
     ResultCode.EXCEEDS_CREDITS: 409,
     ResultCode.EXCEEDS_DEBITS: 409,
@@ -786,6 +842,8 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_RATES,
         *_CHECKOUT,
         *_STATEMENT,
+        *_DECISIONS,
+        *_BOOKS,
     )
 }
 """Every refusal code, by code. Ledger result codes are refusal codes too (a withdrawal the

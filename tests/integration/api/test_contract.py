@@ -37,6 +37,8 @@ PATH_VALUES = {
     "checkout_id": "co_contract00000000",
     "tender": "MSC",
     "rule_id": "default",
+    "exception_id": "1",
+    "flag_id": "1",
 }
 
 
@@ -69,9 +71,10 @@ def credentials(app: FastAPI, http: httpx.Client) -> dict[str, str]:
 
 def _credentials(credentials: dict[str, str], path: str) -> dict[str, str]:
     """The headers that pass ``path``'s authentication: the Pioneer's token on the Pi routes,
-    the operator's (a treasury principal) and a fresh Idempotency-Key on the API-key routes."""
+    the operator's (a treasury principal) and a fresh Idempotency-Key on the API-key routes
+    (the treasury's decisions on QRIS exceptions and Pi flags among them)."""
     found = {k: v for k, v in credentials.items() if k != "operator"}
-    if not path.startswith(("/v1/pi/", "/v1/qris/")):
+    if not path.startswith(("/v1/pi/", "/v1/qris/")) or path.endswith("/decision"):
         found |= {"Authorization": credentials["operator"], "Idempotency-Key": str(uuid.uuid4())}
     return found
 

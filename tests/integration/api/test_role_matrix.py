@@ -91,6 +91,15 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/campaigns"): STAFF,
     ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
     ("GET", "/v1/share-rules/{rule_id}"): STAFF,
+    # The treasury decides QRIS exceptions and Pi flags, and reads its books (decision 0026).
+    ("POST", "/v1/qris/exceptions/{exception_id}/decision"): STAFF,
+    ("POST", "/v1/pi/flags/{flag_id}/decision"): STAFF,
+    ("GET", "/v1/books/{month}/neraca"): STAFF,
+    ("GET", "/v1/books/{month}/neraca.csv"): STAFF,
+    ("GET", "/v1/books/{month}/neraca.html"): STAFF,
+    ("GET", "/v1/books/{month}/laba-rugi"): STAFF,
+    ("GET", "/v1/books/{month}/laba-rugi.csv"): STAFF,
+    ("GET", "/v1/books/{month}/laba-rugi.html"): STAFF,
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -182,6 +191,8 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "key_id": str(uuid.uuid4()),
         "payment_id": "matrix-payment",
         "provider": "xendit",
+        "exception_id": "1",
+        "flag_id": "1",
     }
     return {"credentials": credentials, "path_values": path_values}
 

@@ -89,7 +89,8 @@ def _laba_rugi_rows(statement: LabaRugi) -> Iterator[Row]:
     yield from _detail_rows(a, books.lines)
 
 
-def _rows(books: MonthBooks, report: str) -> Iterator[Row]:
+def rows(books: MonthBooks, report: str) -> Iterator[Row]:
+    """``report``'s figures, one row per figure (the CSV's rows, and the CLI's text lines)."""
     for label, value in _identity(books, report):
         yield "Identitas", label, "", "", "", value
     if report == "neraca":
@@ -103,7 +104,7 @@ def _rows(books: MonthBooks, report: str) -> Iterator[Row]:
 def books_csv(books: MonthBooks, report: str) -> str:
     """``report`` (``neraca`` or ``laba-rugi``) as CSV: one row per figure, the asset in its
     own column, the chart pattern (or, in the ``Rincian`` rows, the account) beside it."""
-    return csv_text(CSV_HEADER, _rows(books, report))
+    return csv_text(CSV_HEADER, rows(books, report))
 
 
 def _lines_table(asset: str, lines: tuple[Line, ...], totals: list[tuple[str, int]]) -> str:

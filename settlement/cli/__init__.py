@@ -8,6 +8,7 @@ import typer
 
 from settlement.cli import (
     audit,
+    books,
     chain,
     checkout,
     ledger,
@@ -74,6 +75,7 @@ app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(ledger.period_app, name="period")
 app.add_typer(audit.app, name="audit")
+app.add_typer(books.app, name="books")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(merchant.app, name="merchant")
 app.add_typer(merchant.key_app, name="key")

@@ -1,4 +1,4 @@
-"""CLI: `msc pi ...` (expect, reconcile, deposit, recover, payout, flags).
+"""CLI: `msc pi ...` (expect, reconcile, deposit, recover, payout, flags, decide).
 
 Each command starts only what it needs: the database, and the Pi clients for those that ask Pi
 or the Pi chain (never anvil or the HTTP service).
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ from chain.pi.errors import PiInputError
 from settlement.cli.database import migrated_engine, run_in_database, run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
+from settlement.decisions.record import Outcome
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
 
@@ -193,3 +195,30 @@ def flags(output: OutputOption = Output.TEXT) -> None:
     from settlement.pi.flags import open_flags
 
     emit(run_in_database(open_flags), output)
+
+
+@app.command()
+def decide(
+    flag_id: int = typer.Argument(..., help="The flag's id (msc pi flags)."),
+    note: str = typer.Option(..., help="Why: recorded with the decision."),
+    merchant: str | None = typer.Option(None, help="The merchant credited (outcome merchant)."),
+    pioneer: str | None = typer.Option(None, help="The Pioneer refunded, if no payment names one."),
+    amount: str | None = typer.Option(None, help="Pi decided, if not all of it."),
+    *,
+    outcome: Annotated[Outcome, typer.Option(help="refund, merchant, suspense or dismiss.")],
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Decide a flag and post its ledger effect; a refund is paid by A2U (exit 1 if refused)."""
+    from settlement.decisions.pi import decide_pi_flag
+    from settlement.decisions.record import view
+
+    units = None if amount is None else _units(amount)
+    record_operator("pi decide", by)
+    decided = run_work(
+        lambda uow: decide_pi_flag(
+            uow, flag_id, outcome, by=f"cli:{by}", note=note, merchant=merchant,
+            pioneer=pioneer, amount_units=units,
+        )
+    )  # fmt: skip
+    emit(view(decided), output)

@@ -1,4 +1,4 @@
-"""CLI: `msc qris ...` (decode, encode, ingest, expect, reconcile).
+"""CLI: `msc qris ...` (decode, encode, ingest, expect, reconcile, exceptions, decide).
 
 Exit codes: 0 done, 1 refused input (invalid payload, bad report line), 2 bad usage.
 """
@@ -16,9 +16,11 @@ from chain.qris.reports import ReportError, ReportFormat, load_formats
 from escrow.calendar import US_PER_S
 from escrow.clock import SystemClock
 from escrow.money import IDR, AmountRefused, parse_amount
-from settlement.cli.database import migrated_engine
+from settlement.cli.database import migrated_engine, run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
+from settlement.decisions.qris import decide_qris_exception
+from settlement.decisions.record import Outcome, view
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
@@ -197,3 +199,26 @@ def reconcile_command(
          "confirmed": summary.confirmed, "postings": summary.postings, "exceptions": items},
         output,
     )  # fmt: skip
+
+
+@app.command("decide")
+def decide_command(
+    exception_id: int = typer.Argument(..., help="The exception's id (msc qris exceptions)."),
+    note: str = typer.Option(..., help="Why: recorded with the decision."),
+    merchant: str | None = typer.Option(None, help="The merchant credited (outcome merchant)."),
+    amount: str | None = typer.Option(None, help="Rupiah decided, if not all of it."),
+    *,
+    outcome: Annotated[Outcome, typer.Option(help="refund, merchant, suspense or dismiss.")],
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Decide a reconciliation exception and post its ledger effect (exit 1 if refused)."""
+    sen = None if amount is None else rupiah_to_sen(amount)
+    record_operator("qris decide", by)
+    decided = run_work(
+        lambda uow: decide_qris_exception(
+            uow, exception_id, outcome, by=f"cli:{by}", note=note, merchant=merchant,
+            amount_units=sen,
+        )
+    )  # fmt: skip
+    emit(view(decided), output)

@@ -23,15 +23,16 @@ def flag(
 
 
 def open_flags(conn: Connection) -> list[dict[str, Any]]:
-    """Unresolved flags, oldest first."""
+    """Unresolved flags, oldest first; ``id`` is what ``msc pi decide`` takes."""
     rows = conn.execute(
         text(
-            "SELECT payment_id, txid, reason, detail, created_at FROM pi_flags"
+            "SELECT id, payment_id, txid, reason, detail, created_at FROM pi_flags"
             " WHERE resolved_at IS NULL ORDER BY id"
         )
     ).all()
     return [
         {
+            "id": r.id,
             "payment_id": r.payment_id,
             "txid": r.txid,
             "reason": r.reason,

@@ -11,7 +11,10 @@ no Pi the ledger does not already show: it is dismissed with its note, nothing p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import Connection
 
 from escrow.sql import sql
 from settlement import chart
@@ -32,7 +35,7 @@ from settlement.decisions.record import (
     store,
     transfer,
 )
-from settlement.outbox import Dispatcher
+from settlement.outbox import Dispatcher, OutboxMessage
 from settlement.pi.deps import PiDeps
 from settlement.unit_of_work import UnitOfWork
 
@@ -121,11 +124,14 @@ def _amount_of(detail: Any) -> int:  # noqa: ANN401 - the flag's JSON detail
     return units if isinstance(units, int) and not isinstance(units, bool) and units > 0 else 0
 
 
+def pay_flag_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
+    """The outbox step paying a decided refund by A2U from the Pioneer's Pi account, one payout
+    per decision (key ``exception-refund:<transfer id>``)."""
+    return a2u_refund_step(
+        deps, PAYOUT_KEY_PREFIX, lambda p: f"Refund of flagged payment {p['flag']}"
+    )
+
+
 def register(dispatcher: Dispatcher, deps: PiDeps) -> None:
     """Install the decided Pi refund step."""
-    dispatcher.register(
-        OUTBOX_FLAG_REFUND,
-        a2u_refund_step(
-            deps, PAYOUT_KEY_PREFIX, lambda p: f"Refund of flagged payment {p['flag']}"
-        ),
-    )
+    dispatcher.register(OUTBOX_FLAG_REFUND, pay_flag_refund(deps))

@@ -1,0 +1,3 @@
+from tests.integration.pi.conftest import pi_world
+
+__all__ = ["pi_world"]

@@ -4,13 +4,14 @@ to suspense; a flag with no Pi at stake is dismissed; refusals post and queue no
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 
 from settlement import chart, parameters
 from settlement.decisions.pi import OUTBOX_FLAG_REFUND, decide_pi_flag, pay_flag_refund
-from settlement.decisions.record import DecisionRefused, Outcome
+from settlement.decisions.record import Decision, DecisionRefused, Outcome
 from settlement.outbox import OutboxMessage
 from settlement.pi.flags import flag
 from tests.integration.decisions.support import balance, onboard, uow_of, writes
@@ -30,9 +31,9 @@ def _flag(conn: Connection, units: int | None = UNITS, reason: str = "wallet_unb
     )
 
 
-def _decide(conn: Connection, flag_id: int, outcome: Outcome, **more: object) -> object:
+def _decide(conn: Connection, flag_id: int, outcome: Outcome, **more: Any) -> Decision:
     return decide_pi_flag(uow_of(conn), flag_id, outcome, by="treasury:ani", note="seen",
-                          **more)  # type: ignore[arg-type]  # fmt: skip
+                          **more)  # fmt: skip
 
 
 def test_unbooked_pi_refunded_goes_back_by_a2u_once(db_conn: Connection, pi_world: PiWorld) -> None:
@@ -44,12 +45,12 @@ def test_unbooked_pi_refunded_goes_back_by_a2u_once(db_conn: Connection, pi_worl
 
     assert balance(db_conn, chart.pi_custody().code) == custody + UNITS
     assert balance(db_conn, chart.pioneer_pi(uid).code) == UNITS
-    assert decision.refund_status == "queued"  # type: ignore[attr-defined]
+    assert decision.refund_status == "queued"
     row = db_conn.execute(
         text("SELECT id, key, payload FROM outbox WHERE kind = :kind AND payload->>'uid' = :uid"),
         {"kind": OUTBOX_FLAG_REFUND, "uid": uid},
     ).one()
-    assert row.key == str(decision.transfer_ids[0])  # type: ignore[attr-defined]
+    assert row.key == str(decision.transfer_ids[0])
     message = OutboxMessage(row.id, OUTBOX_FLAG_REFUND, row.key, row.payload, 1)
     pay_flag_refund(pi_world.deps)(db_conn, message)
     pay_flag_refund(pi_world.deps)(db_conn, message)  # redelivered: the same payout, once
@@ -84,7 +85,7 @@ def test_a_flag_with_no_pi_at_stake_is_dismissed(db_conn: Connection) -> None:
     assert writes(db_conn) == (transfers, queued, decided + 1, resolved + 1)
 
 
-def _refused(conn: Connection, code: str, flag_id: int, outcome: Outcome, **more: object) -> None:
+def _refused(conn: Connection, code: str, flag_id: int, outcome: Outcome, **more: Any) -> None:
     before = writes(conn)
     with pytest.raises(DecisionRefused) as refused:
         _decide(conn, flag_id, outcome, **more)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 
 from settlement import chart, parameters
 from settlement.decisions.qris import decide_qris_exception
-from settlement.decisions.record import DecisionRefused, Outcome
+from settlement.decisions.record import Decision, DecisionRefused, Outcome
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine
@@ -60,14 +61,14 @@ def _booked(conn: Connection, merchant_id: str, nmid: str) -> uuid.UUID:
     return found.id
 
 
-def _decide(conn: Connection, exception_id: int, outcome: Outcome, **more: object) -> object:
+def _decide(conn: Connection, exception_id: int, outcome: Outcome, **more: Any) -> Decision:
     return decide_qris_exception(
         uow_of(conn),
         exception_id,
         outcome,
         by="treasury:ani",
         note="checked",
-        **more,  # type: ignore[arg-type]
+        **more,
     )
 
 
@@ -91,7 +92,8 @@ def test_an_unbooked_payment_refunded_is_owed_to_the_payer(db_conn: Connection) 
 
     assert balance(db_conn, chart.qris_clearing().code) == clearing + AMOUNT
     assert balance(db_conn, chart.qris_refunds().code) == owed + AMOUNT
-    assert decision.refund_status == "owed" and len(decision.transfer_ids) == 1
+    assert decision.refund_status == "owed"
+    assert len(decision.transfer_ids) == 1
     row = db_conn.execute(
         text("SELECT decided_by, note, outcome FROM exception_decisions WHERE subject_id = :id"
              " AND subject = 'qris_exception'"), {"id": exception_id},
@@ -150,7 +152,7 @@ def test_a_late_payment_kept_by_the_merchant_posts_nothing(db_conn: Connection) 
     decision = _decide(db_conn, exception_id, Outcome.MERCHANT)
 
     assert writes(db_conn)[0] == transfers
-    assert decision.transfer_ids == ()  # type: ignore[attr-defined]
+    assert decision.transfer_ids == ()
     assert balance(db_conn, chart.merchant_idr(merchant_id).code) == AMOUNT
     assert _resolved(db_conn, exception_id)
 
@@ -186,7 +188,8 @@ def test_the_same_decision_again_replays_and_posts_nothing_more(db_conn: Connect
     again = _decide(db_conn, exception_id, Outcome.SUSPENSE)
 
     assert writes(db_conn) == done
-    assert again.replayed and again.transfer_ids == first.transfer_ids  # type: ignore[attr-defined]
+    assert again.replayed
+    assert again.transfer_ids == first.transfer_ids
 
 
 def _refused(

@@ -100,4 +100,5 @@ def test_every_pattern_of_the_chart_has_a_line_in_bahasa_indonesia() -> None:
 
 def test_an_empty_ledger_has_empty_balanced_books() -> None:
     for sheet in neraca([], []):
-        assert sheet.balanced and sheet.books.lines == ()
+        assert sheet.balanced
+        assert sheet.books.lines == ()

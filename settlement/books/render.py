@@ -10,7 +10,7 @@ from escrow.calendar import format_wib
 from settlement.books.figures import KIND_LABELS, LabaRugi, Line, Neraca, TrialBalance
 from settlement.books.month import MonthBooks
 from settlement.reports import amount_display, amount_text, amount_view
-from settlement.reports.printable import csv_text, page, table, total_row, with_rows
+from settlement.reports.printable import cell, csv_text, page, table, total_row, with_rows
 from settlement.reports.statement import month_label
 
 CSV_HEADER = ("Bagian", "Uraian", "Aset", "Jumlah", "Akun", "Keterangan")
@@ -49,7 +49,7 @@ def _detail_rows(asset: str, lines: tuple[Line, ...]) -> Iterator[Row]:
                 line.label,
                 asset,
                 amount_text(account.amount_units, asset),
-                account.code,
+                cell(account.code),
                 KIND_LABELS[line.kind],
             )
 

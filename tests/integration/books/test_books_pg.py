@@ -40,8 +40,15 @@ def officers(tmp_path: Path) -> Officers:
     return load_officers(path)
 
 
-def _post(uow: UnitOfWork, clock: FixedClock, debit: chart.AccountSpec, credit: chart.AccountSpec,
-          amount: int, code: TransferCode, flags: TransferFlags = TransferFlags.NONE) -> None:  # fmt: skip
+def _post(
+    uow: UnitOfWork,
+    clock: FixedClock,
+    debit: chart.AccountSpec,
+    credit: chart.AccountSpec,
+    amount: int,
+    code: TransferCode,
+    flags: TransferFlags = TransferFlags.NONE,
+) -> None:
     for spec in (debit, credit):
         chart.open_account(uow.ledger, spec)
     clock.advance(60)

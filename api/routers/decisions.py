@@ -18,10 +18,9 @@ from api.auth import API_KEY_SECURITY, Treasury
 from api.dependencies import services
 from api.idempotency import IdempotencyKey
 from api.problems import BODY_STATUSES, problem_responses
-from escrow.money import IDR, PI, parse_amount
 from settlement.decisions.pi import decide_pi_flag
 from settlement.decisions.qris import decide_qris_exception
-from settlement.decisions.record import Decision, Outcome, note_chars_max, view
+from settlement.decisions.record import Decision, Outcome, amount_units_of, note_chars_max, view
 from settlement.unit_of_work import UnitOfWork, run
 
 router = APIRouter(prefix="/v1", tags=["exception decisions"])
@@ -78,7 +77,7 @@ def decide_exception(
     idempotency_key: IdempotencyKey,
 ) -> DecisionAnswer:
     """Decide a QRIS reconciliation exception: refund, merchant, suspense or dismiss."""
-    amount = None if body.amount is None else parse_amount(body.amount, IDR.scale)
+    amount = amount_units_of(body.amount, "IDR")
     wired = services(request)
 
     def work(uow: UnitOfWork) -> DecisionAnswer:
@@ -101,7 +100,7 @@ def decide_flag(
     idempotency_key: IdempotencyKey,
 ) -> DecisionAnswer:
     """Decide a Pi flag: refund (A2U), merchant, suspense or dismiss."""
-    amount = None if body.amount is None else parse_amount(body.amount, PI.scale)
+    amount = amount_units_of(body.amount, "PI")
     wired = services(request)
 
     def work(uow: UnitOfWork) -> DecisionAnswer:

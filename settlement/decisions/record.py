@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from escrow.calendar import from_us, to_us
 from escrow.model import ResultCode, TransferFlags, TransferRequest, transfer_id
+from escrow.money import AmountRefused, asset, parse_amount
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement import chart, parameters
@@ -143,6 +144,19 @@ def amount_to_decide(asked: int | None, at_stake: int) -> int:
             code="exception_amount_invalid",
         )
     return asked
+
+
+def amount_units_of(text: str | None, asset_code: str) -> int | None:
+    """An officer's amount (decimal text in the asset) as smallest units; None when absent
+    (``exception_amount_invalid`` for text that is not a positive amount of the asset)."""
+    if text is None:
+        return None
+    try:
+        return parse_amount(text, asset(asset_code).scale)
+    except AmountRefused as refused:
+        raise DecisionRefused(
+            f"{refused.detail} ({refused.code})", code="exception_amount_invalid"
+        ) from None
 
 
 def check_limit(conn: Connection, asset_code: str, amount_units: int) -> None:

@@ -1,6 +1,7 @@
 """HTTP routes where the treasury decides a QRIS exception or a Pi flag (decision 0026).
 
-``POST /v1/qris/exceptions/{id}/decision`` and ``POST /v1/pi/flags/{id}/decision`` record one
+``POST /v1/qris/exceptions/{id}/decision`` (beside the exceptions' read model) and
+``POST /v1/pi-flags/{id}/decision`` (outside ``/v1/pi/``, whose callers are Pioneers) record one
 decision (the officer is the calling treasury principal) and its ledger effect in one unit of
 work; the same outcome asked again answers the recorded decision (``replayed``), another one
 409 ``exception_already_decided``. Above the treasury's one-officer limit (parameters
@@ -91,7 +92,7 @@ def decide_exception(
     return run(wired.engine, wired.clock, work)
 
 
-@router.post("/pi/flags/{flag_id}/decision", responses=_DECIDE, openapi_extra=API_KEY_SECURITY)
+@router.post("/pi-flags/{flag_id}/decision", responses=_DECIDE, openapi_extra=API_KEY_SECURITY)
 def decide_flag(
     flag_id: SubjectId,
     body: DecisionBody,

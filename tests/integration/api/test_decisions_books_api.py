@@ -73,12 +73,12 @@ def test_a_decision_is_answered_replayed_and_never_changed(
 
 def test_refusals_are_problem_codes(http: httpx.Client, app: FastAPI) -> None:
     unknown = http.post(
-        "/v1/pi/flags/999999/decision",
+        "/v1/pi-flags/999999/decision",
         json={"outcome": "dismiss", "note": "n"},
         headers=headers(operator(app)),
     )
     bad_amount = http.post(
-        "/v1/pi/flags/999999/decision",
+        "/v1/pi-flags/999999/decision",
         json={"outcome": "refund", "note": "n", "amount": "0"},
         headers=headers(operator(app)),
     )

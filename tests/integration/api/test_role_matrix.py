@@ -93,7 +93,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/share-rules/{rule_id}"): STAFF,
     # The treasury decides QRIS exceptions and Pi flags, and reads its books (decision 0026).
     ("POST", "/v1/qris/exceptions/{exception_id}/decision"): STAFF,
-    ("POST", "/v1/pi/flags/{flag_id}/decision"): STAFF,
+    ("POST", "/v1/pi-flags/{flag_id}/decision"): STAFF,
     ("GET", "/v1/books/{month}/neraca"): STAFF,
     ("GET", "/v1/books/{month}/neraca.csv"): STAFF,
     ("GET", "/v1/books/{month}/neraca.html"): STAFF,

@@ -113,9 +113,7 @@ def decide_pi_flag(
             {"transfer_id": refund_id, "uid": payer, "amount_units": effect.amount_units,
              "flag": flag_id},
         )  # fmt: skip
-    decision = store(uow, Subject.PI_FLAG, flag_id, outcome, effect, by, note)
-    uow.conn.execute(sql("UPDATE pi_flags SET resolved_at = now() WHERE id = :id"), {"id": flag_id})
-    return decision
+    return store(uow, Subject.PI_FLAG, flag_id, outcome, effect, by, note)
 
 
 def _amount_of(detail: Any) -> int:  # noqa: ANN401 - the flag's JSON detail

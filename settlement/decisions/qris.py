@@ -100,11 +100,7 @@ def decide_qris_exception(
     if effect.amount_units is not None:
         check_limit(uow.conn, ASSET, effect.amount_units)
     post(uow, specs, effect)
-    decision = store(uow, Subject.QRIS_EXCEPTION, exception_id, outcome, effect, by, note)
-    uow.conn.execute(
-        sql("UPDATE qris_exceptions SET resolved_at = now() WHERE id = :id"), {"id": exception_id}
-    )
-    return decision
+    return store(uow, Subject.QRIS_EXCEPTION, exception_id, outcome, effect, by, note)
 
 
 def _effect(

@@ -9,6 +9,7 @@ from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection
 
 from escrow.calendar import from_us, to_us
@@ -23,6 +24,7 @@ from settlement.unit_of_work import UnitOfWork
 actor_chars_max = 64
 note_chars_max = 500
 DECISION_NAMESPACE = "exception.decision"
+log = structlog.get_logger(__name__)
 _ACCEPTED = frozenset({ResultCode.OK, ResultCode.EXISTS})
 
 
@@ -208,6 +210,12 @@ def post(uow: UnitOfWork, specs: Sequence[chart.AccountSpec], effect: Effect) ->
                                   code=str(result.code))  # fmt: skip
 
 
+_RESOLVE = {
+    Subject.QRIS_EXCEPTION: "UPDATE qris_exceptions SET resolved_at = :at WHERE id = :id",
+    Subject.PI_FLAG: "UPDATE pi_flags SET resolved_at = :at WHERE id = :id",
+}
+
+
 def store(
     uow: UnitOfWork,
     subject: Subject,
@@ -217,7 +225,8 @@ def store(
     by: str,
     note: str,
 ) -> Decision:
-    """Record the decision (its row, in the caller's unit of work)."""
+    """Record the decision and mark its exception or flag resolved at the same time (in the
+    caller's unit of work); log ``exception_decided``."""
     now_us = uow.clock.now_us()
     ids = tuple(t.id for t in effect.transfers)
     uow.conn.execute(
@@ -242,6 +251,11 @@ def store(
             "note": note,
         },
     )
+    uow.conn.execute(sql(_RESOLVE[subject]), {"at": from_us(now_us), "id": subject_id})
+    log.info(
+        "exception_decided", subject=str(subject), id=subject_id, outcome=str(outcome),
+        asset=effect.asset, amount_units=effect.amount_units, by=by,
+    )  # fmt: skip
     return Decision(
         subject, subject_id, outcome, effect.asset, effect.amount_units, effect.debit,
         effect.credit, ids, effect.refund_status, by, now_us, note,

@@ -4,12 +4,15 @@ post, queue and record nothing (decision 0026)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 
+from chain.qris.reports import load_formats
+from escrow.calendar import WIB
 from settlement import chart, parameters
 from settlement.decisions.qris import decide_qris_exception
 from settlement.decisions.record import Decision, DecisionRefused, Outcome
@@ -17,14 +20,18 @@ from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine
 from settlement.qris.expectations import create_expectation
+from settlement.qris.ingest import ingest_report
 from settlement.qris.posting import Receipt, post_receipts
+from settlement.qris.reconcile import reconcile_day
 from tests.integration.decisions.support import balance, onboard, uow_of, writes
+from tests.support.uow import at
 
 pytestmark = pytest.mark.integration
 
 DAY = date(2026, 11, 2)
 AMOUNT = 1_500_000
 HOUR_US = 3_600_000_000
+FORMATS = load_formats(Path(__file__).parents[3] / "settlement" / "qris" / "report_formats.json")
 
 
 def _exception(
@@ -255,3 +262,33 @@ def test_refusals_of_what_the_exception_cannot_be(db_conn: Connection) -> None:
     _refused(db_conn, "exception_unknown", 2**62, Outcome.REFUND)
     # a late payment into a checkout's escrow is the checkout's to decide
     _refused(db_conn, "exception_outcome_not_allowed", _exception(db_conn, "late"), Outcome.REFUND)
+
+
+def test_an_unmatched_report_line_decided_books_its_reported_mdr(
+    db_conn: Connection, tmp_path: Path
+) -> None:
+    merchant_id, nmid = onboard(db_conn)
+    rrn = f"{uuid.uuid4().int % 10**12:012d}"
+    paid = datetime(2024, 12, 2, 9, 0, tzinfo=WIB)
+    report = tmp_path / "acquirer.csv"
+    report.write_text(
+        "rrn,amount,fee,transaction_time,nmid,reference,transaction_id,status\n"
+        f"{rrn},15000.00,105.00,2024-12-02 09:00:00,{nmid},,t{rrn},SUCCESS\n"
+    )
+    ingest_report(uow_of(db_conn), report, FORMATS["generic"])
+    reconcile_day(
+        at(db_conn, paid + timedelta(days=1)), paid.date(), expectation_ttl_max_us=HOUR_US
+    )
+    exception_id = db_conn.execute(
+        text("SELECT id FROM qris_exceptions WHERE rrn = :rrn AND kind = 'unmatched_report'"),
+        {"rrn": rrn},
+    ).scalar_one()
+    clearing = balance(db_conn, chart.qris_clearing().code)
+    mdr = balance(db_conn, chart.qris_mdr().code)
+
+    decision = _decide(db_conn, exception_id, Outcome.MERCHANT)
+
+    assert balance(db_conn, chart.merchant_idr(merchant_id).code) == 1_500_000
+    assert balance(db_conn, chart.qris_clearing().code) == clearing + 1_489_500
+    assert balance(db_conn, chart.qris_mdr().code) == mdr + 10_500
+    assert len(decision.transfer_ids) == 2

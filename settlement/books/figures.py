@@ -60,6 +60,13 @@ LABELS: Mapping[str, str] = {
     "suspense:IDR": "Rekening penampungan (suspense)",
     "suspense:PI": "Rekening penampungan (suspense)",
     "suspense:MSC": "Rekening penampungan (suspense)",
+    # issue 12 item 4 (issuance and redemption against Rupiah)
+    "reserve:bank:IDR": "Kas di bank cadangan",
+    "msc:deposits:IDR": "Setoran Rupiah belum diterbitkan sebagai MSC",
+    "msc:backing:IDR": "Rupiah penjamin MSC beredar",
+    "reserve:capital:IDR": "Modal cadangan treasury",
+    "payable:redemptions:IDR": "Utang penukaran MSC",
+    "msc:issued": "MSC yang diterbitkan",
 }
 """Each chart pattern's line in Bahasa Indonesia (a test keeps every pattern named)."""
 KIND_LABELS: Mapping[str, str] = {

@@ -25,6 +25,7 @@ from escrow.calendar import from_us, to_us
 from escrow.errors import InvariantViolation
 from escrow.model import ResultCode, TransferRequest, amount_max
 from escrow.model import transfer_id as make_transfer_id
+from escrow.money import parse_amount
 from escrow.refusals import Refusal
 from settlement import chart
 from settlement.chart import AccountSpec, TransferCode
@@ -33,6 +34,7 @@ from settlement.reserves.reserve import compute, require_coverage
 from settlement.unit_of_work import UnitOfWork
 
 IDR, MSC = "IDR", "MSC"
+IDR_SCALE = 2
 DEPOSIT_NAMESPACE = "bank.deposit"
 ISSUE_NAMESPACE = "msc.issue"
 ISSUE_BACKING_NAMESPACE = "msc.issue.backing"
@@ -99,6 +101,11 @@ def holder_spec(holder: str) -> AccountSpec:
     if found["uid"] is not None:
         return chart.pioneer_balance(found["uid"], MSC)
     return chart.merchant_balance(found["m"], MSC)
+
+
+def parse_sen(amount: str) -> int:
+    """Rupiah or MSC decimal text (``"15000.00"``) to sen, exactly; else ``AmountRefused``."""
+    return parse_amount(amount, IDR_SCALE)
 
 
 def _amount(value: object, refusal: type[Refusal]) -> int:

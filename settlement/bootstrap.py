@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
     from chain.qris.gateways.midtrans_status import MidtransStatusSource
+    from chain.rates.ports import RateSource
 
 
 @dataclass(frozen=True)
@@ -122,16 +123,23 @@ def build_container(settings: Settings, database_url: str) -> Container:
 def build_checkout(settings: Settings, clock: Clock | None) -> CheckoutDeps:
     """The checkouts' rate source (the sandbox's fixed price until real sources exist), windows
     and conversion (none until the conversion process implements one)."""
-    from chain.rates.sandbox import SandboxRateSource
-    from escrow.money import asset, parse_amount
     from settlement.checkout.conversion import KeepTenderAsset
 
-    price = parse_amount(settings.rates_sandbox_idr_per_pi, asset("IDR").scale)
     windows = CheckoutWindows(
         settings.checkout_ttl_s, settings.quote_ttl_s, settings.checkout_auto_release_s
     )
-    rates = SandboxRateSource(price, clock or SystemClock())
+    rates = build_rate_source(settings, clock or SystemClock())
     return CheckoutDeps(rates, windows, KeepTenderAsset())
+
+
+def build_rate_source(settings: Settings, clock: Clock) -> RateSource:
+    """The Pi/IDR price source of checkouts and the reserve (the sandbox's fixed price until
+    real sources exist)."""
+    from chain.rates.sandbox import SandboxRateSource
+    from escrow.money import asset, parse_amount
+
+    price = parse_amount(settings.rates_sandbox_idr_per_pi, asset("IDR").scale)
+    return SandboxRateSource(price, clock)
 
 
 # --- EVM (issue 5): the node client and the recorded-transaction sender --------------------------

@@ -9,12 +9,11 @@ import typer
 
 from chain.evm.anvil import ANVIL_CHAIN_ID
 from escrow.clock import SystemClock
-from settlement.bootstrap import build_evm_sender
+from settlement.bootstrap import build_evm_sender, build_rate_source
 from settlement.cli.database import migrated_engine
 from settlement.cli.errors import CommandFailed
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
-from settlement.evm.amounts import parse_msc
 from settlement.evm.deployment import (
     DeploymentLostError,
     configured_roles,
@@ -24,6 +23,7 @@ from settlement.evm.deployment import (
 from settlement.evm.deposits import scan_deposits
 from settlement.evm.reconcile import reconcile
 from settlement.logging import configure_logging
+from settlement.reserves import reserve
 from settlement.unit_of_work import unit_of_work
 
 app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_is_help=True)
@@ -94,26 +94,23 @@ def reconcile_command(output: OutputOption = Output.TEXT) -> None:
 
 
 @app.command("attest")
-def attest_command(
-    amount: str = typer.Option(..., help="Reserve in MSC (Rp), e.g. 1000000.00"),
-    *,
-    by: ByOption,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Sign (service key = attester) and post a reserve attestation: the token's mint cap."""
+def attest_command(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
+    """Compute the reserve (stored, at the rate source's price) and post it as the token's
+    signed reserve attestation, its mint cap: the figure is never typed by hand."""
     from chain.evm.attestation import sign_reserve_attestation
     from settlement.evm.token import attest_request
 
-    try:
-        sen = parse_msc(amount)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from error
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     record_operator("chain attest", by)
-    with migrated_engine(settings) as engine, engine.connect() as conn:
+    clock = SystemClock()
+    price = reserve.reserve_price(build_rate_source(settings, clock), clock)
+    with migrated_engine(settings) as engine:
         sender = build_evm_sender(settings, engine)
-        deployment = load_deployment(conn, sender.node.chain_id)
+        with unit_of_work(engine, clock) as uow:
+            deployment = load_deployment(uow.conn, sender.node.chain_id)
+            computed = reserve.compute(uow, price, "attest")
+    sen = reserve.attested_amount(computed)
     timestamp = sender.node.latest_timestamp()
     signature = sign_reserve_attestation(
         sender.account, deployment.chain_id, deployment.token, sen, timestamp
@@ -124,11 +121,17 @@ def attest_command(
         lambda: attest_request(deployment.token, sen, timestamp, signature),
     )
     emit(
-        {"reserve_cap": sen, "timestamp": timestamp, "tx_hash": receipt.tx_hash},
+        {
+            "reserve_cap": sen,
+            "computation": computed.id,
+            "coverage_bps": computed.coverage_bps,
+            "timestamp": timestamp,
+            "tx_hash": receipt.tx_hash,
+        },
         output,
         text=lambda done: (
-            f"reserve cap {done['reserve_cap']} sen attested at {done['timestamp']}"
-            f" in {done['tx_hash']}"
+            f"reserve cap {done['reserve_cap']} sen (computation {done['computation']}) attested"
+            f" at {done['timestamp']} in {done['tx_hash']}"
         ),
     )
 

@@ -232,6 +232,12 @@ def require_coverage(
     return found
 
 
+def attested_amount(found: ReserveComputation) -> int:
+    """The MSC sen an on-chain reserve attestation states: the reserve's Rupiah value (1 MSC =
+    Rp 1), never below zero; the token mints only while its supply stays at or under it."""
+    return max(found.reserve_value_idr, 0)
+
+
 def _store(conn: Connection, found: ReserveComputation) -> ReserveComputation:
     v, p = found.view(), found.price
     row_id = conn.execute(

@@ -93,6 +93,10 @@ def test_deposit_issue_withdraw_redeem_and_read_the_reserve(
     assert (newest["msc_ledger"], newest["msc_onchain"]) == (1_000_000, 500_000)
     assert (newest["idr_reserve"], newest["coverage_bps"]) == (1_500_000, 10_000)
     assert len(published.json()["history"]) >= 3
+    scraped = http.get("/metrics").text
+    assert "msc_reserve_coverage_bps 10000.0" in scraped
+    assert "msc_reserve_below_floor 0.0" in scraped
+    assert 'msc_outstanding_units{where="onchain"} 500000.0' in scraped
     with module_engine.connect() as conn:
         kinds = conn.execute(text("SELECT kind FROM outbox")).scalars().all()
     assert kinds == ["evm.mint"]

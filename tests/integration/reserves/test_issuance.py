@@ -89,7 +89,8 @@ def test_a_deposit_then_its_issuance_books_one_linked_pair(uow: UnitOfWork) -> N
     assert HOLDER not in {a.code for a in uow.ledger.accounts()}
 
     issued = issue(uow, "BCA-001", by="ana")
-    assert issued.issue_transfer_id is not None and issued.view()["status"] == "issued"
+    assert issued.issue_transfer_id is not None
+    assert issued.view()["status"] == "issued"
     assert balance(uow, HOLDER) == 1_500_000
     assert balance(uow, "msc:deposits:IDR") == 0
     assert balance(uow, "msc:backing:IDR") == 1_500_000
@@ -118,7 +119,8 @@ def test_issuing_twice_issues_once(uow: UnitOfWork) -> None:
     record_bank_deposit(uow, deposit("BCA-003", 10_000), by="ana")
     first = issue(uow, "BCA-003", by="ana")
     second = issue(uow, "BCA-003", by="ana")
-    assert first.created and not second.created
+    assert first.created
+    assert not second.created
     assert first.issue_transfer_id == second.issue_transfer_id
     assert count(uow, TransferCode.MSC_ISSUE) == 2  # one pair
     assert balance(uow, HOLDER) == 10_000
@@ -145,7 +147,8 @@ def test_below_the_floor_issuance_is_refused_and_nothing_is_posted(uow: UnitOfWo
     assert count(uow, TransferCode.MSC_ISSUE) == 0
     assert balance(uow, "msc:deposits:IDR") == 100_000
     record = find_deposit(uow, "BCA-004")
-    assert record is not None and record.issued_at_us is None
+    assert record is not None
+    assert record.issued_at_us is None
     outbox = uow.conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()
     assert outbox == 0
 
@@ -161,7 +164,8 @@ def test_pi_inventory_at_a_haircut_lifts_coverage_and_a_falling_price_stops_issu
     found = latest(uow.conn)
     assert found is not None
     assert (found.pi_value_idr, found.coverage_bps) == (2_500_000, 12_500)
-    assert found.price is not None and found.price.source == "test"
+    assert found.price is not None
+    assert found.price.source == "test"
 
     record_bank_deposit(uow, deposit("BCA-006", 10_000_000), by="ana")
     with pytest.raises(CoverageBelowFloor):  # 20M + 0.5M over 20M: 10_250 bps after
@@ -175,7 +179,8 @@ def test_without_a_fresh_price_the_pi_counts_for_nothing(uow: UnitOfWork) -> Non
     parameters.set_(uow, parameters.RESERVE_HAIRCUT_BPS, 10_000, by="ana")
     pi_capital(uow, PI)
     found = require_coverage(uow)
-    assert found.price is None and found.pi_value_idr == 0
+    assert found.price is None
+    assert found.pi_value_idr == 0
     assert read_figures(uow.conn).pi_inventory == PI
 
 
@@ -184,7 +189,8 @@ def test_a_redemption_burns_first_and_owes_the_rupiah_once(uow: UnitOfWork) -> N
     issue(uow, "BCA-007", by="ana")
     wanted = RedemptionRequest("r-1", HOLDER, 120_000, ACCOUNT)
     done = redeem(uow, wanted, by="ana")
-    assert done.created and done.status == "owed"
+    assert done.created
+    assert done.status == "owed"
     assert balance(uow, HOLDER) == 180_000
     assert balance(uow, "payable:redemptions:IDR") == 120_000
     assert balance(uow, "msc:backing:IDR") == 180_000
@@ -193,7 +199,8 @@ def test_a_redemption_burns_first_and_owes_the_rupiah_once(uow: UnitOfWork) -> N
     row = uow.conn.execute(text("SELECT status, amount FROM msc_redemptions")).one()
     assert tuple(row) == ("owed", 120_000)
     figures = read_figures(uow.conn)
-    assert figures.idr_reserve == 180_000 and figures.msc_ledger == 180_000
+    assert figures.idr_reserve == 180_000
+    assert figures.msc_ledger == 180_000
     with pytest.raises(RedemptionConflict):
         redeem(uow, RedemptionRequest("r-1", HOLDER, 1, ACCOUNT), by="ana")
 

@@ -97,8 +97,7 @@ def reconcile_command(output: OutputOption = Output.TEXT) -> None:
 def attest_command(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
     """Compute the reserve (stored, at the rate source's price) and post it as the token's
     signed reserve attestation, its mint cap: the figure is never typed by hand."""
-    from chain.evm.attestation import sign_reserve_attestation
-    from settlement.evm.token import attest_request
+    from settlement.reserves.attestation import attest_reserve
 
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
@@ -106,32 +105,19 @@ def attest_command(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
     clock = SystemClock()
     price = reserve.reserve_price(build_rate_source(settings, clock), clock)
     with migrated_engine(settings) as engine:
-        sender = build_evm_sender(settings, engine)
-        with unit_of_work(engine, clock) as uow:
-            deployment = load_deployment(uow.conn, sender.node.chain_id)
-            computed = reserve.compute(uow, price, "attest")
-    sen = reserve.attested_amount(computed)
-    timestamp = sender.node.latest_timestamp()
-    signature = sign_reserve_attestation(
-        sender.account, deployment.chain_id, deployment.token, sen, timestamp
-    )
-    receipt = sender.execute(
-        "attest",
-        f"{sen}:{timestamp}",
-        lambda: attest_request(deployment.token, sen, timestamp, signature),
-    )
+        done = attest_reserve(engine, clock, build_evm_sender(settings, engine), price)
     emit(
         {
-            "reserve_cap": sen,
-            "computation": computed.id,
-            "coverage_bps": computed.coverage_bps,
-            "timestamp": timestamp,
-            "tx_hash": receipt.tx_hash,
+            "reserve_cap": done.amount,
+            "computation": done.computation.id,
+            "coverage_bps": done.computation.coverage_bps,
+            "timestamp": done.timestamp,
+            "tx_hash": done.tx_hash,
         },
         output,
-        text=lambda done: (
-            f"reserve cap {done['reserve_cap']} sen (computation {done['computation']}) attested"
-            f" at {done['timestamp']} in {done['tx_hash']}"
+        text=lambda shown: (
+            f"reserve cap {shown['reserve_cap']} sen (computation {shown['computation']})"
+            f" attested at {shown['timestamp']} in {shown['tx_hash']}"
         ),
     )
 

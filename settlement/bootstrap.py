@@ -116,7 +116,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
         pi_sandbox_app=pi_sandbox_app,
         qris_adapters=qris_adapters,
         qris_midtrans_sandbox=midtrans_sandbox,
-        jobs=(_pi_recovery_job(engine, pi),),
+        jobs=(_pi_recovery_job(engine, pi), _reserve_job(settings, engine)),
     )
 
 
@@ -297,6 +297,21 @@ def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
     return Throttle(
         lambda: recover_all(lambda: unit_of_work(engine, deps.clock), deps), pi_recovery_interval_s
     )
+
+
+def _reserve_job(settings: Settings, engine: Engine) -> Callable[[], None]:
+    """Store a reserve computation at the first tick (start), then every interval."""
+    from settlement.reserves.reserve import compute, reserve_price
+    from settlement.unit_of_work import run
+
+    clock = SystemClock()
+    rates = build_rate_source(settings, clock)
+
+    def recompute() -> None:
+        price = reserve_price(rates, clock)
+        run(engine, clock, lambda uow: compute(uow, price, "schedule"))
+
+    return Throttle(recompute, settings.reserve_compute_interval_s)
 
 
 # --- QRIS (issue 4): gateway notification adapters, keyed by provider ---------------------------

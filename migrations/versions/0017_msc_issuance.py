@@ -78,11 +78,15 @@ def upgrade() -> None:
             CHECK ((coverage_bps IS NULL) = (msc_outstanding <= 0))
         );
         CREATE INDEX reserve_computations_by_time ON reserve_computations (computed_at DESC, id);
+
+        -- The reserve sums the few non-liability PI and MSC accounts, never every holder's.
+        CREATE INDEX accounts_reserve_sources ON accounts (asset, kind) WHERE kind <> 'liability';
         """
     )
 
 
 def downgrade() -> None:
     """Drop what ``upgrade`` created."""
+    op.execute("DROP INDEX accounts_reserve_sources")
     op.execute("DROP TABLE reserve_computations; DROP TABLE msc_redemptions;")
     op.execute("DROP TABLE msc_bank_deposits")

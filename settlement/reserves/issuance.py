@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import text
 
 from chain.rates.ports import PriceObservation
+from escrow import money
 from escrow.calendar import from_us, to_us
 from escrow.errors import InvariantViolation
 from escrow.model import ResultCode, TransferRequest, amount_max
@@ -34,7 +35,6 @@ from settlement.reserves.reserve import compute, require_coverage
 from settlement.unit_of_work import UnitOfWork
 
 IDR, MSC = "IDR", "MSC"
-IDR_SCALE = 2
 DEPOSIT_NAMESPACE = "bank.deposit"
 ISSUE_NAMESPACE = "msc.issue"
 ISSUE_BACKING_NAMESPACE = "msc.issue.backing"
@@ -105,7 +105,7 @@ def holder_spec(holder: str) -> AccountSpec:
 
 def parse_sen(amount: str) -> int:
     """Rupiah or MSC decimal text (``"15000.00"``) to sen, exactly; else ``AmountRefused``."""
-    return parse_amount(amount, IDR_SCALE)
+    return parse_amount(amount, money.IDR.scale)  # MSC has the same scale: Rp 1 = 1 MSC
 
 
 def _amount(value: object, refusal: type[Refusal]) -> int:

@@ -38,6 +38,9 @@ from settlement.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
+ISSUERS_LOCK = "msc.issuers"
+ISSUERS_LOCK_SEED = 7305012
+"""The advisory lock every issuer of MSC holds from its coverage check to its commit."""
 history_page_max = 100
 """Computations per page of the published history."""
 purpose_chars_max = 32
@@ -218,9 +221,17 @@ def require_coverage(
     uow: UnitOfWork, price: PriceObservation | None = None, *, issuing_msc: int = 0
 ) -> ReserveComputation:
     """Refuse (``reserve_coverage_below_floor``) unless the reserve covers the MSC outstanding
-    plus ``issuing_msc`` at the floor; call it before posting any new MSC, after booking what
-    backs it (the deposit's Rupiah, the converted Pi). Without ``price`` the newest recorded
-    fresh Pi quote values the Pi (none: the Pi counts for nothing)."""
+    plus ``issuing_msc`` at the floor. Call it before posting new MSC (naming ``issuing_msc``,
+    or with 0 to check the state now) and, to check the state after, again after posting in a
+    savepoint that the refusal rolls back. Without ``price`` the newest recorded fresh Pi quote
+    values the Pi (none: the Pi counts for nothing).
+
+    It takes the issuers' transaction-level lock first: two issuers never both check against a
+    state without the other's MSC (each reads what the one before committed)."""
+    uow.conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:name, :seed))"),
+        {"name": ISSUERS_LOCK, "seed": ISSUERS_LOCK_SEED},
+    )
     if price is None:
         price = latest_recorded_price(uow.conn, uow.clock.now_us())
     found = compute(uow, price, "issuance", issuing_msc=issuing_msc)

@@ -1,7 +1,6 @@
 """Two issuances at once: each alone keeps coverage above the floor, both together would not.
 The second waits for the first (the issuers' lock, and the shared accounts' row locks), sees its
-MSC, and is refused (a module
-database of its own: it commits)."""
+MSC, and is refused (a module database of its own: it commits)."""
 
 from __future__ import annotations
 

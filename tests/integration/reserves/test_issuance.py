@@ -5,12 +5,13 @@ that post nothing, and every computation stored with its inputs."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Connection, text
 
 from chain.rates.ports import PriceObservation
+from escrow.calendar import from_us
 from escrow.clock import FixedClock
 from escrow.model import TransferRequest
 from settlement import chart, parameters
@@ -214,3 +215,22 @@ def test_a_redemption_beyond_the_balance_is_refused_and_posts_nothing(uow: UnitO
     assert count(uow, TransferCode.MSC_REDEEM) == 0
     assert uow.conn.execute(text("SELECT count(*) FROM msc_redemptions")).scalar_one() == 0
     assert balance(uow, HOLDER) == 5_000
+
+
+def test_without_a_price_given_the_newest_fresh_recorded_quote_values_the_pi(
+    uow: UnitOfWork,
+) -> None:
+    parameters.set_(uow, parameters.RESERVE_HAIRCUT_BPS, 10_000, by="ana")
+    pi_capital(uow, PI)
+    now = from_us(uow.clock.now_us())
+    uow.conn.execute(
+        text(
+            "INSERT INTO rate_quotes (id, base_asset, quote_asset, price_units, source,"
+            " observed_at, created_at, expires_at) VALUES (:id, 'PI', 'IDR', 314000, 'quote',"
+            " :at, :at, :expires)"
+        ),
+        {"id": uuid.uuid4(), "at": now, "expires": now + timedelta(minutes=2)},
+    )
+    found = require_coverage(uow)
+    assert found.price is not None
+    assert (found.price.source, found.pi_value_idr) == ("quote", 314_000)

@@ -198,10 +198,15 @@ _NAMED = (_BANK, _DEPOSITS, _PAYABLE, _ONCHAIN)
 def compute(
     uow: UnitOfWork, price: PriceObservation | None, purpose: str, *, issuing_msc: int = 0
 ) -> ReserveComputation:
-    """Compute coverage now (as if ``issuing_msc`` more were outstanding) and store it."""
+    """Compute coverage now (as if ``issuing_msc`` more were outstanding) and store it.
+
+    ``price`` values the Pi; without one, the newest fresh recorded quote does, and without
+    that the Pi counts for nothing (recorded with no price)."""
     if not 1 <= len(purpose) <= purpose_chars_max or issuing_msc < 0:
         raise ValueError("a computation names its purpose and issues >= 0")
     conn = uow.conn
+    if price is None:
+        price = latest_recorded_price(conn, uow.clock.now_us())
     found = ReserveComputation(
         None,
         uow.clock.now_us(),
@@ -232,8 +237,6 @@ def require_coverage(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:name, :seed))"),
         {"name": ISSUERS_LOCK, "seed": ISSUERS_LOCK_SEED},
     )
-    if price is None:
-        price = latest_recorded_price(uow.conn, uow.clock.now_us())
     found = compute(uow, price, "issuance", issuing_msc=issuing_msc)
     if found.below_floor:
         raise CoverageBelowFloor(

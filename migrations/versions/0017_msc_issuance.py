@@ -37,7 +37,8 @@ def upgrade() -> None:
         CREATE TABLE msc_redemptions (
             id                   uuid PRIMARY KEY,
             request_key          text NOT NULL UNIQUE CHECK (length(request_key) BETWEEN 1 AND 300),
-            holder               text NOT NULL CHECK (holder ~ '^(pioneer|merchant)[:].{1,64}[:]MSC$'),
+            holder               text NOT NULL
+                                 CHECK (holder ~ '^(pioneer|merchant)[:].{1,64}[:]MSC$'),
             amount               bigint NOT NULL CHECK (amount > 0),
             bank_code            text NOT NULL CHECK (bank_code ~ '^[0-9]{3}$'),
             account_number       text NOT NULL CHECK (account_number ~ '^[0-9]{5,20}$'),

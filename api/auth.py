@@ -103,7 +103,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-PIONEER_PATHS = re.compile(r"^/v1/checkouts/[^/]+/(dispute|legs/[^/]+/pay)$")
+PIONEER_PATHS = re.compile(r"^/v1/(checkouts/[^/]+/(dispute|legs/[^/]+/pay)|msc/withdrawals)$")
 """Routes outside /v1/pi whose caller is a Pioneer (a Pi access token), not an API key."""
 
 

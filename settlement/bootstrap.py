@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
     from chain.qris.gateways.midtrans_status import MidtransStatusSource
+    from chain.rates.ports import RateSource
 
 
 @dataclass(frozen=True)
@@ -115,23 +116,30 @@ def build_container(settings: Settings, database_url: str) -> Container:
         pi_sandbox_app=pi_sandbox_app,
         qris_adapters=qris_adapters,
         qris_midtrans_sandbox=midtrans_sandbox,
-        jobs=(_pi_recovery_job(engine, pi),),
+        jobs=(_pi_recovery_job(engine, pi), _reserve_job(settings, engine)),
     )
 
 
 def build_checkout(settings: Settings, clock: Clock | None) -> CheckoutDeps:
     """The checkouts' rate source (the sandbox's fixed price until real sources exist), windows
     and conversion (none until the conversion process implements one)."""
-    from chain.rates.sandbox import SandboxRateSource
-    from escrow.money import asset, parse_amount
     from settlement.checkout.conversion import KeepTenderAsset
 
-    price = parse_amount(settings.rates_sandbox_idr_per_pi, asset("IDR").scale)
     windows = CheckoutWindows(
         settings.checkout_ttl_s, settings.quote_ttl_s, settings.checkout_auto_release_s
     )
-    rates = SandboxRateSource(price, clock or SystemClock())
+    rates = build_rate_source(settings, clock or SystemClock())
     return CheckoutDeps(rates, windows, KeepTenderAsset())
+
+
+def build_rate_source(settings: Settings, clock: Clock) -> RateSource:
+    """The Pi/IDR price source of checkouts and the reserve (the sandbox's fixed price until
+    real sources exist)."""
+    from chain.rates.sandbox import SandboxRateSource
+    from escrow.money import asset, parse_amount
+
+    price = parse_amount(settings.rates_sandbox_idr_per_pi, asset("IDR").scale)
+    return SandboxRateSource(price, clock)
 
 
 # --- EVM (issue 5): the node client and the recorded-transaction sender --------------------------
@@ -289,6 +297,21 @@ def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
     return Throttle(
         lambda: recover_all(lambda: unit_of_work(engine, deps.clock), deps), pi_recovery_interval_s
     )
+
+
+def _reserve_job(settings: Settings, engine: Engine) -> Callable[[], None]:
+    """Store a reserve computation at the first tick (start), then every interval."""
+    from settlement.reserves.reserve import compute, reserve_price
+    from settlement.unit_of_work import run
+
+    clock = SystemClock()
+    rates = build_rate_source(settings, clock)
+
+    def recompute() -> None:
+        price = reserve_price(rates, clock)
+        run(engine, clock, lambda uow: compute(uow, price, "schedule"))
+
+    return Throttle(recompute, settings.reserve_compute_interval_s)
 
 
 # --- QRIS (issue 4): gateway notification adapters, keyed by provider ---------------------------

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     checkout_auto_release_s: int = Field(default=6 * 3600, ge=60, le=30 * 24 * 3600)
     """After the last leg is paid, escrow is released to the merchant when this passes without a
     hand-over; the payer may dispute until then."""
+    # --- Reserves (issue 12): how often the worker recomputes and stores the reserve coverage.
+    reserve_compute_interval_s: int = Field(default=300, ge=10, le=24 * 3600)
+    """The worker stores a reserve computation this often (the metric and GET /v1/reserves
+    follow rate moves even when no MSC is issued or redeemed)."""
     idempotency_ttl_s: int = Field(default=48 * 3600, ge=24 * 3600, le=30 * 24 * 3600)
     """How long an Idempotency-Key's first answer is kept (at least 24 hours)."""
     idempotency_lock_s: int = Field(default=30, ge=1, le=600)

@@ -27,12 +27,16 @@ actor_chars_max = 64
 __all__ = [
     "PARAMETERS",
     "POINT_VALUE_IDR",
+    "RESERVE_FLOOR_BPS",
+    "RESERVE_HAIRCUT_BPS",
     "Parameter",
     "ParameterInvalid",
     "ParameterUnknown",
     "get",
     "point_value_idr_units",
     "record",
+    "reserve_floor_bps",
+    "reserve_haircut_bps",
     "set_",
 ]
 
@@ -68,7 +72,31 @@ def _idr_amount(value: object) -> object:
         raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
 
 
+def _bps(high: int) -> Callable[[object], object]:
+    """Basis points, a whole number from 0 to ``high`` (an int or its digits, as the CLI
+    passes text), stored as an int."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ParameterInvalid(f"basis points are a whole number >= 0, not {value!r}")
+        if value > high:
+            raise ParameterInvalid(f"at most {high} basis points, not {value}")
+        return value
+
+    return check
+
+
 POINT_VALUE_IDR = "point_value_idr"
+RESERVE_HAIRCUT_BPS = "reserve_haircut_bps"
+RESERVE_FLOOR_BPS = "reserve_floor_bps"
+reserve_haircut_bps_default = 0
+"""Until the treasury sets a haircut, the Pi inventory counts for nothing in the reserve."""
+reserve_floor_bps_default = 10_000
+"""Until the treasury sets a floor, MSC is issued only while the reserve covers it whole."""
+reserve_floor_bps_max = 100_000
+"""A floor above 1000% is a typo, not a policy."""
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -77,6 +105,18 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 POINT_VALUE_IDR,
                 "What one MSC Point of cashback is worth, in Rupiah (decimal text, '500.00').",
                 _idr_amount,
+            ),
+            Parameter(
+                RESERVE_HAIRCUT_BPS,
+                "The share of the Pi inventory's Rupiah value the reserve counts, in basis points"
+                " (0 to 10000; unset: 0).",
+                _bps(10_000),
+            ),
+            Parameter(
+                RESERVE_FLOOR_BPS,
+                "The reserve coverage below which no MSC is issued, in basis points of the MSC"
+                f" outstanding (unset: {reserve_floor_bps_default}).",
+                _bps(reserve_floor_bps_max),
             ),
         )
     }
@@ -134,3 +174,15 @@ def point_value_idr_units(conn: Connection) -> int | None:
     """One MSC Point's value in sen (parameter ``point_value_idr``), None while unset."""
     value = get(conn, POINT_VALUE_IDR)
     return None if value is None else parse_amount(str(value), IDR.scale)
+
+
+def reserve_haircut_bps(conn: Connection) -> int:
+    """The Pi haircut of the reserve (parameter ``reserve_haircut_bps``), 0 while unset."""
+    value = get(conn, RESERVE_HAIRCUT_BPS)
+    return reserve_haircut_bps_default if value is None else int(str(value))
+
+
+def reserve_floor_bps(conn: Connection) -> int:
+    """The coverage floor (parameter ``reserve_floor_bps``), 10000 while unset."""
+    value = get(conn, RESERVE_FLOOR_BPS)
+    return reserve_floor_bps_default if value is None else int(str(value))

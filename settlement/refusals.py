@@ -550,6 +550,69 @@ _RATES: tuple[RefusalEntry, ...] = (
         "No Pi price is available now; try again.",
     ),
 )
+_RESERVES: tuple[RefusalEntry, ...] = (
+    # issue 12: MSC issuance against Rupiah, redemption and reserve coverage
+    _e(
+        "msc_holder_invalid",
+        422,
+        "Pemegang MSC ditulis pioneer:{uid}:MSC atau merchant:{id}:MSC.",
+        "An MSC holder is pioneer:{uid}:MSC or merchant:{id}:MSC.",
+    ),
+    _e(
+        "bank_deposit_invalid",
+        422,
+        "Data setoran bank tidak valid.",
+        "The bank deposit is not valid.",
+    ),
+    _e(
+        "bank_deposit_conflict",
+        409,
+        "Referensi setoran bank ini sudah dibukukan dengan data lain.",
+        "This bank deposit reference is already booked with other fields.",
+    ),
+    _e(
+        "bank_deposit_unknown",
+        404,
+        "Setoran bank tidak ditemukan.",
+        "No bank deposit has this reference.",
+    ),
+    _e(
+        "bank_deposit_not_issuable",
+        409,
+        "Setoran ini modal cadangan, bukan pembelian MSC.",
+        "This deposit is reserve capital, not a purchase of MSC.",
+    ),
+    _e(
+        "reserve_coverage_below_floor",
+        409,
+        "Cadangan tidak mencukupi; MSC baru tidak diterbitkan saat ini.",
+        "Reserve coverage is below the floor; no new MSC is issued now.",
+    ),
+    _e(
+        "redemption_invalid",
+        422,
+        "Permintaan penukaran MSC tidak valid.",
+        "The redemption request is not valid.",
+    ),
+    _e(
+        "redemption_conflict",
+        409,
+        "Kunci permintaan ini sudah dipakai untuk penukaran lain.",
+        "This request key already redeemed other MSC.",
+    ),
+    _e(
+        "redemption_exceeds_balance",
+        409,
+        "Saldo MSC tidak mencukupi.",
+        "The holder has less MSC than this.",
+    ),
+    _e(
+        "redemption_exceeds_backing",
+        409,
+        "MSC yang diterbitkan dengan Rupiah lebih kecil dari jumlah ini.",
+        "Less MSC was issued against Rupiah than this.",
+    ),
+)
 _CHECKOUT: tuple[RefusalEntry, ...] = (
     _e(
         "checkout_invalid",
@@ -784,6 +847,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_CAMPAIGN,
         *_SHARES,
         *_RATES,
+        *_RESERVES,
         *_CHECKOUT,
         *_STATEMENT,
     )

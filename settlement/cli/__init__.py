@@ -12,6 +12,7 @@ from settlement.cli import (
     checkout,
     ledger,
     merchant,
+    msc,
     outbox,
     pi,
     qris,
@@ -69,6 +70,8 @@ app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")
 app.add_typer(chain.app, name="chain")
+app.add_typer(msc.app, name="msc")
+app.add_typer(msc.reserves_app, name="reserves")
 app.command("worker")(worker.worker)  # production worker (Celery), see settlement/worker.py
 app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")

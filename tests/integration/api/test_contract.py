@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from api.auth import PIONEER_PATHS
 from api.openapi import SECURITY_SCHEMES
 from api.problems import PROBLEM_MEDIA_TYPE
 from chain.pi.sandbox.inprocess import inprocess_client
@@ -69,9 +70,12 @@ def credentials(app: FastAPI, http: httpx.Client) -> dict[str, str]:
 
 def _credentials(credentials: dict[str, str], path: str) -> dict[str, str]:
     """The headers that pass ``path``'s authentication: the Pioneer's token on the Pi routes,
-    the operator's (a treasury principal) and a fresh Idempotency-Key on the API-key routes."""
+    the operator's (a treasury principal) and a fresh Idempotency-Key on the API-key routes, the
+    Pioneer's token and a fresh Idempotency-Key on the Pioneer's other routes."""
     found = {k: v for k, v in credentials.items() if k != "operator"}
-    if not path.startswith(("/v1/pi/", "/v1/qris/")):
+    if PIONEER_PATHS.match(path):
+        found |= {"Idempotency-Key": str(uuid.uuid4())}
+    elif not path.startswith(("/v1/pi/", "/v1/qris/")):
         found |= {"Authorization": credentials["operator"], "Idempotency-Key": str(uuid.uuid4())}
     return found
 

@@ -91,6 +91,13 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/campaigns"): STAFF,
     ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
     ("GET", "/v1/share-rules/{rule_id}"): STAFF,
+    # MSC against Rupiah: the treasury books deposits, issues and redeems; the Pioneer
+    # withdraws to chain with the Pi access token; the reserve is public.
+    ("POST", "/v1/msc/bank-deposits"): STAFF,
+    ("POST", "/v1/msc/issuances"): STAFF,
+    ("POST", "/v1/msc/redemptions"): STAFF,
+    ("POST", "/v1/msc/withdrawals"): frozenset({PIONEER}),
+    ("GET", "/v1/reserves"): frozenset(CALLERS),
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

@@ -29,6 +29,8 @@ from settlement.reserves.issuance import REFERENCE_PATTERN, BankDeposit
 from settlement.unit_of_work import UnitOfWork, run, transaction
 
 router = APIRouter(prefix="/v1", tags=["msc"])
+bigint_max = 2**63 - 1
+"""The largest id a PostgreSQL ``bigint`` holds: a cursor past it names no computation."""
 _AMOUNT = Field(pattern=r"^[0-9]{1,16}(\.[0-9]{1,2})?$", examples=["15000.00"])
 _HOLDER_PATTERN = r"^(pioneer:[A-Za-z0-9_.:-]{1,64}|merchant:[A-Za-z0-9_-]{1,32}):MSC$"
 _HOLDER = Field(pattern=_HOLDER_PATTERN, examples=["pioneer:7a1c:MSC"])
@@ -248,7 +250,8 @@ def withdraw(
 def reserves(
     request: Request,
     before: Annotated[
-        int | None, Query(ge=1, description="The last id of the page before.")
+        int | None,
+        Query(ge=1, le=bigint_max, description="The last id of the page before."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=reserve.history_page_max)] = 20,
 ) -> ReservesAnswer:

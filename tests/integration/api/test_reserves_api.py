@@ -137,3 +137,10 @@ def test_issuance_below_the_floor_is_a_409_and_posts_nothing(
 def test_the_reserve_is_public_and_its_page_size_is_bounded(http: httpx.Client) -> None:
     assert http.get("/v1/reserves", params={"limit": 1}).status_code == 200
     assert http.get("/v1/reserves", params={"limit": 1000}).status_code == 422
+
+
+@pytest.mark.parametrize("before", ["9223372036854775808", "13414548664471353342", "0"])
+def test_a_page_cursor_past_the_ids_range_is_a_422(http: httpx.Client, before: str) -> None:
+    refused = http.get("/v1/reserves", params={"before": before})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "invalid_request"

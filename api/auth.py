@@ -73,7 +73,7 @@ def require(*roles: Role) -> Callable[..., Principal]:
     return dependency
 
 
-PIONEER_PATHS = re.compile(r"^/v1/checkouts/[^/]+/(dispute|legs/[^/]+/pay)$")
+PIONEER_PATHS = re.compile(r"^/v1/(checkouts/[^/]+/(dispute|legs/[^/]+/pay)|quotes(/[^/]+)?)$")
 """Routes outside /v1/pi whose caller is a Pioneer (a Pi access token), not an API key."""
 
 

@@ -26,11 +26,13 @@ actor_chars_max = 64
 __all__ = [
     "PARAMETERS",
     "POINT_VALUE_IDR",
+    "QUOTE_SPREAD_BP",
     "Parameter",
     "ParameterInvalid",
     "ParameterUnknown",
     "get",
     "point_value_idr_units",
+    "quote_spread_bp",
     "record",
     "set_",
 ]
@@ -67,7 +69,24 @@ def _idr_amount(value: object) -> object:
         raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
 
 
+def _spread_bp(value: object) -> object:
+    """Whole basis points from 0 to ``quote_spread_bp_max`` (a number, or its digits as the
+    command line gives them), stored as a number."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 5:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParameterInvalid(f"a spread is whole basis points like 100, not {value!r}")
+    if not 0 <= value <= quote_spread_bp_max:
+        raise ParameterInvalid(f"a spread is 0 to {quote_spread_bp_max} bp, not {value}")
+    return value
+
+
 POINT_VALUE_IDR = "point_value_idr"
+QUOTE_SPREAD_BP = "quote_spread_bp"
+quote_spread_bp_max = 1000
+"""10 %: a larger spread is a typo, not a price."""
+quote_spread_bp_default = 100
+"""The spread while nobody has set ``quote_spread_bp``: 1 % of the Pi sold (decision 0022)."""
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -76,6 +95,12 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 POINT_VALUE_IDR,
                 "What one MSC Point of cashback is worth, in Rupiah (decimal text, '500.00').",
                 _idr_amount,
+            ),
+            Parameter(
+                QUOTE_SPREAD_BP,
+                "The treasury's spread on a Pi quote, in basis points of the Pi sold, charged as"
+                f" the quote's fee (0 to {quote_spread_bp_max}; {quote_spread_bp_default} unset).",
+                _spread_bp,
             ),
         )
     }
@@ -133,3 +158,9 @@ def point_value_idr_units(conn: Connection) -> int | None:
     """One MSC Point's value in sen (parameter ``point_value_idr``), None while unset."""
     value = get(conn, POINT_VALUE_IDR)
     return None if value is None else parse_amount(str(value), IDR.scale)
+
+
+def quote_spread_bp(conn: Connection) -> int:
+    """The quote spread in basis points (parameter ``quote_spread_bp``, else the default)."""
+    value = get(conn, QUOTE_SPREAD_BP)
+    return quote_spread_bp_default if value is None else int(str(value))

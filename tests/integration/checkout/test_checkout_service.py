@@ -31,6 +31,7 @@ from settlement.outbox import OutboxMessage
 from settlement.pi import u2a
 from settlement.pi.expectations import find_by_reference, metadata_for
 from settlement.qris.notifications import apply_notification
+from settlement.rates.panel import RatePanel
 from settlement.shares.rules import parse_rule, set_rule
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork, bind
@@ -47,7 +48,7 @@ TTL_S, QUOTE_S, RELEASE_S = 900, 120, 3600
 
 def deps(world: PiWorld) -> CheckoutDeps:
     return CheckoutDeps(
-        SandboxRateSource(PI_PRICE, world.clock),
+        RatePanel((SandboxRateSource(PI_PRICE, world.clock),)),
         CheckoutWindows(TTL_S, QUOTE_S, RELEASE_S),
         KeepTenderAsset(),
     )

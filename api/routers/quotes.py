@@ -20,9 +20,14 @@ from api.idempotency import IdempotencyKey
 from api.openapi import API_KEY, OPERATOR_TOKEN, PIONEER_TOKEN, security
 from api.problems import BODY_STATUSES, problem_responses
 from api.routers.pi import Uid, pioneer_uid
-from escrow.money import asset, parse_amount
 from settlement.access.principal import AccessRefused, Role
-from settlement.rates.firm import QuoteRefused, find_firm_quote, firm_quote, sep38
+from settlement.rates.firm import (
+    QuoteRefused,
+    amount_units,
+    find_firm_quote,
+    firm_quote,
+    sep38,
+)
 from settlement.unit_of_work import UnitOfWork, run, transaction
 
 router = APIRouter(prefix="/v1/quotes", tags=["quotes"])
@@ -106,7 +111,7 @@ Reader = Annotated[str, Depends(pioneer_or_treasury)]
 
 
 def _units(text: str | None, code: str) -> int | None:
-    return None if text is None else parse_amount(text, asset(code).scale)
+    return None if text is None else amount_units(text, code)
 
 
 @router.post("", status_code=201, responses=_CREATE, openapi_extra=_PIONEER)

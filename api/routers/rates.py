@@ -17,8 +17,8 @@ from api.auth import API_KEY_SECURITY, Treasury
 from api.dependencies import services
 from api.idempotency import IdempotencyKey
 from api.problems import BODY_STATUSES, problem_responses
-from escrow.money import asset, parse_amount
 from settlement.rates import panel as rate_panel
+from settlement.rates.firm import amount_units
 from settlement.rates.readings import TreasuryRateRefused, enter_treasury_rate, treasury_valid_s_max
 from settlement.services import Services
 from settlement.unit_of_work import UnitOfWork, run
@@ -104,7 +104,7 @@ def set_treasury_rate(
     """Enter the treasury's rate of 1 PI (recorded with who and when), then the panel's state."""
     if body.price.asset != QUOTE:
         raise TreasuryRateRefused(f"the treasury rate is in {QUOTE}, not {body.price.asset}")
-    units = parse_amount(body.price.amount, asset(QUOTE).scale)
+    units = amount_units(body.price.amount, QUOTE)
     wired = services(request)
 
     def work(uow: UnitOfWork) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, text
 
 from escrow.calendar import from_us, to_us
-from escrow.money import UNITS_MAX, asset, format_amount
+from escrow.money import UNITS_MAX, asset, format_amount, parse_amount
 from escrow.refusals import Refusal
 from settlement import parameters
 from settlement.rates.median import BP
@@ -91,6 +91,11 @@ class Priced:
     sell_units: int
     buy_units: int
     fee_units: int
+
+
+def amount_units(text: str, code: str) -> int:
+    """Exact units of decimal ``text`` in asset ``code`` (``asset_unknown``, ``amount_*``)."""
+    return parse_amount(text, asset(code).scale)
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:

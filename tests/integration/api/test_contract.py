@@ -37,6 +37,7 @@ PATH_VALUES = {
     "checkout_id": "co_contract00000000",
     "tender": "MSC",
     "rule_id": "default",
+    "quote_id": "00000000-0000-4000-8000-000000000000",
 }
 
 
@@ -71,6 +72,8 @@ def _credentials(credentials: dict[str, str], path: str) -> dict[str, str]:
     """The headers that pass ``path``'s authentication: the Pioneer's token on the Pi routes,
     the operator's (a treasury principal) and a fresh Idempotency-Key on the API-key routes."""
     found = {k: v for k, v in credentials.items() if k != "operator"}
+    if path.startswith("/v1/quotes"):  # the Pioneer's token, with a key
+        return found | {"Idempotency-Key": str(uuid.uuid4())}
     if not path.startswith(("/v1/pi/", "/v1/qris/")):
         found |= {"Authorization": credentials["operator"], "Idempotency-Key": str(uuid.uuid4())}
     return found

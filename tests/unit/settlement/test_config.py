@@ -26,6 +26,11 @@ PRODUCTION_SAFE = {
     "evm_private_key_file": "/run/secrets/evm.key",
     "evm_confirmations": 2,
     "qris_midtrans_api_url": "https://api.midtrans.com",
+    "rates_sources": [
+        {"name": "one", "url": "https://rates-one.example/pi-idr", "field": "data.price"},
+        {"name": "two", "url": "https://rates-two.example/idr-pi", "field": "p", "inverse": True},
+    ],
+    "rates_sources_min": 2,
 }
 
 
@@ -59,6 +64,11 @@ def test_production_with_real_settings_starts() -> None:
         ("qris_midtrans_server_key", "dev-only-midtrans-server-key"),
         ("qris_midtrans_api_url", "http://midtrans-sandbox.internal"),
         ("qris_midtrans_api_url", "https://api.sandbox.midtrans.com"),
+        ("rates_sources_min", 1),
+        (
+            "rates_sources",
+            [{"name": "sandbox", "url": "http://rates-sandbox.internal/price", "field": "d.p"}],
+        ),
     ],
 )
 def test_production_refuses_each_default(field: str, value: object) -> None:

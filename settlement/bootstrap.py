@@ -72,7 +72,7 @@ def assemble_container(
     checkouts' parts built from ``settings``."""
     checkout = parts.pop("checkout", None)
     if checkout is None:
-        rates = build_rates(settings, parts.get("clock"))
+        rates = build_rates(settings, parts.get("clock"), engine)
         checkout = build_checkout(settings, rates.panel)
         parts.setdefault("rates_sandbox_app", rates.sandbox_app)
     return Container(
@@ -112,7 +112,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
     pi, pi_sandbox_app = build_pi(settings)
     register_pi(dispatcher, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
-    rates = build_rates(settings, None)
+    rates = build_rates(settings, None, engine)
     return Container(
         settings,
         database_url,
@@ -152,9 +152,12 @@ class RatesWiring:
     sandbox_app: ASGIApp | None = None
 
 
-def build_rates(settings: Settings, clock: Clock | None) -> RatesWiring:
+def build_rates(
+    settings: Settings, clock: Clock | None, engine: Engine | None = None
+) -> RatesWiring:
     """The configured sources (those at ``RATES_SANDBOX_URL`` answered in-process by one rates
-    sandbox priced at ``MSC_RATES_SANDBOX_IDR_PER_PI``) and the policy their median meets."""
+    sandbox priced at ``MSC_RATES_SANDBOX_IDR_PER_PI``) and the policy their median meets; with
+    ``engine``, each reading commits on its own (a refused quote keeps its readings)."""
     import httpx
 
     from chain.pi.sandbox.inprocess import SyncASGITransport
@@ -190,7 +193,8 @@ def build_rates(settings: Settings, clock: Clock | None) -> RatesWiring:
     policy = RatePolicy(
         settings.rates_sources_min, settings.rates_age_s_max, settings.rates_spread_bp_max
     )
-    return RatesWiring(RatePanel(sources, policy, settings.rates_reuse_s), sandbox, sandbox_app)
+    panel = RatePanel(sources, policy, settings.rates_reuse_s, engine)
+    return RatesWiring(panel, sandbox, sandbox_app)
 
 
 def _rates_poll_job(engine: Engine, panel: RatePanel, settings: Settings) -> Callable[[], None]:

@@ -4,17 +4,19 @@ median of the fresh ones (``settlement.rates.median``).
 A source is asked at most once per ``reuse_s``: a reading fetched within that window (by the
 worker's poll or an earlier quote) is used again instead of asking once more, so quotes under load
 cost no network I/O while the worker polls. The treasury's rate is read from its stored reading,
-never fetched. Sources are asked before any row is locked; their readings are written in the
-caller's unit of work (the worker's poll commits its own).
+never fetched. Sources are asked before any row is locked. A reading is an observation, true
+whatever the quote it was fetched for becomes: with ``readings_engine`` (the service's wiring) it
+is committed in a transaction of its own, so a refused quote keeps the readings that refused it;
+without (tests on a rolled-back connection) it is written in the caller's unit of work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from chain.rates.ports import RateSource, RateUnavailable
 from escrow.calendar import US_PER_S, from_us
@@ -22,7 +24,7 @@ from escrow.money import asset, format_amount
 from settlement.rates import readings
 from settlement.rates.median import MedianPrice, RatePolicy, RateRefused, decide, is_fresh
 from settlement.rates.readings import TREASURY_SOURCE, Reading
-from settlement.unit_of_work import UnitOfWork
+from settlement.unit_of_work import UnitOfWork, in_transaction
 
 log = structlog.get_logger(__name__)
 PAIRS = (("PI", "IDR"),)
@@ -37,6 +39,7 @@ class RatePanel:
     sources: tuple[RateSource, ...]
     policy: RatePolicy = field(default_factory=RatePolicy)
     reuse_s: int = 0
+    readings_engine: Engine | None = None
 
     def __post_init__(self) -> None:
         names = [source.name for source in self.sources]
@@ -44,16 +47,34 @@ class RatePanel:
             raise ValueError(f"source names are unique and not {TREASURY_SOURCE!r}: {names}")
 
 
-def ask(uow: UnitOfWork, source: RateSource, base: str, quote: str) -> Reading:
+def ask(uow: UnitOfWork, panel: RatePanel, source: RateSource, base: str, quote: str) -> Reading:
     """Ask ``source`` now and store what it said (a price or the failure)."""
     try:
         seen = source.price(base, quote)
     except RateUnavailable as failed:
         log.info("rate_source_failed", source=source.name, reason=failed.reason, detail=str(failed))
-        return readings.record_failure(
-            uow.conn, source.name, base, quote, failed, uow.clock.now_us()
+        unavailable, fetched_us = failed, uow.clock.now_us()
+    else:
+        fetched_us = uow.clock.now_us()
+        return _store(
+            uow,
+            panel,
+            lambda conn: readings.record_observation(conn, seen, fetched_us, source.name),
         )
-    return readings.record_observation(uow.conn, seen, uow.clock.now_us(), source.name)
+    return _store(
+        uow,
+        panel,
+        lambda conn: readings.record_failure(
+            conn, source.name, base, quote, unavailable, fetched_us
+        ),
+    )
+
+
+def _store(uow: UnitOfWork, panel: RatePanel, write: Callable[[Connection], Reading]) -> Reading:
+    """Write a reading on its own committed transaction, or in ``uow`` without an engine."""
+    if panel.readings_engine is None:
+        return write(uow.conn)
+    return in_transaction(panel.readings_engine, write)
 
 
 def observe(uow: UnitOfWork, panel: RatePanel, base: str, quote: str) -> list[Reading]:
@@ -65,7 +86,7 @@ def observe(uow: UnitOfWork, panel: RatePanel, base: str, quote: str) -> list[Re
         if kept is not None and now_us - kept.fetched_at_us <= panel.reuse_s * US_PER_S:
             found.append(kept)
         else:
-            found.append(ask(uow, source, base, quote))
+            found.append(ask(uow, panel, source, base, quote))
     treasury = readings.latest(uow.conn, TREASURY_SOURCE, base, quote)
     if treasury is not None:
         found.append(treasury)
@@ -74,7 +95,9 @@ def observe(uow: UnitOfWork, panel: RatePanel, base: str, quote: str) -> list[Re
 
 def poll(uow: UnitOfWork, panel: RatePanel) -> list[Reading]:
     """Ask every source for every pair now (the worker's job), storing each reading."""
-    return [ask(uow, source, base, quote) for base, quote in PAIRS for source in panel.sources]
+    return [
+        ask(uow, panel, source, base, quote) for base, quote in PAIRS for source in panel.sources
+    ]
 
 
 def current_price(uow: UnitOfWork, panel: RatePanel, base: str, quote: str) -> MedianPrice:

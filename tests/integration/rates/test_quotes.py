@@ -5,6 +5,7 @@ missing, wild or down source refuses with its stable code and quotes nothing."""
 from __future__ import annotations
 
 import uuid
+
 import httpx
 import pytest
 from sqlalchemy import Connection, text

@@ -3,27 +3,19 @@ and whether that price is the quote per base (IDR per Pi) or its inverse (Pi per
 
 Every number stays exact: the body is decoded with ``parse_float=Decimal`` (a JSON number
 ``5000.5`` is ``Decimal('5000.5')``, never a binary float), a price given as text must be plain
-decimal text, and the price is turned into integer smallest units of the quote asset per one
-whole base unit rounded down (``ROUND_FLOOR``, decision 0022). Every read is bounded: connect,
+decimal text, and ``escrow.prices`` turns the price into integer smallest units of the quote
+asset per one whole base unit rounded down (decision 0022). Every read is bounded: connect,
 read and total timeouts and a response size limit, each named with its unit.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import (
-    ROUND_FLOOR,
-    Decimal,
-    DivisionByZero,
-    InvalidOperation,
-    Overflow,
-    localcontext,
-)
+from decimal import Decimal
 
 import httpx
 
@@ -39,16 +31,10 @@ from chain.rates.ports import (
     PriceObservation,
     RateUnavailable,
 )
+from escrow import prices
 from escrow.calendar import to_us
 from escrow.clock import Clock
-from escrow.money import UNITS_MAX, asset
-
-price_chars_max = 64
-"""Longest price text read at all."""
-decimal_digits_max = 80
-"""Precision of the arithmetic turning a price into units: wider than any accepted text."""
-_DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?")
-US_PER_S = 1_000_000
+from escrow.money import asset
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,53 +162,26 @@ def pick(document: object, path: str) -> object:
     return node
 
 
-def _exact(value: object) -> Decimal:
-    """A JSON number or decimal text as an exact ``Decimal``."""
-    if isinstance(value, bool):
-        raise RateUnavailable("a boolean is not a price", SOURCE_VALUE_INVALID)
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, str) and len(value) <= price_chars_max and _DECIMAL_TEXT.fullmatch(value):
-        return Decimal(value)
-    raise RateUnavailable(
-        f"not a decimal price: {str(value)[:price_chars_max]!r}", SOURCE_VALUE_INVALID
-    )
-
-
 def price_units(value: object, scale: int, *, inverse: bool) -> int:
-    """Smallest units of the quote asset (``scale`` decimals) per whole base unit, rounded down:
-    ``value * 10**scale``, or ``10**scale / value`` when the source quotes the inverse."""
-    number = _exact(value)
-    with localcontext() as ctx:
-        ctx.prec = decimal_digits_max
-        ctx.traps[InvalidOperation] = ctx.traps[DivisionByZero] = ctx.traps[Overflow] = True
-        try:
-            if not number.is_finite() or number <= 0:
-                raise RateUnavailable(
-                    f"a price must be positive, not {number}", SOURCE_VALUE_INVALID
-                )
-            exact = Decimal(10) ** scale / number if inverse else number.scaleb(scale)
-            units = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-        except (InvalidOperation, DivisionByZero, Overflow):
-            raise RateUnavailable(f"{number} is out of range", SOURCE_VALUE_INVALID) from None
-    if not 1 <= units <= UNITS_MAX:
-        raise RateUnavailable(f"{number} is out of range", SOURCE_VALUE_INVALID)
-    return units
+    """Sen (``scale`` decimals) per whole Pi, rounded down (``escrow.prices.price_units``)."""
+    try:
+        return prices.price_units(value, scale, inverse=inverse)
+    except prices.PriceInvalid as invalid:
+        raise RateUnavailable(str(invalid), SOURCE_VALUE_INVALID) from None
 
 
 def observed_at_us(value: object) -> int:
     """Microseconds since the epoch of an ISO 8601 time with offset, or of epoch seconds."""
-    if isinstance(value, str) and len(value) <= price_chars_max:
+    if isinstance(value, str) and len(value) <= prices.PRICE_CHARS_MAX:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            raise RateUnavailable(
-                f"not an ISO 8601 time: {value!r}", SOURCE_VALUE_INVALID
-            ) from None
-        if moment.tzinfo is None:
+            moment = None
+        if moment is not None and moment.tzinfo is None:
             raise RateUnavailable(f"{value!r} has no offset", SOURCE_VALUE_INVALID)
-        return to_us(moment)
-    seconds = _exact(value)
-    with localcontext() as ctx:
-        ctx.prec = decimal_digits_max
-        return int((seconds * US_PER_S).to_integral_value(rounding=ROUND_FLOOR))
+        if moment is not None:
+            return to_us(moment)
+    try:
+        return prices.epoch_seconds_us(value)
+    except prices.PriceInvalid:
+        raise RateUnavailable(f"not a time: {str(value)[:64]!r}", SOURCE_VALUE_INVALID) from None

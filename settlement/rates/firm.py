@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 
 from escrow.calendar import from_us, to_us
 from escrow.money import UNITS_MAX, asset, format_amount, parse_amount
+from escrow.prices import ratio_text
 from escrow.refusals import Refusal
 from settlement import parameters
 from settlement.rates.median import BP
@@ -144,11 +144,10 @@ def firm_quote(
     given = _given(sell_units, buy_units)
     spread_bp = parameters.quote_spread_bp(uow.conn)
     rate = lock_quote(uow, panel, sell_asset, BUY_ASSETS[buy_asset], ttl_s)
-    scale = asset(sell_asset).scale
     if sell_units is not None:
-        priced = price_sell(sell_units, rate.price_units, spread_bp, scale)
+        priced = price_sell(sell_units, rate.price_units, spread_bp, asset(sell_asset).scale)
     else:
-        priced = price_buy(buy_units or 0, rate.price_units, spread_bp, scale)
+        priced = price_buy(buy_units or 0, rate.price_units, spread_bp, asset(sell_asset).scale)
     if priced.sell_units > UNITS_MAX or priced.buy_units > UNITS_MAX:
         raise QuoteRefused("the amount is more than the ledger holds", code="quote_amount_invalid")
     if priced.buy_units <= 0:
@@ -257,13 +256,6 @@ def require_live(quote: FirmQuote | None, now_us: int) -> FirmQuote:
     return quote
 
 
-def _ratio_text(numerator: int, denominator: int) -> str:
-    with localcontext() as ctx:
-        ctx.prec = 60
-        exact = Decimal(numerator) / Decimal(denominator)
-        return str(exact.quantize(Decimal(1).scaleb(-price_decimals), rounding=ROUND_HALF_EVEN))
-
-
 def sep38(quote: FirmQuote) -> dict[str, Any]:
     """The quote as SEP-38 answers it: amounts as decimal text at each asset's scale, ``price``
     (sell per one buy, without the fee) and ``total_price`` (with it), plus the locked rate."""
@@ -272,9 +264,9 @@ def sep38(quote: FirmQuote) -> dict[str, Any]:
     return {
         "id": str(quote.id),
         "expires_at": from_us(quote.expires_at_us).isoformat(),
-        "price": _ratio_text(10**buy.scale, quote.rate.price_units),
-        "total_price": _ratio_text(
-            quote.sell_units * 10**buy.scale, quote.buy_units * 10**sell.scale
+        "price": ratio_text(10**buy.scale, quote.rate.price_units, price_decimals),
+        "total_price": ratio_text(
+            quote.sell_units * 10**buy.scale, quote.buy_units * 10**sell.scale, price_decimals
         ),
         "sell_asset": quote.sell_asset,
         "sell_amount": format_amount(quote.sell_units, sell.scale),

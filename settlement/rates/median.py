@@ -102,8 +102,13 @@ def decide(
     fresh = [r for r in mine if is_fresh(r, now_us, policy.age_s_max)]
     if len(fresh) < policy.sources_min:
         answered = sum(1 for r in mine if r.price_units is not None)
-        names = ", ".join(sorted({r.source for r in fresh})) or "none"
-        shown = f"{len(fresh)} fresh {base}/{quote} readings ({names}), {policy.sources_min} needed"
+        said = ", ".join(
+            f"{r.source}: {r.failure or ('fresh' if r in fresh else 'stale')}" for r in mine
+        )
+        shown = (
+            f"{len(fresh)} fresh {base}/{quote} readings of {policy.sources_min} needed"
+            f" ({said or 'no source'})"
+        )
         if answered >= policy.sources_min:
             raise RateRefused(shown, code="rate_stale")
         raise RateRefused(shown, code="rate_sources_insufficient")

@@ -26,6 +26,8 @@ MIDTRANS_TEST_HOSTS = ("midtrans-sandbox.internal", "api.sandbox.midtrans.com")
 RATES_SANDBOX_URL = "http://rates-sandbox.internal"
 """The in-process rates sandbox (chain/rates/sandbox.py), mounted under /rates-sandbox."""
 production_rate_sources_min = 2
+TREASURY_RATE_SOURCE = "treasury"
+"""The name of the officer-entered rate (``settlement.rates.readings``): no configured source's."""
 """Production quotes at the median of at least this many fresh sources."""
 
 
@@ -183,6 +185,15 @@ class Settings(BaseSettings):
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)
     outbox_backoff_cap_s: int = Field(default=600, ge=1)
+
+    @model_validator(mode="after")
+    def _rate_sources_named_once(self) -> Self:
+        names = [source.name for source in self.rates_sources]
+        if len(set(names)) != len(names) or TREASURY_RATE_SOURCE in names:
+            raise ConfigurationError(
+                f"rates_sources need distinct names, none {TREASURY_RATE_SOURCE!r}: {names}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:

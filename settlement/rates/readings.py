@@ -12,9 +12,10 @@ from sqlalchemy import Connection, text
 from chain.rates.ports import PriceObservation, RateUnavailable
 from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.refusals import Refusal
+from settlement.config import TREASURY_RATE_SOURCE
 from settlement.unit_of_work import UnitOfWork
 
-TREASURY_SOURCE = "treasury"
+TREASURY_SOURCE = TREASURY_RATE_SOURCE
 """The source name of rates an officer enters (``msc rate set``, ``POST /v1/rates/treasury``)."""
 detail_chars_max = 200
 actor_chars_max = 64

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from api.dependencies import services
@@ -36,15 +37,38 @@ __all__ = [
 ]
 
 OPERATOR_OWNER = "operator"
+_PRINCIPAL = "msc.principal"
+"""Scope key of the principal a request authenticated as: looked up once per request (the
+Idempotency-Key middleware asks first, the route's dependency after it)."""
 API_KEY_SECURITY: dict[str, Any] = security(API_KEY, OPERATOR_TOKEN)
 """``openapi_extra`` of a route that takes an API key (or the operator token)."""
 
 
-def authenticated(request: Request) -> Principal:
+async def authenticated(request: Request) -> Principal:
     """The principal of the request's bearer credential; 401 ``unauthenticated`` without one.
 
-    A sync dependency, so FastAPI runs its database read in the thread pool.
+    Its database read runs in the thread pool, once per request (``principal_of``); a request
+    the Idempotency-Key middleware authenticated already costs nothing here.
     """
+    known = request.scope.get(_PRINCIPAL)
+    if isinstance(known, Principal):
+        return known
+    return await run_in_threadpool(principal_of, request)
+
+
+def principal_of(request: Request) -> Principal:
+    """``authenticated`` for a caller already off the event loop; the first lookup of a request
+    is kept in its scope for the next."""
+    known = request.scope.get(_PRINCIPAL)
+    if isinstance(known, Principal):
+        return known
+    principal = _lookup(request)
+    request.scope[_PRINCIPAL] = principal
+    return principal
+
+
+def _lookup(request: Request) -> Principal:
+    """The principal of the request's bearer credential, read from the keys (401 if none)."""
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     presented = presented.strip()
     if scheme.lower() != "bearer" or not presented:
@@ -60,12 +84,12 @@ def authenticated(request: Request) -> Principal:
     return principal
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting principals of ``roles`` only (403 ``forbidden`` to the others)."""
     admitted = frozenset(roles)
     names = ", ".join(sorted(admitted))
 
-    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if principal.role not in admitted:
             raise AccessRefused(f"{principal.role} keys may not do this; needs {names}")
         return principal
@@ -86,7 +110,7 @@ def caller_of(scope: Scope) -> str | None:
     stranger's token elsewhere costs no call to Pi."""
     request = Request(scope)
     try:
-        return authenticated(request).actor
+        return principal_of(request).actor
     except AccessRefused:
         pass
     if not PIONEER_PATHS.match(request.url.path):

@@ -9,9 +9,12 @@ request it is 422 ``idempotency_key_reused``; while the first still runs, 409
 
 The middleware sits inside ``BodyLimitMiddleware`` (body limits are refused before a key is
 stored), reads the body once and replays it to the app. The key is claimed in a committed
-transaction of its own before the route runs and the answer recorded after it (before a byte of
-it is sent); a 5xx, a crash, or an answer that refused before any use case ran (401, 403, a
-schema refusal) releases the key so the retry runs again. Routes declare
+transaction of its own before the route runs. A route that changes something keeps its answer in
+the use case's own transaction (``keep_within``, through ``api.answers.run_kept``), so that the
+change and the answer a retry replays commit together or not at all: a worker killed between
+the two can never leave a change whose retry runs it again. Any other answer is recorded after
+the route (before a byte of it is sent); a 5xx, a crash, or an answer that refused before any use
+case ran (401, 403, a schema refusal) releases the key so the retry runs again. Routes declare
 ``idempotency_key: IdempotencyKey`` so that the header is in their OpenAPI document.
 """
 
@@ -25,6 +28,7 @@ import structlog
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,6 +53,7 @@ __all__ = [
     "IdempotencyKey",
     "IdempotencyMiddleware",
     "keep_instead",
+    "keep_within",
 ]
 
 log = structlog.get_logger(__name__)
@@ -65,6 +70,10 @@ _KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 """Visible ASCII, inner spaces allowed (a UUID, a ULID, any client's own scheme)."""
 _KEPT_INSTEAD = "msc.idempotency.kept_instead"
 """Scope key of the list a route appends its replayed body to (``keep_instead``)."""
+_HELD = "msc.idempotency.held"
+"""Scope key of the claim the request holds: (principal, key, claimed_at_us)."""
+_KEPT_WITHIN = "msc.idempotency.kept_within"
+"""Scope key of the answer a route kept in its own transaction (``keep_within``)."""
 _NOT_EXECUTED = frozenset({401, 403})
 """Answers given before any use case ran (no principal, or the wrong one): never kept."""
 
@@ -139,6 +148,7 @@ class IdempotencyMiddleware:
         messages: list[Message] = []
         kept_instead: list[bytes] = []
         scope[_KEPT_INSTEAD] = kept_instead
+        scope[_HELD] = (principal, key, held.claimed_at_us)
 
         async def capture(message: Message) -> None:
             messages.append(message)
@@ -150,7 +160,9 @@ class IdempotencyMiddleware:
             raise
         answer = _answer(messages, kept_instead[-1] if kept_instead else None)
         routed = "endpoint" in scope  # the router found an operation (not its 307, 404, 405)
-        if answer is not None and routed and kept(answer):
+        if answer is not None and answer == scope.get(_KEPT_WITHIN):
+            pass  # committed with the use case's change
+        elif answer is not None and routed and kept(answer):
             await run_in_threadpool(self._record, principal, key, held.claimed_at_us, answer)
         else:
             await run_in_threadpool(self._release, principal, key, held.claimed_at_us)
@@ -204,6 +216,21 @@ def keep_instead(request: Request, body: BaseModel) -> None:
     holder = request.scope.get(_KEPT_INSTEAD)
     if isinstance(holder, list):
         holder.append(body.model_dump_json().encode())
+
+
+def keep_within(request: Request, conn: Connection, answer: StoredAnswer) -> None:
+    """Keep ``answer`` as the request's Idempotency-Key answer in the transaction of ``conn``,
+    the one that makes the change, so both commit or neither does. A claim lost meanwhile (its
+    lock passed and a retry took it over) is 409 ``idempotency_key_in_use``, raised so that the
+    change rolls back and runs once, in the retry. Without a claim (no key needed) a no-op."""
+    held = request.scope.get(_HELD)
+    if held is None:
+        return
+    principal, key, claimed_at_us = held
+    if not record(conn, principal, key, claimed_at_us, answer):
+        detail = "the key's claim passed to a retry of this request; its answer is the retry's"
+        raise IdempotencyRefused(detail, code="idempotency_key_in_use")
+    request.scope[_KEPT_WITHIN] = answer
 
 
 def _answer(messages: list[Message], instead: bytes | None) -> StoredAnswer | None:

@@ -74,6 +74,14 @@ class AccountPattern:
         found = self._regex.fullmatch(code)
         return found.groupdict() if found else None
 
+    def declares(self, code: str, asset: str, kind: AccountKind, flags: AccountFlags) -> bool:
+        """Whether ``code`` is one of this pattern's accounts, with these fields (the fields
+        compared first: most patterns differ in them, and a comparison costs less than a
+        match)."""
+        return (self.asset, self.kind, self.flags) == (asset, kind, flags) and (
+            self._regex.fullmatch(code) is not None
+        )
+
     def spec(self, **values: str) -> AccountSpec:
         """The account of this pattern for ``values`` (each must be a valid part)."""
         if set(values) != set(self.placeholders):
@@ -129,13 +137,8 @@ class Chart:
 
     def check_account(self, code: str, asset: str, kind: AccountKind, flags: AccountFlags) -> None:
         """Raise ``AccountUndeclared`` unless a pattern declares ``code`` with these fields."""
-        for pattern in self.accounts:
-            if pattern.match(code) is not None and (
-                pattern.asset,
-                pattern.kind,
-                pattern.flags,
-            ) == (asset, kind, flags):
-                return
+        if any(pattern.declares(code, asset, kind, flags) for pattern in self.accounts):
+            return
         raise AccountUndeclared(
             f"no pattern of the chart declares {code!r} as {asset}/{kind}/{flags!r}"
         )

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, Row
 
 from escrow.chart import AccountPolicy
 from escrow.clock import Clock, SystemClock
@@ -26,6 +26,7 @@ from escrow.errors import (
     LedgerConflict,
     PeriodNotClosable,
 )
+from escrow.known_accounts import KnownAccounts, note
 from escrow.model import (
     Account,
     AccountFlags,
@@ -53,6 +54,7 @@ from escrow.rules import (
     expiry_void,
     plan_batch,
 )
+from escrow.sql import sql
 
 history_page_max = 1000
 
@@ -153,11 +155,32 @@ class Ledger:
     """Accounts and transfers on one SQLAlchemy connection, inside the caller's transaction."""
 
     def __init__(
-        self, conn: Connection, clock: Clock | None = None, policy: AccountPolicy | None = None
+        self,
+        conn: Connection,
+        clock: Clock | None = None,
+        policy: AccountPolicy | None = None,
+        known: KnownAccounts | None = None,
     ) -> None:
         self._conn = conn
         self._clock = clock or SystemClock()
         self._policy = policy
+        self._known = known
+
+    def ensure_open(
+        self,
+        code: str,
+        asset: str,
+        kind: AccountKind,
+        owner: str | None = None,
+        flags: AccountFlags = AccountFlags.NONE,
+    ) -> None:
+        """``ensure_account`` for a caller that needs no balance: an account already known to be
+        committed with this shape (``escrow.known_accounts``) costs no statement at all."""
+        if self._policy is not None:
+            self._policy.check_account(code, asset, kind, flags)
+        if self._known is not None and self._known.knows(code, asset, kind, flags):
+            return
+        self.ensure_account(code, asset, kind, owner, flags)
 
     def ensure_account(
         self,
@@ -179,20 +202,23 @@ class Ledger:
         except AccountNotFound:
             pass
         else:
-            return require_same_account(existing, asset, kind, flags)
+            note(self._conn, require_same_account(existing, asset, kind, flags))
+            return existing
         self._conn.execute(
-            text(
+            sql(
                 "INSERT INTO accounts (code, asset, kind, owner, flags) "
                 "VALUES (:code, :asset, :kind, :owner, :flags) ON CONFLICT (code) DO NOTHING"
             ),
             {"code": code, "asset": asset, "kind": str(kind), "owner": owner, "flags": int(flags)},
         )
-        return require_same_account(self.account(code), asset, kind, flags)
+        opened = require_same_account(self.account(code), asset, kind, flags)
+        note(self._conn, opened)
+        return opened
 
     def account(self, code: str) -> Account:
         """The account with this code, with its current totals."""
         row = self._conn.execute(
-            text(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE code = :code"),  # noqa: S608 - constant columns
+            sql(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE code = :code"),  # noqa: S608 - constant columns
             {"code": code},
         ).one_or_none()
         if row is None:
@@ -202,7 +228,7 @@ class Ledger:
     def accounts(self, after_code: str = "", limit: int = accounts_page_max) -> list[Account]:
         """Accounts in code order after ``after_code``, at most ``limit`` (a page)."""
         rows = self._conn.execute(
-            text(
+            sql(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE code > :after"  # noqa: S608 - constant columns
                 " ORDER BY code LIMIT :limit"
             ),
@@ -335,7 +361,7 @@ class Ledger:
                 account.debits_pending,
                 account.credits_pending,
             )
-        row = self._conn.execute(text(_BALANCE_AT), {"id": account.id, "at": at_ts}).one()
+        row = self._conn.execute(sql(_BALANCE_AT), {"id": account.id, "at": at_ts}).one()
         return Balance(account.kind, *(int(v) for v in row))
 
     def history(self, code: str, after_ts: int = 0, limit: int = 100) -> list[TransferRecord]:
@@ -354,7 +380,7 @@ class Ledger:
     def trial_balance(self) -> list[TrialBalanceLine]:
         """Per asset, the sums of all accounts' totals."""
         rows = self._conn.execute(
-            text(
+            sql(
                 "SELECT a.code, coalesce(sum(x.debits_posted), 0),"
                 " coalesce(sum(x.credits_posted), 0), coalesce(sum(x.debits_pending), 0),"
                 " coalesce(sum(x.credits_pending), 0)"
@@ -371,21 +397,21 @@ class Ledger:
             raise PeriodNotClosable(f"{name} has not ended yet")
         # Waits for every transaction that is writing transfers and holds new writers until this
         # close commits; a writer that read the old boundary is then refused by the trigger.
-        self._conn.execute(text("LOCK TABLE transfers IN SHARE MODE"))
+        self._conn.execute(sql("LOCK TABLE transfers IN SHARE MODE"))
         # Bring the timestamp sequence up to the clock, so nothing allocated after this close
         # (within the sequence's usual lag) can be dated inside the closed month.
         self._conn.execute(
-            text("SELECT ledger_clock_catch_up(:now, 0)"), {"now": self._clock.now_us()}
+            sql("SELECT ledger_clock_catch_up(:now, 0)"), {"now": self._clock.now_us()}
         )
         closed_through = self._conn.execute(
-            text("SELECT closed_through_us FROM ledger_state WHERE id = 1 FOR UPDATE")
+            sql("SELECT closed_through_us FROM ledger_state WHERE id = 1 FOR UPDATE")
         ).scalar_one()
         count = self._conn.execute(
-            text("SELECT count(*) FROM transfers WHERE ts BETWEEN :start AND :end"),
+            sql("SELECT count(*) FROM transfers WHERE ts BETWEEN :start AND :end"),
             {"start": month.starts_at_us, "end": month.ends_at_us},
         ).scalar_one()
         self._conn.execute(
-            text(
+            sql(
                 "INSERT INTO ledger_periods (period, starts_at_us, ends_at_us, transfer_count,"
                 " closed_by) VALUES (:p, :s, :e, :n, :by) ON CONFLICT (period) DO NOTHING"
             ),
@@ -399,7 +425,7 @@ class Ledger:
         )
         if month.ends_at_us > closed_through:
             self._conn.execute(
-                text("UPDATE ledger_state SET closed_through_us = :t WHERE id = 1"),
+                sql("UPDATE ledger_state SET closed_through_us = :t WHERE id = 1"),
                 {"t": month.ends_at_us},
             )
         return ClosedPeriod(month, int(count))
@@ -411,7 +437,7 @@ class Ledger:
         (or a retried sweep) void it once.
         """
         rows = self._conn.execute(
-            text(
+            sql(
                 "SELECT id, asset FROM pending_transfers WHERE status = 'pending'"
                 " AND expires_at_us <= :now ORDER BY expires_at_us, id LIMIT :limit"
             ),

@@ -84,6 +84,17 @@ class MemoryLedger:
             self._opened[code] = _Opened(kind, owner)
         return require_same_account(self.account(code), asset, kind, flags)
 
+    def ensure_open(
+        self,
+        code: str,
+        asset: str,
+        kind: AccountKind,
+        owner: str | None = None,
+        flags: AccountFlags = AccountFlags.NONE,
+    ) -> None:
+        """``ensure_account`` for a caller that needs no balance."""
+        self.ensure_account(code, asset, kind, owner, flags)
+
     def account(self, code: str) -> Account:
         """The account with this code, with its current totals."""
         state = self._accounts.get(code)

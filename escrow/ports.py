@@ -39,6 +39,17 @@ class LedgerProtocol(Protocol):
         """Open the account if it does not exist; if it does, it must be the same account."""
         ...
 
+    def ensure_open(
+        self,
+        code: str,
+        asset: str,
+        kind: AccountKind,
+        owner: str | None = None,
+        flags: AccountFlags = AccountFlags.NONE,
+    ) -> None:
+        """``ensure_account`` for a caller that needs no balance (it may cost no read)."""
+        ...
+
     def account(self, code: str) -> Account:
         """The account with this code (``AccountNotFound`` if none), with its current totals."""
         ...

@@ -363,6 +363,13 @@ def open_account(ledger: LedgerProtocol, spec: AccountSpec) -> Account:
     return ledger.ensure_account(spec.code, spec.asset, spec.kind, spec.owner, spec.flags)
 
 
+def ensure_open(ledger: LedgerProtocol, spec: AccountSpec) -> None:
+    """``open_account`` for a caller that needs no balance: an account known to be committed
+    costs no statement (``escrow.known_accounts``)."""
+    CHART.check_account(spec.code, spec.asset, spec.kind, spec.flags)
+    ledger.ensure_open(spec.code, spec.asset, spec.kind, spec.owner, spec.flags)
+
+
 def markdown_table() -> str:
     """The README's chart section (between its markers), generated from ``CHART``."""
     lines = [

@@ -20,10 +20,11 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.refusals import Refusal
+from escrow.sql import sql
 
 __all__ = [
     "Claim",
@@ -88,7 +89,7 @@ def request_digest(method: str, path: str, query: bytes, body: bytes) -> bytes:
     return digest.digest()
 
 
-_CLAIM = text(
+_CLAIM = sql(
     """
     INSERT INTO idempotency_keys
         (principal, key, request_sha256, state, created_at, locked_until, expires_at)
@@ -104,7 +105,7 @@ _CLAIM = text(
     RETURNING created_at
     """
 )
-_FOUND = text(
+_FOUND = sql(
     "SELECT request_sha256, state, status_code, response_body, response_type"
     " FROM idempotency_keys WHERE principal = :principal AND key = :key"
 )
@@ -155,7 +156,7 @@ def record(
 ) -> bool:
     """Keep ``answer`` as the key's; False when the claim was lost (taken over after its lock)."""
     done = conn.execute(
-        text(
+        sql(
             "UPDATE idempotency_keys SET state = 'done', status_code = :status,"
             " response_body = :body, response_type = :type"
             " WHERE principal = :principal AND key = :key AND created_at = :claimed"
@@ -176,7 +177,7 @@ def record(
 def release(conn: Connection, principal: str, key: str, claimed_at_us: int) -> None:
     """Give the key up (the request changed nothing): a retry runs it again."""
     conn.execute(
-        text(
+        sql(
             "DELETE FROM idempotency_keys WHERE principal = :principal AND key = :key"
             " AND created_at = :claimed AND state = 'in_progress'"
         ),
@@ -187,7 +188,7 @@ def release(conn: Connection, principal: str, key: str, claimed_at_us: int) -> N
 def purge_expired(conn: Connection, now_us: int, limit: int) -> int:
     """Delete at most ``limit`` keys whose time passed; how many were deleted."""
     purged = conn.execute(
-        text(
+        sql(
             "DELETE FROM idempotency_keys WHERE (principal, key) IN (SELECT principal, key"
             " FROM idempotency_keys WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit)"
         ),

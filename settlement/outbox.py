@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 import settlement.unit_of_work as units  # a module import: unit_of_work imports this module too
+from escrow.sql import sql
 from settlement.logging import Redactor
 
 log = structlog.get_logger(__name__)
@@ -53,7 +54,7 @@ class PermanentFailure(Exception):
 def enqueue(conn: Connection, kind: str, key: str, payload: dict[str, Any]) -> bool:
     """Record a side effect in the caller's transaction; False when (kind, key) already was."""
     inserted = conn.execute(
-        text(
+        sql(
             "INSERT INTO outbox (kind, key, payload) VALUES (:kind, :key, CAST(:payload AS jsonb))"
             " ON CONFLICT (kind, key) DO NOTHING RETURNING id"
         ),
@@ -99,7 +100,7 @@ class Dispatcher:
         """Claim and run one due message; False when none is due."""
         with units.transaction(self._engine) as conn:
             row = conn.execute(
-                text(
+                sql(
                     "SELECT id, kind, key, payload, attempts FROM outbox"
                     " WHERE status = 'pending' AND next_attempt_at <= now()"
                     " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
@@ -137,7 +138,7 @@ class Dispatcher:
             self._mark(conn, message, status, repr(failure))
             return
         conn.execute(
-            text(
+            sql(
                 "UPDATE outbox SET status = 'done', done_at = now(), attempts = attempts + 1"
                 " WHERE id = :id"
             ),
@@ -148,7 +149,7 @@ class Dispatcher:
     def _mark(self, conn: Connection, message: OutboxMessage, status: str, error: str) -> None:
         delay = timedelta(seconds=self._policy.delay_s(message.attempts))
         conn.execute(
-            text(
+            sql(
                 "UPDATE outbox SET status = :status, attempts = attempts + 1, last_error = :error,"
                 " next_attempt_at = now() + :delay WHERE id = :id"
             ),
@@ -176,7 +177,7 @@ class ParkedMessage:
 def parked(conn: Connection, limit: int = 100) -> list[ParkedMessage]:
     """The oldest parked messages first."""
     rows = conn.execute(
-        text(
+        sql(
             "SELECT id, kind, key, attempts, last_error, created_at FROM outbox"
             " WHERE status = 'parked' ORDER BY id LIMIT :limit"
         ),
@@ -206,7 +207,7 @@ def requeue(conn: Connection, ids: list[int], by: str) -> list[int]:
     found = {
         row.id
         for row in conn.execute(
-            text("SELECT id FROM outbox WHERE id = ANY(:ids) AND status = 'parked' FOR UPDATE"),
+            sql("SELECT id FROM outbox WHERE id = ANY(:ids) AND status = 'parked' FOR UPDATE"),
             {"ids": wanted},
         )
     }
@@ -214,7 +215,7 @@ def requeue(conn: Connection, ids: list[int], by: str) -> list[int]:
     if missing:
         raise NotParked(missing)
     conn.execute(
-        text(
+        sql(
             "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = now()"
             " WHERE id = ANY(:ids)"
         ),
@@ -227,11 +228,11 @@ def requeue(conn: Connection, ids: list[int], by: str) -> list[int]:
 def outbox_lag_s(conn: Connection) -> int:
     """Age in seconds of the oldest message still waiting (0 when none): the lag metric."""
     oldest: datetime | None = conn.execute(
-        text("SELECT min(created_at) FROM outbox WHERE status = 'pending'")
+        sql("SELECT min(created_at) FROM outbox WHERE status = 'pending'")
     ).scalar_one()
     if oldest is None:
         return 0
-    now: datetime = conn.execute(text("SELECT now()")).scalar_one()
+    now: datetime = conn.execute(sql("SELECT now()")).scalar_one()
     return max(0, int((now - oldest).total_seconds()))
 
 

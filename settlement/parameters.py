@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import from_us
 from escrow.money import IDR, AmountRefused, format_amount, parse_amount
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement.unit_of_work import UnitOfWork
 
 actor_chars_max = 64
@@ -125,7 +126,7 @@ def record(conn: Connection, name: str) -> dict[str, Any] | None:
     """Parameter ``name`` as stored (value, updated_at, updated_by), None while unset."""
     _declared(name)
     row = conn.execute(
-        text("SELECT value, updated_at, updated_by FROM treasury_parameters WHERE name = :name"),
+        sql("SELECT value, updated_at, updated_by FROM treasury_parameters WHERE name = :name"),
         {"name": name},
     ).one_or_none()
     if row is None:
@@ -139,7 +140,7 @@ def set_(uow: UnitOfWork, name: str, value: object, by: str) -> None:
         raise ValueError(f"by names who sets the parameter in 1 to {actor_chars_max} characters")
     checked = _declared(name).check(value)
     uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO treasury_parameters (name, value, updated_at, updated_by)"
             " VALUES (:name, CAST(:value AS jsonb), :at, :by)"
             " ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value,"

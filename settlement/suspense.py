@@ -70,7 +70,7 @@ def book_to_suspense(
     raises for a ledger refusal (see the module docstring)."""
     reason = f"{unbooked.rail}: ledger refused {unbooked.transfer_id}: {why}"[:reason_chars_max]
     spec = chart.suspense(unbooked.asset)
-    chart.open_account(ledger, spec)
+    chart.ensure_open(ledger, spec)
     sid = suspense_transfer_id(unbooked.transfer_id)
     debit, credit = (
         (spec.code, unbooked.credit) if unbooked.leaving else (unbooked.debit, spec.code)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from escrow.clock import Clock
 from escrow.errors import LedgerConflict
+from escrow.known_accounts import known_accounts
 from escrow.ledger import Ledger
 from escrow.ports import LedgerProtocol
 from settlement import outbox
@@ -55,7 +56,8 @@ class UnitOfWork:
 
 def bind(conn: Connection, clock: Clock) -> UnitOfWork:
     """The unit of work over a transaction the caller already holds (it commits or rolls back)."""
-    return UnitOfWork(conn, Ledger(conn, clock, policy=CHART), Outbox(conn), clock)
+    ledger = Ledger(conn, clock, policy=CHART, known=known_accounts(conn.engine))
+    return UnitOfWork(conn, ledger, Outbox(conn), clock)
 
 
 @contextmanager
@@ -68,9 +70,15 @@ def unit_of_work(engine: Engine, clock: Clock) -> Iterator[UnitOfWork]:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One plain transaction, not retried, for work beside the ledger (the outbox's claim, the
-    EVM sender's records, a metrics read): commits on exit, rolls back on a raise."""
+    EVM sender's records, a metrics read): commits on exit, rolls back on a raise.
+
+    The accounts its ledgers found or opened are known to be open once it committed
+    (``escrow.known_accounts``)."""
+    known = known_accounts(engine)
     with engine.begin() as conn:
+        pending = known.begin(conn)
         yield conn
+    known.committed(pending)
 
 
 def run(engine: Engine, clock: Clock, work: Callable[[UnitOfWork], T]) -> T:

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from api.answers import run_kept
 from api.auth import API_KEY_SECURITY, MerchantOrTreasury, Treasury
 from api.dependencies import services
 from api.idempotency import IdempotencyKey
@@ -25,7 +27,7 @@ from settlement.checkout import service
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus
 from settlement.checkout.pricing import TenderShare, parse_price
-from settlement.checkout.views import describe, history
+from settlement.checkout.views import describe, describe_page, history
 from settlement.merchants import service as merchants
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork, run
@@ -191,10 +193,11 @@ def _describe(uow: UnitOfWork, checkout: Checkout) -> CheckoutAnswer:
 
 def _transition(
     request: Request, step: Callable[[UnitOfWork, service.CheckoutDeps], Checkout]
-) -> CheckoutAnswer:
-    """One state change in one unit of work, answered with the checkout it leaves."""
-    wired = services(request)
-    return run(wired.engine, wired.clock, lambda uow: _describe(uow, step(uow, wired.checkout)))
+) -> Response:
+    """One state change in one unit of work, answered with the checkout it leaves (the answer
+    kept for the Idempotency-Key in the same transaction)."""
+    deps = services(request).checkout
+    return run_kept(request, lambda uow: _describe(uow, step(uow, deps)))
 
 
 def _request(body: CheckoutBody, principal: Principal) -> service.CheckoutRequest:
@@ -215,21 +218,27 @@ def _request(body: CheckoutBody, principal: Principal) -> service.CheckoutReques
     )
 
 
-@router.post("", status_code=201, responses=_CREATE, openapi_extra=API_KEY_SECURITY)
+@router.post(
+    "",
+    status_code=201,
+    response_model=CheckoutAnswer,
+    responses=_CREATE,
+    openapi_extra=API_KEY_SECURITY,
+)
 def create_checkout(
     body: CheckoutBody,
     request: Request,
     principal: MerchantOrTreasury,
     idempotency_key: IdempotencyKey,
-) -> CheckoutAnswer:
+) -> Response:
     """Open a checkout: the legs with the Pi quote and payment parameters and the QRIS payload."""
-    wired = services(request)
+    deps = services(request).checkout
     wanted = _request(body, principal)
 
     def work(uow: UnitOfWork) -> CheckoutAnswer:
-        return _describe(uow, service.create_checkout(uow, wired.checkout, wanted, principal.actor))
+        return _describe(uow, service.create_checkout(uow, deps, wanted, principal.actor))
 
-    return run(wired.engine, wired.clock, work)
+    return run_kept(request, work, status_code=201)
 
 
 @router.get("", responses=_READ, openapi_extra=API_KEY_SECURITY)
@@ -252,7 +261,10 @@ def list_checkouts(
 
     def work(uow: UnitOfWork) -> CheckoutPage:
         found = service.list_checkouts(uow, scope, status, after, limit)
-        items = [_describe(uow, checkout) for checkout in found]
+        names = merchants.names(uow.conn, {checkout.merchant_id for checkout in found})
+        items = [
+            CheckoutAnswer.model_validate(view) for view in describe_page(uow.conn, found, names)
+        ]
         return CheckoutPage(items=items, next_after=found[-1].id if len(found) == limit else None)
 
     return run(wired.engine, wired.clock, work)
@@ -281,13 +293,18 @@ def checkout_events(
     return run(wired.engine, wired.clock, work)
 
 
-@router.post("/{checkout_id}/handover", responses=_CHANGE, openapi_extra=API_KEY_SECURITY)
+@router.post(
+    "/{checkout_id}/handover",
+    response_model=CheckoutAnswer,
+    responses=_CHANGE,
+    openapi_extra=API_KEY_SECURITY,
+)
 def handover(
     checkout_id: CheckoutId,
     request: Request,
     principal: MerchantOrTreasury,
     idempotency_key: IdempotencyKey,
-) -> CheckoutAnswer:
+) -> Response:
     """The merchant handed the goods over: escrow is released to it now, less the shares."""
     return _transition(
         request,
@@ -297,13 +314,18 @@ def handover(
     )
 
 
-@router.post("/{checkout_id}/refund", responses=_CHANGE, openapi_extra=API_KEY_SECURITY)
+@router.post(
+    "/{checkout_id}/refund",
+    response_model=CheckoutAnswer,
+    responses=_CHANGE,
+    openapi_extra=API_KEY_SECURITY,
+)
 def refund(
     checkout_id: CheckoutId,
     request: Request,
     principal: MerchantOrTreasury,
     idempotency_key: IdempotencyKey,
-) -> CheckoutAnswer:
+) -> Response:
     """Refund a checkout not yet released: every paid leg goes back to its payer."""
     return _transition(
         request,
@@ -313,14 +335,19 @@ def refund(
     )
 
 
-@router.post("/{checkout_id}/decision", responses=_DECIDE, openapi_extra=API_KEY_SECURITY)
+@router.post(
+    "/{checkout_id}/decision",
+    response_model=CheckoutAnswer,
+    responses=_DECIDE,
+    openapi_extra=API_KEY_SECURITY,
+)
 def decide(
     checkout_id: CheckoutId,
     body: DecisionBody,
     request: Request,
     principal: Treasury,
     idempotency_key: IdempotencyKey,
-) -> CheckoutAnswer:
+) -> Response:
     """The treasury decides a dispute: release to the merchant or refund to the payer."""
     return _transition(
         request,
@@ -330,22 +357,32 @@ def decide(
     )
 
 
-@router.post("/{checkout_id}/dispute", responses=_CHANGE, openapi_extra=_PIONEER)
+@router.post(
+    "/{checkout_id}/dispute",
+    response_model=CheckoutAnswer,
+    responses=_CHANGE,
+    openapi_extra=_PIONEER,
+)
 def dispute(
     checkout_id: CheckoutId, request: Request, uid: Uid, idempotency_key: IdempotencyKey
-) -> CheckoutAnswer:
+) -> Response:
     """The Pioneer who paid disputes the checkout before release; escrow is frozen."""
     return _transition(request, lambda uow, _: service.dispute_checkout(uow, checkout_id, uid))
 
 
-@router.post("/{checkout_id}/legs/{tender}/pay", responses=_CHANGE, openapi_extra=_PIONEER)
+@router.post(
+    "/{checkout_id}/legs/{tender}/pay",
+    response_model=CheckoutAnswer,
+    responses=_CHANGE,
+    openapi_extra=_PIONEER,
+)
 def pay_leg(
     checkout_id: CheckoutId,
     tender: Literal["MSC", "MSCP"],
     request: Request,
     uid: Uid,
     idempotency_key: IdempotencyKey,
-) -> CheckoutAnswer:
+) -> Response:
     """The Pioneer pays the MSC or points leg from their balance."""
     return _transition(
         request, lambda uow, _: service.pay_with_balance(uow, checkout_id, Tender(tender), uid)

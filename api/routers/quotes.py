@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from api.auth import authenticated
+from api.auth import principal_of
 from api.dependencies import services
 from api.idempotency import IdempotencyKey
 from api.openapi import API_KEY, OPERATOR_TOKEN, PIONEER_TOKEN, security
@@ -99,7 +99,7 @@ def pioneer_or_treasury(request: Request) -> str:
     """``treasury:<owner>`` for a treasury key or the operator token, ``pioneer:<uid>`` for a Pi
     access token; another API key is 403, no credential 401."""
     try:
-        principal = authenticated(request)
+        principal = principal_of(request)
     except AccessRefused:
         return f"pioneer:{pioneer_uid(request)}"
     if principal.role is not Role.TREASURY:

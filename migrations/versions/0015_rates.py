@@ -11,7 +11,7 @@ Pioneer asked for (same id as its rate quote).
 from alembic import op
 
 revision = "0015_rates"
-down_revision = "0013_reports"
+down_revision = "0014_checkout_refund_suspended"
 branch_labels = None
 depends_on = None
 

@@ -18,9 +18,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import from_us, to_us
+from escrow.sql import sql
 from settlement.access.principal import Principal, Role
 from settlement.refusals import Refusal
 from settlement.unit_of_work import UnitOfWork
@@ -152,7 +153,7 @@ def issue_key(uow: UnitOfWork, *, role: Role, owner: str, label: str | None, by:
         last_used_at_us=None,
     )
     uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO api_keys (id, prefix, secret_sha256, role, owner, label, created_at,"
             " created_by) VALUES (:id, :prefix, :digest, :role, :owner, :label, :at, :by)"
         ),
@@ -176,7 +177,7 @@ def _check_owner(conn: Connection, role: Role, owner: str, label: str | None) ->
     if label is not None and not (1 <= len(label) <= label_chars_max and label.isprintable()):
         raise KeyRefused(f"label: 1 to {label_chars_max} printable characters")
     if role is Role.MERCHANT:
-        found = conn.execute(text("SELECT 1 FROM merchants WHERE id = :id"), {"id": owner})
+        found = conn.execute(sql("SELECT 1 FROM merchants WHERE id = :id"), {"id": owner})
         if found.first() is None:
             raise KeyRefused(f"no merchant {owner}", code="merchant_unknown")
 
@@ -184,7 +185,7 @@ def _check_owner(conn: Connection, role: Role, owner: str, label: str | None) ->
 def revoke_key(uow: UnitOfWork, key_id: uuid.UUID, by: str) -> ApiKey:
     """Revoke a key from now on; revoking a revoked key changes nothing (idempotent)."""
     uow.conn.execute(
-        text(
+        sql(
             "UPDATE api_keys SET revoked_at = :at, revoked_by = :by"
             " WHERE id = :id AND revoked_at IS NULL"
         ),
@@ -204,7 +205,7 @@ _COLUMNS = (
 def find_key(conn: Connection, key_id: uuid.UUID) -> ApiKey | None:
     """The key with this id, or None."""
     row = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM api_keys WHERE id = :id"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM api_keys WHERE id = :id"),  # noqa: S608 - constant columns
         {"id": key_id},
     ).first()
     return _key(row._mapping) if row is not None else None
@@ -213,7 +214,7 @@ def find_key(conn: Connection, key_id: uuid.UUID) -> ApiKey | None:
 def list_keys(conn: Connection, *, role: Role, owner: str) -> list[ApiKey]:
     """Every key of ``owner`` in ``role``, revoked ones too, oldest first (never a secret)."""
     rows = conn.execute(
-        text(
+        sql(
             f"SELECT {_COLUMNS} FROM api_keys WHERE role = :role AND owner = :owner"  # noqa: S608
             " ORDER BY created_at, id"
         ),
@@ -230,7 +231,7 @@ def authenticate(conn: Connection, token: str, now_us: int) -> Principal | None:
         return None
     prefix, secret = parsed
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, secret_sha256, role, owner, revoked_at, last_used_at FROM api_keys"
             " WHERE prefix = :prefix"
         ),
@@ -243,7 +244,7 @@ def authenticate(conn: Connection, token: str, now_us: int) -> Principal | None:
     stale_before_us = now_us - last_used_interval_s * 1_000_000
     if row.last_used_at is None or to_us(row.last_used_at) < stale_before_us:
         conn.execute(
-            text(
+            sql(
                 "UPDATE api_keys SET last_used_at = :now WHERE id = :id"
                 " AND (last_used_at IS NULL OR last_used_at < :stale)"
             ),

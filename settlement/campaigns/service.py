@@ -16,10 +16,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import business_day, from_us, to_us
 from escrow.model import ResultCode, TransferFlags, TransferRequest, transfer_id
+from escrow.sql import sql
 from settlement import chart
 from settlement.campaigns.model import (
     Campaign,
@@ -52,7 +53,7 @@ def create_campaign(uow: UnitOfWork, request: CampaignRequest, by: str) -> Campa
         raise ValueError(f"by names who creates the campaign in 1 to {actor_chars_max} chars")
     campaign = checked(request)
     inserted = uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO campaigns (id, name, discount_bp, budget_units,"
             " cap_per_pioneer_day_units, cap_per_merchant_day_units, merchant_ids,"
             " starts_at, ends_at, created_at, created_by)"
@@ -113,7 +114,7 @@ def list_campaigns(
 ) -> list[Campaign]:
     """Campaigns in id order after ``after`` (a page of at most ``limit``)."""
     rows = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM campaigns WHERE id > :after ORDER BY id LIMIT :limit"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM campaigns WHERE id > :after ORDER BY id LIMIT :limit"),  # noqa: S608 - constant columns
         {"after": after, "limit": max(1, min(limit, campaigns_page_max))},
     ).all()
     return [_campaign(row) for row in rows]
@@ -122,7 +123,7 @@ def list_campaigns(
 def _row(conn: Connection, campaign_id: str, *, lock: bool = False) -> Any:  # noqa: ANN401 - a row
     lock_clause = " FOR UPDATE" if lock else ""
     return conn.execute(
-        text(f"SELECT {_COLUMNS} FROM campaigns WHERE id = :id{lock_clause}"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM campaigns WHERE id = :id{lock_clause}"),  # noqa: S608 - constant columns
         {"id": campaign_id},
     ).one_or_none()
 
@@ -188,7 +189,7 @@ def reserve_discount(
     )
     _hold(uow, reservation, merchant_id)
     uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO campaign_reservations (checkout_id, campaign_id, merchant_id,"
             " pioneer_uid, business_day, discount_units, transfer_id, created_at)"
             " VALUES (:checkout, :campaign, :merchant, :pioneer, :day, :discount, :transfer, :at)"
@@ -217,7 +218,7 @@ def _check_caps(
 ) -> None:
     """Refuse a discount that would take this Pioneer's or this merchant's day past its cap."""
     taken = conn.execute(
-        text(
+        sql(
             "SELECT coalesce(sum(discount_units) FILTER (WHERE pioneer_uid = :pioneer), 0),"
             " coalesce(sum(discount_units) FILTER (WHERE merchant_id = :merchant), 0)"
             " FROM campaign_reservations WHERE campaign_id = :campaign AND business_day = :day"
@@ -236,7 +237,7 @@ def _hold(uow: UnitOfWork, reservation: Reservation, merchant_id: str) -> None:
     """Post the pending discount; on the ledger's refusal undo the merchant account opened for
     it (a savepoint), so a refusal writes nothing."""
     with uow.conn.begin_nested():
-        chart.open_account(uow.ledger, chart.merchant_balance(merchant_id, ASSET))
+        chart.ensure_open(uow.ledger, chart.merchant_balance(merchant_id, ASSET))
         result = uow.ledger.post(
             TransferRequest(
                 id=reservation.transfer_id,
@@ -260,7 +261,7 @@ def _hold(uow: UnitOfWork, reservation: Reservation, merchant_id: str) -> None:
 
 def _reservation_row(conn: Connection, checkout_id: str) -> Any:  # noqa: ANN401 - a row
     return conn.execute(
-        text(
+        sql(
             "SELECT checkout_id, campaign_id, merchant_id, pioneer_uid, discount_units,"
             " transfer_id, status FROM campaign_reservations WHERE checkout_id = :checkout"
         ),
@@ -328,6 +329,6 @@ def mark_reservation(conn: Connection, checkout_id: str, status: str) -> None:
     if row.status != ReservationStatus.RESERVED:
         raise ValueError(f"reservation {checkout_id} is {row.status}, cannot become {to}")
     conn.execute(
-        text("UPDATE campaign_reservations SET status = :to WHERE checkout_id = :checkout"),
+        sql("UPDATE campaign_reservations SET status = :to WHERE checkout_id = :checkout"),
         {"to": str(to), "checkout": checkout_id},
     )

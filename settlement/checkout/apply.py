@@ -63,7 +63,7 @@ def apply(
     """
     if decision.transfers:
         for spec in accounts_to_open(decision):
-            chart.open_account(uow.ledger, spec)
+            chart.ensure_open(uow.ledger, spec)
         results = uow.ledger.post_batch(linked(decision.transfers))
         refused = next((result for result in results if not result.ok), None)
         if refused is not None:

@@ -57,6 +57,7 @@ class RefundReason(StrEnum):
     EXPIRED = "expired"
     REFUNDED = "refunded"
     DECISION = "decision"
+    SUSPENDED = "suspended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,9 @@ class Checkout:
     release_at_us: int | None = None
     closed_at_us: int | None = None
     merchant_reference: str | None = None
+    merchant_suspended: bool = False
+    """Whether its merchant was suspended when the checkout was read (the merchant's state, read
+    with the checkout, never stored with it): no new payment is taken (decision 0021)."""
 
     @property
     def payable_units(self) -> int:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from escrow.errors import InvariantViolation
 from settlement.checkout import repository, rules
 from settlement.checkout.apply import apply, discount_void
+from settlement.merchants.model import MerchantRefused
 from settlement.unit_of_work import UnitOfWork
 
-__all__ = ["leg_paid", "lock_leg"]
+__all__ = ["leg_paid", "lock_leg", "require_payable"]
 
 
 def lock_leg(uow: UnitOfWork, reference: str) -> None:
@@ -21,6 +22,15 @@ def lock_leg(uow: UnitOfWork, reference: str) -> None:
     the checkout's row before the escrow account's, in the order every checkout use case does
     (no deadlock between a payment and an expiry or a hand-over)."""
     repository.lock_of_leg(uow.conn, reference)
+
+
+def require_payable(uow: UnitOfWork, reference: str) -> None:
+    """Refuse a payment of leg ``reference`` where a rail can still refuse it, before any money
+    is sent (Pi's approval): ``merchant_suspended`` when its merchant is (decision 0021)."""
+    if repository.merchant_suspended_of_leg(uow.conn, reference):
+        raise MerchantRefused(
+            f"the merchant of {reference} is suspended", code="merchant_suspended"
+        )
 
 
 def leg_paid(

@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, Row
 
 from escrow.calendar import from_us, to_us
+from escrow.sql import sql
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus
 from settlement.checkout.rules import Decision, Event, Refund
@@ -23,7 +24,9 @@ from settlement.tenders import Tender
 
 _CHECKOUT_COLUMNS = (
     "id, merchant_id, merchant_reference, price_units, discount_units, campaign_id, pioneer_uid,"
-    " status, created_at, expires_at, auto_release_s, paid_at, release_at, closed_at"
+    " status, created_at, expires_at, auto_release_s, paid_at, release_at, closed_at,"
+    " (SELECT m.status = 'suspended' FROM merchants m WHERE m.id = checkouts.merchant_id)"
+    " AS merchant_suspended"
 )
 _LEG_COLUMNS = (
     "reference, checkout_id, tender, asset, share_bp, idr_units, amount_units, status, payer,"
@@ -79,6 +82,7 @@ def _checkout(row: Row[Any], legs: Sequence[Leg]) -> Checkout:
         release_at_us=_us(row.release_at),
         closed_at_us=_us(row.closed_at),
         merchant_reference=row.merchant_reference,
+        merchant_suspended=bool(row.merchant_suspended),
     )
 
 
@@ -90,12 +94,25 @@ def load(conn: Connection, checkout_id: str, *, lock: bool) -> Checkout | None:
 def lock_of_leg(conn: Connection, reference: str) -> None:
     """Lock the row of the checkout ``reference`` is a leg of (one statement, nothing read)."""
     conn.execute(
-        text(
+        sql(
             "SELECT id FROM checkouts WHERE id ="
             " (SELECT checkout_id FROM checkout_legs WHERE reference = :ref) FOR UPDATE"
         ),
         {"ref": reference},
     )
+
+
+def merchant_suspended_of_leg(conn: Connection, reference: str) -> bool:
+    """Whether the merchant of the checkout ``reference`` is a leg of is suspended."""
+    suspended = conn.execute(
+        sql(
+            "SELECT m.status = 'suspended' FROM checkout_legs l JOIN checkouts k"
+            " ON k.id = l.checkout_id JOIN merchants m ON m.id = k.merchant_id"
+            " WHERE l.reference = :ref"
+        ),
+        {"ref": reference},
+    ).scalar_one_or_none()
+    return bool(suspended)
 
 
 def load_of_leg(conn: Connection, reference: str, *, lock: bool) -> Checkout | None:
@@ -111,23 +128,27 @@ def _load(
     their own: after a wait for the lock, that one reads the legs as last committed."""
     suffix = " FOR UPDATE" if lock else ""
     row = conn.execute(
-        text(f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE {where}{suffix}"),  # noqa: S608 - constant columns and conditions
+        sql(f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE {where}{suffix}"),  # noqa: S608 - constant columns and conditions
         params,
     ).first()
     if row is None:
         return None
     legs = conn.execute(
-        text(f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = :id ORDER BY position"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = :id ORDER BY position"),  # noqa: S608 - constant columns
         {"id": row.id},
     ).all()
     return _checkout(row, [_leg(leg) for leg in legs])
 
 
-def leg_extras(conn: Connection, checkout_id: str) -> dict[str, LegExtras]:
-    """Each leg's quote id and QRIS payload, by reference."""
+def leg_extras(conn: Connection, checkout_ids: Sequence[str]) -> dict[str, LegExtras]:
+    """The quote id and QRIS payload of every leg of these checkouts, by reference (one
+    statement)."""
     rows = conn.execute(
-        text("SELECT reference, quote_id, qris_payload FROM checkout_legs WHERE checkout_id = :id"),
-        {"id": checkout_id},
+        sql(
+            "SELECT reference, quote_id, qris_payload FROM checkout_legs"
+            " WHERE checkout_id = ANY(:ids)"
+        ),
+        {"ids": list(checkout_ids)},
     ).all()
     return {row.reference: LegExtras(row.quote_id, row.qris_payload) for row in rows}
 
@@ -138,7 +159,7 @@ def insert(
     """Store a new checkout, its legs and its ``created`` event; a merchant reference already
     used by the merchant is ``checkout_reference_reused``."""
     inserted = conn.execute(
-        text(
+        sql(
             "INSERT INTO checkouts (id, merchant_id, merchant_reference, price_units,"
             " discount_units, campaign_id, pioneer_uid, status, created_at, created_by,"
             " expires_at, auto_release_s) VALUES (:id, :merchant, :reference, :price,"
@@ -165,7 +186,7 @@ def insert(
             "checkout_reference_reused", f"{checkout.merchant_reference!r} names a checkout"
         )
     conn.execute(
-        text(
+        sql(
             "INSERT INTO checkout_legs (reference, checkout_id, position, tender, asset,"
             " share_bp, idr_units, amount_units, quote_id, qris_payload) VALUES (:reference,"
             " :checkout, :position, :tender, :asset, :share, :idr, :amount, :quote, :payload)"
@@ -195,7 +216,7 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
     after = decision.checkout
     if after != before:
         conn.execute(
-            text(
+            sql(
                 "UPDATE checkouts SET status = :status, paid_at = :paid, release_at = :release,"
                 " closed_at = :closed WHERE id = :id"
             ),
@@ -210,7 +231,7 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
     changed = [leg for leg, old in zip(after.legs, before.legs, strict=True) if leg != old]
     if changed:
         conn.execute(
-            text(
+            sql(
                 "UPDATE checkout_legs SET status = :status, payer = :payer, paid_at = :paid,"
                 " external_ref = :ref WHERE reference = :reference"
             ),
@@ -233,7 +254,7 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
 
 def _refunds(conn: Connection, refunds: Sequence[Refund], now_us: int) -> None:
     conn.execute(
-        text(
+        sql(
             "INSERT INTO checkout_refunds (transfer_id, checkout_id, leg_reference, cause,"
             " reason, asset, amount_units, payer, destination, status, created_at) VALUES"
             " (:id, :checkout, :leg, :cause, :reason, :asset, :amount, :payer, :destination,"
@@ -271,7 +292,7 @@ def _events(
 ) -> None:
     """Record ``events`` in their order, in one call (pipelined when there are several)."""
     conn.execute(
-        text(
+        sql(
             "INSERT INTO checkout_events (checkout_id, leg_reference, kind, from_status,"
             " to_status, actor, at, detail) VALUES (:checkout, :leg, :kind, :from_, :to,"
             " :actor, :at, CAST(:detail AS jsonb))"
@@ -295,7 +316,7 @@ def _events(
 def events(conn: Connection, checkout_id: str) -> list[dict[str, Any]]:
     """The checkout's recorded steps, oldest first."""
     rows = conn.execute(
-        text(
+        sql(
             "SELECT kind, leg_reference, from_status, to_status, actor, at, detail"
             " FROM checkout_events WHERE checkout_id = :id ORDER BY id"
         ),
@@ -304,12 +325,25 @@ def events(conn: Connection, checkout_id: str) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
+_DUE = {
+    CheckoutStatus.OPEN: ("expires_at", ""),
+    CheckoutStatus.PAID: (
+        "release_at",
+        " AND NOT EXISTS (SELECT 1 FROM merchants m WHERE m.id = checkouts.merchant_id"
+        " AND m.status = 'suspended')",
+    ),
+}
+"""What the scheduler takes: open checkouts past expiry (a suspended merchant's too: its payers
+get their money back), paid ones past their auto-release, except a suspended merchant's (its
+escrow waits for the treasury or a reactivation, decision 0021)."""
+
+
 def due(conn: Connection, status: CheckoutStatus, now_us: int, limit: int) -> list[str]:
     """Checkouts due for the scheduler: open past expiry, or paid past their auto-release."""
-    column = {CheckoutStatus.OPEN: "expires_at", CheckoutStatus.PAID: "release_at"}[status]
+    column, unless = _DUE[status]
     rows = conn.execute(
-        text(
-            f"SELECT id FROM checkouts WHERE status = :status AND {column} <= :now"  # noqa: S608 - column from a fixed map
+        sql(
+            f"SELECT id FROM checkouts WHERE status = :status AND {column} <= :now{unless}"  # noqa: S608 - from a fixed map
             f" ORDER BY {column} LIMIT :limit FOR UPDATE SKIP LOCKED"
         ),
         {"status": status, "now": from_us(now_us), "limit": limit},
@@ -324,15 +358,26 @@ def page(
     after: str,
     limit: int,
 ) -> list[Checkout]:
-    """Checkouts in id order after ``after``, of one merchant (or all) and status (or any)."""
-    ids = conn.execute(
-        text(
-            "SELECT id FROM checkouts WHERE id > :after"
+    """Checkouts in id order after ``after``, of one merchant (or all) and status (or any): the
+    page's rows in one statement and all their legs in another, whatever the page's size."""
+    rows = conn.execute(
+        sql(
+            f"SELECT {_CHECKOUT_COLUMNS} FROM checkouts WHERE id > :after"  # noqa: S608 - constant columns
             " AND (CAST(:merchant AS text) IS NULL OR merchant_id = :merchant)"
             " AND (CAST(:status AS text) IS NULL OR status = :status)"
             " ORDER BY id LIMIT :limit"
         ),
         {"after": after, "merchant": merchant_id, "status": status, "limit": limit},
-    ).scalars()
-    found = [load(conn, str(checkout_id), lock=False) for checkout_id in ids]
-    return [checkout for checkout in found if checkout is not None]
+    ).all()
+    if not rows:
+        return []
+    legs: dict[str, list[Leg]] = {row.id: [] for row in rows}
+    for leg in conn.execute(
+        sql(
+            f"SELECT {_LEG_COLUMNS} FROM checkout_legs WHERE checkout_id = ANY(:ids)"  # noqa: S608 - constant columns
+            " ORDER BY checkout_id, position"
+        ),
+        {"ids": list(legs)},
+    ):
+        legs[leg.checkout_id].append(_leg(leg))
+    return [_checkout(row, legs[row.id]) for row in rows]

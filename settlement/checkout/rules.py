@@ -165,7 +165,8 @@ def receive(
 
     A payment made after the checkout's expiry expires an open checkout first (voiding its
     discount with ``discount_void``) and is refunded as late, whatever the scheduler did; one
-    made before it counts, however late it is told (a gateway's notification lags).
+    made before it counts, however late it is told (a gateway's notification lags). A payment
+    while the merchant is suspended is refunded and the checkout stays open (decision 0021).
     """
     leg = checkout.leg(reference)
     if leg is None:
@@ -197,6 +198,8 @@ def _refusal_reason(checkout: Checkout, leg: Leg, amount_units: int) -> RefundRe
         return RefundReason.LATE
     if checkout.status is not CheckoutStatus.OPEN or leg.status is not LegStatus.OPEN:
         return RefundReason.DUPLICATE
+    if checkout.merchant_suspended:
+        return RefundReason.SUSPENDED
     if amount_units < leg.amount_units:
         return RefundReason.UNDERPAID
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import structlog
@@ -180,8 +181,8 @@ def _open_leg(
     uow: UnitOfWork, merchant: Merchant, checkout: Checkout, leg: Leg, quote: Quote | None
 ) -> LegExtras:
     """Open the accounts a leg's money moves through and its expectation on its rail."""
-    chart.open_account(uow.ledger, chart.checkout_escrow(leg.asset))
-    chart.open_account(uow.ledger, chart.merchant_balance(merchant.id, leg.asset))
+    chart.ensure_open(uow.ledger, chart.checkout_escrow(leg.asset))
+    chart.ensure_open(uow.ledger, chart.merchant_balance(merchant.id, leg.asset))
     escrow = chart.checkout_escrow(leg.asset).code
     if leg.tender is Tender.PI and quote is not None:
         closes_us = min(quote.expires_at_us, checkout.expires_at_us)
@@ -255,7 +256,7 @@ def pay_with_balance(uow: UnitOfWork, checkout_id: str, tender: Tender, payer_ui
         TransferCode.CHECKOUT_PAID,
         user_data={"checkout": checkout_id, "leg": leg.reference},
     )
-    chart.open_account(uow.ledger, chart.pioneer_balance(payer_uid, leg.asset))
+    chart.ensure_open(uow.ledger, chart.pioneer_balance(payer_uid, leg.asset))
     now_us = uow.clock.now_us()
     decision = rules.receive(
         before, leg.reference, leg.amount_units, payer_uid, f"balance:{leg.reference}", now_us, None
@@ -273,15 +274,20 @@ def _refuse_unpayable(checkout: Checkout, leg: Leg, now_us: int) -> None:
         raise CheckoutRefused("checkout_closed", f"{checkout.id} is {checkout.status}")
     if leg.status is not LegStatus.OPEN:
         raise CheckoutRefused("checkout_leg_paid", f"{leg.reference} is already paid")
+    if checkout.merchant_suspended:
+        raise CheckoutRefused("merchant_suspended", f"{checkout.merchant_id} is suspended")
 
 
 def handover(
     uow: UnitOfWork, deps: CheckoutDeps, checkout_id: str, merchant_id: str | None, actor: str
 ) -> Checkout:
-    """The merchant confirms hand-over: escrow is released to it now, with the shares."""
+    """The merchant confirms hand-over: escrow is released to it now, with the shares. A
+    suspended merchant's escrow is released by the treasury only (``merchant_id`` None)."""
     before = load_locked(uow, checkout_id, merchant_id)
     if before.status is CheckoutStatus.DISPUTED:
         raise CheckoutRefused("checkout_disputed", f"{checkout_id} awaits a treasury decision")
+    if merchant_id is not None and before.merchant_suspended:
+        raise CheckoutRefused("merchant_suspended", f"{merchant_id} is suspended")
     return _release(uow, deps, before, actor, "handover")
 
 
@@ -363,8 +369,10 @@ def _release(
     for attempt in range(1, cashback_attempts_max + 1):
         terms = _release_terms(uow, deps, before)
         decision = rules.release(before, terms, uow.clock.now_us(), kind)
+        # a savepoint only where a refusal is retried: the cashback's, when there is one
+        retried = uow.conn.begin_nested() if terms.cashback_points > 0 else nullcontext()
         try:
-            with uow.conn.begin_nested():
+            with retried:
                 apply(uow, before, decision, actor)
         except CheckoutRefused as refused:
             short = refused.code == ResultCode.EXCEEDS_CREDITS and terms.cashback_points > 0

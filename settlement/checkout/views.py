@@ -4,6 +4,9 @@ parameters for ``Pi.createPayment``, the dynamic QRIS payload)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -14,8 +17,9 @@ from escrow.money import format_amount
 from settlement.checkout import repository
 from settlement.checkout.model import Checkout, Leg
 from settlement.checkout.repository import LegExtras
-from settlement.pi.expectations import find_by_reference, metadata_for
-from settlement.rates.quotes import find_quote
+from settlement.expectations import CHECKOUT_PURPOSE
+from settlement.pi.expectations import payment_metadata
+from settlement.rates.quotes import Quote, find_quotes
 from settlement.tenders import Tender
 
 pi_memo_chars_max = 64
@@ -34,11 +38,36 @@ def _iso(timestamp_us: int | None) -> str | None:
     return None if timestamp_us is None else from_us(timestamp_us).isoformat()
 
 
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What the answers of a page of checkouts read beyond the checkouts, each in one statement
+    for the whole page: the legs' extras and their quotes (and the merchants' names, given)."""
+
+    extras: Mapping[str, LegExtras]
+    quotes: Mapping[uuid.UUID, Quote]
+    names: Mapping[str, str]
+
+
 def describe(
     conn: Connection, checkout: Checkout, merchant_name: str | None = None
 ) -> dict[str, Any]:
     """The checkout's answer (``api.routers.checkouts.CheckoutAnswer``)."""
-    extras = repository.leg_extras(conn, checkout.id)
+    names = {checkout.merchant_id: merchant_name} if merchant_name is not None else {}
+    return describe_page(conn, [checkout], names)[0]
+
+
+def describe_page(
+    conn: Connection, checkouts: Sequence[Checkout], names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The answers of a page of checkouts, in a bounded number of statements whatever its size
+    (``names``: the merchants' names by id, for the Pi memo)."""
+    extras = repository.leg_extras(conn, [checkout.id for checkout in checkouts])
+    quote_ids = sorted({e.quote_id for e in extras.values() if e.quote_id is not None})
+    page = _Page(extras, find_quotes(conn, quote_ids), names)
+    return [_checkout(page, checkout) for checkout in checkouts]
+
+
+def _checkout(page: _Page, checkout: Checkout) -> dict[str, Any]:
     return {
         "id": checkout.id,
         "merchant_id": checkout.merchant_id,
@@ -54,16 +83,12 @@ def describe(
         "paid_at": _iso(checkout.paid_at_us),
         "release_at": _iso(checkout.release_at_us),
         "closed_at": _iso(checkout.closed_at_us),
-        "legs": [
-            _leg(conn, checkout, leg, extras.get(leg.reference, LegExtras()), merchant_name)
-            for leg in checkout.legs
-        ],
+        "legs": [_leg(page, checkout, leg) for leg in checkout.legs],
     }
 
 
-def _leg(
-    conn: Connection, checkout: Checkout, leg: Leg, extras: LegExtras, merchant_name: str | None
-) -> dict[str, Any]:
+def _leg(page: _Page, checkout: Checkout, leg: Leg) -> dict[str, Any]:
+    extras = page.extras.get(leg.reference, LegExtras())
     answer: dict[str, Any] = {
         "reference": leg.reference,
         "tender": str(leg.tender),
@@ -77,7 +102,7 @@ def _leg(
         "qris": None,
     }
     if leg.tender is Tender.PI:
-        answer["quote"], answer["pi_payment"] = _pi(conn, checkout, leg, extras, merchant_name)
+        answer["quote"], answer["pi_payment"] = _pi(page, checkout, leg, extras)
     if leg.tender is Tender.QRIS and extras.qris_payload is not None:
         base = f"/v1/checkouts/{checkout.id}/qris"
         answer["qris"] = {
@@ -89,9 +114,9 @@ def _leg(
 
 
 def _pi(
-    conn: Connection, checkout: Checkout, leg: Leg, extras: LegExtras, merchant_name: str | None
+    page: _Page, checkout: Checkout, leg: Leg, extras: LegExtras
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    quote = find_quote(conn, extras.quote_id) if extras.quote_id else None
+    quote = page.quotes.get(extras.quote_id) if extras.quote_id else None
     quote_answer = None
     if quote is not None:
         quote_answer = {
@@ -102,14 +127,12 @@ def _pi(
             "observed_at": _iso(quote.observed_at_us),
             "expires_at": _iso(quote.expires_at_us),
         }
-    expectation = find_by_reference(conn, leg.reference, lock=False)
-    if expectation is None:
-        return quote_answer, None
-    memo = f"{merchant_name or checkout.merchant_id} {checkout.id}"[:pi_memo_chars_max]
+    name = page.names.get(checkout.merchant_id) or checkout.merchant_id
+    memo = f"{name} {checkout.id}"[:pi_memo_chars_max]
     payment = {
         "amount": format_amount(leg.amount_units, money_asset("PI").scale),
         "memo": memo,
-        "metadata": metadata_for(expectation),
+        "metadata": payment_metadata(leg.reference, CHECKOUT_PURPOSE),
     }
     return quote_answer, payment
 

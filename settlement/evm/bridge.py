@@ -62,7 +62,7 @@ class Withdrawal:
 def ensure_bridge_accounts(ledger: LedgerProtocol) -> None:
     """Open the on-chain float and the unmatched-deposit suspense (MSC liabilities, never < 0)."""
     for spec in (chart.msc_onchain(), chart.msc_unmatched()):
-        chart.open_account(ledger, spec)
+        chart.ensure_open(ledger, spec)
 
 
 def withdraw(

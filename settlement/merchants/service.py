@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from chain.qris.payload import QrisError, decode
 from escrow.calendar import from_us, to_us
+from escrow.sql import sql
 from settlement.merchants.model import (
     CRITERIA,
     Merchant,
@@ -33,6 +34,7 @@ __all__ = [
     "find",
     "list_merchants",
     "merchants_page_max",
+    "names",
     "onboard",
     "reactivate",
     "require_active",
@@ -137,7 +139,7 @@ def onboard(uow: UnitOfWork, request: MerchantRequest, by: str) -> Merchant:
     """
     wanted = validate(request, status=MerchantStatus.ACTIVE, by=by, now_us=uow.clock.now_us())
     inserted = uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO merchants (id, name, kelurahan, rt, criteria, nmid, static_qris,"
             " tenders, settlement, status, created_at, created_by) VALUES (:id, :name,"
             " :kelurahan, :rt, :criteria, :nmid, :static_qris, :tenders, CAST(:settlement AS"
@@ -183,7 +185,7 @@ def reactivate(uow: UnitOfWork, merchant_id: str, by: str) -> Merchant:
 
 def _set_status(uow: UnitOfWork, merchant_id: str, status: MerchantStatus, by: str) -> Merchant:
     uow.conn.execute(
-        text(
+        sql(
             "UPDATE merchants SET status = :status, status_changed_at = :at,"
             " status_changed_by = :by WHERE id = :id AND status <> :status"
         ),
@@ -204,10 +206,20 @@ _COLUMNS = (
 def find(conn: Connection, merchant_id: str) -> Merchant | None:
     """The merchant with this id, or None."""
     row = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM merchants WHERE id = :id"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM merchants WHERE id = :id"),  # noqa: S608 - constant columns
         {"id": merchant_id},
     ).first()
     return _merchant(row._mapping) if row is not None else None
+
+
+def names(conn: Connection, merchant_ids: Collection[str]) -> dict[str, str]:
+    """The names of these merchants, by id (one statement; none asked, none read)."""
+    if not merchant_ids:
+        return {}
+    rows = conn.execute(
+        sql("SELECT id, name FROM merchants WHERE id = ANY(:ids)"), {"ids": sorted(merchant_ids)}
+    )
+    return {row.id: row.name for row in rows}
 
 
 def require_active(conn: Connection, merchant_id: str) -> Merchant:
@@ -226,7 +238,7 @@ def list_merchants(
 ) -> list[Merchant]:
     """A page of merchants by id, those after ``after`` (the last id of the previous page)."""
     rows = conn.execute(
-        text(
+        sql(
             f'SELECT {_COLUMNS} FROM merchants WHERE id COLLATE "C" > :after'  # noqa: S608
             ' ORDER BY id COLLATE "C" LIMIT :limit'
         ),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from escrow.errors import AccountNotFound
-from escrow.model import Account, AccountKind
+from contextlib import suppress
+
+from escrow.errors import AccountConflict
+from escrow.model import AccountKind
 from escrow.ports import LedgerProtocol
 from settlement import chart
 from settlement.pi.errors import PiRefusal
@@ -17,8 +19,8 @@ NETWORK_FEES = chart.pi_network_fees().code
 
 def ensure_custody(ledger: LedgerProtocol) -> None:
     """Open the custody and fee accounts; custody can never go below zero."""
-    chart.open_account(ledger, chart.pi_custody())
-    chart.open_account(ledger, chart.pi_network_fees())
+    chart.ensure_open(ledger, chart.pi_custody())
+    chart.ensure_open(ledger, chart.pi_network_fees())
 
 
 def credit_spec(code: str) -> chart.AccountSpec:
@@ -35,12 +37,11 @@ def credit_spec(code: str) -> chart.AccountSpec:
     return spec
 
 
-def ensure_liability(ledger: LedgerProtocol, code: str, owner: str | None = None) -> Account:
-    """Use the declared liability account if it exists (whoever opened it), else open it in PI."""
+def ensure_liability(ledger: LedgerProtocol, code: str, owner: str | None = None) -> None:
+    """Open the declared liability account in PI (``owner``'s) unless it is open already,
+    whoever opened it."""
     spec = credit_spec(code)
-    try:
-        return ledger.account(code)
-    except AccountNotFound:
-        if owner is not None:
-            spec = chart.AccountSpec(spec.code, spec.asset, spec.kind, owner, spec.flags)
-        return chart.open_account(ledger, spec)
+    if owner is not None:
+        spec = chart.AccountSpec(spec.code, spec.asset, spec.kind, owner, spec.flags)
+    with suppress(AccountConflict):  # opened with other flags by whoever opened it: used as it is
+        chart.ensure_open(ledger, spec)

@@ -127,7 +127,7 @@ def _refuse_reused(conn: Connection, txid: str) -> None:
 
 def _post(ledger: LedgerProtocol, txid: str, source: str, units: int) -> uuid.UUID:
     ensure_custody(ledger)
-    chart.open_account(ledger, chart.pi_capital())
+    chart.ensure_open(ledger, chart.pi_capital())
     deposit_id = transfer_id(TRANSFER_NAMESPACE, txid)
     result = ledger.post(
         TransferRequest(

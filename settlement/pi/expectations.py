@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from chain.pi.amounts import to_str
 from escrow.calendar import from_us, to_us
 from escrow.clock import FixedClock
+from escrow.sql import sql
 from settlement.expectations import (
     EXPECTATION_CONFLICT,
     ExpectationRequest,
@@ -50,18 +51,18 @@ class Expectation:
     credit_account: str
     status: str
     payment_id: str | None
+    created_at: datetime
     expires_at: datetime
 
 
 def metadata_for(expectation: Expectation) -> dict[str, object]:
     """The `metadata` object the Pioneer's app must pass to `Pi.createPayment`."""
-    return {
-        METADATA_KEY: {
-            "v": METADATA_VERSION,
-            "reference": expectation.reference,
-            "purpose": expectation.purpose,
-        }
-    }
+    return payment_metadata(expectation.reference, expectation.purpose)
+
+
+def payment_metadata(reference: str, purpose: str) -> dict[str, object]:
+    """The `metadata` naming the expectation ``reference`` of ``purpose``."""
+    return {METADATA_KEY: {"v": METADATA_VERSION, "reference": reference, "purpose": purpose}}
 
 
 def reference_from_metadata(metadata: Mapping[str, object]) -> str | None:
@@ -82,7 +83,7 @@ def purpose_from_metadata(metadata: Mapping[str, object]) -> str | None:
 
 _COLUMNS = (
     "id, reference, purpose, amount_units, payer_uid, credit_account, status, payment_id, "
-    "expires_at"
+    "created_at, expires_at"
 )
 
 
@@ -111,11 +112,12 @@ def create_expectation(
     ensure_liability(uow.ledger, credit_account)
     created = from_us(uow.clock.now_us())
     conn = uow.conn
-    conn.execute(
-        text(
-            "INSERT INTO pi_expectations (id, reference, purpose, amount_units, payer_uid,"
+    inserted = conn.execute(
+        sql(
+            "INSERT INTO pi_expectations (id, reference, purpose, amount_units, payer_uid,"  # noqa: S608 - constant columns
             " credit_account, created_at, expires_at) VALUES (:id, :ref, :purpose, :amount,"
             " :uid, :account, :created, :expires) ON CONFLICT (reference) DO NOTHING"
+            f" RETURNING {_COLUMNS}"
         ),
         {
             "id": uuid.uuid4(),
@@ -128,6 +130,9 @@ def create_expectation(
             "expires": created + timedelta(seconds=expires_in_s),
         },
     )
+    row = inserted.first()
+    if row is not None:
+        return Expectation(**row._mapping)
     found = find_by_reference(conn, ref, lock=False)
     if found is None or (
         found.purpose,
@@ -143,7 +148,7 @@ def find_by_reference(conn: Connection, reference: str, *, lock: bool) -> Expect
     """The expectation with this reference; `lock` takes its row for the rest of the transaction."""
     suffix = " FOR UPDATE" if lock else ""
     row = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM pi_expectations WHERE reference = :ref{suffix}"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM pi_expectations WHERE reference = :ref{suffix}"),  # noqa: S608 - constant columns
         {"ref": reference},
     ).first()
     return Expectation(**row._mapping) if row else None
@@ -190,26 +195,28 @@ class PiExpectations:
             expires_in_s=window_s,
             reference=request.reference,
         )
-        return self._shared(conn, created)
+        return self._shared(created)
 
     def find(self, conn: Connection, reference: str) -> SharedExpectation | None:
         """The expectation with this reference."""
         found = find_by_reference(conn, reference, lock=False)
-        return self._shared(conn, found) if found else None
+        return self._shared(found) if found else None
 
     def mark_paid(
         self, conn: Connection, reference: str, *, paid_at_us: int, by: str
     ) -> SharedExpectation:
         """Open/approved -> fulfilled, paid by the Pi payment ``by``; once."""
-        conn.execute(
-            text(
-                "UPDATE pi_expectations SET status = 'fulfilled',"
+        fulfilled = conn.execute(
+            sql(
+                "UPDATE pi_expectations SET status = 'fulfilled',"  # noqa: S608 - constant columns
                 " payment_id = COALESCE(payment_id, :by)"
-                " WHERE reference = :ref AND status IN ('open', 'approved')"
+                f" WHERE reference = :ref AND status IN ('open', 'approved') RETURNING {_COLUMNS}"
             ),
             {"ref": reference, "by": by},
-        )
-        found = self.find(conn, reference)
+        ).first()
+        if fulfilled is not None:
+            return self._shared(Expectation(**fulfilled._mapping))
+        found = self.find(conn, reference)  # fulfilled before, or never expected
         if found is None:
             raise PiRefusal("pi_expectation_not_found", f"no expectation {reference}")
         return found
@@ -218,7 +225,7 @@ class PiExpectations:
         """An open expectation is no longer wanted (its checkout expired or was refunded); one
         already approved stays, and its payment, if it completes, is refunded by its process."""
         cancelled = conn.execute(
-            text(
+            sql(
                 "UPDATE pi_expectations SET status = 'cancelled'"
                 " WHERE reference = :ref AND status = 'open' RETURNING id"
             ),
@@ -226,10 +233,7 @@ class PiExpectations:
         ).first()
         return cancelled is not None
 
-    def _shared(self, conn: Connection, exp: Expectation) -> SharedExpectation:
-        created = conn.execute(
-            text("SELECT created_at FROM pi_expectations WHERE id = :id"), {"id": exp.id}
-        ).scalar_one()
+    def _shared(self, exp: Expectation) -> SharedExpectation:
         return SharedExpectation(
             reference=exp.reference,
             rail=self.rail,
@@ -237,7 +241,7 @@ class PiExpectations:
             amount_units=exp.amount_units,
             credit_account=exp.credit_account,
             purpose=exp.purpose,
-            opens_at_us=to_us(created),
+            opens_at_us=to_us(exp.created_at),
             expires_at_us=to_us(exp.expires_at),
             status=_STATUS[exp.status],
             payer=exp.payer_uid,

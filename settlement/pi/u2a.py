@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, Row
 
 from chain.pi import errors as chain_errors
 from chain.pi.dto import PiPayment
@@ -21,8 +21,9 @@ from chain.pi.ids import check_payment_id, check_txid
 from chain.pi.verify import ExpectedPayment, verify_payment
 from escrow.calendar import from_us
 from escrow.model import TransferRequest, transfer_id
+from escrow.sql import sql
 from settlement.chart import TransferCode
-from settlement.checkout.receipts import leg_paid, lock_leg
+from settlement.checkout.receipts import leg_paid, lock_leg, require_payable
 from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
@@ -109,12 +110,14 @@ def approve(uow: UnitOfWork, deps: PiDeps, payment_id: str, caller_uid: str | No
     _lock_payment(conn, payment_id)
     exp = _check_payment(deps, payment, _expectation_for(conn, payment, lock=True), caller_uid)
     bound = conn.execute(
-        text("SELECT expectation_id FROM pi_payments WHERE payment_id = :payment_id"),
+        sql("SELECT expectation_id FROM pi_payments WHERE payment_id = :payment_id"),
         {"payment_id": payment_id},
     ).scalar_one_or_none()
     _refuse_other_binding(exp, bound)
     if exp.payment_id not in (None, payment_id):
         raise PiRefusal("pi_expectation_fulfilled", "another payment already took this expectation")
+    if exp.purpose == CHECKOUT_PURPOSE:
+        require_payable(uow, exp.reference)  # before Pi is told: no Pi leaves the wallet
     if exp.payment_id is None:
         if exp.status == "cancelled" or from_us(uow.clock.now_us()) >= exp.expires_at:
             raise PiRefusal("pi_expectation_expired", "the expectation has expired")
@@ -133,7 +136,7 @@ def approve(uow: UnitOfWork, deps: PiDeps, payment_id: str, caller_uid: str | No
 def _lock_payment(conn: Connection, payment_id: str) -> None:
     """Serialise the first approvals of one payment: its binding is checked, then recorded."""
     conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:payment_id, 7305003))"),
+        sql("SELECT pg_advisory_xact_lock(hashtextextended(:payment_id, 7305003))"),
         {"payment_id": payment_id},
     )
 
@@ -152,14 +155,14 @@ def _refuse_other_binding(exp: Expectation, bound: uuid.UUID | None) -> None:
 
 def _record_approval(conn: Connection, exp: Expectation, payment: PiPayment) -> None:
     conn.execute(
-        text(
+        sql(
             "UPDATE pi_expectations SET status = 'approved', payment_id = :payment_id"
             " WHERE id = :id"
         ),
         {"payment_id": payment.payment_id, "id": exp.id},
     )
     conn.execute(
-        text(
+        sql(
             "INSERT INTO pi_payments (payment_id, expectation_id, user_uid, from_address,"
             " amount_units, status) VALUES (:payment_id, :eid, :uid, :from_, :amount, 'approved')"
         ),
@@ -191,7 +194,7 @@ def _recorded(conn: Connection, payment_id: str, *, lock: bool) -> Row[Any] | No
     """Our row of the payment (status, txid, transfer_id, user_uid, expectation_id)."""
     suffix = " FOR UPDATE" if lock else ""
     return conn.execute(
-        text(
+        sql(
             "SELECT status, txid, transfer_id, user_uid, expectation_id FROM pi_payments"  # noqa: S608 - constant suffix
             f" WHERE payment_id = :payment_id{suffix}"
         ),
@@ -253,7 +256,7 @@ def complete(
     if transfer_id is None:  # even suspense refused: suspense_items alone holds it (decision 0011)
         return U2AOutcome(payment_id, "suspense", txid, None)
     conn.execute(
-        text(
+        sql(
             "UPDATE pi_payments SET status = :posted, txid = :txid, transfer_id = :transfer_id,"
             " updated_at = now() WHERE payment_id = :payment_id"
         ),
@@ -293,7 +296,7 @@ def _check_linked(
 
 def _refuse_reused_txid(conn: Connection, payment_id: str, txid: str) -> None:
     used = conn.execute(
-        text(
+        sql(
             "SELECT 1 FROM pi_payments WHERE txid = :txid AND payment_id <> :payment_id"
             " UNION ALL SELECT 1 FROM pi_payouts WHERE tx_hash = :txid"
             " UNION ALL SELECT 1 FROM pi_custody_deposits WHERE txid = :txid"
@@ -358,7 +361,7 @@ def receipt_transfer_id(payment_id: str) -> uuid.UUID:
 def mark_completed(uow: UnitOfWork, payment_id: str) -> None:
     """Pi acknowledged our completion."""
     uow.conn.execute(
-        text(
+        sql(
             "UPDATE pi_payments SET status = 'completed', updated_at = now()"
             " WHERE payment_id = :payment_id AND status = :posted"
         ),

@@ -1,6 +1,5 @@
 """Ledger accounts of the QRIS rail, as the chart of accounts declares them."""
 
-from escrow.model import Account
 from escrow.ports import LedgerProtocol
 from settlement import chart
 
@@ -16,13 +15,13 @@ def merchant_account(nmid: str) -> str:
 
 def ensure_rail_accounts(ledger: LedgerProtocol) -> None:
     """Open the clearing (money at acquirers) and MDR expense accounts once."""
-    chart.open_account(ledger, chart.qris_clearing())
-    chart.open_account(ledger, chart.qris_mdr())
+    chart.ensure_open(ledger, chart.qris_clearing())
+    chart.ensure_open(ledger, chart.qris_mdr())
 
 
-def ensure_credit_account(ledger: LedgerProtocol, code: str, nmid: str) -> Account:
+def ensure_credit_account(ledger: LedgerProtocol, code: str, nmid: str) -> None:
     """Open the IDR liability an expectation credits: a declared account of the chart."""
     spec = chart.CHART.spec_of(code)
     if spec.owner is None or code == merchant_account(nmid):
         spec = chart.AccountSpec(spec.code, spec.asset, spec.kind, nmid, spec.flags)
-    return chart.open_account(ledger, spec)
+    chart.ensure_open(ledger, spec)

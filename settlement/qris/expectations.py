@@ -5,13 +5,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
 from escrow.calendar import from_us, to_us
 from escrow.chart import AccountUndeclared
 from escrow.clock import FixedClock
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement.expectations import EXPECTATION_CONFLICT, ExpectationRequest, ExpectationStatus
 from settlement.expectations import Expectation as SharedExpectation
 from settlement.qris.accounts import ASSET, ensure_credit_account, merchant_account
@@ -43,6 +43,7 @@ class Expectation:
     expires_at: datetime
     reference: str | None = None
     purpose: str = "payment"
+    status: str = "open"
 
     @property
     def transfer_id(self) -> uuid.UUID:
@@ -82,19 +83,17 @@ def create_expectation(
     expectation = Expectation(uuid.uuid4(), nmid, criteria, amount_sen, account,
                               from_us(opens_at_us), from_us(opens_at_us + ttl_us), reference,
                               purpose)  # fmt: skip
-    try:
-        with uow.conn.begin_nested():
-            uow.conn.execute(
-                text(
-                    "INSERT INTO qris_expectations (id, reference, nmid, criteria, amount_sen,"
-                    " credit_account, created_at, expires_at, transfer_id, purpose) VALUES (:id,"
-                    " :reference, :nmid, :criteria, :amount_sen, :credit_account, :created_at,"
-                    " :expires_at, :transfer_id, :purpose)"
-                ),
-                {name: getattr(expectation, name) for name in Expectation.__slots__}
-                | {"transfer_id": expectation.transfer_id},
-            )
-    except IntegrityError:
+    inserted = uow.conn.execute(
+        sql(
+            "INSERT INTO qris_expectations (id, reference, nmid, criteria, amount_sen,"
+            " credit_account, created_at, expires_at, transfer_id, purpose) VALUES (:id,"
+            " :reference, :nmid, :criteria, :amount_sen, :credit_account, :created_at,"
+            " :expires_at, :transfer_id, :purpose) ON CONFLICT DO NOTHING RETURNING id"
+        ),
+        {name: getattr(expectation, name) for name in Expectation.__slots__ if name != "status"}
+        | {"transfer_id": expectation.transfer_id},
+    )
+    if inserted.first() is None:  # the reference is taken (a concurrent twin waited for it)
         existing = find_by_reference(uow.conn, reference) if reference is not None else None
         if existing is not None and (
             existing.nmid,
@@ -106,12 +105,13 @@ def create_expectation(
             return existing
         raise ExpectationRefused(
             f"reference {reference!r} is already expected", code=EXPECTATION_CONFLICT
-        ) from None
+        )
     return expectation
 
 
 _FIELDS = (
-    "id, nmid, criteria, amount_sen, credit_account, created_at, expires_at, reference, purpose"
+    "id, nmid, criteria, amount_sen, credit_account, created_at, expires_at, reference, purpose,"
+    " status"
 )
 
 
@@ -119,7 +119,7 @@ def find_by_reference(conn: Connection, reference: str) -> Expectation | None:
     """The QRIS expectation with this bill reference."""
     row = (
         conn.execute(
-            text(f"SELECT {_FIELDS} FROM qris_expectations WHERE reference = :ref"),  # noqa: S608 - constant columns
+            sql(f"SELECT {_FIELDS} FROM qris_expectations WHERE reference = :ref"),  # noqa: S608 - constant columns
             {"ref": reference},
         )
         .mappings()
@@ -161,17 +161,14 @@ class QrisExpectations:
             credit_account=request.credit_account,
             purpose=request.purpose,
         )
-        return self._shared(conn, created)
+        return self._shared(created)
 
     def find(self, conn: Connection, reference: str) -> SharedExpectation | None:
         """The expectation with this reference."""
         found = find_by_reference(conn, reference)
-        return self._shared(conn, found) if found else None
+        return self._shared(found) if found else None
 
-    def _shared(self, conn: Connection, exp: Expectation) -> SharedExpectation:
-        status = conn.execute(
-            text("SELECT status FROM qris_expectations WHERE id = :id"), {"id": exp.id}
-        ).scalar_one()
+    def _shared(self, exp: Expectation) -> SharedExpectation:
         return SharedExpectation(
             reference=exp.reference or str(exp.id),
             rail=self.rail,
@@ -181,7 +178,7 @@ class QrisExpectations:
             purpose=exp.purpose,
             opens_at_us=to_us(exp.created_at),
             expires_at_us=to_us(exp.expires_at),
-            status=_STATUS[str(status)],
+            status=_STATUS[exp.status],
             payee=exp.nmid,
         )
 

@@ -6,7 +6,8 @@ A payment ``p`` (a gateway notification or an acquirer report line, with ``refer
 
 1. by bill number/reference: the expectation of that reference while it is payable (open, or
    expired: money that lands late is still that bill's); a different amount is an
-   ``amount_mismatch``, never a receipt;
+   ``amount_mismatch``, never a receipt, except for a checkout leg, whose checkout decides
+   what it takes and owes the rest back (``settlement.qris.payment``, for both sources);
 2. else (static QRIS has no reference) the oldest open expectation of the same NMID and amount
    whose window holds the payment's time, never a checkout leg's: a leg is paid by its own
    dynamic payload (its bill number), so a walk-in payment to the stall's printed static QR

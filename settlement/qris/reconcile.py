@@ -2,7 +2,10 @@
 
 Order of matching: lines already confirmed by a gateway notification (same RRN), then the rule
 of ``settlement.qris.matching`` (bill number/reference, then NMID + amount inside the
-expectation's time window: static QRIS has no reference). The day's lines are staged once in a
+expectation's time window: static QRIS has no reference). A checkout leg's lines are decided
+one by one, in the order paid, by the rule a gateway notification follows too
+(``settlement.qris.payment``: a leg's checkout takes what it can and owes the rest back, and the
+same payment told by both sources books once). The day's lines are staged once in a
 temporary table that carries their state, MDR is priced by ``settlement.qris.mdr.priced`` from
 the schedule bands in force that day, every expectation and every report
 line is written once (room for that update is kept free in their pages, so it stays a HOT
@@ -11,6 +14,7 @@ fit becomes an actionable exception. The caller's unit of work owns (and commits
 transaction; its clock says which of the day's expectations have expired.
 """
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,13 +23,14 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from escrow.calendar import day_range, from_us, to_us
+from escrow.calendar import day_range, from_us
+from escrow.errors import InvariantViolation
 from escrow.model import TransferRequest
-from settlement.checkout.receipts import leg_paid
 from settlement.expectations import CHECKOUT_PURPOSE
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.driver import psycopg_connection
+from settlement.qris.exceptions import ExceptionLine
 from settlement.qris.matching import (
     AMOUNT_AGREES,
     BY_REFERENCE,
@@ -37,6 +42,13 @@ from settlement.qris.matching import (
     STATIC_PAYABLE,
 )
 from settlement.qris.mdr import BANDS, MdrScheduleMissing, band_params, load_schedule, priced
+from settlement.qris.payment import (
+    LegOutcome,
+    Listing,
+    Payment,
+    match_by_reference,
+    settle_checkout_leg,
+)
 from settlement.qris.posting import post_transfer_groups, receipt_transfers
 from settlement.unit_of_work import UnitOfWork
 
@@ -67,6 +79,14 @@ _CONFIRMED = """
         RETURNING s.state)
     SELECT count(*) FILTER (WHERE state = 'confirmed') AS confirmed FROM confirmed
 """
+_CHECKOUT_LEGS = f"""
+    UPDATE qris_scope p SET state = 'checkout_leg', expectation_id = e.id
+    FROM qris_expectations e
+    WHERE p.state = 'new' AND {BY_REFERENCE} AND e.purpose = %(purpose)s
+      AND ({PAYABLE} OR e.status = 'paid')
+"""  # noqa: S608 - constant SQL
+"""A checkout leg's lines leave the set-based matching: each is decided, in the order paid, by
+the rule a notification follows too (``settlement.qris.payment``), whatever its amount."""
 _REFERENCE_MISMATCH = f"""
     UPDATE qris_scope p SET state = 'mismatch', expectation_id = e.id
     FROM qris_expectations e
@@ -142,15 +162,29 @@ _CLAIM_EXCEPTIONS = """
 _CLAIMED_ROWS = """
     SELECT expectation_id, transfer_id, credit_account, gross_sen, fee_sen, rrn FROM qris_claimed
 """
-_CLAIMED_CHECKOUT_LEGS = """
-    SELECT c.reference, c.gross_sen, c.line_id, c.transacted_at, c.transfer_id
-    FROM qris_claimed c JOIN qris_expectations e ON e.id = c.expectation_id
-    WHERE e.purpose = %(purpose)s ORDER BY c.line_id
+_LOCK_CHECKOUT_LEGS = """
+    SELECT e.id FROM qris_expectations e
+    WHERE e.id IN (SELECT expectation_id FROM qris_scope WHERE state = 'checkout_leg')
+    ORDER BY e.id FOR UPDATE OF e
 """
-_LOCK_CLAIMED_CHECKOUTS = """
+_LOCK_LEG_CHECKOUTS = """
     SELECT k.id FROM checkouts k JOIN checkout_legs l ON l.checkout_id = k.id
-    JOIN qris_claimed c ON c.reference = l.reference ORDER BY k.id FOR UPDATE OF k
+    WHERE l.reference IN (SELECT reference FROM qris_scope WHERE state = 'checkout_leg')
+    ORDER BY k.id FOR UPDATE OF k
 """
+_CHECKOUT_LEG_LINES = """
+    SELECT id, rrn, amount_sen, fee_sen, transacted_at, nmid, reference FROM qris_scope
+    WHERE state = 'checkout_leg' ORDER BY transacted_at, id
+"""
+_LEG_STATES = {
+    LegOutcome.RECEIPT: "matched",
+    LegOutcome.REFUND: "matched",
+    LegOutcome.SEEN: "confirmed",
+    LegOutcome.UNCLEAR: "duplicate",
+}
+"""A checkout leg's line as the day's other lines are written: a booked one (the leg's receipt
+or a payment owed back) is matched, the same payment told before is confirmed, and one that
+cannot be told apart from the leg's payment is listed as a duplicate."""
 # Each line of the day is written once with its final state; the exceptional ones are listed.
 _DECIDE_LINES = """
     WITH decided AS (
@@ -201,7 +235,8 @@ _UNREPORTED = """
     WHERE e.status = 'paid' AND e.matched_source = 'event'
       AND e.paid_at >= %(start)s AND e.paid_at < %(end)s
       AND EXISTS (SELECT 1 FROM qris_scope)
-      AND NOT EXISTS (SELECT 1 FROM qris_report_lines l WHERE l.expectation_id = e.id)
+      AND NOT EXISTS (SELECT 1 FROM qris_report_lines l
+                      WHERE l.expectation_id = e.id AND l.rrn = e.matched_rrn)
     ON CONFLICT DO NOTHING
 """
 _TEMP_TABLES = ("qris_claimed", "qris_pairs", "qris_mdr_day", "qris_scope")
@@ -241,6 +276,7 @@ def reconcile_day(uow: UnitOfWork, day: date, *, expectation_ttl_max_us: int) ->
         lines = _run(cur, _SCOPE, params)
         cur.execute("ANALYZE qris_scope")
         confirmed = _confirmed(cur)
+        cur.execute(_CHECKOUT_LEGS, {"purpose": CHECKOUT_PURPOSE})
         cur.execute(_REFERENCE_MISMATCH)
         cur.execute(_MDR_DAY, params)
         cur.execute(_PAIRS, params)
@@ -252,10 +288,11 @@ def reconcile_day(uow: UnitOfWork, day: date, *, expectation_ttl_max_us: int) ->
         cur.execute("ANALYZE qris_claimed")
         cur.execute(_CLAIM_EXCEPTIONS, params)
     ensure_rail_accounts(uow.ledger)
-    with raw.cursor() as cur:  # checkouts' rows before the escrow account's, as every use case
-        cur.execute(_LOCK_CLAIMED_CHECKOUTS)
+    with raw.cursor() as cur:  # every row lock before the ledger's: legs' expectations, their
+        cur.execute(_LOCK_CHECKOUT_LEGS)  # checkouts (as every checkout use case), then accounts
+        cur.execute(_LOCK_LEG_CHECKOUTS)
     postings = post_transfer_groups(uow, _claimed_transfers(raw))
-    _hand_over_checkout_legs(uow, raw)
+    _settle_checkout_legs(uow, raw, day)
     with raw.cursor() as cur:
         cur.execute(_DECIDE_LINES, params)
         cur.execute(_EXPIRE, params)
@@ -282,18 +319,59 @@ def _claimed_transfers(raw: psycopg.Connection[Any]) -> Iterator[list[TransferRe
                                     row["rrn"], "report")  # fmt: skip
 
 
-def _hand_over_checkout_legs(uow: UnitOfWork, raw: psycopg.Connection[Any]) -> None:
-    """Tell each checkout whose leg a report line paid (in the run's transaction), at the time
-    the line says it was paid; a receipt the ledger sent to suspense is not the escrow's."""
+def _settle_checkout_legs(uow: UnitOfWork, raw: psycopg.Connection[Any], day: date) -> None:
+    """Decide each checkout leg's line of the day, in the order paid, by the rule both sources
+    follow, and set the state the line is written with."""
     with raw.cursor(row_factory=dict_row) as cur:
-        cur.execute(_CLAIMED_CHECKOUT_LEGS, {"purpose": CHECKOUT_PURPOSE})
-        paid = cur.fetchall()
-    for row in paid:
-        if uow.ledger.transfer(row["transfer_id"]) is None:
-            continue
-        payment = f"qris:report-line:{row['line_id']}"
-        leg_paid(uow, row["reference"], row["gross_sen"], None, payment,
-                 to_us(row["transacted_at"]))  # fmt: skip
+        cur.execute(_CHECKOUT_LEG_LINES)
+        lines = cur.fetchall()
+    for line in lines:
+        payment = Payment(
+            "report",
+            line["rrn"],
+            None,
+            f"qris:report-line:{line['id']}",
+            line["reference"],
+            line["nmid"],
+            line["amount_sen"],
+            line["fee_sen"],
+            line["transacted_at"],
+        )
+        row = match_by_reference(uow, payment)
+        if row is None:
+            raise InvariantViolation(f"report line {line['id']} lost its locked expectation")
+        outcome = settle_checkout_leg(uow, payment, row, _listing(uow, line, day))
+        with raw.cursor() as cur:
+            cur.execute(
+                "UPDATE qris_scope SET state = %s WHERE id = %s", (_LEG_STATES[outcome], line["id"])
+            )
+
+
+def _listing(uow: UnitOfWork, line: dict[str, Any], day: date) -> Listing:
+    """How a checkout leg's line lists an exception: as the day's other lines do."""
+
+    def listing(
+        kind: str, expectation: uuid.UUID | None, expected: int | None, detail: str
+    ) -> None:
+        exceptions.record(
+            uow.conn,
+            ExceptionLine(
+                kind=kind,
+                source="report",
+                source_id=str(line["id"]),
+                business_date=day,
+                detail=f"RRN {line['rrn']}: {detail}",
+                action=exceptions.ACTIONS[kind],
+                expectation_id=expectation,
+                rrn=line["rrn"],
+                reference=line["reference"],
+                nmid=line["nmid"],
+                expected_sen=expected,
+                actual_sen=line["fee_sen"] if kind == "fee_mismatch" else line["amount_sen"],
+            ),
+        )
+
+    return listing
 
 
 def _unpriced(cur: psycopg.Cursor[dict[str, Any]]) -> str | None:

@@ -22,12 +22,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import from_us, to_us
 from escrow.money import UNITS_MAX, asset, format_amount, parse_amount
 from escrow.prices import ratio_text
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement import parameters
 from settlement.rates.median import BP
 from settlement.rates.panel import RatePanel
@@ -189,7 +190,7 @@ def _insert(conn: Connection, quote: FirmQuote) -> None:
         {"name": d.name, "units": d.units, "description": d.description} for d in quote.fee_details
     ]
     conn.execute(
-        text(
+        sql(
             "INSERT INTO firm_quotes (id, requested_by, sell_asset, sell_units, buy_asset,"
             " buy_units, given, fee_asset, fee_units, fee_details, spread_bp, created_at,"
             " expires_at) VALUES (:id, :by, :sell_asset, :sell, :buy_asset, :buy, :given,"
@@ -216,7 +217,7 @@ def _insert(conn: Connection, quote: FirmQuote) -> None:
 def find_firm_quote(conn: Connection, quote_id: uuid.UUID) -> FirmQuote | None:
     """The stored firm quote with this id (expired ones too), or None."""
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, requested_by, sell_asset, sell_units, buy_asset, buy_units, given,"
             " fee_asset, fee_units, fee_details, spread_bp, created_at, expires_at"
             " FROM firm_quotes WHERE id = :id"

@@ -5,16 +5,18 @@ sources and when they observed it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import US_PER_S, from_us, to_us
+from escrow.sql import sql
 from settlement.rates.median import RateRefused
 from settlement.rates.panel import RatePanel, current_price
 from settlement.unit_of_work import UnitOfWork
 
-__all__ = ["Quote", "RateRefused", "find_quote", "lock_quote"]
+__all__ = ["Quote", "RateRefused", "find_quote", "find_quotes", "lock_quote"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ def lock_quote(uow: UnitOfWork, panel: RatePanel, base: str, quote: str, ttl_s: 
         tuple(r.id for r in median.used),
     )
     uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO rate_quotes (id, base_asset, quote_asset, price_units, source,"
             " observed_at, created_at, expires_at, reading_ids) VALUES (:id, :base, :quote,"
             " :price, :source, :observed, :created, :expires, :readings)"
@@ -70,25 +72,36 @@ def lock_quote(uow: UnitOfWork, panel: RatePanel, base: str, quote: str, ttl_s: 
     return locked
 
 
+_QUOTE_COLUMNS = (
+    "id, base_asset, quote_asset, price_units, source, observed_at, created_at, expires_at,"
+    " reading_ids"
+)
+
+
+def find_quotes(conn: Connection, quote_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Quote]:
+    """The recorded quotes with these ids, by id (one statement; none asked, none read)."""
+    if not quote_ids:
+        return {}
+    rows = conn.execute(
+        sql(f"SELECT {_QUOTE_COLUMNS} FROM rate_quotes WHERE id = ANY(:ids)"),  # noqa: S608 - constant columns
+        {"ids": list(quote_ids)},
+    )
+    return {
+        row.id: Quote(
+            row.id,
+            row.base_asset,
+            row.quote_asset,
+            row.price_units,
+            row.source,
+            to_us(row.observed_at),
+            to_us(row.created_at),
+            to_us(row.expires_at),
+            tuple(row.reading_ids),
+        )
+        for row in rows
+    }
+
+
 def find_quote(conn: Connection, quote_id: uuid.UUID) -> Quote | None:
     """The recorded quote with this id."""
-    row = conn.execute(
-        text(
-            "SELECT id, base_asset, quote_asset, price_units, source, observed_at, created_at,"
-            " expires_at, reading_ids FROM rate_quotes WHERE id = :id"
-        ),
-        {"id": quote_id},
-    ).first()
-    if row is None:
-        return None
-    return Quote(
-        row.id,
-        row.base_asset,
-        row.quote_asset,
-        row.price_units,
-        row.source,
-        to_us(row.observed_at),
-        to_us(row.created_at),
-        to_us(row.expires_at),
-        tuple(row.reading_ids),
-    )
+    return find_quotes(conn, [quote_id]).get(quote_id)

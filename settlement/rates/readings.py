@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from chain.rates.ports import PriceObservation, RateUnavailable
 from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement.config import TREASURY_RATE_SOURCE
 from settlement.unit_of_work import UnitOfWork
 
@@ -56,7 +57,7 @@ _COLUMNS = (
 def _insert(conn: Connection, values: dict[str, object]) -> int:
     return int(
         conn.execute(
-            text(
+            sql(
                 "INSERT INTO rate_readings (source, base_asset, quote_asset, price_units, failure,"
                 " detail, observed_at, fetched_at, valid_until, entered_by) VALUES (:source, :base,"
                 " :quote, :price, :failure, :detail, :observed, :fetched, :valid, :by) RETURNING id"
@@ -150,7 +151,7 @@ def enter_treasury_rate(
 def latest(conn: Connection, source: str, base: str, quote: str) -> Reading | None:
     """The newest stored reading of ``source`` for the pair, or None."""
     row = conn.execute(
-        text(
+        sql(
             f"SELECT {_COLUMNS} FROM rate_readings WHERE source = :source AND base_asset = :base"  # noqa: S608 - constant columns
             " AND quote_asset = :quote ORDER BY fetched_at DESC, id DESC LIMIT 1"
         ),
@@ -162,7 +163,7 @@ def latest(conn: Connection, source: str, base: str, quote: str) -> Reading | No
 def find(conn: Connection, reading_ids: list[int]) -> list[Reading]:
     """The stored readings with these ids, in id order."""
     rows = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM rate_readings WHERE id = ANY(:ids) ORDER BY id"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM rate_readings WHERE id = ANY(:ids) ORDER BY id"),  # noqa: S608 - constant columns
         {"ids": reading_ids},
     )
     return [_reading(row) for row in rows]

@@ -438,6 +438,7 @@ REFUND_LABELS = {
     "expired": "Checkout kedaluwarsa",
     "refunded": "Dikembalikan atas permintaan merchant",
     "decision": "Keputusan sengketa",
+    "suspended": "Merchant dibekukan",
 }
 CATEGORY_LABELS = {
     Category.SALES: "Penjualan diterima (setelah bagi hasil)",

@@ -31,7 +31,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from escrow.calendar import from_us
 from escrow.errors import InvariantViolation
@@ -45,6 +45,7 @@ from escrow.money import (
     parse_amount,
 )
 from escrow.refusals import Refusal
+from escrow.sql import sql
 from settlement.shares.allotment import (
     BP_WHOLE,
     AllotmentInvalid,
@@ -262,7 +263,7 @@ _COLUMNS = "id, allotments, cashback_bp, cashback_cap_units, updated_at, updated
 def find_rule(conn: Connection, rule_id: str) -> ShareRule | None:
     """The rule stored under ``rule_id`` (a merchant id or ``default``), if any."""
     row = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM revenue_share_rules WHERE id = :id"),  # noqa: S608 - constant columns
+        sql(f"SELECT {_COLUMNS} FROM revenue_share_rules WHERE id = :id"),  # noqa: S608 - constant columns
         {"id": rule_id},
     ).one_or_none()
     return None if row is None else _stored(row)
@@ -271,7 +272,7 @@ def find_rule(conn: Connection, rule_id: str) -> ShareRule | None:
 def rule_for(conn: Connection, merchant_id: str) -> ShareRule:
     """The rule that splits ``merchant_id``'s legs: its own, else ``default``."""
     row = conn.execute(
-        text(
+        sql(
             f"SELECT {_COLUMNS} FROM revenue_share_rules WHERE id IN (:id, :default)"  # noqa: S608 - constant columns
             " ORDER BY id = :default LIMIT 1"
         ),
@@ -289,7 +290,7 @@ def _stored(row: Any) -> ShareRule:  # noqa: ANN401 - a SQLAlchemy row
 def rule_record(conn: Connection, rule_id: str) -> dict[str, Any] | None:
     """Who last set the rule under ``rule_id`` and when (µs), for answers and the CLI."""
     row = conn.execute(
-        text("SELECT updated_at, updated_by FROM revenue_share_rules WHERE id = :id"),
+        sql("SELECT updated_at, updated_by FROM revenue_share_rules WHERE id = :id"),
         {"id": rule_id},
     ).one_or_none()
     return None if row is None else {"updated_at": row.updated_at, "updated_by": row.updated_by}
@@ -304,7 +305,7 @@ def set_rule(uow: UnitOfWork, rule: ShareRule, by: str) -> ShareRule:
     if checked.id != DEFAULT_RULE_ID and not _merchant_exists(uow.conn, checked.id):
         raise RuleMerchantUnknown(f"no merchant {checked.id!r} to set a rule for")
     uow.conn.execute(
-        text(
+        sql(
             "INSERT INTO revenue_share_rules"
             " (id, allotments, cashback_bp, cashback_cap_units, updated_at, updated_by)"
             " VALUES (:id, CAST(:allotments AS jsonb), :bp, :cap, :at, :by)"
@@ -326,6 +327,6 @@ def set_rule(uow: UnitOfWork, rule: ShareRule, by: str) -> ShareRule:
 
 def _merchant_exists(conn: Connection, merchant_id: str) -> bool:
     found = conn.execute(
-        text("SELECT 1 FROM merchants WHERE id = :id"), {"id": merchant_id}
+        sql("SELECT 1 FROM merchants WHERE id = :id"), {"id": merchant_id}
     ).one_or_none()
     return found is not None

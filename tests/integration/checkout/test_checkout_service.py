@@ -474,7 +474,7 @@ def test_the_pi_leg_is_quoted_at_the_median_of_the_fresh_sources(
         "merchant:test",
     )
     pi_leg = created.legs[0]
-    quote_id = repository.leg_extras(db_conn, created.id)[pi_leg.reference].quote_id
+    quote_id = repository.leg_extras(db_conn, [created.id])[pi_leg.reference].quote_id
     quote = find_quote(db_conn, quote_id) if quote_id else None
     assert quote is not None
     assert (quote.price_units, quote.source, len(quote.reading_ids)) == (505_000, "median", 2)

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.integration
 def pioneer_pays(ledger: LedgerProtocol, who: str) -> dict[str, object]:
     """A small use case: open the rail's accounts, book a payment, replay it, overdraw custody."""
     ensure_custody(ledger)
-    pioneer = ensure_liability(ledger, f"pioneer:{who}:PI", owner=who).code
+    pioneer = f"pioneer:{who}:PI"
+    ensure_liability(ledger, pioneer, owner=who)
     capital = ledger.ensure_account(f"test:capital:{who}", "PI", AccountKind.EQUITY).code
     before = ledger.balance(CUSTODY).posted
     paid = TransferRequest(uuid.uuid4(), CUSTODY, pioneer, 31_415_926, "PI", "test.pi.paid")

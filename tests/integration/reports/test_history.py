@@ -145,7 +145,8 @@ def test_a_page_is_read_on_the_account_and_timestamp_indexes(db_conn: Connection
     plan = "\n".join(
         row[0]
         for row in db_conn.execute(
-            text("EXPLAIN " + str(_PAGE)), {"codes": codes, "after": 0, "limit": 11}
+            text("EXPLAIN " + str(_PAGE)),
+            {"codes": codes, "afters": [0, 5, 0, 0], "limit": 11},
         )
     )
     assert "transfers_debit_history" in plan

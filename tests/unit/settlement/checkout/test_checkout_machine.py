@@ -11,6 +11,7 @@ empty.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -88,9 +89,26 @@ class CheckoutMachine(RuleBasedStateMachine):
         arrive(self.ledger, leg.tender, units, payment)
         self.arrived[TENDER_ASSET[leg.tender]] += units
         payer = PIONEER if leg.tender is Tender.PI else None
-        self._apply(
-            rules.receive(co, leg.reference, units, payer, payment, self.clock.now_us(), None)
+        decision = rules.receive(
+            co, leg.reference, units, payer, payment, self.clock.now_us(), None
         )
+        if co.merchant_suspended:  # money arriving for a suspended merchant is all owed back
+            assert (
+                sum(r.amount_units for r in decision.refunds if r.cause.endswith(payment)) == units
+            )
+            after = decision.checkout.legs
+            assert all(
+                new.status is not LegStatus.PAID or old.status is LegStatus.PAID
+                for new, old in zip(after, co.legs, strict=True)
+            )
+        self._apply(decision)
+
+    @precondition(lambda self: self.checkouts)
+    @rule(data=st.data(), suspended=st.booleans())
+    def merchant_status_changes(self, data: st.DataObject, suspended: bool) -> None:
+        """The merchant of a checkout is suspended or reactivated (as the next read sees it)."""
+        co = self.checkouts[data.draw(st.sampled_from(sorted(self.checkouts)))]
+        self.checkouts[co.id] = replace(co, merchant_suspended=suspended)
 
     @rule(seconds=st.sampled_from([1, 60, TTL_S, AUTO_RELEASE_S]))
     def time_passes(self, seconds: int) -> None:

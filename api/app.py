@@ -10,7 +10,17 @@ from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
-from api.routers import campaigns, checkouts, merchant_reads, merchants, pi, qris, reserves
+from api.routers import (
+    campaigns,
+    checkouts,
+    merchant_reads,
+    merchants,
+    pi,
+    qris,
+    quotes,
+    rates,
+    reserves,
+)
 from settlement.services import Services
 
 
@@ -32,7 +42,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         body_bytes_max=services.settings.http_body_bytes_max,
-        exempt_prefixes=(pi.SANDBOX_MOUNT,),
+        exempt_prefixes=(pi.SANDBOX_MOUNT, rates.SANDBOX_MOUNT),
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
@@ -45,4 +55,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(campaigns.router)
     app.include_router(merchant_reads.router)
     app.include_router(reserves.router)
+    app.include_router(quotes.router)
+    app.include_router(rates.router)
+    rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     return app

@@ -103,7 +103,9 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-PIONEER_PATHS = re.compile(r"^/v1/(checkouts/[^/]+/(dispute|legs/[^/]+/pay)|msc/withdrawals)$")
+PIONEER_PATHS = re.compile(
+    r"^/v1/(checkouts/[^/]+/(dispute|legs/[^/]+/pay)|msc/withdrawals|quotes(/[^/]+)?)$"
+)
 """Routes outside /v1/pi whose caller is a Pioneer (a Pi access token), not an API key."""
 
 

@@ -27,6 +27,7 @@ actor_chars_max = 64
 __all__ = [
     "PARAMETERS",
     "POINT_VALUE_IDR",
+    "QUOTE_SPREAD_BP",
     "RESERVE_FLOOR_BPS",
     "RESERVE_HAIRCUT_BPS",
     "Parameter",
@@ -34,6 +35,7 @@ __all__ = [
     "ParameterUnknown",
     "get",
     "point_value_idr_units",
+    "quote_spread_bp",
     "record",
     "reserve_floor_bps",
     "reserve_haircut_bps",
@@ -89,6 +91,11 @@ def _bps(high: int) -> Callable[[object], object]:
 
 
 POINT_VALUE_IDR = "point_value_idr"
+QUOTE_SPREAD_BP = "quote_spread_bp"
+quote_spread_bp_max = 1000
+"""10 %: a larger spread is a typo, not a price."""
+quote_spread_bp_default = 100
+"""The spread while nobody has set ``quote_spread_bp``: 1 % of the Pi sold (decision 0022)."""
 RESERVE_HAIRCUT_BPS = "reserve_haircut_bps"
 RESERVE_FLOOR_BPS = "reserve_floor_bps"
 reserve_haircut_bps_default = 0
@@ -117,6 +124,12 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 "The reserve coverage below which no MSC is issued, in basis points of the MSC"
                 f" outstanding (unset: {reserve_floor_bps_default}).",
                 _bps(reserve_floor_bps_max),
+            ),
+            Parameter(
+                QUOTE_SPREAD_BP,
+                "The treasury's spread on a Pi quote, in basis points of the Pi sold, charged as"
+                f" the quote's fee (0 to {quote_spread_bp_max}; {quote_spread_bp_default} unset).",
+                _bps(quote_spread_bp_max),
             ),
         )
     }
@@ -186,3 +199,9 @@ def reserve_floor_bps(conn: Connection) -> int:
     """The coverage floor (parameter ``reserve_floor_bps``), 10000 while unset."""
     value = get(conn, RESERVE_FLOOR_BPS)
     return reserve_floor_bps_default if value is None else int(str(value))
+
+
+def quote_spread_bp(conn: Connection) -> int:
+    """The quote spread in basis points (parameter ``quote_spread_bp``, else the default)."""
+    value = get(conn, QUOTE_SPREAD_BP)
+    return quote_spread_bp_default if value is None else int(str(value))

@@ -549,6 +549,51 @@ _RATES: tuple[RefusalEntry, ...] = (
         "Harga Pi tidak tersedia saat ini; coba lagi.",
         "No Pi price is available now; try again.",
     ),
+    _e(
+        "rate_stale",
+        503,
+        "Harga Pi dari sumber-sumber sudah terlalu lama; coba lagi nanti.",
+        "The sources' Pi prices are too old to quote at; try again later.",
+    ),
+    _e(
+        "rate_sources_insufficient",
+        503,
+        "Terlalu sedikit sumber harga Pi yang menjawab; coba lagi nanti.",
+        "Too few Pi price sources answered; try again later.",
+    ),
+    _e(
+        "rate_spread_exceeded",
+        503,
+        "Sumber-sumber harga Pi terlalu berbeda; coba lagi nanti.",
+        "The Pi price sources disagree beyond the allowed spread; try again later.",
+    ),
+    _e(
+        "rate_treasury_invalid",
+        422,
+        "Kurs treasury tidak valid.",
+        "The treasury rate is not valid (price, validity or officer).",
+    ),
+    _e("quote_invalid", 422, "Permintaan kuotasi tidak valid.", "The quote request is not valid."),
+    _e(
+        "quote_pair_unsupported",
+        422,
+        "Pasangan aset ini tidak dapat dikuotasi.",
+        "This asset pair cannot be quoted.",
+    ),
+    _e(
+        "quote_amount_invalid",
+        422,
+        "Sebutkan tepat satu jumlah (jual atau beli) yang valid.",
+        "Name exactly one valid amount, sell_amount or buy_amount.",
+    ),
+    _e(
+        "quote_amount_too_small",
+        422,
+        "Jumlah ini terlalu kecil setelah biaya.",
+        "The amount buys nothing after the fee.",
+    ),
+    _e("quote_not_found", 404, "Kuotasi tidak ditemukan.", "No such quote."),
+    _e("quote_expired", 409, "Kuotasi sudah kedaluwarsa.", "The quote has expired."),
 )
 _RESERVES: tuple[RefusalEntry, ...] = (
     # issue 12: MSC issuance against Rupiah, redemption and reserve coverage

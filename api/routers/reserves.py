@@ -186,9 +186,10 @@ def issue(
 ) -> DepositAnswer:
     """Issue MSC 1:1 against a booked deposit, if the reserve coverage allows (treasury)."""
     wired = services(request)
-    price = reserve.reserve_price(wired.checkout.rates, wired.clock)
+    panel = wired.checkout.rates
 
     def work(uow: UnitOfWork) -> DepositAnswer:
+        price = reserve.reserve_price(uow, panel)  # before the issuance locks anything
         done = issuance.issue(uow, body.deposit_reference, principal.actor, price)
         return DepositAnswer.model_validate(done.view())
 

@@ -16,6 +16,7 @@ from settlement.cli import (
     outbox,
     pi,
     qris,
+    rates,
     serve,
     shares,
     worker,
@@ -85,3 +86,5 @@ app.add_typer(shares.campaign_app, name="campaign")
 app.add_typer(shares.share_app, name="share")
 app.add_typer(shares.points_app, name="points")
 app.add_typer(shares.parameter_app, name="parameter")
+app.add_typer(rates.rate_app, name="rate")
+app.add_typer(rates.quote_app, name="quote")

@@ -9,7 +9,7 @@ import typer
 
 from chain.evm.anvil import ANVIL_CHAIN_ID
 from escrow.clock import SystemClock
-from settlement.bootstrap import build_evm_sender, build_rate_source
+from settlement.bootstrap import build_evm_sender, build_rates
 from settlement.cli.database import migrated_engine
 from settlement.cli.errors import CommandFailed
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
@@ -24,7 +24,7 @@ from settlement.evm.deposits import scan_deposits
 from settlement.evm.reconcile import reconcile
 from settlement.logging import configure_logging
 from settlement.reserves import reserve
-from settlement.unit_of_work import unit_of_work
+from settlement.unit_of_work import run, unit_of_work
 
 app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_is_help=True)
 
@@ -103,8 +103,9 @@ def attest_command(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     record_operator("chain attest", by)
     clock = SystemClock()
-    price = reserve.reserve_price(build_rate_source(settings, clock), clock)
     with migrated_engine(settings) as engine:
+        panel = build_rates(settings, clock, engine).panel
+        price = run(engine, clock, lambda uow: reserve.reserve_price(uow, panel))
         done = attest_reserve(engine, clock, build_evm_sender(settings, engine), price)
     emit(
         {

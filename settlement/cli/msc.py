@@ -17,7 +17,7 @@ import typer
 
 from escrow.clock import SystemClock
 from escrow.refusals import Refusal
-from settlement.bootstrap import build_rate_source
+from settlement.bootstrap import build_rates
 from settlement.cli.database import run_in_database, run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
@@ -98,8 +98,12 @@ def issue_command(
 ) -> None:
     """Issue MSC 1:1 to the deposit's holder, if the reserve coverage allows."""
     record_operator("msc issue", by)
-    price = reserve.reserve_price(build_rate_source(Settings(), SystemClock()), SystemClock())
-    done = _refusing(lambda uow: issuance.issue(uow, reference, _actor(by), price).view())
+    panel = build_rates(Settings(), SystemClock()).panel
+    done = _refusing(
+        lambda uow: issuance.issue(
+            uow, reference, _actor(by), reserve.reserve_price(uow, panel)
+        ).view()
+    )
     emit(done, output)
 
 
@@ -162,8 +166,11 @@ def withdraw_command(
 @reserves_app.command("compute")
 def compute_command(output: OutputOption = Output.TEXT) -> None:
     """Compute the reserve coverage now, at the rate source's price, and store it."""
-    price = reserve.reserve_price(build_rate_source(Settings(), SystemClock()), SystemClock())
-    emit(run_work(lambda uow: reserve.compute(uow, price, "cli").view()), output)
+    panel = build_rates(Settings(), SystemClock()).panel
+    emit(
+        run_work(lambda uow: reserve.compute(uow, reserve.reserve_price(uow, panel), "cli").view()),
+        output,
+    )
 
 
 @reserves_app.command("show")

@@ -73,6 +73,7 @@ MONEY_MOVING_COMMANDS = frozenset(
         "key revoke",
         "campaign add",
         "points fund",
+        "rate set",
     }
 )
 """Commands that create, post, void or send money, or grant or withdraw the right to (mint,

@@ -22,12 +22,12 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, bindparam, text
 
-from chain.rates.ports import PriceObservation, RateSource, RateUnavailable
+from chain.rates.ports import PriceObservation
 from escrow.calendar import from_us, to_us
-from escrow.clock import Clock
 from escrow.refusals import Refusal
 from settlement import chart, parameters
-from settlement.rates.quotes import observation_age_s_max
+from settlement.rates.median import RateRefused, age_s_max_default
+from settlement.rates.panel import RatePanel, current_price
 from settlement.reserves.coverage import (
     ReserveFigures,
     coverage_bps,
@@ -123,16 +123,15 @@ class ReserveComputation:
         }
 
 
-def reserve_price(rates: RateSource, clock: Clock) -> PriceObservation | None:
-    """The Pi price the reserve is valued at: the one place the reserve asks a rate source
-    (ask it before locking anything). None when the source has no fresh price."""
+def reserve_price(uow: UnitOfWork, panel: RatePanel) -> PriceObservation | None:
+    """The Pi price the reserve is valued at: the median of the rate panel's fresh sources, the
+    one place the reserve asks for a price (ask it before locking anything). None when the panel
+    refuses a price (too few fresh sources, or too far apart)."""
     try:
-        seen = rates.price("PI", "IDR")
-    except RateUnavailable:
+        median = current_price(uow, panel, "PI", "IDR")
+    except RateRefused:
         return None
-    if seen.price_units <= 0 or clock.now_us() - seen.observed_at_us > _age_max_us():
-        return None
-    return seen
+    return PriceObservation("PI", "IDR", median.price_units, median.observed_at_us, median.source)
 
 
 def latest_recorded_price(conn: Connection, now_us: int) -> PriceObservation | None:
@@ -151,7 +150,7 @@ def latest_recorded_price(conn: Connection, now_us: int) -> PriceObservation | N
 
 
 def _age_max_us() -> int:
-    return observation_age_s_max * 1_000_000
+    return age_s_max_default * 1_000_000
 
 
 def read_figures(conn: Connection) -> ReserveFigures:

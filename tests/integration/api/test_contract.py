@@ -38,6 +38,7 @@ PATH_VALUES = {
     "checkout_id": "co_contract00000000",
     "tender": "MSC",
     "rule_id": "default",
+    "quote_id": "00000000-0000-4000-8000-000000000000",
 }
 
 

@@ -19,6 +19,9 @@ from api.routers import (
     merchants,
     pi,
     qris,
+    quotes,
+    rates,
+    reserves,
 )
 from settlement.services import Services
 
@@ -41,7 +44,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         body_bytes_max=services.settings.http_body_bytes_max,
-        exempt_prefixes=(pi.SANDBOX_MOUNT,),
+        exempt_prefixes=(pi.SANDBOX_MOUNT, rates.SANDBOX_MOUNT),
     )
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
@@ -55,4 +58,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(merchant_reads.router)
     app.include_router(decisions.router)
     app.include_router(books.router)
+    app.include_router(reserves.router)
+    app.include_router(quotes.router)
+    app.include_router(rates.router)
+    rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     return app

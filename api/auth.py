@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
@@ -32,7 +33,8 @@ __all__ = [
     "MerchantOrTreasury",
     "Treasury",
     "authenticated",
-    "caller_of",
+    "key_caller_of",
+    "pioneer_caller_of",
     "require",
 ]
 
@@ -56,18 +58,19 @@ async def authenticated(request: Request) -> Principal:
     return await run_in_threadpool(principal_of, request)
 
 
-def principal_of(request: Request) -> Principal:
-    """``authenticated`` for a caller already off the event loop; the first lookup of a request
-    is kept in its scope for the next."""
+def principal_of(request: Request, conn: Connection | None = None) -> Principal:
+    """``authenticated`` for a caller already off the event loop, its key read on ``conn`` if
+    given (else in a transaction of its own); the first lookup of a request is kept in its
+    scope for the next."""
     known = request.scope.get(_PRINCIPAL)
     if isinstance(known, Principal):
         return known
-    principal = _lookup(request)
+    principal = _lookup(request, conn)
     request.scope[_PRINCIPAL] = principal
     return principal
 
 
-def _lookup(request: Request) -> Principal:
+def _lookup(request: Request, conn: Connection | None) -> Principal:
     """The principal of the request's bearer credential, read from the keys (401 if none)."""
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     presented = presented.strip()
@@ -77,7 +80,10 @@ def _lookup(request: Request) -> Principal:
     operator = wired.settings.operator_token.get_secret_value()
     if operator and hmac.compare_digest(presented.encode(), operator.encode()):
         return Principal(Role.TREASURY, OPERATOR_OWNER, None)
-    with transaction(wired.engine) as conn:
+    if conn is None:
+        with transaction(wired.engine) as own:
+            principal = authenticate(own, presented, wired.clock.now_us())
+    else:
         principal = authenticate(conn, presented, wired.clock.now_us())
     if principal is None:
         raise AccessRefused("the API key is unknown or revoked", code="unauthenticated")
@@ -97,22 +103,28 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-PIONEER_PATHS = re.compile(r"^/v1/checkouts/[^/]+/(dispute|legs/[^/]+/pay)$")
+PIONEER_PATHS = re.compile(
+    r"^/v1/(checkouts/[^/]+/(dispute|legs/[^/]+/pay)|msc/withdrawals|quotes(/[^/]+)?)$"
+)
 """Routes outside /v1/pi whose caller is a Pioneer (a Pi access token), not an API key."""
 
 
-def caller_of(scope: Scope) -> str | None:
-    """Who a request acts as (``merchant:UM001``, ``treasury:operator``, ``pioneer:<uid>``), or
-    None if it authenticates as nobody: what an Idempotency-Key is scoped by, so a revoked key
-    replays nothing and one caller's ways of writing its header share one key space.
-
-    A Pi access token is asked of Pi only on the Pioneer's routes (``PIONEER_PATHS``), so a
-    stranger's token elsewhere costs no call to Pi."""
-    request = Request(scope)
+def key_caller_of(scope: Scope, conn: Connection) -> str | None:
+    """Who a request's API key (or the operator token) acts as (``merchant:UM001``,
+    ``treasury:operator``), read on ``conn``; None without a valid one. With
+    ``pioneer_caller_of``, what an Idempotency-Key is scoped by, so a revoked key replays
+    nothing and one caller's ways of writing its header share one key space."""
     try:
-        return principal_of(request).actor
+        return principal_of(Request(scope), conn).actor
     except AccessRefused:
-        pass
+        return None
+
+
+def pioneer_caller_of(scope: Scope) -> str | None:
+    """``pioneer:<uid>`` of a Pi access token on the Pioneer's routes (``PIONEER_PATHS``), else
+    None: a stranger's token elsewhere costs no call to Pi. Call it outside any transaction
+    (it may ask Pi)."""
+    request = Request(scope)
     if not PIONEER_PATHS.match(request.url.path):
         return None
     try:

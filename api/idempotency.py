@@ -32,7 +32,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import caller_of
+from api.auth import key_caller_of, pioneer_caller_of
 from api.problems import PROBLEM_MEDIA_TYPE, refusal_problem
 from settlement.idempotency import (
     Claim,
@@ -124,12 +124,11 @@ class IdempotencyMiddleware:
             await _refuse(scope, receive, send, "idempotency_key_invalid", detail)
             return
         body = await _read(receive)
-        principal = await run_in_threadpool(caller_of, scope)
-        if principal is None:  # the route refuses it (401): nothing is claimed or replayed
+        digest = request_digest(scope["method"], scope["path"], scope["query_string"], body)
+        principal, held = await run_in_threadpool(self._identify_and_claim, scope, key, digest)
+        if principal is None or held is None:  # the route refuses it (401): nothing is claimed
             await self._app(scope, _once(body, receive), send)
             return
-        digest = request_digest(scope["method"], scope["path"], scope["query_string"], body)
-        held = await run_in_threadpool(self._claim, principal, key, digest)
         if held.outcome is Outcome.REPLAY and held.answer is not None:
             await _replay(held.answer)(scope, receive, send)
         elif held.outcome is Outcome.REUSED:
@@ -169,18 +168,33 @@ class IdempotencyMiddleware:
         for message in messages:
             await send(message)
 
-    def _claim(self, principal: str, key: str, digest: bytes) -> Claim:
-        settings = self._services.settings
+    def _identify_and_claim(
+        self, scope: Scope, key: str, digest: bytes
+    ) -> tuple[str | None, Claim | None]:
+        """Who the request acts as and its claim on the key: an API key's lookup and the claim
+        in one transaction; a Pioneer's token asked of Pi outside any. (None, None) for a
+        request that authenticates as nobody."""
         with transaction(self._services.engine) as conn:
-            return claim(
-                conn,
-                principal,
-                key,
-                digest,
-                now_us=self._services.clock.now_us(),
-                ttl_s=settings.idempotency_ttl_s,
-                lock_s=settings.idempotency_lock_s,
-            )
+            principal = key_caller_of(scope, conn)
+            if principal is not None:
+                return principal, self._claim(conn, principal, key, digest)
+        principal = pioneer_caller_of(scope)
+        if principal is None:
+            return None, None
+        with transaction(self._services.engine) as conn:
+            return principal, self._claim(conn, principal, key, digest)
+
+    def _claim(self, conn: Connection, principal: str, key: str, digest: bytes) -> Claim:
+        settings = self._services.settings
+        return claim(
+            conn,
+            principal,
+            key,
+            digest,
+            now_us=self._services.clock.now_us(),
+            ttl_s=settings.idempotency_ttl_s,
+            lock_s=settings.idempotency_lock_s,
+        )
 
     def _record(self, principal: str, key: str, claimed_at_us: int, answer: StoredAnswer) -> None:
         with transaction(self._services.engine) as conn:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from settlement.metrics import LedgerCollector, PaymentCollector
+from settlement.metrics import LedgerCollector, PaymentCollector, ReserveCollector
 from settlement.services import Services
 
 router = APIRouter(tags=["metrics"])
@@ -65,6 +65,7 @@ def install(app: FastAPI, services: Services) -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LedgerCollector(services.engine))
     registry.register(PaymentCollector(services.engine))
+    registry.register(ReserveCollector(services.engine))
     histogram = Histogram(
         "msc_http_request_duration_seconds",
         "HTTP request latency by method, route template and status.",

@@ -19,6 +19,7 @@ from settlement.evm.sender import SendLimits, TxSender
 from settlement.logging import Redactor
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 from settlement.pi.deps import PiDeps
+from settlement.rates.panel import RatePanel
 from settlement.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
     from chain.qris.gateways.midtrans_status import MidtransStatusSource
+    from chain.rates.sandbox import RateSandbox
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Container:
     qris_adapters: Mapping[str, GatewayAdapter] = field(default_factory=dict)
     qris_midtrans_sandbox: MidtransSandbox | None = None
     """The in-process Midtrans status sandbox while MSC_QRIS_MIDTRANS_API_URL is its default."""
+    rates_sandbox_app: ASGIApp | None = None
+    """The in-process rates sandbox, mounted under /rates-sandbox while a source points at it."""
     jobs: tuple[Callable[[], None], ...] = ()
     """The rails' own periodic jobs (each decides whether it is due), e.g. Pi recovery."""
     clock: Clock = field(default_factory=SystemClock)
@@ -66,7 +70,11 @@ def assemble_container(
 ) -> Container:
     """A container from already built parts, with the EVM sender and (unless given) the
     checkouts' parts built from ``settings``."""
-    checkout = parts.pop("checkout", None) or build_checkout(settings, parts.get("clock"))
+    checkout = parts.pop("checkout", None)
+    if checkout is None:
+        rates = build_rates(settings, parts.get("clock"), engine)
+        checkout = build_checkout(settings, rates.panel)
+        parts.setdefault("rates_sandbox_app", rates.sandbox_app)
     return Container(
         settings, database_url, engine, dispatcher, EvmSenderOnFirstUse(settings, engine),
         checkout, **parts,
@@ -104,34 +112,102 @@ def build_container(settings: Settings, database_url: str) -> Container:
     pi, pi_sandbox_app = build_pi(settings)
     register_pi(dispatcher, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
+    rates = build_rates(settings, None, engine)
     return Container(
         settings,
         database_url,
         engine,
         dispatcher,
         evm,
-        build_checkout(settings, None),
+        build_checkout(settings, rates.panel),
         pi=pi,
         pi_sandbox_app=pi_sandbox_app,
         qris_adapters=qris_adapters,
         qris_midtrans_sandbox=midtrans_sandbox,
-        jobs=(_pi_recovery_job(engine, pi),),
+        rates_sandbox_app=rates.sandbox_app,
+        jobs=(
+            _pi_recovery_job(engine, pi),
+            _rates_poll_job(engine, rates.panel, settings),
+            _reserve_job(settings, engine, rates.panel),
+        ),
     )
 
 
-def build_checkout(settings: Settings, clock: Clock | None) -> CheckoutDeps:
-    """The checkouts' rate source (the sandbox's fixed price until real sources exist), windows
-    and conversion (none until the conversion process implements one)."""
-    from chain.rates.sandbox import SandboxRateSource
-    from escrow.money import asset, parse_amount
+def build_checkout(settings: Settings, rates: RatePanel) -> CheckoutDeps:
+    """The checkouts' rate panel, windows and conversion (none until the conversion process
+    implements one)."""
     from settlement.checkout.conversion import KeepTenderAsset
 
-    price = parse_amount(settings.rates_sandbox_idr_per_pi, asset("IDR").scale)
     windows = CheckoutWindows(
         settings.checkout_ttl_s, settings.quote_ttl_s, settings.checkout_auto_release_s
     )
-    rates = SandboxRateSource(price, clock or SystemClock())
     return CheckoutDeps(rates, windows, KeepTenderAsset())
+
+
+# --- Rates (issue 12): the HTTP JSON price sources, the rates sandbox, the worker's poll --------
+
+
+@dataclass(frozen=True)
+class RatesWiring:
+    """The panel of sources, and the in-process sandbox (state and app) when a source uses it."""
+
+    panel: RatePanel
+    sandbox: RateSandbox | None = None
+    sandbox_app: ASGIApp | None = None
+
+
+def build_rates(
+    settings: Settings, clock: Clock | None, engine: Engine | None = None
+) -> RatesWiring:
+    """The configured sources (those at ``RATES_SANDBOX_URL`` answered in-process by one rates
+    sandbox priced at ``MSC_RATES_SANDBOX_IDR_PER_PI``) and the policy their median meets; with
+    ``engine``, each reading commits on its own (a refused quote keeps its readings)."""
+    import httpx
+
+    from chain.pi.sandbox.inprocess import SyncASGITransport
+    from chain.rates.http import HttpJsonSource, HttpSourceLimits, HttpSourceSpec
+    from chain.rates.sandbox import RateSandbox, build_rates_sandbox_app
+    from escrow.money import IDR, parse_amount
+    from settlement.config import RATES_SANDBOX_URL
+    from settlement.rates.median import RatePolicy
+
+    clock = clock or SystemClock()
+    sandbox = sandbox_app = None
+    mounts: dict[str, httpx.BaseTransport] = {}
+    if any(source.url.startswith(RATES_SANDBOX_URL) for source in settings.rates_sources):
+        sandbox = RateSandbox(parse_amount(settings.rates_sandbox_idr_per_pi, IDR.scale), clock)
+        sandbox_app = build_rates_sandbox_app(sandbox)
+        mounts[RATES_SANDBOX_URL] = SyncASGITransport(sandbox_app)
+    client = httpx.Client(mounts=mounts, follow_redirects=False)
+    limits = HttpSourceLimits(
+        connect_timeout_s=settings.rates_connect_timeout_s,
+        read_timeout_s=settings.rates_read_timeout_s,
+        total_timeout_s=settings.rates_total_timeout_s,
+        response_bytes_max=settings.rates_response_bytes_max,
+    )
+    sources = tuple(
+        HttpJsonSource(
+            HttpSourceSpec(s.name, s.url, s.field, s.inverse, s.observed_field),
+            client,
+            clock,
+            limits,
+        )
+        for s in settings.rates_sources
+    )
+    policy = RatePolicy(
+        settings.rates_sources_min, settings.rates_age_s_max, settings.rates_spread_bp_max
+    )
+    panel = RatePanel(sources, policy, settings.rates_reuse_s, engine)
+    return RatesWiring(panel, sandbox, sandbox_app)
+
+
+def _rates_poll_job(engine: Engine, panel: RatePanel, settings: Settings) -> Callable[[], None]:
+    """Every source asked, its readings stored, every ``MSC_RATES_POLL_S`` (first at start)."""
+    from settlement.rates.panel import poll
+    from settlement.unit_of_work import run
+
+    clock = SystemClock()
+    return Throttle(lambda: run(engine, clock, lambda uow: poll(uow, panel)), settings.rates_poll_s)
 
 
 # --- EVM (issue 5): the node client and the recorded-transaction sender --------------------------
@@ -291,6 +367,20 @@ def _pi_recovery_job(engine: Engine, deps: PiDeps) -> Callable[[], None]:
     return Throttle(
         lambda: recover_all(lambda: unit_of_work(engine, deps.clock), deps), pi_recovery_interval_s
     )
+
+
+def _reserve_job(settings: Settings, engine: Engine, panel: RatePanel) -> Callable[[], None]:
+    """Store a reserve computation at the first tick (start), then every interval, at the
+    median of the rate panel's fresh sources."""
+    from settlement.reserves.reserve import compute, reserve_price
+    from settlement.unit_of_work import run
+
+    clock = SystemClock()
+
+    def recompute() -> None:
+        run(engine, clock, lambda uow: compute(uow, reserve_price(uow, panel), "schedule"))
+
+    return Throttle(recompute, settings.reserve_compute_interval_s)
 
 
 # --- QRIS (issue 4): gateway notification adapters, keyed by provider ---------------------------

@@ -145,6 +145,39 @@ MSC_UNMATCHED = AccountPattern(
     "MSC burnt on chain with a deposit reference nobody registered.",
     flags=_NEVER_NEGATIVE_LIABILITY,
 )  # fmt: skip
+RESERVE_BANK = AccountPattern(
+    "reserve:bank:IDR", "IDR", AccountKind.ASSET,
+    "Rupiah at the treasury's reserve bank account: each bank-statement deposit in (a row of"
+    " msc_bank_deposits); the payout batch credits it when the bank pays a redemption.",
+    owner="treasury", flags=_NEVER_NEGATIVE_ASSET,
+)  # fmt: skip
+MSC_DEPOSITS = AccountPattern(
+    "msc:deposits:IDR", "IDR", AccountKind.LIABILITY,
+    "Rupiah received at the bank for a named holder and not yet issued as MSC; issuance debits"
+    " it, so no MSC is issued without its deposit. Never below zero.", owner="treasury",
+    flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
+MSC_BACKING = AccountPattern(
+    "msc:backing:IDR", "IDR", AccountKind.LIABILITY,
+    "The Rupiah side of MSC issued against Rupiah and not redeemed: credited at issuance,"
+    " debited at redemption. Never below zero.", owner="treasury",
+    flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
+RESERVE_CAPITAL = AccountPattern(
+    "reserve:capital:IDR", "IDR", AccountKind.EQUITY,
+    "Rupiah the treasury put into the reserve from its own funds (a bank deposit naming no"
+    " holder).", owner="treasury",
+)  # fmt: skip
+REDEMPTIONS_PAYABLE = AccountPattern(
+    "payable:redemptions:IDR", "IDR", AccountKind.LIABILITY,
+    "Rupiah owed to holders who redeemed MSC (a row of msc_redemptions each); the payout batch"
+    " debits it. Never below zero.", owner="treasury", flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
+MSC_ISSUED = AccountPattern(
+    "msc:issued", "MSC", AccountKind.EQUITY,
+    "The MSC side of issuance against Rupiah: debited at each issuance, credited at each"
+    " redemption (the burn).", owner="treasury",
+)  # fmt: skip
 SUSPENSE = {
     asset: AccountPattern(
         f"suspense:{asset}",
@@ -181,6 +214,9 @@ class TransferCode(StrEnum):
     CAMPAIGN_FUNDED = "campaign.funded"
     CAMPAIGN_DISCOUNT = "campaign.discount"
     POINTS_FUNDED = "points.funded"
+    BANK_DEPOSIT = "bank.deposit"
+    MSC_ISSUE = "msc.issue"
+    MSC_REDEEM = "msc.redeem"
     EXCEPTION_DECIDED = "exception.decided"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
@@ -214,6 +250,12 @@ _MEANINGS = {
     TransferCode.CAMPAIGN_DISCOUNT: "A Pi-Zone discount: reserved (pending) from the campaign "
     "budget to the merchant at checkout, posted at release, voided at refund or expiry.",
     TransferCode.POINTS_FUNDED: "The treasury puts authorised MSC Points into the points budget.",
+    TransferCode.BANK_DEPOSIT: "Rupiah received at the bank (a bank-statement line, booked once"
+    " by its reference): the reserve to the holder's unissued deposit, or to reserve capital.",
+    TransferCode.MSC_ISSUE: "MSC issued 1:1 against a bank deposit, a linked pair: the deposit's"
+    " Rupiah to the backing, and new MSC from the issuance to the holder.",
+    TransferCode.MSC_REDEEM: "MSC redeemed for Rupiah, a linked pair: the holder's MSC burnt"
+    " back to the issuance, and its backing Rupiah to the redemptions payable.",
     TransferCode.EXCEPTION_DECIDED: "The treasury's decision on a QRIS exception or a Pi flag: "
     "money that arrived unbooked (or was booked where it is not owed) to the payer's refund, "
     "the merchant or suspense (decision 0026).",
@@ -242,6 +284,12 @@ CHART = Chart(
         CAMPAIGN_BUDGET,
         MSC_ONCHAIN,
         MSC_UNMATCHED,
+        RESERVE_BANK,
+        MSC_DEPOSITS,
+        MSC_BACKING,
+        RESERVE_CAPITAL,
+        REDEMPTIONS_PAYABLE,
+        MSC_ISSUED,
         *SUSPENSE.values(),
     ),
     (TransferCodeDecl(str(code), _MEANINGS[code]) for code in TransferCode),
@@ -351,6 +399,36 @@ def msc_onchain() -> AccountSpec:
 def msc_unmatched() -> AccountSpec:
     """``msc:onchain:unmatched``."""
     return MSC_UNMATCHED.spec()
+
+
+def reserve_bank() -> AccountSpec:
+    """``reserve:bank:IDR``."""
+    return RESERVE_BANK.spec()
+
+
+def msc_deposits() -> AccountSpec:
+    """``msc:deposits:IDR``."""
+    return MSC_DEPOSITS.spec()
+
+
+def msc_backing() -> AccountSpec:
+    """``msc:backing:IDR``."""
+    return MSC_BACKING.spec()
+
+
+def reserve_capital() -> AccountSpec:
+    """``reserve:capital:IDR``."""
+    return RESERVE_CAPITAL.spec()
+
+
+def redemptions_payable() -> AccountSpec:
+    """``payable:redemptions:IDR``."""
+    return REDEMPTIONS_PAYABLE.spec()
+
+
+def msc_issued() -> AccountSpec:
+    """``msc:issued``."""
+    return MSC_ISSUED.spec()
 
 
 def suspense(asset: str) -> AccountSpec:

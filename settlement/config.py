@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker that production refuses, not a secret
@@ -23,6 +23,40 @@ production_confirmations_min = 2
 MIDTRANS_SANDBOX_URL = "http://midtrans-sandbox.internal"
 """The in-process Midtrans status sandbox (chain/qris/gateways/midtrans_sandbox.py)."""
 MIDTRANS_TEST_HOSTS = ("midtrans-sandbox.internal", "api.sandbox.midtrans.com")
+RATES_SANDBOX_URL = "http://rates-sandbox.internal"
+"""The in-process rates sandbox (chain/rates/sandbox.py), mounted under /rates-sandbox."""
+production_rate_sources_min = 2
+TREASURY_RATE_SOURCE = "treasury"
+"""The name of the officer-entered rate (``settlement.rates.readings``): no configured source's."""
+"""Production quotes at the median of at least this many fresh sources."""
+
+
+class RateSourceSetting(BaseModel):
+    """One HTTP JSON price source of PI in IDR (an item of ``MSC_RATES_SOURCES``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    url: str = Field(pattern=r"^https?://", max_length=512)
+    field: str = Field(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", max_length=128)
+    """Dotted path of the price in the JSON answer, e.g. ``data.price``."""
+    inverse: bool = False
+    """True when the source gives Pi per Rupiah rather than Rupiah per Pi."""
+    observed_field: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", max_length=128
+    )
+    """Dotted path of when the source observed the price (ISO 8601 or epoch seconds)."""
+
+
+def _sandbox_rate_sources() -> list[RateSourceSetting]:
+    return [
+        RateSourceSetting(
+            name="sandbox",
+            url=RATES_SANDBOX_URL + "/price",
+            field="data.price",
+            observed_field="data.observed_at",
+        )
+    ]
 
 
 class Environment(StrEnum):
@@ -121,16 +155,49 @@ class Settings(BaseSettings):
     checkout_auto_release_s: int = Field(default=6 * 3600, ge=60, le=30 * 24 * 3600)
     """After the last leg is paid, escrow is released to the merchant when this passes without a
     hand-over; the payer may dispute until then."""
+    # --- Reserves (issue 12): how often the worker recomputes and stores the reserve coverage.
+    reserve_compute_interval_s: int = Field(default=300, ge=10, le=24 * 3600)
+    """The worker stores a reserve computation this often (the metric and GET /v1/reserves
+    follow rate moves even when no MSC is issued or redeemed)."""
     idempotency_ttl_s: int = Field(default=48 * 3600, ge=24 * 3600, le=30 * 24 * 3600)
     """How long an Idempotency-Key's first answer is kept (at least 24 hours)."""
     idempotency_lock_s: int = Field(default=30, ge=1, le=600)
     """A request holding a key this long without finishing (a crashed worker) loses it."""
     rates_sandbox_idr_per_pi: str = "5000.00"
-    """The sandbox rate source's price of 1 PI in IDR (a decimal string; demo and tests)."""
+    """The rates sandbox's first price of 1 PI in IDR (a decimal string; demo and tests)."""
+    # --- Rates (issue 12): the Pi price sources and the rules their median must meet.
+    rates_sources: list[RateSourceSetting] = Field(
+        default_factory=_sandbox_rate_sources, min_length=1, max_length=16
+    )
+    """The HTTP JSON sources of PI in IDR (a JSON list); the default is the rates sandbox."""
+    rates_sources_min: int = Field(default=1, ge=1, le=16)
+    """Fewer fresh sources than this (the treasury's rate counts) and nothing is quoted."""
+    rates_age_s_max: int = Field(default=300, ge=5, le=24 * 3600)
+    """A reading observed longer ago than this is stale."""
+    rates_spread_bp_max: int = Field(default=500, ge=0, le=10_000)
+    """Fresh readings further apart than this (basis points of their median) quote nothing."""
+    rates_reuse_s: int = Field(default=30, ge=0, le=3600)
+    """A source's reading fetched this recently is used again instead of asking it once more."""
+    rates_poll_s: int = Field(default=30, ge=5, le=3600)
+    """The worker asks every source this often, so quotes find their readings ready."""
+    rates_connect_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    rates_read_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    rates_total_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    """Longest one source's whole answer may take."""
+    rates_response_bytes_max: int = Field(default=65_536, ge=256, le=4 * 1024 * 1024)
 
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)
     outbox_backoff_cap_s: int = Field(default=600, ge=1)
+
+    @model_validator(mode="after")
+    def _rate_sources_named_once(self) -> Self:
+        names = [source.name for source in self.rates_sources]
+        if len(set(names)) != len(names) or TREASURY_RATE_SOURCE in names:
+            raise ConfigurationError(
+                f"rates_sources need distinct names, none {TREASURY_RATE_SOURCE!r}: {names}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
@@ -141,6 +208,10 @@ class Settings(BaseSettings):
             problems.append("pi_sandbox")
         if any(host in self.qris_midtrans_api_url for host in MIDTRANS_TEST_HOSTS):
             problems.append("qris_midtrans_api_url (sandbox)")
+        if any(source.url.startswith(RATES_SANDBOX_URL) for source in self.rates_sources):
+            problems.append("rates_sources (sandbox)")
+        if self.rates_sources_min < production_rate_sources_min:
+            problems.append(f"rates_sources_min (fewer than {production_rate_sources_min})")
         if self.database_url is None:
             problems.append("database_url (embedded database)")
         if problems:

@@ -2,14 +2,16 @@
 
 A client sends ``Idempotency-Key`` on a state-changing request. The key is scoped by the
 caller it authenticates as (``merchant:UM001``, ``treasury:officer1``, ``pioneer:<uid>``;
-``api.auth.caller_of``: a request that authenticates as nobody claims nothing) and bound
-to the request (method, path, query and body bytes, hashed). The first request *claims* the key
-in a transaction of its own (``in_progress``, locked for ``lock_s``); its answer is *recorded*
-(``done``) and replayed to every retry of the same request for ``ttl_s``; a different request
-with the same key is refused, and so is a retry while the first still runs. An answer that did
-not change anything (a 5xx, whose transaction rolled back, or a refusal before the use case) is
-*released* instead, so the retry runs again; a claim whose holder crashed is taken over once its
-lock passes (decision 0017; IETF draft-ietf-httpapi-idempotency-key-header, Stripe's semantics).
+``api.auth.key_caller_of`` and ``pioneer_caller_of``: a request that authenticates as nobody
+claims nothing) and bound to the request (method, path, query and body bytes, hashed). The first
+request *claims* the key in a transaction of its own (``in_progress``, locked for ``lock_s``);
+its answer is *recorded* (``done``), in the use case's own transaction where the route keeps it
+there (``api.answers.run_kept``), and replayed to every retry of the same request for
+``ttl_s``; a different request with the same key is refused, and so is a retry while the first
+still runs. An answer that did not change anything (a 5xx, whose transaction rolled back, or a
+refusal before the use case) is *released* instead, so the retry runs again; a claim whose holder
+crashed is taken over once its lock passes (decision 0017; IETF
+draft-ietf-httpapi-idempotency-key-header, Stripe's semantics).
 
 ``api/idempotency.py`` is the HTTP side (a middleware); this module is the storage.
 """

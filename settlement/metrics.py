@@ -20,6 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from escrow.clock import SystemClock
 from escrow.model import TrialBalanceLine
 from settlement.outbox import outbox_lag_s
+from settlement.reserves.reserve import ReserveComputation
+from settlement.reserves.reserve import latest as latest_reserve
 from settlement.unit_of_work import UnitOfWork, transaction, unit_of_work
 
 log = structlog.get_logger(__name__)
@@ -237,3 +239,62 @@ class PaymentCollector(Collector):
             return
         yield GaugeMetricFamily("msc_payments_up", "1 when payments could be read.", value=1)
         yield from leg_payment_metrics(payments)
+
+
+# --- reserve coverage (issue 12) ----------------------------------------------------------------
+
+RESERVE_COVERAGE = "msc_reserve_coverage_bps"
+
+
+def reserve_metrics(found: ReserveComputation | None) -> Iterator[Metric]:
+    """The newest stored reserve computation: coverage and floor in basis points, whether it is
+    below the floor, the reserve's value and the MSC outstanding (sen), and when it was made.
+    Nothing outstanding (coverage undefined) reports no coverage sample, below_floor 0."""
+    coverage = GaugeMetricFamily(
+        RESERVE_COVERAGE, "Reserve coverage of the MSC outstanding, basis points (floored)."
+    )
+    floor = GaugeMetricFamily("msc_reserve_floor_bps", "The treasury's coverage floor, bps.")
+    below = GaugeMetricFamily("msc_reserve_below_floor", "1 when coverage is below the floor.")
+    value = GaugeMetricFamily("msc_reserve_value_idr_units", "The reserve's value, IDR sen.")
+    outstanding = GaugeMetricFamily(
+        "msc_outstanding_units",
+        "MSC outstanding in sen, in the ledger or on chain.",
+        labels=["where"],
+    )
+    computed = GaugeMetricFamily(
+        "msc_reserve_computed_timestamp_seconds", "When the newest computation was made."
+    )
+    if found is not None:
+        if found.coverage_bps is not None:
+            coverage.add_metric([], found.coverage_bps)
+        floor.add_metric([], found.floor_bps)
+        below.add_metric([], int(found.below_floor))
+        value.add_metric([], found.reserve_value_idr)
+        outstanding.add_metric(["ledger"], found.figures.msc_ledger)
+        outstanding.add_metric(["onchain"], found.figures.msc_onchain)
+        computed.add_metric([], found.computed_at_us / 1_000_000)
+    yield from (coverage, floor, below, value, outstanding, computed)
+
+
+class ReserveCollector(Collector):
+    """Reads the newest stored reserve computation at each scrape (``msc_reserve_up`` says
+    whether it could), in a read-only transaction of its own."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the reserve families, plus ``msc_reserve_up``."""
+        try:
+            with transaction(self._engine) as conn:
+                conn.execute(text("SET TRANSACTION READ ONLY"))
+                conn.execute(
+                    text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}")
+                )
+                found = latest_reserve(conn)
+        except SQLAlchemyError as error:
+            log.warning("reserve_metrics_scrape_failed", error=repr(error))
+            yield GaugeMetricFamily("msc_reserve_up", "1 when the reserve could be read.", value=0)
+            return
+        yield GaugeMetricFamily("msc_reserve_up", "1 when the reserve could be read.", value=1)
+        yield from reserve_metrics(found)

@@ -29,13 +29,19 @@ __all__ = [
     "EXCEPTION_DECISION_LIMITS",
     "PARAMETERS",
     "POINT_VALUE_IDR",
+    "QUOTE_SPREAD_BP",
+    "RESERVE_FLOOR_BPS",
+    "RESERVE_HAIRCUT_BPS",
     "Parameter",
     "ParameterInvalid",
     "ParameterUnknown",
     "decision_limit_units",
     "get",
     "point_value_idr_units",
+    "quote_spread_bp",
     "record",
+    "reserve_floor_bps",
+    "reserve_haircut_bps",
     "set_",
 ]
 
@@ -78,7 +84,37 @@ def _amount_of(of: Asset) -> Callable[[object], object]:
 _idr_amount = _amount_of(IDR)
 """A positive Rupiah amount as decimal text ("500" or "500.00"), stored as "500.00"."""
 
+
+def _bps(high: int) -> Callable[[object], object]:
+    """Basis points, a whole number from 0 to ``high`` (an int or its digits, as the CLI
+    passes text), stored as an int."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ParameterInvalid(f"basis points are a whole number >= 0, not {value!r}")
+        if value > high:
+            raise ParameterInvalid(f"at most {high} basis points, not {value}")
+        return value
+
+    return check
+
+
 POINT_VALUE_IDR = "point_value_idr"
+QUOTE_SPREAD_BP = "quote_spread_bp"
+quote_spread_bp_max = 1000
+"""10 %: a larger spread is a typo, not a price."""
+quote_spread_bp_default = 100
+"""The spread while nobody has set ``quote_spread_bp``: 1 % of the Pi sold (decision 0022)."""
+RESERVE_HAIRCUT_BPS = "reserve_haircut_bps"
+RESERVE_FLOOR_BPS = "reserve_floor_bps"
+reserve_haircut_bps_default = 0
+"""Until the treasury sets a haircut, the Pi inventory counts for nothing in the reserve."""
+reserve_floor_bps_default = 10_000
+"""Until the treasury sets a floor, MSC is issued only while the reserve covers it whole."""
+reserve_floor_bps_max = 100_000
+"""A floor above 1000% is a typo, not a policy."""
 EXCEPTION_DECISION_LIMITS: Mapping[str, str] = MappingProxyType(
     {"IDR": "exception_decision_limit_idr", "PI": "exception_decision_limit_pi"}
 )
@@ -96,6 +132,24 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 POINT_VALUE_IDR,
                 "What one MSC Point of cashback is worth, in Rupiah (decimal text, '500.00').",
                 _idr_amount,
+            ),
+            Parameter(
+                RESERVE_HAIRCUT_BPS,
+                "The share of the Pi inventory's Rupiah value the reserve counts, in basis points"
+                " (0 to 10000; unset: 0).",
+                _bps(10_000),
+            ),
+            Parameter(
+                RESERVE_FLOOR_BPS,
+                "The reserve coverage below which no MSC is issued, in basis points of the MSC"
+                f" outstanding (unset: {reserve_floor_bps_default}).",
+                _bps(reserve_floor_bps_max),
+            ),
+            Parameter(
+                QUOTE_SPREAD_BP,
+                "The treasury's spread on a Pi quote, in basis points of the Pi sold, charged as"
+                f" the quote's fee (0 to {quote_spread_bp_max}; {quote_spread_bp_default} unset).",
+                _bps(quote_spread_bp_max),
             ),
             *(
                 Parameter(name, _LIMIT_MEANING.format(asset=code), _amount_of(of))
@@ -160,6 +214,24 @@ def point_value_idr_units(conn: Connection) -> int | None:
     """One MSC Point's value in sen (parameter ``point_value_idr``), None while unset."""
     value = get(conn, POINT_VALUE_IDR)
     return None if value is None else parse_amount(str(value), IDR.scale)
+
+
+def reserve_haircut_bps(conn: Connection) -> int:
+    """The Pi haircut of the reserve (parameter ``reserve_haircut_bps``), 0 while unset."""
+    value = get(conn, RESERVE_HAIRCUT_BPS)
+    return reserve_haircut_bps_default if value is None else int(str(value))
+
+
+def reserve_floor_bps(conn: Connection) -> int:
+    """The coverage floor (parameter ``reserve_floor_bps``), 10000 while unset."""
+    value = get(conn, RESERVE_FLOOR_BPS)
+    return reserve_floor_bps_default if value is None else int(str(value))
+
+
+def quote_spread_bp(conn: Connection) -> int:
+    """The quote spread in basis points (parameter ``quote_spread_bp``, else the default)."""
+    value = get(conn, QUOTE_SPREAD_BP)
+    return quote_spread_bp_default if value is None else int(str(value))
 
 
 def decision_limit_units(conn: Connection, asset_code: str) -> int | None:

@@ -549,6 +549,114 @@ _RATES: tuple[RefusalEntry, ...] = (
         "Harga Pi tidak tersedia saat ini; coba lagi.",
         "No Pi price is available now; try again.",
     ),
+    _e(
+        "rate_stale",
+        503,
+        "Harga Pi dari sumber-sumber sudah terlalu lama; coba lagi nanti.",
+        "The sources' Pi prices are too old to quote at; try again later.",
+    ),
+    _e(
+        "rate_sources_insufficient",
+        503,
+        "Terlalu sedikit sumber harga Pi yang menjawab; coba lagi nanti.",
+        "Too few Pi price sources answered; try again later.",
+    ),
+    _e(
+        "rate_spread_exceeded",
+        503,
+        "Sumber-sumber harga Pi terlalu berbeda; coba lagi nanti.",
+        "The Pi price sources disagree beyond the allowed spread; try again later.",
+    ),
+    _e(
+        "rate_treasury_invalid",
+        422,
+        "Kurs treasury tidak valid.",
+        "The treasury rate is not valid (price, validity or officer).",
+    ),
+    _e("quote_invalid", 422, "Permintaan kuotasi tidak valid.", "The quote request is not valid."),
+    _e(
+        "quote_pair_unsupported",
+        422,
+        "Pasangan aset ini tidak dapat dikuotasi.",
+        "This asset pair cannot be quoted.",
+    ),
+    _e(
+        "quote_amount_invalid",
+        422,
+        "Sebutkan tepat satu jumlah (jual atau beli) yang valid.",
+        "Name exactly one valid amount, sell_amount or buy_amount.",
+    ),
+    _e(
+        "quote_amount_too_small",
+        422,
+        "Jumlah ini terlalu kecil setelah biaya.",
+        "The amount buys nothing after the fee.",
+    ),
+    _e("quote_not_found", 404, "Kuotasi tidak ditemukan.", "No such quote."),
+    _e("quote_expired", 409, "Kuotasi sudah kedaluwarsa.", "The quote has expired."),
+)
+_RESERVES: tuple[RefusalEntry, ...] = (
+    # issue 12: MSC issuance against Rupiah, redemption and reserve coverage
+    _e(
+        "msc_holder_invalid",
+        422,
+        "Pemegang MSC ditulis pioneer:{uid}:MSC atau merchant:{id}:MSC.",
+        "An MSC holder is pioneer:{uid}:MSC or merchant:{id}:MSC.",
+    ),
+    _e(
+        "bank_deposit_invalid",
+        422,
+        "Data setoran bank tidak valid.",
+        "The bank deposit is not valid.",
+    ),
+    _e(
+        "bank_deposit_conflict",
+        409,
+        "Referensi setoran bank ini sudah dibukukan dengan data lain.",
+        "This bank deposit reference is already booked with other fields.",
+    ),
+    _e(
+        "bank_deposit_unknown",
+        404,
+        "Setoran bank tidak ditemukan.",
+        "No bank deposit has this reference.",
+    ),
+    _e(
+        "bank_deposit_not_issuable",
+        409,
+        "Setoran ini modal cadangan, bukan pembelian MSC.",
+        "This deposit is reserve capital, not a purchase of MSC.",
+    ),
+    _e(
+        "reserve_coverage_below_floor",
+        409,
+        "Cadangan tidak mencukupi; MSC baru tidak diterbitkan saat ini.",
+        "Reserve coverage is below the floor; no new MSC is issued now.",
+    ),
+    _e(
+        "redemption_invalid",
+        422,
+        "Permintaan penukaran MSC tidak valid.",
+        "The redemption request is not valid.",
+    ),
+    _e(
+        "redemption_conflict",
+        409,
+        "Kunci permintaan ini sudah dipakai untuk penukaran lain.",
+        "This request key already redeemed other MSC.",
+    ),
+    _e(
+        "redemption_exceeds_balance",
+        409,
+        "Saldo MSC tidak mencukupi.",
+        "The holder has less MSC than this.",
+    ),
+    _e(
+        "redemption_exceeds_backing",
+        409,
+        "MSC yang diterbitkan dengan Rupiah lebih kecil dari jumlah ini.",
+        "Less MSC was issued against Rupiah than this.",
+    ),
 )
 _CHECKOUT: tuple[RefusalEntry, ...] = (
     _e(
@@ -840,6 +948,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_CAMPAIGN,
         *_SHARES,
         *_RATES,
+        *_RESERVES,
         *_CHECKOUT,
         *_STATEMENT,
         *_DECISIONS,

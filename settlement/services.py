@@ -45,6 +45,11 @@ class Services(Protocol):
         ...
 
     @property
+    def rates_sandbox_app(self) -> ASGIApp | None:
+        """The in-process rates sandbox to mount under /rates-sandbox, if any."""
+        ...
+
+    @property
     def qris_adapters(self) -> Mapping[str, GatewayAdapter]:
         """The QRIS gateway notification adapters by provider name."""
         ...

@@ -1,1 +1,1 @@
-"""Price sources for converting between assets (Pi in Rupiah); real ones come with conversion."""
+"""Price sources for converting between assets (Pi in Rupiah): HTTP JSON sources and the sandbox."""

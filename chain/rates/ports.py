@@ -23,7 +23,7 @@ class RateSource(Protocol):
 
     @property
     def name(self) -> str:
-        """The source's name, recorded with every quote."""
+        """The source's name, recorded with every reading and quote."""
         ...
 
     def price(self, base: str, quote: str) -> PriceObservation:
@@ -31,5 +31,32 @@ class RateSource(Protocol):
         ...
 
 
+SOURCE_UNREACHABLE = "source_unreachable"
+SOURCE_TIMEOUT = "source_timeout"
+SOURCE_STATUS = "source_status"
+SOURCE_TOO_LARGE = "source_too_large"
+SOURCE_BAD_JSON = "source_bad_json"
+SOURCE_FIELD_MISSING = "source_field_missing"
+SOURCE_VALUE_INVALID = "source_value_invalid"
+SOURCE_PAIR_UNKNOWN = "source_pair_unknown"
+FAILURES = frozenset(
+    {
+        SOURCE_UNREACHABLE,
+        SOURCE_TIMEOUT,
+        SOURCE_STATUS,
+        SOURCE_TOO_LARGE,
+        SOURCE_BAD_JSON,
+        SOURCE_FIELD_MISSING,
+        SOURCE_VALUE_INVALID,
+        SOURCE_PAIR_UNKNOWN,
+    }
+)
+"""Why a source gave no price: stored with the failed reading (``rate_readings.failure``)."""
+
+
 class RateUnavailable(Exception):
-    """The source has no price for this pair now."""
+    """The source has no price for this pair now; ``reason`` is one of ``FAILURES``."""
+
+    def __init__(self, detail: str, reason: str = SOURCE_PAIR_UNKNOWN) -> None:
+        super().__init__(detail)
+        self.reason = reason

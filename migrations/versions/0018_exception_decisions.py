@@ -4,7 +4,7 @@ one decision per exception or flag, who took it, when, the outcome, the note and
 from alembic import op
 
 revision = "0018_exception_decisions"
-down_revision = "0014_checkout_refund_suspended"
+down_revision = "0017_msc_issuance"
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 import structlog
 
 from chain.qris.payload import to_dynamic
-from chain.rates.ports import RateSource
 from escrow.model import ResultCode, TransferRequest, transfer_id
 from escrow.refusals import Refusal
 from settlement import chart, parameters
@@ -31,6 +30,7 @@ from settlement.merchants import service as merchants
 from settlement.merchants.model import Merchant
 from settlement.pi.expectations import PI_EXPECTATIONS
 from settlement.qris.expectations import QRIS_EXPECTATIONS
+from settlement.rates.panel import RatePanel
 from settlement.rates.quotes import Quote, lock_quote
 from settlement.shares.rules import Destination, cashback_points, rule_for, split
 from settlement.tenders import Tender
@@ -61,10 +61,10 @@ class CheckoutWindows:
 
 @dataclass(frozen=True, slots=True)
 class CheckoutDeps:
-    """What checkouts need beyond the unit of work: a price source, the windows, the conversion
-    of the merchant's settlement preference."""
+    """What checkouts need beyond the unit of work: the rate panel (its sources' median prices
+    the Pi leg), the windows, the conversion of the merchant's settlement preference."""
 
-    rates: RateSource
+    rates: RatePanel
     windows: CheckoutWindows
     conversion: SettlementConversion
 
@@ -97,7 +97,7 @@ def create_checkout(
     merchant = merchants.require_active(uow.conn, request.merchant_id)
     _check_request(merchant, request, tenders)
     quote = None
-    if Tender.PI in tenders:  # the price source is asked before any row is locked
+    if Tender.PI in tenders:  # the rate sources are asked before any row is locked
         quote = lock_quote(uow, deps.rates, "PI", "IDR", deps.windows.quote_ttl_s)
     checkout_id = new_checkout_id()
     discount = 0

@@ -13,9 +13,11 @@ from settlement.cli import (
     checkout,
     ledger,
     merchant,
+    msc,
     outbox,
     pi,
     qris,
+    rates,
     serve,
     shares,
     worker,
@@ -70,6 +72,8 @@ app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")
 app.add_typer(chain.app, name="chain")
+app.add_typer(msc.app, name="msc")
+app.add_typer(msc.reserves_app, name="reserves")
 app.command("worker")(worker.worker)  # production worker (Celery), see settlement/worker.py
 app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")
@@ -84,3 +88,5 @@ app.add_typer(shares.campaign_app, name="campaign")
 app.add_typer(shares.share_app, name="share")
 app.add_typer(shares.points_app, name="points")
 app.add_typer(shares.parameter_app, name="parameter")
+app.add_typer(rates.rate_app, name="rate")
+app.add_typer(rates.quote_app, name="quote")

@@ -9,12 +9,11 @@ import typer
 
 from chain.evm.anvil import ANVIL_CHAIN_ID
 from escrow.clock import SystemClock
-from settlement.bootstrap import build_evm_sender
+from settlement.bootstrap import build_evm_sender, build_rates
 from settlement.cli.database import migrated_engine
 from settlement.cli.errors import CommandFailed
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
-from settlement.evm.amounts import parse_msc
 from settlement.evm.deployment import (
     DeploymentLostError,
     configured_roles,
@@ -24,7 +23,8 @@ from settlement.evm.deployment import (
 from settlement.evm.deposits import scan_deposits
 from settlement.evm.reconcile import reconcile
 from settlement.logging import configure_logging
-from settlement.unit_of_work import unit_of_work
+from settlement.reserves import reserve
+from settlement.unit_of_work import run, unit_of_work
 
 app = typer.Typer(help="MSC token and audit anchor on the EVM chain.", no_args_is_help=True)
 
@@ -94,41 +94,31 @@ def reconcile_command(output: OutputOption = Output.TEXT) -> None:
 
 
 @app.command("attest")
-def attest_command(
-    amount: str = typer.Option(..., help="Reserve in MSC (Rp), e.g. 1000000.00"),
-    *,
-    by: ByOption,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Sign (service key = attester) and post a reserve attestation: the token's mint cap."""
-    from chain.evm.attestation import sign_reserve_attestation
-    from settlement.evm.token import attest_request
+def attest_command(*, by: ByOption, output: OutputOption = Output.TEXT) -> None:
+    """Compute the reserve (stored, at the rate source's price) and post it as the token's
+    signed reserve attestation, its mint cap: the figure is never typed by hand."""
+    from settlement.reserves.attestation import attest_reserve
 
-    try:
-        sen = parse_msc(amount)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from error
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
     record_operator("chain attest", by)
-    with migrated_engine(settings) as engine, engine.connect() as conn:
-        sender = build_evm_sender(settings, engine)
-        deployment = load_deployment(conn, sender.node.chain_id)
-    timestamp = sender.node.latest_timestamp()
-    signature = sign_reserve_attestation(
-        sender.account, deployment.chain_id, deployment.token, sen, timestamp
-    )
-    receipt = sender.execute(
-        "attest",
-        f"{sen}:{timestamp}",
-        lambda: attest_request(deployment.token, sen, timestamp, signature),
-    )
+    clock = SystemClock()
+    with migrated_engine(settings) as engine:
+        panel = build_rates(settings, clock, engine).panel
+        price = run(engine, clock, lambda uow: reserve.reserve_price(uow, panel))
+        done = attest_reserve(engine, clock, build_evm_sender(settings, engine), price)
     emit(
-        {"reserve_cap": sen, "timestamp": timestamp, "tx_hash": receipt.tx_hash},
+        {
+            "reserve_cap": done.amount,
+            "computation": done.computation.id,
+            "coverage_bps": done.computation.coverage_bps,
+            "timestamp": done.timestamp,
+            "tx_hash": done.tx_hash,
+        },
         output,
-        text=lambda done: (
-            f"reserve cap {done['reserve_cap']} sen attested at {done['timestamp']}"
-            f" in {done['tx_hash']}"
+        text=lambda shown: (
+            f"reserve cap {shown['reserve_cap']} sen (computation {shown['computation']})"
+            f" attested at {shown['timestamp']} in {shown['tx_hash']}"
         ),
     )
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from escrow.money import asset, parse_amount
-from settlement.bootstrap import build_checkout
+from settlement.bootstrap import build_checkout, build_rates
 from settlement.checkout import service
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.pricing import TenderShare
@@ -61,7 +61,7 @@ def create_command(
         campaign_id=campaign,
         pioneer_uid=pioneer,
     )
-    deps = build_checkout(settings, None)
+    deps = build_checkout(settings, build_rates(settings, None).panel)
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         created = service.create_checkout(uow, deps, request, f"cli:{by}")
@@ -88,7 +88,7 @@ def handover_command(
     """Confirm hand-over for the merchant: escrow is released to it now, less the shares."""
     record_operator("checkout handover", by)
     settings = Settings()
-    deps = build_checkout(settings, None)
+    deps = build_checkout(settings, build_rates(settings, None).panel)
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         service.handover(uow, deps, checkout_id, None, f"cli:{by}")

@@ -58,6 +58,10 @@ MONEY_MOVING_COMMANDS = frozenset(
         "chain deploy",
         "chain attest",
         "chain scan-deposits",
+        "msc deposit",
+        "msc issue",
+        "msc redeem",
+        "msc withdraw",
         "period close",
         "outbox requeue",
         "audit anchor",
@@ -71,6 +75,7 @@ MONEY_MOVING_COMMANDS = frozenset(
         "key revoke",
         "campaign add",
         "points fund",
+        "rate set",
     }
 )
 """Commands that create, post, void or send money, or grant or withdraw the right to (mint,

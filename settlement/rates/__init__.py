@@ -1,1 +1,2 @@
-"""Quotes: a price from a rate source, recorded and locked for a window."""
+"""The Pi rate and quotes: stored readings of the sources, their median, rate quotes and SEP-38
+firm quotes (decision 0022)."""

@@ -1,5 +1,6 @@
-"""A quote locks a source's price for a window and records it (``rate_quotes``), so that every
-amount converted at it names the rate id, the source and the time it was observed."""
+"""A rate quote locks the panel's median for a window and records it (``rate_quotes``) with the
+readings it is the median of, so that every amount converted at it names the rate id, its
+sources and when they observed it."""
 
 from __future__ import annotations
 
@@ -9,25 +10,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from chain.rates.ports import RateSource, RateUnavailable
-from escrow.calendar import from_us, to_us
-from escrow.refusals import Refusal
+from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.sql import sql
+from settlement.rates.median import RateRefused
+from settlement.rates.panel import RatePanel, current_price
 from settlement.unit_of_work import UnitOfWork
 
-observation_age_s_max = 300
-"""A price observed longer ago than this is stale and quotes nothing."""
-
-
-class RateRefused(Refusal, LookupError):
-    """No fresh price to quote at: nothing is quoted, nothing written."""
-
-    code = "rate_unavailable"
+__all__ = ["Quote", "RateRefused", "find_quote", "find_quotes", "lock_quote"]
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """``price_units`` of ``quote_asset`` per whole ``base_asset``, until ``expires_at_us``."""
+    """``price_units`` of ``quote_asset`` per whole ``base_asset``, until ``expires_at_us``;
+    ``source`` is the one source's name or ``median``, ``reading_ids`` the readings used."""
 
     id: uuid.UUID
     base_asset: str
@@ -37,32 +32,30 @@ class Quote:
     observed_at_us: int
     created_at_us: int
     expires_at_us: int
+    reading_ids: tuple[int, ...] = ()
 
 
-def lock_quote(uow: UnitOfWork, source: RateSource, base: str, quote: str, ttl_s: int) -> Quote:
-    """Ask ``source`` for the price (before any row is locked) and record it for ``ttl_s``."""
-    try:
-        seen = source.price(base, quote)
-    except RateUnavailable as unavailable:
-        raise RateRefused(str(unavailable)) from None
+def lock_quote(uow: UnitOfWork, panel: RatePanel, base: str, quote: str, ttl_s: int) -> Quote:
+    """The panel's median now (sources asked before any row is locked), held for ``ttl_s``;
+    ``RateRefused`` (``rate_stale``, ``rate_sources_insufficient``, ``rate_spread_exceeded``)."""
+    median = current_price(uow, panel, base, quote)
     now_us = uow.clock.now_us()
-    if seen.price_units <= 0 or now_us - seen.observed_at_us > observation_age_s_max * 1_000_000:
-        raise RateRefused(f"{source.name} has no fresh {base} price")
     locked = Quote(
         uuid.uuid4(),
         base,
         quote,
-        seen.price_units,
-        seen.source,
-        seen.observed_at_us,
+        median.price_units,
+        median.source,
+        median.observed_at_us,
         now_us,
-        now_us + ttl_s * 1_000_000,
+        now_us + ttl_s * US_PER_S,
+        tuple(r.id for r in median.used),
     )
     uow.conn.execute(
         sql(
             "INSERT INTO rate_quotes (id, base_asset, quote_asset, price_units, source,"
-            " observed_at, created_at, expires_at) VALUES (:id, :base, :quote, :price, :source,"
-            " :observed, :created, :expires)"
+            " observed_at, created_at, expires_at, reading_ids) VALUES (:id, :base, :quote,"
+            " :price, :source, :observed, :created, :expires, :readings)"
         ),
         {
             "id": locked.id,
@@ -73,13 +66,15 @@ def lock_quote(uow: UnitOfWork, source: RateSource, base: str, quote: str, ttl_s
             "observed": from_us(locked.observed_at_us),
             "created": from_us(now_us),
             "expires": from_us(locked.expires_at_us),
+            "readings": list(locked.reading_ids),
         },
     )
     return locked
 
 
 _QUOTE_COLUMNS = (
-    "id, base_asset, quote_asset, price_units, source, observed_at, created_at, expires_at"
+    "id, base_asset, quote_asset, price_units, source, observed_at, created_at, expires_at,"
+    " reading_ids"
 )
 
 
@@ -101,6 +96,12 @@ def find_quotes(conn: Connection, quote_ids: Sequence[uuid.UUID]) -> dict[uuid.U
             to_us(row.observed_at),
             to_us(row.created_at),
             to_us(row.expires_at),
+            tuple(row.reading_ids),
         )
         for row in rows
     }
+
+
+def find_quote(conn: Connection, quote_id: uuid.UUID) -> Quote | None:
+    """The recorded quote with this id."""
+    return find_quotes(conn, [quote_id]).get(quote_id)

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from api.auth import PIONEER_PATHS
 from api.openapi import SECURITY_SCHEMES
 from api.problems import PROBLEM_MEDIA_TYPE
 from chain.pi.sandbox.inprocess import inprocess_client
@@ -39,6 +40,7 @@ PATH_VALUES = {
     "rule_id": "default",
     "exception_id": "1",
     "flag_id": "1",
+    "quote_id": "00000000-0000-4000-8000-000000000000",
 }
 
 
@@ -72,9 +74,12 @@ def credentials(app: FastAPI, http: httpx.Client) -> dict[str, str]:
 def _credentials(credentials: dict[str, str], path: str) -> dict[str, str]:
     """The headers that pass ``path``'s authentication: the Pioneer's token on the Pi routes,
     the operator's (a treasury principal) and a fresh Idempotency-Key on the API-key routes
-    (the treasury's decisions on QRIS exceptions and Pi flags among them)."""
+    (the treasury's decisions on QRIS exceptions and Pi flags among them), the Pioneer's token
+    and a fresh Idempotency-Key on the Pioneer's other routes."""
     found = {k: v for k, v in credentials.items() if k != "operator"}
-    if not path.startswith(("/v1/pi/", "/v1/qris/")) or path.endswith("/decision"):
+    if PIONEER_PATHS.match(path):
+        found |= {"Idempotency-Key": str(uuid.uuid4())}
+    elif not path.startswith(("/v1/pi/", "/v1/qris/")) or path.endswith("/decision"):
         found |= {"Authorization": credentials["operator"], "Idempotency-Key": str(uuid.uuid4())}
     return found
 

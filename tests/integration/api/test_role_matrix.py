@@ -91,6 +91,19 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/campaigns"): STAFF,
     ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
     ("GET", "/v1/share-rules/{rule_id}"): STAFF,
+    # MSC against Rupiah: the treasury books deposits, issues and redeems; the Pioneer
+    # withdraws to chain with the Pi access token; the reserve is public.
+    ("POST", "/v1/msc/bank-deposits"): STAFF,
+    ("POST", "/v1/msc/issuances"): STAFF,
+    ("POST", "/v1/msc/redemptions"): STAFF,
+    ("POST", "/v1/msc/withdrawals"): frozenset({PIONEER}),
+    ("GET", "/v1/reserves"): frozenset(CALLERS),
+    # Rates and quotes: the Pioneer asks for a firm quote with the Pi access token and reads
+    # their own; the treasury reads any, reads the rate panel and enters the treasury's rate.
+    ("POST", "/v1/quotes"): frozenset({PIONEER}),
+    ("GET", "/v1/quotes/{quote_id}"): STAFF | {PIONEER},
+    ("GET", "/v1/rates"): STAFF,
+    ("POST", "/v1/rates/treasury"): STAFF,
     # The treasury decides QRIS exceptions and Pi flags, and reads its books (decision 0026).
     ("POST", "/v1/qris/exceptions/{exception_id}/decision"): STAFF,
     ("POST", "/v1/pi-flags/{flag_id}/decision"): STAFF,
@@ -191,10 +204,19 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "key_id": str(uuid.uuid4()),
         "payment_id": "matrix-payment",
         "provider": "xendit",
+        "quote_id": _quote(http, credentials[PIONEER]),
         "exception_id": "1",
         "flag_id": "1",
     }
     return {"credentials": credentials, "path_values": path_values}
+
+
+def _quote(http: httpx.Client, pioneer: str) -> str:
+    """A firm quote the matrix's Pioneer asked for (so that reading it meets its requester)."""
+    body = {"sell_asset": "PI", "buy_asset": "MSC", "sell_amount": "1.0000000"}
+    created = http.post("/v1/quotes", json=body, headers=headers(pioneer))
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
 
 
 def _paid_checkout(http: httpx.Client, merchant: str, pioneer: dict[str, str]) -> str:

@@ -31,7 +31,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import Engine
 
 from api.app import create_app
 from chain.pi.sandbox.inprocess import inprocess_client
@@ -54,9 +53,11 @@ SIGNED_BODIES = frozenset({"midtrans", "snap"})
 
 @pytest.fixture(scope="module")
 def service(
-    database_url: str, db_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FastAPI]:
-    """The app with every gateway configured (SNAP too, so its route reaches its adapter)."""
+    """The app with every gateway configured (SNAP too, so its route reaches its adapter), on
+    the module's own database: a generated treasury rate it enters is a source of every later
+    quote on its database, and stays out of the other modules' checkouts."""
     snap_key = tmp_path_factory.mktemp("snap") / "pjp.pem"
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     snap_key.write_bytes(
@@ -64,7 +65,7 @@ def service(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    container = build_container(Settings(qris_snap_public_key_file=snap_key), database_url)
+    container = build_container(Settings(qris_snap_public_key_file=snap_key), module_database_url)
     yield create_app(container)
     container.engine.dispose()
 
@@ -94,7 +95,7 @@ def api_schema(service: FastAPI) -> BaseSchema:
 def _headers(operation: Operation, credentials: dict[str, str] | None) -> dict[str, str]:
     if credentials is None:
         return {}
-    pioneer = operation.path.startswith("/v1/pi/")
+    pioneer = operation.path.startswith(("/v1/pi/", "/v1/quotes"))
     authorization = credentials["pioneer" if pioneer else "operator"]
     return {"Authorization": authorization, "X-CALLBACK-TOKEN": credentials["xendit"]}
 

@@ -17,7 +17,7 @@ from escrow.ledger import Ledger
 from settlement import chart, parameters, points
 from settlement.campaigns import service as campaigns
 from settlement.campaigns.model import CampaignRequest
-from settlement.checkout import service
+from settlement.checkout import repository, service
 from settlement.checkout.apply import OUTBOX_PI_REFUND
 from settlement.checkout.conversion import KeepTenderAsset
 from settlement.checkout.errors import CheckoutRefused
@@ -31,6 +31,9 @@ from settlement.outbox import OutboxMessage
 from settlement.pi import u2a
 from settlement.pi.expectations import find_by_reference, metadata_for
 from settlement.qris.notifications import apply_notification
+from settlement.rates.median import RatePolicy, RateRefused
+from settlement.rates.panel import RatePanel
+from settlement.rates.quotes import find_quote
 from settlement.shares.rules import parse_rule, set_rule
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork, bind
@@ -47,7 +50,7 @@ TTL_S, QUOTE_S, RELEASE_S = 900, 120, 3600
 
 def deps(world: PiWorld) -> CheckoutDeps:
     return CheckoutDeps(
-        SandboxRateSource(PI_PRICE, world.clock),
+        RatePanel((SandboxRateSource(PI_PRICE, world.clock),)),
         CheckoutWindows(TTL_S, QUOTE_S, RELEASE_S),
         KeepTenderAsset(),
     )
@@ -453,3 +456,43 @@ def test_a_payment_made_before_expiry_counts_though_told_after(
         CheckoutStatus.PAID
     )
     assert refunds_of(db_conn, checkout_id) == []
+
+
+def test_the_pi_leg_is_quoted_at_the_median_of_the_fresh_sources(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    merchant_id = onboard(db_conn, pi_world)
+    sources = (
+        SandboxRateSource(PI_PRICE, pi_world.clock, "one"),
+        SandboxRateSource(PI_PRICE + 10_000, pi_world.clock, "two"),
+    )
+    panel = RatePanel(sources, RatePolicy(sources_min=2, spread_bp_max=500))
+    created = service.create_checkout(
+        uow_of(db_conn, pi_world),
+        replace(deps(pi_world), rates=panel),
+        half_and_half(merchant_id),
+        "merchant:test",
+    )
+    pi_leg = created.legs[0]
+    quote_id = repository.leg_extras(db_conn, [created.id])[pi_leg.reference].quote_id
+    quote = find_quote(db_conn, quote_id) if quote_id else None
+    assert quote is not None
+    assert (quote.price_units, quote.source, len(quote.reading_ids)) == (505_000, "median", 2)
+    assert pi_leg.amount_units == HALF * 10**7 // 505_000 + 1  # Rp 7.500 at Rp 5.050, rounded up
+
+
+def test_a_pi_leg_without_enough_fresh_sources_opens_nothing(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    merchant_id = onboard(db_conn, pi_world)
+    panel = RatePanel((SandboxRateSource(PI_PRICE, pi_world.clock),), RatePolicy(sources_min=2))
+    before = counts(db_conn)
+    with pytest.raises(RateRefused) as refused:
+        service.create_checkout(
+            uow_of(db_conn, pi_world),
+            replace(deps(pi_world), rates=panel),
+            half_and_half(merchant_id),
+            "merchant:test",
+        )
+    assert refused.value.code == "rate_sources_insufficient"
+    assert counts(db_conn) == before

@@ -26,6 +26,11 @@ PRODUCTION_SAFE = {
     "evm_private_key_file": "/run/secrets/evm.key",
     "evm_confirmations": 2,
     "qris_midtrans_api_url": "https://api.midtrans.com",
+    "rates_sources": [
+        {"name": "one", "url": "https://rates-one.example/pi-idr", "field": "data.price"},
+        {"name": "two", "url": "https://rates-two.example/idr-pi", "field": "p", "inverse": True},
+    ],
+    "rates_sources_min": 2,
 }
 
 
@@ -59,6 +64,11 @@ def test_production_with_real_settings_starts() -> None:
         ("qris_midtrans_server_key", "dev-only-midtrans-server-key"),
         ("qris_midtrans_api_url", "http://midtrans-sandbox.internal"),
         ("qris_midtrans_api_url", "https://api.sandbox.midtrans.com"),
+        ("rates_sources_min", 1),
+        (
+            "rates_sources",
+            [{"name": "sandbox", "url": "http://rates-sandbox.internal/price", "field": "d.p"}],
+        ),
     ],
 )
 def test_production_refuses_each_default(field: str, value: object) -> None:
@@ -176,3 +186,22 @@ def test_data_dir_is_the_projects_whatever_the_working_folder(
 def test_data_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MSC_DATA_DIR", str(tmp_path / "elsewhere"))
     assert Settings().data_dir == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize("names", [["a", "a"], ["treasury"]])
+def test_rate_sources_have_distinct_names_and_none_is_the_treasury(names: list[str]) -> None:
+    sources = [{"name": n, "url": "https://rates.example/p", "field": "p"} for n in names]
+    with pytest.raises(ValidationError, match="distinct names"):
+        Settings(rates_sources=sources)  # type: ignore[arg-type]
+
+
+def test_rate_sources_come_from_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "MSC_RATES_SOURCES",
+        '[{"name": "one", "url": "https://rates.example/p", "field": "data.price",'
+        ' "inverse": true, "observed_field": "data.at"}]',
+    )
+    (source,) = Settings().rates_sources
+    assert (source.name, source.field, source.inverse, source.observed_field) == (
+        "one", "data.price", True, "data.at",
+    )  # fmt: skip

@@ -1,6 +1,6 @@
 """Deciding a QRIS reconciliation exception: what each kind's money is and where it goes.
 
-The kinds fall in three groups (decision 0026):
+The kinds fall in four groups (decision 0026):
 
 - money that reached the acquirer and was never booked (``unmatched_report``,
   ``unmatched_event``, ``duplicate``, ``amount_mismatch``): it comes from

@@ -145,6 +145,12 @@ MSC_UNMATCHED = AccountPattern(
     "MSC burnt on chain with a deposit reference nobody registered.",
     flags=_NEVER_NEGATIVE_LIABILITY,
 )  # fmt: skip
+BANK_PAYOUTS = AccountPattern(
+    "bank:payouts:IDR", "IDR", AccountKind.ASSET,
+    "Rupiah leaving the treasury's bank in daily payout batches: each line is held (pending) to"
+    " here when its batch is written, posted when the bank accepts it, voided when it rejects it.",
+    owner="treasury",
+)  # fmt: skip
 SUSPENSE = {
     asset: AccountPattern(
         f"suspense:{asset}",
@@ -181,6 +187,9 @@ class TransferCode(StrEnum):
     CAMPAIGN_FUNDED = "campaign.funded"
     CAMPAIGN_DISCOUNT = "campaign.discount"
     POINTS_FUNDED = "points.funded"
+    PAYOUT_HOLD = "payout.hold"
+    PAYOUT_PAID = "payout.paid"
+    PAYOUT_RETURNED = "payout.returned"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
@@ -213,6 +222,11 @@ _MEANINGS = {
     TransferCode.CAMPAIGN_DISCOUNT: "A Pi-Zone discount: reserved (pending) from the campaign "
     "budget to the merchant at checkout, posted at release, voided at refund or expiry.",
     TransferCode.POINTS_FUNDED: "The treasury puts authorised MSC Points into the points budget.",
+    TransferCode.PAYOUT_HOLD: "A payout line of the day's bank batch: pending from the payer's "
+    "account (merchant, QRIS refunds owed, redemption) to the bank payouts account.",
+    TransferCode.PAYOUT_PAID: "The bank accepted a payout line: its hold posted.",
+    TransferCode.PAYOUT_RETURNED: "The bank rejected a payout line: its hold voided, the money "
+    "back in the payer's account.",
     TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
     "timeout passed (escrow.rules).",
 }
@@ -238,6 +252,7 @@ CHART = Chart(
         CAMPAIGN_BUDGET,
         MSC_ONCHAIN,
         MSC_UNMATCHED,
+        BANK_PAYOUTS,
         *SUSPENSE.values(),
     ),
     (TransferCodeDecl(str(code), _MEANINGS[code]) for code in TransferCode),
@@ -347,6 +362,11 @@ def msc_onchain() -> AccountSpec:
 def msc_unmatched() -> AccountSpec:
     """``msc:onchain:unmatched``."""
     return MSC_UNMATCHED.spec()
+
+
+def bank_payouts() -> AccountSpec:
+    """``bank:payouts:IDR``."""
+    return BANK_PAYOUTS.spec()
 
 
 def suspense(asset: str) -> AccountSpec:

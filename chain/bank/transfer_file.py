@@ -1,0 +1,105 @@
+"""The payout batch as a bank transfer file (CSV, layout in decision 0023), written as a stream.
+
+    H,<batch id>,<business day YYYY-MM-DD>,<cut-off, ISO 8601 in WIB>,IDR
+    D,<line reference>,<bank code>,<account number>,<holder name>,<amount>,<kind>,<payee>
+    T,<line count>,<total amount>,<SHA-256 hex of every byte before the T line>
+
+ASCII, one record per line ending in LF, no quoting (no field may hold a comma), amounts in
+Rupiah with exactly two decimals. The same header and lines always give the same bytes: the
+file carries no time but the batch's own cut-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from chain.bank.account import BankAccount
+from escrow.calendar import WIB, from_us
+from escrow.errors import InvariantViolation
+from escrow.money import format_amount
+
+IDR_SCALE = 2
+line_no_digits = 6
+batch_lines_max = 10**line_no_digits - 1
+"""A line reference has six digits: at most 999,999 lines per batch."""
+BATCH_ID = re.compile(r"PO[0-9]{8}")
+PAYEE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+KINDS = frozenset({"merchant", "qris_refund", "redemption"})
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader:
+    """What the H line says: the batch, its WIB business day and its cut-off (µs)."""
+
+    batch_id: str
+    business_day: date
+    cutoff_at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLine:
+    """One D line: a transfer of ``amount_units`` sen to ``account``."""
+
+    line_no: int
+    account: BankAccount
+    amount_units: int
+    kind: str
+    payee: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileSummary:
+    """The control line's figures."""
+
+    line_count: int
+    total_units: int
+    sha256: str
+
+
+def batch_id_of(day: date) -> str:
+    """``PO`` and the business day: one batch per WIB day."""
+    return f"PO{day:%Y%m%d}"
+
+
+def line_reference(batch_id: str, line_no: int) -> str:
+    """The line's reference, unique across batches (``PO20261201-000001``)."""
+    return f"{batch_id}-{line_no:0{line_no_digits}d}"
+
+
+def write_transfer_file(
+    header: BatchHeader, lines: Iterable[TransferLine], write: Callable[[bytes], object]
+) -> FileSummary:
+    """Write the file to ``write`` line by line (lines in ``line_no`` order, from 1) and return
+    its control figures; nothing is held but the running digest."""
+    digest = hashlib.sha256()
+
+    def emit(record: str) -> None:
+        data = record.encode("ascii") + b"\n"
+        digest.update(data)
+        write(data)
+
+    if not BATCH_ID.fullmatch(header.batch_id):
+        raise InvariantViolation(f"batch id {header.batch_id!r}")
+    cutoff = from_us(header.cutoff_at_us).astimezone(WIB).isoformat(timespec="seconds")
+    emit(f"H,{header.batch_id},{header.business_day.isoformat()},{cutoff},IDR")
+    count = total = 0
+    for line in lines:
+        count += 1
+        if line.line_no != count or count > batch_lines_max:
+            raise InvariantViolation(f"line {line.line_no} where {count} was due")
+        if line.kind not in KINDS or not PAYEE.fullmatch(line.payee) or line.amount_units <= 0:
+            raise InvariantViolation(f"line {line.line_no} cannot be written")
+        total += line.amount_units
+        account = line.account
+        emit(
+            f"D,{line_reference(header.batch_id, line.line_no)},{account.bank_code},"
+            f"{account.account_number},{account.holder_name},"
+            f"{format_amount(line.amount_units, IDR_SCALE)},{line.kind},{line.payee}"
+        )
+    checksum = digest.hexdigest()
+    write(f"T,{count},{format_amount(total, IDR_SCALE)},{checksum}\n".encode("ascii"))
+    return FileSummary(count, total, checksum)

@@ -1,0 +1,198 @@
+"""Cutting the day's batch: every obligation due by the WIB cut-off, its money held, its file's
+checksum recorded; merchants who keep Pi are paid by A2U in the same unit of work.
+
+A business day has one batch, written once: cutting it again answers the stored batch. The
+batch's lines are numbered in a fixed order (kind, payee, source), each line's money moves by a
+pending transfer from its debit account to ``bank:payouts:IDR`` (so it cannot be paid twice,
+nor spent meanwhile), and a line is taken only while its debit account's available balance
+covers it and the lines before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import text
+
+from chain.bank.transfer_file import batch_id_of, line_reference
+from escrow.calendar import WIB, from_us, to_us
+from escrow.errors import InvariantViolation
+from escrow.model import TransferFlags, TransferRequest, transfer_id
+from escrow.rules import batch_transfers_max
+from settlement import chart
+from settlement.chart import TransferCode, open_account
+from settlement.payouts import obligations, store
+from settlement.payouts.errors import CUTOFF_NOT_REACHED, NOTHING_DUE, PayoutRefused
+from settlement.payouts.pi import pay_pi_merchants
+from settlement.payouts.store import Batch
+from settlement.payouts.transfer_file import write_file
+from settlement.pi.deps import PiDeps
+from settlement.unit_of_work import UnitOfWork
+
+HOLD_NAMESPACE = "payout.hold"
+_CUT_LOCK = "payout-cut"
+_UNSET_SHA256 = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class CutPolicy:
+    """The treasury's settings for the cut (``MSC_PAYOUT_CUTOFF_WIB``, ``MSC_PAYOUT_LINES_MAX``)."""
+
+    cutoff: time
+    lines_max: int
+
+    @classmethod
+    def of(cls, cutoff_wib: str, lines_max: int) -> CutPolicy:
+        """From the settings' ``HH:MM``."""
+        hour, minute = cutoff_wib.split(":")
+        return cls(time(int(hour), int(minute)), lines_max)
+
+
+@dataclass(frozen=True, slots=True)
+class CutResult:
+    """The day's batch (None when only Pi payouts were due) and the A2U payouts requested."""
+
+    batch: Batch | None
+    pi_payouts: int
+    written: bool
+
+
+def hold_id(obligation_id: uuid.UUID) -> uuid.UUID:
+    """The pending transfer holding an obligation's money."""
+    return transfer_id(HOLD_NAMESPACE, str(obligation_id))
+
+
+def cutoff_at_us(day: date, cutoff: time) -> int:
+    """The cut-off of ``day`` (WIB) in µs."""
+    return to_us(datetime.combine(day, cutoff, tzinfo=WIB))
+
+
+def cut(uow: UnitOfWork, day: date, policy: CutPolicy, by: str, pi: PiDeps | None) -> CutResult:
+    """Cut the batch of business ``day`` (refused before its cut-off, or when nothing is due)."""
+    conn = uow.conn
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": _CUT_LOCK})
+    batch_id = batch_id_of(day)
+    existing = store.find(conn, batch_id)
+    if existing is not None:
+        return CutResult(existing, 0, written=False)
+    now_us = uow.clock.now_us()
+    cutoff_us = cutoff_at_us(day, policy.cutoff)
+    if now_us < cutoff_us:
+        raise PayoutRefused(
+            f"the cut-off of {day} ({policy.cutoff:%H:%M} WIB) has not passed",
+            code=CUTOFF_NOT_REACHED,
+        )
+    open_account(uow.ledger, chart.bank_payouts())
+    obligations.gather_merchants(conn, day.isoformat(), cutoff_us, now_us)
+    obligations.gather_qris_refunds(conn, chart.qris_refunds().code, cutoff_us, now_us)
+    count, total = _pick(uow, cutoff_us, policy.lines_max)
+    pi_payouts = pay_pi_merchants(uow, pi, batch_id, cutoff_us, policy.lines_max)
+    if count == 0:
+        if pi_payouts == 0:
+            raise PayoutRefused(f"nothing is due by the cut-off of {day}", code=NOTHING_DUE)
+        return CutResult(None, pi_payouts, written=True)
+    conn.execute(
+        text(
+            "INSERT INTO payout_batches (id, business_day, cutoff_at, created_at, created_by,"
+            " line_count, total_units, file_sha256, status) VALUES (:id, :day, :cutoff, :now,"
+            " :by, :count, :total, :sha, 'held')"
+        ),
+        {
+            "id": batch_id,
+            "day": day,
+            "cutoff": from_us(cutoff_us),
+            "now": from_us(now_us),
+            "by": by,
+            "count": count,
+            "total": total,
+            "sha": _UNSET_SHA256,
+        },
+    )
+    conn.execute(
+        text(
+            "UPDATE payout_obligations o SET status = 'held', batch_id = :batch,"
+            " line_no = p.line_no FROM payout_pick p WHERE o.id = p.id"
+        ),
+        {"batch": batch_id},
+    )
+    _hold(uow, batch_id)
+    return CutResult(_seal(uow, batch_id), pi_payouts, written=True)
+
+
+_PICK = """
+    CREATE TEMP TABLE payout_pick ON COMMIT DROP AS
+    WITH ordered AS (
+        SELECT o.id, o.kind, o.payee, o.source_ref, o.amount_units,
+               sum(o.amount_units) OVER (PARTITION BY o.debit_account
+                   ORDER BY o.kind, o.payee, o.source_ref) AS running,
+               a.credits_posted - a.debits_posted - a.debits_pending AS available
+          FROM payout_obligations o JOIN accounts a ON a.code = o.debit_account
+         WHERE o.status = 'open' AND o.due_at <= :cutoff AND a.asset = 'IDR'
+    )
+    SELECT id, amount_units,
+           row_number() OVER (ORDER BY kind, payee, source_ref)::integer AS line_no
+      FROM ordered WHERE running <= available
+     ORDER BY kind, payee, source_ref LIMIT :lines_max
+"""
+"""The lines of the batch: open obligations due by the cut-off, in the file's order, each only
+while its debit account covers it with those before it. (kind, payee, source_ref) is unique
+among open obligations, so the order is total."""
+
+
+def _pick(uow: UnitOfWork, cutoff_us: int, lines_max: int) -> tuple[int, int]:
+    uow.conn.execute(text("DROP TABLE IF EXISTS payout_pick"))
+    uow.conn.execute(text(_PICK), {"cutoff": from_us(cutoff_us), "lines_max": lines_max})
+    row = uow.conn.execute(
+        text("SELECT count(*), coalesce(sum(amount_units), 0) FROM payout_pick")
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def _hold(uow: UnitOfWork, batch_id: str) -> None:
+    """One pending transfer per line, posted ``batch_transfers_max`` at a time (COPY)."""
+    bank = chart.bank_payouts().code
+    after = 0
+    while True:
+        rows = uow.conn.execute(
+            text(
+                "SELECT id, line_no, debit_account, amount_units FROM payout_obligations"
+                " WHERE batch_id = :batch AND line_no > :after ORDER BY line_no LIMIT :limit"
+            ),
+            {"batch": batch_id, "after": after, "limit": batch_transfers_max},
+        ).all()
+        if not rows:
+            return
+        requests = [
+            TransferRequest(
+                hold_id(row.id),
+                row.debit_account,
+                bank,
+                row.amount_units,
+                "IDR",
+                TransferCode.PAYOUT_HOLD,
+                TransferFlags.PENDING,
+                external_ref=line_reference(batch_id, row.line_no),
+            )
+            for row in rows
+        ]
+        refused = [r for r in uow.ledger.post_batch(requests) if not r.ok]
+        if refused:
+            raise InvariantViolation(f"a payout hold was refused: {refused[0].code}")
+        after = rows[-1].line_no
+
+
+def _seal(uow: UnitOfWork, batch_id: str) -> Batch:
+    """Write the file once to a digest and record its checksum."""
+    batch = store.get(uow.conn, batch_id)
+    digest = hashlib.sha256()
+    summary = write_file(uow.conn, batch, digest.update)
+    if (summary.line_count, summary.total_units) != (batch.line_count, batch.total_units):
+        raise InvariantViolation(f"batch {batch_id} does not add up to its control figures")
+    uow.conn.execute(
+        text("UPDATE payout_batches SET file_sha256 = :sha WHERE id = :id"),
+        {"sha": summary.sha256, "id": batch_id},
+    )
+    return store.get(uow.conn, batch_id)

@@ -1,0 +1,36 @@
+"""The stored batch written as the bank transfer file (``chain.bank.transfer_file``), streamed
+from its lines a page at a time: the same stored batch always gives the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from sqlalchemy import Connection
+
+from chain.bank.account import BankAccount
+from chain.bank.transfer_file import BatchHeader, FileSummary, TransferLine, write_transfer_file
+from settlement.payouts import store
+from settlement.payouts.store import Batch
+
+file_page_lines = 5000
+"""Lines read per query while writing: memory stays flat whatever the batch's size."""
+
+
+def write_file(conn: Connection, batch: Batch, write: Callable[[bytes], object]) -> FileSummary:
+    """Write ``batch``'s file to ``write``; its control figures."""
+    header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
+    return write_transfer_file(header, _lines(conn, batch.id), write)
+
+
+def _lines(conn: Connection, batch_id: str) -> Iterator[TransferLine]:
+    after = 0
+    while True:
+        rows = store.lines(conn, batch_id, after, file_page_lines)
+        for row in rows:
+            account = BankAccount(row["bank_code"], row["account_number"], row["holder_name"])
+            yield TransferLine(
+                row["line_no"], account, row["amount_units"], row["kind"], row["payee"]
+            )
+        if len(rows) < file_page_lines:
+            return
+        after = rows[-1]["line_no"]

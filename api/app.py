@@ -10,7 +10,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
-from api.routers import campaigns, checkouts, merchant_reads, merchants, pi, qris
+from api.routers import campaigns, checkouts, merchant_reads, merchants, payouts, pi, qris
 from settlement.services import Services
 
 
@@ -44,4 +44,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(checkouts.router)
     app.include_router(campaigns.router)
     app.include_router(merchant_reads.router)
+    app.include_router(payouts.router)
     return app

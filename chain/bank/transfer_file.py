@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -75,31 +75,55 @@ def write_transfer_file(
 ) -> FileSummary:
     """Write the file to ``write`` line by line (lines in ``line_no`` order, from 1) and return
     its control figures; nothing is held but the running digest."""
-    digest = hashlib.sha256()
+    records = TransferFileRecords(header, lines)
+    for record in records:
+        write(record)
+    return records.summary()
 
-    def emit(record: str) -> None:
-        data = record.encode("ascii") + b"\n"
-        digest.update(data)
-        write(data)
 
-    if not BATCH_ID.fullmatch(header.batch_id):
-        raise InvariantViolation(f"batch id {header.batch_id!r}")
-    cutoff = from_us(header.cutoff_at_us).astimezone(WIB).isoformat(timespec="seconds")
-    emit(f"H,{header.batch_id},{header.business_day.isoformat()},{cutoff},IDR")
-    count = total = 0
-    for line in lines:
-        count += 1
-        if line.line_no != count or count > batch_lines_max:
-            raise InvariantViolation(f"line {line.line_no} where {count} was due")
-        if line.kind not in KINDS or not PAYEE.fullmatch(line.payee) or line.amount_units <= 0:
-            raise InvariantViolation(f"line {line.line_no} cannot be written")
-        total += line.amount_units
-        account = line.account
-        emit(
-            f"D,{line_reference(header.batch_id, line.line_no)},{account.bank_code},"
-            f"{account.account_number},{account.holder_name},"
-            f"{format_amount(line.amount_units, IDR_SCALE)},{line.kind},{line.payee}"
-        )
-    checksum = digest.hexdigest()
-    write(f"T,{count},{format_amount(total, IDR_SCALE)},{checksum}\n".encode("ascii"))
-    return FileSummary(count, total, checksum)
+class TransferFileRecords:
+    """The file's records (bytes, each ending in LF) as an iterator; ``summary()`` once done."""
+
+    def __init__(self, header: BatchHeader, lines: Iterable[TransferLine]) -> None:
+        if not BATCH_ID.fullmatch(header.batch_id):
+            raise InvariantViolation(f"batch id {header.batch_id!r}")
+        self._header = header
+        self._lines = lines
+        self._summary: FileSummary | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        digest = hashlib.sha256()
+        header = self._header
+        cutoff = from_us(header.cutoff_at_us).astimezone(WIB).isoformat(timespec="seconds")
+        first = f"H,{header.batch_id},{header.business_day.isoformat()},{cutoff},IDR\n".encode()
+        digest.update(first)
+        yield first
+        count = total = 0
+        for line in self._lines:
+            count += 1
+            record = _detail(header.batch_id, line, count)
+            total += line.amount_units
+            digest.update(record)
+            yield record
+        checksum = digest.hexdigest()
+        self._summary = FileSummary(count, total, checksum)
+        yield f"T,{count},{format_amount(total, IDR_SCALE)},{checksum}\n".encode("ascii")
+
+    def summary(self) -> FileSummary:
+        """The control figures, once every record was read."""
+        if self._summary is None:
+            raise InvariantViolation("the file's records were not all read")
+        return self._summary
+
+
+def _detail(batch_id: str, line: TransferLine, expected_no: int) -> bytes:
+    if line.line_no != expected_no or expected_no > batch_lines_max:
+        raise InvariantViolation(f"line {line.line_no} where {expected_no} was due")
+    if line.kind not in KINDS or not PAYEE.fullmatch(line.payee) or line.amount_units <= 0:
+        raise InvariantViolation(f"line {line.line_no} cannot be written")
+    account = line.account
+    return (
+        f"D,{line_reference(batch_id, line.line_no)},{account.bank_code},"
+        f"{account.account_number},{account.holder_name},"
+        f"{format_amount(line.amount_units, IDR_SCALE)},{line.kind},{line.payee}\n"
+    ).encode("ascii")

@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from sqlalchemy import text
 
 from chain.bank.transfer_file import batch_id_of, line_reference
-from escrow.calendar import WIB, from_us, to_us
+from escrow.calendar import WIB, business_day, from_us, to_us
 from escrow.errors import InvariantViolation
 from escrow.model import TransferFlags, TransferRequest, transfer_id
 from escrow.rules import batch_transfers_max
@@ -70,9 +70,14 @@ def cutoff_at_us(day: date, cutoff: time) -> int:
     return to_us(datetime.combine(day, cutoff, tzinfo=WIB))
 
 
-def cut(uow: UnitOfWork, day: date, policy: CutPolicy, by: str, pi: PiDeps | None) -> CutResult:
-    """Cut the batch of business ``day`` (refused before its cut-off, or when nothing is due)."""
+def cut(
+    uow: UnitOfWork, day: date | None, policy: CutPolicy, by: str, pi: PiDeps | None
+) -> CutResult:
+    """Cut the batch of business ``day`` (today's, WIB, when None); refused before its cut-off,
+    or when nothing is due."""
     conn = uow.conn
+    if day is None:
+        day = business_day(from_us(uow.clock.now_us()))
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": _CUT_LOCK})
     batch_id = batch_id_of(day)
     existing = store.find(conn, batch_id)

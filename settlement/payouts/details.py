@@ -16,6 +16,11 @@ from settlement.payouts.errors import REFUND_NOT_FOUND, REFUND_NOT_OWED, PayoutR
 from settlement.unit_of_work import UnitOfWork
 
 
+def bank_account(bank_code: str, account_number: str, holder_name: str) -> BankAccount:
+    """The account as a person typed it, normalised and validated (``bank_account_invalid``)."""
+    return BankAccount.of(bank_code, account_number, holder_name)
+
+
 def set_merchant_details(
     uow: UnitOfWork, merchant_id: str, bank: BankAccount | None, pi_uid: str | None, by: str
 ) -> dict[str, Any]:

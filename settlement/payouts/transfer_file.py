@@ -5,21 +5,49 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from chain.bank.account import BankAccount
-from chain.bank.transfer_file import BatchHeader, FileSummary, TransferLine, write_transfer_file
+from chain.bank.transfer_file import (
+    BatchHeader,
+    FileSummary,
+    TransferFileRecords,
+    TransferLine,
+    write_transfer_file,
+)
+from escrow.errors import InvariantViolation
 from settlement.payouts import store
 from settlement.payouts.store import Batch
+from settlement.unit_of_work import transaction
 
 file_page_lines = 5000
 """Lines read per query while writing: memory stays flat whatever the batch's size."""
+chunk_bytes = 64 * 1024
+"""What ``stream_file`` hands out at a time."""
 
 
 def write_file(conn: Connection, batch: Batch, write: Callable[[bytes], object]) -> FileSummary:
     """Write ``batch``'s file to ``write``; its control figures."""
     header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
     return write_transfer_file(header, _lines(conn, batch.id), write)
+
+
+def stream_file(engine: Engine, batch_id: str) -> Iterator[bytes]:
+    """The batch's file in chunks of about ``chunk_bytes``, read in one transaction; raises
+    ``payout_batch_not_found`` on the first ``next``."""
+    with transaction(engine) as conn:
+        batch = store.get(conn, batch_id)
+        header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
+        records = TransferFileRecords(header, _lines(conn, batch.id))
+        buffer = bytearray()
+        for record in records:
+            buffer += record
+            if len(buffer) >= chunk_bytes:
+                yield bytes(buffer)
+                buffer.clear()
+        if records.summary().sha256 != batch.file_sha256:
+            raise InvariantViolation(f"batch {batch.id} no longer gives its recorded file")
+        yield bytes(buffer)
 
 
 def _lines(conn: Connection, batch_id: str) -> Iterator[TransferLine]:

@@ -37,6 +37,8 @@ PATH_VALUES = {
     "checkout_id": "co_contract00000000",
     "tender": "MSC",
     "rule_id": "default",
+    "batch_id": "PO20261201",
+    "refund_id": "00000000-0000-4000-8000-000000000001",
 }
 
 

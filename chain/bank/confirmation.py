@@ -30,8 +30,8 @@ from chain.bank.errors import (
     CONFIRMATION_TOTAL_MISMATCH,
     ConfirmationRefused,
 )
-from chain.bank.transfer_file import BATCH_ID, IDR_SCALE, batch_lines_max, line_no_digits
-from escrow.money import AmountRefused, format_amount, parse_amount
+from chain.bank.transfer_file import BATCH_ID, batch_lines_max, line_no_digits
+from escrow.money import IDR, AmountRefused, format_amount, parse_amount
 
 line_bytes_max = 512
 """No record of the layout comes near this; a longer line is refused before it is split."""
@@ -88,7 +88,7 @@ class ConfirmationReader:
             fields = self._record()
             if fields[0] == "T":
                 break
-            if fields[0] != "D" or len(fields) != 7:  # noqa: PLR2004 - the layout's seven fields
+            if fields[0] != "D" or len(fields) != 7:
                 raise self._malformed("a D line has seven fields")
             line = self._detail(fields, prefix)
             if line.line_no in seen:
@@ -99,7 +99,9 @@ class ConfirmationReader:
             count += 1
             total += line.amount_units
             if count > self._lines_max:
-                raise ConfirmationRefused("more lines than a batch holds", code=CONFIRMATION_TOO_LARGE)
+                raise ConfirmationRefused(
+                    "more lines than a batch holds", code=CONFIRMATION_TOO_LARGE
+                )
             if pending is not None:
                 yield pending
             pending = line
@@ -109,7 +111,7 @@ class ConfirmationReader:
 
     def _header(self) -> ConfirmationHeader:
         fields = self._record()
-        if fields[0] != "H" or len(fields) != 3:  # noqa: PLR2004 - the layout's three fields
+        if fields[0] != "H" or len(fields) != 3:
             raise self._malformed("the first line is H,<batch id>,<file sha256>")
         if not BATCH_ID.fullmatch(fields[1]) or not _SHA256.fullmatch(fields[2]):
             raise self._malformed("the H line names a batch id and a SHA-256")
@@ -141,7 +143,7 @@ class ConfirmationReader:
 
     def _control(self, fields: list[str], count: int, total: int) -> None:
         checksum = self._digest.hexdigest()
-        if len(fields) != 4:  # noqa: PLR2004 - the layout's four fields
+        if len(fields) != 4:
             raise self._malformed("the T line is T,<count>,<total>,<sha256>")
         if self._stream.read(1):
             raise self._malformed("nothing may follow the T line")
@@ -152,7 +154,7 @@ class ConfirmationReader:
             )
         if self._amount(fields[2]) != total:
             raise ConfirmationRefused(
-                f"the T line totals {fields[2]}, the lines {format_amount(total, IDR_SCALE)}",
+                f"the T line totals {fields[2]}, the lines {format_amount(total, IDR.scale)}",
                 code=CONFIRMATION_TOTAL_MISMATCH,
             )
         if fields[3] != checksum:
@@ -184,7 +186,7 @@ class ConfirmationReader:
         if not _AMOUNT.fullmatch(text):
             raise self._malformed("an amount is Rupiah with two decimals, e.g. 15000.00")
         try:
-            return parse_amount(text, IDR_SCALE)
+            return parse_amount(text, IDR.scale)
         except AmountRefused:
             raise self._malformed("an amount is above zero") from None
 

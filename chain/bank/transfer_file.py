@@ -20,9 +20,8 @@ from datetime import date
 from chain.bank.account import BankAccount
 from escrow.calendar import WIB, from_us
 from escrow.errors import InvariantViolation
-from escrow.money import format_amount
+from escrow.money import IDR, format_amount
 
-IDR_SCALE = 2
 line_no_digits = 6
 batch_lines_max = 10**line_no_digits - 1
 """A line reference has six digits: at most 999,999 lines per batch."""
@@ -107,7 +106,7 @@ class TransferFileRecords:
             yield record
         checksum = digest.hexdigest()
         self._summary = FileSummary(count, total, checksum)
-        yield f"T,{count},{format_amount(total, IDR_SCALE)},{checksum}\n".encode("ascii")
+        yield f"T,{count},{format_amount(total, IDR.scale)},{checksum}\n".encode("ascii")
 
     def summary(self) -> FileSummary:
         """The control figures, once every record was read."""
@@ -125,5 +124,5 @@ def _detail(batch_id: str, line: TransferLine, expected_no: int) -> bytes:
     return (
         f"D,{line_reference(batch_id, line.line_no)},{account.bank_code},"
         f"{account.account_number},{account.holder_name},"
-        f"{format_amount(line.amount_units, IDR_SCALE)},{line.kind},{line.payee}\n"
+        f"{format_amount(line.amount_units, IDR.scale)},{line.kind},{line.payee}\n"
     ).encode("ascii")

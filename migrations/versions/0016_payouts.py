@@ -15,7 +15,6 @@ branch_labels = None
 depends_on = None
 
 
-
 def upgrade() -> None:
     """Add payout details to merchants and refunds; create obligations and batches."""
     op.execute(

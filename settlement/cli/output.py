@@ -69,6 +69,10 @@ MONEY_MOVING_COMMANDS = frozenset(
         "key revoke",
         "campaign add",
         "points fund",
+        "payout cut",
+        "payout confirm",
+        "payout details",
+        "payout refund-account",
     }
 )
 """Commands that create, post, void or send money, or grant or withdraw the right to (mint,

@@ -11,6 +11,7 @@ confirmed batch is refused.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -162,7 +163,11 @@ def _apply(uow: UnitOfWork, batch: Batch) -> None:
 
 
 def _resolution(
-    batch_id: str, obligation_id: Any, line_no: int, amount: int, status: str  # noqa: ANN401 - a uuid row value
+    batch_id: str,
+    obligation_id: uuid.UUID,
+    line_no: int,
+    amount: int,
+    status: str,
 ) -> TransferRequest:
     paid = status == "paid"
     return TransferRequest(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from escrow.calendar import from_us, to_us
-from escrow.money import format_amount
+from escrow.money import IDR, format_amount
 from settlement.payouts.errors import BATCH_NOT_FOUND, PayoutRefused
 
 batches_page_max = 100
@@ -51,7 +51,7 @@ class Batch:
             "created_at": from_us(self.created_at_us).isoformat(),
             "created_by": self.created_by,
             "line_count": self.line_count,
-            "total": format_amount(self.total_units, 2),
+            "total": format_amount(self.total_units, IDR.scale),
             "total_units": self.total_units,
             "file_sha256": self.file_sha256,
             "status": self.status,

@@ -86,7 +86,12 @@ def owed_refund(uow: UnitOfWork, mid: str, units: int, bank: BankAccount = BANK)
         {"id": refund_id, "c": cid, "leg": leg, "cause": f"test:{refund_id}", "units": units,
          "dest": chart.qris_refunds().code, "at": from_us(now_us)},
     )  # fmt: skip
-    _fund(uow, open_account(uow.ledger, chart.qris_refunds()).code, units, TransferCode.CHECKOUT_REFUND)
+    _fund(
+        uow,
+        open_account(uow.ledger, chart.qris_refunds()).code,
+        units,
+        TransferCode.CHECKOUT_REFUND,
+    )
     set_refund_account(uow, refund_id, bank)
     return refund_id
 

@@ -57,9 +57,11 @@ def test_a_merchant_is_paid_through_the_file_and_a_rejected_line_returns(
     credit(uow, late, 300_000)  # after the cut-off: the next day's
     result = cut(uow, today(uow), POLICY, "test", None)
     batch = result.batch
-    assert batch is not None and result.written
+    assert batch is not None
+    assert result.written
     ours = {row["payee"]: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
-    assert ours[paid]["amount_units"] == 1_500_000 and late not in ours
+    assert ours[paid]["amount_units"] == 1_500_000
+    assert late not in ours
     assert _balance(uow, chart.merchant_idr(paid).code) == (1_500_000, 1_500_000)
 
     data = file_bytes(uow, batch)
@@ -70,7 +72,8 @@ def test_a_merchant_is_paid_through_the_file_and_a_rejected_line_returns(
     answer = confirmation(data, {numbers[returned]: "R03"})
 
     done = confirm(uow, io.BytesIO(answer), "test")
-    assert done.applied and done.batch.status == "confirmed"
+    assert done.applied
+    assert done.batch.status == "confirmed"
     assert _balance(uow, chart.merchant_idr(paid).code) == (0, 0)
     assert _balance(uow, chart.merchant_idr(returned).code) == (700_000, 0)
     lines = {row["payee"]: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
@@ -81,7 +84,8 @@ def test_a_merchant_is_paid_through_the_file_and_a_rejected_line_returns(
 
     before = _totals(uow)
     again = confirm(uow, io.BytesIO(answer), "test")
-    assert not again.applied and _totals(uow) == before
+    assert not again.applied
+    assert _totals(uow) == before
     with uow.conn.begin_nested() as nested:
         with pytest.raises(Refusal) as refused:
             confirm(uow, io.BytesIO(confirmation(data)), "test")

@@ -50,7 +50,8 @@ def _cut_day(uow: UnitOfWork, clock: FixedClock) -> Batch | None:
     try:
         return cut(uow, day, POLICY, "test", None).batch
     except PayoutRefused as refused:
-        assert refused.code == NOTHING_DUE
+        if refused.code != NOTHING_DUE:
+            raise
         return None
     finally:
         clock.advance_to(midnight + 24 * hour_us)
@@ -129,7 +130,7 @@ def test_payouts_balance_pay_once_and_return_exactly(
         assert paid_once == 0
         bank = uow.ledger.balance(chart.bank_payouts().code)
         suspense = uow.ledger.balance(chart.suspense("IDR").code).posted if redemptions else 0
-        assert bank.pending_out == 0 and bank.pending_in == 0
+        assert (bank.pending_out, bank.pending_in) == (0, 0)
         assert -bank.posted + suspense == owed
         statuses = conn.execute(
             text("SELECT status FROM checkout_refunds WHERE transfer_id = ANY(:ids)"),

@@ -91,9 +91,7 @@ def cut(
             code=CUTOFF_NOT_REACHED,
         )
     open_account(uow.ledger, chart.bank_payouts())
-    obligations.gather_merchants(conn, day.isoformat(), cutoff_us, now_us)
-    obligations.gather_qris_refunds(conn, chart.qris_refunds().code, cutoff_us, now_us)
-    count, total = _pick(uow, cutoff_us, policy.lines_max)
+    count, total = _pick(uow, day, cutoff_us, policy.lines_max)
     pi_payouts = pay_pi_merchants(uow, pi, batch_id, cutoff_us, policy.lines_max)
     if count == 0:
         if pi_payouts == 0:
@@ -116,44 +114,68 @@ def cut(
             "sha": _UNSET_SHA256,
         },
     )
-    conn.execute(
-        text(
-            "UPDATE payout_obligations o SET status = 'held', batch_id = :batch,"
-            " line_no = p.line_no FROM payout_pick p WHERE o.id = p.id"
-        ),
-        {"batch": batch_id},
-    )
+    _take(uow, batch_id, now_us)
     _hold(uow, batch_id)
     return CutResult(_seal(uow, batch_id), pi_payouts, written=True)
 
 
-_PICK = """
+_PICK = f"""
     CREATE TEMP TABLE payout_pick ON COMMIT DROP AS
-    WITH ordered AS (
-        SELECT o.id, o.kind, o.payee, o.source_ref, o.amount_units,
-               sum(o.amount_units) OVER (PARTITION BY o.debit_account
-                   ORDER BY o.kind, o.payee, o.source_ref) AS running,
+    WITH due AS ({obligations.DUE}), ordered AS (
+        SELECT due.*, sum(due.amount_units) OVER (PARTITION BY due.debit_account
+                   ORDER BY due.kind, due.payee, due.source_ref) AS running,
                a.credits_posted - a.debits_posted - a.debits_pending AS available
-          FROM payout_obligations o JOIN accounts a ON a.code = o.debit_account
-         WHERE o.status = 'open' AND o.due_at <= :cutoff AND a.asset = 'IDR'
+          FROM due JOIN accounts a ON a.code = due.debit_account WHERE a.asset = 'IDR'
     )
-    SELECT id, amount_units,
+    SELECT id, kind, source_ref, payee, bank_code, account_number, holder_name, amount_units,
+           debit_account, due_at,
            row_number() OVER (ORDER BY kind, payee, source_ref)::integer AS line_no
       FROM ordered WHERE running <= available
      ORDER BY kind, payee, source_ref LIMIT :lines_max
-"""
-"""The lines of the batch: open obligations due by the cut-off, in the file's order, each only
-while its debit account covers it with those before it. (kind, payee, source_ref) is unique
-among open obligations, so the order is total."""
+"""  # noqa: S608 - composed of constant SQL
+"""The lines of the batch: what is due by the cut-off, in the file's order, each only while its
+debit account covers it with those before it. (kind, payee, source_ref) is unique among what is
+due, so the order is total."""
 
 
-def _pick(uow: UnitOfWork, cutoff_us: int, lines_max: int) -> tuple[int, int]:
+def _pick(uow: UnitOfWork, day: date, cutoff_us: int, lines_max: int) -> tuple[int, int]:
     uow.conn.execute(text("DROP TABLE IF EXISTS payout_pick"))
-    uow.conn.execute(text(_PICK), {"cutoff": from_us(cutoff_us), "lines_max": lines_max})
+    uow.conn.execute(
+        text(_PICK),
+        {
+            "day": day.isoformat(),
+            "cutoff": from_us(cutoff_us),
+            "cutoff_us": cutoff_us,
+            "refunds": chart.qris_refunds().code,
+            "lines_max": lines_max,
+        },
+    )
     row = uow.conn.execute(
         text("SELECT count(*), coalesce(sum(amount_units), 0) FROM payout_pick")
     ).one()
     return int(row[0]), int(row[1])
+
+
+def _take(uow: UnitOfWork, batch_id: str, now_us: int) -> None:
+    """Record the lines the cut found (held at once) and take the recorded ones into the batch."""
+    params = {"batch": batch_id, "now": from_us(now_us)}
+    uow.conn.execute(
+        text(
+            "INSERT INTO payout_obligations (id, kind, source_ref, payee, bank_code,"
+            " account_number, holder_name, amount_units, debit_account, due_at, created_at,"
+            " status, batch_id, line_no) SELECT gen_random_uuid(), kind, source_ref, payee,"
+            " bank_code, account_number, holder_name, amount_units, debit_account, due_at, :now,"
+            " 'held', :batch, line_no FROM payout_pick WHERE id IS NULL"
+        ),
+        params,
+    )
+    uow.conn.execute(
+        text(
+            "UPDATE payout_obligations o SET status = 'held', batch_id = :batch,"
+            " line_no = p.line_no FROM payout_pick p WHERE p.id IS NOT NULL AND o.id = p.id"
+        ),
+        params,
+    )
 
 
 def _hold(uow: UnitOfWork, batch_id: str) -> None:

@@ -5,7 +5,7 @@ sen), from which account of the chart (``debit_account``, a liability in IDR: th
 to the payee there), why (``kind`` and ``source_ref``, unique while not returned) and from when
 (``due_at_us``: the first cut-off at or after it takes it). ``record`` is the interface other
 use cases call (redemptions of MSC record theirs here); merchants' IDR balances and the QRIS
-refunds owed are gathered by the cut itself (``gather_merchants``, ``gather_qris_refunds``).
+refunds owed are found by the cut itself (``DUE``) and recorded as they are taken into a batch.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from chain.bank.account import BankAccount
 from chain.bank.transfer_file import PAYEE
@@ -24,7 +24,7 @@ from escrow.model import AccountKind
 from settlement.payouts.errors import OBLIGATION_EXISTS, PayoutRefused
 from settlement.unit_of_work import UnitOfWork
 
-__all__ = ["Obligation", "ObligationKind", "gather_merchants", "gather_qris_refunds", "record"]
+__all__ = ["DUE", "Obligation", "ObligationKind", "record"]
 
 source_ref_chars_max = 128
 
@@ -110,53 +110,42 @@ def record(uow: UnitOfWork, obligation: Obligation) -> uuid.UUID:
     return uuid.UUID(str(row[0]))
 
 
-_MERCHANTS = """
-    INSERT INTO payout_obligations (id, kind, source_ref, payee, bank_code, account_number,
-        holder_name, amount_units, debit_account, due_at, created_at)
-    SELECT gen_random_uuid(), 'merchant', m.id || ':' || :day, m.id, m.bank_code,
-           m.account_number, m.holder_name, due.units, a.code, :cutoff, :now
+DUE = """
+    WITH later AS (
+        SELECT credit_account_id AS account_id, sum(amount) AS units FROM transfers
+         WHERE ts > :cutoff_us AND flags IN (0, 4) GROUP BY 1
+    ), owed AS (
+        SELECT debit_account, sum(amount_units) AS units FROM payout_obligations
+         WHERE status = 'open' GROUP BY 1
+    )
+    SELECT NULL::uuid AS id, 'merchant' AS kind, m.id || ':' || :day AS source_ref,
+           m.id AS payee, m.bank_code, m.account_number, m.holder_name,
+           due.units AS amount_units, a.code AS debit_account, :cutoff AS due_at
       FROM merchants m
       JOIN accounts a ON a.code = 'merchant:' || m.id || '\\:IDR'
-      CROSS JOIN LATERAL (SELECT
-          a.credits_posted - a.debits_posted - a.debits_pending
-          - coalesce((SELECT sum(t.amount) FROM transfers t WHERE t.credit_account_id = a.id
-                       AND t.ts > :cutoff_us AND t.flags IN (0, 4)), 0)
-          - coalesce((SELECT sum(o.amount_units) FROM payout_obligations o
-                       WHERE o.debit_account = a.code AND o.status = 'open'), 0) AS units
-      ) AS due
+      LEFT JOIN later ON later.account_id = a.id
+      LEFT JOIN owed ON owed.debit_account = a.code
+      CROSS JOIN LATERAL (SELECT a.credits_posted - a.debits_posted - a.debits_pending
+          - coalesce(later.units, 0) - coalesce(owed.units, 0) AS units) AS due
      WHERE m.bank_code IS NOT NULL AND due.units > 0
-    ON CONFLICT (kind, source_ref) WHERE status <> 'returned' DO NOTHING
-"""
-"""Each merchant with a bank account is owed its available IDR balance (posted, less what is
-held) less what was credited after the cut-off (it waits for the next day) and less what an open
-obligation already owes it."""
-
-_QRIS_REFUNDS = """
-    INSERT INTO payout_obligations (id, kind, source_ref, payee, bank_code, account_number,
-        holder_name, amount_units, debit_account, due_at, created_at)
-    SELECT gen_random_uuid(), 'qris_refund', r.transfer_id::text, r.checkout_id, r.bank_code,
-           r.account_number, r.holder_name, r.amount_units, r.destination, r.created_at, :now
+    UNION ALL
+    SELECT NULL::uuid, 'qris_refund', r.transfer_id::text, r.checkout_id, r.bank_code,
+           r.account_number, r.holder_name, r.amount_units, r.destination, r.created_at
       FROM checkout_refunds r
      WHERE r.status = 'owed' AND r.asset = 'IDR' AND r.destination = :refunds
        AND r.bank_code IS NOT NULL AND r.created_at <= :cutoff
-    ON CONFLICT (kind, source_ref) WHERE status <> 'returned' DO NOTHING
+       AND NOT EXISTS (SELECT 1 FROM payout_obligations x WHERE x.kind = 'qris_refund'
+                        AND x.source_ref = r.transfer_id::text AND x.status <> 'returned')
+    UNION ALL
+    SELECT o.id, o.kind, o.source_ref, o.payee, o.bank_code, o.account_number, o.holder_name,
+           o.amount_units, o.debit_account, o.due_at
+      FROM payout_obligations o WHERE o.status = 'open' AND o.due_at <= :cutoff
 """
-"""Each QRIS refund owed before the cut-off whose payer's bank account the treasury recorded."""
+"""What is due by the cut-off (``id`` null for what the cut itself records):
 
-
-def gather_merchants(conn: Connection, day: str, cutoff_us: int, now_us: int) -> int:
-    """Record the merchants' obligations of business ``day``; how many were new."""
-    result = conn.execute(
-        text(_MERCHANTS),
-        {"day": day, "cutoff": from_us(cutoff_us), "cutoff_us": cutoff_us, "now": from_us(now_us)},
-    )
-    return result.rowcount
-
-
-def gather_qris_refunds(conn: Connection, refunds_account: str, cutoff_us: int, now_us: int) -> int:
-    """Record the QRIS refunds owed by the cut-off; how many were new."""
-    result = conn.execute(
-        text(_QRIS_REFUNDS),
-        {"refunds": refunds_account, "cutoff": from_us(cutoff_us), "now": from_us(now_us)},
-    )
-    return result.rowcount
+- each merchant with a bank account, its available IDR balance (posted, less what is held) less
+  what was credited after the cut-off (it waits for the next day) and less what an open
+  obligation already owes from its account, source ``<merchant>:<day>``;
+- each QRIS refund owed by the cut-off whose payer's bank account the treasury recorded and
+  that no batch holds yet, source its transfer id;
+- each open obligation recorded through ``record`` (redemptions), due by the cut-off."""

@@ -15,17 +15,22 @@ from settlement.pi.deps import PiDeps
 from settlement.unit_of_work import UnitOfWork
 
 _DUE = """
+    WITH later AS (
+        SELECT credit_account_id AS account_id, sum(amount) AS units FROM transfers
+         WHERE ts > :cutoff_us AND flags IN (0, 4) GROUP BY 1
+    )
     SELECT m.id, m.pi_uid, a.code, due.units
       FROM merchants m
       JOIN accounts a ON a.code = 'merchant:' || m.id || '\\:PI'
-      CROSS JOIN LATERAL (SELECT
-          a.credits_posted - a.debits_posted - a.debits_pending
-          - coalesce((SELECT sum(t.amount) FROM transfers t WHERE t.credit_account_id = a.id
-                       AND t.ts > :cutoff_us AND t.flags IN (0, 4)), 0) AS units) AS due
+      LEFT JOIN later ON later.account_id = a.id
+      CROSS JOIN LATERAL (SELECT a.credits_posted - a.debits_posted - a.debits_pending
+          - coalesce(later.units, 0) AS units) AS due
      WHERE m.pi_uid IS NOT NULL AND due.units > 0
        AND NOT EXISTS (SELECT 1 FROM pi_payouts p WHERE p.key = :prefix || m.id)
      ORDER BY m.id LIMIT :limit
 """
+"""Each merchant with a Pi uid is owed its available Pi less what was credited after the
+cut-off."""
 
 
 def payout_key(batch_id: str, merchant_id: str) -> str:

@@ -760,7 +760,6 @@ _PAYOUT = (
        "No such payout batch."),
     _e("payout_batch_confirmed", 409, "Batch ini sudah dikonfirmasi dengan berkas lain.",
        "The batch is already confirmed by another file."),
-    _e("payout_day_invalid", 422, "Tanggal ditulis TTTT-BB-HH.", "A day is written YYYY-MM-DD."),
     _e("payout_obligation_invalid", 422, "Kewajiban pembayaran tidak valid.",
        "The payout obligation is not valid."),
     _e("payout_obligation_exists", 409, "Kewajiban pembayaran ini sudah tercatat berbeda.",

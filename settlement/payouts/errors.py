@@ -17,7 +17,6 @@ OBLIGATION_INVALID = "payout_obligation_invalid"
 OBLIGATION_EXISTS = "payout_obligation_exists"
 REFUND_NOT_FOUND = "payout_refund_not_found"
 REFUND_NOT_OWED = "payout_refund_not_owed"
-DAY_INVALID = "payout_day_invalid"
 
 
 class PayoutRefused(Refusal):

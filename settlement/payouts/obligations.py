@@ -10,6 +10,7 @@ refunds owed are found by the cut itself (``DUE``) and recorded as they are take
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,6 +28,7 @@ from settlement.unit_of_work import UnitOfWork
 __all__ = ["DUE", "Obligation", "ObligationKind", "record"]
 
 source_ref_chars_max = 128
+_SOURCE_REF = re.compile(rf"[A-Za-z0-9_.:-]{{1,{source_ref_chars_max}}}")
 
 
 class ObligationKind(StrEnum):
@@ -52,7 +54,7 @@ class Obligation:
     def __post_init__(self) -> None:
         if not PAYEE.fullmatch(self.payee):
             raise PayoutRefused("payee: 1 to 64 of letters, digits and _.:-")
-        if not PAYEE.fullmatch(self.source_ref[:64]) or len(self.source_ref) > source_ref_chars_max:
+        if not _SOURCE_REF.fullmatch(self.source_ref):
             raise PayoutRefused(f"source reference: 1 to {source_ref_chars_max} of [A-Za-z0-9_.:-]")
         if isinstance(self.amount_units, bool) or self.amount_units <= 0:
             raise PayoutRefused("an obligation pays a positive amount of sen")

@@ -97,16 +97,18 @@ def owed_refund(uow: UnitOfWork, mid: str, units: int, bank: BankAccount = BANK)
 
 
 def redemption(uow: UnitOfWork, units: int) -> uuid.UUID:
-    """A redemption-shaped obligation through the interface, paid from ``suspense:IDR`` (any
-    IDR liability of the chart will do for the batch)."""
+    """A redemption-shaped obligation recorded through the interface (``redemption_obligation``)."""
+    return record(uow, redemption_obligation(uow, units, f"redemption:{uuid.uuid4()}"))
+
+
+def redemption_obligation(uow: UnitOfWork, units: int, source_ref: str) -> Obligation:
+    """What a redemption would record: paid from ``suspense:IDR`` (funded here; any IDR
+    liability of the chart will do for the batch)."""
     account = open_account(uow.ledger, chart.suspense("IDR")).code
     _fund(uow, account, units, TransferCode.SUSPENSE)
-    return record(
-        uow,
-        Obligation(
-            ObligationKind.REDEMPTION, f"R{uuid.uuid4().hex[:10]}", BANK, units,
-            f"redemption:{uuid.uuid4()}", account, uow.clock.now_us(),
-        ),
+    return Obligation(
+        ObligationKind.REDEMPTION, f"R{uuid.uuid4().hex[:10]}", BANK, units, source_ref,
+        account, uow.clock.now_us(),
     )  # fmt: skip
 
 

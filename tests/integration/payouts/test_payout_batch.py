@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -30,7 +31,10 @@ from settlement.payouts.errors import (
     CONFIRMATION_LINE_MISMATCH,
     CUTOFF_NOT_REACHED,
     NOTHING_DUE,
+    OBLIGATION_EXISTS,
+    OBLIGATION_INVALID,
 )
+from settlement.payouts.obligations import record
 from settlement.payouts.pi import payout_key
 from settlement.pi.deps import PiDeps
 from settlement.unit_of_work import UnitOfWork, bind
@@ -41,6 +45,7 @@ from tests.support.payouts import (
     file_bytes,
     merchant_with_bank,
     owed_refund,
+    redemption_obligation,
     today,
 )
 
@@ -241,3 +246,27 @@ def test_a_merchant_who_keeps_pi_is_paid_by_a2u_at_the_cut(
             cut(uow, today(uow), POLICY, "test", deps)
         nested.rollback()
     assert refused.value.code == NOTHING_DUE
+
+
+def test_the_obligation_interface_is_idempotent_and_refuses_what_it_cannot_pay(
+    uow: UnitOfWork,
+) -> None:
+    first = redemption_obligation(uow, 10_000, "redemption:r-1")
+    assert record(uow, first) == record(uow, first)
+    refusals = [
+        replace(first, amount_units=20_000),  # the same source owed otherwise
+        replace(first, source_ref="redemption:r-2", debit_account=chart.qris_clearing().code),
+        replace(first, source_ref="redemption:r-3", debit_account="merchant:nobody:IDR"),
+    ]
+    before = _totals(uow)
+    codes = []
+    for wrong in refusals:
+        with uow.conn.begin_nested() as nested:
+            with pytest.raises(Refusal) as refused:
+                record(uow, wrong)
+            nested.rollback()
+        codes.append(refused.value.code)
+    assert codes == [OBLIGATION_EXISTS, OBLIGATION_INVALID, OBLIGATION_INVALID]
+    assert _totals(uow) == before
+    with pytest.raises(Refusal):
+        replace(first, source_ref="no spaces allowed")

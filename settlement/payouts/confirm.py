@@ -94,6 +94,7 @@ def _load(uow: UnitOfWork, reader: ConfirmationReader) -> None:
             copy.write_row(
                 (line.line_no, line.amount_units, line.accepted, line.bank_reference, reason)
             )
+    uow.conn.execute(text("ANALYZE payout_answers"))  # the planner's estimates for the joins
 
 
 def _check(uow: UnitOfWork, batch: Batch) -> None:

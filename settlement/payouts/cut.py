@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import text
 
@@ -21,7 +22,6 @@ from chain.bank.transfer_file import batch_id_of, line_reference
 from escrow.calendar import WIB, business_day, from_us, to_us
 from escrow.errors import InvariantViolation
 from escrow.model import TransferFlags, TransferRequest, transfer_id
-from escrow.rules import batch_transfers_max
 from settlement import chart
 from settlement.chart import TransferCode, open_account
 from settlement.payouts import obligations, store
@@ -115,8 +115,7 @@ def cut(
         },
     )
     _take(uow, batch_id, now_us)
-    _hold(uow, batch_id)
-    return CutResult(_seal(uow, batch_id), pi_payouts, written=True)
+    return CutResult(_hold_and_seal(uow, batch_id), pi_payouts, written=True)
 
 
 _PICK = f"""
@@ -150,6 +149,7 @@ def _pick(uow: UnitOfWork, day: date, cutoff_us: int, lines_max: int) -> tuple[i
             "lines_max": lines_max,
         },
     )
+    uow.conn.execute(text("ANALYZE payout_pick"))  # the planner's estimates for the writes
     row = uow.conn.execute(
         text("SELECT count(*), coalesce(sum(amount_units), 0) FROM payout_pick")
     ).one()
@@ -178,44 +178,32 @@ def _take(uow: UnitOfWork, batch_id: str, now_us: int) -> None:
     )
 
 
-def _hold(uow: UnitOfWork, batch_id: str) -> None:
-    """One pending transfer per line, posted ``batch_transfers_max`` at a time (COPY)."""
+def _hold_and_seal(uow: UnitOfWork, batch_id: str) -> Batch:
+    """Write the file once to a digest, holding each page's money as it is written (one pending
+    transfer per line, a ledger batch per page), and record the file's checksum."""
+    batch = store.get(uow.conn, batch_id)
     bank = chart.bank_payouts().code
-    after = 0
-    while True:
-        rows = uow.conn.execute(
-            text(
-                "SELECT id, line_no, debit_account, amount_units FROM payout_obligations"
-                " WHERE batch_id = :batch AND line_no > :after ORDER BY line_no LIMIT :limit"
-            ),
-            {"batch": batch_id, "after": after, "limit": batch_transfers_max},
-        ).all()
-        if not rows:
-            return
+
+    def hold(rows: list[dict[str, Any]]) -> None:
         requests = [
             TransferRequest(
-                hold_id(row.id),
-                row.debit_account,
+                hold_id(row["id"]),
+                row["debit_account"],
                 bank,
-                row.amount_units,
+                row["amount_units"],
                 "IDR",
                 TransferCode.PAYOUT_HOLD,
                 TransferFlags.PENDING,
-                external_ref=line_reference(batch_id, row.line_no),
+                external_ref=line_reference(batch_id, row["line_no"]),
             )
             for row in rows
         ]
         refused = [r for r in uow.ledger.post_batch(requests) if not r.ok]
         if refused:
             raise InvariantViolation(f"a payout hold was refused: {refused[0].code}")
-        after = rows[-1].line_no
 
-
-def _seal(uow: UnitOfWork, batch_id: str) -> Batch:
-    """Write the file once to a digest and record its checksum."""
-    batch = store.get(uow.conn, batch_id)
     digest = hashlib.sha256()
-    summary = write_file(uow.conn, batch, digest.update)
+    summary = write_file(uow.conn, batch, digest.update, each_page=hold)
     if (summary.line_count, summary.total_units) != (batch.line_count, batch.total_units):
         raise InvariantViolation(f"batch {batch_id} does not add up to its control figures")
     uow.conn.execute(

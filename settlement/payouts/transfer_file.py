@@ -4,6 +4,7 @@ from its lines a page at a time: the same stored batch always gives the same byt
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -16,20 +17,29 @@ from chain.bank.transfer_file import (
     write_transfer_file,
 )
 from escrow.errors import InvariantViolation
+from escrow.rules import batch_transfers_max
 from settlement.payouts import store
 from settlement.payouts.store import Batch
 from settlement.unit_of_work import transaction
 
-file_page_lines = 5000
-"""Lines read per query while writing: memory stays flat whatever the batch's size."""
+file_page_lines = batch_transfers_max
+"""Lines read per query while writing (a ledger batch's worth, so that the cut can hold a page
+as it writes it): memory stays flat whatever the batch's size."""
+Page = list[dict[str, Any]]
 chunk_bytes = 64 * 1024
 """What ``stream_file`` hands out at a time."""
 
 
-def write_file(conn: Connection, batch: Batch, write: Callable[[bytes], object]) -> FileSummary:
-    """Write ``batch``'s file to ``write``; its control figures."""
+def write_file(
+    conn: Connection,
+    batch: Batch,
+    write: Callable[[bytes], object],
+    each_page: Callable[[Page], None] | None = None,
+) -> FileSummary:
+    """Write ``batch``'s file to ``write``; its control figures. ``each_page`` sees each page of
+    stored lines before they are written (the cut holds their money there)."""
     header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
-    return write_transfer_file(header, _lines(conn, batch.id), write)
+    return write_transfer_file(header, _lines(conn, batch.id, each_page), write)
 
 
 def stream_file(engine: Engine, batch_id: str) -> Iterator[bytes]:
@@ -50,10 +60,14 @@ def stream_file(engine: Engine, batch_id: str) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-def _lines(conn: Connection, batch_id: str) -> Iterator[TransferLine]:
+def _lines(
+    conn: Connection, batch_id: str, each_page: Callable[[Page], None] | None = None
+) -> Iterator[TransferLine]:
     after = 0
     while True:
         rows = store.lines(conn, batch_id, after, file_page_lines)
+        if each_page is not None and rows:
+            each_page(rows)
         for row in rows:
             account = BankAccount(row["bank_code"], row["account_number"], row["holder_name"])
             yield TransferLine(

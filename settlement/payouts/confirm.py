@@ -126,17 +126,25 @@ def _check(uow: UnitOfWork, batch: Batch) -> None:
 
 
 def _apply(uow: UnitOfWork, batch: Batch) -> None:
-    """Resolve the obligations, then post or void their holds a page at a time."""
+    """Resolve the obligations a page of lines at a time, posting or voiding their holds, then
+    mark the QRIS refunds paid."""
     now = from_us(uow.clock.now_us())
-    uow.conn.execute(
-        text(
-            "UPDATE payout_obligations o SET status = CASE WHEN a.accepted THEN 'paid' ELSE"
-            " 'returned' END, bank_reference = nullif(a.bank_reference, ''), bank_reason ="
-            " a.reason, resolved_at = :now FROM payout_answers a WHERE o.batch_id = :batch"
-            " AND o.line_no = a.line_no"
-        ),
-        {"batch": batch.id, "now": now},
-    )
+    for first in range(1, batch.line_count + 1, batch_transfers_max):
+        rows = uow.conn.execute(
+            text(
+                "UPDATE payout_obligations o SET status = CASE WHEN a.accepted THEN 'paid' ELSE"
+                " 'returned' END, bank_reference = nullif(a.bank_reference, ''), bank_reason ="
+                " a.reason, resolved_at = :now FROM payout_answers a WHERE o.batch_id = :batch"
+                " AND o.line_no = a.line_no AND a.line_no BETWEEN :first AND :last"
+                " RETURNING o.id, o.line_no, o.amount_units, o.status"
+            ),
+            {"batch": batch.id, "now": now, "first": first,
+             "last": first + batch_transfers_max - 1},
+        ).all()  # fmt: skip
+        requests = [_resolution(batch.id, *row) for row in rows]
+        refused = [r for r in uow.ledger.post_batch(requests) if not r.ok]
+        if refused:
+            raise InvariantViolation(f"a payout hold could not be resolved: {refused[0].code}")
     uow.conn.execute(
         text(
             "UPDATE checkout_refunds r SET status = 'paid' FROM payout_obligations o"
@@ -145,22 +153,6 @@ def _apply(uow: UnitOfWork, batch: Batch) -> None:
         ),
         {"batch": batch.id},
     )
-    after = 0
-    while True:
-        rows = uow.conn.execute(
-            text(
-                "SELECT id, line_no, amount_units, status FROM payout_obligations"
-                " WHERE batch_id = :batch AND line_no > :after ORDER BY line_no LIMIT :limit"
-            ),
-            {"batch": batch.id, "after": after, "limit": batch_transfers_max},
-        ).all()
-        if not rows:
-            return
-        requests = [_resolution(batch.id, *row) for row in rows]
-        refused = [r for r in uow.ledger.post_batch(requests) if not r.ok]
-        if refused:
-            raise InvariantViolation(f"a payout hold could not be resolved: {refused[0].code}")
-        after = rows[-1].line_no
 
 
 def _resolution(

@@ -26,7 +26,10 @@ line_no_digits = 6
 batch_lines_max = 10**line_no_digits - 1
 """A line reference has six digits: at most 999,999 lines per batch."""
 BATCH_ID = re.compile(r"PO[0-9]{8}")
-PAYEE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+payee_chars_max = 140
+"""A payee names a merchant, a checkout, or a holder's account (``pioneer:<uid>:MSC``, a uid
+being up to 128 characters)."""
+PAYEE = re.compile(rf"[A-Za-z0-9_.:-]{{1,{payee_chars_max}}}")
 KINDS = frozenset({"merchant", "qris_refund", "redemption"})
 
 

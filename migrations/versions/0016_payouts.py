@@ -64,7 +64,7 @@ def upgrade() -> None:
             id              uuid PRIMARY KEY,
             kind            text NOT NULL CHECK (kind IN ('merchant', 'qris_refund', 'redemption')),
             source_ref      text NOT NULL CHECK (source_ref ~ '^[A-Za-z0-9_.:-]{1,128}$'),
-            payee           text NOT NULL CHECK (payee ~ '^[A-Za-z0-9_.:-]{1,64}$'),
+            payee           text NOT NULL CHECK (payee ~ '^[A-Za-z0-9_.:-]{1,140}$'),
             bank_code       text NOT NULL CHECK (bank_code ~ '^[0-9]{3}$'),
             account_number  text NOT NULL CHECK (account_number ~ '^[0-9]{5,20}$'),
             holder_name     text NOT NULL

@@ -18,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import text
 
 from chain.bank.account import BankAccount
-from chain.bank.transfer_file import PAYEE
+from chain.bank.transfer_file import PAYEE, payee_chars_max
 from escrow.calendar import from_us
 from escrow.errors import AccountNotFound
 from escrow.model import AccountKind
@@ -53,7 +53,7 @@ class Obligation:
 
     def __post_init__(self) -> None:
         if not PAYEE.fullmatch(self.payee):
-            raise PayoutRefused("payee: 1 to 64 of letters, digits and _.:-")
+            raise PayoutRefused(f"payee: 1 to {payee_chars_max} of letters, digits and _.:-")
         if not _SOURCE_REF.fullmatch(self.source_ref):
             raise PayoutRefused(f"source reference: 1 to {source_ref_chars_max} of [A-Za-z0-9_.:-]")
         if isinstance(self.amount_units, bool) or self.amount_units <= 0:

@@ -15,6 +15,7 @@ from api.routers import (
     checkouts,
     merchant_reads,
     merchants,
+    payouts,
     pi,
     qris,
     quotes,
@@ -58,4 +59,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(quotes.router)
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
+    app.include_router(payouts.router)
     return app

@@ -104,6 +104,14 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/quotes/{quote_id}"): STAFF | {PIONEER},
     ("GET", "/v1/rates"): STAFF,
     ("POST", "/v1/rates/treasury"): STAFF,
+    # The daily payout batch and where payouts go: the treasury.
+    ("POST", "/v1/payouts/batches"): STAFF,
+    ("GET", "/v1/payouts/batches"): STAFF,
+    ("GET", "/v1/payouts/batches/{batch_id}"): STAFF,
+    ("GET", "/v1/payouts/batches/{batch_id}/file"): STAFF,
+    ("POST", "/v1/payouts/batches/{batch_id}/confirmation"): STAFF,
+    ("PUT", "/v1/merchants/{merchant_id}/payout-details"): STAFF,
+    ("PUT", "/v1/payouts/refunds/{refund_id}/bank-account"): STAFF,
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -196,6 +204,8 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "payment_id": "matrix-payment",
         "provider": "xendit",
         "quote_id": _quote(http, credentials[PIONEER]),
+        "batch_id": "PO20261201",
+        "refund_id": str(uuid.uuid4()),
     }
     return {"credentials": credentials, "path_values": path_values}
 

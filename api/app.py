@@ -17,6 +17,7 @@ from api.routers import (
     decisions,
     merchant_reads,
     merchants,
+    payouts,
     pi,
     qris,
     quotes,
@@ -62,4 +63,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(quotes.router)
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
+    app.include_router(payouts.router)
     return app

@@ -178,6 +178,12 @@ MSC_ISSUED = AccountPattern(
     "The MSC side of issuance against Rupiah: debited at each issuance, credited at each"
     " redemption (the burn).", owner="treasury",
 )  # fmt: skip
+BANK_PAYOUTS = AccountPattern(
+    "bank:payouts:IDR", "IDR", AccountKind.ASSET,
+    "Rupiah leaving the treasury's bank in daily payout batches: each line is held (pending) to"
+    " here when its batch is written, posted when the bank accepts it, voided when it rejects it.",
+    owner="treasury",
+)  # fmt: skip
 SUSPENSE = {
     asset: AccountPattern(
         f"suspense:{asset}",
@@ -217,6 +223,9 @@ class TransferCode(StrEnum):
     BANK_DEPOSIT = "bank.deposit"
     MSC_ISSUE = "msc.issue"
     MSC_REDEEM = "msc.redeem"
+    PAYOUT_HOLD = "payout.hold"
+    PAYOUT_PAID = "payout.paid"
+    PAYOUT_RETURNED = "payout.returned"
     EXCEPTION_DECIDED = "exception.decided"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
@@ -256,6 +265,11 @@ _MEANINGS = {
     " Rupiah to the backing, and new MSC from the issuance to the holder.",
     TransferCode.MSC_REDEEM: "MSC redeemed for Rupiah, a linked pair: the holder's MSC burnt"
     " back to the issuance, and its backing Rupiah to the redemptions payable.",
+    TransferCode.PAYOUT_HOLD: "A payout line of the day's bank batch: pending from the payer's "
+    "account (merchant, QRIS refunds owed, redemption) to the bank payouts account.",
+    TransferCode.PAYOUT_PAID: "The bank accepted a payout line: its hold posted.",
+    TransferCode.PAYOUT_RETURNED: "The bank rejected a payout line: its hold voided, the money "
+    "back in the payer's account.",
     TransferCode.EXCEPTION_DECIDED: "The treasury's decision on a QRIS exception or a Pi flag: "
     "money that arrived unbooked (or was booked where it is not owed) to the payer's refund, "
     "the merchant or suspense (decision 0026).",
@@ -290,6 +304,7 @@ CHART = Chart(
         RESERVE_CAPITAL,
         REDEMPTIONS_PAYABLE,
         MSC_ISSUED,
+        BANK_PAYOUTS,
         *SUSPENSE.values(),
     ),
     (TransferCodeDecl(str(code), _MEANINGS[code]) for code in TransferCode),
@@ -429,6 +444,11 @@ def redemptions_payable() -> AccountSpec:
 def msc_issued() -> AccountSpec:
     """``msc:issued``."""
     return MSC_ISSUED.spec()
+
+
+def bank_payouts() -> AccountSpec:
+    """``bank:payouts:IDR``."""
+    return BANK_PAYOUTS.spec()
 
 
 def suspense(asset: str) -> AccountSpec:

@@ -186,6 +186,13 @@ class Settings(BaseSettings):
     """Longest one source's whole answer may take."""
     rates_response_bytes_max: int = Field(default=65_536, ge=256, le=4 * 1024 * 1024)
 
+    # --- Payouts (issue 12): the daily bank batch.
+    payout_cutoff_wib: str = Field(default="14:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    """The daily cut-off (HH:MM, WIB): what is due by it goes into that day's bank batch, which
+    may be cut once it has passed."""
+    payout_lines_max: int = Field(default=200_000, ge=1, le=999_999)
+    """A batch holds at most this many lines (the rest waits for the next day's)."""
+
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)
     outbox_backoff_cap_s: int = Field(default=600, ge=1)

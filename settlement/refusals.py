@@ -855,6 +855,50 @@ _STATEMENT: tuple[RefusalEntry, ...] = (
         "This checkout has no QRIS leg.",
     ),
 )
+_PAYOUT = (
+    # issue 12, item 8: the daily payout batch and the bank's confirmation (decision 0023)
+    _e("bank_account_invalid", 422, "Rekening bank tidak valid (kode bank 3 angka, nomor"
+       " rekening 5-20 angka, nama pemilik huruf besar).", "The bank account is not valid (a"
+       " three-digit bank code, a 5-20 digit account number, the holder's name in capitals)."),
+    _e("payout_nothing_due", 409, "Tidak ada pembayaran yang jatuh tempo sampai batas waktu.",
+       "Nothing is due by the cut-off."),
+    _e("payout_cutoff_not_reached", 409, "Batas waktu pembayaran hari itu belum lewat.",
+       "That day's payout cut-off has not passed yet."),
+    _e("payout_batch_not_found", 404, "Batch pembayaran tidak ditemukan.",
+       "No such payout batch."),
+    _e("payout_batch_confirmed", 409, "Batch ini sudah dikonfirmasi dengan berkas lain.",
+       "The batch is already confirmed by another file."),
+    _e("payout_obligation_invalid", 422, "Kewajiban pembayaran tidak valid.",
+       "The payout obligation is not valid."),
+    _e("payout_obligation_exists", 409, "Kewajiban pembayaran ini sudah tercatat berbeda.",
+       "This payout obligation is already recorded with other fields."),
+    _e("payout_refund_not_found", 404, "Pengembalian dana Rupiah tidak ditemukan.",
+       "No such Rupiah refund."),
+    _e("payout_refund_not_owed", 409, "Pengembalian dana ini tidak lagi terutang.",
+       "This refund is no longer owed."),
+    _e("payout_confirmation_malformed", 422, "Berkas konfirmasi bank tidak sesuai format.",
+       "The bank confirmation file does not follow its layout."),
+    _e("payout_confirmation_too_large", 413, "Berkas konfirmasi bank terlalu besar.",
+       "The bank confirmation file is too large."),
+    _e("payout_confirmation_count_mismatch", 422, "Jumlah baris konfirmasi tidak sesuai baris"
+       " kontrol.", "The confirmation's line count does not match its control line."),
+    _e("payout_confirmation_total_mismatch", 422, "Total konfirmasi tidak sesuai baris kontrol.",
+       "The confirmation's total does not match its control line."),
+    _e("payout_confirmation_checksum_mismatch", 422, "Checksum konfirmasi tidak sesuai.",
+       "The confirmation's checksum does not match its lines."),
+    _e("payout_confirmation_line_duplicate", 422, "Satu baris dikonfirmasi dua kali.",
+       "A line is answered twice."),
+    _e("payout_confirmation_line_unknown", 422, "Konfirmasi menyebut baris yang tidak ada di"
+       " batch.", "The confirmation names a line the batch does not have."),
+    _e("payout_confirmation_line_mismatch", 422, "Jumlah pada baris konfirmasi tidak sesuai"
+       " batch.", "A confirmation line's amount is not the batch's."),
+    _e("payout_confirmation_incomplete", 422, "Konfirmasi tidak menjawab semua baris batch.",
+       "The confirmation does not answer every line of the batch."),
+    _e("payout_confirmation_batch_unknown", 404, "Konfirmasi untuk batch yang tidak dikenal.",
+       "The confirmation is for an unknown batch."),
+    _e("payout_confirmation_batch_mismatch", 422, "Konfirmasi ini untuk batch atau berkas lain.",
+       "The confirmation answers another batch or file."),
+)  # fmt: skip
 _DECISIONS: tuple[RefusalEntry, ...] = (
     # issue 12 item 9: the treasury decides QRIS exceptions and Pi flags (decision 0026)
     _e(
@@ -889,6 +933,12 @@ _DECISIONS: tuple[RefusalEntry, ...] = (
         "Name the merchant the money goes to.",
     ),
     _e("exception_merchant_unknown", 404, "Merchant tidak dikenal.", "No such merchant."),
+    _e(
+        "exception_bank_account_required",
+        422,
+        "Sebutkan rekening bank pembayar untuk pengembalian dana.",
+        "Give the payer's bank account the refund is paid to.",
+    ),
     _e(
         "exception_pioneer_required",
         422,
@@ -951,6 +1001,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_RESERVES,
         *_CHECKOUT,
         *_STATEMENT,
+        *_PAYOUT,
         *_DECISIONS,
         *_BOOKS,
     )

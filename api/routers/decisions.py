@@ -19,9 +19,11 @@ from api.auth import API_KEY_SECURITY, Treasury
 from api.dependencies import services
 from api.idempotency import IdempotencyKey
 from api.problems import BODY_STATUSES, problem_responses
+from api.routers.payouts import BankAccountBody
 from settlement.decisions.pi import decide_pi_flag
 from settlement.decisions.qris import decide_qris_exception
 from settlement.decisions.record import Decision, Outcome, amount_units_of, note_chars_max, view
+from settlement.payouts import details
 from settlement.unit_of_work import UnitOfWork, run
 
 router = APIRouter(prefix="/v1", tags=["exception decisions"])
@@ -42,6 +44,10 @@ class DecisionBody(BaseModel):
     merchant: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
     pioneer: str | None = Field(default=None, pattern=_NAME)
     amount: str | None = Field(default=None, pattern=r"^[0-9]+(\.[0-9]{1,7})?$", max_length=32)
+    payer_bank_account: BankAccountBody | None = Field(
+        default=None,
+        description="Where a QRIS refund owed to the payer is paid (the daily payout batch).",
+    )
 
 
 class DecisionAnswer(BaseModel):
@@ -79,13 +85,15 @@ def decide_exception(
 ) -> DecisionAnswer:
     """Decide a QRIS reconciliation exception: refund, merchant, suspense or dismiss."""
     amount = amount_units_of(body.amount, "IDR")
+    bank = body.payer_bank_account
+    payer = None if bank is None else details.bank_account(**bank.model_dump())
     wired = services(request)
 
     def work(uow: UnitOfWork) -> DecisionAnswer:
         return _answer(
             decide_qris_exception(
                 uow, exception_id, Outcome(body.outcome), by=principal.actor, note=body.note,
-                merchant=body.merchant, amount_units=amount,
+                merchant=body.merchant, amount_units=amount, payer_account=payer,
             )
         )  # fmt: skip
 

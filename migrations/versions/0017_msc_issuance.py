@@ -9,7 +9,7 @@ every coverage computation with all of its inputs (decision 0024).
 from alembic import op
 
 revision = "0017_msc_issuance"
-down_revision = "0015_rates"
+down_revision = "0016_payouts"
 branch_labels = None
 depends_on = None
 

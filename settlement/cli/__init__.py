@@ -15,6 +15,7 @@ from settlement.cli import (
     merchant,
     msc,
     outbox,
+    payout,
     pi,
     qris,
     rates,
@@ -83,6 +84,7 @@ app.add_typer(books.app, name="books")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(merchant.app, name="merchant")
 app.add_typer(merchant.key_app, name="key")
+app.add_typer(payout.app, name="payout")
 app.command("serve")(serve.serve)
 app.add_typer(shares.campaign_app, name="campaign")
 app.add_typer(shares.share_app, name="share")

@@ -76,6 +76,10 @@ MONEY_MOVING_COMMANDS = frozenset(
         "campaign add",
         "points fund",
         "rate set",
+        "payout cut",
+        "payout confirm",
+        "payout details",
+        "payout refund-account",
     }
 )
 """Commands that create, post, void or send money, or grant or withdraw the right to (mint,

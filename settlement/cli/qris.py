@@ -21,6 +21,7 @@ from settlement.cli.output import ByOption, Output, OutputOption, emit, record_o
 from settlement.config import Settings
 from settlement.decisions.qris import decide_qris_exception
 from settlement.decisions.record import Outcome, view
+from settlement.payouts.details import bank_account
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
 from settlement.qris.ingest import ingest_report
@@ -207,6 +208,9 @@ def decide_command(
     note: str = typer.Option(..., help="Why: recorded with the decision."),
     merchant: str | None = typer.Option(None, help="The merchant credited (outcome merchant)."),
     amount: str | None = typer.Option(None, help="Rupiah decided, if not all of it."),
+    bank_code: str | None = typer.Option(None, help="A refund: the payer's bank code (014)."),
+    account_number: str | None = typer.Option(None, help="A refund: the payer's account."),
+    holder_name: str | None = typer.Option(None, help="A refund: the account holder's name."),
     *,
     outcome: Annotated[Outcome, typer.Option(help="refund, merchant, suspense or dismiss.")],
     by: ByOption,
@@ -214,11 +218,16 @@ def decide_command(
 ) -> None:
     """Decide a reconciliation exception and post its ledger effect (exit 1 if refused)."""
     sen = None if amount is None else rupiah_to_sen(amount)
+    payer = None
+    if bank_code and account_number and holder_name:
+        payer = bank_account(bank_code, account_number, holder_name)
+    elif bank_code or account_number or holder_name:
+        raise typer.BadParameter("a bank account is --bank-code, --account-number, --holder-name")
     record_operator("qris decide", by)
     decided = run_work(
         lambda uow: decide_qris_exception(
             uow, exception_id, outcome, by=f"cli:{by}", note=note, merchant=merchant,
-            amount_units=sen,
+            amount_units=sen, payer_account=payer,
         )
     )  # fmt: skip
     emit(view(decided), output)

@@ -6,7 +6,8 @@ The kinds fall in four groups (decision 0026):
   ``unmatched_event``, ``duplicate``, ``amount_mismatch``): it comes from
   ``qris:clearing:IDR`` (net of the MDR the acquirer reported, which is booked as the MDR
   expense, exactly as a receipt is) and goes to ``refunds:qris:IDR`` (refund, owed to the
-  payer through the payout batch), the merchant's IDR account, or ``suspense:IDR``;
+  payer: a payout obligation of the daily batch, to the payer's bank account), the merchant's
+  IDR account, or ``suspense:IDR``;
 - money booked to a merchant that may not be owed there (``late``, ``unreported_payment``): it
   stays (merchant: nothing posted) or moves from the merchant's account to the refunds owed
   or to suspense;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chain.bank.account import BankAccount
 from escrow.sql import sql
 from settlement import chart
 from settlement.decisions.record import (
@@ -39,6 +41,8 @@ from settlement.decisions.record import (
     store,
     transfer,
 )
+from settlement.payouts import obligations
+from settlement.payouts.obligations import Obligation, ObligationKind
 from settlement.qris.accounts import ASSET
 from settlement.unit_of_work import UnitOfWork
 
@@ -47,6 +51,8 @@ UNBOOKED = frozenset({"unmatched_report", "unmatched_event", "duplicate", "amoun
 BOOKED = frozenset({"late", "unreported_payment"})
 """Kinds whose money was booked to the expectation's account."""
 REPORTED_REFUND = "refund"
+PAYEE_PREFIX = "qris-exception:"
+"""A decided refund's payee in the payout batch: ``qris-exception:<id>``."""
 NOTHING_AT_STAKE = frozenset({"fee_mismatch", "unmatched_expectation"})
 ALLOWED: dict[str, frozenset[Outcome]] = {
     **dict.fromkeys(UNBOOKED, frozenset({Outcome.REFUND, Outcome.MERCHANT, Outcome.SUSPENSE})),
@@ -76,13 +82,17 @@ def decide_qris_exception(
     note: str,
     merchant: str | None = None,
     amount_units: int | None = None,
+    payer_account: BankAccount | None = None,
 ) -> Decision:
-    """Decide exception ``exception_id`` (one unit of work: post, record, resolve).
+    """Decide exception ``exception_id`` (one unit of work: post, record, resolve). A refund
+    owed to the payer needs the payer's bank account: it becomes a payout obligation of the
+    daily batch (kind ``qris_refund``, paid from ``refunds:qris:IDR``).
 
     Refused: ``exception_unknown``, ``exception_already_decided`` (another outcome than the
     recorded one), ``exception_outcome_not_allowed``, ``exception_amount_invalid``,
     ``exception_merchant_required`` / ``exception_merchant_unknown``,
-    ``exception_needs_governance`` (above the treasury's one-officer limit)."""
+    ``exception_bank_account_required``, ``exception_needs_governance`` (above the treasury's
+    one-officer limit)."""
     check_who(by, note)
     row = uow.conn.execute(sql(_LOCK), {"id": exception_id}).mappings().one_or_none()
     if row is None:
@@ -97,10 +107,36 @@ def decide_qris_exception(
             code="exception_outcome_not_allowed",
         )
     effect, specs = _effect(uow, row, outcome, merchant, amount_units)
+    if effect.refund_status is not None and payer_account is None:
+        raise DecisionRefused(
+            "a refund owed to the payer is paid to their bank account: give it",
+            code="exception_bank_account_required",
+        )
     if effect.amount_units is not None:
         check_limit(uow.conn, ASSET, effect.amount_units)
     post(uow, specs, effect)
+    if effect.refund_status is not None and payer_account is not None:
+        _owe_refund(uow, exception_id, effect, payer_account)
     return store(uow, Subject.QRIS_EXCEPTION, exception_id, outcome, effect, by, note)
+
+
+def _owe_refund(
+    uow: UnitOfWork, exception_id: int, effect: Effect, payer_account: BankAccount
+) -> None:
+    """The owed refund as an obligation of the daily payout batch (source: the decision's first
+    transfer id, so the decision owes it once)."""
+    obligations.record(
+        uow,
+        Obligation(
+            ObligationKind.QRIS_REFUND,
+            f"{PAYEE_PREFIX}{exception_id}",
+            payer_account,
+            int(effect.amount_units or 0),
+            str(effect.transfers[0].id),
+            chart.qris_refunds().code,
+            uow.clock.now_us(),
+        ),
+    )
 
 
 def _effect(

@@ -104,6 +104,14 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/quotes/{quote_id}"): STAFF | {PIONEER},
     ("GET", "/v1/rates"): STAFF,
     ("POST", "/v1/rates/treasury"): STAFF,
+    # The daily payout batch and where payouts go: the treasury.
+    ("POST", "/v1/payouts/batches"): STAFF,
+    ("GET", "/v1/payouts/batches"): STAFF,
+    ("GET", "/v1/payouts/batches/{batch_id}"): STAFF,
+    ("GET", "/v1/payouts/batches/{batch_id}/file"): STAFF,
+    ("POST", "/v1/payouts/batches/{batch_id}/confirmation"): STAFF,
+    ("PUT", "/v1/merchants/{merchant_id}/payout-details"): STAFF,
+    ("PUT", "/v1/payouts/refunds/{refund_id}/bank-account"): STAFF,
     # The treasury decides QRIS exceptions and Pi flags, and reads its books (decision 0026).
     ("POST", "/v1/qris/exceptions/{exception_id}/decision"): STAFF,
     ("POST", "/v1/pi-flags/{flag_id}/decision"): STAFF,
@@ -205,6 +213,8 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "payment_id": "matrix-payment",
         "provider": "xendit",
         "quote_id": _quote(http, credentials[PIONEER]),
+        "batch_id": "PO20261201",
+        "refund_id": str(uuid.uuid4()),
         "exception_id": "1",
         "flag_id": "1",
     }

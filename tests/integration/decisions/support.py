@@ -39,11 +39,12 @@ def balance(conn: Connection, code: str) -> int:
 
 
 def writes(conn: Connection) -> tuple[int, int, int, int]:
-    """Transfers, outbox messages, decisions, resolved exceptions and flags: what a refused
-    decision leaves as it was."""
+    """Transfers, outbox messages and payout obligations, decisions, resolved exceptions and
+    flags: what a refused decision leaves as it was."""
     row = conn.execute(
         text(
-            "SELECT (SELECT count(*) FROM transfers), (SELECT count(*) FROM outbox),"
+            "SELECT (SELECT count(*) FROM transfers),"
+            " (SELECT count(*) FROM outbox) + (SELECT count(*) FROM payout_obligations),"
             " (SELECT count(*) FROM exception_decisions),"
             " (SELECT count(*) FROM qris_exceptions WHERE resolved_at IS NOT NULL)"
             " + (SELECT count(*) FROM pi_flags WHERE resolved_at IS NOT NULL)"

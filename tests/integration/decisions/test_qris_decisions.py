@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
+from chain.bank.account import BankAccount
 from chain.qris.reports import load_formats
 from escrow.calendar import WIB
 from settlement import chart, parameters
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.integration
 DAY = date(2026, 11, 2)
 AMOUNT = 1_500_000
 HOUR_US = 3_600_000_000
+PAYER = BankAccount("014", "1234567890", "SITI AMINAH")
 FORMATS = load_formats(Path(__file__).parents[3] / "settlement" / "qris" / "report_formats.json")
 
 
@@ -94,13 +96,24 @@ def test_an_unbooked_payment_refunded_is_owed_to_the_payer(db_conn: Connection) 
     owed = balance(db_conn, chart.qris_refunds().code)
 
     decision = decide_qris_exception(
-        uow_of(db_conn), exception_id, Outcome.REFUND, by="treasury:ani", note="payer called"
-    )
+        uow_of(db_conn), exception_id, Outcome.REFUND, by="treasury:ani", note="payer called",
+        payer_account=PAYER,
+    )  # fmt: skip
 
     assert balance(db_conn, chart.qris_clearing().code) == clearing + AMOUNT
     assert balance(db_conn, chart.qris_refunds().code) == owed + AMOUNT
     assert decision.refund_status == "owed"
     assert len(decision.transfer_ids) == 1
+    # the daily payout batch pays it from the refunds owed, to the payer's bank account
+    obligation = db_conn.execute(
+        text("SELECT kind, payee, amount_units, debit_account, account_number, status"
+             " FROM payout_obligations WHERE source_ref = :ref"),
+        {"ref": str(decision.transfer_ids[0])},
+    ).one()  # fmt: skip
+    assert tuple(obligation) == (
+        "qris_refund", f"qris-exception:{exception_id}", AMOUNT, chart.qris_refunds().code,
+        PAYER.account_number, "open",
+    )  # fmt: skip
     row = db_conn.execute(
         text("SELECT decided_by, note, outcome FROM exception_decisions WHERE subject_id = :id"
              " AND subject = 'qris_exception'"), {"id": exception_id},
@@ -143,7 +156,7 @@ def test_a_late_payment_refunded_leaves_the_merchant(db_conn: Connection) -> Non
     )
     owed = balance(db_conn, chart.qris_refunds().code)
 
-    _decide(db_conn, exception_id, Outcome.REFUND)
+    _decide(db_conn, exception_id, Outcome.REFUND, payer_account=PAYER)
 
     assert balance(db_conn, chart.merchant_idr(merchant_id).code) == 0
     assert balance(db_conn, chart.qris_refunds().code) == owed + AMOUNT
@@ -213,17 +226,19 @@ def test_another_decision_on_a_decided_exception_is_refused(db_conn: Connection)
     exception_id = _exception(db_conn, "unmatched_event")
     _decide(db_conn, exception_id, Outcome.SUSPENSE)
 
-    _refused(db_conn, "exception_already_decided", exception_id, Outcome.REFUND)
+    _refused(db_conn, "exception_already_decided", exception_id, Outcome.REFUND,
+             payer_account=PAYER)  # fmt: skip
 
 
 def test_above_the_one_officer_limit_needs_governance(db_conn: Connection) -> None:
     parameters.set_(uow_of(db_conn), parameters.EXCEPTION_DECISION_LIMITS["IDR"], "10000.00", "t")
     exception_id = _exception(db_conn, "unmatched_event", amount=1_000_001)
 
-    _refused(db_conn, "exception_needs_governance", exception_id, Outcome.REFUND)
-    _decide(
-        db_conn, exception_id, Outcome.REFUND, amount_units=1_000_000
-    )  # at the limit: one officer
+    _refused(
+        db_conn, "exception_needs_governance", exception_id, Outcome.REFUND, payer_account=PAYER
+    )
+    # at the limit: one officer decides it
+    _decide(db_conn, exception_id, Outcome.REFUND, amount_units=1_000_000, payer_account=PAYER)
 
 
 def test_refusals_of_what_the_exception_cannot_be(db_conn: Connection) -> None:
@@ -258,6 +273,12 @@ def test_refusals_of_what_the_exception_cannot_be(db_conn: Connection) -> None:
         _exception(db_conn, "unmatched_event"),
         Outcome.REFUND,
         amount_units=AMOUNT + 1,
+    )
+    _refused(
+        db_conn,
+        "exception_bank_account_required",
+        _exception(db_conn, "unmatched_event"),
+        Outcome.REFUND,
     )
     _refused(db_conn, "exception_unknown", 2**62, Outcome.REFUND)
     # a late payment into a checkout's escrow is the checkout's to decide

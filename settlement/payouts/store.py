@@ -1,0 +1,124 @@
+"""Payout batches as stored, and their answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from escrow.calendar import from_us, to_us
+from escrow.money import IDR, format_amount
+from settlement.payouts.errors import BATCH_NOT_FOUND, PayoutRefused
+
+batches_page_max = 100
+_COLUMNS = (
+    "id, business_day, cutoff_at, created_at, created_by, line_count, total_units, file_sha256,"
+    " status, confirmed_at, confirmed_by, confirmation_sha256, accepted_count, accepted_units,"
+    " rejected_count, rejected_units"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A written batch: its control figures, and the bank's answer once confirmed."""
+
+    id: str
+    business_day: date
+    cutoff_at_us: int
+    created_at_us: int
+    created_by: str
+    line_count: int
+    total_units: int
+    file_sha256: str
+    status: str
+    confirmed_at_us: int | None
+    confirmed_by: str | None
+    confirmation_sha256: str | None
+    accepted_count: int | None
+    accepted_units: int | None
+    rejected_count: int | None
+    rejected_units: int | None
+
+    def view(self) -> dict[str, Any]:
+        """JSON-ready data (the API's answer, the CLI's output)."""
+        confirmed = self.confirmed_at_us
+        return {
+            "id": self.id,
+            "business_day": self.business_day.isoformat(),
+            "cutoff_at": from_us(self.cutoff_at_us).isoformat(),
+            "created_at": from_us(self.created_at_us).isoformat(),
+            "created_by": self.created_by,
+            "line_count": self.line_count,
+            "total": format_amount(self.total_units, IDR.scale),
+            "total_units": self.total_units,
+            "file_sha256": self.file_sha256,
+            "status": self.status,
+            "confirmed_at": from_us(confirmed).isoformat() if confirmed is not None else None,
+            "confirmed_by": self.confirmed_by,
+            "confirmation_sha256": self.confirmation_sha256,
+            "accepted_count": self.accepted_count,
+            "accepted_units": self.accepted_units,
+            "rejected_count": self.rejected_count,
+            "rejected_units": self.rejected_units,
+        }
+
+
+def _batch(row: Any) -> Batch:  # noqa: ANN401 - a SQLAlchemy row mapping
+    values = dict(row)
+    confirmed = values.pop("confirmed_at")
+    return Batch(
+        **{k: v for k, v in values.items() if k not in ("cutoff_at", "created_at")},
+        cutoff_at_us=to_us(values["cutoff_at"]),
+        created_at_us=to_us(values["created_at"]),
+        confirmed_at_us=to_us(confirmed) if confirmed is not None else None,
+    )
+
+
+def find(conn: Connection, batch_id: str, *, lock: bool = False) -> Batch | None:
+    """The batch, locked for this transaction when asked."""
+    suffix = " FOR UPDATE" if lock else ""
+    row = (
+        conn.execute(
+            text(f"SELECT {_COLUMNS} FROM payout_batches WHERE id = :id{suffix}"),  # noqa: S608 - constant columns
+            {"id": batch_id},
+        )
+        .mappings()
+        .one_or_none()
+    )
+    return _batch(row) if row is not None else None
+
+
+def get(conn: Connection, batch_id: str) -> Batch:
+    """The batch, or ``payout_batch_not_found``."""
+    found = find(conn, batch_id)
+    if found is None:
+        raise PayoutRefused(f"no payout batch {batch_id}", code=BATCH_NOT_FOUND)
+    return found
+
+
+def page(conn: Connection, before: str, limit: int) -> list[Batch]:
+    """Batches newest first, before ``before`` (empty: from the newest)."""
+    rows = conn.execute(
+        text(
+            f"SELECT {_COLUMNS} FROM payout_batches"  # noqa: S608 - constant columns
+            " WHERE (:before = '' OR id < :before) ORDER BY id DESC LIMIT :limit"
+        ),
+        {"before": before, "limit": min(limit, batches_page_max)},
+    ).mappings()
+    return [_batch(row) for row in rows]
+
+
+def lines(conn: Connection, batch_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+    """A page of the batch's lines in line order, after line ``after``."""
+    rows = conn.execute(
+        text(
+            "SELECT id, line_no, kind, source_ref, payee, bank_code, account_number, holder_name,"
+            " amount_units, debit_account, status, bank_reference, bank_reason"
+            " FROM payout_obligations WHERE batch_id = :batch AND line_no > :after"
+            " ORDER BY line_no LIMIT :limit"
+        ),
+        {"batch": batch_id, "after": after, "limit": limit},
+    ).mappings()
+    return [dict(row) for row in rows]

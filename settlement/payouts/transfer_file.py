@@ -1,0 +1,78 @@
+"""The stored batch written as the bank transfer file (``chain.bank.transfer_file``), streamed
+from its lines a page at a time: the same stored batch always gives the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from chain.bank.account import BankAccount
+from chain.bank.transfer_file import (
+    BatchHeader,
+    FileSummary,
+    TransferFileRecords,
+    TransferLine,
+    write_transfer_file,
+)
+from escrow.errors import InvariantViolation
+from escrow.rules import batch_transfers_max
+from settlement.payouts import store
+from settlement.payouts.store import Batch
+from settlement.unit_of_work import transaction
+
+file_page_lines = batch_transfers_max
+"""Lines read per query while writing (a ledger batch's worth, so that the cut can hold a page
+as it writes it): memory stays flat whatever the batch's size."""
+Page = list[dict[str, Any]]
+chunk_bytes = 64 * 1024
+"""What ``stream_file`` hands out at a time."""
+
+
+def write_file(
+    conn: Connection,
+    batch: Batch,
+    write: Callable[[bytes], object],
+    each_page: Callable[[Page], None] | None = None,
+) -> FileSummary:
+    """Write ``batch``'s file to ``write``; its control figures. ``each_page`` sees each page of
+    stored lines before they are written (the cut holds their money there)."""
+    header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
+    return write_transfer_file(header, _lines(conn, batch.id, each_page), write)
+
+
+def stream_file(engine: Engine, batch_id: str) -> Iterator[bytes]:
+    """The batch's file in chunks of about ``chunk_bytes``, read in one transaction; raises
+    ``payout_batch_not_found`` on the first ``next``."""
+    with transaction(engine) as conn:
+        batch = store.get(conn, batch_id)
+        header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
+        records = TransferFileRecords(header, _lines(conn, batch.id))
+        buffer = bytearray()
+        for record in records:
+            buffer += record
+            if len(buffer) >= chunk_bytes:
+                yield bytes(buffer)
+                buffer.clear()
+        if records.summary().sha256 != batch.file_sha256:
+            raise InvariantViolation(f"batch {batch.id} no longer gives its recorded file")
+        yield bytes(buffer)
+
+
+def _lines(
+    conn: Connection, batch_id: str, each_page: Callable[[Page], None] | None = None
+) -> Iterator[TransferLine]:
+    after = 0
+    while True:
+        rows = store.lines(conn, batch_id, after, file_page_lines)
+        if each_page is not None and rows:
+            each_page(rows)
+        for row in rows:
+            account = BankAccount(row["bank_code"], row["account_number"], row["holder_name"])
+            yield TransferLine(
+                row["line_no"], account, row["amount_units"], row["kind"], row["payee"]
+            )
+        if len(rows) < file_page_lines:
+            return
+        after = rows[-1]["line_no"]

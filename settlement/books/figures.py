@@ -67,6 +67,8 @@ LABELS: Mapping[str, str] = {
     "reserve:capital:IDR": "Modal cadangan treasury",
     "payable:redemptions:IDR": "Utang penukaran MSC",
     "msc:issued": "MSC yang diterbitkan",
+    # issue 12 item 8 (the daily payout batch)
+    "bank:payouts:IDR": "Kas bank keluar (pembayaran harian)",
 }
 """Each chart pattern's line in Bahasa Indonesia (a test keeps every pattern named)."""
 KIND_LABELS: Mapping[str, str] = {

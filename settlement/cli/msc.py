@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from chain.bank.account import BankAccount
 from escrow.clock import SystemClock
 from escrow.refusals import Refusal
 from settlement.bootstrap import build_rates
@@ -122,7 +123,7 @@ def redeem_command(
     """Burn a holder's MSC and owe the Rupiah to the daily payout batch."""
     record_operator("msc redeem", by)
     try:
-        account = redemption.BankAccount(bank_code, account_number, account_name)
+        account = BankAccount.of(bank_code, account_number, account_name)
         wanted = redemption.RedemptionRequest(
             f"cli:{request_id}", holder, _sen(amount, "--amount"), account
         )

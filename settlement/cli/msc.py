@@ -15,7 +15,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from chain.bank.account import BankAccount
 from escrow.clock import SystemClock
 from escrow.refusals import Refusal
 from settlement.bootstrap import build_rates
@@ -23,6 +22,7 @@ from settlement.cli.database import run_in_database, run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.config import Settings
 from settlement.evm import bridge
+from settlement.payouts import details
 from settlement.reserves import issuance, redemption, reserve
 from settlement.unit_of_work import UnitOfWork
 
@@ -123,7 +123,7 @@ def redeem_command(
     """Burn a holder's MSC and owe the Rupiah to the daily payout batch."""
     record_operator("msc redeem", by)
     try:
-        account = BankAccount.of(bank_code, account_number, account_name)
+        account = details.bank_account(bank_code, account_number, account_name)
         wanted = redemption.RedemptionRequest(
             f"cli:{request_id}", holder, _sen(amount, "--amount"), account
         )

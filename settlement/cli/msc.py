@@ -9,17 +9,16 @@ Exit codes: 0 done, 1 refused (the refusal's code is printed), 2 bad usage.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from escrow.clock import SystemClock
 from escrow.refusals import Refusal
 from settlement.bootstrap import build_rates
-from settlement.cli.database import run_in_database, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.database import run_in_database, run_refusing, run_work
+from settlement.cli.output import ByOption, Output, OutputOption, cli_actor, emit, record_operator
 from settlement.config import Settings
 from settlement.evm import bridge
 from settlement.payouts import details
@@ -30,25 +29,6 @@ app = typer.Typer(
     help="MSC against Rupiah: deposits, issuance, redemption, withdrawal.", no_args_is_help=True
 )
 reserves_app = typer.Typer(help="The reserve coverage behind MSC.", no_args_is_help=True)
-
-EXIT_REFUSED = 1
-by_chars_max = 60
-T = TypeVar("T")
-
-
-def _actor(by: str) -> str:
-    if len(by) > by_chars_max:
-        raise typer.BadParameter(f"at most {by_chars_max} characters", param_hint="--by")
-    return f"cli:{by}"
-
-
-def _refusing(work: Callable[[UnitOfWork], T]) -> T:
-    """Run ``work`` in one unit of work; a refusal is one line on stderr and exit 1."""
-    try:
-        return run_work(work)
-    except Refusal as refused:
-        typer.echo(f"refused: {refused.detail} ({refused.code})", err=True)
-        raise typer.Exit(EXIT_REFUSED) from None
 
 
 def _sen(text: str, hint: str) -> int:
@@ -86,7 +66,7 @@ def deposit_command(
         )
     except Refusal as refused:
         raise typer.BadParameter(f"{refused.detail} ({refused.code})") from None
-    done = _refusing(lambda uow: issuance.record_bank_deposit(uow, wanted, _actor(by)).view())
+    done = run_refusing(lambda uow: issuance.record_bank_deposit(uow, wanted, cli_actor(by)).view())
     emit(done, output)
 
 
@@ -100,9 +80,9 @@ def issue_command(
     """Issue MSC 1:1 to the deposit's holder, if the reserve coverage allows."""
     record_operator("msc issue", by)
     panel = build_rates(Settings(), SystemClock()).panel
-    done = _refusing(
+    done = run_refusing(
         lambda uow: issuance.issue(
-            uow, reference, _actor(by), reserve.reserve_price(uow, panel)
+            uow, reference, cli_actor(by), reserve.reserve_price(uow, panel)
         ).view()
     )
     emit(done, output)
@@ -129,7 +109,7 @@ def redeem_command(
         )
     except Refusal as refused:
         raise typer.BadParameter(f"{refused.detail} ({refused.code})") from None
-    emit(_refusing(lambda uow: redemption.redeem(uow, wanted, _actor(by)).view()), output)
+    emit(run_refusing(lambda uow: redemption.redeem(uow, wanted, cli_actor(by)).view()), output)
 
 
 @app.command("withdraw")
@@ -161,7 +141,7 @@ def withdraw_command(
             "chain_id": chain_id,
         }
 
-    emit(_refusing(work), output)
+    emit(run_refusing(work), output)
 
 
 @reserves_app.command("compute")

@@ -18,7 +18,14 @@ from sqlalchemy import Engine
 from chain.pi.amounts import to_str, to_units
 from chain.pi.errors import PiInputError
 from settlement.cli.database import migrated_engine, run_in_database, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.output import (
+    EXIT_REFUSED,
+    ByOption,
+    Output,
+    OutputOption,
+    emit,
+    record_operator,
+)
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
 from settlement.pi.errors import PiRefusal
@@ -26,8 +33,6 @@ from settlement.pi.errors import PiRefusal
 app = typer.Typer(
     help="Pi Network: expectations, payouts, recovery, reconciliation.", no_args_is_help=True
 )
-
-EXIT_REFUSED = 1
 
 
 def _units(amount: str) -> int:

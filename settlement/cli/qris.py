@@ -17,7 +17,14 @@ from escrow.calendar import US_PER_S
 from escrow.clock import SystemClock
 from escrow.money import IDR, AmountRefused, parse_amount
 from settlement.cli.database import migrated_engine
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.output import (
+    EXIT_REFUSED,
+    ByOption,
+    Output,
+    OutputOption,
+    emit,
+    record_operator,
+)
 from settlement.config import Settings
 from settlement.qris.exceptions import list_exceptions
 from settlement.qris.expectations import ExpectationRefused, create_expectation
@@ -31,7 +38,6 @@ app = typer.Typer(
     help="QRIS: payload codec, acquirer reports, reconciliation.", no_args_is_help=True
 )
 
-EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 

@@ -24,6 +24,7 @@ from api.problems import BODY_STATUSES, problem_responses
 from api.routers.pi import Uid
 from settlement import chart
 from settlement.evm import bridge
+from settlement.payouts import details
 from settlement.reserves import issuance, redemption, reserve
 from settlement.reserves.issuance import REFERENCE_PATTERN, BankDeposit
 from settlement.unit_of_work import UnitOfWork, run, transaction
@@ -84,7 +85,7 @@ class RedemptionBody(BaseModel):
     amount: str = _AMOUNT
     bank_code: str = Field(pattern=r"^[0-9]{3}$", examples=["014"])
     account_number: str = Field(pattern=r"^[0-9]{5,20}$", examples=["1234567890"])
-    account_name: str = Field(min_length=1, max_length=redemption.account_name_chars_max)
+    account_name: str = Field(min_length=1, max_length=100)  # checked whole by the use case
 
 
 class RedemptionAnswer(BaseModel):
@@ -201,7 +202,7 @@ def redeem(
     body: RedemptionBody, request: Request, principal: Treasury, idempotency_key: IdempotencyKey
 ) -> RedemptionAnswer:
     """Burn a holder's MSC and owe the Rupiah to the payout batch (treasury)."""
-    account = redemption.BankAccount(body.bank_code, body.account_number, body.account_name)
+    account = details.bank_account(body.bank_code, body.account_number, body.account_name)
     wanted = redemption.RedemptionRequest(
         f"{principal.actor}:{idempotency_key}",
         body.holder,

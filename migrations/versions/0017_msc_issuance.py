@@ -44,7 +44,7 @@ def upgrade() -> None:
             account_number       text NOT NULL CHECK (account_number ~ '^[0-9]{5,20}$'),
             account_name         text NOT NULL CHECK (length(account_name) BETWEEN 1 AND 70),
             status               text NOT NULL DEFAULT 'owed'
-                                 CHECK (status IN ('owed', 'batched', 'paid', 'rejected')),
+                                 CHECK (status IN ('owed', 'paid')),
             burn_transfer_id     uuid NOT NULL UNIQUE,
             payable_transfer_id  uuid NOT NULL UNIQUE,
             created_at           timestamptz NOT NULL,

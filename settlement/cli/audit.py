@@ -36,6 +36,7 @@ from settlement.audit.signing import (
 )
 from settlement.cli.database import migrated_engine, run_work
 from settlement.cli.output import (
+    EXIT_REFUSED,
     ByOption,
     Output,
     OutputOption,
@@ -47,7 +48,6 @@ from settlement.config import Settings
 
 app = typer.Typer(help="The monthly audit bundle: export, sign, anchor.", no_args_is_help=True)
 
-EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 

@@ -6,9 +6,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+import typer
 from sqlalchemy import Connection, Engine
 
 from escrow.clock import SystemClock
+from escrow.refusals import Refusal
+from settlement.cli.output import EXIT_REFUSED
 from settlement.config import Settings
 from settlement.db import make_engine, migrate
 from settlement.service import running_database
@@ -34,6 +37,15 @@ def run_in_database(work: Callable[[Connection], T], settings: Settings | None =
     """Run ``work`` in one transaction on the migrated database (rerun on a race)."""
     with migrated_engine(settings or Settings()) as engine:
         return in_transaction(engine, work)
+
+
+def run_refusing(work: Callable[[UnitOfWork], T]) -> T:
+    """``run_work``, a refusal told as one line on stderr and exit status ``EXIT_REFUSED``."""
+    try:
+        return run_work(work)
+    except Refusal as refused:
+        typer.echo(f"refused: {refused.detail} ({refused.code})", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
 
 
 def run_work(work: Callable[[UnitOfWork], T], settings: Settings | None = None) -> T:

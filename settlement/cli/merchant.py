@@ -11,43 +11,28 @@ Exit codes: 0 done, 1 refused (the refusal's code is printed), 2 bad usage.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from escrow.refusals import Refusal
 from settlement.access.keys import issue_key, revoke_key
 from settlement.access.principal import Role
-from settlement.cli.database import run_in_database, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.database import run_in_database, run_refusing
+from settlement.cli.output import (
+    EXIT_REFUSED,
+    ByOption,
+    Output,
+    OutputOption,
+    cli_actor,
+    emit,
+    record_operator,
+)
 from settlement.merchants import service
 from settlement.merchants.model import CRITERIA, MerchantRequest
 from settlement.tenders import Tender
-from settlement.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="Merchants: onboarding, suspension, API keys.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys of the treasury and gateways.", no_args_is_help=True)
-
-EXIT_REFUSED = 1
-by_chars_max = 60
-"""``cli:<by>`` fits the 64 characters of a recorded actor."""
-T = TypeVar("T")
-
-
-def _actor(by: str) -> str:
-    if len(by) > by_chars_max:
-        raise typer.BadParameter(f"at most {by_chars_max} characters", param_hint="--by")
-    return f"cli:{by}"
-
-
-def _refusing(work: Callable[[UnitOfWork], T]) -> T:
-    """Run ``work`` in one unit of work; a refusal is one line on stderr and exit 1."""
-    try:
-        return run_work(work)
-    except Refusal as refused:
-        typer.echo(f"refused: {refused.detail} ({refused.code})", err=True)
-        raise typer.Exit(EXIT_REFUSED) from None
 
 
 def _settlement(choices: list[str]) -> dict[Tender, str]:
@@ -94,8 +79,8 @@ def add_command(
         static_qris=static_qris,
         settlement=_settlement(settle or []),
     )
-    actor = _actor(by)
-    emit(_refusing(lambda uow: service.onboard(uow, request, actor)).view(), output)
+    actor = cli_actor(by)
+    emit(run_refusing(lambda uow: service.onboard(uow, request, actor)).view(), output)
 
 
 @app.command("list")
@@ -133,8 +118,8 @@ def suspend_command(
 ) -> None:
     """Suspend a merchant: no new checkouts (recorded with who and when)."""
     record_operator("merchant suspend", by)
-    actor = _actor(by)
-    emit(_refusing(lambda uow: service.suspend(uow, merchant_id, actor)).view(), output)
+    actor = cli_actor(by)
+    emit(run_refusing(lambda uow: service.suspend(uow, merchant_id, actor)).view(), output)
 
 
 @app.command("reactivate")
@@ -146,8 +131,8 @@ def reactivate_command(
 ) -> None:
     """Reactivate a suspended merchant (recorded with who and when)."""
     record_operator("merchant reactivate", by)
-    actor = _actor(by)
-    emit(_refusing(lambda uow: service.reactivate(uow, merchant_id, actor)).view(), output)
+    actor = cli_actor(by)
+    emit(run_refusing(lambda uow: service.reactivate(uow, merchant_id, actor)).view(), output)
 
 
 def _issued_text(view: dict[str, object]) -> str:
@@ -167,8 +152,8 @@ def key_command(
 ) -> None:
     """Issue a merchant key and print its token, once (exit 1 for an unknown merchant)."""
     record_operator("merchant key", by)
-    actor = _actor(by)
-    issued = _refusing(
+    actor = cli_actor(by)
+    issued = run_refusing(
         lambda uow: issue_key(uow, role=Role.MERCHANT, owner=merchant_id, label=label, by=actor)
     )
     emit(issued.view(), output, text=_issued_text)
@@ -186,8 +171,8 @@ def key_create_command(
     """Issue a key for any role (the first treasury key comes from here) and print its token,
     once."""
     record_operator("key create", by)
-    actor = _actor(by)
-    issued = _refusing(lambda uow: issue_key(uow, role=role, owner=owner, label=label, by=actor))
+    actor = cli_actor(by)
+    issued = run_refusing(lambda uow: issue_key(uow, role=role, owner=owner, label=label, by=actor))
     emit(issued.view(), output, text=_issued_text)
 
 
@@ -200,5 +185,5 @@ def key_revoke_command(
 ) -> None:
     """Revoke a key: it authenticates nobody from now on (exit 1 for an unknown key)."""
     record_operator("key revoke", by)
-    actor = _actor(by)
-    emit(_refusing(lambda uow: revoke_key(uow, key_id, actor)).view(), output)
+    actor = cli_actor(by)
+    emit(run_refusing(lambda uow: revoke_key(uow, key_id, actor)).view(), output)

@@ -9,19 +9,19 @@ Exit codes: 0 done, 1 refused (the refusal's code is printed), 2 bad usage.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from escrow.clock import SystemClock
 from escrow.refusals import Refusal
 from settlement.bootstrap import build_rates
-from settlement.cli.database import run_in_database, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.database import run_in_database, run_refusing, run_work
+from settlement.cli.output import ByOption, Output, OutputOption, cli_actor, emit, record_operator
 from settlement.config import Settings
 from settlement.evm import bridge
+from settlement.payouts import details
 from settlement.reserves import issuance, redemption, reserve
 from settlement.unit_of_work import UnitOfWork
 
@@ -29,25 +29,6 @@ app = typer.Typer(
     help="MSC against Rupiah: deposits, issuance, redemption, withdrawal.", no_args_is_help=True
 )
 reserves_app = typer.Typer(help="The reserve coverage behind MSC.", no_args_is_help=True)
-
-EXIT_REFUSED = 1
-by_chars_max = 60
-T = TypeVar("T")
-
-
-def _actor(by: str) -> str:
-    if len(by) > by_chars_max:
-        raise typer.BadParameter(f"at most {by_chars_max} characters", param_hint="--by")
-    return f"cli:{by}"
-
-
-def _refusing(work: Callable[[UnitOfWork], T]) -> T:
-    """Run ``work`` in one unit of work; a refusal is one line on stderr and exit 1."""
-    try:
-        return run_work(work)
-    except Refusal as refused:
-        typer.echo(f"refused: {refused.detail} ({refused.code})", err=True)
-        raise typer.Exit(EXIT_REFUSED) from None
 
 
 def _sen(text: str, hint: str) -> int:
@@ -85,7 +66,7 @@ def deposit_command(
         )
     except Refusal as refused:
         raise typer.BadParameter(f"{refused.detail} ({refused.code})") from None
-    done = _refusing(lambda uow: issuance.record_bank_deposit(uow, wanted, _actor(by)).view())
+    done = run_refusing(lambda uow: issuance.record_bank_deposit(uow, wanted, cli_actor(by)).view())
     emit(done, output)
 
 
@@ -99,9 +80,9 @@ def issue_command(
     """Issue MSC 1:1 to the deposit's holder, if the reserve coverage allows."""
     record_operator("msc issue", by)
     panel = build_rates(Settings(), SystemClock()).panel
-    done = _refusing(
+    done = run_refusing(
         lambda uow: issuance.issue(
-            uow, reference, _actor(by), reserve.reserve_price(uow, panel)
+            uow, reference, cli_actor(by), reserve.reserve_price(uow, panel)
         ).view()
     )
     emit(done, output)
@@ -122,13 +103,13 @@ def redeem_command(
     """Burn a holder's MSC and owe the Rupiah to the daily payout batch."""
     record_operator("msc redeem", by)
     try:
-        account = redemption.BankAccount(bank_code, account_number, account_name)
+        account = details.bank_account(bank_code, account_number, account_name)
         wanted = redemption.RedemptionRequest(
             f"cli:{request_id}", holder, _sen(amount, "--amount"), account
         )
     except Refusal as refused:
         raise typer.BadParameter(f"{refused.detail} ({refused.code})") from None
-    emit(_refusing(lambda uow: redemption.redeem(uow, wanted, _actor(by)).view()), output)
+    emit(run_refusing(lambda uow: redemption.redeem(uow, wanted, cli_actor(by)).view()), output)
 
 
 @app.command("withdraw")
@@ -160,7 +141,7 @@ def withdraw_command(
             "chain_id": chain_id,
         }
 
-    emit(_refusing(work), output)
+    emit(run_refusing(work), output)
 
 
 @reserves_app.command("compute")

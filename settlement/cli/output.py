@@ -32,6 +32,19 @@ OutputOption = Annotated[
 ]
 
 
+EXIT_REFUSED = 1
+"""The exit status of a command whose use case refused (the refusal is one line on stderr)."""
+by_chars_max = 60
+"""``cli:<by>`` fits the 64 characters of a recorded actor."""
+
+
+def cli_actor(by: str) -> str:
+    """The actor a command records for ``--by``: ``cli:<by>``."""
+    if len(by) > by_chars_max:
+        raise typer.BadParameter(f"at most {by_chars_max} characters", param_hint="--by")
+    return f"cli:{by}"
+
+
 def _named(by: str) -> str:
     if not by.strip():
         raise typer.BadParameter("say who runs the command", param_hint="--by")

@@ -17,20 +17,12 @@ import typer
 
 from escrow.clock import SystemClock
 from settlement.cli.database import migrated_engine, run_in_database, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.output import ByOption, Output, OutputOption, cli_actor, emit, record_operator
 from settlement.config import Settings
 from settlement.payouts import details, service, store
 from settlement.unit_of_work import UnitOfWork, run, transaction
 
 app = typer.Typer(help="The daily payout batch to the bank.", no_args_is_help=True)
-by_chars_max = 60
-"""``cli:<by>`` fits the 64 characters of a recorded actor."""
-
-
-def _actor(by: str) -> str:
-    if len(by) > by_chars_max:
-        raise typer.BadParameter(f"at most {by_chars_max} characters", param_hint="--by")
-    return f"cli:{by}"
 
 
 @app.command("cut")
@@ -46,7 +38,7 @@ def cut_command(
     from settlement.bootstrap import build_pi
 
     record_operator("payout cut", by)
-    actor = _actor(by)
+    actor = cli_actor(by)
     wanted = _day(day)
     settings = Settings()
     pi, _sandbox = build_pi(settings)
@@ -87,7 +79,7 @@ def confirm_command(
 ) -> None:
     """Ingest the bank's confirmation: accepted lines leave, rejected lines return."""
     record_operator("payout confirm", by)
-    actor = _actor(by)
+    actor = cli_actor(by)
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         with path.open("rb") as stream:
@@ -132,7 +124,7 @@ def details_command(
 ) -> None:
     """Set where a merchant is paid, whole (an option left out clears its detail)."""
     record_operator("payout details", by)
-    actor = _actor(by)
+    actor = cli_actor(by)
     fields = (bank_code, account_number, holder_name)
     if any(field is not None for field in fields) and None in fields:
         raise typer.BadParameter(

@@ -18,8 +18,16 @@ from sqlalchemy import Engine
 
 from chain.pi.amounts import to_str, to_units
 from chain.pi.errors import PiInputError
-from settlement.cli.database import migrated_engine, run_in_database, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.database import migrated_engine, run_in_database, run_refusing, run_work
+from settlement.cli.output import (
+    EXIT_REFUSED,
+    ByOption,
+    Output,
+    OutputOption,
+    cli_actor,
+    emit,
+    record_operator,
+)
 from settlement.config import Settings
 from settlement.decisions.record import Outcome
 from settlement.pi.deps import PiDeps
@@ -28,8 +36,6 @@ from settlement.pi.errors import PiRefusal
 app = typer.Typer(
     help="Pi Network: expectations, payouts, recovery, reconciliation.", no_args_is_help=True
 )
-
-EXIT_REFUSED = 1
 
 
 def _units(amount: str) -> int:
@@ -215,9 +221,10 @@ def decide(
 
     units = None if amount is None else _units(amount)
     record_operator("pi decide", by)
-    decided = run_work(
+    actor = cli_actor(by)
+    decided = run_refusing(
         lambda uow: decide_pi_flag(
-            uow, flag_id, outcome, by=f"cli:{by}", note=note, merchant=merchant,
+            uow, flag_id, outcome, by=actor, note=note, merchant=merchant,
             pioneer=pioneer, amount_units=units,
         )
     )  # fmt: skip

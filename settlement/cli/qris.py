@@ -16,8 +16,16 @@ from chain.qris.reports import ReportError, ReportFormat, load_formats
 from escrow.calendar import US_PER_S
 from escrow.clock import SystemClock
 from escrow.money import IDR, AmountRefused, parse_amount
-from settlement.cli.database import migrated_engine, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.database import migrated_engine, run_refusing
+from settlement.cli.output import (
+    EXIT_REFUSED,
+    ByOption,
+    Output,
+    OutputOption,
+    cli_actor,
+    emit,
+    record_operator,
+)
 from settlement.config import Settings
 from settlement.decisions.qris import decide_qris_exception
 from settlement.decisions.record import Outcome, view
@@ -34,7 +42,6 @@ app = typer.Typer(
     help="QRIS: payload codec, acquirer reports, reconciliation.", no_args_is_help=True
 )
 
-EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 
@@ -224,9 +231,10 @@ def decide_command(
     elif bank_code or account_number or holder_name:
         raise typer.BadParameter("a bank account is --bank-code, --account-number, --holder-name")
     record_operator("qris decide", by)
-    decided = run_work(
+    actor = cli_actor(by)
+    decided = run_refusing(
         lambda uow: decide_qris_exception(
-            uow, exception_id, outcome, by=f"cli:{by}", note=note, merchant=merchant,
+            uow, exception_id, outcome, by=actor, note=note, merchant=merchant,
             amount_units=sen, payer_account=payer,
         )
     )  # fmt: skip

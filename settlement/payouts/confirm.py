@@ -127,7 +127,7 @@ def _check(uow: UnitOfWork, batch: Batch) -> None:
 
 def _apply(uow: UnitOfWork, batch: Batch) -> None:
     """Resolve the obligations a page of lines at a time, posting or voiding their holds, then
-    mark the QRIS refunds paid."""
+    mark the QRIS refunds and the MSC redemptions paid."""
     now = from_us(uow.clock.now_us())
     for first in range(1, batch.line_count + 1, batch_transfers_max):
         rows = uow.conn.execute(
@@ -150,6 +150,14 @@ def _apply(uow: UnitOfWork, batch: Batch) -> None:
             "UPDATE checkout_refunds r SET status = 'paid' FROM payout_obligations o"
             " WHERE o.batch_id = :batch AND o.kind = 'qris_refund' AND o.status = 'paid'"
             " AND r.transfer_id::text = o.source_ref"
+        ),
+        {"batch": batch.id},
+    )
+    uow.conn.execute(
+        text(
+            "UPDATE msc_redemptions r SET status = 'paid' FROM payout_obligations o"
+            " WHERE o.batch_id = :batch AND o.kind = 'redemption' AND o.status = 'paid'"
+            " AND r.id::text = o.source_ref"
         ),
         {"batch": batch.id},
     )

@@ -146,6 +146,7 @@ def _pick(uow: UnitOfWork, day: date, cutoff_us: int, lines_max: int) -> tuple[i
             "cutoff": from_us(cutoff_us),
             "cutoff_us": cutoff_us,
             "refunds": chart.qris_refunds().code,
+            "redemptions": chart.redemptions_payable().code,
             "lines_max": lines_max,
         },
     )
@@ -178,18 +179,27 @@ def _take(uow: UnitOfWork, batch_id: str, now_us: int) -> None:
     )
 
 
+def paid_from(debit_account: str) -> str:
+    """The bank account a line's Rupiah leaves by: what is owed on ``payable:redemptions:IDR``
+    (MSC redeemed) from the reserve's own account (``reserve:bank:IDR``, so the reserve shrinks
+    by what the bank paid), everything else from the treasury's payouts account
+    (``bank:payouts:IDR``)."""
+    if debit_account == chart.redemptions_payable().code:
+        return chart.reserve_bank().code
+    return chart.bank_payouts().code
+
+
 def _hold_and_seal(uow: UnitOfWork, batch_id: str) -> Batch:
     """Write the file once to a digest, holding each page's money as it is written (one pending
     transfer per line, a ledger batch per page), and record the file's checksum."""
     batch = store.get(uow.conn, batch_id)
-    bank = chart.bank_payouts().code
 
     def hold(rows: list[dict[str, Any]]) -> None:
         requests = [
             TransferRequest(
                 hold_id(row["id"]),
                 row["debit_account"],
-                bank,
+                paid_from(row["debit_account"]),
                 row["amount_units"],
                 "IDR",
                 TransferCode.PAYOUT_HOLD,

@@ -4,8 +4,10 @@ An obligation says who is paid (``payee``, ``bank_account``), how much Rupiah (`
 sen), from which account of the chart (``debit_account``, a liability in IDR: the money is owed
 to the payee there), why (``kind`` and ``source_ref``, unique while not returned) and from when
 (``due_at_us``: the first cut-off at or after it takes it). ``record`` is the interface other
-use cases call (redemptions of MSC record theirs here); merchants' IDR balances and the QRIS
-refunds owed are found by the cut itself (``DUE``) and recorded as they are taken into a batch.
+use cases call; merchants' IDR balances, the QRIS refunds owed and the MSC redemptions owed are
+found by the cut itself (``DUE``) and recorded as they are taken into a batch. A returned line
+(the bank rejected it) leaves its refund or redemption owed, so the next day's cut takes it
+again; a merchant's balance is due again by itself.
 """
 
 from __future__ import annotations
@@ -139,6 +141,13 @@ DUE = """
        AND NOT EXISTS (SELECT 1 FROM payout_obligations x WHERE x.kind = 'qris_refund'
                         AND x.source_ref = r.transfer_id::text AND x.status <> 'returned')
     UNION ALL
+    SELECT NULL::uuid, 'redemption', r.id::text, r.holder, r.bank_code, r.account_number,
+           r.account_name, r.amount, :redemptions, r.created_at
+      FROM msc_redemptions r
+     WHERE r.status = 'owed' AND r.created_at <= :cutoff
+       AND NOT EXISTS (SELECT 1 FROM payout_obligations x WHERE x.kind = 'redemption'
+                        AND x.source_ref = r.id::text AND x.status <> 'returned')
+    UNION ALL
     SELECT o.id, o.kind, o.source_ref, o.payee, o.bank_code, o.account_number, o.holder_name,
            o.amount_units, o.debit_account, o.due_at
       FROM payout_obligations o WHERE o.status = 'open' AND o.due_at <= :cutoff
@@ -150,4 +159,6 @@ DUE = """
   obligation already owes from its account, source ``<merchant>:<day>``;
 - each QRIS refund owed by the cut-off whose payer's bank account the treasury recorded and
   that no batch holds yet, source its transfer id;
+- each MSC redemption owed by the cut-off that no batch holds yet (``msc_redemptions``, paid
+  from ``payable:redemptions:IDR``), source its id;
 - each open obligation recorded through ``record`` (redemptions), due by the cut-off."""

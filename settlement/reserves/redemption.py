@@ -4,22 +4,23 @@ One linked pair per redemption: the holder's MSC back to ``msc:issued`` (the bur
 ``msc:backing:IDR`` to ``payable:redemptions:IDR``. The obligation is a row of
 ``msc_redemptions`` with status ``owed``.
 
-The daily payout batch (settlement/payouts) consumes these rows: it takes the ``owed`` ones by
-its cut-off, sets them ``batched``, then ``paid`` when the bank confirms (debiting
-``payable:redemptions:IDR`` and crediting ``reserve:bank:IDR``), or ``rejected`` with the
-bank's reason. This module writes only ``owed`` rows; their amount stays on
-``payable:redemptions:IDR`` until the payout batch moves it.
+The daily payout batch (``settlement.payouts``) takes the ``owed`` rows by its cut-off: their
+Rupiah held from ``payable:redemptions:IDR`` towards ``reserve:bank:IDR`` (the reserve's own
+bank account pays them), posted and the row ``paid`` when the bank confirms the line; a line the
+bank rejects is voided, the Rupiah back on the payable and the row still ``owed``, for the next
+day's cut. The bank account is ``chain.bank.account.BankAccount``, checked when the redemption is
+asked for, so the batch never meets one its file cannot carry.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 
+from chain.bank.account import BankAccount
 from escrow.calendar import from_us, to_us
 from escrow.model import ResultCode, TransferRequest, amount_max
 from escrow.model import transfer_id as make_transfer_id
@@ -41,29 +42,6 @@ from settlement.unit_of_work import UnitOfWork
 REDEEM_NAMESPACE = "msc.redeem"
 REDEEM_PAYABLE_NAMESPACE = "msc.redeem.payable"
 request_key_chars_max = 300
-account_name_chars_max = 70
-_BANK_CODE = re.compile(r"^[0-9]{3}$")
-_ACCOUNT_NUMBER = re.compile(r"^[0-9]{5,20}$")
-
-
-@dataclass(frozen=True, slots=True)
-class BankAccount:
-    """Where the Rupiah goes: the bank's 3-digit code, the account number and its holder's name."""
-
-    bank_code: str
-    account_number: str
-    account_name: str
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.bank_code, str) or not _BANK_CODE.match(self.bank_code):
-            raise RedemptionInvalid("a bank code is 3 digits")
-        if not isinstance(self.account_number, str) or not _ACCOUNT_NUMBER.match(
-            self.account_number
-        ):
-            raise RedemptionInvalid("an account number is 5 to 20 digits")
-        name = self.account_name
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= account_name_chars_max:
-            raise RedemptionInvalid(f"an account name has 1 to {account_name_chars_max} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +83,7 @@ class Redemption:
             "amount_units": r.amount,
             "bank_code": a.bank_code,
             "account_number": a.account_number,
-            "account_name": a.account_name,
+            "account_name": a.holder_name,
             "status": self.status,
             "burn_transfer_id": str(self.id),
             "payable_transfer_id": str(self.payable_transfer_id),
@@ -149,7 +127,7 @@ def redeem(uow: UnitOfWork, request: RedemptionRequest, by: str) -> Redemption:
             "amt": request.amount,
             "bc": a.bank_code,
             "an": a.account_number,
-            "name": a.account_name,
+            "name": a.holder_name,
             "p": payable_id,
             "at": from_us(now_us),
             "by": by,

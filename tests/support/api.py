@@ -13,6 +13,7 @@ from api.app import create_app
 from chain.pi.sandbox.inprocess import inprocess_client
 from settlement.bootstrap import build_container
 from settlement.config import Settings
+from tests.support.merchants import merchant_body
 
 
 @contextmanager
@@ -46,3 +47,17 @@ def headers(authorization: str | None, key: str | None = None) -> dict[str, str]
 def bearer(token: str) -> str:
     """The ``Authorization`` value of an API key."""
     return f"Bearer {token}"
+
+
+def onboarded_merchant_key(app: FastAPI, http: httpx.Client) -> str:
+    """Onboard a fresh merchant through the treasury's routes and issue it a key: the key's
+    ``Authorization`` value."""
+    treasury = operator(app)
+    body = merchant_body()
+    onboarded = http.post("/v1/merchants", json=body, headers=headers(treasury))
+    assert onboarded.status_code == 201, onboarded.text
+    issued = http.post(
+        f"/v1/merchants/{body['id']}/keys", json={"label": "till"}, headers=headers(treasury)
+    )
+    assert issued.status_code == 201, issued.text
+    return bearer(issued.json()["token"])

@@ -9,11 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from tests.support.api import bearer, client, headers, operator, service
-from tests.support.merchants import merchant_body
+from tests.support.api import client, headers, onboarded_merchant_key, service
 
 pytestmark = pytest.mark.integration
 HALF_AND_HALF = {
@@ -26,19 +24,7 @@ HALF_AND_HALF = {
 @pytest.fixture(scope="module")
 def http(database_url: str, db_engine: Engine) -> Iterator[tuple[httpx.Client, str]]:
     with service(database_url) as app, client(app) as found:
-        yield found, _merchant_key(app, found)
-
-
-def _merchant_key(app: FastAPI, http: httpx.Client) -> str:
-    treasury = operator(app)
-    body = merchant_body()
-    onboarded = http.post("/v1/merchants", json=body, headers=headers(treasury))
-    assert onboarded.status_code == 201, onboarded.text
-    issued = http.post(
-        f"/v1/merchants/{body['id']}/keys", json={"label": "till"}, headers=headers(treasury)
-    )
-    assert issued.status_code == 201, issued.text
-    return bearer(issued.json()["token"])
+        yield found, onboarded_merchant_key(app, found)
 
 
 def _shown(http: httpx.Client, key: str, checkout_id: str) -> dict[str, Any]:

@@ -19,8 +19,7 @@ from api.answers import run_kept
 from api.auth import Treasury
 from api.idempotency import IdempotencyKey
 from settlement.unit_of_work import UnitOfWork
-from tests.support.api import bearer, client, headers, operator, service
-from tests.support.merchants import merchant_body
+from tests.support.api import client, headers, onboarded_merchant_key, operator, service
 
 pytestmark = pytest.mark.integration
 PLATE = {
@@ -71,14 +70,7 @@ def http(app: FastAPI) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def merchant_key(app: FastAPI, http: httpx.Client) -> str:
-    treasury = operator(app)
-    body = merchant_body()
-    assert http.post("/v1/merchants", json=body, headers=headers(treasury)).status_code == 201
-    issued = http.post(
-        f"/v1/merchants/{body['id']}/keys", json={"label": "till"}, headers=headers(treasury)
-    )
-    assert issued.status_code == 201, issued.text
-    return bearer(issued.json()["token"])
+    return onboarded_merchant_key(app, http)
 
 
 def _killed(*_: Any) -> None:

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Connection, text
 
+from chain.bank.account import BankAccount
 from chain.rates.ports import PriceObservation
 from escrow.calendar import from_us
 from escrow.clock import FixedClock
@@ -27,7 +28,6 @@ from settlement.reserves.issuance import (
     record_bank_deposit,
 )
 from settlement.reserves.redemption import (
-    BankAccount,
     RedemptionConflict,
     RedemptionRefused,
     RedemptionRequest,
@@ -44,7 +44,7 @@ from settlement.unit_of_work import UnitOfWork, bind
 pytestmark = pytest.mark.integration
 
 HOLDER = "pioneer:uid-ani:MSC"
-ACCOUNT = BankAccount("014", "1234567890", "Ani Lestari")
+ACCOUNT = BankAccount("014", "1234567890", "ANI LESTARI")
 DAY = date(2026, 12, 1)
 PI = 10**7
 

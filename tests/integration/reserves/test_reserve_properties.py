@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
+from chain.bank.account import BankAccount
 from chain.evm.anvil import ANVIL_CHAIN_ID
 from chain.rates.ports import PriceObservation
 from escrow.clock import FixedClock
@@ -30,14 +31,14 @@ from settlement.chart import TransferCode
 from settlement.evm.bridge import withdraw
 from settlement.reserves.coverage import meets_floor, pi_value_idr
 from settlement.reserves.issuance import BankDeposit, issue, record_bank_deposit
-from settlement.reserves.redemption import BankAccount, RedemptionRequest, redeem
+from settlement.reserves.redemption import RedemptionRequest, redeem
 from settlement.reserves.reserve import CoverageBelowFloor, read_figures
 from settlement.unit_of_work import UnitOfWork, bind
 
 pytestmark = pytest.mark.integration
 
 HOLDERS = ("pioneer:p1:MSC", "pioneer:p2:MSC", "merchant:UM9:MSC")
-ACCOUNT = BankAccount("008", "99887766", "Pemegang")
+ACCOUNT = BankAccount("008", "99887766", "PEMEGANG")
 ADDRESS = "0x000000000000000000000000000000000000bEEF"
 
 

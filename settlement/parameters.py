@@ -30,9 +30,15 @@ __all__ = [
     "QUOTE_SPREAD_BP",
     "RESERVE_FLOOR_BPS",
     "RESERVE_HAIRCUT_BPS",
+    "FUND_CLAIM_CAP_IDR",
+    "FUND_COVERAGE_THRESHOLD_BPS",
+    "FUND_MERCHANT_MONTH_CAP_IDR",
     "Parameter",
     "ParameterInvalid",
     "ParameterUnknown",
+    "fund_claim_cap_units",
+    "fund_coverage_threshold_bps",
+    "fund_merchant_month_cap_units",
     "get",
     "point_value_idr_units",
     "quote_spread_bp",
@@ -104,6 +110,14 @@ reserve_floor_bps_default = 10_000
 """Until the treasury sets a floor, MSC is issued only while the reserve covers it whole."""
 reserve_floor_bps_max = 100_000
 """A floor above 1000% is a typo, not a policy."""
+FUND_CLAIM_CAP_IDR = "fund_claim_cap_idr"
+FUND_MERCHANT_MONTH_CAP_IDR = "fund_merchant_month_cap_idr"
+FUND_COVERAGE_THRESHOLD_BPS = "fund_coverage_threshold_bps"
+fund_coverage_threshold_bps_default = 10_000
+"""Until the treasury sets a threshold, it is told whenever the guarantee fund would not cover
+every open Pi exposure whole."""
+fund_coverage_threshold_bps_max = 1_000_000
+"""A threshold above 10000% is a typo, not a policy."""
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -130,6 +144,24 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 "The treasury's spread on a Pi quote, in basis points of the Pi sold, charged as"
                 f" the quote's fee (0 to {quote_spread_bp_max}; {quote_spread_bp_default} unset).",
                 _bps(quote_spread_bp_max),
+            ),
+            Parameter(
+                FUND_CLAIM_CAP_IDR,
+                "The most the guarantee fund pays for one FX shortfall or one claim, in Rupiah"
+                " (decimal text; unset: the fund pays nothing without it).",
+                _idr_amount,
+            ),
+            Parameter(
+                FUND_MERCHANT_MONTH_CAP_IDR,
+                "The most the guarantee fund pays one merchant in a WIB month, shortfalls and"
+                " claims together, in Rupiah (decimal text; unset: nothing).",
+                _idr_amount,
+            ),
+            Parameter(
+                FUND_COVERAGE_THRESHOLD_BPS,
+                "The guarantee fund's coverage of open Pi exposure below which the treasury is"
+                f" alerted, in basis points (unset: {fund_coverage_threshold_bps_default}).",
+                _bps(fund_coverage_threshold_bps_max),
             ),
         )
     }
@@ -205,3 +237,25 @@ def quote_spread_bp(conn: Connection) -> int:
     """The quote spread in basis points (parameter ``quote_spread_bp``, else the default)."""
     value = get(conn, QUOTE_SPREAD_BP)
     return quote_spread_bp_default if value is None else int(str(value))
+
+
+def _idr_units(conn: Connection, name: str) -> int:
+    value = get(conn, name)
+    return 0 if value is None else parse_amount(str(value), IDR.scale)
+
+
+def fund_claim_cap_units(conn: Connection) -> int:
+    """The guarantee fund's cap per shortfall or claim in sen (``fund_claim_cap_idr``), 0 unset."""
+    return _idr_units(conn, FUND_CLAIM_CAP_IDR)
+
+
+def fund_merchant_month_cap_units(conn: Connection) -> int:
+    """The fund's cap per merchant per WIB month in sen (``fund_merchant_month_cap_idr``), 0
+    unset."""
+    return _idr_units(conn, FUND_MERCHANT_MONTH_CAP_IDR)
+
+
+def fund_coverage_threshold_bps(conn: Connection) -> int:
+    """The fund's coverage alert threshold (``fund_coverage_threshold_bps``), default 10000."""
+    value = get(conn, FUND_COVERAGE_THRESHOLD_BPS)
+    return fund_coverage_threshold_bps_default if value is None else int(str(value))

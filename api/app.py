@@ -13,6 +13,7 @@ from api.request_id import RequestIdMiddleware
 from api.routers import (
     campaigns,
     checkouts,
+    guarantee_fund,
     merchant_reads,
     merchants,
     payouts,
@@ -56,6 +57,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(campaigns.router)
     app.include_router(merchant_reads.router)
     app.include_router(reserves.router)
+    app.include_router(guarantee_fund.router)
     app.include_router(quotes.router)
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it

@@ -25,14 +25,14 @@ from settlement.unit_of_work import UnitOfWork
 actor_chars_max = 64
 
 __all__ = [
+    "FUND_CLAIM_CAP_IDR",
+    "FUND_COVERAGE_THRESHOLD_BPS",
+    "FUND_MERCHANT_MONTH_CAP_IDR",
     "PARAMETERS",
     "POINT_VALUE_IDR",
     "QUOTE_SPREAD_BP",
     "RESERVE_FLOOR_BPS",
     "RESERVE_HAIRCUT_BPS",
-    "FUND_CLAIM_CAP_IDR",
-    "FUND_COVERAGE_THRESHOLD_BPS",
-    "FUND_MERCHANT_MONTH_CAP_IDR",
     "Parameter",
     "ParameterInvalid",
     "ParameterUnknown",

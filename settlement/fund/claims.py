@@ -11,6 +11,7 @@ the same request files the same claim once.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,8 @@ reason_chars_max = 500
 request_key_chars_max = 300
 claims_page_max = 100
 _ID_HEX = 16
+_ROW = text("SELECT * FROM fund_claims WHERE id = :id")
+_ROW_LOCKED = text("SELECT * FROM fund_claims WHERE id = :id FOR UPDATE")
 
 
 class ClaimKind(StrEnum):
@@ -73,9 +76,11 @@ class ClaimRequest:
         amount = self.amount
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= amount_max:
             raise ClaimInvalid(f"an amount is a positive int of sen, not {amount!r}")
-        if not isinstance(self.evidence, str) or not 0 < len(self.evidence.strip()) or len(
-            self.evidence
-        ) > evidence_chars_max:
+        if (
+            not isinstance(self.evidence, str)
+            or not len(self.evidence.strip()) > 0
+            or len(self.evidence) > evidence_chars_max
+        ):
             raise ClaimInvalid(f"evidence is 1..{evidence_chars_max} characters")
         if not 0 < len(self.request_key) <= request_key_chars_max:
             raise ClaimInvalid(f"a request key is 1..{request_key_chars_max} characters")
@@ -223,18 +228,16 @@ def open_claims(conn: Connection, limit: int = claims_page_max) -> list[dict[str
 
 
 def _row(conn: Connection, found_id: str, *, lock: bool) -> dict[str, Any] | None:
-    row = conn.execute(
-        text("SELECT * FROM fund_claims WHERE id = :id" + (" FOR UPDATE" if lock else "")),
-        {"id": found_id},
-    ).one_or_none()
+    query = _ROW_LOCKED if lock else _ROW
+    row = conn.execute(query, {"id": found_id}).one_or_none()
     return None if row is None else dict(row._mapping)
 
 
 def view(row: dict[str, Any]) -> dict[str, Any]:
     """A claim row as answered."""
 
-    def iso(moment: Any) -> str | None:
-        return None if moment is None else str(moment.isoformat())
+    def iso(moment: datetime | None) -> str | None:
+        return None if moment is None else moment.isoformat()
 
     return {
         "id": row["id"],

@@ -98,4 +98,3 @@ def compute(conn: Connection, panel: RatePanel, now_us: int) -> FundCoverage:
     if found.below_threshold:
         log.warning("guarantee_fund_below_threshold", **found.view())
     return found
-

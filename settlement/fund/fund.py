@@ -32,6 +32,12 @@ contributor_chars_max = 140
 memo_chars_max = 140
 history_page_max = 100
 _REFERENCE = re.compile(REFERENCE_PATTERN)
+_CONTRIBUTION_SQL = (
+    "SELECT reference, source, contributor, amount, memo, transfer_id, recorded_at, recorded_by"
+    " FROM fund_contributions WHERE reference = :reference"
+)
+_CONTRIBUTION = text(_CONTRIBUTION_SQL)
+_CONTRIBUTION_LOCKED = text(_CONTRIBUTION_SQL + " FOR UPDATE")
 
 
 class ContributionSource(StrEnum):
@@ -94,9 +100,7 @@ def room(uow: UnitOfWork, merchant_id: str) -> Room:
     lock(uow)
     month_cap = parameters.fund_merchant_month_cap_units(uow.conn)
     paid = paid_this_month(uow.conn, merchant_id, uow.clock.now_us())
-    return Room(
-        parameters.fund_claim_cap_units(uow.conn), max(month_cap - paid, 0), balance(uow)
-    )
+    return Room(parameters.fund_claim_cap_units(uow.conn), max(month_cap - paid, 0), balance(uow))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,7 @@ class Contribution:
         if not isinstance(self.reference, str) or not _REFERENCE.match(self.reference):
             raise ContributionInvalid(f"a reference matches {REFERENCE_PATTERN}")
         if not isinstance(self.contributor, str) or not (
-            0 < len(self.contributor.strip()) and len(self.contributor) <= contributor_chars_max
+            len(self.contributor.strip()) > 0 and len(self.contributor) <= contributor_chars_max
         ):
             raise ContributionInvalid(f"a contributor is 1..{contributor_chars_max} characters")
         amount = self.amount
@@ -216,14 +220,8 @@ def contribute(uow: UnitOfWork, wanted: Contribution, actor: str) -> dict[str, A
 
 
 def _contribution_row(conn: Connection, reference: str, *, lock: bool) -> dict[str, Any] | None:
-    row = conn.execute(
-        text(
-            "SELECT reference, source, contributor, amount, memo, transfer_id, recorded_at,"
-            " recorded_by FROM fund_contributions WHERE reference = :reference"
-            + (" FOR UPDATE" if lock else "")
-        ),
-        {"reference": reference},
-    ).one_or_none()
+    query = _CONTRIBUTION_LOCKED if lock else _CONTRIBUTION
+    row = conn.execute(query, {"reference": reference}).one_or_none()
     return None if row is None else dict(row._mapping)
 
 

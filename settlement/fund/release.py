@@ -192,8 +192,8 @@ def _transfers(
     wanted = [
         (":in", chart.merchant_balance(merchant_id, "PI"), chart.exchange("PI"), merchant_units,
          "PI", TransferCode.SETTLEMENT_CONVERT),
-        (":out", chart.exchange(target), chart.merchant_balance(merchant_id, target), credited, target,
-         TransferCode.SETTLEMENT_CONVERT),
+        (":out", chart.exchange(target), chart.merchant_balance(merchant_id, target),
+         credited, target, TransferCode.SETTLEMENT_CONVERT),
         ("", chart.exchange("IDR"), chart.fx_gain(), split.gain, "IDR", TransferCode.FX_GAIN),
         ("", chart.fx_loss(), chart.exchange("IDR"), covered, "IDR", TransferCode.FX_LOSS),
         ("", chart.fund_guarantee(), chart.fx_loss(), covered, "IDR",

@@ -11,8 +11,8 @@ the same request files the same claim once.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 

@@ -60,6 +60,8 @@ MONEY_MOVING_COMMANDS = frozenset(
         "msc issue",
         "msc redeem",
         "msc withdraw",
+        "fund contribute",
+        "fund decide",
         "period close",
         "outbox requeue",
         "audit anchor",

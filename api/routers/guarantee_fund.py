@@ -25,7 +25,8 @@ from settlement.reserves.issuance import parse_sen
 from settlement.unit_of_work import UnitOfWork, run, transaction
 
 router = APIRouter(prefix="/v1", tags=["guarantee-fund"])
-_AMOUNT = Field(pattern=r"^[0-9]{1,16}(\.[0-9]{1,2})?$", examples=["250000.00"])
+_AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
+_AMOUNT = Field(pattern=_AMOUNT_PATTERN, examples=["250000.00"])
 _CHANGE = problem_responses(401, 403, 404, 409, *BODY_STATUSES)
 ClaimId = Annotated[str, Path(pattern=r"^fcl_[0-9a-f]{16}$")]
 
@@ -64,7 +65,7 @@ class ClaimBody(BaseModel):
     merchant_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
     amount: str = _AMOUNT
     evidence: str = Field(min_length=1, max_length=claims.evidence_chars_max)
-    checkout_id: str | None = Field(default=None, min_length=1, max_length=64)
+    checkout_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class DecisionBody(BaseModel):
@@ -74,7 +75,7 @@ class DecisionBody(BaseModel):
 
     outcome: Outcome
     reason: str | None = Field(default=None, min_length=1, max_length=claims.reason_chars_max)
-    amount: str | None = _AMOUNT
+    amount: str | None = Field(default=None, pattern=_AMOUNT_PATTERN, examples=["100000.00"])
 
 
 class ClaimAnswer(BaseModel):

@@ -76,13 +76,9 @@ class ClaimRequest:
         amount = self.amount
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= amount_max:
             raise ClaimInvalid(f"an amount is a positive int of sen, not {amount!r}")
-        if (
-            not isinstance(self.evidence, str)
-            or not len(self.evidence.strip()) > 0
-            or len(self.evidence) > evidence_chars_max
-        ):
-            raise ClaimInvalid(f"evidence is 1..{evidence_chars_max} characters")
-        if not 0 < len(self.request_key) <= request_key_chars_max:
+        if not fund.printable(self.evidence, evidence_chars_max):
+            raise ClaimInvalid(f"evidence is 1..{evidence_chars_max} printable characters")
+        if not fund.printable(self.request_key, request_key_chars_max):
             raise ClaimInvalid(f"a request key is 1..{request_key_chars_max} characters")
 
 
@@ -140,8 +136,8 @@ def decide(
 ) -> dict[str, Any]:
     """Approve (pay ``amount``, by default the whole claim) or reject (``reason`` required) an
     open claim. A payment over a cap or the balance is refused and nothing is posted."""
-    if reason is not None and not 0 < len(reason) <= reason_chars_max:
-        raise ClaimInvalid(f"a reason is 1..{reason_chars_max} characters")
+    if reason is not None and not fund.printable(reason, reason_chars_max):
+        raise ClaimInvalid(f"a reason is 1..{reason_chars_max} printable characters")
     row = _row(uow.conn, found_id, lock=True)
     if row is None:
         raise ClaimUnknown(f"no claim {found_id}")

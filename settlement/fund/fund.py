@@ -55,6 +55,16 @@ class PaymentKind(StrEnum):
     CLAIM = "claim"
 
 
+def printable(value: object, chars_max: int) -> bool:
+    """Whether ``value`` is text of 1..``chars_max`` printable characters, not all blank."""
+    return (
+        isinstance(value, str)
+        and len(value.strip()) > 0
+        and len(value) <= chars_max
+        and value.isprintable()
+    )
+
+
 def lock(uow: UnitOfWork) -> None:
     """The fund's transaction-level lock: taken by every payer before it reads the room."""
     uow.conn.execute(
@@ -153,15 +163,15 @@ class Contribution:
     def __post_init__(self) -> None:
         if not isinstance(self.reference, str) or not _REFERENCE.match(self.reference):
             raise ContributionInvalid(f"a reference matches {REFERENCE_PATTERN}")
-        if not isinstance(self.contributor, str) or not (
-            len(self.contributor.strip()) > 0 and len(self.contributor) <= contributor_chars_max
-        ):
-            raise ContributionInvalid(f"a contributor is 1..{contributor_chars_max} characters")
+        if not printable(self.contributor, contributor_chars_max):
+            raise ContributionInvalid(
+                f"a contributor is 1..{contributor_chars_max} printable characters"
+            )
         amount = self.amount
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= amount_max:
             raise ContributionInvalid(f"an amount is a positive int of sen, not {amount!r}")
-        if self.memo is not None and len(self.memo) > memo_chars_max:
-            raise ContributionInvalid(f"a memo has at most {memo_chars_max} characters")
+        if self.memo is not None and not printable(self.memo, memo_chars_max):
+            raise ContributionInvalid(f"a memo is 1..{memo_chars_max} printable characters")
 
 
 def contribution_transfer_id(reference: str) -> uuid.UUID:

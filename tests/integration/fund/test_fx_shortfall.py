@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Connection, text
+from structlog.testing import capture_logs
 
 from escrow.ledger import Ledger
 from escrow.refusals import Refusal
@@ -15,6 +16,7 @@ from settlement.checkout.model import CheckoutStatus
 from settlement.fund import claims, coverage
 from settlement.fund.claims import ClaimKind, ClaimRequest, Outcome, claim_id
 from settlement.fund.fund import Contribution, ContributionSource, contribute
+from settlement.metrics import guarantee_fund_metrics
 from tests.integration.fund.support import (
     MovingPrice,
     balance,
@@ -216,3 +218,26 @@ def test_a_claim_over_the_cap_is_refused_and_a_rejection_says_why(
         uow_of(db_conn, pi_world), filed["id"], Outcome.REJECT, "t:test", reason="no evidence"
     )
     assert (done["status"], done["decision_reason"]) == ("rejected", "no evidence")
+
+
+def test_coverage_below_the_threshold_is_a_metric_and_a_log_event(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    source = MovingPrice(pi_world.clock)
+    deps = deps_with(source)
+    merchant_id = onboard_settling(db_conn, pi_world, "IDR")
+    paid_pi_checkout(db_conn, pi_world, deps, merchant_id, PRICE)
+    with capture_logs() as logged:
+        found = coverage.compute(db_conn, deps.rates, pi_world.clock.now_us())
+    exposure_idr = found.exposure_idr_units
+    assert exposure_idr is not None
+    assert exposure_idr >= PRICE  # this checkout's 3 Pi at Rp 5.000, and any still open
+    held = coverage.fund_balance(db_conn)
+    assert found.coverage_bps == held * 10_000 // exposure_idr
+    below = held * 10_000 < 10_000 * exposure_idr
+    assert below  # nothing contributed in this test, Pi held for a merchant settling in IDR
+    assert found.below_threshold is below
+    assert any(e["event"] == "guarantee_fund_below_threshold" for e in logged) is below
+    families = {m.name: m.samples[0].value for m in guarantee_fund_metrics(found)}
+    assert families["msc_guarantee_fund_below_threshold"] == int(below)
+    assert families["msc_guarantee_fund_exposure_pi_units"] == found.exposure_pi_units

@@ -4,6 +4,8 @@ shortfall within its caps and the rest becomes a claim the treasury decides."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import Connection, text
 from structlog.testing import capture_logs
@@ -17,6 +19,7 @@ from settlement.fund import claims, coverage
 from settlement.fund.claims import ClaimKind, ClaimRequest, Outcome, claim_id
 from settlement.fund.fund import Contribution, ContributionSource, contribute
 from settlement.metrics import guarantee_fund_metrics
+from settlement.reserves.issuance import BankDeposit, record_bank_deposit
 from tests.integration.fund.support import (
     MovingPrice,
     balance,
@@ -241,3 +244,20 @@ def test_coverage_below_the_threshold_is_a_metric_and_a_log_event(
     families = {m.name: m.samples[0].value for m in guarantee_fund_metrics(found)}
     assert families["msc_guarantee_fund_below_threshold"] == int(below)
     assert families["msc_guarantee_fund_exposure_pi_units"] == found.exposure_pi_units
+
+
+def test_an_msc_merchant_is_credited_msc_while_the_reserve_covers_it(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    source = MovingPrice(pi_world.clock)
+    deps = deps_with(source)
+    merchant_id = onboard_settling(db_conn, pi_world, "MSC")
+    capital = BankDeposit(f"CAP-{merchant_id}", 10**12, None, date(2026, 12, 1))
+    record_bank_deposit(uow_of(db_conn, pi_world), capital, "treasury:test")
+    checkout = paid_pi_checkout(db_conn, pi_world, deps, merchant_id, PRICE)
+    service.handover(uow_of(db_conn, pi_world), deps, checkout.id, merchant_id, "merchant:test")
+    assert balance(db_conn, chart.merchant_balance(merchant_id, "MSC").code) == OWED
+    assert balance(db_conn, chart.merchant_balance(merchant_id, "PI").code) == 0
+    assert conversion_event(db_conn, checkout.id)["asset"] == "MSC"
+    for asset, debits, credits in ledger_sums(db_conn):
+        assert debits == credits, asset

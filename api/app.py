@@ -15,6 +15,7 @@ from api.routers import (
     campaigns,
     checkouts,
     decisions,
+    guarantee_fund,
     merchant_reads,
     merchants,
     payouts,
@@ -60,6 +61,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(decisions.router)
     app.include_router(books.router)
     app.include_router(reserves.router)
+    app.include_router(guarantee_fund.router)
     app.include_router(quotes.router)
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it

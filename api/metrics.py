@@ -13,7 +13,12 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from settlement.metrics import LedgerCollector, PaymentCollector, ReserveCollector
+from settlement.metrics import (
+    GuaranteeFundCollector,
+    LedgerCollector,
+    PaymentCollector,
+    ReserveCollector,
+)
 from settlement.services import Services
 
 router = APIRouter(tags=["metrics"])
@@ -66,6 +71,7 @@ def install(app: FastAPI, services: Services) -> None:
     registry.register(LedgerCollector(services.engine))
     registry.register(PaymentCollector(services.engine))
     registry.register(ReserveCollector(services.engine))
+    registry.register(GuaranteeFundCollector(services.engine, services.checkout.rates))
     histogram = Histogram(
         "msc_http_request_duration_seconds",
         "HTTP request latency by method, route template and status.",

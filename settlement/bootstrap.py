@@ -134,14 +134,14 @@ def build_container(settings: Settings, database_url: str) -> Container:
 
 
 def build_checkout(settings: Settings, rates: RatePanel) -> CheckoutDeps:
-    """The checkouts' rate panel, windows and conversion (none until the conversion process
-    implements one)."""
-    from settlement.checkout.conversion import KeepTenderAsset
+    """The checkouts' rate panel, windows and conversion: a Pi leg converts to the merchant's
+    chosen IDR or MSC at the panel's price at release, with the guarantee fund behind it."""
+    from settlement.fund.release import ConvertAtRelease
 
     windows = CheckoutWindows(
         settings.checkout_ttl_s, settings.quote_ttl_s, settings.checkout_auto_release_s
     )
-    return CheckoutDeps(rates, windows, KeepTenderAsset())
+    return CheckoutDeps(rates, windows, ConvertAtRelease(rates))
 
 
 # --- Rates (issue 12): the HTTP JSON price sources, the rates sandbox, the worker's poll --------

@@ -184,6 +184,37 @@ BANK_PAYOUTS = AccountPattern(
     " here when its batch is written, posted when the bank accepts it, voided when it rejects it.",
     owner="treasury",
 )  # fmt: skip
+EXCHANGE = {
+    asset: AccountPattern(
+        f"exchange:{asset}", asset, AccountKind.EQUITY,
+        f"The treasury's exchange position in {asset}: every cross-asset movement is a linked set"
+        " of transfers through these accounts, one per asset, each balanced in its own asset.",
+        owner="treasury",
+    )
+    for asset in ("PI", "MSC", "IDR")
+}  # fmt: skip
+FX_GAIN = AccountPattern(
+    "income:fx_gain:IDR", "IDR", AccountKind.INCOME,
+    "What a released Pi leg was worth at the release rate above the Rupiah value its checkout"
+    " promised the merchant (decision 0028).", owner="treasury",
+)  # fmt: skip
+FX_LOSS = AccountPattern(
+    "expense:fx_loss:IDR", "IDR", AccountKind.EXPENSE,
+    "A released Pi leg's shortfall below the Rupiah value its checkout promised, made good to"
+    " the merchant; the guarantee fund's payment credits it back (decision 0028).",
+    owner="treasury",
+)  # fmt: skip
+FUND_BANK = AccountPattern(
+    "fund:bank:IDR", "IDR", AccountKind.ASSET,
+    "Rupiah at the merchant guarantee fund's bank account: each contribution in (a row of"
+    " fund_contributions).", owner="treasury", flags=_NEVER_NEGATIVE_ASSET,
+)  # fmt: skip
+FUND_GUARANTEE = AccountPattern(
+    "fund:guarantee:IDR", "IDR", AccountKind.LIABILITY,
+    "The merchant guarantee fund: credited by contributions (CSR, pilot budget, APBD), debited"
+    " by each payment to a merchant (a row of fund_payments). Never below zero.",
+    owner="treasury", flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
 SUSPENSE = {
     asset: AccountPattern(
         f"suspense:{asset}",
@@ -227,6 +258,12 @@ class TransferCode(StrEnum):
     PAYOUT_PAID = "payout.paid"
     PAYOUT_RETURNED = "payout.returned"
     EXCEPTION_DECIDED = "exception.decided"
+    SETTLEMENT_CONVERT = "settlement.convert"
+    FX_GAIN = "fx.gain"
+    FX_LOSS = "fx.loss"
+    FUND_CONTRIBUTION = "fund.contribution"
+    FUND_FX_SHORTFALL = "fund.fx_shortfall"
+    FUND_CLAIM_PAID = "fund.claim_paid"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
@@ -273,6 +310,19 @@ _MEANINGS = {
     TransferCode.EXCEPTION_DECIDED: "The treasury's decision on a QRIS exception or a Pi flag: "
     "money that arrived unbooked (or was booked where it is not owed) to the payer's refund, "
     "the merchant or suspense (decision 0026).",
+    TransferCode.SETTLEMENT_CONVERT: "A released Pi leg converted to the merchant's chosen asset"
+    " at the release rate, linked: the merchant's Pi to ``exchange:PI``, and from"
+    " ``exchange:IDR``/``exchange:MSC`` to the merchant.",
+    TransferCode.FX_GAIN: "A release converted above the checkout's Rupiah value: the excess"
+    " from ``exchange:IDR`` to the FX gain.",
+    TransferCode.FX_LOSS: "A release converted below the checkout's Rupiah value: the part made"
+    " good to the merchant, the FX loss into ``exchange:IDR``.",
+    TransferCode.FUND_CONTRIBUTION: "A contribution to the guarantee fund (CSR, pilot budget,"
+    " APBD), booked once by its reference: the fund's bank to the fund.",
+    TransferCode.FUND_FX_SHORTFALL: "The guarantee fund bears an FX loss of a release, within"
+    " its caps: the fund to ``expense:fx_loss:IDR``.",
+    TransferCode.FUND_CLAIM_PAID: "An approved guarantee-fund claim paid: the fund to the"
+    " merchant's Rupiah account.",
     TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
     "timeout passed (escrow.rules).",
 }
@@ -305,6 +355,11 @@ CHART = Chart(
         REDEMPTIONS_PAYABLE,
         MSC_ISSUED,
         BANK_PAYOUTS,
+        *EXCHANGE.values(),
+        FX_GAIN,
+        FX_LOSS,
+        FUND_BANK,
+        FUND_GUARANTEE,
         *SUSPENSE.values(),
     ),
     (TransferCodeDecl(str(code), _MEANINGS[code]) for code in TransferCode),
@@ -449,6 +504,31 @@ def msc_issued() -> AccountSpec:
 def bank_payouts() -> AccountSpec:
     """``bank:payouts:IDR``."""
     return BANK_PAYOUTS.spec()
+
+
+def exchange(asset: str) -> AccountSpec:
+    """``exchange:{asset}`` for PI, MSC or IDR."""
+    return _of(EXCHANGE, asset).spec()
+
+
+def fx_gain() -> AccountSpec:
+    """``income:fx_gain:IDR``."""
+    return FX_GAIN.spec()
+
+
+def fx_loss() -> AccountSpec:
+    """``expense:fx_loss:IDR``."""
+    return FX_LOSS.spec()
+
+
+def fund_bank() -> AccountSpec:
+    """``fund:bank:IDR``."""
+    return FUND_BANK.spec()
+
+
+def fund_guarantee() -> AccountSpec:
+    """``fund:guarantee:IDR``."""
+    return FUND_GUARANTEE.spec()
 
 
 def suspense(asset: str) -> AccountSpec:

@@ -19,7 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from escrow.clock import SystemClock
 from escrow.model import TrialBalanceLine
+from settlement.fund.coverage import FundCoverage
+from settlement.fund.coverage import compute as compute_fund_coverage
 from settlement.outbox import outbox_lag_s
+from settlement.rates.panel import RatePanel
 from settlement.reserves.reserve import ReserveComputation
 from settlement.reserves.reserve import latest as latest_reserve
 from settlement.unit_of_work import UnitOfWork, transaction, unit_of_work
@@ -298,3 +301,57 @@ class ReserveCollector(Collector):
             return
         yield GaugeMetricFamily("msc_reserve_up", "1 when the reserve could be read.", value=1)
         yield from reserve_metrics(found)
+
+
+def guarantee_fund_metrics(found: FundCoverage) -> Iterator[Metric]:
+    """The guarantee fund's families from one coverage computation (decision 0028)."""
+    yield GaugeMetricFamily(
+        "msc_guarantee_fund_balance_idr_units", "The guarantee fund's balance, IDR sen.",
+        value=found.balance_units,
+    )  # fmt: skip
+    yield GaugeMetricFamily(
+        "msc_guarantee_fund_exposure_pi_units",
+        "Pi held in escrow for merchants settling in IDR or MSC, PI units.",
+        value=found.exposure_pi_units,
+    )
+    if found.coverage_bps is not None:
+        yield GaugeMetricFamily(
+            "msc_guarantee_fund_coverage_bps",
+            "Fund balance / open Pi exposure at the panel's price, basis points.",
+            value=found.coverage_bps,
+        )
+    yield GaugeMetricFamily(
+        "msc_guarantee_fund_threshold_bps", "The treasury's coverage alert threshold, bps.",
+        value=found.threshold_bps,
+    )  # fmt: skip
+    yield GaugeMetricFamily(
+        "msc_guarantee_fund_below_threshold", "1 when the fund's coverage is below the threshold.",
+        value=int(found.below_threshold),
+    )  # fmt: skip
+
+
+class GuaranteeFundCollector(Collector):
+    """Computes the guarantee fund's coverage at each scrape from the stored rate readings (no
+    source is asked; ``msc_guarantee_fund_up`` says whether it could be read)."""
+
+    def __init__(self, engine: Engine, panel: RatePanel) -> None:
+        self._engine = engine
+        self._panel = panel
+        self._clock = SystemClock()
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the fund's families, plus ``msc_guarantee_fund_up``."""
+        up = "1 when the guarantee fund could be read."
+        try:
+            with transaction(self._engine) as conn:
+                conn.execute(text("SET TRANSACTION READ ONLY"))
+                conn.execute(
+                    text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}")
+                )
+                found = compute_fund_coverage(conn, self._panel, self._clock.now_us())
+        except SQLAlchemyError as error:
+            log.warning("guarantee_fund_metrics_scrape_failed", error=repr(error))
+            yield GaugeMetricFamily("msc_guarantee_fund_up", up, value=0)
+            return
+        yield GaugeMetricFamily("msc_guarantee_fund_up", up, value=1)
+        yield from guarantee_fund_metrics(found)

@@ -27,6 +27,9 @@ actor_chars_max = 64
 
 __all__ = [
     "EXCEPTION_DECISION_LIMITS",
+    "FUND_CLAIM_CAP_IDR",
+    "FUND_COVERAGE_THRESHOLD_BPS",
+    "FUND_MERCHANT_MONTH_CAP_IDR",
     "PARAMETERS",
     "POINT_VALUE_IDR",
     "QUOTE_SPREAD_BP",
@@ -36,6 +39,9 @@ __all__ = [
     "ParameterInvalid",
     "ParameterUnknown",
     "decision_limit_units",
+    "fund_claim_cap_units",
+    "fund_coverage_threshold_bps",
+    "fund_merchant_month_cap_units",
     "get",
     "point_value_idr_units",
     "quote_spread_bp",
@@ -124,6 +130,14 @@ _LIMIT_MEANING = (
     " text); above it the decision is refused exception_needs_governance until governance"
     " (issue 13) exists. Unset: no limit."
 )
+FUND_CLAIM_CAP_IDR = "fund_claim_cap_idr"
+FUND_MERCHANT_MONTH_CAP_IDR = "fund_merchant_month_cap_idr"
+FUND_COVERAGE_THRESHOLD_BPS = "fund_coverage_threshold_bps"
+fund_coverage_threshold_bps_default = 10_000
+"""Until the treasury sets a threshold, it is told whenever the guarantee fund would not cover
+every open Pi exposure whole."""
+fund_coverage_threshold_bps_max = 1_000_000
+"""A threshold above 10000% is a typo, not a policy."""
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -157,6 +171,24 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                     ("IDR", EXCEPTION_DECISION_LIMITS["IDR"], IDR),
                     ("PI", EXCEPTION_DECISION_LIMITS["PI"], PI),
                 )
+            ),
+            Parameter(
+                FUND_CLAIM_CAP_IDR,
+                "The most the guarantee fund pays for one FX shortfall or one claim, in Rupiah"
+                " (decimal text; unset: the fund pays nothing without it).",
+                _idr_amount,
+            ),
+            Parameter(
+                FUND_MERCHANT_MONTH_CAP_IDR,
+                "The most the guarantee fund pays one merchant in a WIB month, shortfalls and"
+                " claims together, in Rupiah (decimal text; unset: nothing).",
+                _idr_amount,
+            ),
+            Parameter(
+                FUND_COVERAGE_THRESHOLD_BPS,
+                "The guarantee fund's coverage of open Pi exposure below which the treasury is"
+                f" alerted, in basis points (unset: {fund_coverage_threshold_bps_default}).",
+                _bps(fund_coverage_threshold_bps_max),
             ),
         )
     }
@@ -239,3 +271,25 @@ def decision_limit_units(conn: Connection, asset_code: str) -> int | None:
     while the treasury has set no limit for it."""
     value = get(conn, EXCEPTION_DECISION_LIMITS[asset_code])
     return None if value is None else parse_amount(str(value), asset(asset_code).scale)
+
+
+def _idr_units(conn: Connection, name: str) -> int:
+    value = get(conn, name)
+    return 0 if value is None else parse_amount(str(value), IDR.scale)
+
+
+def fund_claim_cap_units(conn: Connection) -> int:
+    """The guarantee fund's cap per shortfall or claim in sen (``fund_claim_cap_idr``), 0 unset."""
+    return _idr_units(conn, FUND_CLAIM_CAP_IDR)
+
+
+def fund_merchant_month_cap_units(conn: Connection) -> int:
+    """The fund's cap per merchant per WIB month in sen (``fund_merchant_month_cap_idr``), 0
+    unset."""
+    return _idr_units(conn, FUND_MERCHANT_MONTH_CAP_IDR)
+
+
+def fund_coverage_threshold_bps(conn: Connection) -> int:
+    """The fund's coverage alert threshold (``fund_coverage_threshold_bps``), default 10000."""
+    value = get(conn, FUND_COVERAGE_THRESHOLD_BPS)
+    return fund_coverage_threshold_bps_default if value is None else int(str(value))

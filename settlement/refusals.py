@@ -595,6 +595,53 @@ _RATES: tuple[RefusalEntry, ...] = (
     _e("quote_not_found", 404, "Kuotasi tidak ditemukan.", "No such quote."),
     _e("quote_expired", 409, "Kuotasi sudah kedaluwarsa.", "The quote has expired."),
 )
+_FUND: tuple[RefusalEntry, ...] = (
+    # issue 12: the merchant guarantee fund (decision 0028)
+    _e(
+        "fund_contribution_invalid",
+        422,
+        "Data kontribusi dana jaminan tidak valid.",
+        "The guarantee fund contribution is not valid.",
+    ),
+    _e(
+        "fund_contribution_conflict",
+        409,
+        "Referensi kontribusi ini sudah dibukukan dengan data lain.",
+        "This contribution reference is already booked with other fields.",
+    ),
+    _e(
+        "fund_claim_invalid",
+        422,
+        "Klaim dana jaminan tidak valid.",
+        "The guarantee fund claim is not valid.",
+    ),
+    _e(
+        "fund_claim_conflict",
+        409,
+        "Permintaan ini sudah mengajukan klaim lain.",
+        "This request already filed another claim.",
+    ),
+    _e("fund_claim_unknown", 404, "Klaim tidak ditemukan.", "No claim has this id."),
+    _e("fund_claim_decided", 409, "Klaim ini sudah diputuskan.", "The claim is already decided."),
+    _e(
+        "fund_claim_over_cap",
+        409,
+        "Jumlah melebihi batas dana jaminan per klaim.",
+        "The amount is over the guarantee fund's cap per claim.",
+    ),
+    _e(
+        "fund_merchant_month_cap",
+        409,
+        "Jumlah melebihi batas dana jaminan merchant untuk bulan ini.",
+        "The amount is over what the fund may still pay this merchant this month.",
+    ),
+    _e(
+        "fund_insufficient_balance",
+        409,
+        "Saldo dana jaminan tidak mencukupi.",
+        "The guarantee fund holds less than the payment.",
+    ),
+)
 _RESERVES: tuple[RefusalEntry, ...] = (
     # issue 12: MSC issuance against Rupiah, redemption and reserve coverage
     _e(
@@ -999,6 +1046,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_SHARES,
         *_RATES,
         *_RESERVES,
+        *_FUND,
         *_CHECKOUT,
         *_STATEMENT,
         *_PAYOUT,

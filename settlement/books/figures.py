@@ -69,6 +69,14 @@ LABELS: Mapping[str, str] = {
     "msc:issued": "MSC yang diterbitkan",
     # issue 12 item 8 (the daily payout batch)
     "bank:payouts:IDR": "Kas bank keluar (pembayaran harian)",
+    # issue 12 items 3, 6 and 7 (conversion at release, the guarantee fund)
+    "exchange:PI": "Pi hasil penukaran treasury",
+    "exchange:MSC": "MSC diterbitkan dalam penukaran",
+    "exchange:IDR": "Rupiah dibayarkan dalam penukaran",
+    "income:fx_gain:IDR": "Laba selisih kurs",
+    "expense:fx_loss:IDR": "Rugi selisih kurs",
+    "fund:bank:IDR": "Kas dana jaminan merchant",
+    "fund:guarantee:IDR": "Dana jaminan merchant",
 }
 """Each chart pattern's line in Bahasa Indonesia (a test keeps every pattern named)."""
 KIND_LABELS: Mapping[str, str] = {

@@ -2,34 +2,50 @@
 
 The merchant's preference per tender (keep PI, convert to MSC, or IDR) is recorded at
 onboarding and named in every release's event. Applying it is a conversion at a recorded rate,
-which the conversion process provides by implementing ``SettlementConversion``; until then
-``KeepTenderAsset`` settles a Pi leg in PI, a QRIS leg in IDR, MSC in MSC and points in points.
+provided by an implementation of ``SettlementConversion``: ``KeepTenderAsset`` settles every
+leg in its own asset; ``settlement.fund.release.ConvertAtRelease`` (the service's wiring)
+converts a Pi leg at the rate at release, with the guarantee fund behind it (decision 0028).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from escrow.model import TransferRequest
-from settlement.checkout.model import Leg
+from settlement.checkout.model import Checkout, Leg
+from settlement.checkout.rules import Event
 from settlement.merchants.model import Merchant
+from settlement.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionPlan:
+    """A leg's conversion: the transfers linked into the release batch (after the merchant is
+    credited), the events to record with it, and what to store once the batch is posted."""
+
+    transfers: tuple[TransferRequest, ...] = ()
+    events: tuple[Event, ...] = ()
+    after: Callable[[UnitOfWork], None] | None = None
 
 
 class SettlementConversion(Protocol):
-    """The transfers that turn a merchant's released part of a leg into its chosen asset."""
+    """The conversion that turns a merchant's released part of a leg into its chosen asset."""
 
-    def transfers(
-        self, merchant: Merchant, leg: Leg, merchant_units: int
-    ) -> tuple[TransferRequest, ...]:
-        """Linked into the release batch after the merchant is credited ``merchant_units``."""
+    def plan(
+        self, uow: UnitOfWork, checkout: Checkout, merchant: Merchant, leg: Leg, merchant_units: int
+    ) -> ConversionPlan:
+        """The plan for ``merchant_units`` of ``leg`` released to ``merchant``; reads only (the
+        release may decide again), its ``after`` writes once the batch is posted."""
         ...
 
 
 class KeepTenderAsset:
     """No conversion: every leg settles in the asset it was paid in."""
 
-    def transfers(
-        self, merchant: Merchant, leg: Leg, merchant_units: int
-    ) -> tuple[TransferRequest, ...]:
+    def plan(
+        self, uow: UnitOfWork, checkout: Checkout, merchant: Merchant, leg: Leg, merchant_units: int
+    ) -> ConversionPlan:
         """Nothing to convert."""
-        return ()
+        return ConversionPlan()

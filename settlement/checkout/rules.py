@@ -112,6 +112,7 @@ class ReleaseTerms:
     cashback_points: int = 0
     cashback_to: str | None = None
     conversions: tuple[TransferRequest, ...] = ()
+    conversion_events: tuple[Event, ...] = ()
 
 
 _OPENED_ON_DEMAND = frozenset({
@@ -288,9 +289,8 @@ def release(checkout: Checkout, terms: ReleaseTerms, now_us: int, kind: str) -> 
     transfers += terms.conversions
     after = replace(checkout, status=CheckoutStatus.RELEASED, legs=tuple(legs), closed_at_us=now_us)
     detail = {"cashback_points": terms.cashback_points, "rule": terms.rule.id}
-    return Decision(
-        after, tuple(transfers), (), (Event(kind, checkout.status, after.status, None, detail),)
-    )
+    released = Event(kind, checkout.status, after.status, None, detail)
+    return Decision(after, tuple(transfers), (), (released, *terms.conversion_events))
 
 
 def _release_leg(checkout: Checkout, leg: Leg, rule: ShareRule) -> list[TransferRequest]:

@@ -20,7 +20,7 @@ from settlement.campaigns import service as campaigns
 from settlement.chart import TransferCode
 from settlement.checkout import repository, rules
 from settlement.checkout.apply import apply, discount_void, in_scope, load_locked
-from settlement.checkout.conversion import SettlementConversion
+from settlement.checkout.conversion import ConversionPlan, SettlementConversion
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus, leg_reference
 from settlement.checkout.pricing import LegPlan, TenderShare, check_price, check_split, plan_legs
@@ -367,7 +367,7 @@ def _release(
     """Release with the cashback the budget can give; if a concurrent release took the budget
     first (its batch refused here, nothing posted), decide again on what the budget holds now."""
     for attempt in range(1, cashback_attempts_max + 1):
-        terms = _release_terms(uow, deps, before)
+        terms, plans = _release_terms(uow, deps, before)
         decision = rules.release(before, terms, uow.clock.now_us(), kind)
         # a savepoint only where a refusal is retried: the cashback's, when there is one
         retried = uow.conn.begin_nested() if terms.cashback_points > 0 else nullcontext()
@@ -379,13 +379,18 @@ def _release(
             if not short or attempt == cashback_attempts_max:
                 raise
             continue
+        for plan in plans:
+            if plan.after is not None:
+                plan.after(uow)
         return decision.checkout
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
-def _release_terms(uow: UnitOfWork, deps: CheckoutDeps, checkout: Checkout) -> rules.ReleaseTerms:
+def _release_terms(
+    uow: UnitOfWork, deps: CheckoutDeps, checkout: Checkout
+) -> tuple[rules.ReleaseTerms, list[ConversionPlan]]:
     """The merchant's rule, the campaign's discount, the cashback the budget can give and the
-    conversions of the merchant's preference."""
+    conversions of the merchant's preference (with what each stores once posted)."""
     rule = rule_for(uow.conn, checkout.merchant_id)
     # A campaign reserves a discount of at least a sen or nothing (as ``apply.discount_void``).
     reservation = campaigns.reservation(uow.conn, checkout.id) if checkout.discount_units else None
@@ -400,12 +405,15 @@ def _release_terms(uow: UnitOfWork, deps: CheckoutDeps, checkout: Checkout) -> r
             wanted = cashback_points(rule, checkout.payable_units, point_value)
             points = min(wanted, _points_budget(uow))
     merchant = merchants.find(uow.conn, checkout.merchant_id)
-    conversions: list[TransferRequest] = []
+    plans: list[ConversionPlan] = []
     if merchant is not None:
         for leg in checkout.legs:
-            merchant_units = split(rule, leg.amount_units, leg.asset)[Destination.MERCHANT]
-            conversions += deps.conversion.transfers(merchant, leg, merchant_units)
-    return rules.ReleaseTerms(rule, discount, points, cashback_to, tuple(conversions))
+            merchant_units = split(rule, leg.amount_units, leg.asset).get(Destination.MERCHANT, 0)
+            plans.append(deps.conversion.plan(uow, checkout, merchant, leg, merchant_units))
+    transfers = tuple(t for plan in plans for t in plan.transfers)
+    events = tuple(e for plan in plans for e in plan.events)
+    terms = rules.ReleaseTerms(rule, discount, points, cashback_to, transfers, events)
+    return terms, plans
 
 
 def _points_budget(uow: UnitOfWork) -> int:

@@ -11,6 +11,7 @@ from settlement.cli import (
     books,
     chain,
     checkout,
+    fund,
     ledger,
     merchant,
     msc,
@@ -75,6 +76,7 @@ app.add_typer(qris.app, name="qris")
 app.add_typer(chain.app, name="chain")
 app.add_typer(msc.app, name="msc")
 app.add_typer(msc.reserves_app, name="reserves")
+app.add_typer(fund.app, name="fund")
 app.command("worker")(worker.worker)  # production worker (Celery), see settlement/worker.py
 app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")

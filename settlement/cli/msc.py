@@ -18,7 +18,15 @@ from escrow.clock import SystemClock
 from escrow.refusals import Refusal
 from settlement.bootstrap import build_rates
 from settlement.cli.database import run_in_database, run_refusing, run_work
-from settlement.cli.output import ByOption, Output, OutputOption, cli_actor, emit, record_operator
+from settlement.cli.output import (
+    ByOption,
+    Output,
+    OutputOption,
+    cli_actor,
+    emit,
+    record_operator,
+    sen_option,
+)
 from settlement.config import Settings
 from settlement.evm import bridge
 from settlement.payouts import details
@@ -29,13 +37,6 @@ app = typer.Typer(
     help="MSC against Rupiah: deposits, issuance, redemption, withdrawal.", no_args_is_help=True
 )
 reserves_app = typer.Typer(help="The reserve coverage behind MSC.", no_args_is_help=True)
-
-
-def _sen(text: str, hint: str) -> int:
-    try:
-        return issuance.parse_sen(text)
-    except Refusal as refused:
-        raise typer.BadParameter(f"{refused.detail} ({refused.code})", param_hint=hint) from None
 
 
 def _date(text: str) -> date:
@@ -62,7 +63,7 @@ def deposit_command(
     record_operator("msc deposit", by)
     try:
         wanted = issuance.BankDeposit(
-            reference, _sen(amount, "--amount"), holder, _date(value_date), memo
+            reference, sen_option(amount, "--amount"), holder, _date(value_date), memo
         )
     except Refusal as refused:
         raise typer.BadParameter(f"{refused.detail} ({refused.code})") from None
@@ -105,7 +106,7 @@ def redeem_command(
     try:
         account = details.bank_account(bank_code, account_number, account_name)
         wanted = redemption.RedemptionRequest(
-            f"cli:{request_id}", holder, _sen(amount, "--amount"), account
+            f"cli:{request_id}", holder, sen_option(amount, "--amount"), account
         )
     except Refusal as refused:
         raise typer.BadParameter(f"{refused.detail} ({refused.code})") from None
@@ -124,7 +125,7 @@ def withdraw_command(
 ) -> None:
     """Move a holder's MSC to an EVM address: the ledger now, the mint through the outbox."""
     record_operator("msc withdraw", by)
-    sen = _sen(amount, "--amount")
+    sen = sen_option(amount, "--amount")
     try:
         code = issuance.holder_spec(holder).code
     except Refusal as refused:

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import structlog
 import typer
 
+from escrow.money import IDR, parse_amount
+from escrow.refusals import Refusal
 from settlement.audit.export import SOFTWARE
 
 log = structlog.get_logger(__name__)
@@ -45,6 +47,15 @@ def cli_actor(by: str) -> str:
     return f"cli:{by}"
 
 
+def sen_option(text: str, hint: str) -> int:
+    """A Rupiah or MSC option's decimal text (``"15000.00"``) in sen, exactly; else a usage
+    error naming the option ``hint``."""
+    try:
+        return parse_amount(text, IDR.scale)  # MSC has the same scale: Rp 1 = 1 MSC
+    except Refusal as refused:
+        raise typer.BadParameter(f"{refused.detail} ({refused.code})", param_hint=hint) from None
+
+
 def _named(by: str) -> str:
     if not by.strip():
         raise typer.BadParameter("say who runs the command", param_hint="--by")
@@ -75,6 +86,8 @@ MONEY_MOVING_COMMANDS = frozenset(
         "msc issue",
         "msc redeem",
         "msc withdraw",
+        "fund contribute",
+        "fund decide",
         "period close",
         "outbox requeue",
         "audit anchor",

@@ -98,6 +98,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/msc/redemptions"): STAFF,
     ("POST", "/v1/msc/withdrawals"): frozenset({PIONEER}),
     ("GET", "/v1/reserves"): frozenset(CALLERS),
+    # The merchant guarantee fund: public figures; the treasury books contributions, files and
+    # decides claims.
+    ("GET", "/v1/guarantee-fund"): frozenset(CALLERS),
+    ("POST", "/v1/guarantee-fund/contributions"): STAFF,
+    ("POST", "/v1/guarantee-fund/claims"): STAFF,
+    ("POST", "/v1/guarantee-fund/claims/{claim_id}/decision"): STAFF,
     # Rates and quotes: the Pioneer asks for a firm quote with the Pi access token and reads
     # their own; the treasury reads any, reads the rate panel and enters the treasury's rate.
     ("POST", "/v1/quotes"): frozenset({PIONEER}),
@@ -214,6 +220,7 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "provider": "xendit",
         "quote_id": _quote(http, credentials[PIONEER]),
         "batch_id": "PO20261201",
+        "claim_id": "fcl_0000000000000000",
         "refund_id": str(uuid.uuid4()),
         "exception_id": "1",
         "flag_id": "1",

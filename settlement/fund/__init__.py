@@ -1,0 +1,1 @@
+"""The merchant guarantee fund: contributions, FX-shortfall payments, claims, coverage."""

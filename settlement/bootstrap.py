@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
@@ -109,10 +109,11 @@ def build_container(settings: Settings, database_url: str) -> Container:
     dispatcher = Dispatcher(engine, {}, policy, redact=Redactor(settings.secret_values()))
     evm = EvmSenderOnFirstUse(settings, engine)
     register_evm(dispatcher, evm)
+    rates = build_rates(settings, None, engine)
     pi, pi_sandbox_app = build_pi(settings)
+    pi = replace(pi, rates=rates.panel)
     register_pi(dispatcher, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
-    rates = build_rates(settings, None, engine)
     return Container(
         settings,
         database_url,
@@ -348,10 +349,12 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
 def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     """Register the Pi outbox handlers (approve, complete, A2U steps)."""
     from settlement.checkout import refunds
+    from settlement.conversions import refunds as conversion_refunds
     from settlement.pi.handlers import register
 
     register(dispatcher, deps)
     refunds.register(dispatcher, deps)
+    conversion_refunds.register(dispatcher, deps)
 
 
 pi_recovery_interval_s = 300

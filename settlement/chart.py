@@ -184,6 +184,30 @@ BANK_PAYOUTS = AccountPattern(
     " here when its batch is written, posted when the bank accepts it, voided when it rejects it.",
     owner="treasury",
 )  # fmt: skip
+EXCHANGE_PI = AccountPattern(
+    "exchange:PI", "PI", AccountKind.EQUITY,
+    "Pi the treasury took in exchange (for MSC or Rupiah): equity, so the reserve counts it as"
+    " the treasury's Pi inventory.", owner="treasury",
+)  # fmt: skip
+EXCHANGE_MSC = AccountPattern(
+    "exchange:MSC", "MSC", AccountKind.EQUITY,
+    "MSC issued in exchange for Pi: debited by each conversion, so the reserve counts it as"
+    " MSC outstanding.", owner="treasury",
+)  # fmt: skip
+EXCHANGE_IDR = AccountPattern(
+    "exchange:IDR", "IDR", AccountKind.EQUITY,
+    "Rupiah paid in exchange for Pi.", owner="treasury",
+)  # fmt: skip
+CONVERSIONS_PI = AccountPattern(
+    "conversions:PI", "PI", AccountKind.LIABILITY,
+    "Pi a Pioneer paid for a conversion to MSC, until it is exchanged or refunded (the"
+    " conversion expectation's credit account). Never below zero.", owner="treasury",
+    flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
+CONVERSION_FEES = AccountPattern(
+    "income:conversion_fee:PI", "PI", AccountKind.INCOME,
+    "The treasury's spread on Pi converted to MSC (the quote's fee, in Pi).", owner="treasury",
+)  # fmt: skip
 SUSPENSE = {
     asset: AccountPattern(
         f"suspense:{asset}",
@@ -226,6 +250,9 @@ class TransferCode(StrEnum):
     PAYOUT_HOLD = "payout.hold"
     PAYOUT_PAID = "payout.paid"
     PAYOUT_RETURNED = "payout.returned"
+    CONVERSION_EXCHANGE = "conversion.exchange"
+    CONVERSION_FEE = "conversion.fee"
+    CONVERSION_REFUND = "conversion.refund"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
@@ -269,6 +296,13 @@ _MEANINGS = {
     TransferCode.PAYOUT_PAID: "The bank accepted a payout line: its hold posted.",
     TransferCode.PAYOUT_RETURNED: "The bank rejected a payout line: its hold voided, the money "
     "back in the payer's account.",
+    TransferCode.CONVERSION_EXCHANGE: "A Pi to MSC conversion, linked with its fee: the Pi"
+    " (less the fee) from the conversions' Pi to the exchange, and the MSC bought from the"
+    " exchange to the Pioneer.",
+    TransferCode.CONVERSION_FEE: "The quote's fee of a conversion: Pi to the conversion fee"
+    " income.",
+    TransferCode.CONVERSION_REFUND: "The Pi of a refused conversion back to the Pioneer's Pi"
+    " account, paid out by A2U.",
     TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
     "timeout passed (escrow.rules).",
 }
@@ -301,6 +335,11 @@ CHART = Chart(
         REDEMPTIONS_PAYABLE,
         MSC_ISSUED,
         BANK_PAYOUTS,
+        EXCHANGE_PI,
+        EXCHANGE_MSC,
+        EXCHANGE_IDR,
+        CONVERSIONS_PI,
+        CONVERSION_FEES,
         *SUSPENSE.values(),
     ),
     (TransferCodeDecl(str(code), _MEANINGS[code]) for code in TransferCode),
@@ -445,6 +484,21 @@ def msc_issued() -> AccountSpec:
 def bank_payouts() -> AccountSpec:
     """``bank:payouts:IDR``."""
     return BANK_PAYOUTS.spec()
+
+
+def exchange(asset: str) -> AccountSpec:
+    """``exchange:{asset}`` for PI, MSC or IDR."""
+    return _of({"PI": EXCHANGE_PI, "MSC": EXCHANGE_MSC, "IDR": EXCHANGE_IDR}, asset).spec()
+
+
+def conversions_pi() -> AccountSpec:
+    """``conversions:PI``."""
+    return CONVERSIONS_PI.spec()
+
+
+def conversion_fees() -> AccountSpec:
+    """``income:conversion_fee:PI``."""
+    return CONVERSION_FEES.spec()
 
 
 def suspense(asset: str) -> AccountSpec:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from escrow.calendar import from_us
-from escrow.money import IDR, AmountRefused, format_amount, parse_amount
+from escrow.money import IDR, AmountRefused, asset, format_amount, parse_amount
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement.unit_of_work import UnitOfWork
@@ -25,12 +25,16 @@ from settlement.unit_of_work import UnitOfWork
 actor_chars_max = 64
 
 __all__ = [
+    "CONVERSION_TOLERANCE_BP",
     "PARAMETERS",
     "POINT_VALUE_IDR",
     "QUOTE_SPREAD_BP",
     "RESERVE_FLOOR_BPS",
     "RESERVE_HAIRCUT_BPS",
     "Parameter",
+    "conversion_limit_name",
+    "conversion_limit_units",
+    "conversion_tolerance_bp",
     "ParameterInvalid",
     "ParameterUnknown",
     "get",
@@ -64,14 +68,20 @@ class Parameter:
     check: Callable[[object], object]
 
 
-def _idr_amount(value: object) -> object:
-    """A positive Rupiah amount as decimal text ("500" or "500.00"), stored as "500.00"."""
-    if not isinstance(value, str):
-        raise ParameterInvalid(f"a Rupiah amount is decimal text like '500.00', not {value!r}")
-    try:
-        return format_amount(parse_amount(value, IDR.scale), IDR.scale)
-    except AmountRefused as refused:
-        raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
+def _amount(code: str) -> Callable[[object], object]:
+    """A positive amount of asset ``code`` as decimal text ("500" or "500.00"), stored at the
+    asset's scale ("500.00"), parsed by ``escrow.money``."""
+    scale = asset(code).scale
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            raise ParameterInvalid(f"a {code} amount is decimal text like '500.00', not {value!r}")
+        try:
+            return format_amount(parse_amount(value, scale), scale)
+        except AmountRefused as refused:
+            raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
+
+    return check
 
 
 def _bps(high: int) -> Callable[[object], object]:
@@ -104,6 +114,41 @@ reserve_floor_bps_default = 10_000
 """Until the treasury sets a floor, MSC is issued only while the reserve covers it whole."""
 reserve_floor_bps_max = 100_000
 """A floor above 1000% is a typo, not a policy."""
+CONVERSION_TOLERANCE_BP = "conversion_requote_tolerance_bp"
+conversion_tolerance_bp_default = 50
+"""How much less MSC (bp of the quoted) a late receipt's fresh quote may buy and still convert."""
+conversion_tolerance_bp_max = 1000
+TIERS = (0, 1)
+"""Verification tiers of a Pioneer: 0 (the default) and 1 (verified: larger limits)."""
+PERIODS = ("day", "month")
+"""The WIB periods a conversion limit counts over."""
+CONVERSION_LIMIT_DEFAULTS = {
+    (0, "day"): "1000000.00",
+    (0, "month"): "5000000.00",
+    (1, "day"): "20000000.00",
+    (1, "month"): "100000000.00",
+}
+"""MSC a Pioneer of each tier may convert per WIB day and month while the treasury set none."""
+
+
+def conversion_limit_name(tier: int, period: str) -> str:
+    """The parameter of the MSC a Pioneer of ``tier`` may convert per ``period``."""
+    return f"conversion_limit_{period}_tier{tier}"
+
+
+def _limits() -> tuple[Parameter, ...]:
+    return tuple(
+        Parameter(
+            conversion_limit_name(tier, period),
+            f"The MSC a tier {tier} Pioneer may convert from Pi per WIB {period} (decimal text;"
+            f" unset: {CONVERSION_LIMIT_DEFAULTS[tier, period]}).",
+            _amount("MSC"),
+        )
+        for tier in TIERS
+        for period in PERIODS
+    )
+
+
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -111,7 +156,7 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
             Parameter(
                 POINT_VALUE_IDR,
                 "What one MSC Point of cashback is worth, in Rupiah (decimal text, '500.00').",
-                _idr_amount,
+                _amount("IDR"),
             ),
             Parameter(
                 RESERVE_HAIRCUT_BPS,
@@ -131,6 +176,15 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 f" the quote's fee (0 to {quote_spread_bp_max}; {quote_spread_bp_default} unset).",
                 _bps(quote_spread_bp_max),
             ),
+            Parameter(
+                CONVERSION_TOLERANCE_BP,
+                "How much less MSC a conversion paid after its quote expired may buy at a fresh"
+                " quote and still convert, in basis points of the MSC quoted (0 to"
+                f" {conversion_tolerance_bp_max}; unset: {conversion_tolerance_bp_default});"
+                " worse is refunded.",
+                _bps(conversion_tolerance_bp_max),
+            ),
+            *_limits(),
         )
     }
 )
@@ -205,3 +259,17 @@ def quote_spread_bp(conn: Connection) -> int:
     """The quote spread in basis points (parameter ``quote_spread_bp``, else the default)."""
     value = get(conn, QUOTE_SPREAD_BP)
     return quote_spread_bp_default if value is None else int(str(value))
+
+
+def conversion_tolerance_bp(conn: Connection) -> int:
+    """The late-receipt tolerance (parameter ``conversion_requote_tolerance_bp``, else 50)."""
+    value = get(conn, CONVERSION_TOLERANCE_BP)
+    return conversion_tolerance_bp_default if value is None else int(str(value))
+
+
+def conversion_limit_units(conn: Connection, tier: int, period: str) -> int:
+    """MSC sen a Pioneer of ``tier`` may convert per WIB ``period`` (its parameter, else the
+    default)."""
+    value = get(conn, conversion_limit_name(tier, period))
+    text = CONVERSION_LIMIT_DEFAULTS[tier, period] if value is None else str(value)
+    return parse_amount(text, asset("MSC").scale)

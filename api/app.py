@@ -13,6 +13,8 @@ from api.request_id import RequestIdMiddleware
 from api.routers import (
     campaigns,
     checkouts,
+    conversions,
+    me,
     merchant_reads,
     merchants,
     payouts,
@@ -57,6 +59,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(merchant_reads.router)
     app.include_router(reserves.router)
     app.include_router(quotes.router)
+    app.include_router(conversions.router)
+    app.include_router(me.router)
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     app.include_router(payouts.router)

@@ -29,8 +29,8 @@ from escrow.model import ResultCode, TransferRequest, transfer_id
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement import chart, parameters
-from settlement.checkout.rules import linked
 from settlement.chart import TransferCode
+from settlement.checkout.rules import linked
 from settlement.conversions.conversion import (
     BUY_ASSET,
     SELL_ASSET,

@@ -83,9 +83,12 @@ def test_conversion_end_to_end(db_conn: Connection, pi_world: PiWorld, deps: PiD
     assert quote is not None
     txid = pay(uow, deps, pi_world.driver, pid, pioneer.uid)
     done = conversions.find(db_conn, conv.id)
-    assert done is not None and done.status is conversions.ConversionStatus.CONVERTED
+    assert done is not None
+    assert done.status is conversions.ConversionStatus.CONVERTED
     assert done.converted_units == quote.buy_units == 49_500_00  # 10 PI at Rp 5,000 less 1 %
-    assert done.payment_id == pid and done.paid_at is not None and done.converted_at is not None
+    assert done.payment_id == pid
+    assert done.paid_at is not None
+    assert done.converted_at is not None
     assert _posted(db_conn, chart.pioneer_balance(pioneer.uid, "MSC").code) == quote.buy_units
     assert _posted(db_conn, chart.exchange("PI").code) == TEN_PI - quote.fee_units
     assert _posted(db_conn, chart.conversion_fees().code) == quote.fee_units
@@ -101,8 +104,10 @@ def test_conversion_end_to_end(db_conn: Connection, pi_world: PiWorld, deps: PiD
 
 def _refunded_once(conn: Connection, deps: PiDeps, conv_id: uuid.UUID, uid: str, code: str) -> None:
     done = conversions.find(conn, conv_id)
-    assert done is not None and done.status is conversions.ConversionStatus.REFUNDED
-    assert done.refund_code == code and done.converted_units is None
+    assert done is not None
+    assert done.status is conversions.ConversionStatus.REFUNDED
+    assert done.refund_code == code
+    assert done.converted_units is None
     assert _posted(conn, chart.pioneer_balance(uid, "MSC").code) == 0
     assert _posted(conn, chart.exchange("MSC").code) == 0
     assert _posted(conn, chart.pioneer_pi(uid).code) == done.sell_units
@@ -153,8 +158,10 @@ def test_expired_quote_within_tolerance_converts_at_the_fresh_quote(
     source.idr_units_per_pi = RP_5000 - 2_500  # 50 bp less: the default tolerance
     pay(uow, deps, pi_world.driver, pid, pioneer.uid)
     done = conversions.find(db_conn, conv.id)
-    assert done is not None and done.status is conversions.ConversionStatus.CONVERTED
-    assert done.requote_id is not None and done.converted_units is not None
+    assert done is not None
+    assert done.status is conversions.ConversionStatus.CONVERTED
+    assert done.requote_id is not None
+    assert done.converted_units is not None
     assert done.converted_units < conv.buy_units
     assert _posted(db_conn, chart.pioneer_balance(pioneer.uid, "MSC").code) == done.converted_units
     assert _refunds(db_conn) == []

@@ -10,6 +10,7 @@ from settlement.cli import (
     audit,
     chain,
     checkout,
+    conversion,
     ledger,
     merchant,
     msc,
@@ -90,3 +91,4 @@ app.add_typer(shares.points_app, name="points")
 app.add_typer(shares.parameter_app, name="parameter")
 app.add_typer(rates.rate_app, name="rate")
 app.add_typer(rates.quote_app, name="quote")
+app.add_typer(conversion.app, name="conversion")

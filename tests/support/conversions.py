@@ -13,6 +13,7 @@ from settlement.conversions.conversion import Conversion, create
 from settlement.pi import u2a
 from settlement.pi.deps import PiDeps
 from settlement.rates.firm import FirmQuote, firm_quote
+from settlement.rates.panel import RatePanel
 from settlement.reserves.issuance import BankDeposit, record_bank_deposit
 from settlement.unit_of_work import UnitOfWork
 
@@ -42,11 +43,11 @@ def fund_reserve(uow: UnitOfWork, sen: int, reference: str | None = None) -> Non
     record_bank_deposit(uow, BankDeposit(ref, sen, None, date(2026, 12, 1)), by="test")
 
 
-def quote_pi(uow: UnitOfWork, deps: PiDeps, uid: str, sell_units: int) -> FirmQuote:
-    """A firm PI -> MSC quote for ``uid`` from the deps' rate panel."""
-    assert deps.rates is not None
+def quote_pi(uow: UnitOfWork, panel: RatePanel | None, uid: str, sell_units: int) -> FirmQuote:
+    """A firm PI -> MSC quote for ``uid`` from ``panel``."""
+    assert panel is not None
     return firm_quote(
-        uow, deps.rates, requested_by=f"pioneer:{uid}", sell_asset="PI", buy_asset="MSC",
+        uow, panel, requested_by=f"pioneer:{uid}", sell_asset="PI", buy_asset="MSC",
         sell_units=sell_units, ttl_s=TTL_S,
     )  # fmt: skip
 
@@ -55,7 +56,7 @@ def start_conversion(
     uow: UnitOfWork, deps: PiDeps, driver: SandboxDriver, pioneer: SandboxPioneer, sell_units: int
 ) -> tuple[Conversion, str]:
     """Quote, create the conversion, and create the Pioneer's payment for it (approved)."""
-    quote = quote_pi(uow, deps, pioneer.uid, sell_units)
+    quote = quote_pi(uow, deps.rates, pioneer.uid, sell_units)
     conversion = create(uow, uid=pioneer.uid, quote_id=quote.id)
     amount = f"{sell_units // 10**7}.{sell_units % 10**7:07d}"
     pid = driver.create_payment(pioneer, amount, "convert", conversion.view()["metadata"])

@@ -21,7 +21,7 @@ from settlement.conversions.tiers import set_tier
 from settlement.outbox import OutboxMessage
 from settlement.pi import u2a
 from settlement.pi.deps import PiDeps
-from settlement.rates.firm import QuoteRefused
+from settlement.rates.firm import QuoteRefused, find_firm_quote
 from settlement.rates.panel import RatePanel
 from settlement.reserves.reserve import CoverageBelowFloor, compute
 from settlement.unit_of_work import UnitOfWork, bind
@@ -79,7 +79,7 @@ def test_conversion_end_to_end(db_conn: Connection, pi_world: PiWorld, deps: PiD
     pioneer = pi_world.driver.add_pioneer("ani", "100")
     conv, pid = start_conversion(uow, deps, pi_world.driver, pioneer, TEN_PI)
     assert conv.status is conversions.ConversionStatus.QUOTED
-    quote = conversions.find_firm_quote(db_conn, conv.quote_id)
+    quote = find_firm_quote(db_conn, conv.quote_id)
     assert quote is not None
     txid = pay(uow, deps, pi_world.driver, pid, pioneer.uid)
     done = conversions.find(db_conn, conv.id)
@@ -203,7 +203,7 @@ def test_create_refusals_write_nothing(
     db_conn: Connection, pi_world: PiWorld, deps: PiDeps
 ) -> None:
     uow = _uow(db_conn, pi_world)
-    quote = quote_pi(uow, deps, "uid-ani", TEN_PI)
+    quote = quote_pi(uow, deps.rates, "uid-ani", TEN_PI)
     with pytest.raises(QuoteRefused) as other:
         conversions.create(uow, uid="uid-other", quote_id=quote.id)
     with pytest.raises(QuoteRefused) as unknown:
@@ -227,7 +227,7 @@ def test_create_is_idempotent_by_quote(
     db_conn: Connection, pi_world: PiWorld, deps: PiDeps
 ) -> None:
     uow = _uow(db_conn, pi_world)
-    quote = quote_pi(uow, deps, "uid-ani", TEN_PI)
+    quote = quote_pi(uow, deps.rates, "uid-ani", TEN_PI)
     first = conversions.create(uow, uid="uid-ani", quote_id=quote.id)
     assert conversions.create(uow, uid="uid-ani", quote_id=quote.id) == first
     assert first.tier == 0

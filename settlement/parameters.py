@@ -71,13 +71,13 @@ class Parameter:
 def _amount(code: str) -> Callable[[object], object]:
     """A positive amount of asset ``code`` as decimal text ("500" or "500.00"), stored at the
     asset's scale ("500.00"), parsed by ``escrow.money``."""
-    scale = asset(code).scale
+    of_code = asset(code)
 
     def check(value: object) -> object:
         if not isinstance(value, str):
             raise ParameterInvalid(f"a {code} amount is decimal text like '500.00', not {value!r}")
         try:
-            return format_amount(parse_amount(value, scale), scale)
+            return format_amount(parse_amount(value, of_code.scale), of_code.scale)
         except AmountRefused as refused:
             raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
 

@@ -193,10 +193,13 @@ def test_expired_quote_without_a_rate_refunds(
     _refunded_once(db_conn, deps, conv.id, pioneer.uid, "conversion_quote_expired")
 
 
-def _nothing_written(conn: Connection) -> None:
-    for table in ("conversions", "pi_expectations", "outbox"):
-        assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
-    assert _posted(conn, chart.conversions_pi().code) == 0
+def _written(conn: Connection) -> tuple[int, ...]:
+    """Rows a conversion request could write, and the Pi it could post."""
+    counts = tuple(
+        int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        for table in ("conversions", "pi_expectations", "outbox", "transfers")
+    )
+    return (*counts, _posted(conn, chart.conversions_pi().code))
 
 
 def test_create_refusals_write_nothing(
@@ -204,6 +207,7 @@ def test_create_refusals_write_nothing(
 ) -> None:
     uow = _uow(db_conn, pi_world)
     quote = quote_pi(uow, deps.rates, "uid-ani", TEN_PI)
+    before = _written(db_conn)
     with pytest.raises(QuoteRefused) as other:
         conversions.create(uow, uid="uid-other", quote_id=quote.id)
     with pytest.raises(QuoteRefused) as unknown:
@@ -220,7 +224,7 @@ def test_create_refusals_write_nothing(
     with pytest.raises(QuoteRefused) as expired:
         conversions.create(uow, uid="uid-ani", quote_id=quote.id)
     assert expired.value.code == "quote_expired"
-    _nothing_written(db_conn)
+    assert _written(db_conn) == before
 
 
 def test_create_is_idempotent_by_quote(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
@@ -110,8 +110,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
     evm = EvmSenderOnFirstUse(settings, engine)
     register_evm(dispatcher, evm)
     rates = build_rates(settings, None, engine)
-    pi, pi_sandbox_app = build_pi(settings)
-    pi = replace(pi, rates=rates.panel)
+    pi, pi_sandbox_app = build_pi(settings, rates.panel)
     register_pi(dispatcher, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
     return Container(
@@ -307,8 +306,9 @@ def _pi_signer(settings: Settings) -> Keypair | None:
     return None
 
 
-def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
-    """The Pi use cases' dependencies, and the sandbox ASGI app when MSC_PI_SANDBOX is on."""
+def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps, ASGIApp | None]:
+    """The Pi use cases' dependencies (``rates`` requotes a late conversion receipt), and the
+    sandbox ASGI app when MSC_PI_SANDBOX is on."""
     import httpx
 
     from chain.pi.horizon import HorizonClient
@@ -342,6 +342,7 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
         app_address=address,
         signer=signer,
         a2u_expiry_margin_s=settings.pi_a2u_expiry_margin_s,
+        rates=rates,
     )
     return deps, sandbox_app
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Engine, text
 
 from tests.support.api import client, headers, operator, service
 
@@ -92,3 +93,27 @@ def test_the_treasury_sets_a_tier_and_a_stranger_reads_no_conversion(
     )
     assert missing.status_code == 404
     assert missing.json()["code"] == "conversion_not_found"
+
+
+def test_a_refused_conversion_request_writes_nothing(
+    app: FastAPI, http: httpx.Client, module_engine: Engine
+) -> None:
+    dewi, eka = _pioneer(http, "dewi"), _pioneer(http, "eka")
+    body = {"sell_asset": "PI", "buy_asset": "MSC", "sell_amount": "5000.0000000"}
+    big = http.post("/v1/quotes", json=body, headers=headers(dewi["auth"])).json()
+    before = _written(module_engine)
+    over = http.post("/v1/conversions", json={"quote_id": big["id"]}, headers=headers(dewi["auth"]))
+    assert (over.status_code, over.json()["code"]) == (409, "conversion_limit_exceeded")
+    stolen = http.post(
+        "/v1/conversions", json={"quote_id": big["id"]}, headers=headers(eka["auth"])
+    )
+    assert (stolen.status_code, stolen.json()["code"]) == (404, "quote_not_found")
+    assert _written(module_engine) == before
+
+
+def _written(engine: Engine) -> tuple[int, ...]:
+    with engine.connect() as conn:
+        return tuple(
+            int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table in ("conversions", "pi_expectations", "outbox", "transfers")
+        )

@@ -21,7 +21,7 @@ def upgrade() -> None:
         """
         CREATE TABLE conversions (
             id                  uuid PRIMARY KEY,
-            uid                 text NOT NULL CHECK (length(uid) BETWEEN 1 AND 64),
+            uid                 text NOT NULL CHECK (length(uid) BETWEEN 1 AND 128),
             quote_id            uuid NOT NULL UNIQUE REFERENCES firm_quotes (id),
             reference           text NOT NULL UNIQUE CHECK (length(reference) BETWEEN 1 AND 64),
             sell_units          bigint NOT NULL CHECK (sell_units > 0),
@@ -50,7 +50,7 @@ def upgrade() -> None:
         CREATE INDEX conversions_by_time ON conversions (created_at, id);
 
         CREATE TABLE pioneer_tiers (
-            uid      text PRIMARY KEY CHECK (length(uid) BETWEEN 1 AND 64),
+            uid      text PRIMARY KEY CHECK (length(uid) BETWEEN 1 AND 128),
             tier     smallint NOT NULL CHECK (tier IN (0, 1)),
             set_at   timestamptz NOT NULL,
             set_by   text NOT NULL CHECK (length(set_by) BETWEEN 1 AND 64)

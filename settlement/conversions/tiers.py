@@ -10,7 +10,8 @@ from escrow.sql import sql
 from settlement.parameters import TIERS, actor_chars_max
 from settlement.unit_of_work import UnitOfWork
 
-uid_chars_max = 64
+uid_chars_max = 128
+"""As long as a Pi app-specific uid can be (``chain.pi.ids``)."""
 DEFAULT_TIER = 0
 
 

@@ -14,8 +14,10 @@ from api.routers import (
     books,
     campaigns,
     checkouts,
+    conversions,
     decisions,
     guarantee_fund,
+    me,
     merchant_reads,
     merchants,
     payouts,
@@ -63,6 +65,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(reserves.router)
     app.include_router(guarantee_fund.router)
     app.include_router(quotes.router)
+    app.include_router(conversions.router)
+    app.include_router(me.router)
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     app.include_router(payouts.router)

@@ -109,10 +109,10 @@ def build_container(settings: Settings, database_url: str) -> Container:
     dispatcher = Dispatcher(engine, {}, policy, redact=Redactor(settings.secret_values()))
     evm = EvmSenderOnFirstUse(settings, engine)
     register_evm(dispatcher, evm)
-    pi, pi_sandbox_app = build_pi(settings)
+    rates = build_rates(settings, None, engine)
+    pi, pi_sandbox_app = build_pi(settings, rates.panel)
     register_pi(dispatcher, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
-    rates = build_rates(settings, None, engine)
     return Container(
         settings,
         database_url,
@@ -306,8 +306,9 @@ def _pi_signer(settings: Settings) -> Keypair | None:
     return None
 
 
-def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
-    """The Pi use cases' dependencies, and the sandbox ASGI app when MSC_PI_SANDBOX is on."""
+def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps, ASGIApp | None]:
+    """The Pi use cases' dependencies (``rates`` requotes a late conversion receipt), and the
+    sandbox ASGI app when MSC_PI_SANDBOX is on."""
     import httpx
 
     from chain.pi.horizon import HorizonClient
@@ -341,6 +342,7 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
         app_address=address,
         signer=signer,
         a2u_expiry_margin_s=settings.pi_a2u_expiry_margin_s,
+        rates=rates,
     )
     return deps, sandbox_app
 
@@ -348,12 +350,14 @@ def build_pi(settings: Settings) -> tuple[PiDeps, ASGIApp | None]:
 def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     """Register the Pi outbox handlers (approve, complete, A2U steps)."""
     from settlement.checkout import refunds
+    from settlement.conversions import refunds as conversion_refunds
     from settlement.decisions import pi as decided
     from settlement.pi.handlers import register
 
     register(dispatcher, deps)
     refunds.register(dispatcher, deps)
     decided.register(dispatcher, deps)
+    conversion_refunds.register(dispatcher, deps)
 
 
 pi_recovery_interval_s = 300

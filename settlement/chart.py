@@ -215,6 +215,16 @@ FUND_GUARANTEE = AccountPattern(
     " by each payment to a merchant (a row of fund_payments). Never below zero.",
     owner="treasury", flags=_NEVER_NEGATIVE_LIABILITY,
 )  # fmt: skip
+CONVERSIONS_PI = AccountPattern(
+    "conversions:PI", "PI", AccountKind.LIABILITY,
+    "Pi a Pioneer paid for a conversion to MSC, until it is exchanged or refunded (the"
+    " conversion expectation's credit account). Never below zero.", owner="treasury",
+    flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
+CONVERSION_FEES = AccountPattern(
+    "income:conversion_fee:PI", "PI", AccountKind.INCOME,
+    "The treasury's spread on Pi converted to MSC (the quote's fee, in Pi).", owner="treasury",
+)  # fmt: skip
 SUSPENSE = {
     asset: AccountPattern(
         f"suspense:{asset}",
@@ -264,6 +274,9 @@ class TransferCode(StrEnum):
     FUND_CONTRIBUTION = "fund.contribution"
     FUND_FX_SHORTFALL = "fund.fx_shortfall"
     FUND_CLAIM_PAID = "fund.claim_paid"
+    CONVERSION_EXCHANGE = "conversion.exchange"
+    CONVERSION_FEE = "conversion.fee"
+    CONVERSION_REFUND = "conversion.refund"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
@@ -323,6 +336,13 @@ _MEANINGS = {
     " its caps: the fund to ``expense:fx_loss:IDR``.",
     TransferCode.FUND_CLAIM_PAID: "An approved guarantee-fund claim paid: the fund to the"
     " merchant's Rupiah account.",
+    TransferCode.CONVERSION_EXCHANGE: "A Pi to MSC conversion, linked with its fee: the Pi"
+    " (less the fee) from the conversions' Pi to the exchange, and the MSC bought from the"
+    " exchange to the Pioneer.",
+    TransferCode.CONVERSION_FEE: "The quote's fee of a conversion: Pi to the conversion fee"
+    " income.",
+    TransferCode.CONVERSION_REFUND: "The Pi of a refused conversion back to the Pioneer's Pi"
+    " account, paid out by A2U.",
     TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
     "timeout passed (escrow.rules).",
 }
@@ -360,6 +380,8 @@ CHART = Chart(
         FX_LOSS,
         FUND_BANK,
         FUND_GUARANTEE,
+        CONVERSIONS_PI,
+        CONVERSION_FEES,
         *SUSPENSE.values(),
     ),
     (TransferCodeDecl(str(code), _MEANINGS[code]) for code in TransferCode),
@@ -529,6 +551,16 @@ def fund_bank() -> AccountSpec:
 def fund_guarantee() -> AccountSpec:
     """``fund:guarantee:IDR``."""
     return FUND_GUARANTEE.spec()
+
+
+def conversions_pi() -> AccountSpec:
+    """``conversions:PI``."""
+    return CONVERSIONS_PI.spec()
+
+
+def conversion_fees() -> AccountSpec:
+    """``income:conversion_fee:PI``."""
+    return CONVERSION_FEES.spec()
 
 
 def suspense(asset: str) -> AccountSpec:

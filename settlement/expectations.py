@@ -26,6 +26,9 @@ from sqlalchemy import Connection
 CHECKOUT_PURPOSE = "checkout"
 """The purpose of every checkout leg's expectation: its rail hands the leg's payments to
 ``settlement.checkout.receipts`` and never matches it by amount alone (static QRIS)."""
+CONVERT_PURPOSE = "convert"
+"""The purpose of a Pi to MSC conversion's expectation: its rail hands the payment to
+``settlement.conversions.receipt`` (decision 0027)."""
 EXPECTATION_CONFLICT = "expectation_conflict"
 """The refusal code of a reference repeated with different fields, on every rail."""
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from escrow.calendar import from_us
 from escrow.model import Asset
-from escrow.money import IDR, PI, AmountRefused, asset, format_amount, parse_amount
+from escrow.money import IDR, MSC, PI, AmountRefused, asset, format_amount, parse_amount
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement.unit_of_work import UnitOfWork
@@ -26,6 +26,7 @@ from settlement.unit_of_work import UnitOfWork
 actor_chars_max = 64
 
 __all__ = [
+    "CONVERSION_TOLERANCE_BP",
     "EXCEPTION_DECISION_LIMITS",
     "FUND_CLAIM_CAP_IDR",
     "FUND_COVERAGE_THRESHOLD_BPS",
@@ -38,6 +39,9 @@ __all__ = [
     "Parameter",
     "ParameterInvalid",
     "ParameterUnknown",
+    "conversion_limit_name",
+    "conversion_limit_units",
+    "conversion_tolerance_bp",
     "decision_limit_units",
     "fund_claim_cap_units",
     "fund_coverage_threshold_bps",
@@ -138,6 +142,41 @@ fund_coverage_threshold_bps_default = 10_000
 every open Pi exposure whole."""
 fund_coverage_threshold_bps_max = 1_000_000
 """A threshold above 10000% is a typo, not a policy."""
+CONVERSION_TOLERANCE_BP = "conversion_requote_tolerance_bp"
+conversion_tolerance_bp_default = 50
+"""How much less MSC (bp of the quoted) a late receipt's fresh quote may buy and still convert."""
+conversion_tolerance_bp_max = 1000
+TIERS = (0, 1)
+"""Verification tiers of a Pioneer: 0 (the default) and 1 (verified: larger limits)."""
+PERIODS = ("day", "month")
+"""The WIB periods a conversion limit counts over."""
+CONVERSION_LIMIT_DEFAULTS = {
+    (0, "day"): "1000000.00",
+    (0, "month"): "5000000.00",
+    (1, "day"): "20000000.00",
+    (1, "month"): "100000000.00",
+}
+"""MSC a Pioneer of each tier may convert per WIB day and month while the treasury set none."""
+
+
+def conversion_limit_name(tier: int, period: str) -> str:
+    """The parameter of the MSC a Pioneer of ``tier`` may convert per ``period``."""
+    return f"conversion_limit_{period}_tier{tier}"
+
+
+def _limits() -> tuple[Parameter, ...]:
+    return tuple(
+        Parameter(
+            conversion_limit_name(tier, period),
+            f"The MSC a tier {tier} Pioneer may convert from Pi per WIB {period} (decimal text;"
+            f" unset: {CONVERSION_LIMIT_DEFAULTS[tier, period]}).",
+            _amount_of(MSC),
+        )
+        for tier in TIERS
+        for period in PERIODS
+    )
+
+
 PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
     {
         p.name: p
@@ -145,7 +184,7 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
             Parameter(
                 POINT_VALUE_IDR,
                 "What one MSC Point of cashback is worth, in Rupiah (decimal text, '500.00').",
-                _idr_amount,
+                _amount_of(IDR),
             ),
             Parameter(
                 RESERVE_HAIRCUT_BPS,
@@ -190,6 +229,15 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 f" alerted, in basis points (unset: {fund_coverage_threshold_bps_default}).",
                 _bps(fund_coverage_threshold_bps_max),
             ),
+            Parameter(
+                CONVERSION_TOLERANCE_BP,
+                "How much less MSC a conversion paid after its quote expired may buy at a fresh"
+                " quote and still convert, in basis points of the MSC quoted (0 to"
+                f" {conversion_tolerance_bp_max}; unset: {conversion_tolerance_bp_default});"
+                " worse is refunded.",
+                _bps(conversion_tolerance_bp_max),
+            ),
+            *_limits(),
         )
     }
 )
@@ -293,3 +341,17 @@ def fund_coverage_threshold_bps(conn: Connection) -> int:
     """The fund's coverage alert threshold (``fund_coverage_threshold_bps``), default 10000."""
     value = get(conn, FUND_COVERAGE_THRESHOLD_BPS)
     return fund_coverage_threshold_bps_default if value is None else int(str(value))
+
+
+def conversion_tolerance_bp(conn: Connection) -> int:
+    """The late-receipt tolerance (parameter ``conversion_requote_tolerance_bp``, else 50)."""
+    value = get(conn, CONVERSION_TOLERANCE_BP)
+    return conversion_tolerance_bp_default if value is None else int(str(value))
+
+
+def conversion_limit_units(conn: Connection, tier: int, period: str) -> int:
+    """MSC sen a Pioneer of ``tier`` may convert per WIB ``period`` (its parameter, else the
+    default)."""
+    value = get(conn, conversion_limit_name(tier, period))
+    text = CONVERSION_LIMIT_DEFAULTS[tier, period] if value is None else str(value)
+    return parse_amount(text, asset("MSC").scale)

@@ -1008,6 +1008,40 @@ _BOOKS: tuple[RefusalEntry, ...] = (
         "The month is not closed; its books are made once it is.",
     ),
 )
+_CONVERSION: tuple[RefusalEntry, ...] = (
+    # issue 12, item 3: Pi to MSC conversions (decision 0027)
+    _e(
+        "conversion_limit_exceeded",
+        409,
+        "Batas konversi harian atau bulanan untuk tingkat verifikasi Anda terlampaui.",
+        "The daily or monthly conversion limit of your verification tier would be exceeded.",
+    ),
+    _e(
+        "conversion_quote_expired",
+        409,
+        "Kuotasi sudah kedaluwarsa dan kuotasi baru tidak tersedia; Pi dikembalikan.",
+        "The quote expired and no fresh quote could be made; the Pi is refunded.",
+    ),
+    _e(
+        "conversion_requote_worse",
+        409,
+        "Kurs baru lebih buruk dari toleransi; Pi dikembalikan.",
+        "The fresh quote is worse than the tolerance; the Pi is refunded.",
+    ),
+    _e(
+        "conversion_not_found",
+        404,
+        "Konversi tidak ditemukan.",
+        "No such conversion.",
+    ),
+    _e(
+        "pioneer_tier_invalid",
+        422,
+        "Tingkat verifikasi adalah 0 atau 1.",
+        "A verification tier is 0 or 1.",
+    ),
+)
+
 _LEDGER_STATUS = {
     ResultCode.EXCEEDS_CREDITS: 409,
     ResultCode.EXCEEDS_DEBITS: 409,
@@ -1052,6 +1086,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_PAYOUT,
         *_DECISIONS,
         *_BOOKS,
+        *_CONVERSION,
     )
 }
 """Every refusal code, by code. Ledger result codes are refusal codes too (a withdrawal the

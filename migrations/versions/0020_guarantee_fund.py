@@ -10,7 +10,7 @@ caps per merchant per WIB month are summed from it.
 from alembic import op
 
 revision = "0020_guarantee_fund"
-down_revision = "0018_exception_decisions"
+down_revision = "0019_conversions"
 branch_labels = None
 depends_on = None
 

@@ -77,6 +77,8 @@ LABELS: Mapping[str, str] = {
     "expense:fx_loss:IDR": "Rugi selisih kurs",
     "fund:bank:IDR": "Kas dana jaminan merchant",
     "fund:guarantee:IDR": "Dana jaminan merchant",
+    "conversions:PI": "Pi diterima untuk konversi ke MSC",
+    "income:conversion_fee:PI": "Pendapatan selisih konversi Pi",
 }
 """Each chart pattern's line in Bahasa Indonesia (a test keeps every pattern named)."""
 KIND_LABELS: Mapping[str, str] = {

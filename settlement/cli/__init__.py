@@ -11,6 +11,7 @@ from settlement.cli import (
     books,
     chain,
     checkout,
+    conversion,
     fund,
     ledger,
     merchant,
@@ -94,3 +95,4 @@ app.add_typer(shares.points_app, name="points")
 app.add_typer(shares.parameter_app, name="parameter")
 app.add_typer(rates.rate_app, name="rate")
 app.add_typer(rates.quote_app, name="quote")
+app.add_typer(conversion.app, name="conversion")

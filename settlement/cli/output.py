@@ -102,6 +102,7 @@ MONEY_MOVING_COMMANDS = frozenset(
         "campaign add",
         "points fund",
         "rate set",
+        "conversion tier",
         "payout cut",
         "payout confirm",
         "payout details",

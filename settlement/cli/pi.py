@@ -55,11 +55,11 @@ class _PiRail:
 
 @contextmanager
 def _pi_rail() -> Iterator[_PiRail]:
-    from settlement.bootstrap import build_pi
+    from settlement.bootstrap import build_pi, build_rates
 
     settings = Settings()
     with migrated_engine(settings) as engine:
-        deps, _sandbox = build_pi(settings)
+        deps, _sandbox = build_pi(settings, build_rates(settings, None, engine).panel)
         yield _PiRail(engine, deps)
 
 

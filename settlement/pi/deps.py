@@ -8,6 +8,7 @@ from stellar_sdk import Keypair
 
 from chain.pi.ports import PiChain, PiPlatform
 from escrow.clock import Clock, SystemClock
+from settlement.rates.panel import RatePanel
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,6 @@ class PiDeps:
     a2u_expiry_margin_s: int = field(kw_only=True)
     """How long after an A2U transaction's time bound it may still show up on Horizon (clock
     skew, ingestion lag); only then is a payout whose transaction is not found given up."""
+    rates: RatePanel | None = field(default=None, kw_only=True)
+    """The rate panel that requotes a conversion paid after its quote expired (None: such a
+    payment is refunded)."""

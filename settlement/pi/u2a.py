@@ -24,7 +24,8 @@ from escrow.model import TransferRequest, transfer_id
 from escrow.sql import sql
 from settlement.chart import TransferCode
 from settlement.checkout.receipts import leg_paid, lock_leg, require_payable
-from settlement.expectations import CHECKOUT_PURPOSE
+from settlement.conversions.receipt import conversion_paid, lock_conversion, requote
+from settlement.expectations import CHECKOUT_PURPOSE, CONVERT_PURPOSE
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
@@ -243,6 +244,7 @@ def complete(
     _check_linked(deps, conn, payment, txid, caller_uid, row.expectation_id, lock=False)
     _refuse_reused_txid(conn, payment_id, txid)
     _verify_on_chain(deps, payment, txid)
+    fresh = requote(uow, deps.rates, reference_from_metadata(payment.metadata) or "")
     row = _approved(conn, payment_id, lock=True)
     settled = _settled(row, payment_id, txid, caller_uid)
     if settled is not None:
@@ -252,6 +254,8 @@ def complete(
     _refuse_reused_txid(conn, payment_id, txid)
     if exp.purpose == CHECKOUT_PURPOSE:
         lock_leg(uow, exp.reference)  # the checkout's row before the escrow account's
+    if exp.purpose == CONVERT_PURPOSE:
+        lock_conversion(uow, exp.reference)
     transfer_id = _post_receipt(uow, exp, payment, txid)
     if transfer_id is None:  # even suspense refused: suspense_items alone holds it (decision 0011)
         return U2AOutcome(payment_id, "suspense", txid, None)
@@ -270,6 +274,8 @@ def complete(
     PI_EXPECTATIONS.mark_paid(conn, exp.reference, paid_at_us=uow.clock.now_us(), by=payment_id)
     if exp.purpose == CHECKOUT_PURPOSE and transfer_id == receipt_transfer_id(payment_id):
         leg_paid(uow, exp.reference, payment.amount_units, payment.user_uid, payment_id)
+    if exp.purpose == CONVERT_PURPOSE and transfer_id == receipt_transfer_id(payment_id):
+        conversion_paid(uow, exp.reference, payment.amount_units, payment_id, fresh)
     uow.outbox.enqueue(OUTBOX_COMPLETE, payment_id, {"payment_id": payment_id, "txid": txid})
     log.info("pi_u2a_posted", payment_id=payment_id, txid=txid, amount_units=payment.amount_units)
     return U2AOutcome(payment_id, STATUS_POSTED, txid, transfer_id)

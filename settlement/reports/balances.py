@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from escrow.errors import AccountNotFound
 from escrow.model import AccountKind, Balance
 from escrow.ports import LedgerProtocol
+from settlement.chart import pioneer_balance
 from settlement.reports import amount_view, merchant_account_codes
 
-__all__ = ["AssetBalance", "merchant_balances"]
+__all__ = ["PIONEER_ASSETS", "AssetBalance", "merchant_balances", "pioneer_balances"]
+PIONEER_ASSETS = ("MSC", "MSCP")
+"""The assets a Pioneer holds a balance in with the treasury (``pioneer:{uid}:{asset}``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +54,17 @@ def merchant_balances(ledger: LedgerProtocol, merchant_id: str) -> list[AssetBal
     An account not opened yet is zero: a merchant onboarded this morning has balances before
     its first sale. Reads the account totals the ledger keeps (no scan of transfers).
     """
+    return _balances(ledger, merchant_account_codes(merchant_id))
+
+
+def pioneer_balances(ledger: LedgerProtocol, uid: str) -> list[AssetBalance]:
+    """A Pioneer's MSC and MSCP balances (an account not opened yet is zero)."""
+    return _balances(ledger, {a: pioneer_balance(uid, a).code for a in PIONEER_ASSETS})
+
+
+def _balances(ledger: LedgerProtocol, codes: dict[str, str]) -> list[AssetBalance]:
     balances = []
-    for code_of_asset, code in merchant_account_codes(merchant_id).items():
+    for code_of_asset, code in codes.items():
         try:
             balance = ledger.balance(code)
         except AccountNotFound:

@@ -44,6 +44,8 @@ PATH_VALUES = {
     "batch_id": "PO20261201",
     "claim_id": "fcl_0000000000000000",
     "refund_id": "00000000-0000-4000-8000-000000000001",
+    "conversion_id": "00000000-0000-4000-8000-000000000002",
+    "uid": "contract-pioneer",
 }
 
 

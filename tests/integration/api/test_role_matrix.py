@@ -109,6 +109,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/quotes"): frozenset({PIONEER}),
     ("GET", "/v1/quotes/{quote_id}"): STAFF | {PIONEER},
     ("GET", "/v1/rates"): STAFF,
+    # Pi to MSC conversions: the Pioneer converts at their quote and reads their own and their
+    # balances; the treasury reads any conversion and sets a Pioneer's verification tier.
+    ("POST", "/v1/conversions"): frozenset({PIONEER}),
+    ("GET", "/v1/conversions/{conversion_id}"): STAFF | {PIONEER},
+    ("GET", "/v1/me/balances"): frozenset({PIONEER}),
+    ("PUT", "/v1/pioneers/{uid}/tier"): STAFF,
     ("POST", "/v1/rates/treasury"): STAFF,
     # The daily payout batch and where payouts go: the treasury.
     ("POST", "/v1/payouts/batches"): STAFF,
@@ -219,6 +225,7 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "payment_id": "matrix-payment",
         "provider": "xendit",
         "quote_id": _quote(http, credentials[PIONEER]),
+        "conversion_id": _conversion(http, credentials[PIONEER]),
         "batch_id": "PO20261201",
         "claim_id": "fcl_0000000000000000",
         "refund_id": str(uuid.uuid4()),
@@ -232,6 +239,14 @@ def _quote(http: httpx.Client, pioneer: str) -> str:
     """A firm quote the matrix's Pioneer asked for (so that reading it meets its requester)."""
     body = {"sell_asset": "PI", "buy_asset": "MSC", "sell_amount": "1.0000000"}
     created = http.post("/v1/quotes", json=body, headers=headers(pioneer))
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def _conversion(http: httpx.Client, pioneer: str) -> str:
+    """A conversion the matrix's Pioneer asked for (so that reading it meets its Pioneer)."""
+    body = {"quote_id": _quote(http, pioneer)}
+    created = http.post("/v1/conversions", json=body, headers=headers(pioneer))
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 

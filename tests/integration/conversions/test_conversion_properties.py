@@ -1,5 +1,6 @@
-"""Property: across random conversions, rate moves, limits, expiries, reserve capital and floors,
-on PostgreSQL (the Pi rail's receipt posted as the U2A completion posts it):
+"""Property: across random conversions, MSC issued against Rupiah and redeemed, rate moves,
+limits, expiries, reserve capital and floors, on PostgreSQL (the Pi rail's receipt posted as the
+U2A completion posts it):
 
 - the ledger balances per asset, and ``conversions:PI`` is empty after every receipt: each Pi
   received for a conversion was exchanged or refunded;
@@ -7,19 +8,25 @@ on PostgreSQL (the Pi rail's receipt posted as the U2A completion posts it):
   A2U message), and a replayed receipt changes nothing;
 - the MSC credited equals the MSC the exchange issued, and none is issued while the coverage is
   below the floor, nor so that it falls below it;
-- a refused conversion request writes nothing.
+- a refused conversion request writes nothing;
+- no MSC exists without its reserve entry: every MSC in the ledger was issued either against
+  Rupiah (``msc:issued``, matched sen for sen by ``msc:backing:IDR``) or in exchange for Pi
+  (``exchange:MSC``, its Pi in ``exchange:PI``), and a refused issuance or redemption posts
+  nothing.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
+from chain.bank.account import BankAccount
 from escrow.clock import FixedClock
 from escrow.errors import AccountNotFound
 from escrow.model import TransferRequest
@@ -38,11 +45,14 @@ from settlement.pi.accounts import CUSTODY, ensure_custody
 from settlement.pi.u2a import receipt_transfer_id
 from settlement.rates.panel import RatePanel
 from settlement.reserves.coverage import meets_floor, pi_value_idr
+from settlement.reserves.issuance import BankDeposit, issue, record_bank_deposit
+from settlement.reserves.redemption import RedemptionRequest, redeem
 from settlement.reserves.reserve import latest_recorded_price, read_figures
 from settlement.unit_of_work import UnitOfWork, bind
 from tests.support.conversions import TTL_S, MovableSource, fund_reserve, quote_pi
 
 pytestmark = pytest.mark.integration
+ACCOUNT = BankAccount("014", "1234567890", "PEMEGANG MSC")
 UIDS = ("uid-p1", "uid-p2")
 REFUNDED, CONVERTED = conversions.ConversionStatus.REFUNDED, conversions.ConversionStatus.CONVERTED
 
@@ -89,6 +99,22 @@ class Capital:
 
 
 @dataclass(frozen=True)
+class Issue:
+    """Rupiah received at the bank for a Pioneer, then issued as MSC (if the reserve allows)."""
+
+    uid: int
+    sen: int
+
+
+@dataclass(frozen=True)
+class Redeem:
+    """A Pioneer redeems MSC for Rupiah (refused beyond their MSC or its Rupiah backing)."""
+
+    uid: int
+    sen: int
+
+
+@dataclass(frozen=True)
 class Knob:
     name: str
     bps: int
@@ -116,6 +142,8 @@ steps = st.one_of(
     st.builds(Limit, st.integers(0, 1), st.sampled_from(["day", "month"]), st.integers(1, 10**9)),
     st.builds(Tier, st.integers(0, 1), st.integers(0, 1)),
     st.builds(Capital, st.integers(1, 10**9)),
+    st.builds(Issue, st.integers(0, 1), st.integers(1, 10**8)),
+    st.builds(Redeem, st.integers(0, 1), st.integers(1, 10**8)),
     st.builds(Knob, st.just(parameters.RESERVE_FLOOR_BPS), st.sampled_from([0, 10_000, 20_000])),
     st.builds(Knob, st.just(parameters.RESERVE_HAIRCUT_BPS), st.integers(0, 10_000)),
     st.builds(Knob, st.just(parameters.CONVERSION_TOLERANCE_BP), st.sampled_from([0, 50, 500])),
@@ -193,6 +221,27 @@ def _convert(
     return after, pid
 
 
+def _rupiah_side(uow: UnitOfWork, step: Issue | Redeem) -> None:
+    """Issue MSC against a fresh bank deposit, or redeem it; a refusal posts nothing."""
+    holder = chart.pioneer_balance(UIDS[step.uid], "MSC").code
+    key = uuid.uuid4().hex[:12]
+    before = _count(uow.conn, "transfers")
+    try:
+        with uow.conn.begin_nested():
+            if isinstance(step, Issue):
+                deposit = BankDeposit(f"dep-{key}", step.sen, holder, date(2026, 12, 1))
+                record_bank_deposit(uow, deposit, by="prop")
+                issue(uow, deposit.reference, by="prop")
+            else:
+                wanted = RedemptionRequest(f"prop:{key}", holder, step.sen, ACCOUNT)
+                redeem(uow, wanted, by="prop")
+    except Refusal as refused:
+        event(f"{type(step).__name__.lower()} refused: {refused.code}")
+        assert _count(uow.conn, "transfers") == before
+    else:
+        event(f"{type(step).__name__.lower()} posted")
+
+
 def check(uow: UnitOfWork, paid: list[tuple[conversions.Conversion, str]]) -> None:
     for line in uow.ledger.trial_balance():
         assert line.balanced, line
@@ -218,7 +267,10 @@ def check(uow: UnitOfWork, paid: list[tuple[conversions.Conversion, str]]) -> No
     )
     issued = sum(c.converted_units or 0 for c in converted)
     assert -_posted(uow, chart.exchange("MSC").code) == issued  # equity debited
-    assert sum(_posted(uow, chart.pioneer_balance(uid, "MSC").code) for uid in UIDS) == issued
+    against_rupiah = -_posted(uow, chart.msc_issued().code)
+    assert against_rupiah == _posted(uow, chart.msc_backing().code)
+    held = sum(_posted(uow, chart.pioneer_balance(uid, "MSC").code) for uid in UIDS)
+    assert held == issued + against_rupiah == read_figures(uow.conn).msc_ledger
     took = _posted(uow, chart.exchange("PI").code) + _posted(uow, chart.conversion_fees().code)
     assert took == sum(c.sell_units for c in converted)
 
@@ -260,6 +312,8 @@ def test_conversion_invariants_hold_across_random_steps(
                 set_tier(uow, UIDS[step.uid], step.tier, "prop")
             elif isinstance(step, Capital):
                 fund_reserve(uow, step.sen)
+            elif isinstance(step, Issue | Redeem):
+                _rupiah_side(uow, step)
             elif isinstance(step, Knob):
                 parameters.set_(uow, step.name, step.bps, "prop")
             check(uow, paid)

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_processes: int = Field(default=1, ge=1, le=64)
+    """HTTP server processes sharing ``msc serve``'s socket (the worker runs in the first)."""
     http_body_bytes_max: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     """Request bodies over this are refused with 413 before they are read further."""
     log_level: str = "INFO"

@@ -1,0 +1,109 @@
+"""``msc serve --processes 2``: two server processes answer on the one socket, both stop on the
+first's SIGTERM; with the in-process Pi sandbox (whose payments live in one process) it is refused
+before anything listens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ready_timeout_s = 60.0
+stop_timeout_s = 30.0
+requests_sent = 40
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(database_url: str, port: int, **more: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MSC_")},
+        "MSC_DATABASE_URL": database_url,
+        "MSC_HTTP_PORT": str(port),
+        "MSC_EVM_RPC_URL": f"http://127.0.0.1:{_free_port()}",  # not the default: no anvil
+        **more,
+    }
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+def _server_children(pid: int) -> list[int]:
+    """The spawned server processes (not multiprocessing's resource tracker)."""
+    return [c for c in _children(pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + ready_timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"msc serve exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} not ready within {ready_timeout_s} s")
+
+
+def test_two_processes_serve_the_socket_and_stop_together(database_url: str) -> None:
+    port = _free_port()
+    env = _env(
+        database_url,
+        port,
+        MSC_PI_SANDBOX="false",
+        MSC_QRIS_MIDTRANS_API_URL="https://api.midtrans.com",
+    )
+    msc = Path(sys.executable).with_name("msc")
+    process = subprocess.Popen(
+        [str(msc), "serve", "--processes", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        spawned = _server_children(process.pid)
+        assert len(spawned) == 1
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            answers = [client.get("/healthz").status_code for _ in range(requests_sent)]
+        assert answers == [200] * requests_sent
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=stop_timeout_s)
+        assert not any(Path(f"/proc/{child}").exists() for child in spawned)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_more_processes_with_the_in_process_pi_sandbox_are_refused(database_url: str) -> None:
+    port = _free_port()
+    msc = Path(sys.executable).with_name("msc")
+    done = subprocess.run(
+        [str(msc), "serve", "--processes", "2"],
+        env=_env(database_url, port, MSC_PI_SANDBOX="true"),
+        capture_output=True,
+        timeout=ready_timeout_s,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert b"--processes above 1" in done.stderr
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0)

@@ -135,6 +135,10 @@ _ACCOUNT_COLUMNS = (
 )
 
 
+def _uuid_int(value: uuid.UUID) -> int:
+    return value.int
+
+
 def _account_of(row: Row[Any]) -> Account:
     """An ``accounts`` row (selected as ``_ACCOUNT_COLUMNS``), read by name."""
     return Account(
@@ -466,7 +470,9 @@ class Ledger:
         """
         with_existing = reuse is not None
         codes = sorted({c for r in requests for c in (r.debit, r.credit) if c})
-        pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
+        pending_ids = sorted(  # by the int a UUID compares by: the same order, a tenth the time
+            {r.pending_id for r in requests if r.pending_id is not None}, key=_uuid_int
+        )
         pending_accounts: list[int] = []
         if pending_ids:
             rows = raw.execute(_PENDING_ACCOUNTS, {"pending": pending_ids}).fetchall()

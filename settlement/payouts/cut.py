@@ -179,14 +179,17 @@ def _take(uow: UnitOfWork, batch_id: str, now_us: int) -> None:
     )
 
 
+_REDEMPTIONS_PAYABLE = chart.redemptions_payable().code
+_RESERVE_BANK = chart.reserve_bank().code
+_BANK_PAYOUTS = chart.bank_payouts().code
+
+
 def paid_from(debit_account: str) -> str:
     """The bank account a line's Rupiah leaves by: what is owed on ``payable:redemptions:IDR``
     (MSC redeemed) from the reserve's own account (``reserve:bank:IDR``, so the reserve shrinks
     by what the bank paid), everything else from the treasury's payouts account
     (``bank:payouts:IDR``)."""
-    if debit_account == chart.redemptions_payable().code:
-        return chart.reserve_bank().code
-    return chart.bank_payouts().code
+    return _RESERVE_BANK if debit_account == _REDEMPTIONS_PAYABLE else _BANK_PAYOUTS
 
 
 def _hold_and_seal(uow: UnitOfWork, batch_id: str) -> Batch:

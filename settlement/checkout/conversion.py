@@ -33,6 +33,12 @@ class ConversionPlan:
 class SettlementConversion(Protocol):
     """The conversion that turns a merchant's released part of a leg into its chosen asset."""
 
+    def prepare(self, uow: UnitOfWork) -> None:
+        """Ask what the plans will need from outside (a price) before the release locks
+        anything, so that no network call waits while a checkout's row is locked; a failure is
+        left for ``plan`` to meet."""
+        ...
+
     def plan(
         self, uow: UnitOfWork, checkout: Checkout, merchant: Merchant, leg: Leg, merchant_units: int
     ) -> ConversionPlan:
@@ -43,6 +49,9 @@ class SettlementConversion(Protocol):
 
 class KeepTenderAsset:
     """No conversion: every leg settles in the asset it was paid in."""
+
+    def prepare(self, uow: UnitOfWork) -> None:
+        """Nothing to ask."""
 
     def plan(
         self, uow: UnitOfWork, checkout: Checkout, merchant: Merchant, leg: Leg, merchant_units: int

@@ -283,6 +283,7 @@ def handover(
 ) -> Checkout:
     """The merchant confirms hand-over: escrow is released to it now, with the shares. A
     suspended merchant's escrow is released by the treasury only (``merchant_id`` None)."""
+    deps.conversion.prepare(uow)
     before = load_locked(uow, checkout_id, merchant_id)
     if before.status is CheckoutStatus.DISPUTED:
         raise CheckoutRefused("checkout_disputed", f"{checkout_id} awaits a treasury decision")
@@ -313,6 +314,8 @@ def decide_dispute(
     uow: UnitOfWork, deps: CheckoutDeps, checkout_id: str, outcome: str, actor: str
 ) -> Checkout:
     """The treasury decides a dispute: ``release`` to the merchant or ``refund`` to the payer."""
+    if outcome == "release":
+        deps.conversion.prepare(uow)
     before = load_locked(uow, checkout_id, None)
     if before.status is not CheckoutStatus.DISPUTED:
         raise CheckoutRefused("checkout_not_disputed", f"{checkout_id} is {before.status}")
@@ -341,6 +344,7 @@ def expire_due(uow: UnitOfWork, limit: int = due_per_run_max) -> int:
 
 def release_due(uow: UnitOfWork, deps: CheckoutDeps, limit: int = due_per_run_max) -> int:
     """Release paid checkouts whose auto-release time passed without a hand-over; how many."""
+    deps.conversion.prepare(uow)
     ids = repository.due(uow.conn, CheckoutStatus.PAID, uow.clock.now_us(), limit)
 
     def release_one(checkout_id: str) -> None:

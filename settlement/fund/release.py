@@ -21,6 +21,7 @@ event naming the refusal's code: the merchant's escrow is never held back by a p
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 
 from escrow.model import TransferRequest, transfer_id
@@ -73,6 +74,13 @@ class ConvertAtRelease:
     """The service's ``SettlementConversion``: Pi legs convert at the panel's price at release."""
 
     rates: RatePanel
+
+    def prepare(self, uow: UnitOfWork) -> None:
+        """Ask the panel now, before any lock: its readings are reused for ``reuse_s`` (the
+        service's panel reuses them for ``MSC_RATES_REUSE_S``), so ``plan`` under the
+        checkout's lock reads them instead of asking the sources again."""
+        with suppress(Refusal):
+            current_price(uow, self.rates, "PI", "IDR")
 
     def plan(
         self, uow: UnitOfWork, checkout: Checkout, merchant: Merchant, leg: Leg, merchant_units: int

@@ -4,21 +4,26 @@ shortfall within its caps and the rest becomes a claim the treasury decides."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 from structlog.testing import capture_logs
 
+from chain.rates.ports import PriceObservation
 from escrow.ledger import Ledger
 from escrow.refusals import Refusal
 from settlement import chart
 from settlement.checkout import repository, service
-from settlement.checkout.model import CheckoutStatus
+from settlement.checkout.model import Checkout, CheckoutStatus
 from settlement.fund import claims, coverage
 from settlement.fund.claims import ClaimKind, ClaimRequest, Outcome, claim_id
 from settlement.fund.fund import Contribution, ContributionSource, contribute
+from settlement.fund.release import ConvertAtRelease
 from settlement.metrics import guarantee_fund_metrics
+from settlement.rates.panel import RatePanel
 from settlement.reserves.issuance import BankDeposit, record_bank_deposit
 from tests.integration.fund.support import (
     MovingPrice,
@@ -37,6 +42,8 @@ PRICE = 1_500_000  # Rp 15.000, 3 Pi at Rp 5.000
 MERCHANT_PI = 29_550_000  # 3 Pi less 1% platform fee and 0.5% community fund (default rule)
 OWED = 1_477_500  # the merchant's part of Rp 15.000
 FUND = "fund:guarantee:IDR"
+QUOTE_REUSE_PAST_S = 60
+"""Past the panel's 30 s reuse of the reading the checkout was quoted at."""
 
 
 def events(conn: Connection, checkout_id: str) -> list[tuple[str, dict[str, object]]]:
@@ -261,3 +268,44 @@ def test_an_msc_merchant_is_credited_msc_while_the_reserve_covers_it(
     assert conversion_event(db_conn, checkout.id)["asset"] == "MSC"
     for asset, debits, credits in ledger_sums(db_conn):
         assert debits == credits, asset
+
+
+@dataclass
+class LockWatchingPrice(MovingPrice):
+    """A source that counts the times it is asked while the release holds a checkout's lock."""
+
+    locked: bool = False
+    asked: int = 0
+    asked_locked: int = 0
+
+    def price(self, base: str, quote: str) -> PriceObservation:
+        self.asked += 1
+        self.asked_locked += self.locked
+        return super().price(base, quote)
+
+
+def test_the_release_asks_for_its_price_before_it_locks_the_checkout(
+    db_conn: Connection, pi_world: PiWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = LockWatchingPrice(pi_world.clock)
+    panel = RatePanel((source,), reuse_s=30)  # as the service's panel reuses its readings
+    deps = replace(deps_with(source), rates=panel, conversion=ConvertAtRelease(panel))
+    merchant_id = onboard_settling(db_conn, pi_world, "IDR")
+    checkout = paid_pi_checkout(db_conn, pi_world, deps, merchant_id, PRICE)
+    locking = service.load_locked
+
+    def load_and_note(*args: Any) -> Checkout:
+        found = locking(*args)
+        source.locked = True
+        return found
+
+    monkeypatch.setattr(service, "load_locked", load_and_note)
+    pi_world.clock.now += QUOTE_REUSE_PAST_S  # the reading the checkout was quoted at is stale
+    before = source.asked
+    released = service.handover(
+        uow_of(db_conn, pi_world), deps, checkout.id, merchant_id, "merchant:test"
+    )
+    assert released.status is CheckoutStatus.RELEASED
+    assert conversion_event(db_conn, checkout.id)["asset"] == "IDR"
+    assert source.asked == before + 1
+    assert source.asked_locked == 0

@@ -19,6 +19,7 @@ from decimal import (
     localcontext,
 )
 
+from escrow.calendar import US_PER_S
 from escrow.money import UNITS_MAX
 
 PRICE_CHARS_MAX = 64
@@ -26,7 +27,6 @@ PRICE_CHARS_MAX = 64
 DIGITS_MAX = 80
 """Precision of the arithmetic: wider than any accepted text, so only the final step rounds."""
 _DECIMAL_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?")
-US_PER_S = 1_000_000
 
 
 class PriceInvalid(ValueError):

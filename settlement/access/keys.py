@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from escrow.calendar import from_us, to_us
+from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.sql import sql
 from settlement.access.principal import Principal, Role
 from settlement.refusals import Refusal
@@ -241,7 +241,7 @@ def authenticate(conn: Connection, token: str, now_us: int) -> Principal | None:
         return None
     if row.revoked_at is not None:
         return None
-    stale_before_us = now_us - last_used_interval_s * 1_000_000
+    stale_before_us = now_us - last_used_interval_s * US_PER_S
     if row.last_used_at is None or to_us(row.last_used_at) < stale_before_us:
         conn.execute(
             sql(

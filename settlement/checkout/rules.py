@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from escrow.calendar import US_PER_S
 from escrow.errors import InvariantViolation
 from escrow.model import TransferFlags, TransferRequest, transfer_id
 from settlement import chart
@@ -245,7 +246,7 @@ def _hold(
             after,
             status=CheckoutStatus.PAID,
             paid_at_us=now_us,
-            release_at_us=now_us + checkout.auto_release_s * 1_000_000,
+            release_at_us=now_us + checkout.auto_release_s * US_PER_S,
         )
         events.append(Event("paid", checkout.status, CheckoutStatus.PAID))
     transfers = [hold]

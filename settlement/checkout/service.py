@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from chain.qris.payload import to_dynamic
+from escrow.calendar import US_PER_S
 from escrow.model import ResultCode, TransferRequest, transfer_id
 from escrow.refusals import Refusal
 from settlement import chart, parameters
@@ -127,7 +128,7 @@ def create_checkout(
         request.pioneer_uid,
         CheckoutStatus.OPEN,
         now_us,
-        now_us + deps.windows.checkout_ttl_s * 1_000_000,
+        now_us + deps.windows.checkout_ttl_s * US_PER_S,
         deps.windows.auto_release_s,
         tuple(_leg(checkout_id, plan) for plan in plans),
         merchant_reference=request.merchant_reference,
@@ -331,7 +332,7 @@ def decide_dispute(
 def expire_due(uow: UnitOfWork, limit: int = due_per_run_max) -> int:
     """Expire open checkouts past their time and its grace (paid legs refunded); how many."""
     now_us = uow.clock.now_us()
-    due_before_us = now_us - expiry_grace_s * 1_000_000
+    due_before_us = now_us - expiry_grace_s * US_PER_S
     ids = repository.due(uow.conn, CheckoutStatus.OPEN, due_before_us, limit)
 
     def expire_one(checkout_id: str) -> None:

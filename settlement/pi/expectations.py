@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from chain.pi.amounts import to_str
-from escrow.calendar import from_us, to_us
+from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.clock import FixedClock
 from escrow.sql import sql
 from settlement.expectations import (
@@ -185,7 +185,7 @@ class PiExpectations:
 
     def create(self, conn: Connection, request: ExpectationRequest) -> SharedExpectation:
         """``create_expectation`` with the shared request; see ``settlement.expectations``."""
-        window_s = (request.expires_at_us - request.opens_at_us) // 1_000_000
+        window_s = (request.expires_at_us - request.opens_at_us) // US_PER_S
         created = create_expectation(
             bind(conn, FixedClock(request.opens_at_us)),
             purpose=request.purpose,

@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import Connection, bindparam, text
 
 from chain.rates.ports import PriceObservation
-from escrow.calendar import from_us, to_us
+from escrow.calendar import US_PER_S, from_us, to_us
 from escrow.refusals import Refusal
 from settlement import chart, parameters
 from settlement.rates.median import RateRefused, age_s_max_default
@@ -150,7 +150,7 @@ def latest_recorded_price(conn: Connection, now_us: int) -> PriceObservation | N
 
 
 def _age_max_us() -> int:
-    return age_s_max_default * 1_000_000
+    return age_s_max_default * US_PER_S
 
 
 def read_figures(conn: Connection) -> ReserveFigures:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from api.auth import API_KEY_SECURITY, Treasury
 from api.dependencies import services
 from api.idempotency import IdempotencyKey
+from api.paging import AfterId, next_after
 from api.problems import BODY_STATUSES, problem_responses
 from settlement.campaigns import service
 from settlement.campaigns.model import Campaign, discount_bp_max, request_of
@@ -176,21 +177,14 @@ def create_campaign(
 def list_campaigns(
     request: Request,
     _: Treasury,
-    after: Annotated[
-        str,
-        Query(
-            max_length=32,
-            pattern=r"^[A-Za-z0-9_-]*$",
-            description="The last id of the previous page.",
-        ),
-    ] = "",
+    after: AfterId = "",
     limit: Annotated[int, Query(ge=1, le=service.campaigns_page_max)] = service.campaigns_page_max,
 ) -> CampaignPage:
     """Every campaign, a page at a time by id (treasury)."""
     with transaction(services(request).engine) as conn:
         found = service.list_campaigns(conn, after=after, limit=limit)
     items = [_campaign_answer(c) for c in found]
-    return CampaignPage(items=items, next_after=found[-1].id if len(found) == limit else None)
+    return CampaignPage(items=items, next_after=next_after(found, limit))
 
 
 @router.put(

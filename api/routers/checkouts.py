@@ -20,6 +20,7 @@ from api.auth import API_KEY_SECURITY, MerchantOrTreasury, Treasury
 from api.dependencies import services
 from api.idempotency import IdempotencyKey
 from api.openapi import PIONEER_TOKEN, security
+from api.paging import next_after
 from api.problems import BODY_STATUSES, problem_responses
 from api.routers.pi import Uid
 from settlement.access.principal import Principal, Role
@@ -265,7 +266,7 @@ def list_checkouts(
         items = [
             CheckoutAnswer.model_validate(view) for view in describe_page(uow.conn, found, names)
         ]
-        return CheckoutPage(items=items, next_after=found[-1].id if len(found) == limit else None)
+        return CheckoutPage(items=items, next_after=next_after(found, limit))
 
     return run(wired.engine, wired.clock, work)
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import API_KEY_SECURITY, MerchantOrTreasury, Treasury
 from api.dependencies import services
 from api.idempotency import IdempotencyKey, keep_instead
+from api.paging import AfterId, next_after
 from api.problems import BODY_STATUSES, problem_responses
 from settlement.access import keys
 from settlement.access.keys import ApiKey
@@ -173,21 +174,14 @@ def onboard_merchant(
 def list_merchants(
     request: Request,
     _: Treasury,
-    after: Annotated[
-        str,
-        Query(
-            max_length=32,
-            pattern=r"^[A-Za-z0-9_-]*$",
-            description="The last id of the previous page.",
-        ),
-    ] = "",
+    after: AfterId = "",
     limit: Annotated[int, Query(ge=1, le=service.merchants_page_max)] = service.merchants_page_max,
 ) -> MerchantPage:
     """Every merchant, a page at a time by id (treasury)."""
     with transaction(services(request).engine) as conn:
         found = service.list_merchants(conn, after=after, limit=limit)
     items = [_merchant_answer(m) for m in found]
-    return MerchantPage(items=items, next_after=found[-1].id if len(found) == limit else None)
+    return MerchantPage(items=items, next_after=next_after(found, limit))
 
 
 @router.get(

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.database import drop_database, fresh_database, worker_database_name
+from tests.support.serving import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 ready_timeout_s = 30.0
@@ -36,23 +37,17 @@ uvicorn.run(create_app(container), host="127.0.0.1", port=int(sys.argv[2]), log_
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(
     database_server_url: str, worker_id: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     name = worker_database_name(worker_id) + "_body_limits"
     url = fresh_database(database_server_url, name)
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MSC_")},
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        "MSC_EVM_RPC_URL": f"http://127.0.0.1:{_free_port()}",  # nothing there: no EVM
+        "MSC_EVM_RPC_URL": f"http://127.0.0.1:{free_port()}",  # nothing there: no EVM
     }
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER, url, str(port)],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +25,11 @@ from stellar_sdk import Keypair
 from settlement.evm.bridge import MINT_KIND
 from settlement.outbox import enqueue
 from tests.database import drop_database, fresh_database, worker_database_name
+from tests.support.serving import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 ready_timeout_s = 60.0
 stored_error_timeout_s = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _secret(name: str) -> str:
@@ -51,7 +45,7 @@ def test_no_secret_in_any_log_line_or_stored_error(
     database_url = plain_url.replace("postgres@", f"postgres:{db_password}@", 1)
     with psycopg.connect(database_url):
         pass  # the password is accepted
-    down = f"127.0.0.1:{_free_port()}"
+    down = f"127.0.0.1:{free_port()}"
     secret_of = {
         "MSC_PSEUDONYM_KEY": _secret("pseudonym"),
         "MSC_OPERATOR_TOKEN": _secret("operator"),
@@ -68,7 +62,7 @@ def test_no_secret_in_any_log_line_or_stored_error(
         "pipath": _secret("pipath"),
         "horizonquery": _secret("horizonquery"),
     }
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MSC_")},
         **secret_of,

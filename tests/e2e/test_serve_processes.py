@@ -6,26 +6,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.serving import free_port, ready_timeout_s, wait_ready
+
 pytestmark = pytest.mark.e2e
 
-ready_timeout_s = 60.0
 stop_timeout_s = 30.0
 requests_sent = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(database_url: str, port: int, **more: str) -> dict[str, str]:
@@ -33,7 +26,7 @@ def _env(database_url: str, port: int, **more: str) -> dict[str, str]:
         **{k: v for k, v in os.environ.items() if not k.startswith("MSC_")},
         "MSC_DATABASE_URL": database_url,
         "MSC_HTTP_PORT": str(port),
-        "MSC_EVM_RPC_URL": f"http://127.0.0.1:{_free_port()}",  # not the default: no anvil
+        "MSC_EVM_RPC_URL": f"http://127.0.0.1:{free_port()}",  # not the default: no anvil
         **more,
     }
 
@@ -48,22 +41,8 @@ def _server_children(pid: int) -> list[int]:
     return [c for c in _children(pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + ready_timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"msc serve exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} not ready within {ready_timeout_s} s")
-
-
 def test_two_processes_serve_the_socket_and_stop_together(database_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(
         database_url,
         port,
@@ -78,7 +57,7 @@ def test_two_processes_serve_the_socket_and_stop_together(database_url: str) -> 
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process)
         spawned = _server_children(process.pid)
         assert len(spawned) == 1
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
@@ -94,7 +73,7 @@ def test_two_processes_serve_the_socket_and_stop_together(database_url: str) -> 
 
 
 def test_more_processes_with_the_in_process_pi_sandbox_are_refused(database_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     msc = Path(sys.executable).with_name("msc")
     done = subprocess.run(
         [str(msc), "serve", "--processes", "2"],

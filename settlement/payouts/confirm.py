@@ -136,6 +136,7 @@ def _apply(uow: UnitOfWork, batch: Batch) -> None:
                 " 'returned' END, bank_reference = nullif(a.bank_reference, ''), bank_reason ="
                 " a.reason, resolved_at = :now FROM payout_answers a WHERE o.batch_id = :batch"
                 " AND o.line_no = a.line_no AND a.line_no BETWEEN :first AND :last"
+                " AND o.line_no BETWEEN :first AND :last"  # the page, not the batch, is joined
                 " RETURNING o.id, o.line_no, o.amount_units, o.status"
             ),
             {"batch": batch.id, "now": now, "first": first,

@@ -110,15 +110,23 @@ def page(conn: Connection, before: str, limit: int) -> list[Batch]:
     return [_batch(row) for row in rows]
 
 
+_LINE_COLUMNS = (
+    "id", "line_no", "kind", "source_ref", "payee", "bank_code", "account_number", "holder_name",
+    "amount_units", "debit_account", "status", "bank_reference", "bank_reason",
+)  # fmt: skip
+_LINES = (
+    f"SELECT {', '.join(_LINE_COLUMNS)} FROM payout_obligations"  # noqa: S608 - constant columns
+    " WHERE batch_id = %s AND line_no > %s ORDER BY line_no LIMIT %s"
+)
+
+
 def lines(conn: Connection, batch_id: str, after: int, limit: int) -> list[dict[str, Any]]:
-    """A page of the batch's lines in line order, after line ``after``."""
-    rows = conn.execute(
-        text(
-            "SELECT id, line_no, kind, source_ref, payee, bank_code, account_number, holder_name,"
-            " amount_units, debit_account, status, bank_reference, bank_reason"
-            " FROM payout_obligations WHERE batch_id = :batch AND line_no > :after"
-            " ORDER BY line_no LIMIT :limit"
-        ),
-        {"batch": batch_id, "after": after, "limit": limit},
-    ).mappings()
-    return [dict(row) for row in rows]
+    """A page of the batch's lines in line order, after line ``after``.
+
+    Read through the driver's cursor: a batch's file is 100,000 lines read twice (held, then
+    written), and building SQLAlchemy rows for them cost a second of the cut.
+    """
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        rows = cur.execute(_LINES, (batch_id, after, limit)).fetchall()
+    return [dict(zip(_LINE_COLUMNS, row, strict=True)) for row in rows]

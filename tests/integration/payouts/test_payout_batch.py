@@ -11,7 +11,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import Connection, text
 
-from chain.bank.errors import CONFIRMATION_LINE_UNKNOWN
+from chain.bank.errors import BANK_ACCOUNT_INVALID, CONFIRMATION_LINE_UNKNOWN
 from chain.bank.transfer_file import batch_id_of
 from escrow.clock import FixedClock
 from escrow.model import TransferRequest, transfer_id
@@ -270,3 +270,24 @@ def test_the_obligation_interface_is_idempotent_and_refuses_what_it_cannot_pay(
     assert _totals(uow) == before
     with pytest.raises(Refusal):
         replace(first, source_ref="no spaces allowed")
+
+
+def test_a_bank_detail_the_file_cannot_carry_refuses_the_cut_and_writes_nothing(
+    uow: UnitOfWork, clock: FixedClock
+) -> None:
+    """The obligations table bounds bank details by length only (migration 0027): the file
+    writer's validation is what keeps a bad copy from the bank, and it refuses the whole cut."""
+    owed = redemption_obligation(uow, 10_000, "redemption:r-bad")
+    obligation = record(uow, owed)
+    uow.conn.execute(
+        text("UPDATE payout_obligations SET holder_name = 'bu tin' WHERE id = :id"),
+        {"id": obligation},
+    )
+    clock.advance(15 * HOUR_S)
+    before = _totals(uow)
+    with uow.conn.begin_nested() as nested:
+        with pytest.raises(Refusal) as refused:
+            cut(uow, today(uow), POLICY, "test", None)
+        nested.rollback()
+    assert refused.value.code == BANK_ACCOUNT_INVALID
+    assert _totals(uow) == before

@@ -198,6 +198,8 @@ class Settings(BaseSettings):
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)
     outbox_backoff_cap_s: int = Field(default=600, ge=1)
+    check_outbox_lag_max_s: int = Field(default=300, ge=1, le=7 * 24 * 3600)
+    """``msc check`` fails when a due side effect has waited longer than this."""
 
     @model_validator(mode="after")
     def _rate_sources_named_once(self) -> Self:

@@ -10,6 +10,7 @@ from settlement.cli import (
     audit,
     books,
     chain,
+    check,
     checkout,
     conversion,
     fund,
@@ -71,6 +72,7 @@ def one_shot_logging(
     configure_logging(to="stderr")
 
 
+app.command("check")(check.check)
 app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")

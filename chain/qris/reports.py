@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from escrow.money import IDR, AmountRefused, parse_amount
@@ -57,6 +57,12 @@ class ReportFormat:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ReportError(f"format {self.name}: unknown timezone {self.timezone!r}") from None
+        try:
+            ascii_lines = "a,\n".encode(self.encoding) == b"a,\n"
+        except LookupError:
+            raise ReportError(f"format {self.name}: unknown encoding {self.encoding!r}") from None
+        if not ascii_lines:
+            raise ReportError(f"format {self.name}: {self.encoding} does not keep ASCII lines")
         bad = {v for v in (self.statuses or {}).values()} - REPORT_STATUSES
         if bad:
             raise ReportError(f"format {self.name}: statuses map to unknown {sorted(bad)}")
@@ -121,9 +127,43 @@ class CountingReader(io.RawIOBase):
 def read_report(
     stream: BinaryIO, fmt: ReportFormat, on_lines: Callable[[int], None] | None = None
 ) -> Iterator[ReportLine]:
-    """Yield normalised lines one at a time (memory stays flat); raise ReportError on a bad one."""
-    text = io.TextIOWrapper(stream, encoding=fmt.encoding, newline="")
-    reader = csv.reader(text, delimiter=fmt.delimiter)
+    """Yield normalised lines one at a time (memory stays flat); raise ReportError on a bad one,
+    including bytes that are not the format's encoding and rows CSV cannot split."""
+    physical = _PhysicalLines(stream, fmt.encoding)
+    reader = csv.reader(physical, delimiter=fmt.delimiter)
+    try:
+        yield from _lines(reader, fmt, on_lines)
+    except csv.Error as bad:
+        raise ReportError(f"not a CSV row: {bad}", line=physical.number) from None
+
+
+class _PhysicalLines:
+    """The report's lines decoded one at a time, so that bytes which are not the format's
+    encoding are refused naming their line (the format's encoding keeps ASCII line ends)."""
+
+    def __init__(self, stream: BinaryIO, encoding: str) -> None:
+        if not isinstance(stream, io.BufferedIOBase):  # a raw stream (CountingReader): buffer it
+            stream = io.BufferedReader(cast(io.RawIOBase, stream))
+        self._lines = iter(stream)
+        self._encoding = encoding
+        self.number = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        raw = next(self._lines)
+        self.number += 1
+        try:
+            return raw.decode(self._encoding)
+        except UnicodeDecodeError as bad:
+            why = f"not {self._encoding} text: {bad.reason}"
+            raise ReportError(why, line=self.number) from None
+
+
+def _lines(
+    reader: Iterator[list[str]], fmt: ReportFormat, on_lines: Callable[[int], None] | None
+) -> Iterator[ReportLine]:
     header = next(reader, None)
     if header is None:
         raise ReportError("the report is empty", line=1)

@@ -131,3 +131,28 @@ def test_streaming_keeps_memory_flat() -> None:
     assert seen == 50_000
     assert counter.bytes_read == len(HEADER) + 50_000 * len(row)
     assert peak < 2_000_000  # 50k lines would need far more than 2 MB if they were kept
+
+
+def test_bytes_that_are_not_the_formats_encoding_are_a_report_error_naming_the_line() -> None:
+    data = HEADER + "000123456789,15000.50,105.00,2024-12-02 09:30:00,ID1,CHK-1,tx-1,SUCCESS\n"
+    with pytest.raises(ReportError) as refused:
+        list(read_report(io.BytesIO(data.encode() + b"\x80\xff,1\n"), GENERIC))
+    assert "not utf-8 text" in str(refused.value)
+    assert refused.value.line == 3
+
+
+@pytest.mark.parametrize(
+    ("encoding", "why"),
+    [("utf-16", "does not keep ASCII lines"), ("no-such-codec", "unknown encoding")],
+)
+def test_a_format_whose_encoding_cannot_be_read_line_by_line_is_refused(
+    encoding: str, why: str
+) -> None:
+    with pytest.raises(ReportError, match=why):
+        ReportFormat(
+            name="odd",
+            columns=GENERIC.columns,
+            time_format=GENERIC.time_format,
+            timezone=GENERIC.timezone,
+            encoding=encoding,
+        )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api import health, metrics
 from api.body_limit import BodyLimitMiddleware
+from api.database_unavailable import DatabaseUnavailableMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
@@ -50,6 +51,7 @@ def create_app(services: Services) -> FastAPI:
         body_bytes_max=services.settings.http_body_bytes_max,
         exempt_prefixes=(pi.SANDBOX_MOUNT, rates.SANDBOX_MOUNT),
     )
+    app.add_middleware(DatabaseUnavailableMiddleware)  # around every use of the database
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
     metrics.install(app, services)  # GET /metrics and the request latency histogram

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from settlement.refusals import Language, Refusal, http_status, message
@@ -25,6 +27,16 @@ OPERATOR_PATH_PREFIXES = ("/v1/qris/exceptions", "/v1/operator", "/v1/ledger")
 """Operator routes answer in English unless asked otherwise; every other route (Pioneer's Pi app,
 merchant, QRIS gateways) in Indonesian."""
 accept_language_chars_max = 256
+database_retry_after_s = 1
+DATABASE_UNREACHABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+"""What a lost or restarting database raises (a connection refused, dropped or reset, and the
+serialization failures PostgreSQL asks a client to retry): the request changed nothing, and the
+same request again, with the same Idempotency-Key, is the way on."""
 
 
 class ProblemDetail(BaseModel):
@@ -214,6 +226,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)
+
+
+def database_unavailable(request: Request) -> JSONResponse:
+    """503 ``database_unavailable`` with ``Retry-After``: nothing was changed, send it again."""
+    problem = Problem(
+        503,
+        "database_unavailable",
+        "The database cannot be reached; retry",
+        f"retry after {database_retry_after_s} s with the same Idempotency-Key",
+    )
+    response = problem_response(problem, request)
+    response.headers["Retry-After"] = str(database_retry_after_s)
+    return response
 
 
 def _internal() -> Problem:

@@ -97,7 +97,7 @@ def check_name(name: str) -> str:
 
 def parse_vkey(text: str) -> NoteKey:
     """Read a verifier key ``name+hex id+base64(type || key)``; its id must match its key."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)
     if len(parts) != 3:
         raise NoteError(f"a verifier key is name+id+key, not {text!r}")
     name, id_hex, material = parts
@@ -143,7 +143,7 @@ def parse_signer(text: str) -> NoteSigner:
     body = text.strip()
     if not body.startswith(_PRIVATE):
         raise NoteError("a signer key starts with PRIVATE+KEY+")
-    parts = body[len(_PRIVATE) :].split("+")
+    parts = body[len(_PRIVATE) :].split("+", 2)
     if len(parts) != 3:
         raise NoteError("a signer key is PRIVATE+KEY+name+id+key")
     name, id_hex, material = parts

@@ -26,6 +26,8 @@ from settlement.audit.note import (
     verifies,
 )
 
+CHECKPOINT_FILE = "checkpoint.txt"
+"""The bundle's signed checkpoint and its cosignatures (outside the digest, like anchors.json)."""
 COSIGNATURE_HEADER = "cosignature/v1\n"
 timestamp_bytes = 8
 signature_bytes = 64

@@ -1,0 +1,282 @@
+"""The cumulative log on PostgreSQL: two months exported into one tree, verified with
+--previous, the log key and witnesses; proofs served by transfer id and between sizes; the
+database refusing an inconsistent or forked checkpoint; every new file tampered and refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from nacl.signing import SigningKey
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from escrow.clock import FixedClock, SystemClock
+from escrow.ledger import Ledger
+from escrow.periods import period_of
+from settlement.audit import bundle as b
+from settlement.audit import cumulative, merkle
+from settlement.audit.checkpoint import CHECKPOINT_FILE, Checkpoint
+from settlement.audit.cli import main
+from settlement.audit.consistency import verify_consistency
+from settlement.audit.cumulative import LogAppender, LogConfig
+from settlement.audit.export import export_period
+from settlement.audit.note import generate_signer, sign_note
+from settlement.audit.signing import Officers, sign_bundle
+from settlement.unit_of_work import bind
+from tests.integration.audit.test_audit_export_pg import (
+    KEY,
+    close,
+    keys,  # noqa: F401 - fixture
+    officers,  # noqa: F401 - fixture
+    open_accounts,
+    post_month,
+)
+
+pytestmark = pytest.mark.integration
+ORIGIN = "madiun.go.id/msc/transfers"
+
+
+@pytest.fixture
+def log() -> LogConfig:
+    return LogConfig(ORIGIN, generate_signer(ORIGIN))
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def export_months(
+    conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    log: LogConfig,
+    tmp_path: Path,
+    count: int = 2,
+) -> list[str]:
+    ledger = Ledger(conn, clock)
+    open_accounts(ledger)
+    names = []
+    for _ in range(count):
+        name = period_of(clock.now_us())
+        post_month(ledger, clock)
+        close(ledger, clock, name)
+        export_period(
+            bind(conn, SystemClock()), name, tmp_path / name, KEY, officers, "test", log=log
+        ).publish()
+        for key in keys:
+            sign_bundle(tmp_path / name, key)
+        names.append(name)
+    return names
+
+
+def test_two_months_grow_one_log_and_verify(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    log: LogConfig,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, second = export_months(module_conn, clock, keys, officers, log, tmp_path)
+    one = json.loads((tmp_path / first / b.MANIFEST).read_text())["cumulative"]
+    two = json.loads((tmp_path / second / b.MANIFEST).read_text())["cumulative"]
+    assert (one["previous_size"], one["size"], two["previous_size"], two["size"]) == (0, 7, 7, 14)
+    vkey = log.signer.verifier.vkey()
+    code, report = run(
+        capsys,
+        "verify",
+        str(tmp_path / second),
+        "--previous",
+        str(tmp_path / first),
+        "--log-key",
+        vkey,
+    )
+    assert code == 0, report
+    assert "ok consistency: size 7 (--previous) is a prefix of size 14" in report
+    assert "pinned by --log-key" in report
+    code, report = run(capsys, "consistency", str(tmp_path / first), str(tmp_path / second))
+    assert code == 0, report
+
+    served = cumulative.consistency(module_conn, 7, 14)
+    assert [h.hex() for h in served] == two["consistency"]
+    transfer = json.loads((tmp_path / first / b.TRANSFERS).read_text().splitlines()[3])
+    proof = cumulative.inclusion(module_conn, transfer["id"])
+    assert (proof.index, proof.size, proof.root.hex()) == (3, 14, two["root"])
+    line = (tmp_path / first / b.TRANSFERS).read_bytes().splitlines()[3]
+    assert proof.leaf_hash == merkle.leaf_hash(line)
+    assert merkle.verify_inclusion(3, 14, proof.leaf_hash, list(proof.path), proof.root)
+    note = cumulative.checkpoint_note(module_conn)
+    assert note is not None and note.startswith(f"{ORIGIN}\n14\n")
+
+    again = export_period(
+        bind(module_conn, SystemClock()), first, tmp_path / "again", KEY, officers, "test", log=log
+    )
+    assert (again.staging / CHECKPOINT_FILE).read_text() == (
+        tmp_path / first / CHECKPOINT_FILE
+    ).read_text()
+
+
+def test_tampered_log_files_are_refused_naming_what_differs(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    log: LogConfig,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, second = export_months(module_conn, clock, keys, officers, log, tmp_path)
+    vkey = log.signer.verifier.vkey()
+    bundle = tmp_path / second
+
+    def copy(tag: str) -> Path:
+        target = tmp_path / f"{second}-{tag}"
+        shutil.copytree(bundle, target)
+        return target
+
+    note = (bundle / CHECKPOINT_FILE).read_bytes()
+    for at in (0, len(ORIGIN) + 1, note.index(b"\n\n") - 3, len(note) - 5):
+        bad = copy(f"byte{at}")
+        (bad / CHECKPOINT_FILE).write_bytes(note[:at] + bytes([note[at] ^ 1]) + note[at + 1 :])
+        code, report = run(
+            capsys, "verify", str(bad), "--officers", _officers(tmp_path), "--log-key", vkey
+        )
+        assert code == 1
+        assert "\nFAIL checkpoint:" in report, report
+
+    other = copy("otherkey")
+    text_ = note.split(b"\n\n")[0].decode() + "\n"
+    (other / CHECKPOINT_FILE).write_bytes(sign_note(text_, generate_signer(ORIGIN)).encode())
+    code, report = run(
+        capsys, "verify", str(other), "--officers", _officers(tmp_path), "--log-key", vkey
+    )
+    assert (code, "\nFAIL checkpoint: no signature by" in report) == (1, True), report
+
+    witness = generate_signer("witness.example/w1", 4).verifier.vkey()
+    code, report = run(
+        capsys,
+        "verify",
+        str(bundle),
+        "--officers",
+        _officers(tmp_path),
+        "--witness",
+        witness,
+        "--min-witnesses",
+        "1",
+    )
+    assert code == 1
+    assert "FAIL witnesses: 0 valid cosignatures by trusted witnesses, 1 needed" in report
+
+    wrong = tmp_path / "proof.json"
+    two = json.loads((bundle / b.MANIFEST).read_text())["cumulative"]
+    broken = [base64.b64encode(bytes.fromhex(h)[::-1]).decode() for h in two["consistency"]]
+    wrong.write_text(json.dumps(broken))
+    code, report = run(
+        capsys, "consistency", str(tmp_path / first), str(bundle), "--proof", str(wrong)
+    )
+    assert code == 1
+    assert report.startswith("FAIL consistency: the proof does not lead"), report
+    code, report = run(capsys, "consistency", str(bundle), str(tmp_path / first))
+    assert code == 1
+    assert "FAIL consistency:" in report
+
+
+def _officers(tmp_path: Path) -> str:
+    return str(tmp_path / "officers.json")
+
+
+def test_the_database_refuses_an_inconsistent_or_forked_checkpoint(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    log: LogConfig,
+    tmp_path: Path,
+) -> None:
+    first, second = export_months(module_conn, clock, keys, officers, log, tmp_path)
+    latest = cumulative.stored(module_conn, second)
+    assert latest is not None
+    third = period_of(clock.now_us())
+    ledger = Ledger(module_conn, clock)
+    close(ledger, clock, third)
+    fork_root = merkle.node_hash(latest.root, merkle.leaf_hash(b"forked"))
+    row = {
+        "period": third,
+        "previous": second,
+        "size": latest.size + 1,
+        "starts": 1,
+        "ends": 2,
+        "origin": ORIGIN,
+        "root": fork_root,
+        "peaks": b"".join(latest.peaks),
+        "consistency": b"",
+        "note": sign_note(Checkpoint(ORIGIN, latest.size + 1, fork_root).text(), log.signer)
+        .encode()
+        .decode(),
+    }
+    insert = text(
+        "INSERT INTO tlog_checkpoints (period, previous, size, starts_at_us, ends_at_us, origin,"
+        " root, peaks, consistency, note) VALUES (:period, :previous, :size, :starts, :ends,"
+        " :origin, :root, :peaks, :consistency, :note)"
+    )
+    with pytest.raises(DBAPIError, match="do not fold to its root"), module_conn.begin_nested():
+        module_conn.execute(insert, row)
+    # Peaks that fold, but a tree that does not extend the last checkpoint.
+    forged = [merkle.leaf_hash(b"x")] * (latest.size + 1).bit_count()
+    forged_root = merkle.EMPTY_ROOT
+    from settlement.audit.consistency import CompactRange
+
+    forged_root = CompactRange(latest.size + 1, forged).root()
+    row |= {"peaks": b"".join(forged), "root": forged_root, "consistency": bytes(32) * 3}
+    row["note"] = (
+        sign_note(Checkpoint(ORIGIN, latest.size + 1, forged_root).text(), log.signer)
+        .encode()
+        .decode()
+    )
+    with pytest.raises(DBAPIError, match="is not consistent with"), module_conn.begin_nested():
+        module_conn.execute(insert, row)
+    with pytest.raises(DBAPIError, match="follows the latest one"), module_conn.begin_nested():
+        module_conn.execute(insert, row | {"previous": first})
+    with pytest.raises(DBAPIError, match="immutable"), module_conn.begin_nested():
+        module_conn.execute(text("UPDATE tlog_checkpoints SET note = ''"))
+
+
+def test_proofs_across_stored_nodes_of_a_large_log(module_conn: Connection, log: LogConfig) -> None:
+    months = ["1990-01", "1990-02", "1990-03"]
+    for name in months:
+        module_conn.execute(
+            text(
+                "INSERT INTO ledger_periods (period, starts_at_us, ends_at_us, transfer_count,"
+                " closed_by) VALUES (:p, 1, 2, 0, 'test')"
+            ),
+            {"p": name},
+        )
+    hashes = [merkle.leaf_hash(uuid.UUID(int=i).bytes) for i in range(13_001)]
+    sizes = [0, 5_000, 9_000, 13_001]
+    for name, (start, end) in zip(months, zip(sizes, sizes[1:])):
+        appender = LogAppender(module_conn, name, (1, 2), log)
+        for leaf in hashes[start:end]:
+            appender.add(leaf)
+        section = appender.section()
+        assert section["root"] == merkle.root_of_hashes(hashes[:end]).hex()
+    nodes = module_conn.execute(text("SELECT count(*) FROM tlog_nodes")).scalar_one()
+    assert nodes == 13_001 // 4096 + 13_001 // 8192
+    for size1, size2 in ((1, 13_001), (4096, 13_001), (5_000, 9_000), (8193, 12_289)):
+        proof = cumulative.consistency(module_conn, size1, size2)
+        verify_consistency(
+            size1,
+            size2,
+            merkle.root_of_hashes(hashes[:size1]),
+            merkle.root_of_hashes(hashes[:size2]),
+            proof,
+        )
+    tree = cumulative.DbTree(module_conn)
+    assert tree.subtree(4095, 12_289) == merkle.root_of_hashes(hashes[4095:12_289])

@@ -5,6 +5,7 @@ database refusing an inconsistent or forked checkpoint; every new file tampered 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import shutil
 import uuid
@@ -22,23 +23,36 @@ from settlement.audit import bundle as b
 from settlement.audit import cumulative, merkle
 from settlement.audit.checkpoint import CHECKPOINT_FILE, Checkpoint
 from settlement.audit.cli import main
-from settlement.audit.consistency import verify_consistency
+from settlement.audit.consistency import CompactRange, verify_consistency
 from settlement.audit.cumulative import LogAppender, LogConfig
 from settlement.audit.export import export_period
 from settlement.audit.note import generate_signer, sign_note
-from settlement.audit.signing import Officers, sign_bundle
+from settlement.audit.signing import Officers, load_officers, sign_bundle
 from settlement.unit_of_work import bind
 from tests.integration.audit.test_audit_export_pg import (
     KEY,
     close,
-    keys,  # noqa: F401 - fixture
-    officers,  # noqa: F401 - fixture
     open_accounts,
     post_month,
 )
 
 pytestmark = pytest.mark.integration
 ORIGIN = "madiun.go.id/msc/transfers"
+
+
+@pytest.fixture
+def keys() -> list[SigningKey]:
+    return [SigningKey.generate(), SigningKey.generate()]
+
+
+@pytest.fixture
+def officers(tmp_path: Path, keys: list[SigningKey]) -> Officers:
+    path = tmp_path / "officers.json"
+    entries = [
+        {"name": f"o{i}", "public_key": bytes(k.verify_key).hex()} for i, k in enumerate(keys)
+    ]
+    path.write_text(json.dumps({"threshold": 2, "officers": entries}))
+    return load_officers(path)
 
 
 @pytest.fixture
@@ -114,7 +128,8 @@ def test_two_months_grow_one_log_and_verify(
     assert proof.leaf_hash == merkle.leaf_hash(line)
     assert merkle.verify_inclusion(3, 14, proof.leaf_hash, list(proof.path), proof.root)
     note = cumulative.checkpoint_note(module_conn)
-    assert note is not None and note.startswith(f"{ORIGIN}\n14\n")
+    assert note is not None
+    assert note.startswith(f"{ORIGIN}\n14\n")
 
     again = export_period(
         bind(module_conn, SystemClock()), first, tmp_path / "again", KEY, officers, "test", log=log
@@ -231,9 +246,6 @@ def test_the_database_refuses_an_inconsistent_or_forked_checkpoint(
         module_conn.execute(insert, row)
     # Peaks that fold, but a tree that does not extend the last checkpoint.
     forged = [merkle.leaf_hash(b"x")] * (latest.size + 1).bit_count()
-    forged_root = merkle.EMPTY_ROOT
-    from settlement.audit.consistency import CompactRange
-
     forged_root = CompactRange(latest.size + 1, forged).root()
     row |= {"peaks": b"".join(forged), "root": forged_root, "consistency": bytes(32) * 3}
     row["note"] = (
@@ -261,7 +273,7 @@ def test_proofs_across_stored_nodes_of_a_large_log(module_conn: Connection, log:
         )
     hashes = [merkle.leaf_hash(uuid.UUID(int=i).bytes) for i in range(13_001)]
     sizes = [0, 5_000, 9_000, 13_001]
-    for name, (start, end) in zip(months, zip(sizes, sizes[1:])):
+    for name, (start, end) in zip(months, itertools.pairwise(sizes), strict=True):
         appender = LogAppender(module_conn, name, (1, 2), log)
         for leaf in hashes[start:end]:
             appender.add(leaf)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from escrow.errors import InvariantViolation
+from escrow.refusals import Refusal
 from settlement.audit import merkle
 from settlement.audit.checkpoint import Checkpoint
 from settlement.audit.consistency import CompactRange, consistency_proof, inclusion_path
@@ -32,8 +33,11 @@ WITNESS_KIND = "tlog.witness"
 """Outbox kind: submit a checkpoint to one witness (key ``period:witness name``)."""
 
 
-class LogRefused(ValueError):
-    """A proof or checkpoint cannot be given (unknown transfer, size beyond the log)."""
+class LogRefused(Refusal, ValueError):
+    """A proof cannot be given: sizes beyond the published log (or a transfer not in it, with
+    code ``audit_log_transfer_unpublished``)."""
+
+    code = "audit_log_sizes_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +319,10 @@ def inclusion(conn: Connection, transfer_id: str, size: int | None = None) -> In
         {"id": transfer_id},
     ).one_or_none()
     if top is None or place is None:
-        raise LogRefused(f"transfer {transfer_id} is not in a published month")
+        raise LogRefused(
+            f"transfer {transfer_id} is not in a published month",
+            code="audit_log_transfer_unpublished",
+        )
     first = 0 if place.previous is None else _size_of(conn, place.previous)
     index = first + int(place.rank)
     tree_size = top.size if size is None else size

@@ -292,3 +292,27 @@ def test_proofs_across_stored_nodes_of_a_large_log(module_conn: Connection, log:
         )
     tree = cumulative.DbTree(module_conn)
     assert tree.subtree(4095, 12_289) == merkle.root_of_hashes(hashes[4095:12_289])
+
+
+def test_proofs_of_what_the_log_does_not_hold_are_refused(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    log: LogConfig,
+    tmp_path: Path,
+) -> None:
+    first, _ = export_months(module_conn, clock, keys, officers, log, tmp_path)
+    outbox = "SELECT count(*) FROM outbox"
+    before = module_conn.execute(text(outbox)).scalar_one()
+    for sizes in ((0, 7), (8, 7), (7, 15)):
+        with pytest.raises(cumulative.LogRefused, match="no proof from size") as refused:
+            cumulative.consistency(module_conn, *sizes)
+        assert refused.value.code == "audit_log_sizes_refused"
+    with pytest.raises(cumulative.LogRefused, match="not in a published month") as refused:
+        cumulative.inclusion(module_conn, str(uuid.uuid4()))
+    assert refused.value.code == "audit_log_transfer_unpublished"
+    transfer = json.loads((tmp_path / first / b.TRANSFERS).read_text().splitlines()[0])
+    with pytest.raises(cumulative.LogRefused, match="is not in a tree of 0"):
+        cumulative.inclusion(module_conn, transfer["id"], size=0)
+    assert module_conn.execute(text(outbox)).scalar_one() == before

@@ -10,7 +10,6 @@ decimal, base64 root. The log signs the text as a signed note; a witness signs
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 
@@ -66,7 +65,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
         raise NoteError(f"checkpoint size {size_text!r} is not a decimal without leading zeros")
     try:
         root = base64.b64decode(root_text, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII str
         raise NoteError("checkpoint root is not base64") from None
     if len(root) != hash_bytes:
         raise NoteError(f"checkpoint root is {len(root)} bytes, not {hash_bytes}")

@@ -10,7 +10,6 @@ before, and the consistency proof is checked as any proof from the log would be.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -302,7 +301,7 @@ def _hash(item: object) -> bytes:
         return b.hex_bytes(item, "consistency", "a proof hash")
     try:
         raw = base64.b64decode(item if isinstance(item, str) else "", validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII str
         raw = b""
     if len(raw) != merkle.hash_bytes:
         raise BundleError("consistency", "a proof hash is 32 bytes of hex or base64")

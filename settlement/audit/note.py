@@ -9,7 +9,6 @@ golang.org/x/mod/sumdb/note writes it, so the log's key works with the Go tools 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from dataclasses import dataclass
 
@@ -105,7 +104,7 @@ def parse_vkey(text: str) -> NoteKey:
     try:
         raw = base64.b64decode(material, validate=True)
         declared = bytes.fromhex(id_hex)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error, or a non-ASCII str
         raise NoteError(f"verifier key {name}: bad hex id or base64 key") from None
     if len(raw) != 1 + public_key_bytes or raw[0] not in (ED25519, COSIGNATURE_V1):
         raise NoteError(f"verifier key {name}: only Ed25519 keys (type 1 or 4) are supported")
@@ -149,7 +148,7 @@ def parse_signer(text: str) -> NoteSigner:
     name, id_hex, material = parts
     try:
         raw = base64.b64decode(material, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII str
         raise NoteError(f"signer key {name}: bad base64") from None
     if len(raw) != 33 or raw[0] not in (ED25519, COSIGNATURE_V1):
         raise NoteError(f"signer key {name}: only Ed25519 seeds (type 1 or 4) are supported")
@@ -190,7 +189,7 @@ def parse_signature_line(line: str) -> NoteSignature:
         raise NoteError(f"a signature line is '{DASH} name signature', not {line[:80]!r}")
     try:
         raw = base64.b64decode(parts[2], validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII str
         raise NoteError(f"signature of {parts[1]!r} is not base64") from None
     if len(raw) <= key_id_bytes:
         raise NoteError(f"signature of {parts[1]!r} is too short")

@@ -11,7 +11,6 @@ witness saw the other one.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import threading
@@ -127,7 +126,7 @@ def parse_request(body: bytes) -> AddCheckpoint:
         raise NoteError(f"at most {proof_hashes_max} proof lines")
     try:
         proof = tuple(base64.b64decode(line, validate=True) for line in lines[1:])
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII str
         raise NoteError("a proof line is not base64") from None
     return AddCheckpoint(int(old), proof, note)
 

@@ -124,7 +124,7 @@ def _verify_usage(args: argparse.Namespace) -> str | None:
         return "pin all of --chain-id, --contract and --publisher, or none"
     if args.rpc is not None and None in pinned:
         return "--rpc needs --chain-id, --contract and --publisher (anchors.json is not signed)"
-    return None
+    return log_cli.usage(args)
 
 
 def _verify(args: argparse.Namespace) -> int:

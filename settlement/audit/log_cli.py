@@ -50,6 +50,17 @@ def add_verify_flags(verify: argparse.ArgumentParser) -> None:
     )
 
 
+def usage(args: argparse.Namespace) -> str | None:
+    """Why the log flags of ``verify`` cannot be used together, or None."""
+    if not 0 <= args.min_witnesses <= len(args.witness):
+        return f"--min-witnesses {args.min_witnesses} needs as many --witness keys"
+    if any(key.kind != COSIGNATURE_V1 for key in args.witness):
+        return "a --witness key is a cosigner key (signature type 4)"
+    if args.log_key is not None and args.log_key.kind != ED25519:
+        return "--log-key is a note key (signature type 1)"
+    return None
+
+
 def pins(args: argparse.Namespace) -> LogPins:
     """The log pins given to ``verify``."""
     return LogPins(args.log_key, tuple(args.witness), args.min_witnesses)

@@ -254,7 +254,13 @@ def check_consistency(old: Path, new: Path, proof_file: Path | None) -> list[str
     if first.origin != second.origin:
         raise BundleError("consistency", f"the logs differ: {first.origin} and {second.origin}")
     if proof_file is None:
-        if (first.size, first.root) != (second.previous_size, second.previous_root):
+        if first.size == second.previous_size and first.root != second.previous_root:
+            raise BundleError(
+                "consistency",
+                f"NEW grows from another tree of size {first.size} than OLD's (roots"
+                f" {second.previous_root.hex()} and {first.root.hex()}): a fork",
+            )
+        if first.size != second.previous_size:
             raise BundleError(
                 "consistency",
                 f"NEW grows from size {second.previous_size}, not OLD's {first.size}: give --proof",

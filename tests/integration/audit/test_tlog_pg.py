@@ -23,7 +23,7 @@ from settlement.audit import bundle as b
 from settlement.audit import cumulative, merkle
 from settlement.audit.checkpoint import CHECKPOINT_FILE, Checkpoint
 from settlement.audit.cli import main
-from settlement.audit.consistency import CompactRange, verify_consistency
+from settlement.audit.consistency import CompactRange, consistency_proof, verify_consistency
 from settlement.audit.cumulative import LogAppender, LogConfig
 from settlement.audit.export import export_period
 from settlement.audit.note import generate_signer, sign_note
@@ -316,3 +316,80 @@ def test_proofs_of_what_the_log_does_not_hold_are_refused(
     with pytest.raises(cumulative.LogRefused, match="is not in a tree of 0"):
         cumulative.inclusion(module_conn, transfer["id"], size=0)
     assert module_conn.execute(text(outbox)).scalar_one() == before
+
+
+def _resigned(bundle: Path, tag: str, keys: list[SigningKey], edit: dict[str, object]) -> Path:
+    """A copy of the bundle whose manifest's cumulative section is edited and signed again by
+    the officers (as a treasury that controls its officers could): the log checks must still
+    refuse it."""
+    copy = bundle.with_name(f"{bundle.name}-{tag}")
+    shutil.copytree(bundle, copy)
+    manifest = json.loads((copy / b.MANIFEST).read_text())
+    manifest["cumulative"] |= edit
+    (copy / b.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    (copy / b.SIGNATURES).write_text(
+        json.dumps({"digest": b.digest(manifest).hex(), "signatures": []})
+    )
+    for key in keys:
+        sign_bundle(copy, key)
+    return copy
+
+
+def test_a_rewritten_cumulative_section_is_refused_even_when_signed(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    log: LogConfig,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, second = export_months(module_conn, clock, keys, officers, log, tmp_path)
+    bundle, before = tmp_path / second, tmp_path / first
+    section = json.loads((bundle / b.MANIFEST).read_text())["cumulative"]
+    flipped = section["consistency"][0][:-1] + (
+        "0" if section["consistency"][0][-1] != "0" else "1"
+    )
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"root": "00" * 32}, "FAIL cumulative: this month's transfers on the previous peaks"),
+        ({"previous_peaks": ["11" * 32] * 3}, "FAIL cumulative: the previous peaks do not hash"),
+        ({"size": 15}, "FAIL cumulative: size 15 is not previous_size 7 plus 7 transfers"),
+        ({"consistency": [flipped, *section["consistency"][1:]]}, "FAIL consistency: the proof"),
+        ({"log_key": generate_signer(ORIGIN).verifier.vkey()}, "FAIL checkpoint: no signature"),
+        ({"origin": "example.com/other"}, "FAIL checkpoint: checkpoint.txt states origin"),
+    ]
+    for number, (edit, failure) in enumerate(cases):
+        copy = _resigned(bundle, f"edit{number}", keys, edit)
+        code, report = run(capsys, "verify", str(copy), "--officers", _officers(tmp_path))
+        assert code == 1, edit
+        assert f"\n{failure}" in report, report
+
+    # A whole other history of size 7, consistent in itself: only --previous can tell.
+    month = [merkle.leaf_hash(line) for line in (bundle / b.TRANSFERS).read_bytes().splitlines()]
+    fake = [merkle.leaf_hash(bytes([i])) for i in range(7)] + month
+    prefix = CompactRange()
+    for leaf in fake[:7]:
+        prefix.append(leaf)
+    proof = consistency_proof(7, 14, lambda a, z: merkle.root_of_hashes(fake[a:z]))
+    forged_root = merkle.root_of_hashes(fake)
+    forged = _resigned(
+        bundle,
+        "forked",
+        keys,
+        {
+            "previous_peaks": [p.hex() for p in prefix.peaks],
+            "previous_root": prefix.root().hex(),
+            "root": forged_root.hex(),
+            "consistency": [p.hex() for p in proof],
+        },
+    )
+    note = sign_note(Checkpoint(ORIGIN, 14, forged_root).text(), log.signer).encode()
+    (forged / CHECKPOINT_FILE).write_bytes(note)
+    code, report = run(capsys, "verify", str(forged), "--officers", _officers(tmp_path))
+    assert code == 0, report
+    code, report = run(capsys, "verify", str(forged), "--previous", str(before))
+    assert code == 1
+    assert "\nFAIL consistency: --previous ends at size 7 with another root" in report, report
+    code, report = run(capsys, "consistency", str(before), str(forged))
+    assert code == 1
+    assert "FAIL consistency: NEW grows from another tree of size 7 than OLD's" in report

@@ -10,6 +10,7 @@ next month's root follows from it and the month's leaves alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from hashlib import sha256 as _sha256
 
 from settlement.audit.merkle import EMPTY_ROOT, hash_bytes, node_hash, split_point
 
@@ -17,6 +18,7 @@ Subtree = Callable[[int, int], bytes]
 """The Merkle Tree Hash of the leaves ``[start, end)`` (end > start) of one fixed tree."""
 NodeSink = Callable[[int, int, bytes], None]
 """Told of every perfect node a ``CompactRange`` completes: (level, index at that level, hash)."""
+_NODE = b"\x01"
 proof_hashes_max = 63
 """A consistency or inclusion proof of a tree under 2^63 leaves has at most this many hashes."""
 
@@ -158,18 +160,18 @@ class CompactRange:
         return list(self._peaks)
 
     def append(self, leaf: bytes) -> None:
-        """Add one leaf, given by its leaf hash."""
-        if self._sink is not None:
-            self._sink(0, self.size, leaf)
-        node, level, index = leaf, 0, self.size
-        while (self.size >> level) & 1:
-            node = node_hash(self._peaks.pop(), node)
+        """Add one leaf, given by its leaf hash (hot: a month appends a million)."""
+        size, peaks, sink = self.size, self._peaks, self._sink
+        if sink is not None:
+            sink(0, size, leaf)
+        node, level = leaf, 0
+        while (size >> level) & 1:
+            node = _sha256(_NODE + peaks.pop() + node).digest()
             level += 1
-            index >>= 1
-            if self._sink is not None:
-                self._sink(level, index, node)
-        self._peaks.append(node)
-        self.size += 1
+            if sink is not None:
+                sink(level, size >> level, node)
+        peaks.append(node)
+        self.size = size + 1
 
     def root(self) -> bytes:
         """The Merkle Tree Hash of the leaves so far (RFC 9162: peaks folded right to left)."""

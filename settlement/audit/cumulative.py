@@ -268,6 +268,21 @@ class LogAppender:
             )
 
 
+def appender_for(
+    conn: Connection, period: str, range_us: tuple[int, int], config: LogConfig | None
+) -> LogAppender | None:
+    """The month's appender, or None without a log or for a month published before the log
+    began (exporting it again must give the digest it was published with)."""
+    if config is None:
+        return None
+    published = conn.execute(
+        text("SELECT 1 FROM audit_digests WHERE period = :p"), {"p": period}
+    ).first()
+    if published is not None and stored(conn, period) is None:
+        return None
+    return LogAppender(conn, period, range_us, config)
+
+
 def checkpoint_note(conn: Connection, period: str | None = None) -> str | None:
     """The signed checkpoint of ``period`` (default the latest) with every cosignature
     received so far: what checkpoint.txt and ``GET /v1/audit/checkpoint`` serve."""

@@ -26,7 +26,7 @@ from settlement.audit.anchor import anchored, write_anchors
 from settlement.audit.bundle import BalanceLeaf, BundleError, TransferLeaf
 from settlement.audit.canonical import CanonicalError, account_label, canonical_bytes
 from settlement.audit.checkpoint import CHECKPOINT_FILE
-from settlement.audit.cumulative import LogAppender, LogConfig, checkpoint_note
+from settlement.audit.cumulative import LogAppender, LogConfig, appender_for, checkpoint_note
 from settlement.audit.signing import Officers
 from settlement.audit.verify import (
     Totals,
@@ -108,7 +108,7 @@ def export_period(
         starts, ends = b.period_range_us(name)
         deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
         balances = balance_leaves(store.balances_at(conn, ends), key)
-        appender = None if log is None else LogAppender(conn, name, (starts, ends), log)
+        appender = appender_for(conn, name, (starts, ends), log)
         manifest = write_bundle(
             staging,
             name,

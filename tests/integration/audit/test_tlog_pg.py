@@ -393,3 +393,27 @@ def test_a_rewritten_cumulative_section_is_refused_even_when_signed(
     code, report = run(capsys, "consistency", str(before), str(forged))
     assert code == 1
     assert "FAIL consistency: NEW grows from another tree of size 7 than OLD's" in report
+
+
+def test_a_month_published_before_the_log_exports_again_unchanged(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],
+    officers: Officers,
+    log: LogConfig,
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(module_conn, clock)
+    open_accounts(ledger)
+    name = period_of(clock.now_us())
+    post_month(ledger, clock)
+    close(ledger, clock, name)
+    uow = bind(module_conn, SystemClock())
+    before = export_period(uow, name, tmp_path / "old", KEY, officers, "test")
+    again = export_period(uow, name, tmp_path / "new", KEY, officers, "test", log=log)
+    assert again.digest == before.digest
+    assert not (again.staging / CHECKPOINT_FILE).exists()
+    assert cumulative.latest(module_conn) is None
+    second = export_months(module_conn, clock, keys, officers, log, tmp_path, count=1)[0]
+    section = json.loads((tmp_path / second / b.MANIFEST).read_text())["cumulative"]
+    assert (section["previous_size"], section["size"]) == (0, 7)

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from nacl.signing import SigningKey
 from sqlalchemy import Connection, text
@@ -141,3 +142,48 @@ def test_a_stale_size_is_followed_and_a_forked_witness_refuses(
     raw = base64.b64decode(line.split(" ")[2])
     assert int.from_bytes(raw[4:12], "big") == NOW_S
     assert json.loads(json.dumps(by_witness[one.vkey].payload))["period"] == second
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_after_the_witness_answered_is_resumed(
+    module_conn: Connection,
+    clock: FixedClock,
+    keys: list[SigningKey],  # noqa: F811
+    officers: Officers,  # noqa: F811
+    witnesses: tuple[NoteSigner, list[Running]],
+    tmp_path: Path,
+) -> None:
+    """The witness recorded the new size and answered, then the handler died before storing
+    the cosignature: the retry's stale old size gets 409, and the same-size resubmission is
+    cosigned again; exactly one cosignature is stored."""
+    log_signer, (one, _) = witnesses
+    log = LogConfig(ORIGIN, log_signer, ((one.vkey, one.url),))
+    first, second = export_months(module_conn, clock, keys, officers, log, tmp_path)
+    real = http_post(5.0)
+    submit = WitnessSubmitter(real)
+    for message in _messages(module_conn, first):
+        submit(module_conn, message)
+
+    def crashing(url: str, body: bytes) -> httpx.Response:
+        real(url, body)
+        raise Crash
+
+    (message,) = _messages(module_conn, second)
+    with pytest.raises(Crash), module_conn.begin_nested():
+        WitnessSubmitter(crashing)(module_conn, message)
+    assert one.state.get(ORIGIN) == (14, cumulative.stored(module_conn, second).root)  # type: ignore[union-attr]
+    sent: list[bytes] = []
+
+    def recording(url: str, body: bytes) -> httpx.Response:
+        sent.append(body)
+        return real(url, body)
+
+    WitnessSubmitter(recording)(module_conn, message)
+    assert [body.split(b"\n", 1)[0] for body in sent] == [b"old 7", b"old 14"]
+    count = module_conn.execute(
+        text("SELECT count(*) FROM tlog_cosignatures WHERE period = :p"), {"p": second}
+    ).scalar_one()
+    assert count == 1

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from chain.qris.gateways.base import GatewayAdapter
 from escrow.clock import Clock, SystemClock
 from settlement.checkout.service import CheckoutDeps, CheckoutWindows
-from settlement.config import MIDTRANS_SANDBOX_URL, Settings
+from settlement.config import MIDTRANS_SANDBOX_URL, ConfigurationError, Settings
 from settlement.db import make_engine
 from settlement.evm.bridge import MINT_KIND, MintHandler
 from settlement.evm.sender import SendLimits, TxSender
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
     from chain.qris.gateways.midtrans_status import MidtransStatusSource
     from chain.rates.sandbox import RateSandbox
+    from settlement.audit.cumulative import LogConfig
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
     dispatcher = Dispatcher(engine, {}, policy, redact=Redactor(settings.secret_values()))
     evm = EvmSenderOnFirstUse(settings, engine)
     register_evm(dispatcher, evm)
+    register_tlog(dispatcher, settings)
     rates = build_rates(settings, None, engine)
     pi, pi_sandbox_app = build_pi(settings, rates.panel)
     register_pi(dispatcher, pi)
@@ -254,6 +256,43 @@ def register_evm(dispatcher: Dispatcher, sender: EvmSenderOnFirstUse) -> None:
 
     dispatcher.register(MINT_KIND, mint)
     dispatcher.register(ANCHOR_KIND, anchor)
+
+
+# --- Transparency log (issue 14, decision 0031): the log's key and its witnesses -------------
+
+
+def build_log_config(settings: Settings) -> LogConfig:
+    """The log's origin, note key and witnesses; without MSC_TLOG_NOTE_KEY_FILE (refused in
+    production) a key is generated once under data_dir/tlog/note.key."""
+    import os
+
+    from settlement.audit.cumulative import LogConfig
+    from settlement.audit.note import generate_signer, parse_signer
+
+    path = settings.tlog_note_key_file
+    if path is None:
+        path = settings.data_dir / "tlog" / "note.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="ascii") as out:
+                out.write(generate_signer(settings.tlog_origin).encode())
+    signer = parse_signer(path.read_text(encoding="ascii"))
+    if signer.name != settings.tlog_origin:
+        raise ConfigurationError(
+            f"the note key {path} is named {signer.name},"
+            f" not MSC_TLOG_ORIGIN {settings.tlog_origin}"
+        )
+    witnesses = tuple((w.vkey, w.url) for w in settings.tlog_witnesses)
+    return LogConfig(settings.tlog_origin, signer, witnesses)
+
+
+def register_tlog(dispatcher: Dispatcher, settings: Settings) -> None:
+    """Register the handler that submits checkpoints to the witnesses."""
+    from settlement.audit.cumulative import WITNESS_KIND
+    from settlement.audit.witness_submit import WitnessSubmitter, http_post
+
+    dispatcher.register(WITNESS_KIND, WitnessSubmitter(http_post(settings.tlog_witness_timeout_s)))
 
 
 class EvmSenderOnFirstUse:

@@ -48,6 +48,17 @@ class RateSourceSetting(BaseModel):
     """Dotted path of when the source observed the price (ISO 8601 or epoch seconds)."""
 
 
+class WitnessSetting(BaseModel):
+    """One witness the log submits its checkpoints to (an item of ``MSC_TLOG_WITNESSES``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vkey: str = Field(pattern=r"^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$", max_length=400)
+    """The witness's C2SP verifier key (cosignature type 4)."""
+    url: str = Field(pattern=r"^https?://", max_length=512)
+    """Its submission prefix: the log POSTs to ``<url>/add-checkpoint``."""
+
+
 def _sandbox_rate_sources() -> list[RateSourceSetting]:
     return [
         RateSourceSetting(
@@ -148,6 +159,15 @@ class Settings(BaseSettings):
     qris_expectation_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     # --- Audit: officers (threshold + ed25519 public keys) named in each month's manifest.
     audit_officers_file: Path | None = None
+    # --- Transparency log (issue 14, decision 0031): the cumulative log's identity, witnesses.
+    tlog_origin: str = Field(default="madiun.go.id/msc/transfers", pattern=r"^[^\s+]{1,255}$")
+    """The checkpoints' origin line and the log key's name."""
+    tlog_note_key_file: Path | None = None
+    """The log's note signer key (``msc-audit keygen --name ORIGIN``); unset outside
+    production, a key is generated under data_dir/tlog/note.key."""
+    tlog_witnesses: list[WitnessSetting] = Field(default_factory=list)
+    """Witnesses asked to cosign each new checkpoint, through the outbox."""
+    tlog_witness_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     # --- Checkout (issue 11): windows of a checkout, its quotes, escrow and idempotency keys.
     checkout_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
@@ -225,6 +245,8 @@ class Settings(BaseSettings):
             problems.append(f"rates_sources_min (fewer than {production_rate_sources_min})")
         if self.database_url is None:
             problems.append("database_url (embedded database)")
+        if self.tlog_note_key_file is None:
+            problems.append("tlog_note_key_file (generated development key)")
         if problems:
             raise ConfigurationError(
                 "refusing to start in production with sandbox or default settings: "

@@ -351,6 +351,18 @@ _AUDIT = (
         "Bulan ini belum dapat dijangkarkan.",
         "The month cannot be anchored yet.",
     ),
+    _e(
+        "audit_log_sizes_refused",
+        422,
+        "Ukuran pohon di luar log transparansi yang sudah diterbitkan.",
+        "The tree sizes are not within the published transparency log.",
+    ),
+    _e(
+        "audit_log_transfer_unpublished",
+        404,
+        "Transfer ini belum ada di bulan yang sudah diterbitkan.",
+        "The transfer is not in a published month.",
+    ),
 )
 _API = (
     _e("invalid_request", 422, "Permintaan tidak valid.", "The request is not valid."),

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from settlement.audit import bundle as b
-from settlement.audit import merkle
+from settlement.audit import log_cli, merkle
 from settlement.audit.bundle import BundleError
 from settlement.audit.verify import (
     AnchorPins,
@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:
         return EXIT_OK if stop.code == 0 else EXIT_USAGE
+    if args.command in log_cli.COMMANDS:  # transparency log (decision 0031)
+        return _failing(lambda: log_cli.run(args))
     directories = [args.bundle] + ([args.previous] if getattr(args, "previous", None) else [])
     for directory in directories:
         if not directory.is_dir():
@@ -47,10 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if usage is not None:
             _say(f"msc-audit: {usage}", err=True)
             return EXIT_USAGE
+    return _failing(lambda: _verify(args) if args.command == "verify" else _prove(args))
+
+
+def _failing(command: Callable[[], int]) -> int:
+    """Run a command; a failed check is exit 1 with the check named."""
     try:
-        if args.command == "verify":
-            return _verify(args)
-        return _prove(args)
+        return command()
     except BundleError as failure:
         _say(f"FAIL {failure.check}: {failure.reason}")
         return EXIT_FAILED
@@ -86,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--publisher", type=_address, metavar="0x...", help="pinned account that anchors"
     )
+    log_cli.add_verify_flags(verify)
+    log_cli.add_commands(commands)
     prove = commands.add_parser("prove", help="print and check one inclusion proof")
     prove.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
     which = prove.add_mutually_exclusive_group(required=True)
@@ -117,7 +124,7 @@ def _verify_usage(args: argparse.Namespace) -> str | None:
         return "pin all of --chain-id, --contract and --publisher, or none"
     if args.rpc is not None and None in pinned:
         return "--rpc needs --chain-id, --contract and --publisher (anchors.json is not signed)"
-    return None
+    return log_cli.usage(args)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -126,6 +133,8 @@ def _verify(args: argparse.Namespace) -> int:
     if args.chain_id is not None:
         pins = AnchorPins(args.chain_id, args.contract, args.publisher)
     for line in verify_bundle(args.bundle, args.previous, args.rpc, trust, pins):
+        _say(f"ok {line}")
+    for line in log_cli.verify_log(args, read_manifest(args.bundle).raw):
         _say(f"ok {line}")
     _say("bundle verified")
     return EXIT_OK

@@ -25,6 +25,8 @@ from settlement.audit import merkle, store
 from settlement.audit.anchor import anchored, write_anchors
 from settlement.audit.bundle import BalanceLeaf, BundleError, TransferLeaf
 from settlement.audit.canonical import CanonicalError, account_label, canonical_bytes
+from settlement.audit.checkpoint import CHECKPOINT_FILE
+from settlement.audit.cumulative import LogAppender, LogConfig, appender_for, checkpoint_note
 from settlement.audit.signing import Officers
 from settlement.audit.verify import (
     Totals,
@@ -77,11 +79,14 @@ def export_period(
     officers: Officers,
     version: str,
     governance: Sequence[Mapping[str, Any]] = (),
+    log: LogConfig | None = None,
 ) -> Export:
     """Write month ``name``'s bundle next to ``out`` and record its digest (caller commits).
 
     ``officers`` must be the previous month's, or what the signed ``officers.rotate`` entries
-    in ``governance`` make of them; a first month must start from zero balances."""
+    in ``governance`` make of them; a first month must start from zero balances. With a
+    ``log``, the month's transfers are appended to the cumulative log and its checkpoint is
+    signed and written to checkpoint.txt."""
     conn = uow.conn
     month = ledger_period(name)
     if (month.starts_at_us, month.ends_at_us) != b.period_range_us(name):
@@ -103,6 +108,7 @@ def export_period(
         starts, ends = b.period_range_us(name)
         deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
         balances = balance_leaves(store.balances_at(conn, ends), key)
+        appender = appender_for(conn, name, (starts, ends), log)
         manifest = write_bundle(
             staging,
             name,
@@ -115,7 +121,10 @@ def export_period(
             version,
             previous,
             governance,
+            appender,
         )
+        if appender is not None:  # transparency log hook (decision 0031)
+            (staging / CHECKPOINT_FILE).write_text(checkpoint_note(conn, name) or "")
         if previous is None:
             _check_opening(name, deltas, balances)
         if manifest["transfers"]["count"] != closed_count:
@@ -230,14 +239,17 @@ def write_bundle(
     version: str,
     previous: tuple[str, str] | None,
     governance: Sequence[Mapping[str, Any]] = (),
+    log: LogAppender | None = None,
 ) -> dict[str, Any]:
-    """Write the bundle's six files from its leaves and governance entries (no database); the
-    manifest written."""
+    """Write the bundle's six files from its leaves and governance entries (no database but
+    the ``log``, which is fed each leaf hash); the manifest written."""
     hashes: list[bytes] = []
     with (staging / b.TRANSFERS).open("wb") as out:
         for leaf in transfers:
             line = canonical_bytes(leaf.as_json())
             hashes.append(merkle.leaf_hash(line))
+            if log is not None:  # transparency log hook (decision 0031)
+                log.add(hashes[-1])
             out.write(line + b"\n")
     lines = [canonical_bytes(leaf.as_json()) for leaf in balances]
     (staging / b.BALANCES).write_bytes(b"".join(line + b"\n" for line in lines))
@@ -264,6 +276,8 @@ def write_bundle(
         "software": {"name": SOFTWARE, "version": version},
         "transfers": {"count": len(hashes), "root": merkle.root_of_hashes(hashes).hex()},
     }
+    if log is not None:  # transparency log hook (decision 0031)
+        manifest["cumulative"] = log.section()
     _write_json(staging / b.MANIFEST, manifest)
     _write_json(staging / b.SIGNATURES, {"digest": b.digest(manifest).hex(), "signatures": []})
     _write_json(staging / b.ANCHORS, [])

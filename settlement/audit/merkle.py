@@ -74,7 +74,7 @@ def verify_inclusion(
 
     The algorithm of RFC 9162 section 2.1.3.2, step for step.
     """
-    if not 0 <= index < size or any(len(p) != hash_bytes for p in proof):
+    if not 0 <= index < size or any(len(p) != hash_bytes for p in (leaf, *proof)):
         return False
     fn, sn, r = index, size - 1, leaf
     for p in proof:

@@ -15,6 +15,7 @@ import typer
 from nacl.signing import SigningKey
 
 from escrow.errors import PeriodNotClosable
+from settlement.audit import bundle as b
 from settlement.audit.anchor import (
     AnchorRefused,
     request_anchor,
@@ -22,6 +23,8 @@ from settlement.audit.anchor import (
     update_bundle_anchors,
 )
 from settlement.audit.bundle import BundleError
+from settlement.audit.checkpoint import CHECKPOINT_FILE
+from settlement.audit.cumulative import checkpoint_note
 from settlement.audit.export import Export, ExportRefused, export_period
 from settlement.audit.signing import (
     SigningError,
@@ -34,6 +37,7 @@ from settlement.audit.signing import (
     write_new_key,
     write_rotation,
 )
+from settlement.bootstrap import build_log_config
 from settlement.cli.database import migrated_engine, run_work
 from settlement.cli.output import (
     EXIT_REFUSED,
@@ -86,10 +90,11 @@ def export(
         typer.echo(str(refused), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     key = settings.pseudonym_key.get_secret_value().encode("utf-8")
+    log = build_log_config(settings)
     try:
         done: Export = run_work(
             lambda uow: export_period(
-                uow, month, out, key, officers, package_version(), governance
+                uow, month, out, key, officers, package_version(), governance, log
             ),
             settings,
         )
@@ -252,6 +257,34 @@ def anchors(
         text=lambda items: "\n".join(
             f"{i['period']}: chain {i['chain_id']} {i['contract']} tx {i['tx_hash']}" for i in items
         ),
+    )
+
+
+@app.command("checkpoint")
+def checkpoint(
+    month: Annotated[str, typer.Argument(help="The exported month, YYYY-MM.")],
+    bundle: Annotated[Path, typer.Option("--bundle", help="The month's exported bundle.")],
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Write the month's signed checkpoint with every witness cosignature received so far into
+    the bundle's checkpoint.txt (outside the digest: signatures stay valid)."""
+    settings = Settings()
+    with migrated_engine(settings) as engine, engine.connect() as conn:
+        note = checkpoint_note(conn, month)
+    if note is None:
+        typer.echo(f"cannot write the checkpoint: {month} has none (export it first)", err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    if not (bundle / b.MANIFEST).is_file():
+        typer.echo(f"cannot write the checkpoint: {bundle} is not a bundle", err=True)
+        raise typer.Exit(EXIT_REFUSED)
+    partial = bundle / (CHECKPOINT_FILE + ".partial")
+    partial.write_text(note, encoding="utf-8")
+    partial.replace(bundle / CHECKPOINT_FILE)
+    signatures = note.count("\n\u2014 ") + note.startswith("\u2014 ")
+    emit(
+        {"period": month, "bundle": str(bundle), "signatures": signatures},
+        output,
+        text=lambda r: f"{r['period']}: checkpoint with {r['signatures']} signatures written",
     )
 
 

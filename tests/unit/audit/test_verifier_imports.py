@@ -15,6 +15,13 @@ VERIFIER_MODULES = (
     "settlement.audit.bundle",
     "settlement.audit.verify",
     "settlement.audit.cli",
+    "settlement.audit.consistency",
+    "settlement.audit.note",
+    "settlement.audit.checkpoint",
+    "settlement.audit.log_verify",
+    "settlement.audit.log_cli",
+    "settlement.audit.witness",
+    "settlement.audit.witness_server",
 )
 PROBE = textwrap.dedent(
     """

@@ -31,6 +31,7 @@ PRODUCTION_SAFE = {
         {"name": "two", "url": "https://rates-two.example/idr-pi", "field": "p", "inverse": True},
     ],
     "rates_sources_min": 2,
+    "tlog_note_key_file": "/run/secrets/tlog-note.key",
 }
 
 
@@ -65,6 +66,7 @@ def test_production_with_real_settings_starts() -> None:
         ("qris_midtrans_api_url", "http://midtrans-sandbox.internal"),
         ("qris_midtrans_api_url", "https://api.sandbox.midtrans.com"),
         ("rates_sources_min", 1),
+        ("tlog_note_key_file", None),
         (
             "rates_sources",
             [{"name": "sandbox", "url": "http://rates-sandbox.internal/price", "field": "d.p"}],

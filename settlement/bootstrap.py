@@ -112,6 +112,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
     rates = build_rates(settings, None, engine)
     pi, pi_sandbox_app = build_pi(settings, rates.panel)
     register_pi(dispatcher, pi)
+    register_stellar_anchor(dispatcher, settings, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
     return Container(
         settings,
@@ -329,6 +330,9 @@ def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps
             base_url=PI_SANDBOX_BASE_URL,
             network_passphrase=str(settings.pi_network),
         )
+        anchor_account = stellar_anchor_signer(settings)
+        if anchor_account is not None:
+            sandbox.chain.fund(anchor_account.public_key, sandbox_anchor_balance_units)
         sandbox_app = build_app(sandbox)
         client = httpx.Client(transport=SyncASGITransport(sandbox_app))
         api_url = horizon_url = PI_SANDBOX_BASE_URL
@@ -345,6 +349,42 @@ def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps
         rates=rates,
     )
     return deps, sandbox_app
+
+
+sandbox_anchor_balance_units = 100 * 10**7
+"""What the in-process sandbox's faucet gives the anchor account: 100 Pi, a lifetime of fees."""
+
+
+def stellar_anchor_signer(settings: Settings) -> Keypair | None:
+    """The second anchor's account (MSC_AUDIT_STELLAR_SECRET or its file); a fixed dev key in
+    the Pi sandbox; None when neither (the anchor is then not offered)."""
+    import hashlib
+
+    from stellar_sdk import Keypair
+
+    secret = settings.audit_stellar_secret
+    value = secret.get_secret_value() if secret is not None else None
+    if value is None and settings.audit_stellar_secret_file is not None:
+        value = settings.audit_stellar_secret_file.read_text().strip()
+    if value is not None:
+        return Keypair.from_secret(value)
+    if settings.pi_sandbox:
+        return Keypair.from_raw_ed25519_seed(hashlib.sha256(b"msc-audit-stellar-anchor").digest())
+    return None
+
+
+def register_stellar_anchor(dispatcher: Dispatcher, settings: Settings, deps: PiDeps) -> None:
+    """Register the second anchor's handler: through the Pi rail's Horizon, on its network."""
+    from settlement.audit.stellar_anchor import STELLAR_ANCHOR_KIND
+    from settlement.audit.stellar_publish import StellarAnchorDeps, StellarAnchorHandler
+
+    signer = stellar_anchor_signer(settings)
+    if signer is None:
+        return
+    anchor_deps = StellarAnchorDeps(
+        deps.chain, deps.network, signer, deps.clock, settings.pi_a2u_expiry_margin_s
+    )
+    dispatcher.register(STELLAR_ANCHOR_KIND, StellarAnchorHandler(anchor_deps))
 
 
 def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:

@@ -148,6 +148,11 @@ class Settings(BaseSettings):
     qris_expectation_ttl_s: int = Field(default=1800, ge=60, le=7 * 24 * 3600)
     # --- Audit: officers (threshold + ed25519 public keys) named in each month's manifest.
     audit_officers_file: Path | None = None
+    # --- Audit (issue 14): the second anchor's account on the Pi rail's Horizon and network.
+    audit_stellar_secret: SecretStr | None = None
+    """The S... secret of the account whose transactions carry each month's digest as their
+    memo hash (auditors pin its public key); unset in the Pi sandbox: a fixed dev key."""
+    audit_stellar_secret_file: Path | None = None
 
     # --- Checkout (issue 11): windows of a checkout, its quotes, escrow and idempotency keys.
     checkout_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
@@ -236,6 +241,7 @@ class Settings(BaseSettings):
         optional = {
             "pi_wallet_secret": self.pi_wallet_secret,
             "evm_private_key": self.evm_private_key,
+            "audit_stellar_secret": self.audit_stellar_secret,
         }
         weak += [
             name for name, value in optional.items() if value is not None and _is_default(value)
@@ -276,7 +282,11 @@ class Settings(BaseSettings):
         values = [
             value.get_secret_value() for value in fields.values() if isinstance(value, SecretStr)
         ]
-        for path in (self.pi_wallet_secret_file, self.evm_private_key_file):
+        for path in (
+            self.pi_wallet_secret_file,
+            self.evm_private_key_file,
+            self.audit_stellar_secret_file,
+        ):
             if path is not None and path.is_file():
                 values.append(path.read_text().strip())
         return [value for value in values if value]

@@ -11,6 +11,7 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
 from api.routers import (
+    audit,
     books,
     campaigns,
     checkouts,
@@ -25,6 +26,7 @@ from api.routers import (
     qris,
     quotes,
     rates,
+    receipts,
     reserves,
 )
 from settlement.services import Services
@@ -70,4 +72,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     app.include_router(payouts.router)
+    app.include_router(audit.router)  # public: no credential, cached, rate-limited per IP
+    app.include_router(receipts.router)
     return app

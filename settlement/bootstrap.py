@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine
 
 from chain.qris.gateways.base import GatewayAdapter
 from escrow.clock import Clock, SystemClock
+from settlement.audit.published import PublishedBundles
+from settlement.audit.transparency import NotYetAvailable, TransparencyLog
 from settlement.checkout.service import CheckoutDeps, CheckoutWindows
 from settlement.config import MIDTRANS_SANDBOX_URL, Settings
 from settlement.db import make_engine
@@ -19,6 +21,7 @@ from settlement.evm.sender import SendLimits, TxSender
 from settlement.logging import Redactor
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 from settlement.pi.deps import PiDeps
+from settlement.ratelimit import InProcessLimiter, RateLimiter
 from settlement.rates.panel import RatePanel
 from settlement.throttle import Throttle
 
@@ -59,6 +62,12 @@ class Container:
     """The rails' own periodic jobs (each decides whether it is due), e.g. Pi recovery."""
     clock: Clock = field(default_factory=SystemClock)
     """The one clock of requests' units of work (the ledger's: µs since the epoch)."""
+    published: PublishedBundles = field(kw_only=True)
+    """The published audit bundles the public routes and the transparency page serve."""
+    transparency: TransparencyLog = field(default_factory=NotYetAvailable, kw_only=True)
+    """The cumulative log's answers; ``NotYetAvailable`` until the log is plugged in here."""
+    public_limiter: RateLimiter = field(kw_only=True)
+    """The public routes' rate limit per client IP (in-process: one process's count)."""
 
 
 def assemble_container(
@@ -70,6 +79,8 @@ def assemble_container(
 ) -> Container:
     """A container from already built parts, with the EVM sender and (unless given) the
     checkouts' parts built from ``settings``."""
+    parts.setdefault("published", PublishedBundles(settings.audit_publish_path()))
+    parts.setdefault("public_limiter", public_limiter(settings, parts.get("clock")))
     checkout = parts.pop("checkout", None)
     if checkout is None:
         rates = build_rates(settings, parts.get("clock"), engine)
@@ -126,11 +137,21 @@ def build_container(settings: Settings, database_url: str) -> Container:
         qris_adapters=qris_adapters,
         qris_midtrans_sandbox=midtrans_sandbox,
         rates_sandbox_app=rates.sandbox_app,
+        published=PublishedBundles(settings.audit_publish_path()),
+        public_limiter=public_limiter(settings, None),
         jobs=(
             _pi_recovery_job(engine, pi),
             _rates_poll_job(engine, rates.panel, settings),
             _reserve_job(settings, engine, rates.panel),
         ),
+    )
+
+
+def public_limiter(settings: Settings, clock: Clock | None) -> RateLimiter:
+    """The public routes' limit per client IP, counted in this process (a Redis-backed
+    ``RateLimiter`` shares it between processes)."""
+    return InProcessLimiter(
+        settings.public_requests_max, settings.public_window_s, clock or SystemClock()
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import health, metrics
+from api import health, metrics, transparency
 from api.body_limit import BodyLimitMiddleware
 from api.idempotency import IdempotencyMiddleware
 from api.openapi import install_openapi
@@ -74,4 +74,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(payouts.router)
     app.include_router(audit.router)  # public: no credential, cached, rate-limited per IP
     app.include_router(receipts.router)
+    app.include_router(transparency.router)  # GET /transparency: the public page
     return app

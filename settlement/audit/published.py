@@ -82,12 +82,60 @@ class InclusionProof:
         }
 
 
+class LeveledTree:
+    """An RFC 9162 tree kept with every level of its perfect subtrees (about twice the leaf
+    hashes), so that an audit path costs O(log² n) hashes instead of a pass over the leaves."""
+
+    def __init__(self, hashes: list[bytes]) -> None:
+        self.size = len(hashes)
+        self._levels = [hashes]
+        while len(self._levels[-1]) > 1:
+            below = self._levels[-1]
+            self._levels.append(
+                [merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            )
+
+    def root(self) -> bytes:
+        """The Merkle Tree Hash of the leaves."""
+        return merkle.EMPTY_ROOT if self.size == 0 else self.subtree(0, self.size)
+
+    def subtree(self, start: int, end: int) -> bytes:
+        """The hash of leaves ``start``..``end`` (a range an RFC 9162 split produces)."""
+        width = end - start
+        if width & (width - 1) == 0 and start % width == 0:
+            level = width.bit_length() - 1
+            return self._levels[level][start >> level]
+        k = merkle.split_point(width)
+        return merkle.node_hash(self.subtree(start, start + k), self.subtree(start + k, end))
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        """The audit path of leaf ``index``, leaf first (as ``merkle.inclusion_proof``)."""
+        if not 0 <= index < self.size:
+            raise merkle.MerkleError(f"leaf {index} is not in a tree of {self.size}")
+        path: list[bytes] = []
+        start, end = 0, self.size
+        while end - start > 1:
+            k = merkle.split_point(end - start)
+            if index < start + k:
+                path.append(self.subtree(start + k, end))
+                end = start + k
+            else:
+                path.append(self.subtree(start, start + k))
+                start += k
+        path.reverse()
+        return path
+
+
 @dataclass(slots=True)
-class _MonthIndex:
+class MonthIndex:
+    """A published month's transfers: leaf hashes, where each line starts, which leaf each
+    transfer id is, and which leaves name each pseudonym."""
+
     hashes: list[bytes] = field(default_factory=list)
     offsets: list[int] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)
     parties: dict[str, list[int]] = field(default_factory=dict)
+    tree: LeveledTree = field(default_factory=lambda: LeveledTree([]))
 
 
 class PublishedBundles:
@@ -95,7 +143,7 @@ class PublishedBundles:
 
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._indexes: dict[tuple[str, str], _MonthIndex] = {}
+        self._indexes: dict[tuple[str, str], MonthIndex] = {}
         self._lock = threading.Lock()
 
     @property
@@ -166,20 +214,20 @@ class PublishedBundles:
             anchors=list(anchors) if isinstance(anchors, list) else [],
         )
 
-    def _index(self, published: PublishedPeriod) -> _MonthIndex:
+    def _index(self, published: PublishedPeriod) -> MonthIndex:
         key = (published.period, published.digest)
         with self._lock:
             found = self._indexes.get(key)
             if found is None:
-                found = _read_index(self._root / published.period / b.TRANSFERS)
-                if merkle.root_of_hashes(found.hashes).hex() != published.transfer_root:
+                found = read_index(self._root / published.period / b.TRANSFERS)
+                if found.tree.root().hex() != published.transfer_root:
                     raise AuditNotPublished(f"{published.period}'s transfers differ from its root")
                 if len(self._indexes) >= indexed_months_max:
                     self._indexes.pop(next(iter(self._indexes)))
                 self._indexes[key] = found
             return found
 
-    def _proof(self, published: PublishedPeriod, index: _MonthIndex, number: int) -> InclusionProof:
+    def _proof(self, published: PublishedPeriod, index: MonthIndex, number: int) -> InclusionProof:
         with (self._root / published.period / b.TRANSFERS).open("rb") as lines:
             lines.seek(index.offsets[number])
             leaf = lines.readline().rstrip(b"\n")
@@ -188,14 +236,14 @@ class PublishedBundles:
             leaf=leaf.decode("utf-8"),
             leaf_index=number,
             tree_size=len(index.hashes),
-            path=[node.hex() for node in merkle.inclusion_proof(index.hashes, number)],
+            path=[node.hex() for node in index.tree.inclusion_proof(number)],
             root=published.transfer_root,
             digest=published.digest,
         )
 
 
-def _read_index(path: Path) -> _MonthIndex:
-    index = _MonthIndex()
+def read_index(path: Path) -> MonthIndex:
+    index = MonthIndex()
     offset = 0
     for number, line in enumerate(_lines(path)):
         data = line.rstrip(b"\n")
@@ -209,12 +257,19 @@ def _read_index(path: Path) -> _MonthIndex:
         index.ids[str(leaf["id"])] = number
         for name in {*_pseudonyms(leaf["debit"]), *_pseudonyms(leaf["credit"])}:
             index.parties.setdefault(name, []).append(number)
+    index.tree = LeveledTree(index.hashes)
     return index
 
 
 def _lines(path: Path) -> Iterator[bytes]:
     with path.open("rb") as stream:
         yield from stream
+
+
+def names_in(leaf: str) -> set[str]:
+    """The pseudonyms a transfer leaf's two accounts name."""
+    value = json.loads(leaf)
+    return {*_pseudonyms(str(value["debit"])), *_pseudonyms(str(value["credit"]))}
 
 
 def _pseudonyms(account: str) -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from escrow.refusals import Refusal
 from settlement.audit.canonical import pseudonym
-from settlement.audit.published import InclusionProof, PublishedBundles
+from settlement.audit.published import InclusionProof, PublishedBundles, names_in
 
 
 class ReceiptNotYours(Refusal):
@@ -55,6 +55,6 @@ def party_transfer(
     refused when the transfer names none of the party's accounts."""
     own = pseudonym(key, party)
     proof = bundles.inclusion(conn, name, transfer)
-    if own not in proof.leaf:
+    if own not in names_in(proof.leaf):
         raise ReceiptNotYours(f"transfer {transfer} is not one of your transfers")
     return own, proof

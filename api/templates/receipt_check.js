@@ -59,6 +59,12 @@
     return r;
   }
 
+  // For tests and curious auditors: the path walk alone, on hex (window.mscRootOf).
+  window.mscRootOf = async function (index, size, leafHex, pathHex) {
+    const path = pathHex.map(function (node) { return hexBytes(node, T.sibling); });
+    return hexOf(await rootOf(index, size, hexBytes(leafHex, "leaf"), path));
+  };
+
   function proofsOf(receipt) {
     if (receipt && Array.isArray(receipt.entries)) return receipt.entries;
     if (receipt && receipt.proof) return [receipt.proof];

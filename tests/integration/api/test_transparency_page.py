@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from settlement.audit import bundle as b
+from settlement.audit import merkle
 from tests.support.api import headers, operator
 from tests.support.asgi_server import serving
 from tests.support.public_audit import World, published_world
@@ -178,3 +180,28 @@ def test_the_page_lists_the_month_in_bahasa_first_with_an_english_switch(
     assert '<html lang="en">' in english.text
     assert "Published months" in english.text
     assert "Check my receipt" in english.text
+
+
+def test_the_browsers_path_walk_is_rfc_9162s(browser: object, base: str) -> None:
+    """The page's WebCrypto walk against the Python verifier's tree, over many sizes and leaves
+    (and wrong paths refused the same way)."""
+    rng = random.Random(14)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{base}/transparency")
+    for _ in range(120):
+        size = rng.choice([1, 2, 3, 5, 8, 13, 64, 65, 127, 200, rng.randint(1, 400)])
+        hashes = [merkle.leaf_hash(rng.randbytes(16)) for _ in range(size)]
+        index = rng.randrange(size)
+        path = [node.hex() for node in merkle.inclusion_proof(hashes, index)]
+        walked = page.evaluate(
+            "([i, n, leaf, path]) => window.mscRootOf(i, n, leaf, path)",
+            [index, size, hashes[index].hex(), path],
+        )
+        assert walked == merkle.root_of_hashes(hashes).hex(), (size, index)
+        if path:
+            refused = page.evaluate(
+                "([i, n, leaf, path]) => window.mscRootOf(i, n, leaf, path).catch(e => 'refused')",
+                [index, size, hashes[index].hex(), path[:-1]],
+            )
+            assert refused == "refused", (size, index)
+    page.close()

@@ -51,7 +51,7 @@ def check_stellar_anchor(
         envelope = TransactionEnvelope.from_xdr(
             str(record.get("envelope_xdr", "")), pins.network_passphrase
         )
-    except (SdkError, ValueError, TypeError):
+    except (SdkError, ValueError, TypeError, EOFError):  # a truncated XDR ends in EOFError
         raise BundleError("anchor_tx", f"{where}: Horizon's envelope does not decode") from None
     if envelope.hash_hex() != anchor.tx_hash:
         raise BundleError(

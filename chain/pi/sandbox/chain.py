@@ -97,7 +97,7 @@ class SandboxChain:
         """Validate and apply a signed envelope; resubmitting a known envelope returns it."""
         try:
             env = TransactionEnvelope.from_xdr(xdr, self.network_passphrase)
-        except (SdkError, ValueError, TypeError):
+        except (SdkError, ValueError, TypeError, EOFError):  # truncated XDR: EOFError
             return _problem(400, "transaction_malformed", "Transaction Malformed")
         known = self.ingested(env.hash_hex())
         if known is not None:

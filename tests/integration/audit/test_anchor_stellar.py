@@ -219,7 +219,7 @@ def test_anchor_a_month_on_horizon_and_verify_it(
     assert "stellar_anchors: 1 listed; verification skipped (no --horizon given)" in report
 
 
-def test_tampered_or_unpinned_stellar_anchors_are_named(
+def test_tampered_unpinned_or_lied_about_stellar_anchors_are_named(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _name, bundle, digest = anchored_month(env)
@@ -269,6 +269,47 @@ def test_tampered_or_unpinned_stellar_anchors_are_named(
         copy = edit_anchor(bundle, str(number), **change)
         code, report = verify(capsys, str(copy), *(flags or env.pins()))
         assert (code, report.splitlines()[-1][: len(expected)]) == (1, expected), (change, report)
+
+    env.sandbox.chain.fail_next = 1
+    failed = build_anchor(
+        signer=mine,
+        account_sequence=env.chain.account(mine.public_key).sequence,
+        digest=bytes.fromhex(digest),
+        base_fee_stroops=100_000,
+        network_passphrase=NETWORK,
+        now_unix=env.clock.now_us() // 1_000_000,
+    )
+    assert env.sandbox.chain.submit(failed.envelope_xdr).status == 400
+    copy = edit_anchor(bundle, "failed", tx_hash=failed.tx_hash)
+    code, report = verify(capsys, str(copy), *env.pins())
+    assert code == 1
+    assert report.splitlines()[-1] == (
+        f"FAIL anchor_tx: anchor 1: transaction {failed.tx_hash} did not succeed"
+    )
+
+    stored = env.sandbox.chain.transactions[entry["tx_hash"]].record
+    honest = dict(stored)
+    lies = [
+        (
+            {"memo": base64.b64encode(bytes(32)).decode()},
+            "FAIL anchor_memo: anchor 1: Horizon shows",
+        ),
+        (
+            {"envelope_xdr": other_digest.envelope_xdr},
+            "FAIL anchor_tx: anchor 1: the envelope does",
+        ),
+        ({"envelope_xdr": "AAAA"}, "FAIL anchor_tx: anchor 1: Horizon's envelope does not decode"),
+        ({"successful": False}, "FAIL anchor_tx: anchor 1: transaction"),
+        ({"source_account": stranger.public_key}, "FAIL anchor_source: anchor 1: sent by"),
+    ]
+    for lie, expected in lies:
+        stored.update(lie)
+        code, report = verify(capsys, str(bundle), *env.pins())
+        assert (code, report.splitlines()[-1][: len(expected)]) == (1, expected), (lie, report)
+        stored.clear()
+        stored.update(honest)
+    code, report = verify(capsys, str(bundle), *env.pins())
+    assert code == 0, report
     code, _out = verify(capsys, str(bundle), "--horizon", env.horizon, "--trust-bundle-officers")
     assert code == 2
 

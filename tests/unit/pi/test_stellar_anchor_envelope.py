@@ -77,3 +77,11 @@ def test_the_sandbox_applies_it_as_a_no_op_and_shows_the_memo_hash() -> None:
     assert op["type"] == "bump_sequence"
     assert chain.submit(signed.envelope_xdr).body == outcome.body, "resubmitting returns it"
     assert len(chain.transactions) == 1
+
+
+@pytest.mark.parametrize("xdr", ["", "AAAA", "not base64", "AAAAAgAAAAA="])
+def test_a_malformed_envelope_is_a_400_not_a_crash(xdr: str) -> None:
+    chain = SandboxChain(NETWORK, "http://sandbox", FixedClock(NOW_S * 10**6))
+    outcome = chain.submit(xdr)
+    assert outcome.status == 400
+    assert outcome.body["type"] == "https://stellar.org/horizon-errors/transaction_malformed"

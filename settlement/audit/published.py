@@ -211,7 +211,7 @@ class PublishedBundles:
             reserves=manifest.reserves,
             signatures=list(listed) if isinstance(listed, list) else [],
             threshold=manifest.threshold,
-            anchors=list(anchors) if isinstance(anchors, list) else [],
+            anchors=_well_formed(anchors),
         )
 
     def _index(self, published: PublishedPeriod) -> MonthIndex:
@@ -240,6 +240,22 @@ class PublishedBundles:
             root=published.transfer_root,
             digest=published.digest,
         )
+
+
+def _well_formed(anchors: object) -> list[dict[str, Any]]:
+    """anchors.json's entries that read as EVM or Stellar anchors, as written (the file is not
+    signed: an entry of another shape is not served; ``msc-audit verify`` names it)."""
+    found: list[dict[str, Any]] = []
+    for number, value in enumerate(anchors if isinstance(anchors, list) else [], 1):
+        kind = value.get("kind") if isinstance(value, dict) else None
+        try:
+            if kind == b.EVM_ANCHOR:
+                found.append(b.evm_anchor(value, number).as_json())
+            elif kind == b.STELLAR_ANCHOR:
+                found.append(b.stellar_anchor(value, number).as_json())
+        except b.BundleError:
+            continue
+    return found
 
 
 def read_index(path: Path) -> MonthIndex:

@@ -190,3 +190,18 @@ def test_a_client_over_its_allowance_gets_429_with_retry_after(
         assert hashlib.sha256(refused.content).digest()  # a body, problem+json
         token = {"Authorization": f"Bearer {world.pioneer['access_token']}"}
         assert http.get(f"/v1/me/receipts/{world.month}", headers=token).status_code != 429
+
+
+def test_only_well_formed_anchors_are_served(world: World) -> None:
+    anchors = world.bundle / b.ANCHORS
+    before = anchors.read_bytes()
+    digest = json.loads((world.bundle / b.SIGNATURES).read_text())["digest"]
+    good = b.StellarAnchor(
+        "Pi Testnet", "G" + "A" * 55, b.anchor_period(world.month), digest, "ab" * 32, 9
+    ).as_json()
+    try:
+        anchors.write_text(json.dumps([{"kind": "evm", "tx_hash": "<script>"}, good, 7]))
+        served = world.http.get(f"/v1/audit/periods/{world.month}").json()
+        assert served["anchors"] == [good]
+    finally:
+        anchors.write_bytes(before)

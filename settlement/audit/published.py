@@ -24,8 +24,9 @@ from settlement.audit import merkle
 from settlement.audit.canonical import CanonicalError
 from settlement.audit.verify import read_manifest
 
-indexed_months_max = 12
-"""Months whose transfer index a process keeps (the oldest is dropped first)."""
+indexed_months_max = 3
+"""Months whose transfer index a process keeps, the oldest dropped first (an index costs about
+400 bytes a transfer: leaf hashes and tree levels, line offsets, ids, pseudonyms)."""
 
 
 class AuditNotPublished(Refusal):

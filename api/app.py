@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import health, metrics
+from api import health, metrics, transparency
 from api.body_limit import BodyLimitMiddleware
 from api.database_unavailable import DatabaseUnavailableMiddleware
 from api.idempotency import IdempotencyMiddleware
@@ -12,6 +12,7 @@ from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
 from api.routers import (
+    audit,
     books,
     campaigns,
     checkouts,
@@ -26,6 +27,7 @@ from api.routers import (
     qris,
     quotes,
     rates,
+    receipts,
     reserves,
 )
 from settlement.services import Services
@@ -72,4 +74,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     app.include_router(payouts.router)
+    app.include_router(audit.router)  # public: no credential, cached, rate-limited per IP
+    app.include_router(receipts.router)
+    app.include_router(transparency.router)  # GET /transparency: the public page
     return app

@@ -61,6 +61,7 @@ PROBLEM_EXAMPLES: dict[int, tuple[str, str, str]] = {
     403: ("pi_payer_mismatch", "Pi payment refused", "the payment is not this Pioneer's"),
     404: ("not_found", "Not Found", "no such resource"),
     409: ("pi_expectation_fulfilled", "Pi payment refused", "another payment took it"),
+    429: ("rate_limited", "Too many requests; try again shortly.", "retry after 12 s"),
     413: ("request_body_too_large", "Request body too large", "at most 65536 bytes"),
     415: ("unsupported_media_type", "Request body must be JSON", "send application/json"),
     422: ("invalid_request", "The request is not valid", "field required"),
@@ -107,9 +108,13 @@ class Problem(Exception):
         code: str,
         title: str,
         detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
         **extra: Any,  # noqa: ANN401 - extension members are free-form JSON
     ) -> None:
         super().__init__(f"{code}: {detail or title}")
+        self.headers = headers or {}
+        """Response headers the problem needs (``Retry-After`` of a 429)."""
         self.status = status
         self.code = code
         self.title = title
@@ -184,7 +189,10 @@ def refusal_problem(refusal: Refusal, request: Request, **extra: Any) -> Problem
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     """Render ``problem`` for ``request``."""
     return JSONResponse(
-        problem.body(request.url.path), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE
+        problem.body(request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
     )
 
 
@@ -230,13 +238,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def database_unavailable(request: Request) -> JSONResponse:
     """503 ``database_unavailable`` with ``Retry-After``: nothing was changed, send it again."""
-    problem = Problem(
-        503,
-        "database_unavailable",
-        "The database cannot be reached; retry",
-        f"retry after {database_retry_after_s} s with the same Idempotency-Key",
+    language = choose_language(
+        request.headers.get("accept-language"), default_language(request.url.path)
     )
-    response = problem_response(problem, request)
+    code = "database_unavailable"
+    detail = f"retry after {database_retry_after_s} s with the same Idempotency-Key"
+    response = problem_response(Problem(503, code, message(code, language), detail), request)
     response.headers["Retry-After"] = str(database_retry_after_s)
     return response
 

@@ -11,6 +11,8 @@ from sqlalchemy import Connection, Engine
 
 from chain.qris.gateways.base import GatewayAdapter
 from escrow.clock import Clock, SystemClock
+from settlement.audit.published import PublishedBundles
+from settlement.audit.transparency import NotYetAvailable, TransparencyLog
 from settlement.checkout.service import CheckoutDeps, CheckoutWindows
 from settlement.config import MIDTRANS_SANDBOX_URL, ConfigurationError, Settings
 from settlement.db import make_engine
@@ -19,6 +21,7 @@ from settlement.evm.sender import SendLimits, TxSender
 from settlement.logging import Redactor
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 from settlement.pi.deps import PiDeps
+from settlement.ratelimit import InProcessLimiter, RateLimiter
 from settlement.rates.panel import RatePanel
 from settlement.throttle import Throttle
 
@@ -60,6 +63,12 @@ class Container:
     """The rails' own periodic jobs (each decides whether it is due), e.g. Pi recovery."""
     clock: Clock = field(default_factory=SystemClock)
     """The one clock of requests' units of work (the ledger's: µs since the epoch)."""
+    published: PublishedBundles = field(kw_only=True)
+    """The published audit bundles the public routes and the transparency page serve."""
+    transparency: TransparencyLog = field(default_factory=NotYetAvailable, kw_only=True)
+    """The cumulative log's answers; ``NotYetAvailable`` until the log is plugged in here."""
+    public_limiter: RateLimiter = field(kw_only=True)
+    """The public routes' rate limit per client IP (in-process: one process's count)."""
 
 
 def assemble_container(
@@ -71,6 +80,8 @@ def assemble_container(
 ) -> Container:
     """A container from already built parts, with the EVM sender and (unless given) the
     checkouts' parts built from ``settings``."""
+    parts.setdefault("published", PublishedBundles(settings.audit_publish_path()))
+    parts.setdefault("public_limiter", public_limiter(settings, parts.get("clock")))
     checkout = parts.pop("checkout", None)
     if checkout is None:
         rates = build_rates(settings, parts.get("clock"), engine)
@@ -114,6 +125,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
     rates = build_rates(settings, None, engine)
     pi, pi_sandbox_app = build_pi(settings, rates.panel)
     register_pi(dispatcher, pi)
+    register_stellar_anchor(dispatcher, settings, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
     return Container(
         settings,
@@ -127,11 +139,21 @@ def build_container(settings: Settings, database_url: str) -> Container:
         qris_adapters=qris_adapters,
         qris_midtrans_sandbox=midtrans_sandbox,
         rates_sandbox_app=rates.sandbox_app,
+        published=PublishedBundles(settings.audit_publish_path()),
+        public_limiter=public_limiter(settings, None),
         jobs=(
             _pi_recovery_job(engine, pi),
             _rates_poll_job(engine, rates.panel, settings),
             _reserve_job(settings, engine, rates.panel),
         ),
+    )
+
+
+def public_limiter(settings: Settings, clock: Clock | None) -> RateLimiter:
+    """The public routes' limit per client IP, counted in this process (a Redis-backed
+    ``RateLimiter`` shares it between processes)."""
+    return InProcessLimiter(
+        settings.public_requests_max, settings.public_window_s, clock or SystemClock()
     )
 
 
@@ -368,6 +390,9 @@ def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps
             base_url=PI_SANDBOX_BASE_URL,
             network_passphrase=str(settings.pi_network),
         )
+        anchor_account = stellar_anchor_signer(settings)
+        if anchor_account is not None:
+            sandbox.chain.fund(anchor_account.public_key, sandbox_anchor_balance_units)
         sandbox_app = build_app(sandbox)
         client = httpx.Client(transport=SyncASGITransport(sandbox_app))
         api_url = horizon_url = PI_SANDBOX_BASE_URL
@@ -384,6 +409,42 @@ def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps
         rates=rates,
     )
     return deps, sandbox_app
+
+
+sandbox_anchor_balance_units = 100 * 10**7
+"""What the in-process sandbox's faucet gives the anchor account: 100 Pi, a lifetime of fees."""
+
+
+def stellar_anchor_signer(settings: Settings) -> Keypair | None:
+    """The second anchor's account (MSC_AUDIT_STELLAR_SECRET or its file); a fixed dev key in
+    the Pi sandbox; None when neither (the anchor is then not offered)."""
+    import hashlib
+
+    from stellar_sdk import Keypair
+
+    secret = settings.audit_stellar_secret
+    value = secret.get_secret_value() if secret is not None else None
+    if value is None and settings.audit_stellar_secret_file is not None:
+        value = settings.audit_stellar_secret_file.read_text().strip()
+    if value is not None:
+        return Keypair.from_secret(value)
+    if settings.pi_sandbox:
+        return Keypair.from_raw_ed25519_seed(hashlib.sha256(b"msc-audit-stellar-anchor").digest())
+    return None
+
+
+def register_stellar_anchor(dispatcher: Dispatcher, settings: Settings, deps: PiDeps) -> None:
+    """Register the second anchor's handler: through the Pi rail's Horizon, on its network."""
+    from settlement.audit.stellar_anchor import STELLAR_ANCHOR_KIND
+    from settlement.audit.stellar_publish import StellarAnchorDeps, StellarAnchorHandler
+
+    signer = stellar_anchor_signer(settings)
+    if signer is None:
+        return
+    anchor_deps = StellarAnchorDeps(
+        deps.chain, deps.network, signer, deps.clock, settings.pi_a2u_expiry_margin_s
+    )
+    dispatcher.register(STELLAR_ANCHOR_KIND, StellarAnchorHandler(anchor_deps))
 
 
 def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:

@@ -168,6 +168,22 @@ class Settings(BaseSettings):
     tlog_witnesses: list[WitnessSetting] = Field(default_factory=list)
     """Witnesses asked to cosign each new checkpoint, through the outbox."""
     tlog_witness_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # --- Audit (issue 14): the second anchor's account on the Pi rail's Horizon and network.
+    audit_stellar_secret: SecretStr | None = None
+    """The S... secret of the account whose transactions carry each month's digest as their
+    memo hash (auditors pin its public key); unset in the Pi sandbox: a fixed dev key."""
+    audit_stellar_secret_file: Path | None = None
+    # --- Public audit (issue 14): where published bundles are, the public routes' rate limit,
+    # the explorers the transparency page links anchor transactions to.
+    audit_publish_dir: Path | None = None
+    """One directory per published month (YYYY-MM) holding its bundle; default data_dir/audit."""
+    public_requests_max: int = Field(default=120, ge=1, le=100_000)
+    """Requests one client IP may make to the public audit routes per ``public_window_s``."""
+    public_window_s: float = Field(default=60.0, gt=0, le=3600)
+    audit_explorer_evm_tx_url: str = ""
+    """An explorer's transaction page, ``{tx_hash}`` replaced (empty: no link)."""
+    audit_explorer_stellar_tx_url: str = ""
+    """A Stellar-family explorer's transaction page, ``{tx_hash}`` replaced (empty: no link)."""
 
     # --- Checkout (issue 11): windows of a checkout, its quotes, escrow and idempotency keys.
     checkout_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
@@ -260,6 +276,7 @@ class Settings(BaseSettings):
         optional = {
             "pi_wallet_secret": self.pi_wallet_secret,
             "evm_private_key": self.evm_private_key,
+            "audit_stellar_secret": self.audit_stellar_secret,
         }
         weak += [
             name for name, value in optional.items() if value is not None and _is_default(value)
@@ -294,13 +311,21 @@ class Settings(BaseSettings):
             if isinstance(url, str) and DEV_SECRET_MARKER in url
         ]
 
+    def audit_publish_path(self) -> Path:
+        """Where the published bundles are (``audit_publish_dir`` or data_dir/audit)."""
+        return self.audit_publish_dir or self.data_dir / "audit"
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor (URLs are redacted by their form)."""
         fields = {name: getattr(self, name) for name in type(self).model_fields}
         values = [
             value.get_secret_value() for value in fields.values() if isinstance(value, SecretStr)
         ]
-        for path in (self.pi_wallet_secret_file, self.evm_private_key_file):
+        for path in (
+            self.pi_wallet_secret_file,
+            self.evm_private_key_file,
+            self.audit_stellar_secret_file,
+        ):
             if path is not None and path.is_file():
                 values.append(path.read_text().strip())
         return [value for value in values if value]

@@ -364,10 +364,48 @@ _AUDIT = (
         "The transfer is not in a published month.",
     ),
 )
+_PUBLIC_AUDIT = (
+    _e(
+        "audit_not_published",
+        404,
+        "Bulan ini belum diterbitkan untuk audit.",
+        "The month has no published audit bundle.",
+    ),
+    _e(
+        "audit_transfer_not_found",
+        404,
+        "Transaksi tidak ada dalam bundel audit bulan ini.",
+        "The transfer is not in the month's audit bundle.",
+    ),
+    _e(
+        "audit_receipt_not_yours",
+        403,
+        "Transaksi ini bukan milik Anda.",
+        "The transfer is not one of yours.",
+    ),
+    _e(
+        "audit_log_not_available",
+        404,
+        "Log transparansi kumulatif belum tersedia.",
+        "The cumulative transparency log is not available yet.",
+    ),
+    _e(
+        "rate_limited",
+        429,
+        "Terlalu banyak permintaan; coba lagi sebentar lagi.",
+        "Too many requests; try again shortly.",
+    ),
+)
 _API = (
     _e("invalid_request", 422, "Permintaan tidak valid.", "The request is not valid."),
     _e("not_found", 404, "Tidak ditemukan.", "Not found."),
     _e("method_not_allowed", 405, "Metode tidak diizinkan.", "Method not allowed."),
+    _e(
+        "database_unavailable",
+        503,
+        "Basis data tidak dapat dijangkau; kirim ulang dengan Idempotency-Key yang sama.",
+        "The database cannot be reached; send it again with the same Idempotency-Key.",
+    ),
     _e(
         "internal_error",
         500,
@@ -1083,6 +1121,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_EXPECTATION,
         *_EVM,
         *_AUDIT,
+        *_PUBLIC_AUDIT,
         *_API,
         *_LEDGER,
         *_MERCHANT,

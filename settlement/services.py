@@ -13,9 +13,12 @@ from sqlalchemy import Engine
 
 from chain.qris.gateways.base import GatewayAdapter
 from escrow.clock import Clock
+from settlement.audit.published import PublishedBundles
+from settlement.audit.transparency import TransparencyLog
 from settlement.checkout.service import CheckoutDeps
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
+from settlement.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -62,4 +65,19 @@ class Services(Protocol):
     @property
     def clock(self) -> Clock:
         """The clock every request's unit of work runs on."""
+        ...
+
+    @property
+    def published(self) -> PublishedBundles:
+        """The published audit bundles."""
+        ...
+
+    @property
+    def transparency(self) -> TransparencyLog:
+        """The cumulative transparency log (``NotYetAvailable`` until it is plugged in)."""
+        ...
+
+    @property
+    def public_limiter(self) -> RateLimiter:
+        """The public routes' rate limit per client IP."""
         ...

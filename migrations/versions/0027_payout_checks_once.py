@@ -10,7 +10,7 @@ added nothing; their lengths stay bounded here.
 from alembic import op
 
 revision = "0027_payout_checks_once"
-down_revision = "0023_transparency_log"
+down_revision = "0025_public_audit"
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, Row, text
 
 from escrow.refusals import Refusal
 from settlement.audit import bundle as b
-from settlement.audit.bundle import EvmAnchor
+from settlement.audit.bundle import Anchor, EvmAnchor
 from settlement.audit.verify import TrustRoot, read_manifest, verify_bundle
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.unit_of_work import UnitOfWork
@@ -169,16 +170,19 @@ def record_anchored(
     )
 
 
-def anchored(conn: Connection, period: str) -> list[EvmAnchor]:
-    """The confirmed anchors of ``period``, by chain id: what its anchors.json lists."""
+def anchored(conn: Connection, period: str) -> list[Anchor]:
+    """The confirmed anchors of ``period``, EVM ones by chain id then the Stellar one: what its
+    anchors.json lists."""
+    from settlement.audit.stellar_anchor import stellar_anchored  # it imports this module
+
     rows = conn.execute(
         text(_SELECT + " WHERE a.period = :p AND a.status = 'anchored' ORDER BY a.chain_id"),
         {"p": period},
     ).all()
-    return [_request(row).entry() for row in rows]
+    return [*(_request(row).entry() for row in rows), *stellar_anchored(conn, period)]
 
 
-def write_anchors(path: Path, entries: list[EvmAnchor]) -> None:
+def write_anchors(path: Path, entries: Sequence[Anchor]) -> None:
     """Write anchors.json at ``path`` (replacing it whole, never half-written)."""
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     document = [entry.as_json() for entry in entries]
@@ -186,7 +190,7 @@ def write_anchors(path: Path, entries: list[EvmAnchor]) -> None:
     os.replace(partial, path)
 
 
-def update_bundle_anchors(conn: Connection, period: str, bundle: Path) -> list[EvmAnchor]:
+def update_bundle_anchors(conn: Connection, period: str, bundle: Path) -> list[Anchor]:
     """Write ``period``'s confirmed anchors into the exported ``bundle``; refused when the
     bundle is another month's or its digest is not the recorded one."""
     manifest = read_manifest(bundle)

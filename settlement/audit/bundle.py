@@ -61,6 +61,10 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
 EVM_ANCHOR = "evm"
 """``kind`` of an anchors.json entry published by the EVM ``AuditAnchor`` contract."""
+STELLAR_ANCHOR = "stellar"
+"""``kind`` of an anchors.json entry published as a Stellar-family transaction's memo hash."""
+_STELLAR_ACCOUNT = re.compile(r"^G[A-Z2-7]{55}$")
+passphrase_chars_max = 128
 
 
 class BundleError(ValueError):
@@ -268,6 +272,65 @@ def evm_anchor(value: object, number: int) -> EvmAnchor:
         value["tx_hash"],
         value["block_number"],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StellarAnchor:
+    """One entry of anchors.json: the month's digest as the memo hash of a transaction on a
+    Stellar-family network (named by its passphrase), from the pinned source account.
+
+    The memo holds 32 bytes, so the entry has no previous digest: the chain of months is the
+    manifest's, and the EVM anchor carries both.
+    """
+
+    network_passphrase: str
+    source_account: str
+    period: int
+    digest: str
+    tx_hash: str
+    ledger: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as written to anchors.json."""
+        return {
+            "digest": self.digest,
+            "kind": STELLAR_ANCHOR,
+            "ledger": self.ledger,
+            "network_passphrase": self.network_passphrase,
+            "period": self.period,
+            "source_account": self.source_account,
+            "tx_hash": self.tx_hash,
+        }
+
+
+Anchor = EvmAnchor | StellarAnchor
+
+
+def stellar_anchor(value: object, number: int) -> StellarAnchor:
+    """Read and shape-check entry ``number`` (1-based) of anchors.json as a Stellar anchor."""
+    where = f"anchor {number}"
+    if not isinstance(value, dict) or set(value) != set(StellarAnchor.__slots__) | {"kind"}:
+        raise BundleError("anchors", f"{where}: fields must be kind and {StellarAnchor.__slots__}")
+    integers = [value["period"], value["ledger"]]
+    if any(isinstance(n, bool) or not isinstance(n, int) or n <= 0 for n in integers):
+        raise BundleError("anchors", f"{where}: period and ledger must be > 0")
+    passphrase = value["network_passphrase"]
+    if not isinstance(passphrase, str) or not 0 < len(passphrase) <= passphrase_chars_max:
+        raise BundleError("anchors", f"{where}: network_passphrase must be a short string")
+    source = value["source_account"]
+    if not isinstance(source, str) or not _STELLAR_ACCOUNT.match(source):
+        raise BundleError("anchors", f"{where}: source_account must be a G... account id")
+    if not is_digest_hex(value["tx_hash"]):
+        raise BundleError("anchors", f"{where}: tx_hash must be 32 bytes of lower-case hex")
+    hex_bytes(value["digest"], "anchors", f"{where}'s digest")
+    return StellarAnchor(
+        passphrase, source, value["period"], value["digest"], value["tx_hash"], value["ledger"]
+    )
+
+
+def is_stellar_account(value: object) -> bool:
+    """True for a Stellar account id in its strkey shape (G and 55 base32 characters)."""
+    return isinstance(value, str) and _STELLAR_ACCOUNT.match(value) is not None
 
 
 def read_lines(path: Path, check: str) -> list[bytes]:

@@ -2,8 +2,9 @@
 
 Exit status: 0 when every check holds, 1 naming the first that fails, 2 on bad usage. The trust
 root is never implicit: ``--previous`` or ``--officers`` pins the officers (or
-``--trust-bundle-officers`` accepts the bundle's own, said so), and ``--rpc`` needs the chain,
-contract and publisher pinned by flags.
+``--trust-bundle-officers`` accepts the bundle's own, said so), ``--rpc`` needs the chain,
+contract and publisher pinned by flags, and ``--horizon`` the network passphrase and source
+account.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from settlement.audit import log_cli, merkle
 from settlement.audit.bundle import BundleError
 from settlement.audit.verify import (
     AnchorPins,
+    StellarPins,
     TrustRoot,
     read_balances,
     read_manifest,
@@ -92,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
         "--publisher", type=_address, metavar="0x...", help="pinned account that anchors"
     )
     log_cli.add_verify_flags(verify)
+    verify.add_argument(
+        "--horizon", metavar="URL", help="Horizon URL: read each Stellar anchor back (stellar-sdk)"
+    )
+    verify.add_argument(
+        "--stellar-passphrase", metavar="TEXT", help="pinned Stellar-family network passphrase"
+    )
+    verify.add_argument(
+        "--stellar-source", type=_stellar_account, metavar="G...", help="pinned anchor account"
+    )
     log_cli.add_commands(commands)
     prove = commands.add_parser("prove", help="print and check one inclusion proof")
     prove.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
@@ -113,6 +124,12 @@ def _address(text: str) -> str:
     return text
 
 
+def _stellar_account(text: str) -> str:
+    if not b.is_stellar_account(text):
+        raise argparse.ArgumentTypeError(f"not a G... Stellar account id: {text!r}")
+    return text
+
+
 def _verify_usage(args: argparse.Namespace) -> str | None:
     """Why the verify flags cannot be used together, or None."""
     if args.officers is not None and not args.officers.is_file():
@@ -124,7 +141,19 @@ def _verify_usage(args: argparse.Namespace) -> str | None:
         return "pin all of --chain-id, --contract and --publisher, or none"
     if args.rpc is not None and None in pinned:
         return "--rpc needs --chain-id, --contract and --publisher (anchors.json is not signed)"
-    return log_cli.usage(args)
+    return _stellar_usage(args) or log_cli.usage(args)
+
+
+def _stellar_usage(args: argparse.Namespace) -> str | None:
+    """Why the Stellar anchor flags cannot be used together, or None."""
+    stellar = [args.stellar_passphrase, args.stellar_source]
+    if any(pin is not None for pin in stellar) and None in stellar:
+        return "pin both --stellar-passphrase and --stellar-source, or neither"
+    if args.horizon is not None and None in stellar:
+        return (
+            "--horizon needs --stellar-passphrase and --stellar-source (anchors.json is not signed)"
+        )
+    return None
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -132,7 +161,13 @@ def _verify(args: argparse.Namespace) -> int:
     pins = None
     if args.chain_id is not None:
         pins = AnchorPins(args.chain_id, args.contract, args.publisher)
-    for line in verify_bundle(args.bundle, args.previous, args.rpc, trust, pins):
+    stellar = None
+    if args.stellar_passphrase is not None:
+        stellar = StellarPins(args.stellar_passphrase, args.stellar_source)
+    checked = verify_bundle(
+        args.bundle, args.previous, args.rpc, trust, pins, args.horizon, stellar
+    )
+    for line in checked:
         _say(f"ok {line}")
     for line in log_cli.verify_log(args, read_manifest(args.bundle).raw):
         _say(f"ok {line}")

@@ -84,6 +84,37 @@ class AnchorPins:
 
 
 @dataclass(frozen=True, slots=True)
+class StellarPins:
+    """The Stellar-family network (its passphrase) and the account that anchors, as the
+    auditor expects them (flags, not the unsigned anchors.json)."""
+
+    network_passphrase: str
+    source_account: str
+
+    def provenance(self) -> str:
+        """The line saying what is pinned, and by what."""
+        return (
+            f"stellar_pins: network {self.network_passphrase!r} (pinned by"
+            f" --stellar-passphrase), source account {self.source_account} (pinned by"
+            " --stellar-source)"
+        )
+
+    def check(self, entry: b.StellarAnchor, number: int) -> None:
+        """An anchors.json entry names the pinned network and source account."""
+        if entry.network_passphrase != self.network_passphrase:
+            raise BundleError(
+                "anchor_network",
+                f"anchor {number} is on {entry.network_passphrase!r},"
+                f" {self.network_passphrase!r} pinned",
+            )
+        if entry.source_account != self.source_account:
+            raise BundleError(
+                "anchor_source",
+                f"anchor {number} is from {entry.source_account}, {self.source_account} pinned",
+            )
+
+
+@dataclass(frozen=True, slots=True)
 class Rotation:
     """One ``officers.rotate`` governance entry, shape-checked (signatures not yet counted)."""
 
@@ -101,10 +132,13 @@ def verify_bundle(
     rpc: str | None = None,
     trust: TrustRoot | None = None,
     pins: AnchorPins | None = None,
+    horizon: str | None = None,
+    stellar: StellarPins | None = None,
 ) -> list[str]:
     """Check the bundle: its link to the ``previous`` month's bundle (or, for a first month,
     balances from zero), its officers against the ``trust`` root and, given an ``rpc`` URL, its
-    EVM anchors on chain against the ``pins``."""
+    EVM anchors on chain against the ``pins`` (a ``horizon`` URL: its Stellar anchors against
+    the ``stellar`` pins)."""
     done: list[str] = []
     manifest = read_manifest(bundle)
     done.append(f"manifest: period {manifest.period}")
@@ -133,7 +167,7 @@ def verify_bundle(
         f"signatures: {signers} of {len(manifest.officers)} officers (>= {manifest.threshold})"
     )
     done.extend(check_officers(manifest, rotations, before, trust or TrustRoot()))
-    done.extend(check_anchors(bundle, manifest, manifest_digest, rpc, pins))
+    done.extend(check_anchors(bundle, manifest, manifest_digest, rpc, pins, horizon, stellar))
     done.append(f"digest: {manifest_digest.hex()}")
     return done
 
@@ -494,44 +528,80 @@ def check_anchors(
     manifest_digest: bytes,
     rpc: str | None,
     pins: AnchorPins | None,
+    horizon: str | None = None,
+    stellar: StellarPins | None = None,
 ) -> list[str]:
-    """Every anchor in anchors.json names this month, its digest and its previous digest, and
-    the pinned chain and contract; given an ``rpc`` URL (which needs ``pins``: anchors.json is
-    not signed), each is read back from the chain, publisher included (web3 imported only then)."""
+    """Every anchor in anchors.json names this month and its digest (an EVM one its previous
+    digest too), and the pinned chain and contract or network and source account; given an
+    ``rpc`` URL (which needs ``pins``: anchors.json is not signed) each EVM anchor is read back
+    from the chain, publisher included (web3 imported only then), and given a ``horizon`` URL
+    (which needs ``stellar``) each Stellar anchor from Horizon (stellar-sdk imported only then)."""
+    entries, stellar_entries = read_anchors(bundle, manifest, manifest_digest, pins, stellar)
+    done = [pin.provenance() for pin in (pins, stellar) if pin is not None]
+    if rpc is None:
+        done.append(f"anchors: {len(entries)} listed; anchor verification skipped (no --rpc given)")
+    else:
+        if pins is None:
+            raise BundleError("anchor_pins", "--rpc needs --chain-id, --contract and --publisher")
+        if not entries:
+            raise BundleError("anchors", "--rpc given but anchors.json lists no EVM anchor")
+        from settlement.audit.anchor_rpc import check_evm_anchor
+
+        done += [check_evm_anchor(rpc, entry, n, pins.publisher) for n, entry in entries]
+    if horizon is None:
+        if stellar_entries:
+            skipped = "verification skipped (no --horizon given)"
+            done.append(f"stellar_anchors: {len(stellar_entries)} listed; {skipped}")
+        return done
+    if stellar is None:
+        raise BundleError(
+            "anchor_pins", "--horizon needs --stellar-passphrase and --stellar-source"
+        )
+    if not stellar_entries:
+        raise BundleError("anchors", "--horizon given but anchors.json lists no Stellar anchor")
+    from settlement.audit.anchor_horizon import check_stellar_anchor
+
+    return done + [check_stellar_anchor(horizon, held, n, stellar) for n, held in stellar_entries]
+
+
+def read_anchors(
+    bundle: Path,
+    manifest: Manifest,
+    manifest_digest: bytes,
+    pins: AnchorPins | None,
+    stellar: StellarPins | None,
+) -> tuple[list[tuple[int, b.EvmAnchor]], list[tuple[int, b.StellarAnchor]]]:
+    """anchors.json's EVM and Stellar entries with their numbers, each shape-checked, naming
+    this month, its digest (and for EVM its previous digest) and what is pinned."""
     anchors = b.read_json(bundle / b.ANCHORS, "anchors")
     if not isinstance(anchors, list):
         raise BundleError("anchors", "anchors.json must be a JSON list")
-    expected = (
-        b.anchor_period(manifest.period),
-        manifest_digest.hex(),
-        manifest.previous[1] if manifest.previous else bytes(32).hex(),
-    )
-    entries: list[b.EvmAnchor] = []
+    period, digest = b.anchor_period(manifest.period), manifest_digest.hex()
+    previous = manifest.previous[1] if manifest.previous else bytes(32).hex()
+    entries: list[tuple[int, b.EvmAnchor]] = []
+    stellar_entries: list[tuple[int, b.StellarAnchor]] = []
     for number, value in enumerate(anchors, 1):
-        if not isinstance(value, dict) or value.get("kind") != b.EVM_ANCHOR:
-            raise BundleError("anchors", f"anchor {number}: kind must be {b.EVM_ANCHOR!r}")
-        entry = b.evm_anchor(value, number)
-        if (entry.period, entry.digest, entry.prev_digest) != expected:
-            raise BundleError(
-                "anchors", f"anchor {number} names another period, digest or previous digest"
-            )
-        if pins is not None:
-            check_pinned(entry, number, pins)
-        entries.append(entry)
-    done = [] if pins is None else [pins.provenance()]
-    if rpc is None:
-        skipped = "anchor verification skipped (no --rpc given)"
-        return [*done, f"anchors: {len(entries)} listed; {skipped}"]
-    if pins is None:
-        raise BundleError("anchor_pins", "--rpc needs --chain-id, --contract and --publisher")
-    if not entries:
-        raise BundleError("anchors", "--rpc given but anchors.json lists no EVM anchor")
-    from settlement.audit.anchor_rpc import check_evm_anchor
-
-    return done + [
-        check_evm_anchor(rpc, entry, number, pins.publisher)
-        for number, entry in enumerate(entries, 1)
-    ]
+        kind = value.get("kind") if isinstance(value, dict) else None
+        if kind == b.EVM_ANCHOR:
+            entry = b.evm_anchor(value, number)
+            if (entry.period, entry.digest, entry.prev_digest) != (period, digest, previous):
+                raise BundleError(
+                    "anchors", f"anchor {number} names another period, digest or previous digest"
+                )
+            if pins is not None:
+                check_pinned(entry, number, pins)
+            entries.append((number, entry))
+        elif kind == b.STELLAR_ANCHOR:
+            held = b.stellar_anchor(value, number)
+            if (held.period, held.digest) != (period, digest):
+                raise BundleError("anchors", f"anchor {number} names another period or digest")
+            if stellar is not None:
+                stellar.check(held, number)
+            stellar_entries.append((number, held))
+        else:
+            kinds = f"{b.EVM_ANCHOR!r} or {b.STELLAR_ANCHOR!r}"
+            raise BundleError("anchors", f"anchor {number}: kind must be {kinds}")
+    return entries, stellar_entries
 
 
 def check_pinned(entry: b.EvmAnchor, number: int, pins: AnchorPins) -> None:

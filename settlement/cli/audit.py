@@ -22,7 +22,7 @@ from settlement.audit.anchor import (
     signed_digest,
     update_bundle_anchors,
 )
-from settlement.audit.bundle import BundleError
+from settlement.audit.bundle import Anchor, BundleError, StellarAnchor
 from settlement.audit.checkpoint import CHECKPOINT_FILE
 from settlement.audit.cumulative import checkpoint_note
 from settlement.audit.export import Export, ExportRefused, export_period
@@ -233,6 +233,55 @@ def _anchor_text(r: dict[str, object]) -> str:
     )
 
 
+@app.command("anchor-stellar")
+def anchor_stellar(
+    month: Annotated[str, typer.Argument(help="The exported month, YYYY-MM (Asia/Jakarta).")],
+    bundle: Annotated[Path, typer.Option("--bundle", help="The month's signed bundle.")],
+    *,
+    by: ByOption,
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Request the month's digest be anchored as a memo hash on the Pi rail's Stellar-family
+    network (the worker signs and submits it); the bundle must verify with its signatures."""
+    from settlement.audit.stellar_anchor import request_stellar_anchor
+    from settlement.bootstrap import stellar_anchor_signer
+
+    record_operator("audit anchor-stellar", by)
+    settings = Settings()
+    signer = stellar_anchor_signer(settings)
+    if signer is None:
+        typer.echo("no anchor account: set MSC_AUDIT_STELLAR_SECRET(_FILE)", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    network = str(settings.pi_network)
+    try:
+        signed = signed_digest(bundle, month)
+        request, created = run_work(
+            lambda uow: request_stellar_anchor(uow, month, signed, network, signer.public_key),
+            settings,
+        )
+    except (AnchorRefused, BundleError) as refused:
+        typer.echo(f"cannot anchor: {refused}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    state = "requested" if created else request.status
+    result = {
+        "period": month,
+        "status": state,
+        "network_passphrase": request.network_passphrase,
+        "source_account": request.source_account,
+        "digest": request.digest,
+        "tx_hash": request.tx_hash,
+        "ledger": request.ledger,
+    }
+    emit(
+        result,
+        output,
+        text=lambda r: (
+            f"{r['period']}: Stellar anchor {r['status']} from {r['source_account']}"
+            f" on {r['network_passphrase']!r}, digest {r['digest']}"
+        ),
+    )
+
+
 @app.command("anchors")
 def anchors(
     month: Annotated[str, typer.Argument(help="The anchored month, YYYY-MM.")],
@@ -247,17 +296,19 @@ def anchors(
     except (AnchorRefused, BundleError) as refused:
         typer.echo(f"cannot write anchors: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
-    listed = [
-        {"period": month, "chain_id": e.chain_id, "contract": e.contract, "tx_hash": e.tx_hash}
-        for e in entries
-    ]
-    emit(
-        listed,
-        output,
-        text=lambda items: "\n".join(
-            f"{i['period']}: chain {i['chain_id']} {i['contract']} tx {i['tx_hash']}" for i in items
-        ),
-    )
+    listed = [_anchor_listing(month, entry) for entry in entries]
+    emit(listed, output, text=lambda items: "\n".join(i["line"] for i in items))
+
+
+def _anchor_listing(month: str, entry: Anchor) -> dict[str, object]:
+    if isinstance(entry, StellarAnchor):
+        where = f"{entry.network_passphrase!r} ledger {entry.ledger}"
+        fields: dict[str, object] = {"network_passphrase": entry.network_passphrase}
+    else:
+        where = f"chain {entry.chain_id} {entry.contract}"
+        fields = {"chain_id": entry.chain_id, "contract": entry.contract}
+    line = f"{month}: {where} tx {entry.tx_hash}"
+    return {"period": month, **fields, "tx_hash": entry.tx_hash, "line": line}
 
 
 @app.command("checkpoint")

@@ -210,12 +210,23 @@ def _horizon_routes(sb: Sandbox) -> list[Route]:
             }
         )
 
+    async def root(_request: Request) -> Response:
+        """Horizon's root: which network this server follows (what an auditor pins)."""
+        return _json(
+            {
+                "horizon_version": "msc-pi-sandbox",
+                "network_passphrase": sb.chain.network_passphrase,
+                "history_latest_ledger": sb.chain.ledger,
+            }
+        )
+
     async def submit(request: Request) -> Response:
         form = parse_qs((await request.body()).decode("ascii", "replace"))
         outcome = sb.chain.submit(form.get("tx", [""])[0])
         return _json(outcome.body, outcome.status)
 
     return [
+        Route("/", root),
         Route("/transactions", submit, methods=["POST"]),
         Route("/transactions/{txid}", transaction),
         Route("/transactions/{txid}/operations", operations),

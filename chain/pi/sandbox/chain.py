@@ -3,15 +3,17 @@
 It applies the rules Horizon/stellar-core would for what the Pi rail does: envelope parses under
 the network passphrase, the source signed it, the sequence is the next one, time bounds hold, the
 fee is paid; native payments move balances; a failing operation leaves a failed transaction in the
-ledger with its fee charged. Horizon may show a transaction only `ingestion_lag_s` after its
-ledger closed; until then a resubmission meets the consumed sequence number, as it would in core.
+ledger with its fee charged; ``bump_sequence`` (the audit anchor's one operation, carrying a memo
+hash) moves the sequence forward or, bumped to at most the current one, does nothing. Horizon
+may show a transaction only `ingestion_lag_s` after its ledger closed; until then a
+resubmission meets the consumed sequence number, as it would in core.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stellar_sdk import Keypair, Payment, TransactionEnvelope
+from stellar_sdk import BumpSequence, Keypair, Payment, TransactionEnvelope
 from stellar_sdk.exceptions import BadSignatureError, SdkError
 
 from chain.pi.amounts import to_str, to_units
@@ -95,7 +97,7 @@ class SandboxChain:
         """Validate and apply a signed envelope; resubmitting a known envelope returns it."""
         try:
             env = TransactionEnvelope.from_xdr(xdr, self.network_passphrase)
-        except (SdkError, ValueError, TypeError):
+        except (SdkError, ValueError, TypeError, EOFError):  # truncated XDR: EOFError
             return _problem(400, "transaction_malformed", "Transaction Malformed")
         known = self.ingested(env.hash_hex())
         if known is not None:
@@ -179,11 +181,17 @@ class SandboxChain:
             for src, dst, units in moves:
                 self.accounts[src].balance_units -= units
                 self.accounts[dst].balance_units += units
+            for op in tx.operations:
+                if isinstance(op, BumpSequence):
+                    row = self.accounts[op.source.account_id if op.source else tx.source.account_id]
+                    row.sequence = max(row.sequence, op.bump_to)
         return codes
 
     def _check_payment(
         self, op: object, source: str, spent: dict[str, int]
     ) -> tuple[str, tuple[str, str, int] | None]:
+        if isinstance(op, BumpSequence):
+            return ("op_success" if source in self.accounts else "op_no_account"), None
         if not isinstance(op, Payment):
             return "op_not_supported", None
         if not op.asset.is_native():

@@ -5,13 +5,21 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from stellar_sdk import Payment, TextMemo, TransactionEnvelope
+from stellar_sdk import BumpSequence, HashMemo, Payment, TextMemo, TransactionEnvelope
 
 from chain.pi.amounts import to_str, to_units
 
 
 def _iso(unix: int) -> str:
     return datetime.fromtimestamp(unix, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _memo_type(memo: object) -> str:
+    """Horizon's ``memo_type`` of the memos the sandbox records (Horizon shows a hash memo as
+    base64 in ``memo``)."""
+    if isinstance(memo, TextMemo):
+        return "text"
+    return "hash" if isinstance(memo, HashMemo) else "none"
 
 
 def transaction_record(
@@ -45,11 +53,13 @@ def transaction_record(
         "max_fee": str(tx.fee),
         "operation_count": len(tx.operations),
         "envelope_xdr": envelope.to_xdr(),
-        "memo_type": "text" if isinstance(memo, TextMemo) else "none",
+        "memo_type": _memo_type(memo),
         "signatures": [base64.b64encode(s.signature).decode() for s in envelope.signatures],
     }
     if isinstance(memo, TextMemo):
         record["memo"] = memo_text
+    if isinstance(memo, HashMemo):
+        record["memo"] = base64.b64encode(memo.memo_hash).decode()
     if bounds is not None:
         record["valid_after"] = _iso(bounds.min_time)
         record["valid_before"] = _iso(bounds.max_time) if bounds.max_time else None
@@ -91,6 +101,8 @@ def operation_records(
                 amount=to_str(to_units(op.amount)),
             )
             rec["from"] = source
+        elif isinstance(op, BumpSequence):
+            rec.update(type="bump_sequence", type_i=11, bump_to=str(op.bump_to))
         else:
             rec.update(type=type(op).__name__.lower(), type_i=-1)
         out.append(rec)

@@ -46,6 +46,9 @@ PATH_VALUES = {
     "refund_id": "00000000-0000-4000-8000-000000000001",
     "conversion_id": "00000000-0000-4000-8000-000000000002",
     "uid": "contract-pioneer",
+    "month": "2026-11",
+    "transfer_id": "00000000-0000-4000-8000-000000000003",
+    "file": "manifest.json",
 }
 
 

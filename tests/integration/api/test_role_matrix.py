@@ -133,6 +133,20 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/books/{month}/laba-rugi"): STAFF,
     ("GET", "/v1/books/{month}/laba-rugi.csv"): STAFF,
     ("GET", "/v1/books/{month}/laba-rugi.html"): STAFF,
+    # The public audit (issue 14): anyone, no credential; receipts: a Pioneer its own with the
+    # Pi access token, a merchant its own with its key, the treasury names the merchant.
+    ("GET", "/v1/audit/periods"): frozenset(CALLERS),
+    ("GET", "/v1/audit/periods/{month}"): frozenset(CALLERS),
+    ("GET", "/v1/audit/periods/{month}/files/{file}"): frozenset(CALLERS),
+    ("GET", "/v1/audit/periods/{month}/inclusion/{transfer_id}"): frozenset(CALLERS),
+    ("GET", "/v1/audit/periods/{month}/cosignatures"): frozenset(CALLERS),
+    ("GET", "/v1/audit/checkpoint"): frozenset(CALLERS),
+    ("GET", "/v1/audit/inclusion/{transfer_id}"): frozenset(CALLERS),
+    ("GET", "/v1/audit/consistency"): frozenset(CALLERS),
+    ("GET", "/v1/me/receipts/{month}"): frozenset({PIONEER}),
+    ("GET", "/v1/me/receipts/{month}/{transfer_id}"): frozenset({PIONEER}),
+    ("GET", "/v1/receipts/{month}"): STAFF | {OWN, OTHER},
+    ("GET", "/v1/receipts/{month}/{transfer_id}"): STAFF | {OWN, OTHER},
 }
 """Every route under /v1 and the callers it admits."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -231,6 +245,8 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "refund_id": str(uuid.uuid4()),
         "exception_id": "1",
         "flag_id": "1",
+        "transfer_id": str(uuid.uuid4()),
+        "file": "manifest.json",
     }
     return {"credentials": credentials, "path_values": path_values}
 

@@ -48,12 +48,14 @@ def demo(
     from settlement.demo.play import DemoOptions, play
     from settlement.demo.running import DemoUnavailable
     from settlement.demo.story import StepFailed
+    from settlement.service import sigterm_unwinds
 
     settings = Settings()
     configure_logging(DEMO_LOG_LEVEL, to="stderr", secrets=settings.secret_values())
     options = DemoOptions(database=database, fixtures=fixtures, keep_serving=keep_serving)
     try:
-        play(settings, create_app, typer.echo, options)
+        with sigterm_unwinds():
+            play(settings, create_app, typer.echo, options)
     except StepFailed:
         raise typer.Exit(EXIT_REFUSED) from None
     except (DemoUnavailable, FixturesMissing) as unavailable:

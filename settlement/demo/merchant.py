@@ -10,7 +10,7 @@ from chain.qris.encode import encode
 from chain.qris.model import MerchantAccount, Payload
 from settlement import parameters, points
 from settlement.demo.story import Step
-from settlement.demo.world import World, rupiah
+from settlement.demo.world import DemoError, World, rupiah
 from settlement.shares.rules import parse_rule, set_rule
 from settlement.unit_of_work import UnitOfWork
 
@@ -35,8 +35,10 @@ DEMO_BANK = {"bank_code": "014", "account_number": "0012345678"}
 def split_merchant(world: World) -> dict[str, Any]:
     """The pilot's merchant of the split-tender example (UM001, Pecel Bu Tin)."""
     wanted = world.pilot["split_tender_example"]["merchant"]
-    found: dict[str, Any] = next(m for m in world.pilot["merchants"] if m["umkm_id"] == wanted)
-    return found
+    for found in world.pilot["merchants"]:
+        if found["umkm_id"] == wanted:
+            return dict(found)
+    raise DemoError(f"pilot.json lists no merchant {wanted!r} (its split_tender_example)")
 
 
 def sandbox_nmid(umkm_id: str) -> str:

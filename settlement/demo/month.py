@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shlex
 from pathlib import Path
 
 from escrow.periods import period, period_of
@@ -115,6 +116,7 @@ def verify(world: World) -> str:
         "--rpc", world.container.settings.evm_rpc_url, "--chain-id", str(chain_id),
         "--contract", deployment.anchor, "--publisher", world.container.evm().address,
     ]  # fmt: skip
+    world.scene.audit_command = shlex.join(["msc-audit", *argv])
     said = io.StringIO()
     with contextlib.redirect_stdout(said):
         status = msc_audit(argv)

@@ -95,7 +95,7 @@ def play(
                     echo(f"clock     starts {format_wib(clock.now_us())} (simulated)")
                     world = World(container, clock, http, base, folder, pilot, incentives)
                     story().play(world, echo)
-                    where_to_look(world, echo)
+                    where_to_look(world, echo, options.keep_serving)
                     echo(VERIFIED)
                     if options.keep_serving:
                         serve_until_interrupted(base, echo)
@@ -103,14 +103,27 @@ def play(
                 container.engine.dispose()
 
 
-def where_to_look(world: World, echo: Callable[[str], None]) -> None:
-    """The API's pages the story touched and the bundle folder."""
-    echo("where to look:")
+def where_to_look(world: World, echo: Callable[[str], None], serving_on: bool) -> None:
+    """The API's pages the story touched, the bundle folder and the auditor's command."""
+    up = "" if serving_on else " (up while the demo runs: --keep-serving keeps it)"
+    echo(f"where to look{up}:")
     echo(f"  API docs  {world.base_url}/docs")
     for line in world.scene.look:
         echo(f"  GET       {line}")
     echo(f"  bundle    {world.scene.bundle}")
     echo(f"  officers  {world.scene.officers_file}")
+    echo(f"  auditor   {world.scene.audit_command}")
+    if serving_on:
+        for who, header in demo_credentials(world).items():
+            echo(f"  {who:<9} Authorization: {header}")
+
+
+def demo_credentials(world: World) -> dict[str, str]:
+    """The demo's own merchant key and Pioneer tokens (sandbox only; never the operator's)."""
+    found = {"merchant": world.scene.merchant.get("Authorization", "")}
+    for role, pioneer in world.scene.pioneers.items():
+        found[role] = f"Bearer {pioneer['access_token']}"
+    return found
 
 
 def serve_until_interrupted(base: str, echo: Callable[[str], None]) -> None:

@@ -51,6 +51,8 @@ class Scene:
     officer_keys: list[Path] = field(default_factory=list)
     look: list[str] = field(default_factory=list)
     """GET paths worth opening afterwards (with the credential that reads them)."""
+    audit_command: str = ""
+    """The ``msc-audit verify`` command line an auditor runs on the bundle."""
 
 
 @dataclass

@@ -97,9 +97,7 @@ def restore_recursion_limit() -> None:
     sys.setrecursionlimit(recursion_limit_frames)
 
 
-def build_container(
-    settings: Settings, database_url: str, clock: Clock | None = None
-) -> Container:
+def build_container(settings: Settings, database_url: str, clock: Clock | None = None) -> Container:
     """Build the engine, the outbox dispatcher and the rails' adapters from configuration.
 
     ``clock`` (the system clock unless given) is the one time of requests, the Pi rail, the

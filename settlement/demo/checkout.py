@@ -7,12 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from chain.bank.confirmation import ACCEPTED
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox
-from escrow.calendar import business_day, from_us
+from escrow.calendar import WIB, business_day, from_us
 from settlement.demo.story import Step
 from settlement.demo.world import DemoError, World, rupiah
 from settlement.payouts.cut import CutPolicy, cutoff_at_us
@@ -22,7 +21,6 @@ PIONEER_PI = "100"
 PAY_DELAY_S = 45
 HANDOVER_DELAY_S = 120
 AFTER_CUTOFF_S = 60
-WIB_OFFSET = timedelta(hours=7)
 MIDTRANS_TIME = "%Y-%m-%d %H:%M:%S"
 
 
@@ -103,7 +101,7 @@ def pay_qris_leg(world: World) -> str:
     )
     server_key = world.container.settings.qris_midtrans_server_key.get_secret_value()
     document = {
-        "transaction_time": (from_us(world.clock.now_us()) + WIB_OFFSET).strftime(MIDTRANS_TIME),
+        "transaction_time": from_us(world.clock.now_us()).astimezone(WIB).strftime(MIDTRANS_TIME),
         "transaction_status": "settlement",
         "transaction_id": tx_id,
         "status_code": "200",

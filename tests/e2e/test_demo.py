@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chain.evm.anvil import AnvilError
@@ -22,6 +24,7 @@ from tests.support.shared_fixtures import fixtures_dir
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 MSC = Path(sys.executable).with_name("msc")
 demo_timeout_s = 300
+stop_timeout_s = 30
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +92,49 @@ def test_the_demo_plays_the_story_twice_and_the_books_hold(
     outcomes = {c["check"]: c["outcome"] for c in json.loads(checked.stdout)["checks"]}
     assert outcomes["double_entry"] == outcomes["closed_periods"] == "held"
     assert "failed" not in outcomes.values()
+
+
+def test_keep_serving_leaves_the_urls_it_printed_answering_until_ctrl_c(
+    database_server_url: str, anvil: str, demo_database: str, tmp_path: Path
+) -> None:
+    env = _env(database_server_url, anvil, tmp_path)
+    process = subprocess.Popen(
+        [str(MSC), "demo", "--database", demo_database, "--keep-serving"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        lines = _until_serving(process)
+        told = {
+            who.strip(): header
+            for who, header in (
+                line.split(" Authorization: ") for line in lines if "Authorization:" in line
+            )
+        }
+        balances = next(line.split()[1] for line in lines if line.strip().startswith("GET") and
+                        line.split()[1].endswith("/v1/balances"))  # fmt: skip
+        answer = httpx.get(balances, headers={"Authorization": told["merchant"]}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        shown = {row["asset"]: row["posted"]["amount"] for row in answer.json()["balances"]}
+        assert shown["IDR"] == "0.00"  # her Rupiah left in the day's payout batch
+        assert shown["PI"] != "0.0000000"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=stop_timeout_s)
+        assert process.stdout is not None
+        process.stdout.close()
+    assert process.returncode == 0
+
+
+def _until_serving(process: subprocess.Popen[str]) -> list[str]:
+    """The demo's lines up to ``serving ... until Ctrl-C``; fails if it exits first."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("serving "):
+            assert "verified" in lines, lines
+            return lines
+    pytest.fail(f"msc demo exited with {process.wait()} before serving: {lines}")
 
 
 def test_a_failing_step_says_what_failed_and_exits_non_zero(

@@ -31,6 +31,7 @@ from settlement.demo.running import (
     demo_settings,
     fresh_folder,
     local_chain,
+    refuse_unsafe,
     serving,
 )
 from settlement.demo.story import Story
@@ -75,6 +76,7 @@ def play(
     options: DemoOptions,
 ) -> None:
     """Run the whole story; ``StepFailed`` when a step fails (its line already printed)."""
+    refuse_unsafe(settings, options.database)
     found = fixtures_dir(options.fixtures)
     pilot = read_fixture(found, "pilot.json")
     incentives = read_fixture(found, "incentives.json")

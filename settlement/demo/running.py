@@ -41,17 +41,28 @@ class DemoUnavailable(RuntimeError):
     """The demo cannot run here (no anvil, a chain that is not anvil's, ...)."""
 
 
-def demo_settings(settings: Settings, database_url: str, folder: Path) -> Settings:
-    """The service's settings pointed at the demo's database and folder, Pi sandbox on.
+def refuse_unsafe(settings: Settings, name: str) -> None:
+    """Refuse, before anything is dropped, a demo that would touch what is not its own.
 
-    The EVM must be anvil's chain: the demo mints and anchors, which it never does on a real
-    network.
+    The EVM must be anvil's chain (the demo mints and anchors, never on a real network; and
+    production refuses anvil's chain id), and the database it drops must not be the configured
+    one.
     """
     if settings.evm_chain_id != ANVIL_CHAIN_ID:
         raise DemoUnavailable(
             f"the demo runs on a local anvil (chain id {ANVIL_CHAIN_ID}), not chain"
             f" {settings.evm_chain_id}: unset MSC_EVM_CHAIN_ID and MSC_EVM_RPC_URL"
         )
+    configured = settings.database_url
+    if configured is not None and make_url(sqlalchemy_url(configured)).database == name:
+        raise DemoUnavailable(
+            f"--database {name} is MSC_DATABASE_URL's own database: the demo drops and remakes"
+            " its database, so it needs another name"
+        )
+
+
+def demo_settings(settings: Settings, database_url: str, folder: Path) -> Settings:
+    """The service's settings pointed at the demo's database and folder, Pi sandbox on."""
     return settings.model_copy(
         update={"database_url": database_url, "data_dir": folder, "pi_sandbox": True}
     )

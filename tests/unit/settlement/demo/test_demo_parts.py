@@ -17,10 +17,12 @@ from chain.bank.transfer_file import BatchHeader, TransferLine, batch_id_of, wri
 from chain.qris.payload import decode
 from escrow.calendar import WIB, from_us, to_us
 from escrow.periods import period, period_of
+from settlement.config import Settings
 from settlement.demo.checkout import bank_accepts
 from settlement.demo.fixtures import FixturesMissing, fixtures_dir
 from settlement.demo.merchant import sandbox_nmid, static_qris
 from settlement.demo.play import story_start_us
+from settlement.demo.running import DEMO_DATABASE, DemoUnavailable, refuse_unsafe
 
 moments = st.datetimes(
     min_value=datetime(2001, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
@@ -76,3 +78,13 @@ def test_fixtures_are_found_where_named_or_refused(tmp_path: Path) -> None:
     for name in ("pilot.json", "incentives.json"):
         (tmp_path / name).write_text("{}")
     assert fixtures_dir(tmp_path) == tmp_path
+
+
+def test_the_demo_refuses_to_drop_the_configured_database_or_leave_anvil() -> None:
+    server = "postgresql://postgres@127.0.0.1:5432/msc"
+    with pytest.raises(DemoUnavailable, match="own database"):
+        refuse_unsafe(Settings(database_url=server), "msc")
+    with pytest.raises(DemoUnavailable, match="local anvil"):
+        refuse_unsafe(Settings(evm_chain_id=11155111), DEMO_DATABASE)
+    refuse_unsafe(Settings(database_url=server), DEMO_DATABASE)
+    refuse_unsafe(Settings(), DEMO_DATABASE)

@@ -109,9 +109,14 @@ def restore_recursion_limit() -> None:
     sys.setrecursionlimit(recursion_limit_frames)
 
 
-def build_container(settings: Settings, database_url: str) -> Container:
-    """Build the engine, the outbox dispatcher and the rails' adapters from configuration."""
+def build_container(settings: Settings, database_url: str, clock: Clock | None = None) -> Container:
+    """Build the engine, the outbox dispatcher and the rails' adapters from configuration.
+
+    ``clock`` (the system clock unless given) is the one time of requests, the Pi rail, the
+    rates and the in-process sandboxes: ``msc demo`` plays a past month on a ``FixedClock``.
+    """
     restore_recursion_limit()
+    clock = clock or SystemClock()
     engine = make_engine(database_url)
     policy = RetryPolicy(
         attempts_max=settings.outbox_attempts_max,
@@ -122,8 +127,8 @@ def build_container(settings: Settings, database_url: str) -> Container:
     evm = EvmSenderOnFirstUse(settings, engine)
     register_evm(dispatcher, evm)
     register_tlog(dispatcher, settings)
-    rates = build_rates(settings, None, engine)
-    pi, pi_sandbox_app = build_pi(settings, rates.panel)
+    rates = build_rates(settings, clock, engine)
+    pi, pi_sandbox_app = build_pi(settings, rates.panel, clock)
     register_pi(dispatcher, pi)
     register_stellar_anchor(dispatcher, settings, pi)
     qris_adapters, midtrans_sandbox = build_qris(settings)
@@ -146,6 +151,7 @@ def build_container(settings: Settings, database_url: str) -> Container:
             _rates_poll_job(engine, rates.panel, settings),
             _reserve_job(settings, engine, rates.panel),
         ),
+        clock=clock,
     )
 
 
@@ -367,9 +373,11 @@ def _pi_signer(settings: Settings) -> Keypair | None:
     return None
 
 
-def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps, ASGIApp | None]:
+def build_pi(
+    settings: Settings, rates: RatePanel | None = None, clock: Clock | None = None
+) -> tuple[PiDeps, ASGIApp | None]:
     """The Pi use cases' dependencies (``rates`` requotes a late conversion receipt), and the
-    sandbox ASGI app when MSC_PI_SANDBOX is on."""
+    sandbox ASGI app when MSC_PI_SANDBOX is on; both on ``clock`` (the system's unless given)."""
     import httpx
 
     from chain.pi.horizon import HorizonClient
@@ -389,6 +397,7 @@ def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps
             app_address=address,
             base_url=PI_SANDBOX_BASE_URL,
             network_passphrase=str(settings.pi_network),
+            clock=clock,
         )
         anchor_account = stellar_anchor_signer(settings)
         if anchor_account is not None:
@@ -407,6 +416,7 @@ def build_pi(settings: Settings, rates: RatePanel | None = None) -> tuple[PiDeps
         signer=signer,
         a2u_expiry_margin_s=settings.pi_a2u_expiry_margin_s,
         rates=rates,
+        clock=clock or SystemClock(),
     )
     return deps, sandbox_app
 

@@ -35,8 +35,11 @@ class DatabaseNotFound(LookupError):
 
 
 @contextmanager
-def running_database(settings: Settings, *, create: bool = True) -> Iterator[str]:
-    """The configured database URL, or an embedded PostgreSQL in ``data_dir/pg`` while in use.
+def running_database(
+    settings: Settings, *, create: bool = True, folder: str = "pg"
+) -> Iterator[str]:
+    """The configured database URL, or an embedded PostgreSQL in ``data_dir/<folder>`` while in
+    use (``msc demo`` keeps its own server in ``demo-pg``, away from the service's data).
 
     Without ``create`` a missing data directory is refused rather than initialised: a command
     run with the wrong folder or ``MSC_DATA_DIR`` must not act on a new, empty database.
@@ -44,7 +47,7 @@ def running_database(settings: Settings, *, create: bool = True) -> Iterator[str
     if settings.database_url is not None:
         yield settings.database_url
         return
-    pgdata = settings.data_dir / "pg"
+    pgdata = settings.data_dir / folder
     if not create and not pgdata.is_dir():
         raise DatabaseNotFound(
             f"no database at {pgdata.resolve()}: run `msc serve` (scripts/run) once to create"

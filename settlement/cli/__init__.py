@@ -13,6 +13,7 @@ from settlement.cli import (
     check,
     checkout,
     conversion,
+    demo,
     fund,
     ledger,
     merchant,
@@ -73,6 +74,7 @@ def one_shot_logging(
 
 
 app.command("check")(check.check)
+app.command("demo")(demo.demo)
 app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")

@@ -112,8 +112,9 @@ MONEY_MOVING_COMMANDS = frozenset(
 """Commands that create, post, void or send money, or grant or withdraw the right to (mint,
 be paid as a merchant, hold an API key): each takes a required ``--by``. The CLI contract test
 checks every one of them."""
-SERVICE_COMMANDS = frozenset({"serve", "worker", "beat", "chain node"})
-"""Long-running processes: they print no result (their logs are JSON lines), so no ``--output``."""
+SERVICE_COMMANDS = frozenset({"serve", "worker", "beat", "chain node", "demo"})
+"""Long-running processes: they print no result (their logs are JSON lines), so no ``--output``;
+and ``msc demo``, which prints its story for a person (and may keep serving)."""
 
 
 def emit(result: object, output: Output, text: Callable[[Any], str] | None = None) -> None:

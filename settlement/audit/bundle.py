@@ -7,9 +7,9 @@ Every reader here refuses what it does not expect with ``BundleError`` naming th
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -46,6 +46,9 @@ line_bytes_max = 4096
 """No leaf comes near this; a longer line is refused before it is parsed."""
 json_file_bytes_max = 1 << 20
 """manifest.json, signatures.json and anchors.json are small documents."""
+read_chunk_bytes = 1 << 20
+"""A JSONL file is streamed in reads of this size (a few thousand lines), never held whole."""
+"""manifest.json, signatures.json and anchors.json are small documents."""
 
 WIB = timezone(timedelta(hours=7))
 """Asia/Jakarta has been UTC+7 without daylight saving since 1964; no tz database needed."""
@@ -57,6 +60,8 @@ DEBIT_NORMAL = frozenset({"asset", "expense"})
 TOTALS = ("credits_pending", "credits_posted", "debits_pending", "debits_posted")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+"""A UUID as ``str(uuid.UUID(...))`` writes it (the only spelling a leaf may use)."""
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
 EVM_ANCHOR = "evm"
@@ -284,6 +289,45 @@ def read_lines(path: Path, check: str) -> list[bytes]:
     return lines
 
 
+def line_batches(path: Path, check: str) -> Iterator[list[bytes]]:
+    """The lines of a JSONL file as ``read_lines`` gives them, streamed a batch at a time: the
+    file is never held whole, and a line longer than ``line_bytes_max`` is refused before it
+    is parsed (the missing final newline before any line)."""
+    try:
+        with path.open("rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            if size:
+                source.seek(size - 1)
+                if source.read(1) != b"\n":
+                    raise BundleError(check, f"{path.name} does not end with a newline")
+                source.seek(0)
+            number, rest = 0, b""
+            while chunk := source.read(read_chunk_bytes):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                if len(rest) > line_bytes_max or max(map(len, lines), default=0) > line_bytes_max:
+                    too_long = next(
+                        (n for n, line in enumerate(lines, 1) if len(line) > line_bytes_max),
+                        len(lines) + 1,
+                    )
+                    raise BundleError(
+                        check,
+                        f"{path.name} line {number + too_long} is longer than {line_bytes_max}",
+                    )
+                number += len(lines)
+                if lines:
+                    yield lines
+    except OSError as bad:
+        raise BundleError(check, f"cannot read {path.name}: {bad.strerror or bad}") from None
+    if rest:
+        raise BundleError(check, f"{path.name} does not end with a newline")
+
+
+def line_count(path: Path, check: str) -> int:
+    """How many lines ``line_batches`` gives, counted at the speed of reading the file."""
+    return sum(len(batch) for batch in line_batches(path, check))
+
+
 def read_json(path: Path, check: str) -> object:
     """A small JSON document, parsed strictly (no floats, no duplicate keys)."""
     try:
@@ -406,10 +450,6 @@ def _one_of(value: object, allowed: tuple[str, ...], check: str, number: int) ->
 
 def _uuid(value: object, check: str, number: int) -> str:
     text = _text(value, check, number)
-    try:
-        canonical = str(uuid.UUID(text))
-    except ValueError:
-        canonical = ""
-    if canonical != text:
+    if not _UUID.match(text):
         raise BundleError(check, f"line {number}: expected a lower-case UUID")
     return text

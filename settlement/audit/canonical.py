@@ -39,9 +39,34 @@ def parse_canonical(data: bytes) -> object:
     A verifier must hash exactly what it checked; accepting two spellings of one leaf would let a
     bundle carry content its root does not commit to.
     """
+    quick = _parse_canonical_quickly(data)
+    if quick is not _NOT_CANONICAL:
+        return quick
     value = parse_strict(data)
     if canonical_bytes(value) != data:
         raise CanonicalError("not in canonical form (sorted keys, no spaces, UTF-8)")
+    return value
+
+
+_NOT_CANONICAL = object()
+
+
+def _parse_canonical_quickly(data: bytes) -> object:
+    """``data``'s value when it is canonical, decided in C: parsed without a per-object hook and
+    written back. Re-encoding equal to the input is the whole test: a duplicate key, a space or
+    an escape the canonical form does not use would be written back differently, and a document
+    with at most ``nesting_depth_max`` brackets cannot nest deeper. Anything else
+    (``_NOT_CANONICAL``) goes the strict way, which names what is wrong."""
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(text, parse_float=_refuse_float, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return _NOT_CANONICAL
+    written = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    if written != text or text.count("{") + text.count("[") > nesting_depth_max:
+        return _NOT_CANONICAL
     return value
 
 

@@ -49,11 +49,19 @@ _BALANCES_AT = """
            a.debits_pending - coalesce(x.dp, 0) AS debits_pending,
            a.credits_pending - coalesce(x.cp, 0) AS credits_pending
     FROM accounts a LEFT JOIN later x ON x.account_id = a.id
-    WHERE EXISTS (SELECT 1 FROM transfers t WHERE t.debit_account_id = a.id AND t.ts <= :end)
-       OR EXISTS (SELECT 1 FROM transfers t WHERE t.credit_account_id = a.id AND t.ts <= :end)
+    WHERE (SELECT t.debit_account_id = a.id AND t.ts <= :end FROM transfers t
+           WHERE t.debit_account_id >= a.id ORDER BY t.debit_account_id, t.ts LIMIT 1)
+       OR (SELECT t.credit_account_id = a.id AND t.ts <= :end FROM transfers t
+           WHERE t.credit_account_id >= a.id ORDER BY t.credit_account_id, t.ts LIMIT 1)
 """
-"""Each account's totals now, minus what transfers after the month's end changed: only the
-transfers since then are read, not the whole history."""
+"""Each account's totals now (the ledger's running totals), minus what transfers after the
+month's end changed: only the transfers since then are read, not the whole history. Whether an
+account had a transfer by then is whether its first entry in each history index is dated by
+then: one probe of each index, written as a range (``>= a.id``) in the index's order so that
+no other plan can serve it. An ``EXISTS`` there (or ``min(ts)``, or an equality on the account)
+is planned as a walk of the ``ts`` index filtered by account, which reads every transfer for
+each account that has none on that side: with one hot account paying everyone, 49 s of a
+1,000,000 transfer export (decision 0032)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-rows_per_fetch = 5000
+rows_per_fetch = 10_000
 """Transfers are streamed from a server-side cursor in pages of this many rows."""
 
 _MONTH_TRANSFERS = """
-    SELECT t.id, t.ts, d.code AS debit, d.owner AS debit_owner, c.code AS credit,
-           c.owner AS credit_owner, t.amount, t.asset, t.code, t.flags, t.pending_id,
+    SELECT t.id::text, t.ts, d.code AS debit, d.owner AS debit_owner, c.code AS credit,
+           c.owner AS credit_owner, t.amount, t.asset, t.code, t.flags, t.pending_id::text,
            coalesce(p.amount, 0) AS released
     FROM transfers t
     JOIN accounts d ON d.id = t.debit_account_id
@@ -111,21 +111,8 @@ def month_transfers(conn: Connection, start_us: int, end_us: int) -> Iterator[Tr
         {"start": start_us, "end": end_us},
         execution_options={"stream_results": True, "yield_per": rows_per_fetch},
     )
-    for row in result:
-        yield TransferRow(
-            id=str(row.id),
-            ts=int(row.ts),
-            debit=row.debit,
-            debit_owner=row.debit_owner,
-            credit=row.credit,
-            credit_owner=row.credit_owner,
-            amount=int(row.amount),
-            asset=row.asset,
-            code=row.code,
-            flags=int(row.flags),
-            pending_id=None if row.pending_id is None else str(row.pending_id),
-            released=int(row.released),
-        )
+    for fields in result.tuples():
+        yield TransferRow(*fields)
 
 
 def balances_at(conn: Connection, end_us: int) -> list[BalanceRow]:

@@ -142,9 +142,7 @@ def _prove(args: argparse.Namespace) -> int:
         leaf_hash, proof_path = merkle.inclusion_proof_streamed(
             _keeping(b.line_batches(path, "transfers"), args.leaf, leaf), size, args.leaf
         )
-        ok = merkle.verify_inclusion(
-            args.leaf, size, leaf_hash, proof_path, manifest.transfer_root
-        )
+        ok = merkle.verify_inclusion(args.leaf, size, leaf_hash, proof_path, manifest.transfer_root)
         proof = {
             "leaf": leaf[0].decode("utf-8"),
             "leaf_hash": leaf_hash.hex(),

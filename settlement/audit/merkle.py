@@ -189,7 +189,10 @@ def _perfect_root(hashes: Sequence[bytes]) -> bytes:
     level = list(hashes)
     while len(level) > 1:
         pairs = iter(level)
-        level = [_sha256(_NODE + left + right).digest() for left, right in zip(pairs, pairs)]
+        level = [
+            _sha256(_NODE + left + right).digest()
+            for left, right in zip(pairs, pairs, strict=False)  # consecutive pairs, n even
+        ]
     return level[0]
 
 

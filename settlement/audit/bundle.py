@@ -323,11 +323,6 @@ def line_batches(path: Path, check: str) -> Iterator[list[bytes]]:
         raise BundleError(check, f"{path.name} does not end with a newline")
 
 
-def line_count(path: Path, check: str) -> int:
-    """How many lines ``line_batches`` gives, counted at the speed of reading the file."""
-    return sum(len(batch) for batch in line_batches(path, check))
-
-
 def read_json(path: Path, check: str) -> object:
     """A small JSON document, parsed strictly (no floats, no duplicate keys)."""
     try:

@@ -135,13 +135,16 @@ def _prove(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.bundle)
     if args.leaf is not None:
         path = args.bundle / b.TRANSFERS
-        size = b.line_count(path, "transfers")
+        size = manifest.transfer_count
         if not 0 <= args.leaf < size:
             raise BundleError("prove", f"no transfer leaf {args.leaf} among {size}")
         leaf: list[bytes] = []
-        leaf_hash, proof_path = merkle.inclusion_proof_streamed(
-            _keeping(b.line_batches(path, "transfers"), args.leaf, leaf), size, args.leaf
-        )
+        try:
+            leaf_hash, proof_path = merkle.inclusion_proof_streamed(
+                _keeping(b.line_batches(path, "transfers"), args.leaf, leaf), size, args.leaf
+            )
+        except merkle.MerkleError as bad:
+            raise BundleError("transfer_count", f"{bad}: the manifest says {size}") from None
         ok = merkle.verify_inclusion(args.leaf, size, leaf_hash, proof_path, manifest.transfer_root)
         proof = {
             "leaf": leaf[0].decode("utf-8"),

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from settlement.audit import bundle as b
 from settlement.audit import canonical, merkle
-from settlement.audit.bundle import BundleError
+from settlement.audit.bundle import BundleError, TransferLeaf
 from settlement.audit.canonical import CanonicalError
 from settlement.audit.cli import main
+from settlement.audit.export import transfer_line
 from settlement.audit.verify import IdTable
 from tests.unit.audit import builder
 
@@ -201,3 +202,30 @@ def test_prove_streams_to_each_leaf(tmp_path: Path, capsys: pytest.CaptureFixtur
     path.write_bytes(b"".join(line + b"\n" for line in lines[:-1]))
     assert main(["prove", str(tmp_path / PERIOD), "--leaf", "0"]) == 1
     assert capsys.readouterr().out.startswith("FAIL transfer_count: ")
+
+
+leaf_text = st.text(max_size=6)
+leaves = st.builds(
+    TransferLeaf,
+    id=leaf_text,
+    ts=st.integers(-(2**70), 2**70),
+    type=leaf_text,
+    debit=leaf_text,
+    credit=leaf_text,
+    amount=st.one_of(st.integers(), st.booleans()),
+    asset=st.one_of(leaf_text, st.none()),
+    code=leaf_text,
+    pending_id=st.one_of(st.none(), leaf_text, st.integers()),
+    released=st.integers(),
+)
+
+
+@given(leaves)
+def test_the_formatted_transfer_line_is_the_canonical_json(leaf: TransferLeaf) -> None:
+    try:
+        expected = canonical.canonical_bytes(leaf.as_json())
+    except CanonicalError:
+        with pytest.raises(CanonicalError):
+            transfer_line(leaf)
+        return
+    assert transfer_line(leaf) == expected

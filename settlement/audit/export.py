@@ -14,7 +14,6 @@ import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring as _quoted
 from pathlib import Path
 from typing import Any
 
@@ -209,35 +208,6 @@ def _label(code: str, owner: str | None, key: bytes) -> str:
     return account_label(code, owner, key, PUBLIC_OWNERS)
 
 
-_TRANSFER_LINE = (
-    '{"amount":%d,"asset":%s,"code":%s,"credit":%s,"debit":%s,"id":%s,"pending_id":%s,'
-    '"released":%d,"ts":%d,"type":%s}'
-)
-"""A transfer leaf's canonical JSON, its keys in sorted order."""
-
-
-def transfer_line(leaf: TransferLeaf) -> bytes:
-    """``canonical_bytes(leaf.as_json())``, written by one format instead of a walk of a dict
-    (JSON encoding was a third of an export's time); any field not of its plain type goes the
-    general way, which refuses what is not canonical."""
-    fields = (leaf.asset, leaf.code, leaf.credit, leaf.debit, leaf.id, leaf.type)
-    numbers = (leaf.amount, leaf.released, leaf.ts)
-    if set(map(type, fields)) != {str} or set(map(type, numbers)) != {int}:
-        return canonical_bytes(leaf.as_json())
-    pending = leaf.pending_id
-    if pending is not None and type(pending) is not str:
-        return canonical_bytes(leaf.as_json())
-    text = _TRANSFER_LINE % (
-        leaf.amount, _quoted(leaf.asset), _quoted(leaf.code), _quoted(leaf.credit),
-        _quoted(leaf.debit), _quoted(leaf.id), "null" if pending is None else _quoted(pending),
-        leaf.released, leaf.ts, _quoted(leaf.type),
-    )  # fmt: skip
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return canonical_bytes(leaf.as_json())
-
-
 def balance_leaves(rows: Iterable[store.BalanceRow], key: bytes) -> list[BalanceLeaf]:
     """End-of-month balances as published leaves, in increasing order of published name."""
     leaves = sorted(
@@ -277,7 +247,7 @@ def write_bundle(
     with (staging / b.TRANSFERS).open("wb") as out:
         leaves = iter(transfers)
         while batch := list(itertools.islice(leaves, merkle.leaves_per_batch)):
-            lines = [transfer_line(leaf) for leaf in batch]
+            lines = [leaf.line() for leaf in batch]
             out.write(b"\n".join(lines) + b"\n")
             tree.extend(lines)
     lines = [canonical_bytes(leaf.as_json()) for leaf in balances]

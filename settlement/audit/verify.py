@@ -192,7 +192,7 @@ def check_transfers(bundle: Path, manifest: Manifest) -> MonthTransfers:
     for lines in b.line_batches(path, "transfers"):
         for line in lines:
             number += 1
-            leaf = b.transfer_leaf(b.parse_line(line, "transfers", number), number)
+            leaf = b.read_transfer_line(line, number)
             if not last_ts < leaf.ts <= ends:
                 raise BundleError("transfers", f"line {number}: timestamp out of order or period")
             if not seen.add(leaf.id) and _repeated(path, leaf.id, number):

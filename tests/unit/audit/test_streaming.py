@@ -19,7 +19,6 @@ from settlement.audit import canonical, merkle
 from settlement.audit.bundle import BundleError, TransferLeaf
 from settlement.audit.canonical import CanonicalError
 from settlement.audit.cli import main
-from settlement.audit.export import transfer_line
 from settlement.audit.verify import IdTable
 from tests.unit.audit import builder
 
@@ -226,6 +225,36 @@ def test_the_formatted_transfer_line_is_the_canonical_json(leaf: TransferLeaf) -
         expected = canonical.canonical_bytes(leaf.as_json())
     except CanonicalError:
         with pytest.raises(CanonicalError):
-            transfer_line(leaf)
+            leaf.line()
         return
-    assert transfer_line(leaf) == expected
+    assert leaf.line() == expected
+
+
+@given(leaves, st.sampled_from(["", " ", "dup", "float", "escape", "order"]))
+def test_a_transfer_line_is_read_the_quick_way_exactly_as_the_strict_way(
+    leaf: TransferLeaf, spoil: str
+) -> None:
+    try:
+        text = canonical.canonical_bytes(leaf.as_json()).decode()
+    except CanonicalError:
+        return
+    if spoil == " ":
+        text = text.replace(":", ": ", 1)
+    elif spoil == "dup":
+        text = text.replace("{", '{"ts":1,', 1)
+    elif spoil == "float":
+        text = text.replace('"released":', '"released":1.5,"x":', 1)
+    elif spoil == "escape":
+        text = text.replace("a", "\\u0061", 1)
+    elif spoil == "order":
+        fields = list(json.loads(text).items())
+        text = json.dumps(dict(reversed(fields)), separators=(",", ":"), ensure_ascii=False)
+    line = text.encode("utf-8", "surrogatepass")
+    try:
+        expected = b.transfer_leaf(b.parse_line(line, "transfers", 1), 1)
+    except BundleError as refused:
+        with pytest.raises(BundleError) as caught:
+            b.read_transfer_line(line, 1)
+        assert (caught.value.check, caught.value.reason) == (refused.check, refused.reason)
+        return
+    assert b.read_transfer_line(line, 1) == expected

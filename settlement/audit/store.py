@@ -113,7 +113,7 @@ def month_transfers(conn: Connection, start_us: int, end_us: int) -> Iterator[Tr
         execution_options={"stream_results": True, "yield_per": rows_per_fetch},
     )
     make = TransferRow._make
-    for fields in result.tuples():
+    for fields in result:
         yield make(fields)
 
 

@@ -335,7 +335,8 @@ def line_batches(path: Path, check: str) -> Iterator[list[bytes]]:
                 source.seek(0)
             number, rest = 0, b""
             while chunk := source.read(read_chunk_bytes):
-                lines = (rest + chunk).split(b"\n")
+                lines = chunk.split(b"\n")
+                lines[0] = rest + lines[0]
                 rest = lines.pop()
                 if len(rest) > line_bytes_max or max(map(len, lines), default=0) > line_bytes_max:
                     too_long = next(

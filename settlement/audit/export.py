@@ -106,13 +106,15 @@ def export_period(
         starts, ends = b.period_range_us(name)
         deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
         balances = balance_leaves(store.balances_at(conn, ends), key)
+        leaves: Iterable[TransferLeaf] = (
+            transfer_leaf(row, key) for row in store.month_transfers(conn, starts, ends)
+        )
+        if previous is None:  # only a first month's balances are checked against its transfers
+            leaves = _tracked(leaves, deltas)
         manifest = write_bundle(
             staging,
             name,
-            _tracked(
-                (transfer_leaf(row, key) for row in store.month_transfers(conn, starts, ends)),
-                deltas,
-            ),
+            leaves,
             balances,
             officers,
             version,

@@ -22,7 +22,6 @@ from escrow.refusals import Refusal
 from settlement.audit import bundle as b
 from settlement.audit.bundle import Anchor, EvmAnchor
 from settlement.audit.verify import TrustRoot, read_manifest, verify_bundle
-from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.unit_of_work import UnitOfWork
 
 ANCHOR_KIND = "evm.anchor"
@@ -117,6 +116,10 @@ def request_anchor(
         raise AnchorRefused(f"{period} was recorded with digest {digest}, the bundle has {signed}")
     if previous_period is not None and load_request(conn, previous_period, chain_id) is None:
         raise AnchorRefused(f"anchor {previous_period} first: anchors chain like the digests")
+    # Imported here: the deployment reads chain.evm, which imports web3 (0.6 s and 93 MB that
+    # an export, which writes anchors.json from the database, does not need).
+    from settlement.evm.deployment import DeploymentMissingError, load_deployment
+
     try:
         contract = load_deployment(conn, chain_id).anchor
     except DeploymentMissingError as missing:

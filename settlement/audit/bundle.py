@@ -7,11 +7,13 @@ Every reader here refuses what it does not expect with ``BundleError`` naming th
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
-import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from json.encoder import encode_basestring as _quoted
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,9 @@ line_bytes_max = 4096
 """No leaf comes near this; a longer line is refused before it is parsed."""
 json_file_bytes_max = 1 << 20
 """manifest.json, signatures.json and anchors.json are small documents."""
+read_chunk_bytes = 1 << 20
+"""A JSONL file is streamed in reads of this size (a few thousand lines), never held whole."""
+"""manifest.json, signatures.json and anchors.json are small documents."""
 
 WIB = timezone(timedelta(hours=7))
 """Asia/Jakarta has been UTC+7 without daylight saving since 1964; no tz database needed."""
@@ -57,6 +62,8 @@ DEBIT_NORMAL = frozenset({"asset", "expense"})
 TOTALS = ("credits_pending", "credits_posted", "debits_pending", "debits_posted")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+"""A UUID as ``str(uuid.UUID(...))`` writes it (the only spelling a leaf may use)."""
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
 EVM_ANCHOR = "evm"
@@ -105,6 +112,36 @@ class TransferLeaf:
             "ts": self.ts,
             "type": self.type,
         }
+
+    def line(self) -> bytes:
+        """``canonical_bytes(self.as_json())``, written by one format instead of a walk of a
+        dict (the exporter writes, and the verifier compares, a month's lines by the million);
+        a field not of its plain type goes the general way, which refuses what is not
+        canonical."""
+        texts = (self.asset, self.code, self.credit, self.debit, self.id, self.type)
+        pending = self.pending_id
+        if (
+            set(map(type, texts)) != {str}
+            or set(map(type, (self.amount, self.released, self.ts))) != {int}
+            or (pending is not None and type(pending) is not str)
+        ):
+            return canonical_bytes(self.as_json())
+        text = _TRANSFER_LINE % (
+            self.amount, _quoted(self.asset), _quoted(self.code), _quoted(self.credit),
+            _quoted(self.debit), _quoted(self.id), "null" if pending is None else _quoted(pending),
+            self.released, self.ts, _quoted(self.type),
+        )  # fmt: skip
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            return canonical_bytes(self.as_json())
+
+
+_TRANSFER_LINE = (
+    '{"amount":%d,"asset":%s,"code":%s,"credit":%s,"debit":%s,"id":%s,"pending_id":%s,'
+    '"released":%d,"ts":%d,"type":%s}'
+)
+"""A transfer leaf's canonical JSON: its keys in sorted order, strings as ``json`` writes them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +384,41 @@ def read_lines(path: Path, check: str) -> list[bytes]:
     return lines
 
 
+def line_batches(path: Path, check: str) -> Iterator[list[bytes]]:
+    """The lines of a JSONL file as ``read_lines`` gives them, streamed a batch at a time: the
+    file is never held whole, and a line longer than ``line_bytes_max`` is refused before it
+    is parsed (the missing final newline before any line)."""
+    try:
+        with path.open("rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            if size:
+                source.seek(size - 1)
+                if source.read(1) != b"\n":
+                    raise BundleError(check, f"{path.name} does not end with a newline")
+                source.seek(0)
+            number, rest = 0, b""
+            while chunk := source.read(read_chunk_bytes):
+                lines = chunk.split(b"\n")
+                lines[0] = rest + lines[0]
+                rest = lines.pop()
+                if len(rest) > line_bytes_max or max(map(len, lines), default=0) > line_bytes_max:
+                    too_long = next(
+                        (n for n, line in enumerate(lines, 1) if len(line) > line_bytes_max),
+                        len(lines) + 1,
+                    )
+                    raise BundleError(
+                        check,
+                        f"{path.name} line {number + too_long} is longer than {line_bytes_max}",
+                    )
+                number += len(lines)
+                if lines:
+                    yield lines
+    except OSError as bad:
+        raise BundleError(check, f"cannot read {path.name}: {bad.strerror or bad}") from None
+    if rest:
+        raise BundleError(check, f"{path.name} does not end with a newline")
+
+
 def read_json(path: Path, check: str) -> object:
     """A small JSON document, parsed strictly (no floats, no duplicate keys)."""
     try:
@@ -366,10 +438,76 @@ def parse_line(line: bytes, check: str, number: int) -> dict[str, Any]:
     return value
 
 
+def read_transfer_line(line: bytes, number: int) -> TransferLeaf:
+    """``transfer_leaf(parse_line(line, "transfers", number), number)``, the quick way when the
+    line is a plain leaf: parsed in C and compared with the leaf's own canonical line (equal
+    bytes are the canonical check: a repeated key, a space or an escape would differ); any
+    other line goes the strict way, which names what is wrong."""
+    try:
+        value, end = _DECODER.raw_decode(line.decode("utf-8"))
+    except (ValueError, RecursionError):
+        value, end = None, -1
+    leaf = _plain_transfer_leaf(value) if type(value) is dict else None
+    if leaf is None or end != len(line) or leaf.line() != line:
+        return transfer_leaf(parse_line(line, "transfers", number), number)
+    _check_transfer_rules(leaf, number)
+    return leaf
+
+
+def _not_plain(text: str) -> None:
+    raise ValueError(f"{text} is in no plain leaf")
+
+
+_DECODER = json.JSONDecoder(parse_float=_not_plain, parse_constant=_not_plain)
+"""The quick reader's parser: a float or a constant sends the line the strict way."""
+
+
 def transfer_leaf(value: Mapping[str, Any], number: int) -> TransferLeaf:
     """Read and check one transfer leaf (line ``number``)."""
+    leaf = _plain_transfer_leaf(value) or _transfer_leaf_checked(value, number)
+    _check_transfer_rules(leaf, number)
+    return leaf
+
+
+_TRANSFER_FIELDS = frozenset(TransferLeaf.__slots__)
+_TRANSFER_TYPE_NAMES = frozenset(TRANSFER_TYPES.values())
+
+
+def _plain_transfer_leaf(value: Mapping[str, Any]) -> TransferLeaf | None:
+    """The leaf when every field is as ``_transfer_leaf_checked`` requires, tested in one
+    expression (a month's lines are read by the million); None sends it the long way, which
+    names the field that is wrong."""
+    if value.keys() != _TRANSFER_FIELDS:
+        return None
+    ts, amount, released = value["ts"], value["amount"], value["released"]
+    texts = (value["debit"], value["credit"], value["asset"], value["code"])
+    pending_id = value["pending_id"]
+    plain = (
+        type(ts) is int
+        and ts >= 0
+        and type(amount) is int
+        and amount >= 1
+        and type(released) is int
+        and released >= 0
+        and set(map(type, texts)) == {str}
+        and all(texts)
+        and type(value["type"]) is str
+        and value["type"] in _TRANSFER_TYPE_NAMES
+        and type(value["id"]) is str
+        and _UUID.match(value["id"]) is not None
+        and (pending_id is None or (type(pending_id) is str and _UUID.match(pending_id)))
+    )
+    if not plain:
+        return None
+    return TransferLeaf(
+        value["id"], ts, value["type"], texts[0], texts[1], amount, texts[2], texts[3],
+        pending_id, released,
+    )  # fmt: skip
+
+
+def _transfer_leaf_checked(value: Mapping[str, Any], number: int) -> TransferLeaf:
     fields = _fields(value, TransferLeaf.__slots__, "transfers", number)
-    leaf = TransferLeaf(
+    return TransferLeaf(
         id=_uuid(fields["id"], "transfers", number),
         ts=_int(fields["ts"], "transfers", number, 0),
         type=_one_of(fields["type"], tuple(TRANSFER_TYPES.values()), "transfers", number),
@@ -383,8 +521,6 @@ def transfer_leaf(value: Mapping[str, Any], number: int) -> TransferLeaf:
         else _uuid(fields["pending_id"], "transfers", number),
         released=_int(fields["released"], "transfers", number, 0),
     )
-    _check_transfer_rules(leaf, number)
-    return leaf
 
 
 def balance_leaf(value: Mapping[str, Any], number: int) -> BalanceLeaf:
@@ -469,10 +605,6 @@ def _one_of(value: object, allowed: tuple[str, ...], check: str, number: int) ->
 
 def _uuid(value: object, check: str, number: int) -> str:
     text = _text(value, check, number)
-    try:
-        canonical = str(uuid.UUID(text))
-    except ValueError:
-        canonical = ""
-    if canonical != text:
+    if not _UUID.match(text):
         raise BundleError(check, f"line {number}: expected a lower-case UUID")
     return text

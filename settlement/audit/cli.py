@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from settlement.audit import bundle as b
@@ -178,21 +178,25 @@ def _verify(args: argparse.Namespace) -> int:
 def _prove(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.bundle)
     if args.leaf is not None:
-        lines = b.read_lines(args.bundle / b.TRANSFERS, "transfers")
-        if not 0 <= args.leaf < len(lines):
-            raise BundleError("prove", f"no transfer leaf {args.leaf} among {len(lines)}")
-        hashes = [merkle.leaf_hash(line) for line in lines]
-        path = merkle.inclusion_proof(hashes, args.leaf)
-        ok = merkle.verify_inclusion(
-            args.leaf, len(lines), hashes[args.leaf], path, manifest.transfer_root
-        )
+        path = args.bundle / b.TRANSFERS
+        size = manifest.transfer_count
+        if not 0 <= args.leaf < size:
+            raise BundleError("prove", f"no transfer leaf {args.leaf} among {size}")
+        leaf: list[bytes] = []
+        try:
+            leaf_hash, proof_path = merkle.inclusion_proof_streamed(
+                _keeping(b.line_batches(path, "transfers"), args.leaf, leaf), size, args.leaf
+            )
+        except merkle.MerkleError as bad:
+            raise BundleError("transfer_count", f"{bad}: the manifest says {size}") from None
+        ok = merkle.verify_inclusion(args.leaf, size, leaf_hash, proof_path, manifest.transfer_root)
         proof = {
-            "leaf": lines[args.leaf].decode("utf-8"),
-            "leaf_hash": hashes[args.leaf].hex(),
+            "leaf": leaf[0].decode("utf-8"),
+            "leaf_hash": leaf_hash.hex(),
             "leaf_index": args.leaf,
-            "path": [node.hex() for node in path],
+            "path": [node.hex() for node in proof_path],
             "root": manifest.transfer_root.hex(),
-            "tree_size": len(lines),
+            "tree_size": size,
         }
     else:
         leaves = read_balances(args.bundle, "balances")
@@ -217,6 +221,18 @@ def _prove(args: argparse.Namespace) -> int:
         raise BundleError("prove", "the inclusion proof does not lead to the manifest's root")
     _say("inclusion proof verified")
     return EXIT_OK
+
+
+def _keeping(
+    batches: Iterator[list[bytes]], index: int, kept: list[bytes]
+) -> Iterator[list[bytes]]:
+    """The batches, unchanged, line ``index`` (0-based) appended to ``kept`` on the way."""
+    seen = 0
+    for lines in batches:
+        if seen <= index < seen + len(lines):
+            kept.append(lines[index - seen])
+        seen += len(lines)
+        yield lines
 
 
 def _say(text: str, err: bool = False) -> None:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
-rows_per_fetch = 5000
+rows_per_fetch = 10_000
 """Transfers are streamed from a server-side cursor in pages of this many rows."""
 
 _MONTH_TRANSFERS = """
-    SELECT t.id, t.ts, d.code AS debit, d.owner AS debit_owner, c.code AS credit,
-           c.owner AS credit_owner, t.amount, t.asset, t.code, t.flags, t.pending_id,
+    SELECT t.id::text, t.ts, d.code AS debit, d.owner AS debit_owner, c.code AS credit,
+           c.owner AS credit_owner, t.amount, t.asset, t.code, t.flags, t.pending_id::text,
            coalesce(p.amount, 0) AS released
     FROM transfers t
     JOIN accounts d ON d.id = t.debit_account_id
@@ -49,16 +50,24 @@ _BALANCES_AT = """
            a.debits_pending - coalesce(x.dp, 0) AS debits_pending,
            a.credits_pending - coalesce(x.cp, 0) AS credits_pending
     FROM accounts a LEFT JOIN later x ON x.account_id = a.id
-    WHERE EXISTS (SELECT 1 FROM transfers t WHERE t.debit_account_id = a.id AND t.ts <= :end)
-       OR EXISTS (SELECT 1 FROM transfers t WHERE t.credit_account_id = a.id AND t.ts <= :end)
+    WHERE (SELECT t.debit_account_id = a.id AND t.ts <= :end FROM transfers t
+           WHERE t.debit_account_id >= a.id ORDER BY t.debit_account_id, t.ts LIMIT 1)
+       OR (SELECT t.credit_account_id = a.id AND t.ts <= :end FROM transfers t
+           WHERE t.credit_account_id >= a.id ORDER BY t.credit_account_id, t.ts LIMIT 1)
 """
-"""Each account's totals now, minus what transfers after the month's end changed: only the
-transfers since then are read, not the whole history."""
+"""Each account's totals now (the ledger's running totals), minus what transfers after the
+month's end changed: only the transfers since then are read, not the whole history. Whether an
+account had a transfer by then is whether its first entry in each history index is dated by
+then: one probe of each index, written as a range (``>= a.id``) in the index's order so that
+no other plan can serve it. An ``EXISTS`` there (or ``min(ts)``, or an equality on the account)
+is planned as a walk of the ``ts`` index filtered by account, which reads every transfer for
+each account that has none on that side: with one hot account paying everyone, 49 s of a
+1,000,000 transfer export (decision 0032)."""
 
 
-@dataclass(frozen=True, slots=True)
-class TransferRow:
-    """A transfer with its accounts' codes and owners, and the pending amount it resolves."""
+class TransferRow(NamedTuple):
+    """A transfer with its accounts' codes and owners, and the pending amount it resolves (a
+    tuple: a month's million are made from the cursor's rows as they come)."""
 
     id: str
     ts: int
@@ -103,21 +112,9 @@ def month_transfers(conn: Connection, start_us: int, end_us: int) -> Iterator[Tr
         {"start": start_us, "end": end_us},
         execution_options={"stream_results": True, "yield_per": rows_per_fetch},
     )
-    for row in result:
-        yield TransferRow(
-            id=str(row.id),
-            ts=int(row.ts),
-            debit=row.debit,
-            debit_owner=row.debit_owner,
-            credit=row.credit,
-            credit_owner=row.credit_owner,
-            amount=int(row.amount),
-            asset=row.asset,
-            code=row.code,
-            flags=int(row.flags),
-            pending_id=None if row.pending_id is None else str(row.pending_id),
-            released=int(row.released),
-        )
+    make = TransferRow._make
+    for fields in result:
+        yield make(fields)
 
 
 def balances_at(conn: Connection, end_us: int) -> list[BalanceRow]:

@@ -9,6 +9,8 @@ contract and publisher, never from anchors.json's own word.
 
 from __future__ import annotations
 
+import json
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -143,8 +145,8 @@ def verify_bundle(
     manifest = read_manifest(bundle)
     done.append(f"manifest: period {manifest.period}")
     transfers = check_transfers(bundle, manifest)
-    done.append(f"transfer_root: {len(transfers)} transfers")
-    deltas, assets = check_double_entry(transfers)
+    done.append(f"transfer_root: {transfers.count} transfers")
+    deltas, assets = transfers.double_entry.result()
     done.append(f"double_entry: {len(assets)} accounts balanced per asset")
     balances = check_balances(bundle, manifest)
     done.append(f"balance_root: {len(balances)} accounts, totals per asset")
@@ -201,29 +203,168 @@ def read_manifest(bundle: Path) -> Manifest:
     )
 
 
-def check_transfers(bundle: Path, manifest: Manifest) -> list[TransferLeaf]:
-    """Recompute the transfer tree: count, root, ids unique, timestamps increasing in the month."""
-    lines = b.read_lines(bundle / b.TRANSFERS, "transfers")
+@dataclass(frozen=True, slots=True)
+class MonthTransfers:
+    """What the transfer checks leave for the others: the count and the month's double entry
+    (read from the stream of leaves, which is not kept)."""
+
+    count: int
+    double_entry: DoubleEntry
+
+
+def check_transfers(bundle: Path, manifest: Manifest) -> MonthTransfers:
+    """Recompute the transfer tree: count, root, ids unique, timestamps increasing in the month.
+
+    Streamed (a batch of lines at a time, O(log n) for the tree): memory does not grow with the
+    month, except by the ids' table (``IdTable``, 16 bytes a transfer)."""
+    path = bundle / b.TRANSFERS
     starts, ends = b.period_range_us(manifest.period)
-    leaves: list[TransferLeaf] = []
-    seen: set[str] = set()
-    last_ts = starts - 1
-    for number, line in enumerate(lines, 1):
-        leaf = b.transfer_leaf(b.parse_line(line, "transfers", number), number)
-        if not last_ts < leaf.ts <= ends:
-            raise BundleError("transfers", f"line {number}: timestamp out of order or period")
-        if leaf.id in seen:
-            raise BundleError("transfers", f"line {number}: transfer id repeated")
-        seen.add(leaf.id)
-        last_ts = leaf.ts
-        leaves.append(leaf)
-    if len(leaves) != manifest.transfer_count:
+    tree = merkle.CompactRange()
+    entries = DoubleEntry()
+    seen = IdTable(min(manifest.transfer_count, _size(path) // transfer_line_bytes_min + 1))
+    last_ts, number = starts - 1, 0
+    for lines in b.line_batches(path, "transfers"):
+        for line in lines:
+            number += 1
+            leaf = b.read_transfer_line(line, number)
+            if not last_ts < leaf.ts <= ends:
+                raise BundleError("transfers", f"line {number}: timestamp out of order or period")
+            if not seen.add(leaf.id) and _repeated(path, leaf.id, number):
+                raise BundleError("transfers", f"line {number}: transfer id repeated")
+            last_ts = leaf.ts
+            entries.add(leaf, number)
+        tree.extend(lines)
+    if number != manifest.transfer_count:
         raise BundleError(
-            "transfer_count", f"{len(leaves)} lines, manifest says {manifest.transfer_count}"
+            "transfer_count", f"{number} lines, manifest says {manifest.transfer_count}"
         )
-    if merkle.root(lines) != manifest.transfer_root:
+    if tree.root() != manifest.transfer_root:
         raise BundleError("transfer_root", "the transfers do not hash to the manifest's root")
-    return leaves
+    return MonthTransfers(number, entries)
+
+
+class IdTable:
+    """The transfer ids seen so far, as 64-bit keyed hashes (Python's ``hash`` of a str is
+    SipHash under a secret drawn for each process) in an open-addressing table of machine
+    words: 16 bytes an id where a set of the ids' strings takes about 120. A hash seen before
+    is only a candidate repeat; the caller confirms it against the ids themselves."""
+
+    __slots__ = ("_count", "_mask", "_table")
+
+    def __init__(self, expected: int) -> None:
+        self._count = 0
+        self._mask = _capacity(expected) - 1
+        self._table = array("q", bytes(8 * (self._mask + 1)))
+
+    def add(self, key: str) -> bool:
+        """Record ``key``; False when its hash was recorded already."""
+        hashed = hash(key) or -1  # 0 marks an empty slot; no str hashes to -1
+        table, mask = self._table, self._mask
+        slot = hashed & mask
+        while True:
+            held = table[slot]
+            if held == 0:
+                break
+            if held == hashed:
+                return False
+            slot = (slot + 1) & mask
+        table[slot] = hashed
+        self._count += 1
+        if 2 * self._count > mask:
+            self._grow()
+        return True
+
+    def _grow(self) -> None:
+        held = [value for value in self._table if value]
+        self._mask = 2 * self._mask + 1
+        self._table = array("q", bytes(8 * (self._mask + 1)))
+        self._count = 0
+        for hashed in held:
+            slot = hashed & self._mask
+            while self._table[slot]:
+                slot = (slot + 1) & self._mask
+            self._table[slot] = hashed
+            self._count += 1
+
+
+transfer_line_bytes_min = 128
+"""No transfer leaf is shorter (its field names alone take more): the ids' table is sized for
+the manifest's count but never for more lines than the file can hold, so that a forged count
+cannot make the verifier allocate more than its lines need (the table grows if it fills)."""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _capacity(expected: int) -> int:
+    """The smallest power of two at least twice ``expected`` (a table at most half full)."""
+    return 1 << max(4, (2 * expected).bit_length())
+
+
+def _repeated(path: Path, transfer_id: str, number: int) -> bool:
+    """Whether a line before ``number`` holds ``transfer_id`` (they were checked already): the
+    exact test behind ``IdTable``'s candidate, reading the file again (a real repeat fails the
+    bundle; a collision of two 64-bit hashes is as rare as 2^-64 a pair)."""
+    earlier = 0
+    for lines in b.line_batches(path, "transfers"):
+        for line in lines:
+            earlier += 1
+            if earlier >= number:
+                return False
+            if json.loads(line)["id"] == transfer_id:
+                return True
+    return False
+
+
+class DoubleEntry:
+    """Per account the month's change of each total, and each account's asset, added up a
+    transfer at a time; ``result`` checks the double entry per asset.
+
+    A transfer naming an account of another asset is remembered, not raised at once, so that
+    the transfer root is still checked first (the order the checks have always failed in)."""
+
+    __slots__ = ("_assets", "_deltas", "_failure")
+
+    def __init__(self) -> None:
+        self._deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
+        self._assets: dict[str, str] = {}
+        self._failure: BundleError | None = None
+
+    def add(self, leaf: TransferLeaf, number: int) -> None:
+        """Add transfer ``number``'s effects to its accounts."""
+        if self._failure is not None:
+            return
+        assets = self._assets
+        for account in (leaf.debit, leaf.credit):
+            if assets.setdefault(account, leaf.asset) != leaf.asset:
+                self._failure = BundleError(
+                    "double_entry", f"line {number}: {account} holds {assets[account]}"
+                )
+                return
+        deltas = self._deltas
+        for account, total, change in effects(leaf):
+            deltas[account][total] += change
+
+    def result(self) -> tuple[Totals, dict[str, str]]:
+        """The deltas and assets, once the month's debits equal its credits per asset, posted
+        and pending alike (each account holds one asset)."""
+        if self._failure is not None:
+            raise self._failure
+        per_asset: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
+        for account, month in self._deltas.items():
+            for total, value in month.items():
+                per_asset[self._assets[account]][total] += value
+        for asset, sums in sorted(per_asset.items()):
+            if (
+                sums["debits_posted"] != sums["credits_posted"]
+                or sums["debits_pending"] != sums["credits_pending"]
+            ):
+                raise BundleError("double_entry", f"{asset}: debits and credits differ")
+        return dict(self._deltas), self._assets
 
 
 def check_double_entry(transfers: Iterable[TransferLeaf]) -> tuple[Totals, dict[str, str]]:
@@ -232,27 +373,10 @@ def check_double_entry(transfers: Iterable[TransferLeaf]) -> tuple[Totals, dict[
     Double entry per asset: each account holds one asset, and the month's debits equal its
     credits, posted and pending alike.
     """
-    deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
-    assets: dict[str, str] = {}
+    entries = DoubleEntry()
     for number, leaf in enumerate(transfers, 1):
-        for account in (leaf.debit, leaf.credit):
-            if assets.setdefault(account, leaf.asset) != leaf.asset:
-                raise BundleError(
-                    "double_entry", f"line {number}: {account} holds {assets[account]}"
-                )
-        for account, total, change in effects(leaf):
-            deltas[account][total] += change
-    per_asset: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
-    for account, month in deltas.items():
-        for total, value in month.items():
-            per_asset[assets[account]][total] += value
-    for asset, sums in sorted(per_asset.items()):
-        if (
-            sums["debits_posted"] != sums["credits_posted"]
-            or sums["debits_pending"] != sums["credits_pending"]
-        ):
-            raise BundleError("double_entry", f"{asset}: debits and credits differ")
-    return dict(deltas), assets
+        entries.add(leaf, number)
+    return entries.result()
 
 
 def effects(leaf: TransferLeaf) -> list[tuple[str, str, int]]:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from escrow.errors import InvariantViolation
 from escrow.periods import period as ledger_period
 from settlement.audit import bundle as b
-from settlement.audit import merkle, store
+from settlement.audit import governance_log, merkle, store
 from settlement.audit.anchor import anchored, write_anchors
 from settlement.audit.bundle import BalanceLeaf, BundleError, TransferLeaf
 from settlement.audit.canonical import CanonicalError, account_label, canonical_bytes
@@ -30,7 +30,7 @@ from settlement.audit.verify import (
     Totals,
     balances_follow,
     effects,
-    read_rotation,
+    read_changes,
     reserves,
     rotated,
 )
@@ -44,8 +44,9 @@ GOVERNANCE_NOTE = (
     "no governance log exists yet: governance.jsonl is empty and its root is the empty tree's"
 )
 ROTATIONS_NOTE = (
-    "governance.jsonl holds the month's officers.rotate entries, each signed by the threshold"
-    " of the officer set it replaces; no other proposals are published yet"
+    "governance.jsonl holds the month's governance log (decision 0030): proposals, signatures"
+    " and executions, and officers.rotate entries; each officer change is signed by the"
+    " threshold of the officer set it replaces"
 )
 
 
@@ -88,7 +89,7 @@ def export_period(
         raise InvariantViolation("the bundle's WIB month differs from the ledger's")
     closed_count = store.closed_transfer_count(conn, name)
     if closed_count is None:
-        raise ExportRefused(f"{name} is not closed: close it first (msc period close)")
+        raise ExportRefused(f"{name} is not closed: close it first (a period.close proposal: msc treasury propose)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportRefused(f"{out} exists and is not an empty directory")
     previous = store.latest_digest_before(conn, name)
@@ -146,13 +147,18 @@ def check_officers_change(
     """Refuse officers that differ from the previous month's unless the ``governance`` entries
     (``officers.rotate``, signed by the set each replaces) lead from those to these."""
     try:
-        rotations = [read_rotation(entry, n) for n, entry in enumerate(governance, 1)]
+        rotations = read_changes(governance)
         recorded = None if previous is None else store.recorded_manifest(conn, previous[0])
         if previous is None or recorded is None:
-            if rotations:
-                raise ExportRefused(f"{name} is a first month: no earlier officers to rotate")
-            return
-        before = b.officer_set(json.loads(recorded).get("signing"), "previous")
+            first = [r for r in rotations if isinstance(r, governance_log.Entry)]
+            genesis = governance_log.genesis_set(first)
+            if genesis is None:
+                if rotations:
+                    raise ExportRefused(f"{name} is a first month: no earlier officers to rotate")
+                return
+            before = genesis
+        else:
+            before = b.officer_set(json.loads(recorded).get("signing"), "previous")
         after = rotated(before, rotations, name)
     except BundleError as bad:
         raise ExportRefused(f"governance: {bad}") from None

@@ -46,7 +46,7 @@ def month_books(conn: Connection, month: str, now_us: int) -> MonthBooks:
     start, following = parse_month(month, now_us)
     closed = store.closed_transfer_count(conn, month)
     if closed is None:
-        raise BooksRefused(f"{month} is not closed: close it first (msc period close)")
+        raise BooksRefused(f"{month} is not closed: close it first (a period.close proposal: msc treasury propose)")
     end = following - 1
     at_end = store.balances_at(conn, end)
     before = store.balances_at(conn, start - 1)

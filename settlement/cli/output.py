@@ -88,7 +88,6 @@ MONEY_MOVING_COMMANDS = frozenset(
         "msc withdraw",
         "fund contribute",
         "fund decide",
-        "period close",
         "outbox requeue",
         "audit anchor",
         "checkout create",

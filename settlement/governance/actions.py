@@ -1,0 +1,163 @@
+"""The governed actions: what each proposal ``action`` checks and does when executed.
+
+An action's params are checked when the proposal is made (so officers never sign one that
+cannot run) and again, with the state then, when it executes. ``perform`` calls the use case
+that did the work before governance (its ``by`` is the executing proposal), inside the
+transaction that records the execution. Officer actions change the officer set and are
+performed by ``settlement.governance.treasury`` itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from escrow.money import IDR
+from settlement import parameters
+from settlement.audit import governance_log as g
+from settlement.fund import claims
+from settlement.governance.errors import GovernanceRefused
+from settlement.rates.firm import amount_units
+from settlement.rates.readings import enter_treasury_rate, treasury_valid_s_max
+from settlement.unit_of_work import UnitOfWork
+
+Params = Mapping[str, Any]
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One governed action: its meaning, its params' check, and what executing it does."""
+
+    name: str
+    meaning: str
+    check: Callable[[Params], None]
+    perform: Callable[[UnitOfWork, Params, str], dict[str, Any]]
+
+
+def _fields(params: Params, required: set[str], optional: frozenset[str] = frozenset()) -> None:
+    if not required <= set(params) <= required | optional:
+        raise GovernanceRefused(
+            f"params must be {sorted(required)} (optional {sorted(optional)}), not {sorted(params)}",
+            code="governance_action_invalid",
+        )
+
+
+def _text(params: Params, name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value:
+        raise GovernanceRefused(f"{name} is a non-empty string", code="governance_action_invalid")
+    return value
+
+
+def _check_period_close(params: Params) -> None:
+    _fields(params, {"period"})
+    if not _PERIOD.match(_text(params, "period")):
+        raise GovernanceRefused("period is YYYY-MM", code="governance_action_invalid")
+
+
+def _period_close(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    closed = uow.ledger.close_period(params["period"], by)
+    return {"period": params["period"], "transfers": closed.transfer_count, "closed_by": by}
+
+
+def _check_parameter(params: Params) -> None:
+    _fields(params, {"name", "value"})
+    found = parameters.PARAMETERS.get(_text(params, "name"))
+    if found is None:
+        raise parameters.ParameterUnknown(f"no parameter {params['name']!r}")
+    found.check(params["value"])
+
+
+def _parameter_set(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    parameters.set_(uow, params["name"], params["value"], by)
+    return {"name": params["name"], "value": parameters.get(uow.conn, params["name"])}
+
+
+RATE_BASE, RATE_QUOTE = "PI", "IDR"
+rate_valid_s_default = 3600
+
+
+def _check_rate(params: Params) -> None:
+    _fields(params, {"price"}, frozenset({"valid_s"}))
+    amount_units(_text(params, "price"), RATE_QUOTE)
+    valid = params.get("valid_s", rate_valid_s_default)
+    if isinstance(valid, bool) or not isinstance(valid, int) or not 1 <= valid <= treasury_valid_s_max:
+        raise GovernanceRefused(
+            f"valid_s is 1 to {treasury_valid_s_max} seconds", code="governance_action_invalid"
+        )
+
+
+def _rate_override(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    units = amount_units(params["price"], RATE_QUOTE)
+    valid = params.get("valid_s", rate_valid_s_default)
+    enter_treasury_rate(uow, RATE_BASE, RATE_QUOTE, units, valid, by)
+    return {"base": RATE_BASE, "quote": RATE_QUOTE, "price_units": units, "valid_s": valid}
+
+
+def _check_claim(params: Params) -> None:
+    _fields(params, {"claim", "outcome"}, frozenset({"reason", "amount"}))
+    _text(params, "claim")
+    if params["outcome"] not in {o.value for o in claims.Outcome}:
+        raise GovernanceRefused("outcome is approve or reject", code="governance_action_invalid")
+    if "amount" in params:
+        amount_units(_text(params, "amount"), IDR.code)
+
+
+def _claim_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    amount = params.get("amount")
+    return claims.decide(
+        uow,
+        params["claim"],
+        claims.Outcome(params["outcome"]),
+        by,
+        reason=params.get("reason"),
+        amount=None if amount is None else amount_units(amount, IDR.code),
+    )
+
+
+def _officers_only(params: Params) -> None:
+    """Officer actions are checked against the officer set by ``treasury``."""
+    del params
+
+
+def _officers_performed_by_treasury(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    del uow, params, by
+    return {}
+
+
+ACTIONS: Mapping[str, Action] = MappingProxyType(
+    {
+        a.name: a
+        for a in (
+            Action("period.close", "Close a month that has ended.", _check_period_close,
+                   _period_close),
+            Action("parameter.set", "Set a treasury parameter (settlement.parameters).",
+                   _check_parameter, _parameter_set),
+            Action("rate.override", "Enter the treasury's rate of 1 PI in IDR.", _check_rate,
+                   _rate_override),
+            Action("fund.claim_decide", "Approve or reject a guarantee-fund claim.",
+                   _check_claim, _claim_decide),
+            *(
+                Action(name, f"Change the officer set ({name}).", _officers_only,
+                       _officers_performed_by_treasury)
+                for name in sorted(g.OFFICER_ACTIONS)
+            ),
+        )
+    }
+)  # fmt: skip
+"""Every governed action, by name."""
+
+
+def action(name: str) -> Action:
+    """The action called ``name`` (``governance_action_unknown``)."""
+    found = ACTIONS.get(name)
+    if found is None:
+        raise GovernanceRefused(
+            f"no governed action {name!r}; known: {sorted(ACTIONS)}",
+            code="governance_action_unknown",
+        )
+    return found

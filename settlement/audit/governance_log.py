@@ -16,6 +16,7 @@ JSON line with a contiguous ``seq`` and its time ``at_us``:
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -209,11 +210,11 @@ def read_entry(value: Mapping[str, Any], number: int) -> Entry:
 def check_order(entries: Sequence[Entry]) -> None:
     """Within a bundle: seq contiguous, time not going back, executed nonces each the next,
     one deployment, at most one genesis and first if any."""
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         if after.seq != before.seq + 1 or after.at_us < before.at_us:
             raise BundleError("governance", f"line {after.number}: seq or time out of order")
     nonces = [e.proposal.nonce for e in entries if e.kind == EXECUTED and e.proposal]
-    if any(later != earlier + 1 for earlier, later in zip(nonces, nonces[1:], strict=False)):
+    if any(later != earlier + 1 for earlier, later in itertools.pairwise(nonces)):
         raise BundleError("governance", "executed nonces are not consecutive")
     deployments = {e.proposal.deployment for e in entries if e.proposal is not None}
     if len(deployments) > 1:

@@ -126,7 +126,9 @@ def read_proposal(value: object) -> Proposal:
 def read_signature(value: object) -> Signature:
     """Shape-check ``{"public_key": hex, "signature": hex}``."""
     if not isinstance(value, dict) or set(value) != {"public_key", "signature"}:
-        raise ProposalError("governance_signature_invalid", "a signature is {public_key, signature}")
+        raise ProposalError(
+            "governance_signature_invalid", "a signature is {public_key, signature}"
+        )
     return Signature(
         _hex(value["public_key"], public_key_bytes, "public_key"),
         _hex(value["signature"], signature_bytes, "signature"),

@@ -299,7 +299,9 @@ def check_governance(bundle: Path, manifest: Manifest) -> list[Change]:
     """Recompute the governance log's root and count; its entries, each an ``officers.rotate``
     or a governance log entry (``governance_log``): one the verifier cannot check is refused."""
     lines = b.read_lines(bundle / b.GOVERNANCE, "governance")
-    rotations = read_changes([b.parse_line(line, "governance", n) for n, line in enumerate(lines, 1)])
+    rotations = read_changes(
+        [b.parse_line(line, "governance", n) for n, line in enumerate(lines, 1)]
+    )
     if len(lines) != manifest.governance_count or merkle.root(lines) != manifest.governance_root:
         raise BundleError("governance_root", "the governance log differs from the manifest's")
     return rotations
@@ -312,7 +314,9 @@ Change = Rotation | governance_log.Entry
 def read_changes(values: Sequence[Mapping[str, Any]]) -> list[Change]:
     """Read every governance line: ``officers.rotate`` entries and governance log entries."""
     changes: list[Change] = [
-        read_rotation(value, n) if value.get("kind") == b.ROTATE else governance_log.read_entry(value, n)
+        read_rotation(value, n)
+        if value.get("kind") == b.ROTATE
+        else governance_log.read_entry(value, n)
         for n, value in enumerate(values, 1)
     ]
     governance_log.check_order([c for c in changes if isinstance(c, governance_log.Entry)])

@@ -87,10 +87,14 @@ def export(
         chosen, entries = officers, governance
         if held is not None:
             if governance:
-                raise ExportRefused("the governance log holds this month's entries: no --governance")
+                raise ExportRefused(
+                    "the governance log holds this month's entries: no --governance"
+                )
             chosen, entries = held
         if chosen is None:
-            raise ExportRefused("no officers: msc treasury init, --officers or MSC_AUDIT_OFFICERS_FILE")
+            raise ExportRefused(
+                "no officers: msc treasury init, --officers or MSC_AUDIT_OFFICERS_FILE"
+            )
         return export_period(uow, month, out, key, chosen, package_version(), entries)
 
     try:

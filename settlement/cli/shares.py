@@ -181,24 +181,6 @@ def points_fund(
     emit(run_work(fund), output)
 
 
-@parameter_app.command("set")
-def parameter_set(
-    name: str = typer.Argument(..., help=f"One of: {', '.join(parameters.PARAMETERS)}."),
-    value: str = typer.Argument(..., help="The value, e.g. 500.00 for point_value_idr."),
-    *,
-    by: ByOption,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Set a treasury parameter (checked by the parameter), recording who and when."""
-    record_operator("parameter set", by)
-
-    def store(uow: UnitOfWork) -> dict[str, object]:
-        parameters.set_(uow, name, value, by)
-        return _parameter_answer(uow.conn, name)
-
-    emit(run_work(store), output)
-
-
 @parameter_app.command("show")
 def parameter_show(
     name: str | None = typer.Argument(None, help="A parameter; every one when left out."),

@@ -58,7 +58,9 @@ def init(
     except SigningError as bad:
         typer.echo(str(bad), err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    entry = run_refusing(lambda uow: treasury.register_officers(uow, officers.keys, officers.threshold))
+    entry = run_refusing(
+        lambda uow: treasury.register_officers(uow, officers.keys, officers.threshold)
+    )
     emit(entry, output)
 
 
@@ -74,7 +76,8 @@ def propose(
         str | None, typer.Option("--params", help="All params as one JSON object.")
     ] = None,
     expires_in_s: Annotated[
-        int | None, typer.Option("--expires-in-s", min=60, help="Default: MSC_GOVERNANCE_PROPOSAL_TTL_S.")
+        int | None,
+        typer.Option("--expires-in-s", min=60, help="Default: MSC_GOVERNANCE_PROPOSAL_TTL_S."),
     ] = None,
     nonce: Annotated[int | None, typer.Option("--nonce", min=0, help="Default: the next.")] = None,
     output: OutputOption = Output.TEXT,
@@ -96,7 +99,9 @@ def propose(
     emit(
         {"id": proposal.id(), "file": str(out), **proposal.body()},
         output,
-        text=lambda r: f"proposal {r['id']} (nonce {r['nonce']}) written to {r['file']}; now sign it",
+        text=lambda r: (
+            f"proposal {r['id']} (nonce {r['nonce']}) written to {r['file']}; now sign it"
+        ),
     )
 
 
@@ -149,7 +154,9 @@ def execute(
 
 @app.command("show")
 def show(
-    proposal_id: Annotated[str | None, typer.Argument(help="A proposal id; else the officers.")] = None,
+    proposal_id: Annotated[
+        str | None, typer.Argument(help="A proposal id; else the officers.")
+    ] = None,
     output: OutputOption = Output.TEXT,
 ) -> None:
     """A proposal's state, or the officers in force, the next nonce and the open proposals."""

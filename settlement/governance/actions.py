@@ -41,7 +41,7 @@ class Action:
 def _fields(params: Params, required: set[str], optional: frozenset[str] = frozenset()) -> None:
     if not required <= set(params) <= required | optional:
         raise GovernanceRefused(
-            f"params must be {sorted(required)} (optional {sorted(optional)}), not {sorted(params)}",
+            f"params are {sorted(required)}, optionally {sorted(optional)}: not {sorted(params)}",
             code="governance_action_invalid",
         )
 
@@ -85,7 +85,11 @@ def _check_rate(params: Params) -> None:
     _fields(params, {"price"}, frozenset({"valid_s"}))
     amount_units(_text(params, "price"), RATE_QUOTE)
     valid = params.get("valid_s", rate_valid_s_default)
-    if isinstance(valid, bool) or not isinstance(valid, int) or not 1 <= valid <= treasury_valid_s_max:
+    if (
+        isinstance(valid, bool)
+        or not isinstance(valid, int)
+        or not 1 <= valid <= treasury_valid_s_max
+    ):
         raise GovernanceRefused(
             f"valid_s is 1 to {treasury_valid_s_max} seconds", code="governance_action_invalid"
         )

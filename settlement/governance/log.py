@@ -83,9 +83,7 @@ def append(
 def entries_between(conn: Connection, start_us: int, end_us: int) -> list[dict[str, Any]]:
     """The entries dated in ``[start_us, end_us]``, in log order, exactly as recorded."""
     rows = conn.execute(
-        sql(
-            "SELECT entry FROM governance_log WHERE at_us BETWEEN :start AND :end ORDER BY seq"
-        ),
+        sql("SELECT entry FROM governance_log WHERE at_us BETWEEN :start AND :end ORDER BY seq"),
         {"start": start_us, "end": end_us},
     ).all()
     return [json.loads(row.entry) for row in rows]
@@ -124,8 +122,7 @@ def created(conn: Connection, proposal_id: str) -> Proposal | None:
     """The recorded proposal with this id."""
     row = conn.execute(
         sql(
-            "SELECT entry FROM governance_log WHERE kind = 'proposal.created'"
-            " AND proposal_id = :id"
+            "SELECT entry FROM governance_log WHERE kind = 'proposal.created' AND proposal_id = :id"
         ),
         {"id": proposal_id},
     ).one_or_none()

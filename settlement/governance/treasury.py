@@ -74,13 +74,12 @@ def propose(
     _check_live(uow, proposal, deployment, expected)
     if proposal.nonce > expected:
         raise GovernanceRefused(
-            f"nonce {proposal.nonce} is ahead of the next, {expected}", code="governance_nonce_ahead"
+            f"nonce {proposal.nonce} is ahead of the next, {expected}",
+            code="governance_nonce_ahead",
         )
     if store.created(uow.conn, proposal.id()) is None:
         fields = {"id": proposal.id(), "proposal": proposal.body()}
-        store.append(
-            uow.conn, g.CREATED, uow.clock.now_us(), fields, proposal.id(), proposal.nonce
-        )
+        store.append(uow.conn, g.CREATED, uow.clock.now_us(), fields, proposal.id(), proposal.nonce)
     return proposal
 
 
@@ -131,8 +130,7 @@ def execute(uow: UnitOfWork, deployment: str, proposal_id: str) -> dict[str, Any
     valid = valid_signers(proposal, recorded, officers.keys)
     if len(valid) < officers.threshold:
         raise GovernanceRefused(
-            f"{len(valid)} valid signatures of the officers in force, {officers.threshold}"
-            " needed",
+            f"{len(valid)} valid signatures of the officers in force, {officers.threshold} needed",
             code="governance_signatures_insufficient",
         )
     by = f"{by_prefix}{proposal.nonce}:{proposal_id[:id_prefix_chars]}"
@@ -142,9 +140,7 @@ def execute(uow: UnitOfWork, deployment: str, proposal_id: str) -> dict[str, Any
         result: dict[str, Any] = {"officers": after.as_json()}
     else:
         result = actions.action(proposal.action).perform(uow, proposal.params, by)
-    counted = sorted(
-        (s for s in recorded if s.public_key in valid), key=lambda s: s.public_key
-    )
+    counted = sorted((s for s in recorded if s.public_key in valid), key=lambda s: s.public_key)
     fields = {
         "id": proposal_id,
         "officers": None if after is None else after.as_json(),

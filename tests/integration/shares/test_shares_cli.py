@@ -16,6 +16,7 @@ from escrow.refusals import Refusal
 from settlement import chart
 from settlement.cli import app
 from tests.integration.shares.conftest import insert_merchant
+from tests.support.governance import govern
 from tests.support.msc import run_msc
 
 pytestmark = pytest.mark.integration
@@ -120,13 +121,15 @@ def test_points_fund_once_per_key(module_engine: Engine) -> None:
 
 
 def test_parameter_set_and_show(module_engine: Engine) -> None:
-    stored = _run(module_engine, "parameter", "set", "point_value_idr", "500", "--by", "ana")
+    done = govern(module_engine, "parameter.set", {"name": "point_value_idr", "value": "500"})
+    assert done.exit_code == 0, done.output
+    stored = _run(module_engine, "parameter", "show", "point_value_idr")
     assert isinstance(stored, dict)
-    assert (stored["value"], stored["updated_by"]) == ("500.00", "ana")
+    assert (stored["value"], stored["updated_by"]) == ("500.00", json.loads(done.stdout)["by"])
     assert _run(module_engine, "parameter", "show", "point_value_idr") == stored
     assert stored in _run(module_engine, "parameter", "show")
-    _refused(module_engine, "parameter_invalid", "parameter", "set", "point_value_idr", "0",
-             "--by", "a")  # fmt: skip
+    invalid = govern(module_engine, "parameter.set", {"name": "point_value_idr", "value": "0"})
+    assert (invalid.exit_code, "(parameter_invalid)" in invalid.output) == (1, True)
     _refused(module_engine, "parameter_unknown", "parameter", "show", "nope")
     assert _run(module_engine, "parameter", "show", "point_value_idr") == stored
 
@@ -134,10 +137,10 @@ def test_parameter_set_and_show(module_engine: Engine) -> None:
 def test_a_refusal_is_one_line_with_its_code_at_the_entry_point(
     module_engine: Engine, tmp_path: Path
 ) -> None:
-    done = run_msc(["parameter", "set", "point_value_idr", "1.001", "--by", "ana"], cwd=tmp_path,
+    done = run_msc(["parameter", "show", "no_such_parameter"], cwd=tmp_path,
                    env=_env(module_engine))  # fmt: skip
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if line and not line.startswith("{")]
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("msc: ")
-    assert "parameter_invalid" in lines[0]
+    assert "parameter_unknown" in lines[0]

@@ -131,8 +131,8 @@ EXCEPTION_DECISION_LIMITS: Mapping[str, str] = MappingProxyType(
 """Asset -> the parameter above which a decision on an exception needs governance."""
 _LIMIT_MEANING = (
     "The largest {asset} amount one officer may decide on a QRIS exception or Pi flag (decimal"
-    " text); above it the decision is refused exception_needs_governance until governance"
-    " (issue 13) exists. Unset: no limit."
+    " text); above it the decision is refused exception_needs_governance: a signed proposal"
+    " (exception.qris_decide, exception.pi_decide) decides it. Unset: no limit."
 )
 FUND_CLAIM_CAP_IDR = "fund_claim_cap_idr"
 FUND_MERCHANT_MONTH_CAP_IDR = "fund_merchant_month_cap_idr"

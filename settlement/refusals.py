@@ -995,8 +995,8 @@ _DECISIONS: tuple[RefusalEntry, ...] = (
     _e(
         "exception_needs_governance",
         409,
-        "Jumlah di atas batas satu petugas: perlu keputusan tata kelola (belum tersedia).",
-        "Above the one-officer limit: it needs a governance proposal (not available yet).",
+        "Jumlah di atas batas satu petugas: perlu usulan yang ditandatangani pejabat.",
+        "Above the one-officer limit: it needs a signed governance proposal.",
     ),
 )
 _BOOKS: tuple[RefusalEntry, ...] = (

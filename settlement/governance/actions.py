@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from escrow.money import IDR
+from escrow.money import IDR, PI
 from settlement import parameters
 from settlement.audit import governance_log as g
+from settlement.decisions.pi import decide_pi_flag
+from settlement.decisions.qris import decide_qris_exception
+from settlement.decisions.record import Outcome, view
 from settlement.fund import claims
 from settlement.governance.errors import GovernanceRefused
+from settlement.payouts.details import bank_account
 from settlement.rates.firm import amount_units
 from settlement.rates.readings import enter_treasury_rate, treasury_valid_s_max
 from settlement.unit_of_work import UnitOfWork
@@ -123,6 +127,77 @@ def _claim_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
     )
 
 
+_EXCEPTION_OPTIONAL = frozenset({"merchant", "amount"})
+_BANK_FIELDS = ("bank_code", "account_number", "holder_name")
+
+
+def _check_exception(params: Params, subject: str, asset_code: str, more: frozenset[str]) -> None:
+    _fields(params, {subject, "outcome", "note"}, _EXCEPTION_OPTIONAL | more)
+    number = params[subject]
+    if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+        raise GovernanceRefused(
+            f"{subject} is a positive integer", code="governance_action_invalid"
+        )
+    if params["outcome"] not in {o.value for o in Outcome}:
+        raise GovernanceRefused(
+            f"outcome is one of {[o.value for o in Outcome]}", code="governance_action_invalid"
+        )
+    _text(params, "note")
+    if "amount" in params:
+        amount_units(_text(params, "amount"), asset_code)
+
+
+def _check_qris(params: Params) -> None:
+    _check_exception(params, "exception_id", IDR.code, frozenset(_BANK_FIELDS))
+    given = [name for name in _BANK_FIELDS if name in params]
+    if given and len(given) != len(_BANK_FIELDS):
+        raise GovernanceRefused(
+            f"a payer's bank account is all of {list(_BANK_FIELDS)}",
+            code="governance_action_invalid",
+        )
+    if given:
+        bank_account(*(_text(params, name) for name in _BANK_FIELDS))
+
+
+def _qris_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    amount = params.get("amount")
+    payer = None
+    if "bank_code" in params:
+        payer = bank_account(*(params[name] for name in _BANK_FIELDS))
+    decided = decide_qris_exception(
+        uow,
+        params["exception_id"],
+        Outcome(params["outcome"]),
+        by=by,
+        note=params["note"],
+        merchant=params.get("merchant"),
+        amount_units=None if amount is None else amount_units(amount, IDR.code),
+        payer_account=payer,
+        governed=True,
+    )
+    return view(decided)
+
+
+def _check_pi(params: Params) -> None:
+    _check_exception(params, "flag_id", PI.code, frozenset({"pioneer"}))
+
+
+def _pi_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    amount = params.get("amount")
+    decided = decide_pi_flag(
+        uow,
+        params["flag_id"],
+        Outcome(params["outcome"]),
+        by=by,
+        note=params["note"],
+        merchant=params.get("merchant"),
+        pioneer=params.get("pioneer"),
+        amount_units=None if amount is None else amount_units(amount, PI.code),
+        governed=True,
+    )
+    return view(decided)
+
+
 def _officers_only(params: Params) -> None:
     """Officer actions are checked against the officer set by ``treasury``."""
     del params
@@ -143,6 +218,10 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                    _check_parameter, _parameter_set),
             Action("rate.override", "Enter the treasury's rate of 1 PI in IDR.", _check_rate,
                    _rate_override),
+            Action("exception.qris_decide", "Decide a QRIS exception, above the one-officer"
+                   " limit too.", _check_qris, _qris_decide),
+            Action("exception.pi_decide", "Decide a Pi flag, above the one-officer limit too.",
+                   _check_pi, _pi_decide),
             Action("fund.claim_decide", "Approve or reject a guarantee-fund claim.",
                    _check_claim, _claim_decide),
             *(

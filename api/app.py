@@ -22,6 +22,7 @@ from api.routers import (
     merchants,
     payouts,
     pi,
+    proposals,
     qris,
     quotes,
     rates,
@@ -70,4 +71,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     app.include_router(payouts.router)
+    app.include_router(proposals.router)
     return app

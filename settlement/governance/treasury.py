@@ -179,6 +179,11 @@ def state(uow: UnitOfWork, proposal_id: str) -> dict[str, Any]:
     }
 
 
+def message_of(uow: UnitOfWork, proposal_id: str) -> bytes:
+    """The bytes officers sign for the recorded proposal."""
+    return _recorded(uow, proposal_id).message()
+
+
 def officers_now(uow: UnitOfWork) -> store.Officers:
     """The officer set in force (``governance_not_initialised`` before the genesis)."""
     return _officers(uow)

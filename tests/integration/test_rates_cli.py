@@ -1,5 +1,5 @@
-"""``msc rate show``, a ``rate.override`` proposal and ``msc quote show`` on PostgreSQL (the module's own database: the
-treasury rate entered here is a source of every later quote on it)."""
+"""``msc rate show``, a ``rate.override`` proposal and ``msc quote show`` on PostgreSQL (the
+module's own database: the treasury rate entered here is a source of every later quote on it)."""
 
 from __future__ import annotations
 

@@ -46,6 +46,7 @@ PATH_VALUES = {
     "refund_id": "00000000-0000-4000-8000-000000000001",
     "conversion_id": "00000000-0000-4000-8000-000000000002",
     "uid": "contract-pioneer",
+    "proposal_id": "0" * 64,
 }
 
 

@@ -101,6 +101,13 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # The merchant guarantee fund: public figures; the treasury books contributions, files and
     # decides claims.
     ("GET", "/v1/guarantee-fund"): frozenset(CALLERS),
+    # Treasury governance: the treasury proposes, posts signatures, executes and lists; the
+    # governance log is public.
+    ("POST", "/v1/proposals"): STAFF,
+    ("GET", "/v1/proposals"): STAFF,
+    ("POST", "/v1/proposals/{proposal_id}/signatures"): STAFF,
+    ("POST", "/v1/proposals/{proposal_id}/execute"): STAFF,
+    ("GET", "/v1/governance/log"): frozenset(CALLERS),
     ("POST", "/v1/guarantee-fund/contributions"): STAFF,
     ("POST", "/v1/guarantee-fund/claims"): STAFF,
     ("POST", "/v1/guarantee-fund/claims/{claim_id}/decision"): STAFF,
@@ -228,6 +235,7 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "conversion_id": _conversion(http, credentials[PIONEER]),
         "batch_id": "PO20261201",
         "claim_id": "fcl_0000000000000000",
+        "proposal_id": "0" * 64,
         "refund_id": str(uuid.uuid4()),
         "exception_id": "1",
         "flag_id": "1",

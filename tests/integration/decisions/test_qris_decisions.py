@@ -15,8 +15,8 @@ from chain.bank.account import BankAccount
 from chain.qris.reports import load_formats
 from escrow.calendar import WIB
 from settlement import chart, parameters
-from settlement.decisions.qris import decide_qris_exception
 from settlement.audit.proposal import sign
+from settlement.decisions.qris import decide_qris_exception
 from settlement.decisions.record import Decision, DecisionRefused, Outcome
 from settlement.governance import treasury
 from settlement.qris import exceptions

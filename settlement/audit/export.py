@@ -165,9 +165,10 @@ def check_officers_change(
     except BundleError as bad:
         raise ExportRefused(f"governance: {bad}") from None
     if after != officers.officer_set():
+        source = "the genesis" if previous is None else previous[0]
         raise ExportRefused(
-            f"the officers differ from {previous[0]}'s: an officers.rotate entry for {name},"
-            f" signed by {before.threshold} of {previous[0]}'s officers, is needed (--governance)"
+            f"the officers differ from {source}'s: an officers.rotate entry for {name},"
+            f" signed by {before.threshold} of {source}'s officers, is needed (--governance)"
         )
 
 

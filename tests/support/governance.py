@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,26 @@ def govern(engine: Engine, action: str, params: dict[str, Any]) -> Any:
         return runner.invoke(
             app, ["treasury", "execute", str(proposal), "--output", "json"], env=env
         )
+
+
+def govern_http(http: Any, engine: Engine, staff: str, action: str, params: dict[str, Any]) -> Any:
+    """Over HTTP: propose, post two test officers' signatures, execute; the execute answer (or
+    the refused proposal's)."""
+    ensure_officers(engine)
+
+    def post(path: str, body: dict[str, Any] | None = None) -> Any:
+        sent = {"Authorization": staff, "Idempotency-Key": str(uuid.uuid4())}
+        return http.post(path, json=body, headers=sent)
+
+    made = post("/v1/proposals", {"action": action, "params": params})
+    if made.status_code != 201:
+        return made
+    proposal = made.json()
+    url = f"/v1/proposals/{proposal['id']}"
+    for key in OFFICER_KEYS[:THRESHOLD]:
+        signed = key.sign(bytes.fromhex(proposal["message"])).signature.hex()
+        posted = post(f"{url}/signatures", {"public_key": bytes(key.verify_key).hex(),
+                                            "signature": signed})  # fmt: skip
+        if posted.status_code != 201:
+            raise AssertionError(posted.text)
+    return post(f"{url}/execute")

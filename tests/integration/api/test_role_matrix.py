@@ -110,7 +110,6 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/governance/log"): frozenset(CALLERS),
     ("POST", "/v1/guarantee-fund/contributions"): STAFF,
     ("POST", "/v1/guarantee-fund/claims"): STAFF,
-    ("POST", "/v1/guarantee-fund/claims/{claim_id}/decision"): STAFF,
     # Rates and quotes: the Pioneer asks for a firm quote with the Pi access token and reads
     # their own; the treasury reads any, reads the rate panel and enters the treasury's rate.
     ("POST", "/v1/quotes"): frozenset({PIONEER}),
@@ -122,7 +121,6 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/conversions/{conversion_id}"): STAFF | {PIONEER},
     ("GET", "/v1/me/balances"): frozenset({PIONEER}),
     ("PUT", "/v1/pioneers/{uid}/tier"): STAFF,
-    ("POST", "/v1/rates/treasury"): STAFF,
     # The daily payout batch and where payouts go: the treasury.
     ("POST", "/v1/payouts/batches"): STAFF,
     ("GET", "/v1/payouts/batches"): STAFF,

@@ -149,9 +149,7 @@ class Settings(BaseSettings):
     # --- Audit: officers (threshold + ed25519 public keys) named in each month's manifest.
     audit_officers_file: Path | None = None
     # --- Treasury governance (issue 13, decision 0030): M-of-N signed proposals.
-    deployment_id: str = Field(
-        default="madiun-development", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$"
-    )
+    deployment_id: str = Field(default="madiun-development", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     """Signed into every proposal: one made for this deployment is void in any other."""
     governance_proposal_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     """How long a new proposal can gather signatures and execute unless its proposer says."""

@@ -31,6 +31,7 @@ __all__ = [
     "FUND_CLAIM_CAP_IDR",
     "FUND_COVERAGE_THRESHOLD_BPS",
     "FUND_MERCHANT_MONTH_CAP_IDR",
+    "MSC_ONE_OFFICER_LIMIT",
     "PARAMETERS",
     "POINT_VALUE_IDR",
     "QUOTE_SPREAD_BP",
@@ -47,6 +48,7 @@ __all__ = [
     "fund_coverage_threshold_bps",
     "fund_merchant_month_cap_units",
     "get",
+    "msc_one_officer_limit_units",
     "point_value_idr_units",
     "quote_spread_bp",
     "record",
@@ -134,6 +136,8 @@ _LIMIT_MEANING = (
     " text); above it the decision is refused exception_needs_governance: a signed proposal"
     " (exception.qris_decide, exception.pi_decide) decides it. Unset: no limit."
 )
+MSC_ONE_OFFICER_LIMIT = "msc_one_officer_limit"
+"""Above this much MSC, one issuance or one redemption (a burn) needs a signed proposal."""
 FUND_CLAIM_CAP_IDR = "fund_claim_cap_idr"
 FUND_MERCHANT_MONTH_CAP_IDR = "fund_merchant_month_cap_idr"
 FUND_COVERAGE_THRESHOLD_BPS = "fund_coverage_threshold_bps"
@@ -210,6 +214,13 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                     ("IDR", EXCEPTION_DECISION_LIMITS["IDR"], IDR),
                     ("PI", EXCEPTION_DECISION_LIMITS["PI"], PI),
                 )
+            ),
+            Parameter(
+                MSC_ONE_OFFICER_LIMIT,
+                "The most MSC one officer may issue from one deposit or burn in one redemption"
+                " (decimal text); more is refused governance_required: a signed proposal"
+                " (msc.issue, msc.redeem) does it. Unset: no limit.",
+                _amount_of(MSC),
             ),
             Parameter(
                 FUND_CLAIM_CAP_IDR,
@@ -319,6 +330,12 @@ def decision_limit_units(conn: Connection, asset_code: str) -> int | None:
     while the treasury has set no limit for it."""
     value = get(conn, EXCEPTION_DECISION_LIMITS[asset_code])
     return None if value is None else parse_amount(str(value), asset(asset_code).scale)
+
+
+def msc_one_officer_limit_units(conn: Connection) -> int | None:
+    """MSC sen one officer may issue or burn at once (``msc_one_officer_limit``), None unset."""
+    value = get(conn, MSC_ONE_OFFICER_LIMIT)
+    return None if value is None else parse_amount(str(value), MSC.scale)
 
 
 def _idr_units(conn: Connection, name: str) -> int:

@@ -89,9 +89,7 @@ def export_period(
         raise InvariantViolation("the bundle's WIB month differs from the ledger's")
     closed_count = store.closed_transfer_count(conn, name)
     if closed_count is None:
-        raise ExportRefused(
-            f"{name} is not closed: close it first (a period.close proposal)"
-        )
+        raise ExportRefused(f"{name} is not closed: close it first (a period.close proposal)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportRefused(f"{out} exists and is not an empty directory")
     previous = store.latest_digest_before(conn, name)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from escrow.money import IDR, PI
+from escrow.money import IDR, MSC, PI
 from settlement import parameters
 from settlement.audit import governance_log as g
 from settlement.decisions.pi import decide_pi_flag
@@ -26,6 +26,7 @@ from settlement.governance.errors import GovernanceRefused
 from settlement.payouts.details import bank_account
 from settlement.rates.firm import amount_units
 from settlement.rates.readings import enter_treasury_rate, treasury_valid_s_max
+from settlement.reserves import issuance, redemption
 from settlement.unit_of_work import UnitOfWork
 
 Params = Mapping[str, Any]
@@ -198,6 +199,38 @@ def _pi_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
     return view(decided)
 
 
+def _check_issue(params: Params) -> None:
+    _fields(params, {"reference"})
+    _text(params, "reference")
+
+
+def _msc_issue(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    """Issue at the newest recorded quote's price (``reserve.require_coverage``)."""
+    return issuance.issue(uow, params["reference"], by, None, governed=True).view()
+
+
+_REDEEM_FIELDS = {"holder", "amount", "request_id", *_BANK_FIELDS}
+
+
+def _redemption(params: Params) -> redemption.RedemptionRequest:
+    account = bank_account(*(_text(params, name) for name in _BANK_FIELDS))
+    return redemption.RedemptionRequest(
+        f"gov:{_text(params, 'request_id')}",
+        _text(params, "holder"),
+        amount_units(_text(params, "amount"), MSC.code),
+        account,
+    )
+
+
+def _check_redeem(params: Params) -> None:
+    _fields(params, _REDEEM_FIELDS)
+    _redemption(params)
+
+
+def _msc_redeem(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+    return redemption.redeem(uow, _redemption(params), by, governed=True).view()
+
+
 def _officers_only(params: Params) -> None:
     """Officer actions are checked against the officer set by ``treasury``."""
     del params
@@ -222,6 +255,10 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                    " limit too.", _check_qris, _qris_decide),
             Action("exception.pi_decide", "Decide a Pi flag, above the one-officer limit too.",
                    _check_pi, _pi_decide),
+            Action("msc.issue", "Issue a booked deposit's MSC, above the one-officer limit"
+                   " too.", _check_issue, _msc_issue),
+            Action("msc.redeem", "Burn a holder's MSC for Rupiah, above the one-officer limit"
+                   " too.", _check_redeem, _msc_redeem),
             Action("fund.claim_decide", "Approve or reject a guarantee-fund claim.",
                    _check_claim, _claim_decide),
             *(

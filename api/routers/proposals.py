@@ -25,6 +25,7 @@ from api.problems import BODY_STATUSES, problem_responses
 from settlement.audit.proposal import ProposalError, read_signature
 from settlement.governance import log as store
 from settlement.governance import treasury
+from settlement.governance.actions import Wiring
 from settlement.governance.errors import refused
 from settlement.unit_of_work import UnitOfWork, run
 
@@ -163,10 +164,12 @@ def execute(
     proposal_id: ProposalId, request: Request, principal: Treasury, idempotency_key: IdempotencyKey
 ) -> Response:
     """Execute the proposal: its action and the record of its execution, in one transaction."""
-    deployment = services(request).settings.deployment_id
+    wired = services(request)
+    deployment, wiring = wired.settings.deployment_id, Wiring(checkout=wired.checkout)
 
     def work(uow: UnitOfWork) -> ExecutionAnswer:
-        return ExecutionAnswer.model_validate(treasury.execute(uow, deployment, proposal_id))
+        done = treasury.execute(uow, deployment, proposal_id, wiring)
+        return ExecutionAnswer.model_validate(done)
 
     return run_kept(request, work)
 

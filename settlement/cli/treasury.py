@@ -17,12 +17,13 @@ import typer
 from settlement.audit.canonical import CanonicalError, parse_strict
 from settlement.audit.proposal import ProposalError, read_file, sign_file, write_file
 from settlement.audit.signing import SigningError, load_officers, load_signing_key, write_new_key
+from settlement.bootstrap import build_checkout, build_rates
 from settlement.cli.database import run_refusing
 from settlement.cli.output import EXIT_REFUSED, Output, OutputOption, emit
 from settlement.config import Settings
 from settlement.governance import log as store
 from settlement.governance import treasury
-from settlement.governance.actions import ACTIONS
+from settlement.governance.actions import ACTIONS, DISPUTE_ACTION, Wiring
 from settlement.governance.errors import refused
 from settlement.unit_of_work import UnitOfWork
 
@@ -143,11 +144,19 @@ def execute(
     output: OutputOption = Output.TEXT,
 ) -> None:
     """Record the file's signatures and execute the proposal, in one transaction."""
-    deployment = Settings().deployment_id
+    settings = Settings()
+    try:
+        action = read_file(proposal_file)[0].action
+    except ProposalError as bad:
+        typer.echo(f"cannot execute: {bad}", err=True)
+        raise typer.Exit(EXIT_REFUSED) from None
+    wiring = Wiring()
+    if action == DISPUTE_ACTION:
+        wiring = Wiring(checkout=build_checkout(settings, build_rates(settings, None).panel))
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         recorded = _submit(uow, proposal_file)
-        return treasury.execute(uow, deployment, str(recorded["id"]))
+        return treasury.execute(uow, settings.deployment_id, str(recorded["id"]), wiring)
 
     emit(run_refusing(work), output)
 

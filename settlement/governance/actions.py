@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from escrow.errors import InvariantViolation
 from escrow.money import IDR, MSC, PI
 from settlement import parameters
 from settlement.audit import governance_log as g
+from settlement.checkout import service as checkout_service
+from settlement.checkout.service import CheckoutDeps
 from settlement.decisions.pi import decide_pi_flag
 from settlement.decisions.qris import decide_qris_exception
 from settlement.decisions.record import Outcome, view
@@ -30,7 +33,17 @@ from settlement.reserves import issuance, redemption
 from settlement.unit_of_work import UnitOfWork
 
 Params = Mapping[str, Any]
+DISPUTE_ACTION = "checkout.dispute_decide"
+"""The one action whose use case needs wiring (the checkout's conversion and rails)."""
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """The adapters an action's use case needs beyond the unit of work, given by the entry
+    point that executes (built in ``settlement.bootstrap``); None where it has none."""
+
+    checkout: CheckoutDeps | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +53,7 @@ class Action:
     name: str
     meaning: str
     check: Callable[[Params], None]
-    perform: Callable[[UnitOfWork, Params, str], dict[str, Any]]
+    perform: Callable[[UnitOfWork, Params, str, Wiring], dict[str, Any]]
 
 
 def _fields(params: Params, required: set[str], optional: frozenset[str] = frozenset()) -> None:
@@ -64,7 +77,7 @@ def _check_period_close(params: Params) -> None:
         raise GovernanceRefused("period is YYYY-MM", code="governance_action_invalid")
 
 
-def _period_close(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _period_close(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     closed = uow.ledger.close_period(params["period"], by)
     return {"period": params["period"], "transfers": closed.transfer_count, "closed_by": by}
 
@@ -77,7 +90,7 @@ def _check_parameter(params: Params) -> None:
     found.check(params["value"])
 
 
-def _parameter_set(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _parameter_set(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     parameters.set_(uow, params["name"], params["value"], by)
     return {"name": params["name"], "value": parameters.get(uow.conn, params["name"])}
 
@@ -100,7 +113,7 @@ def _check_rate(params: Params) -> None:
         )
 
 
-def _rate_override(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _rate_override(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     units = amount_units(params["price"], RATE_QUOTE)
     valid = params.get("valid_s", rate_valid_s_default)
     enter_treasury_rate(uow, RATE_BASE, RATE_QUOTE, units, valid, by)
@@ -116,7 +129,7 @@ def _check_claim(params: Params) -> None:
         amount_units(_text(params, "amount"), IDR.code)
 
 
-def _claim_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _claim_decide(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     amount = params.get("amount")
     return claims.decide(
         uow,
@@ -160,7 +173,7 @@ def _check_qris(params: Params) -> None:
         bank_account(*(_text(params, name) for name in _BANK_FIELDS))
 
 
-def _qris_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _qris_decide(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     amount = params.get("amount")
     payer = None
     if "bank_code" in params:
@@ -183,7 +196,7 @@ def _check_pi(params: Params) -> None:
     _check_exception(params, "flag_id", PI.code, frozenset({"pioneer"}))
 
 
-def _pi_decide(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _pi_decide(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     amount = params.get("amount")
     decided = decide_pi_flag(
         uow,
@@ -204,7 +217,7 @@ def _check_issue(params: Params) -> None:
     _text(params, "reference")
 
 
-def _msc_issue(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _msc_issue(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     """Issue at the newest recorded quote's price (``reserve.require_coverage``)."""
     return issuance.issue(uow, params["reference"], by, None, governed=True).view()
 
@@ -227,8 +240,24 @@ def _check_redeem(params: Params) -> None:
     _redemption(params)
 
 
-def _msc_redeem(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _msc_redeem(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
     return redemption.redeem(uow, _redemption(params), by, governed=True).view()
+
+
+def _check_dispute(params: Params) -> None:
+    _fields(params, {"checkout_id", "outcome"})
+    _text(params, "checkout_id")
+    if params["outcome"] not in ("release", "refund"):
+        raise GovernanceRefused("outcome is release or refund", code="governance_action_invalid")
+
+
+def _dispute_decide(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
+    if wiring.checkout is None:
+        raise InvariantViolation("checkout.dispute_decide executed without the checkout's wiring")
+    decided = checkout_service.decide_dispute(
+        uow, wiring.checkout, params["checkout_id"], params["outcome"], by, governed=True
+    )
+    return {"checkout_id": decided.id, "status": str(decided.status)}
 
 
 def _officers_only(params: Params) -> None:
@@ -236,7 +265,9 @@ def _officers_only(params: Params) -> None:
     del params
 
 
-def _officers_performed_by_treasury(uow: UnitOfWork, params: Params, by: str) -> dict[str, Any]:
+def _officers_performed_by_treasury(
+    uow: UnitOfWork, params: Params, by: str, wiring: Wiring
+) -> dict[str, Any]:
     del uow, params, by
     return {}
 
@@ -259,6 +290,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                    " too.", _check_issue, _msc_issue),
             Action("msc.redeem", "Burn a holder's MSC for Rupiah, above the one-officer limit"
                    " too.", _check_redeem, _msc_redeem),
+            Action(DISPUTE_ACTION, "Decide a checkout dispute, above the one-officer"
+                   " limit too.", _check_dispute, _dispute_decide),
             Action("fund.claim_decide", "Approve or reject a guarantee-fund claim.",
                    _check_claim, _claim_decide),
             *(

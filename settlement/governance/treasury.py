@@ -113,9 +113,11 @@ def add_signature(uow: UnitOfWork, deployment: str, proposal_id: str, signature:
     )
 
 
-def execute(uow: UnitOfWork, deployment: str, proposal_id: str) -> dict[str, Any]:
-    """Execute the proposal: check it, perform its action, record the execution; the action's
-    result."""
+def execute(
+    uow: UnitOfWork, deployment: str, proposal_id: str, wiring: actions.Wiring | None = None
+) -> dict[str, Any]:
+    """Execute the proposal: check it, perform its action (with the entry point's ``wiring``),
+    record the execution; the action's result."""
     store.lock(uow.conn)
     officers = _officers(uow)
     proposal = _recorded(uow, proposal_id)
@@ -139,7 +141,8 @@ def execute(uow: UnitOfWork, deployment: str, proposal_id: str) -> dict[str, Any
         after = _changed(officers, proposal)
         result: dict[str, Any] = {"officers": after.as_json()}
     else:
-        result = actions.action(proposal.action).perform(uow, proposal.params, by)
+        performed = actions.action(proposal.action).perform
+        result = performed(uow, proposal.params, by, wiring or actions.Wiring())
     counted = sorted((s for s in recorded if s.public_key in valid), key=lambda s: s.public_key)
     fields = {
         "id": proposal_id,
@@ -177,6 +180,11 @@ def state(uow: UnitOfWork, proposal_id: str) -> dict[str, Any]:
         "status": status,
         "executed_at_us": executed_at,
     }
+
+
+def action_of(uow: UnitOfWork, proposal_id: str) -> str:
+    """The action of the recorded proposal."""
+    return _recorded(uow, proposal_id).action
 
 
 def message_of(uow: UnitOfWork, proposal_id: str) -> bytes:

@@ -80,6 +80,12 @@ def append(
     return entry
 
 
+def log_time(conn: Connection, now_us: int) -> int:
+    """The time the next entry is dated at: ``now_us``, or the last entry's if that is later."""
+    last = conn.execute(sql("SELECT max(at_us) FROM governance_log")).scalar_one()
+    return now_us if last is None else max(now_us, int(last))
+
+
 def entries_between(conn: Connection, start_us: int, end_us: int) -> list[dict[str, Any]]:
     """The entries dated in ``[start_us, end_us]``, in log order, exactly as recorded."""
     rows = conn.execute(

@@ -233,7 +233,7 @@ def _check_live(uow: UnitOfWork, proposal: Proposal, deployment: str, expected: 
             f"nonce {proposal.nonce} is used (the next is {expected})",
             code="governance_nonce_used",
         )
-    if uow.clock.now_us() > proposal.expires_at_us:
+    if store.log_time(uow.conn, uow.clock.now_us()) > proposal.expires_at_us:
         raise GovernanceRefused("the proposal has expired", code="governance_proposal_expired")
 
 

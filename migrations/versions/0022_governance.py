@@ -2,7 +2,7 @@
 
 ``governance_log``: one row per officer genesis, proposal, signature and execution, in a
 contiguous ``seq``, each with the exact canonical JSON published in the month's
-governance.jsonl. Nothing in it is ever updated or deleted (triggers, as for the ledger);
+governance.jsonl; ``officers`` marks the rows that set the officer set (found by index). Nothing in it is ever updated or deleted (triggers, as for the ledger);
 partial unique indexes make a proposal executable once and a nonce usable once.
 """
 
@@ -27,9 +27,12 @@ def upgrade() -> None:
             nonce        bigint CHECK (nonce >= 0),
             public_key   text CHECK (public_key ~ '^[0-9a-f]{64}$'),
             entry        text NOT NULL CHECK (length(entry) BETWEEN 2 AND 16384),
+            officers     boolean NOT NULL DEFAULT false,
             CHECK ((kind = 'officers.genesis') = (proposal_id IS NULL)),
             CHECK ((kind = 'proposal.signed') = (public_key IS NOT NULL)),
-            CHECK ((kind IN ('proposal.created', 'proposal.executed')) = (nonce IS NOT NULL))
+            CHECK ((kind IN ('proposal.created', 'proposal.executed')) = (nonce IS NOT NULL)),
+            CHECK (NOT officers OR kind IN ('officers.genesis', 'proposal.executed')),
+            CHECK (kind <> 'officers.genesis' OR officers)
         );
         CREATE UNIQUE INDEX governance_one_genesis ON governance_log ((true))
             WHERE kind = 'officers.genesis';
@@ -41,6 +44,7 @@ def upgrade() -> None:
             WHERE kind = 'proposal.executed';
         CREATE UNIQUE INDEX governance_signed_once ON governance_log (proposal_id, public_key)
             WHERE kind = 'proposal.signed';
+        CREATE INDEX governance_officer_changes ON governance_log (seq) WHERE officers;
         CREATE INDEX governance_log_by_proposal ON governance_log (proposal_id, seq);
         CREATE INDEX governance_log_by_time ON governance_log (at_us);
 

@@ -53,9 +53,11 @@ def append(
     proposal_id: str | None = None,
     nonce: int | None = None,
     public_key: str | None = None,
+    officers: bool = False,
 ) -> dict[str, Any]:
     """Append one entry (call under ``lock``); the entry as published. Its time is never
-    before the last entry's (a lagging clock is moved up to it, not refused)."""
+    before the last entry's (a lagging clock is moved up to it, not refused); ``officers``
+    when it sets the officer set."""
     last = conn.execute(
         sql("SELECT seq, at_us FROM governance_log ORDER BY seq DESC LIMIT 1")
     ).one_or_none()
@@ -64,8 +66,8 @@ def append(
     entry = {**fields, "at_us": at, "kind": kind, "seq": seq}
     conn.execute(
         sql(
-            "INSERT INTO governance_log (seq, kind, at_us, proposal_id, nonce, public_key, entry)"
-            " VALUES (:seq, :kind, :at, :pid, :nonce, :key, :entry)"
+            "INSERT INTO governance_log (seq, kind, at_us, proposal_id, nonce, public_key, entry,"
+            " officers) VALUES (:seq, :kind, :at, :pid, :nonce, :key, :entry, :officers)"
         ),
         {
             "seq": seq,
@@ -75,6 +77,7 @@ def append(
             "nonce": nonce,
             "key": public_key,
             "entry": canonical_bytes(entry).decode("utf-8"),
+            "officers": officers,
         },
     )
     return entry
@@ -109,10 +112,8 @@ def officers_at(conn: Connection, at_us: int | None = None) -> Officers | None:
     None); None before the genesis."""
     row = conn.execute(
         sql(
-            "SELECT entry FROM governance_log"
-            " WHERE (kind = 'officers.genesis' OR (kind = 'proposal.executed'"
-            "        AND entry::jsonb -> 'officers' <> 'null'::jsonb))"
-            " AND at_us <= :at ORDER BY seq DESC LIMIT 1"
+            "SELECT entry FROM governance_log WHERE officers AND at_us <= :at"
+            " ORDER BY seq DESC LIMIT 1"
         ),
         {"at": (1 << 63) - 1 if at_us is None else at_us},
     ).one_or_none()

@@ -42,7 +42,7 @@ def register_officers(uow: UnitOfWork, officers: g.Named, threshold: int) -> dic
             code="governance_already_initialised",
         )
     checked = _valid_set(officers, threshold)
-    return store.append(uow.conn, g.GENESIS, uow.clock.now_us(), checked.as_json())
+    return store.append(uow.conn, g.GENESIS, uow.clock.now_us(), checked.as_json(), officers=True)
 
 
 def propose(
@@ -151,7 +151,13 @@ def execute(
         "signatures": [s.as_json() for s in counted],
     }
     entry = store.append(
-        uow.conn, g.EXECUTED, uow.clock.now_us(), fields, proposal_id, proposal.nonce
+        uow.conn,
+        g.EXECUTED,
+        uow.clock.now_us(),
+        fields,
+        proposal_id,
+        proposal.nonce,
+        officers=after is not None,
     )
     return {"id": proposal_id, "nonce": proposal.nonce, "action": proposal.action,
             "executed_seq": entry["seq"], "by": by, "result": result}  # fmt: skip

@@ -121,8 +121,10 @@ def _rate_override(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> 
 
 
 def _check_claim(params: Params) -> None:
-    _fields(params, {"claim", "outcome"}, frozenset({"reason", "amount"}))
+    _fields(params, {"claim", "outcome"}, frozenset({"reason", "amount", "beyond_caps"}))
     _text(params, "claim")
+    if not isinstance(params.get("beyond_caps", False), bool):
+        raise GovernanceRefused("beyond_caps is true or false", code="governance_action_invalid")
     if params["outcome"] not in {o.value for o in claims.Outcome}:
         raise GovernanceRefused("outcome is approve or reject", code="governance_action_invalid")
     if "amount" in params:
@@ -138,6 +140,7 @@ def _claim_decide(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> d
         by,
         reason=params.get("reason"),
         amount=None if amount is None else amount_units(amount, IDR.code),
+        beyond_caps=params.get("beyond_caps", False),
     )
 
 
@@ -292,7 +295,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                    " too.", _check_redeem, _msc_redeem),
             Action(DISPUTE_ACTION, "Decide a checkout dispute, above the one-officer"
                    " limit too.", _check_dispute, _dispute_decide),
-            Action("fund.claim_decide", "Approve or reject a guarantee-fund claim.",
+            Action("fund.claim_decide", "Approve or reject a guarantee-fund claim (beyond the"
+                   " caps when beyond_caps is true).",
                    _check_claim, _claim_decide),
             *(
                 Action(name, f"Change the officer set ({name}).", _officers_only,

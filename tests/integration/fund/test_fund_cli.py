@@ -78,3 +78,6 @@ def test_contribute_claim_decide_and_show(module_engine: Engine) -> None:
     assert refused.exit_code == 1
     assert "fund_merchant_month_cap" in refused.output
     assert (_count(module_engine, "transfers"), _count(module_engine, "fund_payments")) == before
+    beyond = {"claim": second["id"], "outcome": "approve", "beyond_caps": True}
+    paid = _json(govern(module_engine, "fund.claim_decide", beyond))
+    assert (paid["result"]["status"], paid["result"]["paid_units"]) == ("approved", 20_000)

@@ -2,8 +2,9 @@
 
 ``governance_log``: one row per officer genesis, proposal, signature and execution, in a
 contiguous ``seq``, each with the exact canonical JSON published in the month's
-governance.jsonl; ``officers`` marks the rows that set the officer set (found by index). Nothing in it is ever updated or deleted (triggers, as for the ledger);
-partial unique indexes make a proposal executable once and a nonce usable once.
+governance.jsonl; ``officers`` marks the rows that set the officer set (found by index).
+Nothing in it is ever updated or deleted (triggers, as for the ledger); partial unique indexes
+make a proposal executable once and a nonce usable once.
 """
 
 from alembic import op

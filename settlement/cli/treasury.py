@@ -71,7 +71,11 @@ def propose(
     out: Annotated[Path, typer.Option("--out", help="The proposal file to write (new).")],
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", help="NAME=VALUE (digits make an integer), repeatable."),
+        typer.Option(
+            "--param",
+            help="NAME=VALUE, repeatable: all digits make an integer (threshold=2); amounts"
+            " are decimal text with a point (value=500.00).",
+        ),
     ] = None,
     params_json: Annotated[
         str | None, typer.Option("--params", help="All params as one JSON object.")

@@ -35,7 +35,6 @@ def msc(engine: Engine, *args: str) -> Any:
 
 
 def app_of() -> Any:
-    from settlement.cli import app
 
     return app
 

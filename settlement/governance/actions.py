@@ -30,6 +30,7 @@ from settlement.payouts.details import bank_account
 from settlement.rates.firm import amount_units
 from settlement.rates.readings import enter_treasury_rate, treasury_valid_s_max
 from settlement.reserves import issuance, redemption
+from settlement.shares.rules import ShareRule, cap_units, parse_rule, rule_view, set_rule
 from settlement.unit_of_work import UnitOfWork
 
 Params = Mapping[str, Any]
@@ -263,6 +264,27 @@ def _dispute_decide(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) ->
     return {"checkout_id": decided.id, "status": str(decided.status)}
 
 
+def _share_rule(params: Params) -> ShareRule:
+    _fields(params, {"rule_id", "allotments"}, frozenset({"cashback_bp", "cashback_cap"}))
+    clauses, bp = params["allotments"], params.get("cashback_bp", 0)
+    if not isinstance(clauses, list) or isinstance(bp, bool) or not isinstance(bp, int):
+        raise GovernanceRefused(
+            "allotments is a list of clauses, cashback_bp an integer",
+            code="governance_action_invalid",
+        )
+    cap = params.get("cashback_cap")
+    cap_sen = None if cap is None else cap_units(_text(params, "cashback_cap"))
+    return parse_rule(_text(params, "rule_id"), clauses, bp, cap_sen)
+
+
+def _check_share(params: Params) -> None:
+    _share_rule(params)
+
+
+def _share_set(uow: UnitOfWork, params: Params, by: str, wiring: Wiring) -> dict[str, Any]:
+    return rule_view(set_rule(uow, _share_rule(params), by))
+
+
 def _officers_only(params: Params) -> None:
     """Officer actions are checked against the officer set by ``treasury``."""
     del params
@@ -283,6 +305,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
                    _period_close),
             Action("parameter.set", "Set a treasury parameter (settlement.parameters).",
                    _check_parameter, _parameter_set),
+            Action("share.set", "Set a merchant's (or the default) revenue-share rule.",
+                   _check_share, _share_set),
             Action("rate.override", "Enter the treasury's rate of 1 PI in IDR.", _check_rate,
                    _rate_override),
             Action("exception.qris_decide", "Decide a QRIS exception, above the one-officer"

@@ -17,7 +17,7 @@ from escrow.clock import SystemClock
 from settlement.cli import app
 from settlement.governance import log as store
 from settlement.governance import treasury
-from settlement.unit_of_work import bind
+from settlement.unit_of_work import UnitOfWork, bind
 
 runner = CliRunner()
 OFFICER_KEYS = tuple(SigningKey(bytes([0x60 + i]) * 32) for i in range(3))
@@ -31,12 +31,17 @@ def officers() -> tuple[tuple[str, str], ...]:
 
 
 def ensure_officers(engine: Engine) -> None:
-    """Register the test officers unless some officers are registered already."""
+    """Register the test officers (committed) unless some officers are registered already."""
     with engine.begin() as conn:
-        uow = bind(conn, SystemClock())
-        store.lock(conn)
-        if store.officers_at(conn) is None:
-            treasury.register_officers(uow, officers(), THRESHOLD)
+        ensure_officers_in(bind(conn, SystemClock()))
+
+
+def ensure_officers_in(uow: UnitOfWork) -> None:
+    """Register the test officers in ``uow``'s transaction unless some are registered (another
+    test may have committed them on a shared database: the same keys)."""
+    store.lock(uow.conn)
+    if store.officers_at(uow.conn) is None:
+        treasury.register_officers(uow, officers(), THRESHOLD)
 
 
 def env_of(engine: Engine) -> dict[str, str]:

@@ -89,7 +89,6 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # Pi-Zone campaigns and revenue-share rules: the treasury.
     ("POST", "/v1/campaigns"): STAFF,
     ("GET", "/v1/campaigns"): STAFF,
-    ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
     ("GET", "/v1/share-rules/{rule_id}"): STAFF,
     # MSC against Rupiah: the treasury books deposits, issues and redeems; the Pioneer
     # withdraws to chain with the Pi access token; the reserve is public.

@@ -248,7 +248,7 @@ def test_above_the_limit_a_2_of_3_proposal_decides(db_conn: Connection) -> None:
     parameters.set_(uow_of(db_conn), parameters.EXCEPTION_DECISION_LIMITS["IDR"], "10000.00", "t")
     exception_id = _exception(db_conn, "unmatched_event", amount=1_000_001)
     uow = uow_of(db_conn)
-    treasury.register_officers(uow, governance.officers(), governance.THRESHOLD)
+    governance.ensure_officers_in(uow)
     params = {"exception_id": exception_id, "outcome": "refund", "note": "payer asked",
               "bank_code": PAYER.bank_code, "account_number": PAYER.account_number,
               "holder_name": PAYER.holder_name}  # fmt: skip

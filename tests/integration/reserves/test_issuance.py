@@ -251,7 +251,7 @@ def test_above_the_one_officer_limit_issuance_and_burn_need_a_signed_proposal(
     assert refused.value.code == "governance_required"
     assert count(uow, TransferCode.MSC_ISSUE) == issued
 
-    treasury.register_officers(uow, governance.officers(), governance.THRESHOLD)
+    governance.ensure_officers_in(uow)
 
     def passed(action: str, params: dict[str, object]) -> dict[str, object]:
         proposal = treasury.propose(uow, "t", action, params, uow.clock.now_us() + 10**9)

@@ -92,19 +92,21 @@ def test_share_set_and_show(module_engine: Engine) -> None:
         {"to": "platform_fee", "percent_bp": 100},
         {"to": "merchant", "remaining": True},
     ])  # fmt: skip
-    stored = _run(module_engine, "share", "set", merchant, "--allotments", clauses,
-                  "--cashback-bp", "200", "--cashback-cap", "500", "--by", "ana")  # fmt: skip
+    params = {"rule_id": merchant, "allotments": json.loads(clauses), "cashback_bp": 200,
+              "cashback_cap": "500"}  # fmt: skip
+    done = govern(module_engine, "share.set", params)
+    assert done.exit_code == 0, done.output
+    stored = _run(module_engine, "share", "show", merchant)
     assert isinstance(stored, dict)
     assert stored["id"] == merchant
     assert stored["allotments"] == json.loads(clauses)
     assert stored["cashback_cap"] == {"amount": "500.00", "asset": "IDR", "amount_units": 50_000}
-    assert stored["updated_by"] == "ana"
-    assert _run(module_engine, "share", "show", merchant) == stored
-    half = '[{"to": "merchant", "percent_bp": 1.5}]'
-    _refused(module_engine, "share_rule_invalid", "share", "set", merchant, "--allotments", half,
-             "--by", "ana")  # fmt: skip
-    _refused(module_engine, "share_rule_merchant_unknown", "share", "set", "NOBODY",
-             "--allotments", clauses, "--by", "ana")  # fmt: skip
+    assert stored["updated_by"] == json.loads(done.stdout)["by"]
+    half = [{"to": "merchant", "percent_bp": 15}]
+    invalid = govern(module_engine, "share.set", {"rule_id": merchant, "allotments": half})
+    assert (invalid.exit_code, "(share_rule_invalid)" in invalid.output) == (1, True)
+    nobody = govern(module_engine, "share.set", params | {"rule_id": "NOBODY"})
+    assert (nobody.exit_code, "(share_rule_merchant_unknown)" in nobody.output) == (1, True)
     assert _run(module_engine, "share", "show", merchant) == stored
 
 

@@ -116,6 +116,7 @@ def export_period(
             version,
             previous,
             governance,
+            governance_log.seq_after(governance, _seq_after_of(conn, previous)),
         )
         if previous is None:
             _check_opening(name, deltas, balances)
@@ -168,6 +169,12 @@ def check_officers_change(
             f"the officers differ from {source}'s: an officers.rotate entry for {name},"
             f" signed by {before.threshold} of {source}'s officers, is needed (--governance)"
         )
+
+
+def _seq_after_of(conn: Connection, previous: tuple[str, str] | None) -> int | None:
+    """The previous month's ``governance.seq_after``, None before any log entry."""
+    recorded = None if previous is None else store.recorded_manifest(conn, previous[0])
+    return None if recorded is None else governance_log.stated_seq_after(json.loads(recorded))
 
 
 def _tracked(leaves: Iterable[TransferLeaf], deltas: Totals) -> Iterator[TransferLeaf]:
@@ -237,9 +244,10 @@ def write_bundle(
     version: str,
     previous: tuple[str, str] | None,
     governance: Sequence[Mapping[str, Any]] = (),
+    seq_after: int | None = None,
 ) -> dict[str, Any]:
     """Write the bundle's six files from its leaves and governance entries (no database); the
-    manifest written."""
+    manifest written (``governance.seq_after`` only once the governance log has entries)."""
     hashes: list[bytes] = []
     with (staging / b.TRANSFERS).open("wb") as out:
         for leaf in transfers:
@@ -271,6 +279,8 @@ def write_bundle(
         "software": {"name": SOFTWARE, "version": version},
         "transfers": {"count": len(hashes), "root": merkle.root_of_hashes(hashes).hex()},
     }
+    if seq_after is not None:
+        manifest["governance"][governance_log.SEQ_AFTER] = seq_after
     _write_json(staging / b.MANIFEST, manifest)
     _write_json(staging / b.SIGNATURES, {"digest": b.digest(manifest).hex(), "signatures": []})
     _write_json(staging / b.ANCHORS, [])

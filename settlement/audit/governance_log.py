@@ -224,6 +224,48 @@ def check_order(entries: Sequence[Entry]) -> None:
         raise BundleError("governance", "officers.genesis comes once, first")
 
 
+SEQ_AFTER = "seq_after"
+"""The manifest's ``governance`` field: the last log seq published up to this month's end, so
+that entries at a month's edge cannot be left out of both bundles."""
+
+
+def seq_after(values: Sequence[Mapping[str, Any]], before: int | None) -> int | None:
+    """The ``seq_after`` of a month: its last log entry's seq, else the previous month's."""
+    seqs = [v["seq"] for v in values if v.get("kind") in KINDS]
+    return seqs[-1] if seqs else before
+
+
+def stated_seq_after(manifest: Mapping[str, Any]) -> int | None:
+    """The manifest's ``governance.seq_after``, None for a bundle before any log entry."""
+    value = manifest.get("governance", {}).get(SEQ_AFTER)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise BundleError("manifest", f"governance.{SEQ_AFTER} is an integer >= 0")
+    return value if isinstance(value, int) else None
+
+
+def check_link(
+    entries: Sequence[Entry], stated: int | None, before: int | None, known: bool
+) -> str | None:
+    """The month's log entries end at the ``stated`` seq and, when the previous month's
+    ``seq_after`` is ``known`` (``before``; None: no entry yet, as for a first month), continue
+    it without a gap; the line saying so, None when there was nothing to link."""
+    if entries and stated != entries[-1].seq:
+        raise BundleError("governance", f"{SEQ_AFTER} is not the last entry's seq")
+    if not known:
+        return None
+    if not entries:
+        if stated != before:
+            raise BundleError("governance", f"{SEQ_AFTER} {stated}, the month before {before}")
+        return None
+    start = before or 0
+    if entries[0].seq != start + 1:
+        raise BundleError(
+            "governance",
+            f"the log starts at seq {entries[0].seq}, not {start + 1}: entries missing",
+        )
+    return f"governance_link: seq {start + 1}..{stated} continue the previous month's log"
+
+
 def genesis_set(entries: Sequence[Entry]) -> OfficerSet | None:
     """The officer set a log starting with ``officers.genesis`` starts from."""
     return entries[0].officers if entries and entries[0].kind == GENESIS else None

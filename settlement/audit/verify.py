@@ -127,6 +127,13 @@ def verify_bundle(
         done.append("opening_balances: first month, every balance is zero plus its transfers")
     else:
         done.append("continuity: skipped (no --previous bundle given)")
+    linked = governance_log.check_link(
+        [r for r in rotations if isinstance(r, governance_log.Entry)],
+        governance_log.stated_seq_after(manifest.raw),
+        None if before is None else governance_log.stated_seq_after(before.raw),
+        before is not None or manifest.previous is None,
+    )
+    done.extend([linked] if linked else [])
     manifest_digest = b.digest(manifest.raw)
     signers = check_signatures(bundle, manifest, manifest_digest)
     done.append(

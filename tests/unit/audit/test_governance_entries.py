@@ -111,3 +111,49 @@ def test_executed_nonces_must_be_consecutive() -> None:
     values = [*first, second]
     with pytest.raises(b.BundleError, match="executed nonces are not consecutive"):
         g.check_order([g.read_entry(v, n) for n, v in enumerate(values, 1)])
+
+
+def test_a_first_month_whose_log_does_not_start_at_1_fails(tmp_path: Path, capsys: Any) -> None:
+    code, last = verify(tmp_path, entries()[1:], capsys)
+    assert (code, last) == (1, "FAIL governance: the log starts at seq 2, not 1: entries missing")
+
+
+def _february(
+    tmp_path: Path,
+    january: Path,
+    balances: list[b.BalanceLeaf],
+    **more: Any,
+) -> Path:
+    second = tmp_path / "february"
+    keys = [OLD[0], OLD[1], NEW_KEY]
+    builder.build(second, "2025-02", keys, 2, prior=balances, previous=builder.link(january),
+                  **more)  # fmt: skip
+    return second
+
+
+def _later(seq: int, nonce: int) -> dict[str, Any]:
+    start, _ = b.period_range_us("2025-02")
+    proposal = Proposal("period.close", "madiun-test", nonce, start + 10**9, {"period": "2025-01"})
+    return {"at_us": start + seq, "id": proposal.id(), "kind": g.CREATED,
+            "proposal": proposal.body(), "seq": seq}  # fmt: skip
+
+
+def test_the_next_month_continues_the_log_without_a_gap(tmp_path: Path, capsys: Any) -> None:
+    january = tmp_path / "january"
+    balances = builder.build(january, JANUARY, [OLD[0], OLD[1], NEW_KEY], 2, governance=entries())
+    follows = _february(tmp_path / "a", january, balances, governance=[_later(4, 1)],
+                        seq_before=3)  # fmt: skip
+    assert main(["verify", str(follows), "--previous", str(january)]) == 0
+    assert "ok governance_link: seq 4..4 continue the previous month's log" in (
+        capsys.readouterr().out
+    )
+    gap = _february(tmp_path / "b", january, balances, governance=[_later(5, 1)], seq_before=3)
+    assert main(["verify", str(gap), "--previous", str(january)]) == 1
+    assert (
+        capsys.readouterr()
+        .out.strip()
+        .endswith("FAIL governance: the log starts at seq 5, not 4: entries missing")
+    )
+    dropped = _february(tmp_path / "c", january, balances)
+    assert main(["verify", str(dropped), "--previous", str(january)]) == 1
+    assert "FAIL governance: seq_after None, the month before 3" in capsys.readouterr().out

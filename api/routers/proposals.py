@@ -157,7 +157,7 @@ def add_signature(
 @router.post(
     "/proposals/{proposal_id}/execute",
     response_model=ExecutionAnswer,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
     openapi_extra=API_KEY_SECURITY,
 )
 def execute(

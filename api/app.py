@@ -24,6 +24,7 @@ from api.routers import (
     merchants,
     payouts,
     pi,
+    proposals,
     qris,
     quotes,
     rates,
@@ -77,4 +78,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(audit.router)  # public: no credential, cached, rate-limited per IP
     app.include_router(receipts.router)
     app.include_router(transparency.router)  # GET /transparency: the public page
+    app.include_router(proposals.router)
     return app

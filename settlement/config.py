@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     """An explorer's transaction page, ``{tx_hash}`` replaced (empty: no link)."""
     audit_explorer_stellar_tx_url: str = ""
     """A Stellar-family explorer's transaction page, ``{tx_hash}`` replaced (empty: no link)."""
+    # --- Treasury governance (issue 13, decision 0030): M-of-N signed proposals.
+    deployment_id: str = Field(default="madiun-development", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    """Signed into every proposal: one made for this deployment is void in any other."""
+    governance_proposal_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
+    """How long a new proposal can gather signatures and execute unless its proposer says."""
 
     # --- Checkout (issue 11): windows of a checkout, its quotes, escrow and idempotency keys.
     checkout_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)

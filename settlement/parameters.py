@@ -27,10 +27,12 @@ actor_chars_max = 64
 
 __all__ = [
     "CONVERSION_TOLERANCE_BP",
+    "DISPUTE_ONE_OFFICER_LIMIT_IDR",
     "EXCEPTION_DECISION_LIMITS",
     "FUND_CLAIM_CAP_IDR",
     "FUND_COVERAGE_THRESHOLD_BPS",
     "FUND_MERCHANT_MONTH_CAP_IDR",
+    "MSC_ONE_OFFICER_LIMIT",
     "PARAMETERS",
     "POINT_VALUE_IDR",
     "QUOTE_SPREAD_BP",
@@ -43,10 +45,12 @@ __all__ = [
     "conversion_limit_units",
     "conversion_tolerance_bp",
     "decision_limit_units",
+    "dispute_limit_units",
     "fund_claim_cap_units",
     "fund_coverage_threshold_bps",
     "fund_merchant_month_cap_units",
     "get",
+    "msc_one_officer_limit_units",
     "point_value_idr_units",
     "quote_spread_bp",
     "record",
@@ -131,9 +135,13 @@ EXCEPTION_DECISION_LIMITS: Mapping[str, str] = MappingProxyType(
 """Asset -> the parameter above which a decision on an exception needs governance."""
 _LIMIT_MEANING = (
     "The largest {asset} amount one officer may decide on a QRIS exception or Pi flag (decimal"
-    " text); above it the decision is refused exception_needs_governance until governance"
-    " (issue 13) exists. Unset: no limit."
+    " text); above it the decision is refused exception_needs_governance: a signed proposal"
+    " (exception.qris_decide, exception.pi_decide) decides it. Unset: no limit."
 )
+MSC_ONE_OFFICER_LIMIT = "msc_one_officer_limit"
+"""Above this much MSC, one issuance or one redemption (a burn) needs a signed proposal."""
+DISPUTE_ONE_OFFICER_LIMIT_IDR = "dispute_one_officer_limit_idr"
+"""Above this price, a checkout dispute is decided by a signed proposal, not one officer."""
 FUND_CLAIM_CAP_IDR = "fund_claim_cap_idr"
 FUND_MERCHANT_MONTH_CAP_IDR = "fund_merchant_month_cap_idr"
 FUND_COVERAGE_THRESHOLD_BPS = "fund_coverage_threshold_bps"
@@ -210,6 +218,20 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                     ("IDR", EXCEPTION_DECISION_LIMITS["IDR"], IDR),
                     ("PI", EXCEPTION_DECISION_LIMITS["PI"], PI),
                 )
+            ),
+            Parameter(
+                MSC_ONE_OFFICER_LIMIT,
+                "The most MSC one officer may issue from one deposit or burn in one redemption"
+                " (decimal text); more is refused governance_required: a signed proposal"
+                " (msc.issue, msc.redeem) does it. Unset: no limit.",
+                _amount_of(MSC),
+            ),
+            Parameter(
+                DISPUTE_ONE_OFFICER_LIMIT_IDR,
+                "The largest checkout price (Rupiah, decimal text) whose dispute one officer may"
+                " decide; above it governance_required: a signed checkout.dispute_decide"
+                " proposal decides it. Unset: no limit.",
+                _idr_amount,
             ),
             Parameter(
                 FUND_CLAIM_CAP_IDR,
@@ -319,6 +341,18 @@ def decision_limit_units(conn: Connection, asset_code: str) -> int | None:
     while the treasury has set no limit for it."""
     value = get(conn, EXCEPTION_DECISION_LIMITS[asset_code])
     return None if value is None else parse_amount(str(value), asset(asset_code).scale)
+
+
+def dispute_limit_units(conn: Connection) -> int | None:
+    """Sen of the largest checkout whose dispute one officer decides, None while unset."""
+    value = get(conn, DISPUTE_ONE_OFFICER_LIMIT_IDR)
+    return None if value is None else parse_amount(str(value), IDR.scale)
+
+
+def msc_one_officer_limit_units(conn: Connection) -> int | None:
+    """MSC sen one officer may issue or burn at once (``msc_one_officer_limit``), None unset."""
+    value = get(conn, MSC_ONE_OFFICER_LIMIT)
+    return None if value is None else parse_amount(str(value), MSC.scale)
 
 
 def _idr_units(conn: Connection, name: str) -> int:

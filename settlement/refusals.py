@@ -1045,8 +1045,8 @@ _DECISIONS: tuple[RefusalEntry, ...] = (
     _e(
         "exception_needs_governance",
         409,
-        "Jumlah di atas batas satu petugas: perlu keputusan tata kelola (belum tersedia).",
-        "Above the one-officer limit: it needs a governance proposal (not available yet).",
+        "Jumlah di atas batas satu petugas: perlu usulan yang ditandatangani pejabat.",
+        "Above the one-officer limit: it needs a signed governance proposal.",
     ),
 )
 _BOOKS: tuple[RefusalEntry, ...] = (
@@ -1112,6 +1112,40 @@ _LEDGER = tuple(
     if code not in (ResultCode.OK, ResultCode.EXISTS)
 )
 
+_GOVERNANCE = (
+    _e("governance_not_initialised", 409, "Pejabat perbendaharaan belum terdaftar.",
+       "No officers are registered yet."),
+    _e("governance_already_initialised", 409, "Pejabat perbendaharaan sudah terdaftar.",
+       "The officers are registered already; change them by proposal."),
+    _e("governance_proposal_malformed", 422, "Usulan tidak sah bentuknya.",
+       "The proposal is malformed."),
+    _e("governance_action_unknown", 422, "Tindakan usulan tidak dikenal.",
+       "No governed action has this name."),
+    _e("governance_action_invalid", 422, "Parameter tindakan usulan tidak sah.",
+       "The action's params cannot apply."),
+    _e("governance_wrong_deployment", 409, "Usulan ini untuk penerapan lain.",
+       "The proposal is for another deployment."),
+    _e("governance_proposal_unknown", 404, "Usulan tidak ditemukan.", "No proposal has this id."),
+    _e("governance_proposal_expired", 409, "Usulan sudah kedaluwarsa.",
+       "The proposal has expired."),
+    _e("governance_proposal_replayed", 409, "Usulan ini sudah dijalankan.",
+       "The proposal was executed already."),
+    _e("governance_nonce_used", 409, "Nomor urut usulan sudah terpakai.",
+       "The proposal's nonce is used."),
+    _e("governance_nonce_ahead", 409, "Nomor urut usulan belum tiba gilirannya.",
+       "The proposal's nonce is not the next."),
+    _e("governance_signer_unknown", 403, "Penanda tangan bukan pejabat yang berwenang.",
+       "The signer is not an officer in force."),
+    _e("governance_signature_duplicate", 409, "Pejabat ini sudah menandatangani.",
+       "This officer has signed already."),
+    _e("governance_signature_invalid", 422, "Tanda tangan tidak sah untuk usulan ini.",
+       "The signature is not over this proposal's bytes."),
+    _e("governance_signatures_insufficient", 409, "Tanda tangan pejabat belum cukup.",
+       "Fewer valid officer signatures than the threshold."),
+    _e("governance_required", 409, "Tindakan ini memerlukan usulan bertanda tangan.",
+       "This action needs a signed proposal (msc treasury propose)."),
+)  # fmt: skip
+
 REFUSALS: dict[str, RefusalEntry] = {
     e.code: e
     for e in (
@@ -1138,6 +1172,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_DECISIONS,
         *_BOOKS,
         *_CONVERSION,
+        *_GOVERNANCE,
     )
 }
 """Every refusal code, by code. Ledger result codes are refusal codes too (a withdrawal the

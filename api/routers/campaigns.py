@@ -1,8 +1,9 @@
 """HTTP routes of Pi-Zone campaigns and revenue-share rules (treasury).
 
 A campaign is created with its budget funded in the same transaction; the same id with the same
-fields answers the same campaign, with other fields 409 ``campaign_exists``. A share rule is
-put whole (it replaces the one before) under a merchant's id or ``default``. Amounts are
+fields answers the same campaign, with other fields 409 ``campaign_exists``. A share rule (the
+splits) is read here and set whole by a signed ``share.set`` proposal (``POST /v1/proposals``,
+decision 0030) under a merchant's id or ``default``. Amounts are
 ``{"amount": "15000.00", "asset": "IDR"}`` (decimal text at the asset's scale, read exactly;
 answers add ``amount_units``). Every state-changing route takes an ``Idempotency-Key``.
 """
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy import Connection
 
 from api.auth import API_KEY_SECURITY, Treasury
@@ -24,14 +25,10 @@ from api.problems import BODY_STATUSES, problem_responses
 from settlement.campaigns import service
 from settlement.campaigns.model import Campaign, discount_bp_max, request_of
 from settlement.shares.rules import (
-    Destination,
     ShareRuleNotFound,
-    cap_units,
     find_rule,
-    parse_rule,
     rule_record,
     rule_view,
-    set_rule,
 )
 from settlement.unit_of_work import UnitOfWork, run, transaction
 
@@ -101,32 +98,6 @@ class CampaignPage(BaseModel):
     next_after: str | None
 
 
-class Clause(BaseModel):
-    """One clause of a rule: ``to`` and exactly one of ``percent_bp``, ``remaining`` (true) or
-    ``fixed`` (asset -> decimal text, e.g. ``{"IDR": "200.00"}``). Fixed parts are taken first,
-    percents share what is left, leftover units go by largest remainder (decision 0018)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    to: Destination
-    percent_bp: StrictInt | None = Field(default=None, ge=1, le=10_000)
-    remaining: StrictBool | None = None
-    fixed: dict[str, Annotated[str, Field(max_length=64)]] | None = Field(
-        default=None, min_length=1, max_length=4
-    )
-
-
-class ShareRuleBody(BaseModel):
-    """A revenue-share rule: its clauses in order, and the Pioneer's cashback in MSC Points
-    (``cashback_bp`` of what was paid, at most ``cashback_cap``, floored to whole points)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    allotments: list[Clause] = Field(min_length=1, max_length=8)
-    cashback_bp: StrictInt = Field(default=0, ge=0, le=10_000)
-    cashback_cap: IdrAmount | None = None
-
-
 class ShareRuleAnswer(BaseModel):
     """A rule as stored, with who set it last and when."""
 
@@ -185,31 +156,6 @@ def list_campaigns(
         found = service.list_campaigns(conn, after=after, limit=limit)
     items = [_campaign_answer(c) for c in found]
     return CampaignPage(items=items, next_after=next_after(found, limit))
-
-
-@router.put(
-    "/share-rules/{rule_id}",
-    responses=problem_responses(401, 403, 404, 409, *BODY_STATUSES),
-    openapi_extra=API_KEY_SECURITY,
-)
-def put_share_rule(
-    rule_id: RuleId,
-    body: ShareRuleBody,
-    request: Request,
-    principal: Treasury,
-    idempotency_key: IdempotencyKey,
-) -> ShareRuleAnswer:
-    """Set the rule of a merchant (or the default), replacing the one before (treasury)."""
-    clauses = [clause.model_dump(mode="json", exclude_none=True) for clause in body.allotments]
-    cap = cap_units(body.cashback_cap.amount) if body.cashback_cap is not None else None
-    rule = parse_rule(rule_id, clauses, body.cashback_bp, cap)
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> ShareRuleAnswer:
-        set_rule(uow, rule, principal.actor)
-        return _rule_answer(uow.conn, rule_id)
-
-    return run(wired.engine, wired.clock, work)
 
 
 @router.get(

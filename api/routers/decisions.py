@@ -5,7 +5,8 @@
 decision (the officer is the calling treasury principal) and its ledger effect in one unit of
 work; the same outcome asked again answers the recorded decision (``replayed``), another one
 409 ``exception_already_decided``. Above the treasury's one-officer limit (parameters
-``exception_decision_limit_idr`` / ``_pi``) 409 ``exception_needs_governance``.
+``exception_decision_limit_idr`` / ``_pi``) 409 ``exception_needs_governance``: such a
+decision is an ``exception.qris_decide`` / ``exception.pi_decide`` proposal (decision 0030).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """HTTP routes of the merchant guarantee fund (issue 12, items 7 and 11; decision 0028).
 
 Anyone reads the fund's figures and history (``GET /v1/guarantee-fund``); the treasury books
-contributions (``POST /v1/guarantee-fund/contributions``), files claims (``POST
-/v1/guarantee-fund/claims``) and decides them (``POST
-/v1/guarantee-fund/claims/{claim_id}/decision``). Amounts in bodies are decimal text at scale
+contributions (``POST /v1/guarantee-fund/contributions``) and files claims (``POST
+/v1/guarantee-fund/claims``); a claim is decided by a signed ``fund.claim_decide`` proposal
+(``POST /v1/proposals``, decision 0030). Amounts in bodies are decimal text at scale
 2 (``"15000.00"``); answers carry them in sen (``*_units``).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import API_KEY_SECURITY, Treasury
@@ -19,7 +19,7 @@ from api.dependencies import services
 from api.idempotency import IdempotencyKey
 from api.problems import BODY_STATUSES, problem_responses
 from settlement.fund import claims, coverage, fund
-from settlement.fund.claims import ClaimKind, ClaimRequest, Outcome
+from settlement.fund.claims import ClaimKind, ClaimRequest
 from settlement.fund.fund import REFERENCE_PATTERN, Contribution, ContributionSource
 from settlement.reserves.issuance import parse_sen
 from settlement.unit_of_work import UnitOfWork, run, transaction
@@ -28,7 +28,6 @@ router = APIRouter(prefix="/v1", tags=["guarantee-fund"])
 _AMOUNT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
 _AMOUNT = Field(pattern=_AMOUNT_PATTERN, examples=["250000.00"])
 _CHANGE = problem_responses(401, 403, 404, 409, *BODY_STATUSES)
-ClaimId = Annotated[str, Path(pattern=r"^fcl_[0-9a-f]{16}$")]
 
 
 class ContributionBody(BaseModel):
@@ -66,16 +65,6 @@ class ClaimBody(BaseModel):
     amount: str = _AMOUNT
     evidence: str = Field(min_length=1, max_length=claims.evidence_chars_max)
     checkout_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class DecisionBody(BaseModel):
-    """Approve (pay ``amount``, by default the whole claim) or reject (``reason`` required)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Outcome
-    reason: str | None = Field(default=None, min_length=1, max_length=claims.reason_chars_max)
-    amount: str | None = Field(default=None, pattern=_AMOUNT_PATTERN, examples=["100000.00"])
 
 
 class ClaimAnswer(BaseModel):
@@ -191,31 +180,6 @@ def file_claim(
 
     def work(uow: UnitOfWork) -> ClaimAnswer:
         return _claim(claims.file_claim(uow, wanted, principal.actor))
-
-    return run(wired.engine, wired.clock, work)
-
-
-@router.post(
-    "/guarantee-fund/claims/{claim_id}/decision",
-    responses=_CHANGE,
-    openapi_extra=API_KEY_SECURITY,
-)
-def decide_claim(
-    claim_id: ClaimId,
-    body: DecisionBody,
-    request: Request,
-    principal: Treasury,
-    idempotency_key: IdempotencyKey,
-) -> ClaimAnswer:
-    """Approve (the fund pays, within its caps and balance) or reject a claim (treasury)."""
-    amount = None if body.amount is None else parse_sen(body.amount)
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> ClaimAnswer:
-        done = claims.decide(
-            uow, claim_id, body.outcome, principal.actor, reason=body.reason, amount=amount
-        )
-        return _claim(done)
 
     return run(wired.engine, wired.clock, work)
 

@@ -1,9 +1,7 @@
 """HTTP routes of the Pi rate (treasury): what the sources last said and what the panel would
-quote now, and the treasury's own rate, entered by an officer and counted as one more source.
-
-``POST /v1/rates/treasury`` takes ``{"price": {"amount": "5000.00", "asset": "IDR"}, "valid_s":
-3600}`` (decimal text; the rate of 1 PI) and an ``Idempotency-Key``; who entered it is the key's
-owner. The rates sandbox is mounted under ``/rates-sandbox`` while a configured source uses it.
+quote now, the treasury's own rate among them. That rate is entered by a ``rate.override``
+proposal signed by the officers (``POST /v1/proposals``, decision 0030). The rates sandbox is
+mounted under ``/rates-sandbox`` while a configured source uses it.
 """
 
 from __future__ import annotations
@@ -11,15 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel
 
 from api.auth import API_KEY_SECURITY, Treasury
 from api.dependencies import services
-from api.idempotency import IdempotencyKey
-from api.problems import BODY_STATUSES, problem_responses
+from api.problems import problem_responses
 from settlement.rates import panel as rate_panel
-from settlement.rates.firm import amount_units
-from settlement.rates.readings import TreasuryRateRefused, enter_treasury_rate, treasury_valid_s_max
 from settlement.services import Services
 from settlement.unit_of_work import UnitOfWork, run
 
@@ -27,25 +22,6 @@ router = APIRouter(prefix="/v1/rates", tags=["rates"])
 SANDBOX_MOUNT = "/rates-sandbox"
 BASE, QUOTE = "PI", "IDR"
 _READ = problem_responses(401, 403)
-_SET = problem_responses(401, 403, 409, *BODY_STATUSES)
-
-
-class PriceBody(BaseModel):
-    """A price as decimal text in Rupiah for one whole Pi."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    amount: StrictStr = Field(max_length=32, examples=["5000.00"])
-    asset: StrictStr = Field(max_length=8, examples=["IDR"])
-
-
-class TreasuryRateBody(BaseModel):
-    """The treasury's rate of 1 PI, fresh for ``valid_s`` seconds from now."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    price: PriceBody
-    valid_s: int = Field(ge=1, le=treasury_valid_s_max, strict=True, examples=[3600])
 
 
 class ReadingAnswer(BaseModel):
@@ -95,23 +71,6 @@ def show_rates(request: Request, principal: Treasury) -> RateState:
     """The sources' newest readings of PI in IDR and the median they make now (or why none)."""
     wired = services(request)
     return RateState.model_validate(run(wired.engine, wired.clock, lambda uow: _state(uow, wired)))
-
-
-@router.post("/treasury", status_code=201, responses=_SET, openapi_extra=API_KEY_SECURITY)
-def set_treasury_rate(
-    body: TreasuryRateBody, request: Request, principal: Treasury, idempotency_key: IdempotencyKey
-) -> RateState:
-    """Enter the treasury's rate of 1 PI (recorded with who and when), then the panel's state."""
-    if body.price.asset != QUOTE:
-        raise TreasuryRateRefused(f"the treasury rate is in {QUOTE}, not {body.price.asset}")
-    units = amount_units(body.price.amount, QUOTE)
-    wired = services(request)
-
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        enter_treasury_rate(uow, BASE, QUOTE, units, body.valid_s, principal.actor)
-        return _state(uow, wired)
-
-    return RateState.model_validate(run(wired.engine, wired.clock, work))
 
 
 def mount_sandbox(app: FastAPI, wired: Services) -> None:

@@ -13,7 +13,7 @@ checkpoints. ``tlog_cosignatures``: what each witness returned. All four are app
 from alembic import op
 
 revision = "0023_transparency_log"
-down_revision = "0020_guarantee_fund"
+down_revision = "0022_governance"
 branch_labels = None
 depends_on = None
 

@@ -44,8 +44,9 @@ ROTATE = "officers.rotate"
 ROTATION_FIELDS = frozenset({"kind", "period", "replaces", "threshold", "officers", "signatures"})
 officers_max = 64
 
-line_bytes_max = 4096
-"""No leaf comes near this; a longer line is refused before it is parsed."""
+line_bytes_max = 16384
+"""No leaf comes near this (an executed proposal with 64 signatures is about 12 KiB); a longer
+line is refused before it is parsed."""
 json_file_bytes_max = 1 << 20
 """manifest.json, signatures.json and anchors.json are small documents."""
 read_chunk_bytes = 1 << 20

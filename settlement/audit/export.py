@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from escrow.errors import InvariantViolation
 from escrow.periods import period as ledger_period
 from settlement.audit import bundle as b
-from settlement.audit import merkle, store
+from settlement.audit import governance_log, merkle, store
 from settlement.audit.anchor import anchored, write_anchors
 from settlement.audit.bundle import BalanceLeaf, BundleError, TransferLeaf
 from settlement.audit.canonical import CanonicalError, account_label, canonical_bytes
@@ -33,7 +33,7 @@ from settlement.audit.verify import (
     Totals,
     balances_follow,
     effects,
-    read_rotation,
+    read_changes,
     reserves,
     rotated,
 )
@@ -49,8 +49,9 @@ GOVERNANCE_NOTE = (
     "no governance log exists yet: governance.jsonl is empty and its root is the empty tree's"
 )
 ROTATIONS_NOTE = (
-    "governance.jsonl holds the month's officers.rotate entries, each signed by the threshold"
-    " of the officer set it replaces; no other proposals are published yet"
+    "governance.jsonl holds the month's governance log (decision 0030): proposals, signatures"
+    " and executions, and officers.rotate entries; each officer change is signed by the"
+    " threshold of the officer set it replaces"
 )
 
 
@@ -96,7 +97,7 @@ def export_period(
         raise InvariantViolation("the bundle's WIB month differs from the ledger's")
     closed_count = store.closed_transfer_count(conn, name)
     if closed_count is None:
-        raise ExportRefused(f"{name} is not closed: close it first (msc period close)")
+        raise ExportRefused(f"{name} is not closed: close it first (a period.close proposal)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportRefused(f"{out} exists and is not an empty directory")
     previous = store.latest_digest_before(conn, name)
@@ -126,7 +127,8 @@ def export_period(
             version,
             previous,
             governance,
-            appender,
+            seq_after=governance_log.seq_after(governance, _seq_after_of(conn, previous)),
+            log=appender,
         )
         if appender is not None:  # transparency log hook (decision 0031)
             (staging / CHECKPOINT_FILE).write_text(checkpoint_note(conn, name) or "")
@@ -160,21 +162,33 @@ def check_officers_change(
     """Refuse officers that differ from the previous month's unless the ``governance`` entries
     (``officers.rotate``, signed by the set each replaces) lead from those to these."""
     try:
-        rotations = [read_rotation(entry, n) for n, entry in enumerate(governance, 1)]
+        rotations = read_changes(governance)
         recorded = None if previous is None else store.recorded_manifest(conn, previous[0])
         if previous is None or recorded is None:
-            if rotations:
-                raise ExportRefused(f"{name} is a first month: no earlier officers to rotate")
-            return
-        before = b.officer_set(json.loads(recorded).get("signing"), "previous")
+            first = [r for r in rotations if isinstance(r, governance_log.Entry)]
+            genesis = governance_log.genesis_set(first)
+            if genesis is None:
+                if rotations:
+                    raise ExportRefused(f"{name} is a first month: no earlier officers to rotate")
+                return
+            before = genesis
+        else:
+            before = b.officer_set(json.loads(recorded).get("signing"), "previous")
         after = rotated(before, rotations, name)
     except BundleError as bad:
         raise ExportRefused(f"governance: {bad}") from None
     if after != officers.officer_set():
+        source = "the genesis" if previous is None else previous[0]
         raise ExportRefused(
-            f"the officers differ from {previous[0]}'s: an officers.rotate entry for {name},"
-            f" signed by {before.threshold} of {previous[0]}'s officers, is needed (--governance)"
+            f"the officers differ from {source}'s: an officers.rotate entry for {name},"
+            f" signed by {before.threshold} of {source}'s officers, is needed (--governance)"
         )
+
+
+def _seq_after_of(conn: Connection, previous: tuple[str, str] | None) -> int | None:
+    """The previous month's ``governance.seq_after``, None before any log entry."""
+    recorded = None if previous is None else store.recorded_manifest(conn, previous[0])
+    return None if recorded is None else governance_log.stated_seq_after(json.loads(recorded))
 
 
 def _tracked(leaves: Iterable[TransferLeaf], deltas: Totals) -> Iterator[TransferLeaf]:
@@ -251,10 +265,12 @@ def write_bundle(
     version: str,
     previous: tuple[str, str] | None,
     governance: Sequence[Mapping[str, Any]] = (),
+    seq_after: int | None = None,
     log: LogAppender | None = None,
 ) -> dict[str, Any]:
     """Write the bundle's six files from its leaves and governance entries (no database but
-    the ``log``, which is fed each leaf hash); the manifest written."""
+    the ``log``, which is fed each leaf hash); the manifest written (``governance.seq_after``
+    only once the governance log has entries)."""
     tree = merkle.CompactRange()
     with (staging / b.TRANSFERS).open("wb") as out:
         leaves = iter(transfers)
@@ -291,6 +307,8 @@ def write_bundle(
         "software": {"name": SOFTWARE, "version": version},
         "transfers": {"count": tree.size, "root": tree.root().hex()},
     }
+    if seq_after is not None:
+        manifest["governance"][governance_log.SEQ_AFTER] = seq_after
     if log is not None:  # transparency log hook (decision 0031)
         manifest["cumulative"] = log.section()
     _write_json(staging / b.MANIFEST, manifest)

@@ -21,7 +21,7 @@ from nacl.exceptions import CryptoError
 from nacl.signing import VerifyKey
 
 from settlement.audit import bundle as b
-from settlement.audit import merkle
+from settlement.audit import governance_log, merkle
 from settlement.audit.bundle import BalanceLeaf, BundleError, OfficerSet, TransferLeaf
 
 Totals = dict[str, dict[str, int]]
@@ -163,6 +163,13 @@ def verify_bundle(
         done.append("opening_balances: first month, every balance is zero plus its transfers")
     else:
         done.append("continuity: skipped (no --previous bundle given)")
+    linked = governance_log.check_link(
+        [r for r in rotations if isinstance(r, governance_log.Entry)],
+        governance_log.stated_seq_after(manifest.raw),
+        None if before is None else governance_log.stated_seq_after(before.raw),
+        before is not None or manifest.previous is None,
+    )
+    done.extend([linked] if linked else [])
     manifest_digest = b.digest(manifest.raw)
     signers = check_signatures(bundle, manifest, manifest_digest)
     done.append(
@@ -453,17 +460,32 @@ def check_accounts(assets: Mapping[str, str], balances: Mapping[str, BalanceLeaf
             raise BundleError("accounts", f"{account} has no {asset} balance")
 
 
-def check_governance(bundle: Path, manifest: Manifest) -> list[Rotation]:
+def check_governance(bundle: Path, manifest: Manifest) -> list[Change]:
     """Recompute the governance log's root and count; its entries, each an ``officers.rotate``
-    (the only kind published so far: an entry the verifier cannot check is refused)."""
+    or a governance log entry (``governance_log``): one the verifier cannot check is refused."""
     lines = b.read_lines(bundle / b.GOVERNANCE, "governance")
-    rotations = [
-        read_rotation(b.parse_line(line, "governance", number), number)
-        for number, line in enumerate(lines, 1)
-    ]
+    rotations = read_changes(
+        [b.parse_line(line, "governance", n) for n, line in enumerate(lines, 1)]
+    )
     if len(lines) != manifest.governance_count or merkle.root(lines) != manifest.governance_root:
         raise BundleError("governance_root", "the governance log differs from the manifest's")
     return rotations
+
+
+Change = Rotation | governance_log.Entry
+"""A governance.jsonl line as the officer set follows it."""
+
+
+def read_changes(values: Sequence[Mapping[str, Any]]) -> list[Change]:
+    """Read every governance line: ``officers.rotate`` entries and governance log entries."""
+    changes: list[Change] = [
+        read_rotation(value, n)
+        if value.get("kind") == b.ROTATE
+        else governance_log.read_entry(value, n)
+        for n, value in enumerate(values, 1)
+    ]
+    governance_log.check_order([c for c in changes if isinstance(c, governance_log.Entry)])
+    return changes
 
 
 def read_rotation(value: Mapping[str, Any], number: int) -> Rotation:
@@ -502,11 +524,14 @@ def read_rotation(value: Mapping[str, Any], number: int) -> Rotation:
     )
 
 
-def rotated(start: OfficerSet, rotations: Sequence[Rotation], period: str) -> OfficerSet:
+def rotated(start: OfficerSet, rotations: Sequence[Change], period: str) -> OfficerSet:
     """The officer set after the month's rotations, applied in order; each must name the month,
     replace the set then in force and be signed by that set's threshold."""
     current = start
     for rotation in rotations:
+        if isinstance(rotation, governance_log.Entry):
+            current = rotation.apply(current, period)
+            continue
         where = f"governance line {rotation.number}"
         if rotation.period != period:
             raise BundleError("officers", f"{where} rotates the officers of {rotation.period}")
@@ -528,14 +553,14 @@ def rotated(start: OfficerSet, rotations: Sequence[Rotation], period: str) -> Of
 
 
 def check_officers(
-    manifest: Manifest, rotations: Sequence[Rotation], before: Manifest | None, trust: TrustRoot
+    manifest: Manifest, rotations: Sequence[Change], before: Manifest | None, trust: TrustRoot
 ) -> list[str]:
     """The manifest's officers are the trust root's set, changed only by the month's signed
     rotations; the lines saying which root was used."""
     start, root = trust_root(before, trust)
     if start is None:
         if rotations:
-            root += f"; its {len(rotations)} officers.rotate entries are not checked"
+            root += f"; its {len(rotations)} governance entries are not checked"
         return [root]
     if rotated(start, rotations, manifest.period) != manifest.officer_set:
         after = " after this month's officers.rotate entries" if rotations else ""
@@ -544,7 +569,13 @@ def check_officers(
             f"the manifest's officers are not the trust root's{after}: a change of officers"
             " needs an officers.rotate entry signed by the threshold of the set it replaces",
         )
-    changed = f"changed by {len(rotations)} signed officers.rotate" if rotations else "unchanged"
+    signed = sum(isinstance(r, Rotation) for r in rotations)
+    logged = len(rotations) - signed
+    changed = ", ".join(
+        [f"changed by {signed} signed officers.rotate"] * bool(signed)
+        + [f"followed through {logged} governance log entries"] * bool(logged)
+    )
+    changed = changed or "unchanged"
     return [root, f"officers: the manifest's officers are the trust root's, {changed}"]
 
 

@@ -40,13 +40,13 @@ class MonthBooks:
 
 
 def month_books(conn: Connection, month: str, now_us: int) -> MonthBooks:
-    """The books of ``month`` (``YYYY-MM``, WIB), which must be closed (``msc period close``):
+    """The books of ``month`` (``YYYY-MM``, WIB), which must be closed (``period.close``):
     refused ``statement_month_invalid``, ``statement_month_not_started`` or
     ``books_month_not_closed``."""
     start, following = parse_month(month, now_us)
     closed = store.closed_transfer_count(conn, month)
     if closed is None:
-        raise BooksRefused(f"{month} is not closed: close it first (msc period close)")
+        raise BooksRefused(f"{month} is not closed: close it first (a period.close proposal)")
     end = following - 1
     at_end = store.balances_at(conn, end)
     before = store.balances_at(conn, start - 1)

@@ -312,14 +312,27 @@ def dispute_checkout(uow: UnitOfWork, checkout_id: str, payer_uid: str) -> Check
 
 
 def decide_dispute(
-    uow: UnitOfWork, deps: CheckoutDeps, checkout_id: str, outcome: str, actor: str
+    uow: UnitOfWork,
+    deps: CheckoutDeps,
+    checkout_id: str,
+    outcome: str,
+    actor: str,
+    governed: bool = False,
 ) -> Checkout:
-    """The treasury decides a dispute: ``release`` to the merchant or ``refund`` to the payer."""
+    """The treasury decides a dispute: ``release`` to the merchant or ``refund`` to the payer.
+    Above ``dispute_one_officer_limit_idr`` only an executed proposal decides (``governed``)."""
     if outcome == "release":
         deps.conversion.prepare(uow)
     before = load_locked(uow, checkout_id, None)
     if before.status is not CheckoutStatus.DISPUTED:
         raise CheckoutRefused("checkout_not_disputed", f"{checkout_id} is {before.status}")
+    limit = parameters.dispute_limit_units(uow.conn)
+    if not governed and limit is not None and before.price_units > limit:
+        raise CheckoutRefused(
+            "governance_required",
+            f"{checkout_id} costs more than one officer may decide: a checkout.dispute_decide"
+            " proposal decides it",
+        )
     if outcome == "release":
         return _release(uow, deps, before, actor, "decision_release")
     if outcome != "refund":

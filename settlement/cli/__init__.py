@@ -25,6 +25,7 @@ from settlement.cli import (
     rates,
     serve,
     shares,
+    treasury,
     worker,
 )
 from settlement.cli.errors import user_error
@@ -85,7 +86,6 @@ app.add_typer(fund.app, name="fund")
 app.command("worker")(worker.worker)  # production worker (Celery), see settlement/worker.py
 app.command("beat")(worker.beat)
 app.add_typer(ledger.app, name="ledger")
-app.add_typer(ledger.period_app, name="period")
 app.add_typer(audit.app, name="audit")
 app.add_typer(books.app, name="books")
 app.add_typer(outbox.app, name="outbox")
@@ -100,3 +100,4 @@ app.add_typer(shares.parameter_app, name="parameter")
 app.add_typer(rates.rate_app, name="rate")
 app.add_typer(rates.quote_app, name="quote")
 app.add_typer(conversion.app, name="conversion")
+app.add_typer(treasury.app, name="treasury")

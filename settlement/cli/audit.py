@@ -49,6 +49,8 @@ from settlement.cli.output import (
     record_operator,
 )
 from settlement.config import Settings
+from settlement.governance.audit import month_governance
+from settlement.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="The monthly audit bundle: export, sign, anchor.", no_args_is_help=True)
 
@@ -76,28 +78,32 @@ def export(
     written) when the officers differ from the previous month's without a signed rotation."""
     settings = Settings()
     path = officers_file or settings.audit_officers_file
-    if path is None:
-        typer.echo("no officers: pass --officers or set MSC_AUDIT_OFFICERS_FILE", err=True)
-        raise typer.Exit(EXIT_USAGE)
     try:
-        officers = load_officers(path)
-    except SigningError as refused:
-        typer.echo(str(refused), err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    try:
+        officers = None if path is None else load_officers(path)
         governance = [] if governance_file is None else read_governance(governance_file)
     except SigningError as refused:
         typer.echo(str(refused), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     key = settings.pseudonym_key.get_secret_value().encode("utf-8")
     log = build_log_config(settings)
+
+    def work(uow: UnitOfWork) -> Export:
+        held = month_governance(uow.conn, month)
+        chosen, entries = officers, governance
+        if held is not None:
+            if governance:
+                raise ExportRefused(
+                    "the governance log holds this month's entries: no --governance"
+                )
+            chosen, entries = held
+        if chosen is None:
+            raise ExportRefused(
+                "no officers: msc treasury init, --officers or MSC_AUDIT_OFFICERS_FILE"
+            )
+        return export_period(uow, month, out, key, chosen, package_version(), entries, log)
+
     try:
-        done: Export = run_work(
-            lambda uow: export_period(
-                uow, month, out, key, officers, package_version(), governance, log
-            ),
-            settings,
-        )
+        done: Export = run_work(work, settings)
     except (ExportRefused, PeriodNotClosable) as refused:
         typer.echo(f"cannot export: {refused}", err=True)
         raise typer.Exit(EXIT_REFUSED) from None

@@ -30,7 +30,7 @@ from settlement.cli.output import (
 )
 from settlement.config import Settings
 from settlement.fund import claims, coverage, fund
-from settlement.fund.claims import ClaimKind, ClaimRequest, Outcome
+from settlement.fund.claims import ClaimKind, ClaimRequest
 from settlement.fund.fund import Contribution, ContributionSource
 
 app = typer.Typer(
@@ -79,31 +79,6 @@ def claim_command(
     except Refusal as refused:
         raise typer.BadParameter(f"{refused.detail} ({refused.code})") from None
     emit(run_refusing(lambda uow: claims.file_claim(uow, wanted, cli_actor(by))), output)
-
-
-@app.command("decide")
-def decide_command(
-    claim: Annotated[str, typer.Option(help="The claim's id (fcl_...).")],
-    outcome: Annotated[Outcome, typer.Option(help="approve or reject.")],
-    reason: Annotated[str | None, typer.Option(help="Why (required to reject).")] = None,
-    amount: Annotated[
-        str | None, typer.Option(help="Approve only part, e.g. 100000.00 (default: all).")
-    ] = None,
-    *,
-    by: ByOption,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Approve (the fund pays within its caps and balance) or reject a claim."""
-    record_operator("fund decide", by)
-    paid = None if amount is None else sen_option(amount, "--amount")
-    emit(
-        run_refusing(
-            lambda uow: claims.decide(
-                uow, claim, outcome, cli_actor(by), reason=reason, amount=paid
-            )
-        ),
-        output,
-    )
 
 
 @app.command("show")

@@ -1,17 +1,16 @@
-"""CLI: `msc ledger ...` and `msc period ...`: the treasury's view of the books."""
+"""CLI: `msc ledger ...`: the treasury's view of the books. A month is closed by a signed
+proposal (`msc treasury propose period.close --param period=YYYY-MM`, decision 0030)."""
 
 from __future__ import annotations
 
 import typer
 
-from escrow.errors import PeriodNotClosable
 from escrow.model import Account, AccountFlags, Balance
 from settlement.cli.database import run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.output import Output, OutputOption, emit
 from settlement.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="The escrow ledger: balances and trial balance.", no_args_is_help=True)
-period_app = typer.Typer(help="Accounting periods (months in WIB).", no_args_is_help=True)
 
 
 @app.command("trial-balance")
@@ -106,20 +105,3 @@ def _account_row(account: Account) -> dict[str, object]:
         "pending_in": balance.pending_in,
         "pending_out": balance.pending_out,
     }
-
-
-@period_app.command("close")
-def close(
-    month: str = typer.Argument(..., help="The month to close, YYYY-MM (Asia/Jakarta)."),
-    *,
-    by: ByOption,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Close a month that has ended: nothing can be dated inside it any more."""
-    record_operator("period close", by)
-    try:
-        closed = run_work(lambda uow: uow.ledger.close_period(month, by))
-    except PeriodNotClosable as refused:
-        typer.echo(f"cannot close: {refused}", err=True)
-        raise typer.Exit(1) from None
-    emit({"period": month, "transfers": closed.transfer_count, "closed_by": by}, output)

@@ -1,5 +1,6 @@
 """The one option style of ``msc``: every command renders its result with ``--output json|text``,
-and every command that moves money names who runs it with ``--by`` (decision 0016)."""
+and every command that moves money names who runs it with ``--by`` (decision 0016), except the
+governed actions, which a signed proposal does (``msc treasury``, decision 0030)."""
 
 from __future__ import annotations
 
@@ -87,8 +88,6 @@ MONEY_MOVING_COMMANDS = frozenset(
         "msc redeem",
         "msc withdraw",
         "fund contribute",
-        "fund decide",
-        "period close",
         "outbox requeue",
         "audit anchor",
         "checkout create",
@@ -101,7 +100,6 @@ MONEY_MOVING_COMMANDS = frozenset(
         "key revoke",
         "campaign add",
         "points fund",
-        "rate set",
         "conversion tier",
         "payout cut",
         "payout confirm",

@@ -10,11 +10,10 @@ import typer
 
 from settlement.bootstrap import build_rates
 from settlement.cli.database import run_work
-from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
+from settlement.cli.output import Output, OutputOption, emit
 from settlement.config import Settings
 from settlement.rates import panel as rate_panel
-from settlement.rates.firm import QuoteRefused, amount_units, find_firm_quote, sep38
-from settlement.rates.readings import enter_treasury_rate, treasury_valid_s_max
+from settlement.rates.firm import QuoteRefused, find_firm_quote, sep38
 from settlement.unit_of_work import UnitOfWork
 
 rate_app = typer.Typer(
@@ -38,32 +37,6 @@ def rate_show(
     def work(uow: UnitOfWork) -> dict[str, Any]:
         if fetch:
             rate_panel.poll(uow, panel)
-        found = rate_panel.stored(uow.conn, panel, BASE, QUOTE)
-        return rate_panel.state(found, uow.clock.now_us(), panel.policy, BASE, QUOTE)
-
-    emit(run_work(work, settings), output)
-
-
-@rate_app.command("set")
-def rate_set(
-    price: Annotated[str, typer.Argument(help="Rupiah for 1 PI, e.g. 5000.00.")],
-    by: ByOption,
-    valid_s: Annotated[
-        int,
-        typer.Option(
-            "--valid-s", min=1, max=treasury_valid_s_max, help="Seconds the rate counts as fresh."
-        ),
-    ] = 3600,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Enter the treasury's rate of 1 PI (one more source of the median), recorded with who."""
-    record_operator("rate set", by)
-    units = amount_units(price, QUOTE)
-    settings = Settings()
-    panel = build_rates(settings, None).panel
-
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        enter_treasury_rate(uow, BASE, QUOTE, units, valid_s, f"cli:{by}")
         found = rate_panel.stored(uow.conn, panel, BASE, QUOTE)
         return rate_panel.state(found, uow.clock.now_us(), panel.policy, BASE, QUOTE)
 

@@ -7,7 +7,6 @@ Amounts are typed as Rupiah decimal text (``15000``, ``15000.50``), read exactly
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -23,12 +22,9 @@ from settlement.cli.database import run_in_database, run_work
 from settlement.cli.output import ByOption, Output, OutputOption, emit, record_operator
 from settlement.shares.rules import (
     DEFAULT_RULE_ID,
-    cap_units,
-    parse_rule,
     rule_for,
     rule_record,
     rule_view,
-    set_rule,
 )
 from settlement.unit_of_work import UnitOfWork
 
@@ -109,35 +105,6 @@ def _blocks(items: list[dict[str, Any]], text: Any) -> str:  # noqa: ANN401 - a 
     return "\n\n".join(text(item) for item in items) if items else "(none)"
 
 
-@share_app.command("set")
-def share_set(
-    rule_id: str = typer.Argument(..., metavar="ID", help="A merchant id, or 'default'."),
-    allotments: str = typer.Option(
-        ...,
-        help='The clauses as JSON, e.g. [{"to": "platform_fee", "percent_bp": 100},'
-        ' {"to": "merchant", "remaining": true}].',
-    ),
-    cashback_bp: int = typer.Option(0, help="Cashback in basis points of what the Pioneer paid."),
-    cashback_cap: str | None = typer.Option(None, help="Most cashback per checkout, in rupiah."),
-    *,
-    by: ByOption,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Set the revenue-share rule of a merchant (or the default), replacing the one before."""
-    try:
-        clauses = json.loads(allotments)
-    except json.JSONDecodeError as error:
-        raise typer.BadParameter(f"not JSON: {error}", param_hint="--allotments") from None
-    cap = cap_units(cashback_cap) if cashback_cap is not None else None
-    rule = parse_rule(rule_id, clauses, cashback_bp, cap)
-    record_operator("share set", by)
-
-    def store(uow: UnitOfWork) -> dict[str, object]:
-        return _rule_answer(uow.conn, rule_id, set_rule(uow, rule, by).id)
-
-    emit(run_work(store), output)
-
-
 @share_app.command("show")
 def share_show(
     rule_id: str = typer.Argument(DEFAULT_RULE_ID, metavar="ID", help="A merchant id, or default."),
@@ -179,24 +146,6 @@ def points_fund(
                 "budget_posted": budget.posted, "budget_available": budget.available}  # fmt: skip
 
     emit(run_work(fund), output)
-
-
-@parameter_app.command("set")
-def parameter_set(
-    name: str = typer.Argument(..., help=f"One of: {', '.join(parameters.PARAMETERS)}."),
-    value: str = typer.Argument(..., help="The value, e.g. 500.00 for point_value_idr."),
-    *,
-    by: ByOption,
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Set a treasury parameter (checked by the parameter), recording who and when."""
-    record_operator("parameter set", by)
-
-    def store(uow: UnitOfWork) -> dict[str, object]:
-        parameters.set_(uow, name, value, by)
-        return _parameter_answer(uow.conn, name)
-
-    emit(run_work(store), output)
 
 
 @parameter_app.command("show")

@@ -64,6 +64,7 @@ def decide_pi_flag(
     merchant: str | None = None,
     pioneer: str | None = None,
     amount_units: int | None = None,
+    governed: bool = False,
 ) -> Decision:
     """Decide flag ``flag_id`` (one unit of work: post, queue the A2U, record, resolve).
 
@@ -86,7 +87,7 @@ def decide_pi_flag(
     effect, specs, payer = Effect(None, None, None, None, ()), [], None
     if at_stake:
         amount = amount_to_decide(amount_units, at_stake)
-        check_limit(uow.conn, ASSET, amount)
+        check_limit(uow.conn, ASSET, amount, governed)
         if outcome is Outcome.REFUND:
             payer = pioneer or row["user_uid"]
             if payer is None:

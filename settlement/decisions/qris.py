@@ -83,6 +83,7 @@ def decide_qris_exception(
     merchant: str | None = None,
     amount_units: int | None = None,
     payer_account: BankAccount | None = None,
+    governed: bool = False,
 ) -> Decision:
     """Decide exception ``exception_id`` (one unit of work: post, record, resolve). A refund
     owed to the payer needs the payer's bank account: it becomes a payout obligation of the
@@ -113,7 +114,7 @@ def decide_qris_exception(
             code="exception_bank_account_required",
         )
     if effect.amount_units is not None:
-        check_limit(uow.conn, ASSET, effect.amount_units)
+        check_limit(uow.conn, ASSET, effect.amount_units, governed)
     post(uow, specs, effect)
     if effect.refund_status is not None and payer_account is not None:
         _owe_refund(uow, exception_id, effect, payer_account)

@@ -161,15 +161,15 @@ def amount_units_of(text: str | None, asset_code: str) -> int | None:
         ) from None
 
 
-def check_limit(conn: Connection, asset_code: str, amount_units: int) -> None:
+def check_limit(conn: Connection, asset_code: str, amount_units: int, governed: bool) -> None:
     """Above the treasury's limit for the asset one officer may not decide: refused
-    ``exception_needs_governance`` (issue 13's M-of-N proposals will take such decisions)."""
+    ``exception_needs_governance`` unless an executed proposal decides it (``governed``)."""
     limit = parameters.decision_limit_units(conn, asset_code)
-    if limit is not None and amount_units > limit:
+    if not governed and limit is not None and amount_units > limit:
         raise DecisionRefused(
             f"{amount_units} {asset_code} units is above the one-officer limit {limit}"
             f" (parameter {parameters.EXCEPTION_DECISION_LIMITS[asset_code]}): it needs a"
-            " governance proposal, which does not exist yet (issue 13)",
+            " signed proposal (exception.qris_decide or exception.pi_decide)",
             code="exception_needs_governance",
         )
 

@@ -133,9 +133,11 @@ def decide(
     *,
     reason: str | None = None,
     amount: int | None = None,
+    beyond_caps: bool = False,
 ) -> dict[str, Any]:
     """Approve (pay ``amount``, by default the whole claim) or reject (``reason`` required) an
-    open claim. A payment over a cap or the balance is refused and nothing is posted."""
+    open claim. A payment over a cap or the balance is refused and nothing is posted; over the
+    caps only ``beyond_caps`` (an executed proposal that says so) pays, never over the balance."""
     if reason is not None and not fund.printable(reason, reason_chars_max):
         raise ClaimInvalid(f"a reason is 1..{reason_chars_max} printable characters")
     row = _row(uow.conn, found_id, lock=True)
@@ -158,7 +160,7 @@ def decide(
     paid = row["amount"] if amount is None else amount
     if isinstance(paid, bool) or not isinstance(paid, int) or not 0 < paid <= row["amount"]:
         raise ClaimInvalid(f"an approval pays 1..{row['amount']} sen, not {paid!r}")
-    _pay(uow, row, paid)
+    _pay(uow, row, paid, beyond_caps)
     uow.conn.execute(
         text(
             "UPDATE fund_claims SET status = 'approved', decided_at = :at, decided_by = :by,"
@@ -169,12 +171,12 @@ def decide(
     return find(uow.conn, found_id)
 
 
-def _pay(uow: UnitOfWork, row: dict[str, Any], paid: int) -> None:
+def _pay(uow: UnitOfWork, row: dict[str, Any], paid: int, beyond_caps: bool) -> None:
     merchant_id = row["merchant_id"]
     room = fund.room(uow, merchant_id)
-    if paid > room.claim_cap:
+    if not beyond_caps and paid > room.claim_cap:
         raise ClaimOverCap(f"{paid} sen is over the per-claim cap of {room.claim_cap} sen")
-    if paid > room.month_left:
+    if not beyond_caps and paid > room.month_left:
         raise ClaimOverCap(
             f"{merchant_id} may be paid {room.month_left} sen more this month",
             code="fund_merchant_month_cap",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from chain.rates.ports import PriceObservation
 from escrow import money
@@ -28,7 +28,7 @@ from escrow.model import ResultCode, TransferRequest, amount_max
 from escrow.model import transfer_id as make_transfer_id
 from escrow.money import parse_amount
 from escrow.refusals import Refusal
-from settlement import chart
+from settlement import chart, parameters
 from settlement.chart import AccountSpec, TransferCode
 from settlement.checkout.rules import linked
 from settlement.reserves.reserve import compute, require_coverage
@@ -91,6 +91,22 @@ class RedemptionConflict(Refusal, ValueError):
 class RedemptionRefused(Refusal, ValueError):
     """The ledger refused the redemption: ``redemption_exceeds_balance`` (the holder has less)
     or ``redemption_exceeds_backing`` (less MSC was issued against Rupiah than asked)."""
+
+
+class NeedsGovernance(Refusal, PermissionError):
+    """More MSC than one officer may issue or burn at once (``governance_required``)."""
+
+    code = "governance_required"
+
+
+def check_one_officer(conn: Connection, amount: int, governed: bool) -> None:
+    """Refuse an issuance or burn above ``msc_one_officer_limit`` unless a proposal does it."""
+    limit = parameters.msc_one_officer_limit_units(conn)
+    if not governed and limit is not None and amount > limit:
+        raise NeedsGovernance(
+            f"{amount} MSC sen is above the one-officer limit {limit}"
+            f" (parameter {parameters.MSC_ONE_OFFICER_LIMIT}): a signed proposal does it"
+        )
 
 
 def holder_spec(holder: str) -> AccountSpec:
@@ -253,13 +269,19 @@ def find_deposit(uow: UnitOfWork, reference: str, *, lock: bool = False) -> Depo
 
 
 def issue(
-    uow: UnitOfWork, reference: str, by: str, price: PriceObservation | None = None
+    uow: UnitOfWork,
+    reference: str,
+    by: str,
+    price: PriceObservation | None = None,
+    governed: bool = False,
 ) -> DepositRecord:
     """Issue the deposit's amount in MSC to its holder, once (a replay posts nothing).
 
     Refused with ``reserve_coverage_below_floor`` when the coverage is below the floor now or
     would be after the issuance; then nothing is posted. ``price`` values the Pi inventory
-    (None: the newest recorded quote, ``reserve.require_coverage``)."""
+    (None: the newest recorded quote, ``reserve.require_coverage``). More than
+    ``msc_one_officer_limit`` is refused ``governance_required`` unless ``governed`` (an
+    executed ``msc.issue`` proposal)."""
     found = find_deposit(uow, reference, lock=True)
     if found is None:
         raise BankDepositUnknown(f"no bank deposit {reference!r}")
@@ -268,6 +290,7 @@ def issue(
     holder = found.deposit.holder
     if holder is None:
         raise BankDepositNotIssuable(f"deposit {reference!r} is reserve capital, not for a holder")
+    check_one_officer(uow.conn, found.deposit.amount, governed)
     require_coverage(uow, price)
     with uow.conn.begin_nested():  # a refusal after posting takes the posting back with it
         issue_id = _post_issue(uow, reference, holder_spec(holder), found.deposit.amount)

@@ -33,6 +33,7 @@ from settlement.reserves.issuance import (
     RedemptionConflict,
     RedemptionInvalid,
     RedemptionRefused,
+    check_one_officer,
     ensure_accounts,
     holder_spec,
 )
@@ -91,14 +92,18 @@ class Redemption:
         }
 
 
-def redeem(uow: UnitOfWork, request: RedemptionRequest, by: str) -> Redemption:
+def redeem(
+    uow: UnitOfWork, request: RedemptionRequest, by: str, governed: bool = False
+) -> Redemption:
     """Burn the MSC and owe the Rupiah, once per request key (a replay posts nothing; the key
-    with other fields is ``redemption_conflict``)."""
+    with other fields is ``redemption_conflict``); above ``msc_one_officer_limit`` only when
+    ``governed`` (an executed ``msc.redeem`` proposal), else ``governance_required``."""
     found = find_redemption(uow, request.request_key)
     if found is not None:
         if found.request != request:
             raise RedemptionConflict(f"request {request.request_key!r} redeemed other MSC")
         return found
+    check_one_officer(uow.conn, request.amount, governed)
     ensure_accounts(uow)
     holder = holder_spec(request.holder)
     chart.open_account(uow.ledger, holder)

@@ -35,7 +35,7 @@ def test_one_shot_command_refuses_a_database_it_did_not_find(tmp_path: Path) -> 
     elsewhere, data_dir = tmp_path / "elsewhere", tmp_path / "no-such-data"
     elsewhere.mkdir()
     result = run_msc(
-        ["period", "close", "2026-11", "--by", "bu-sri"],
+        ["treasury", "show"],
         cwd=elsewhere,
         env={"MSC_DATA_DIR": str(data_dir)},
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -12,14 +11,13 @@ from typer.testing import CliRunner
 
 from escrow.ledger import Ledger
 from escrow.model import AccountFlags, AccountKind, TransferRequest
-from escrow.periods import period_of
 from settlement.cli import app
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
 
 
-def test_balances_trial_balance_and_period_close(module_engine: Engine) -> None:
+def test_balances_and_trial_balance(module_engine: Engine) -> None:
     with module_engine.begin() as conn:
         ledger = Ledger(conn)
         ledger.ensure_account("cli:bank", "IDR", AccountKind.ASSET)
@@ -45,20 +43,6 @@ def test_balances_trial_balance_and_period_close(module_engine: Engine) -> None:
     lines = {line["asset"]: line for line in json.loads(trial.stdout)}
     assert lines["IDR"]["debits_posted"] == lines["IDR"]["credits_posted"] == 1_500_00
     assert all(line["balanced"] for line in lines.values())
-
-    closed = runner.invoke(
-        app, ["period", "close", "2020-01", "--by", "treasurer-a", "--output", "json"], env=env
-    )
-    assert closed.exit_code == 0, closed.output
-    assert json.loads(closed.stdout) == {
-        "period": "2020-01",
-        "transfers": 0,
-        "closed_by": "treasurer-a",
-    }
-    this_month = period_of(time.time_ns() // 1000)
-    early = runner.invoke(app, ["period", "close", this_month, "--by", "treasurer-a"], env=env)
-    assert early.exit_code == 1
-    assert "has not ended yet" in early.output
 
 
 def test_ledger_accounts_lists_code_asset_kind_and_balances(module_engine: Engine) -> None:

@@ -1,5 +1,5 @@
-"""``msc rate show|set`` and ``msc quote show`` on PostgreSQL (the module's own database: the
-treasury rate entered here is a source of every later quote on it)."""
+"""``msc rate show``, a ``rate.override`` proposal and ``msc quote show`` on PostgreSQL (the
+module's own database: the treasury rate entered here is a source of every later quote on it)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from escrow.clock import SystemClock
 from settlement.bootstrap import build_rates
 from settlement.cli import app
-from settlement.cli.errors import user_error
 from settlement.config import Settings
 from settlement.rates.firm import firm_quote
 from settlement.unit_of_work import unit_of_work
+from tests.support.governance import govern
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -37,18 +37,15 @@ def test_the_operator_reads_the_panel_and_enters_the_treasury_rate(module_engine
     assert (fetched["price"], fetched["refusal"]) == ("5000.00", None)
     assert [r["source"] for r in fetched["readings"]] == ["sandbox"]
 
-    entered = _json(
-        _msc(
-            module_engine, "rate", "set", "5200.00", "--valid-s", "600", "--by", "ani", "-o", "json"
-        )
-    )
+    overridden = _json(govern(module_engine, "rate.override", {"price": "5200.00", "valid_s": 600}))
+    assert overridden["result"]["price_units"] == 520_000
+    entered = _json(_msc(module_engine, "rate", "show", "-o", "json"))
     assert entered["price"] == "5100.00"  # the median of the sandbox's 5000 and the 5200 entered
-    assert entered["readings"][-1]["entered_by"] == "cli:ani"
+    assert entered["readings"][-1]["entered_by"] == overridden["by"]
 
-    refused = _msc(module_engine, "rate", "set", "5200.001", "--by", "ani")
+    refused = govern(module_engine, "rate.override", {"price": "5200.001"})
     assert refused.exit_code == 1
-    assert getattr(refused.exception, "code", None) == "amount_too_precise"
-    assert user_error(refused.exception) is not None  # what `msc` prints: one line, exit 1
+    assert "(amount_too_precise)" in refused.output
     with module_engine.connect() as conn:
         entered_rows = conn.execute(
             text("SELECT count(*) FROM rate_readings WHERE source = 'treasury'")

@@ -31,6 +31,7 @@ from settlement.bootstrap import Container, build_container
 from settlement.config import Settings
 from settlement.shares.rules import parse_rule, set_rule
 from settlement.unit_of_work import unit_of_work
+from tests.support.governance import govern_http
 from tests.support.merchants import fresh_nmid, static_qris
 from tests.support.shared_fixtures import shared_fixture
 
@@ -254,6 +255,36 @@ def test_the_pioneer_disputes_and_the_treasury_refunds(
         ("disputed", "pioneer"),
         ("refunded", "treasury"),
     ]
+
+
+def test_a_dispute_above_the_one_officer_limit_is_decided_by_a_2_of_3_proposal(
+    client: httpx.Client, container: Container
+) -> None:
+    _, merchant = onboard(client)
+    body = {
+        "price": {"amount": "15000.00", "asset": "IDR"},
+        "tenders": [{"tender": "PI", "share_bp": 10_000}],
+    }
+    checkout = client.post("/v1/checkouts", json=body, headers=key(merchant)).json()
+    pioneer = pioneer_pays_pi(client, checkout["legs"][0])
+    url = f"/v1/checkouts/{checkout['id']}"
+    bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
+    assert client.post(f"{url}/dispute", headers=key(bearer)).status_code == 200
+    with unit_of_work(container.engine, SystemClock()) as uow:
+        parameters.set_(uow, parameters.DISPUTE_ONE_OFFICER_LIMIT_IDR, "10000.00", "test")
+    try:
+        alone = client.post(f"{url}/decision", json={"outcome": "refund"}, headers=key(OPERATOR))
+        assert (alone.status_code, alone.json()["code"]) == (409, "governance_required")
+        params = {"checkout_id": checkout["id"], "outcome": "refund"}
+        staff = OPERATOR["Authorization"]
+        done = govern_http(client, container.engine, staff, "checkout.dispute_decide", params)
+        assert done.status_code == 200, done.text
+        assert done.json()["result"] == {"checkout_id": checkout["id"], "status": "refunded"}
+    finally:
+        with unit_of_work(container.engine, SystemClock()) as uow:
+            uow.conn.exec_driver_sql(
+                "DELETE FROM treasury_parameters WHERE name = 'dispute_one_officer_limit_idr'"
+            )
 
 
 @pytest.mark.parametrize(

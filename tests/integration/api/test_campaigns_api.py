@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from escrow.ledger import Ledger
 from settlement import chart
 from tests.support.api import bearer, client, headers, operator, service
+from tests.support.governance import govern_http
 from tests.support.merchants import merchant_body
 
 pytestmark = pytest.mark.integration
@@ -164,16 +165,13 @@ def test_only_the_treasury_reaches_campaigns_and_rules(
     own = merchant["authorization"]
     _problem(http.post("/v1/campaigns", json=_campaign(), headers=headers(own)), 403, "forbidden")
     _problem(http.get("/v1/campaigns", headers={"Authorization": own}), 403, "forbidden")
-    rule = {"allotments": [{"to": "merchant", "remaining": True}]}
-    _problem(http.put(f"/v1/share-rules/{merchant['id']}", json=rule, headers=headers(own)), 403,
-             "forbidden")  # fmt: skip
     _problem(http.get(f"/v1/share-rules/{merchant['id']}", headers={"Authorization": own}), 403,
              "forbidden")  # fmt: skip
     _problem(http.get("/v1/campaigns"), 401, "unauthenticated")
 
 
-def test_a_share_rule_put_is_the_rule_read_back(
-    http: httpx.Client, treasury: str, merchant: dict[str, str]
+def test_a_share_rule_set_by_proposal_is_the_rule_read_back(
+    app: FastAPI, http: httpx.Client, treasury: str, merchant: dict[str, str]
 ) -> None:
     path = f"/v1/share-rules/{merchant['id']}"
     _problem(http.get(path, headers={"Authorization": treasury}), 404, "share_rule_not_found")
@@ -183,21 +181,21 @@ def test_a_share_rule_put_is_the_rule_read_back(
         {"to": "community_fund", "percent_bp": 50},
         {"to": "merchant", "remaining": True},
     ]
-    body = {"allotments": clauses, "cashback_bp": 200, "cashback_cap": _idr("500")}
-    put = http.put(path, json=body, headers=headers(treasury))
-    assert put.status_code == 200, put.text
-    answer = put.json()
+    params = {"rule_id": merchant["id"], "allotments": clauses, "cashback_bp": 200,
+              "cashback_cap": "500"}  # fmt: skip
+    done = govern_http(http, app.state.services.engine, treasury, "share.set", params)
+    assert done.status_code == 200, done.text
+    answer = http.get(path, headers={"Authorization": treasury}).json()
     assert answer["allotments"] == clauses
     assert answer["cashback_cap"] == {"amount": "500.00", "asset": "IDR", "amount_units": 50_000}
-    assert answer["updated_by"] == "treasury:operator"
-    assert http.get(path, headers={"Authorization": treasury}).json() == answer
+    assert answer["updated_by"] == done.json()["by"]
     default = http.get("/v1/share-rules/default", headers={"Authorization": treasury})
     assert default.status_code == 200
     assert default.json()["allotments"][-1] == {"to": "merchant", "remaining": True}
 
 
 @pytest.mark.parametrize(
-    ("rule_id", "body", "status", "code"),
+    ("rule_id", "params", "status", "code"),
     [
         ("default", {"allotments": [{"to": "platform_fee", "remaining": True}]}, 422,
          "share_rule_invalid"),
@@ -206,17 +204,24 @@ def test_a_share_rule_put_is_the_rule_read_back(
         ("default", {"allotments": [{"to": "merchant", "remaining": True, "percent_bp": 5}]}, 422,
          "share_rule_invalid"),
         ("default", {"allotments": [{"to": "merchant", "percent_bp": 99.5}]}, 422,
-         "invalid_request"),
-        ("default", {"allotments": [{"to": "merchant", "remaining": True}],
-                     "cashback_cap": {"amount": 5, "asset": "IDR"}}, 422, "invalid_request"),
+         "governance_proposal_malformed"),
+        ("default", {"allotments": [{"to": "merchant", "remaining": True}], "cashback_cap": 5},
+         422, "governance_action_invalid"),
         ("NOBODY", {"allotments": [{"to": "merchant", "remaining": True}]}, 404,
          "share_rule_merchant_unknown"),
     ],
 )  # fmt: skip
 def test_a_bad_rule_is_refused_and_the_rule_before_stays(
-    http: httpx.Client, treasury: str, rule_id: str, body: dict[str, Any], status: int, code: str
+    app: FastAPI,
+    http: httpx.Client,
+    treasury: str,
+    rule_id: str,
+    params: dict[str, Any],
+    status: int,
+    code: str,
 ) -> None:
     before = http.get("/v1/share-rules/default", headers={"Authorization": treasury}).json()
-    _problem(http.put(f"/v1/share-rules/{rule_id}", json=body, headers=headers(treasury)),
-             status, code)  # fmt: skip
+    engine = app.state.services.engine
+    refused = govern_http(http, engine, treasury, "share.set", {"rule_id": rule_id, **params})
+    _problem(refused, status, code)
     assert http.get("/v1/share-rules/default", headers={"Authorization": treasury}).json() == before

@@ -49,6 +49,7 @@ PATH_VALUES = {
     "month": "2026-11",
     "transfer_id": "00000000-0000-4000-8000-000000000003",
     "file": "manifest.json",
+    "proposal_id": "0" * 64,
 }
 
 

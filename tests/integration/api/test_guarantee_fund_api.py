@@ -1,5 +1,6 @@
 """The guarantee fund over HTTP: the treasury books a contribution (once per reference), files
-a claim and decides it; anyone reads the figures and the history (issue 12, items 7 and 11)."""
+a claim and decides it by a signed proposal; anyone reads the figures and the history (issue 12,
+items 7 and 11)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from settlement import parameters
 from settlement.unit_of_work import UnitOfWork, run
 from tests.support.api import client, headers, operator, service
+from tests.support.governance import govern_http
 from tests.support.merchants import merchant_body
 
 pytestmark = pytest.mark.integration
@@ -70,13 +72,12 @@ def test_contribute_claim_decide_and_read_the_fund(app: FastAPI, http: httpx.Cli
         headers=headers(operator(app)),
     )
     assert (over.status_code, over.json()["code"]) == (409, "fund_claim_over_cap")
-    decided = http.post(
-        f"/v1/guarantee-fund/claims/{filed.json()['id']}/decision",
-        json={"outcome": "approve"},
-        headers=headers(operator(app)),
-    )
+    decision = {"claim": filed.json()["id"], "outcome": "approve"}
+    decided = govern_http(http, app.state.services.engine, operator(app), "fund.claim_decide",
+                          decision)  # fmt: skip
     assert decided.status_code == 200, decided.text
-    assert (decided.json()["status"], decided.json()["paid_units"]) == ("approved", 80_000)
+    result = decided.json()["result"]
+    assert (result["status"], result["paid_units"]) == ("approved", 80_000)
 
     read = http.get("/v1/guarantee-fund")
     assert read.status_code == 200

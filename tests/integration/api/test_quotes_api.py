@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from api.problems import PROBLEM_MEDIA_TYPE
 from settlement.config import Settings
 from tests.support.api import client, headers, operator, service
+from tests.support.governance import govern_http
 
 pytestmark = pytest.mark.integration
 TEN_PI = {"sell_asset": "PI", "buy_asset": "MSC", "sell_amount": "10.0000000"}
@@ -143,10 +144,12 @@ def test_the_treasury_rate_joins_the_median_and_a_wild_source_is_refused(
     sandbox: httpx.Client, app: FastAPI, pioneer: str
 ) -> None:
     staff = operator(app)
-    body = {"price": {"amount": "5100.00", "asset": "IDR"}, "valid_s": 600}
-    entered = sandbox.post("/v1/rates/treasury", json=body, headers=headers(staff))
-    assert entered.status_code == 201, entered.text
-    assert entered.json()["readings"][-1]["entered_by"] == "treasury:operator"
+    engine = app.state.services.engine
+    body = {"price": "5100.00", "valid_s": 600}
+    entered = govern_http(sandbox, engine, staff, "rate.override", body)
+    assert entered.status_code == 200, entered.text
+    readings = sandbox.get("/v1/rates", headers={"Authorization": staff}).json()["readings"]
+    assert readings[-1]["entered_by"] == entered.json()["by"]
     quote = sandbox.post("/v1/quotes", json=TEN_PI, headers=headers(pioneer)).json()
     assert (quote["rate"]["price"], quote["rate"]["source"]) == ("5050.00", "median")
     assert len(quote["rate"]["reading_ids"]) == 2
@@ -159,9 +162,5 @@ def test_the_treasury_rate_joins_the_median_and_a_wild_source_is_refused(
     assert {r["source"]: r["price"] for r in state["readings"]} == {
         "sandbox": "50000.00", "treasury": "5100.00",
     }  # fmt: skip
-    wrong = {"price": {"amount": "5100.00", "asset": "MSC"}, "valid_s": 600}
-    _problem(
-        sandbox.post("/v1/rates/treasury", json=wrong, headers=headers(staff)),
-        422,
-        "rate_treasury_invalid",
-    )
+    wrong = {"price": "5100.001", "valid_s": 600}
+    _problem(govern_http(sandbox, engine, staff, "rate.override", wrong), 422, "amount_too_precise")

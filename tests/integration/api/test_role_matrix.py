@@ -89,7 +89,6 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # Pi-Zone campaigns and revenue-share rules: the treasury.
     ("POST", "/v1/campaigns"): STAFF,
     ("GET", "/v1/campaigns"): STAFF,
-    ("PUT", "/v1/share-rules/{rule_id}"): STAFF,
     ("GET", "/v1/share-rules/{rule_id}"): STAFF,
     # MSC against Rupiah: the treasury books deposits, issues and redeems; the Pioneer
     # withdraws to chain with the Pi access token; the reserve is public.
@@ -101,9 +100,15 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # The merchant guarantee fund: public figures; the treasury books contributions, files and
     # decides claims.
     ("GET", "/v1/guarantee-fund"): frozenset(CALLERS),
+    # Treasury governance: the treasury proposes, posts signatures, executes and lists; the
+    # governance log is public.
+    ("POST", "/v1/proposals"): STAFF,
+    ("GET", "/v1/proposals"): STAFF,
+    ("POST", "/v1/proposals/{proposal_id}/signatures"): STAFF,
+    ("POST", "/v1/proposals/{proposal_id}/execute"): STAFF,
+    ("GET", "/v1/governance/log"): frozenset(CALLERS),
     ("POST", "/v1/guarantee-fund/contributions"): STAFF,
     ("POST", "/v1/guarantee-fund/claims"): STAFF,
-    ("POST", "/v1/guarantee-fund/claims/{claim_id}/decision"): STAFF,
     # Rates and quotes: the Pioneer asks for a firm quote with the Pi access token and reads
     # their own; the treasury reads any, reads the rate panel and enters the treasury's rate.
     ("POST", "/v1/quotes"): frozenset({PIONEER}),
@@ -115,7 +120,6 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/conversions/{conversion_id}"): STAFF | {PIONEER},
     ("GET", "/v1/me/balances"): frozenset({PIONEER}),
     ("PUT", "/v1/pioneers/{uid}/tier"): STAFF,
-    ("POST", "/v1/rates/treasury"): STAFF,
     # The daily payout batch and where payouts go: the treasury.
     ("POST", "/v1/payouts/batches"): STAFF,
     ("GET", "/v1/payouts/batches"): STAFF,
@@ -242,6 +246,7 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "conversion_id": _conversion(http, credentials[PIONEER]),
         "batch_id": "PO20261201",
         "claim_id": "fcl_0000000000000000",
+        "proposal_id": "0" * 64,
         "refund_id": str(uuid.uuid4()),
         "exception_id": "1",
         "flag_id": "1",

@@ -15,8 +15,10 @@ from chain.bank.account import BankAccount
 from chain.qris.reports import load_formats
 from escrow.calendar import WIB
 from settlement import chart, parameters
+from settlement.audit.proposal import sign
 from settlement.decisions.qris import decide_qris_exception
 from settlement.decisions.record import Decision, DecisionRefused, Outcome
+from settlement.governance import treasury
 from settlement.qris import exceptions
 from settlement.qris.accounts import ensure_rail_accounts
 from settlement.qris.exceptions import ExceptionLine
@@ -25,6 +27,7 @@ from settlement.qris.ingest import ingest_report
 from settlement.qris.posting import Receipt, post_receipts
 from settlement.qris.reconcile import reconcile_day
 from tests.integration.decisions.support import balance, onboard, uow_of, writes
+from tests.support import governance
 from tests.support.uow import at
 
 pytestmark = pytest.mark.integration
@@ -239,6 +242,21 @@ def test_above_the_one_officer_limit_needs_governance(db_conn: Connection) -> No
     )
     # at the limit: one officer decides it
     _decide(db_conn, exception_id, Outcome.REFUND, amount_units=1_000_000, payer_account=PAYER)
+
+
+def test_above_the_limit_a_2_of_3_proposal_decides(db_conn: Connection) -> None:
+    parameters.set_(uow_of(db_conn), parameters.EXCEPTION_DECISION_LIMITS["IDR"], "10000.00", "t")
+    exception_id = _exception(db_conn, "unmatched_event", amount=1_000_001)
+    uow = uow_of(db_conn)
+    governance.ensure_officers_in(uow)
+    params = {"exception_id": exception_id, "outcome": "refund", "note": "payer asked",
+              "bank_code": PAYER.bank_code, "account_number": PAYER.account_number,
+              "holder_name": PAYER.holder_name}  # fmt: skip
+    proposal = treasury.propose(uow, "t", "exception.qris_decide", params, 2**62)
+    for key in governance.OFFICER_KEYS[:2]:
+        treasury.add_signature(uow, "t", proposal.id(), sign(proposal, key))
+    done = treasury.execute(uow, "t", proposal.id())
+    assert (done["result"]["amount_units"], done["result"]["decided_by"]) == (1_000_001, done["by"])
 
 
 def test_refusals_of_what_the_exception_cannot_be(db_conn: Connection) -> None:

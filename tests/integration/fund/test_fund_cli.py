@@ -1,5 +1,5 @@
-"""`msc fund contribute|claim|decide|show` on PostgreSQL: the treasury's path to the guarantee
-fund; a refusal exits 1 with its code and writes nothing."""
+"""`msc fund contribute|claim|show` and a ``fund.claim_decide`` proposal on PostgreSQL: the
+treasury's path to the guarantee fund; a refusal exits 1 with its code and writes nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from settlement.cli import app
+from tests.support.governance import govern
 from tests.support.merchants import fresh_id
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,8 @@ def test_contribute_claim_decide_and_show(module_engine: Engine) -> None:
         ("fund_claim_cap_idr", "1000.00"),
         ("fund_merchant_month_cap_idr", "1000.00"),
     ):
-        assert _msc(module_engine, "parameter", "set", name, value, "--by", "o").exit_code == 0
+        set_ = govern(module_engine, "parameter.set", {"name": name, "value": value})
+        assert set_.exit_code == 0, set_.output
     contribute = (
         "fund", "contribute", "--reference", "CSR-CLI-1", "--source", "csr",
         "--contributor", "Bank Jatim", "--amount", "3000.00", "--by", "officer1", "-o", "json",
@@ -56,11 +58,9 @@ def test_contribute_claim_decide_and_show(module_engine: Engine) -> None:
     )  # fmt: skip
     filed = _json(_msc(module_engine, *claim))
     assert filed["status"] == "open"
-    decided = _json(
-        _msc(module_engine, "fund", "decide", "--claim", filed["id"], "--outcome", "approve",
-             "--by", "o", "-o", "json")
-    )  # fmt: skip
-    assert decided["paid_units"] == 90_000
+    decision = {"claim": filed["id"], "outcome": "approve"}
+    decided = _json(govern(module_engine, "fund.claim_decide", decision))
+    assert decided["result"]["paid_units"] == 90_000
     shown = _json(_msc(module_engine, "fund", "show", "-o", "json"))
     assert shown["figures"]["balance_units"] >= 210_000
     assert shown["history"][0]["claim_id"] == filed["id"]
@@ -72,10 +72,12 @@ def test_contribute_claim_decide_and_show(module_engine: Engine) -> None:
     )  # fmt: skip
     second = _json(_msc(module_engine, *again))
     before = (_count(module_engine, "transfers"), _count(module_engine, "fund_payments"))
-    refused = _msc(
-        module_engine, "fund", "decide", "--claim", second["id"], "--outcome", "approve",
-        "--by", "o",
-    )  # fmt: skip
+    refused = govern(
+        module_engine, "fund.claim_decide", {"claim": second["id"], "outcome": "approve"}
+    )
     assert refused.exit_code == 1
     assert "fund_merchant_month_cap" in refused.output
     assert (_count(module_engine, "transfers"), _count(module_engine, "fund_payments")) == before
+    beyond = {"claim": second["id"], "outcome": "approve", "beyond_caps": True}
+    paid = _json(govern(module_engine, "fund.claim_decide", beyond))
+    assert (paid["result"]["status"], paid["result"]["paid_units"]) == ("approved", 20_000)

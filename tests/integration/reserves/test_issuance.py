@@ -16,13 +16,16 @@ from escrow.calendar import from_us
 from escrow.clock import FixedClock
 from escrow.model import TransferRequest
 from settlement import chart, parameters
+from settlement.audit.proposal import sign
 from settlement.chart import TransferCode
+from settlement.governance import treasury
 from settlement.reserves.issuance import (
     BankDeposit,
     BankDepositConflict,
     BankDepositNotIssuable,
     BankDepositUnknown,
     HolderInvalid,
+    NeedsGovernance,
     find_deposit,
     issue,
     record_bank_deposit,
@@ -40,6 +43,7 @@ from settlement.reserves.reserve import (
     require_coverage,
 )
 from settlement.unit_of_work import UnitOfWork, bind
+from tests.support import governance
 
 pytestmark = pytest.mark.integration
 
@@ -234,3 +238,33 @@ def test_without_a_price_given_the_newest_fresh_recorded_quote_values_the_pi(
     found = require_coverage(uow)
     assert found.price is not None
     assert (found.price.source, found.pi_value_idr) == ("quote", 314_000)
+
+
+def test_above_the_one_officer_limit_issuance_and_burn_need_a_signed_proposal(
+    uow: UnitOfWork,
+) -> None:
+    parameters.set_(uow, parameters.MSC_ONE_OFFICER_LIMIT, "1000.00", "t")
+    record_bank_deposit(uow, deposit("BCA-GOV", 100_001), by="ana")
+    issued = count(uow, TransferCode.MSC_ISSUE)
+    with pytest.raises(NeedsGovernance) as refused:
+        issue(uow, "BCA-GOV", by="ana")
+    assert refused.value.code == "governance_required"
+    assert count(uow, TransferCode.MSC_ISSUE) == issued
+
+    governance.ensure_officers_in(uow)
+
+    def passed(action: str, params: dict[str, object]) -> dict[str, object]:
+        proposal = treasury.propose(uow, "t", action, params, uow.clock.now_us() + 10**9)
+        for key in governance.OFFICER_KEYS[:2]:
+            treasury.add_signature(uow, "t", proposal.id(), sign(proposal, key))
+        return treasury.execute(uow, "t", proposal.id())
+
+    passed("msc.issue", {"reference": "BCA-GOV"})
+    assert balance(uow, HOLDER) == 100_001
+    wanted = RedemptionRequest("r-gov", HOLDER, 100_001, ACCOUNT)
+    with pytest.raises(NeedsGovernance):
+        redeem(uow, wanted, by="ana")
+    passed("msc.redeem", {"holder": HOLDER, "amount": "1000.01", "request_id": "r-gov",
+                          "bank_code": "014", "account_number": "1234567890",
+                          "holder_name": "ANI LESTARI"})  # fmt: skip
+    assert balance(uow, HOLDER) == 0

@@ -16,6 +16,7 @@ from escrow.refusals import Refusal
 from settlement import chart
 from settlement.cli import app
 from tests.integration.shares.conftest import insert_merchant
+from tests.support.governance import govern
 from tests.support.msc import run_msc
 
 pytestmark = pytest.mark.integration
@@ -91,19 +92,21 @@ def test_share_set_and_show(module_engine: Engine) -> None:
         {"to": "platform_fee", "percent_bp": 100},
         {"to": "merchant", "remaining": True},
     ])  # fmt: skip
-    stored = _run(module_engine, "share", "set", merchant, "--allotments", clauses,
-                  "--cashback-bp", "200", "--cashback-cap", "500", "--by", "ana")  # fmt: skip
+    params = {"rule_id": merchant, "allotments": json.loads(clauses), "cashback_bp": 200,
+              "cashback_cap": "500"}  # fmt: skip
+    done = govern(module_engine, "share.set", params)
+    assert done.exit_code == 0, done.output
+    stored = _run(module_engine, "share", "show", merchant)
     assert isinstance(stored, dict)
     assert stored["id"] == merchant
     assert stored["allotments"] == json.loads(clauses)
     assert stored["cashback_cap"] == {"amount": "500.00", "asset": "IDR", "amount_units": 50_000}
-    assert stored["updated_by"] == "ana"
-    assert _run(module_engine, "share", "show", merchant) == stored
-    half = '[{"to": "merchant", "percent_bp": 1.5}]'
-    _refused(module_engine, "share_rule_invalid", "share", "set", merchant, "--allotments", half,
-             "--by", "ana")  # fmt: skip
-    _refused(module_engine, "share_rule_merchant_unknown", "share", "set", "NOBODY",
-             "--allotments", clauses, "--by", "ana")  # fmt: skip
+    assert stored["updated_by"] == json.loads(done.stdout)["by"]
+    half = [{"to": "merchant", "percent_bp": 15}]
+    invalid = govern(module_engine, "share.set", {"rule_id": merchant, "allotments": half})
+    assert (invalid.exit_code, "(share_rule_invalid)" in invalid.output) == (1, True)
+    nobody = govern(module_engine, "share.set", params | {"rule_id": "NOBODY"})
+    assert (nobody.exit_code, "(share_rule_merchant_unknown)" in nobody.output) == (1, True)
     assert _run(module_engine, "share", "show", merchant) == stored
 
 
@@ -120,13 +123,15 @@ def test_points_fund_once_per_key(module_engine: Engine) -> None:
 
 
 def test_parameter_set_and_show(module_engine: Engine) -> None:
-    stored = _run(module_engine, "parameter", "set", "point_value_idr", "500", "--by", "ana")
+    done = govern(module_engine, "parameter.set", {"name": "point_value_idr", "value": "500"})
+    assert done.exit_code == 0, done.output
+    stored = _run(module_engine, "parameter", "show", "point_value_idr")
     assert isinstance(stored, dict)
-    assert (stored["value"], stored["updated_by"]) == ("500.00", "ana")
+    assert (stored["value"], stored["updated_by"]) == ("500.00", json.loads(done.stdout)["by"])
     assert _run(module_engine, "parameter", "show", "point_value_idr") == stored
     assert stored in _run(module_engine, "parameter", "show")
-    _refused(module_engine, "parameter_invalid", "parameter", "set", "point_value_idr", "0",
-             "--by", "a")  # fmt: skip
+    invalid = govern(module_engine, "parameter.set", {"name": "point_value_idr", "value": "0"})
+    assert (invalid.exit_code, "(parameter_invalid)" in invalid.output) == (1, True)
     _refused(module_engine, "parameter_unknown", "parameter", "show", "nope")
     assert _run(module_engine, "parameter", "show", "point_value_idr") == stored
 
@@ -134,10 +139,10 @@ def test_parameter_set_and_show(module_engine: Engine) -> None:
 def test_a_refusal_is_one_line_with_its_code_at_the_entry_point(
     module_engine: Engine, tmp_path: Path
 ) -> None:
-    done = run_msc(["parameter", "set", "point_value_idr", "1.001", "--by", "ana"], cwd=tmp_path,
+    done = run_msc(["parameter", "show", "no_such_parameter"], cwd=tmp_path,
                    env=_env(module_engine))  # fmt: skip
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if line and not line.startswith("{")]
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("msc: ")
-    assert "parameter_invalid" in lines[0]
+    assert "parameter_unknown" in lines[0]

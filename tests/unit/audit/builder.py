@@ -11,6 +11,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from settlement.audit import bundle as b
+from settlement.audit import governance_log
 from settlement.audit.bundle import BalanceLeaf, TransferLeaf
 from settlement.audit.export import write_bundle
 from settlement.audit.signing import Officers, rotation_entry, sign_bundle, sign_rotation
@@ -110,8 +111,10 @@ def build(
     previous: tuple[str, str] | None = None,
     scale: int = 1,
     governance: Sequence[Mapping[str, Any]] = (),
+    seq_before: int | None = None,
 ) -> list[BalanceLeaf]:
-    """Write and sign a bundle for ``period``; its balances (to chain the next month)."""
+    """Write and sign a bundle for ``period``; its balances (to chain the next month).
+    ``seq_before``: the previous month's governance ``seq_after``."""
     directory.mkdir(parents=True, exist_ok=True)
     transfers = month_transfers(period, scale)
     balances = balances_after(prior or [], transfers)
@@ -124,6 +127,7 @@ def build(
         "test",
         previous,
         governance,
+        governance_log.seq_after(governance, seq_before),
     )
     for key in signing_keys[:threshold]:
         sign_bundle(directory, key)

@@ -196,7 +196,8 @@ def test_a_governance_entry_of_another_kind_is_refused(
     keys = builder.keys(2)
     builder.build(tmp_path, JANUARY, keys, 2, governance=[{"kind": "rate.override"}])
     code, out = run(capsys, str(tmp_path), "--trust-bundle-officers")
-    assert (code, last(out)) == (1, "FAIL governance: line 1: kind must be 'officers.rotate'")
+    assert code == 1
+    assert last(out).startswith("FAIL governance: line 1: kind must be one of"), out
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ VERIFIER_MODULES = (
     "settlement.audit.canonical",
     "settlement.audit.merkle",
     "settlement.audit.bundle",
+    "settlement.audit.proposal",
+    "settlement.audit.governance_log",
     "settlement.audit.verify",
     "settlement.audit.cli",
     "settlement.audit.consistency",
@@ -64,6 +66,12 @@ def test_verifier_modules_import_only_stdlib_and_pynacl(tmp_path: Path) -> None:
     done = probe(str(tmp_path / "b"), *VERIFIER_MODULES)
     assert done.returncode == 0, done.stderr + done.stdout
     assert "bundle verified" in done.stdout
+
+
+def test_offline_signing_imports_only_stdlib_and_pynacl() -> None:
+    """`msc treasury sign` signs from the proposal file alone: no service module is loaded."""
+    done = probe("-", "settlement.audit.proposal")
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_probe_blocks_everything_else() -> None:

@@ -96,7 +96,7 @@ def test_every_money_moving_command_documents_by(path: str) -> None:
 
 
 def test_a_blank_by_is_a_usage_error() -> None:
-    blank = runner.invoke(app, ["period", "close", "2020-01", "--by", " "])
+    blank = runner.invoke(app, ["outbox", "requeue", "1", "--by", " "])
     assert blank.exit_code == 2
     assert "say who runs the command" in blank.output
 

@@ -13,6 +13,7 @@ from chain.qris.gateways.base import GatewayAdapter
 from escrow.clock import Clock, SystemClock
 from settlement.audit.published import PublishedBundles
 from settlement.audit.transparency import NotYetAvailable, TransparencyLog
+from settlement.audit.transparency_log import DatabaseTransparencyLog
 from settlement.checkout.service import CheckoutDeps, CheckoutWindows
 from settlement.config import MIDTRANS_SANDBOX_URL, ConfigurationError, Settings
 from settlement.db import make_engine
@@ -145,6 +146,7 @@ def build_container(settings: Settings, database_url: str, clock: Clock | None =
         qris_midtrans_sandbox=midtrans_sandbox,
         rates_sandbox_app=rates.sandbox_app,
         published=PublishedBundles(settings.audit_publish_path()),
+        transparency=DatabaseTransparencyLog(engine),
         public_limiter=public_limiter(settings, None),
         jobs=(
             _pi_recovery_job(engine, pi),

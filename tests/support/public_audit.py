@@ -20,7 +20,9 @@ from escrow.clock import FixedClock, SystemClock
 from escrow.ledger import Ledger
 from escrow.model import AccountKind, ResultCode, TransferRequest
 from escrow.periods import period, period_of
+from settlement.audit.cumulative import LogConfig
 from settlement.audit.export import export_period
+from settlement.audit.note import generate_signer
 from settlement.audit.signing import Officers, sign_bundle
 from settlement.config import Settings
 from settlement.unit_of_work import bind
@@ -44,6 +46,9 @@ class World:
     pioneer_transfer: str
     merchant_transfer: str
     engine: Engine
+
+
+LOG_ORIGIN = "madiun.go.id/msc/transfers"
 
 
 def _officers() -> tuple[Officers, list[SigningKey]]:
@@ -109,7 +114,10 @@ def published_world(
         officers, keys = _officers()
         out = publish / month
         with engine.begin() as conn:
-            export_period(bind(conn, SystemClock()), month, out, KEY, officers, "t").publish()
+            log = LogConfig(LOG_ORIGIN, generate_signer(LOG_ORIGIN))
+            export_period(
+                bind(conn, SystemClock()), month, out, KEY, officers, "t", log=log
+            ).publish()
         for key in keys:
             sign_bundle(out, key)
         yield World(

@@ -1,8 +1,8 @@
 """The public audit API and receipts on PostgreSQL: a month closed, exported into the publish
 directory and signed; anyone lists it, downloads its files byte for byte (cached, ETag, 304),
-asks inclusion proofs that check against the manifest's root; the cumulative log's routes say
-"not yet available"; a Pioneer and a merchant get their own transfers and pseudonym and are
-refused another's; a client over its allowance gets 429 with Retry-After."""
+asks inclusion proofs that check against the manifest's root and the cumulative log's
+checkpoint, inclusion and consistency proofs; a Pioneer and a merchant get their own transfers
+and pseudonym and are refused another's; a client over its allowance gets 429 with Retry-After."""
 
 from __future__ import annotations
 
@@ -95,6 +95,36 @@ def test_a_month_tree_inclusion_proof_checks_against_the_root(world: World) -> N
     assert not _check(proof | {"leaf": proof["leaf"].replace('"amount":', '"amount":1')})
 
 
+def test_the_cumulative_log_answers_its_checkpoint_and_proofs(world: World) -> None:
+    checkpoint = world.http.get("/v1/audit/checkpoint")
+    assert checkpoint.status_code == 200, checkpoint.text
+    found = checkpoint.json()
+    manifest = json.loads((world.bundle / b.MANIFEST).read_text())
+    assert found["period"] == world.month
+    assert found["tree_size"] == manifest["cumulative"]["size"] == manifest["transfers"]["count"]
+    assert found["root"] == manifest["cumulative"]["root"]
+    assert found["note"].startswith(f"madiun.go.id/msc/transfers\n{found['tree_size']}\n")
+    for transfer_id in (world.pioneer_transfer, world.merchant_transfer):
+        proof = world.http.get(f"/v1/audit/inclusion/{transfer_id}").json()
+        leaf = merkle.leaf_hash(_line_of(world, transfer_id))
+        assert bytes.fromhex(proof["leaf_hash"]) == leaf
+        path = [bytes.fromhex(node) for node in proof["path"]]
+        root = bytes.fromhex(found["root"])
+        assert merkle.verify_inclusion(proof["leaf_index"], proof["tree_size"], leaf, path, root)
+    same = world.http.get(f"/v1/audit/consistency?old=1&new={found['tree_size']}")
+    assert same.status_code == 200, same.text
+    assert same.json()["old_size"] == 1
+    cosigned = world.http.get(f"/v1/audit/periods/{world.month}/cosignatures")
+    assert cosigned.json() == {"period": world.month, "cosignatures": []}
+
+
+def _line_of(world: World, transfer_id: str) -> bytes:
+    for line in (world.bundle / b.TRANSFERS).read_bytes().splitlines():
+        if json.loads(line)["id"] == transfer_id:
+            return line
+    raise AssertionError(f"{transfer_id} is not in the bundle")
+
+
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
@@ -107,11 +137,10 @@ def test_a_month_tree_inclusion_proof_checks_against_the_root(world: World) -> N
             "audit_transfer_not_found",
         ),
         ("/v1/audit/periods/2026-13", 422, "invalid_request"),
-        ("/v1/audit/checkpoint", 404, "audit_log_not_available"),
-        ("/v1/audit/inclusion/" + str(uuid.UUID(int=7)), 404, "audit_log_not_available"),
-        ("/v1/audit/consistency?old=1&new=2", 404, "audit_log_not_available"),
+        ("/v1/audit/inclusion/" + str(uuid.UUID(int=7)), 404, "audit_log_transfer_unpublished"),
+        ("/v1/audit/consistency?old=1&new=99", 422, "audit_log_sizes_refused"),
         ("/v1/audit/consistency?old=0&new=2", 422, "invalid_request"),
-        ("/v1/audit/periods/{month}/cosignatures", 404, "audit_log_not_available"),
+        ("/v1/audit/periods/1999-01/cosignatures", 404, "audit_log_not_available"),
     ],
 )
 def test_what_is_not_published_is_refused(world: World, path: str, status: int, code: str) -> None:

@@ -351,6 +351,7 @@ def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     """Register the Pi outbox handlers (approve, complete, A2U steps)."""
     from settlement.checkout import refunds
     from settlement.conversions import refunds as conversion_refunds
+    from settlement.locks import payouts as lock_payouts
     from settlement.decisions import pi as decided
     from settlement.pi.handlers import register
 
@@ -358,6 +359,7 @@ def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     refunds.register(dispatcher, deps)
     decided.register(dispatcher, deps)
     conversion_refunds.register(dispatcher, deps)
+    lock_payouts.register(dispatcher, deps)
 
 
 pi_recovery_interval_s = 300

@@ -351,8 +351,8 @@ def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     """Register the Pi outbox handlers (approve, complete, A2U steps)."""
     from settlement.checkout import refunds
     from settlement.conversions import refunds as conversion_refunds
-    from settlement.locks import payouts as lock_payouts
     from settlement.decisions import pi as decided
+    from settlement.locks import payouts as lock_payouts
     from settlement.pi.handlers import register
 
     register(dispatcher, deps)

@@ -1116,6 +1116,12 @@ _LOCKS: tuple[RefusalEntry, ...] = (
         "The treasury has not set the point value.",
     ),
     _e(
+        "points_referral_not_earned",
+        409,
+        "Bonus referral diberikan setelah Pioneer yang diajak menyelesaikan pembayaran pertama.",
+        "A referral bonus is earned once the referred Pioneer completed a first payment.",
+    ),
+    _e(
         "points_insufficient",
         409,
         "Poin MSC tidak cukup.",

@@ -28,6 +28,7 @@ from settlement.checkout.rules import linked
 from settlement.locks.accrual import accrue_positions
 from settlement.locks.opening import MSCP, queue_payout, reservation_id
 from settlement.locks.positions import COLUMNS, LockRefused, LockStatus, Position, of_row, require
+from settlement.mscp import lots
 from settlement.unit_of_work import UnitOfWork, run
 
 log = structlog.get_logger(__name__)
@@ -93,6 +94,9 @@ def _mark(
             "penalties": [k for _, _, k in rows],
         },
     )
+    for pos, reward, _ in rows:
+        if reward > 0:  # the reward's lot, for FIFO expiry
+            lots.record(uow, pos.uid, "staking", transfer_id(REWARD_NAMESPACE, str(pos.id)), reward)
     for pos, _, penalty in rows:
         if pos.principal_units - penalty > 0:
             why = "maturity" if status is LockStatus.MATURED else "unlock"

@@ -1116,6 +1116,12 @@ _LOCKS: tuple[RefusalEntry, ...] = (
         "The treasury has not set the point value.",
     ),
     _e(
+        "points_merchant_required",
+        422,
+        "Kunci treasury harus menyebut merchant_id.",
+        "A treasury key names the merchant_id.",
+    ),
+    _e(
         "points_referral_not_earned",
         409,
         "Bonus referral diberikan setelah Pioneer yang diajak menyelesaikan pembayaran pertama.",

@@ -1,4 +1,4 @@
-"""Locks in tests: the treasury's rates and budget, and a lock paid as the U2A completion pays it."""
+"""Locks in tests: the treasury's rates and budget, a lock paid as the U2A completion pays it."""
 
 from __future__ import annotations
 

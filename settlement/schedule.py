@@ -98,7 +98,7 @@ def release_checkouts(container: Container) -> str:
 def accrue_and_mature_locks(container: Container) -> str:
     """Accrue every open lock to now (idempotent per position per day), then close the matured."""
     accrued = accrue_all(container.engine, container.clock.now_us())
-    matured = mature_all(container.engine, container.clock)
+    matured = mature_all(container.engine, container.clock, container.checkout.rates)
     if accrued.days or matured:
         log.info("locks_accrued", position_days=accrued.days, matured=matured)
     return f"accrued {accrued.days} position-days, matured {matured}"

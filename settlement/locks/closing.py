@@ -26,9 +26,11 @@ from settlement import chart, parameters
 from settlement.chart import TransferCode
 from settlement.checkout.rules import linked
 from settlement.locks.accrual import accrue_positions
+from settlement.locks.convert import convert_principal
 from settlement.locks.opening import MSCP, queue_payout, reservation_id
 from settlement.locks.positions import COLUMNS, LockRefused, LockStatus, Position, of_row, require
 from settlement.mscp import lots
+from settlement.rates.panel import RatePanel
 from settlement.unit_of_work import UnitOfWork, run
 
 log = structlog.get_logger(__name__)
@@ -77,7 +79,11 @@ def _post(uow: UnitOfWork, closings: list[tuple[Position, list[TransferRequest]]
 
 
 def _mark(
-    uow: UnitOfWork, status: LockStatus, rows: Sequence[tuple[Position, int, int]], now_us: int
+    uow: UnitOfWork,
+    status: LockStatus,
+    rows: Sequence[tuple[Position, int, int]],
+    now_us: int,
+    converted: frozenset[uuid.UUID] = frozenset(),
 ) -> None:
     uow.conn.execute(
         sql(
@@ -98,7 +104,7 @@ def _mark(
         if reward > 0:  # the reward's lot, for FIFO expiry
             lots.record(uow, pos.uid, "staking", transfer_id(REWARD_NAMESPACE, str(pos.id)), reward)
     for pos, _, penalty in rows:
-        if pos.principal_units - penalty > 0:
+        if pos.principal_units - penalty > 0 and pos.id not in converted:
             why = "maturity" if status is LockStatus.MATURED else "unlock"
             queue_payout(
                 uow, pos, principal_transfer_id(pos.id), pos.principal_units - penalty, why
@@ -113,9 +119,12 @@ def _open_accounts(uow: UnitOfWork, uids: set[str], penalty: bool) -> None:
         chart.ensure_open(uow.ledger, chart.pioneer_pi(uid))
 
 
-def mature_due(uow: UnitOfWork, limit: int = positions_per_batch) -> int:
+def mature_due(
+    uow: UnitOfWork, limit: int = positions_per_batch, panel: RatePanel | None = None
+) -> int:
     """Close up to ``limit`` open positions whose term has passed: the whole reward posts, the
-    principal returns (A2U queued); the number closed."""
+    principal returns (A2U queued) or converts to MSC (``panel`` quoting it); the number
+    closed."""
     now_us = uow.clock.now_us()
     rows = uow.conn.execute(
         sql(
@@ -124,25 +133,38 @@ def mature_due(uow: UnitOfWork, limit: int = positions_per_batch) -> int:
         ),
         {"now": from_us(now_us), "limit": limit},
     ).all()
-    return _mature(uow, [of_row(r) for r in rows], now_us)
+    return _mature(uow, [of_row(r) for r in rows], now_us, panel)
 
 
-def _mature(uow: UnitOfWork, due: list[Position], now_us: int) -> int:
+def _mature(uow: UnitOfWork, due: list[Position], now_us: int, panel: RatePanel | None) -> int:
     if not due:
         return 0
     accrue_positions(uow.conn, now_us, [p.id for p in due])
     _open_accounts(uow, {p.uid for p in due}, penalty=False)
-    _post(uow, [(p, _closing(p, p.reward_max, 0)) for p in due])
-    _mark(uow, LockStatus.MATURED, [(p, p.reward_max, 0) for p in due], now_us)
+    closings = {p.id: _closing(p, p.reward_max, 0) for p in due}
+    converting = [p for p in due if p.maturity_action == "convert"]
+    converted = frozenset(
+        p.id for p in converting if convert_principal(uow, panel, p, _principal(closings[p.id]))
+    )
+    for position_id in converted:  # its principal went to the conversion instead
+        closings[position_id] = [
+            t for t in closings[position_id] if t.code != TransferCode.LOCK_PRINCIPAL
+        ]
+    _post(uow, [(p, closings[p.id]) for p in due])
+    _mark(uow, LockStatus.MATURED, [(p, p.reward_max, 0) for p in due], now_us, converted)
     log.info("locks_matured", count=len(due))
     return len(due)
 
 
-def mature_all(engine: Engine, clock: Clock) -> int:
+def _principal(transfers: list[TransferRequest]) -> TransferRequest:
+    return next(t for t in transfers if t.code == TransferCode.LOCK_PRINCIPAL)
+
+
+def mature_all(engine: Engine, clock: Clock, panel: RatePanel | None = None) -> int:
     """Close every matured position, one transaction per batch."""
     total = 0
     while True:
-        closed = run(engine, clock, mature_due)
+        closed = run(engine, clock, lambda uow: mature_due(uow, panel=panel))
         total += closed
         if closed < positions_per_batch:
             return total
@@ -156,7 +178,7 @@ def unlock(uow: UnitOfWork, position_id: uuid.UUID, uid: str) -> Position:
         raise LockRefused(f"lock {position_id} is {found.status}", code="lock_not_open")
     now_us = uow.clock.now_us()
     if found.matures_at is not None and from_us(now_us) >= found.matures_at:
-        _mature(uow, [found], now_us)
+        _mature(uow, [found], now_us, None)
     else:
         accrue_positions(uow.conn, now_us, [found.id])
         pos = require(uow.conn, position_id, uid)

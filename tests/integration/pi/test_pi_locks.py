@@ -16,6 +16,7 @@ from escrow.errors import AccountNotFound
 from escrow.ledger import Ledger
 from escrow.model import TransferFlags
 from settlement import chart, parameters
+from settlement.conversions import conversion as conversions
 from settlement.locks import positions
 from settlement.locks.accrual import accrue_positions
 from settlement.locks.closing import mature_due, unlock
@@ -23,8 +24,10 @@ from settlement.locks.opening import OUTBOX_PRINCIPAL, reservation_id
 from settlement.locks.payouts import pay_principal
 from settlement.outbox import OutboxMessage
 from settlement.pi import a2u, u2a
+from settlement.rates.panel import RatePanel
 from settlement.unit_of_work import UnitOfWork, bind
 from tests.integration.pi.conftest import PiWorld
+from tests.support.conversions import MovableSource, fund_reserve
 from tests.support.locks import offer
 
 pytestmark = pytest.mark.integration
@@ -203,3 +206,42 @@ def test_asking_for_a_lock_the_budget_cannot_cover_writes_nothing(
             )
         assert refused.value.code == code
     assert written() == before
+
+
+def test_a_lock_set_to_convert_becomes_msc_at_maturity(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    uow = bind(db_conn, pi_world.clock)
+    offer(uow, {30: RATE}, budget=1_000)
+    fund_reserve(uow, 10**10)
+    pos, _ = _lock_and_pay(uow, pi_world, "fajar")
+    positions.set_maturity_action(uow, pos.id, pos.uid, "convert")
+    panel = RatePanel((MovableSource(pi_world.clock, 500_000),))
+    pi_world.clock.now += 30 * 86_400
+    assert mature_due(uow, panel=panel) == 1
+    converted = conversions.page(db_conn, uid=pos.uid)
+    assert [c.status for c in converted] == [conversions.ConversionStatus.CONVERTED]
+    assert converted[0].sell_units == HUNDRED_PI
+    msc = _posted(db_conn, chart.pioneer_balance(pos.uid, "MSC").code)
+    assert msc == converted[0].converted_units == 495_000_00  # 100 Pi at Rp 5,000 less 1 %
+    assert _posted(db_conn, chart.locks_pi().code) == 0
+    assert _posted(db_conn, chart.conversions_pi().code) == 0
+    assert _posted(db_conn, chart.pioneer_balance(pos.uid, "MSCP").code) == 150
+    assert _drain(db_conn, pi_world) == []  # no A2U: the principal is MSC now
+    with pytest.raises(positions.LockRefused) as closed:
+        positions.set_maturity_action(uow, pos.id, pos.uid, "a2u")
+    assert closed.value.code == "lock_not_open"
+
+
+def test_a_conversion_that_cannot_be_made_pays_the_principal_back(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    uow = bind(db_conn, pi_world.clock)
+    offer(uow, {30: RATE}, budget=1_000)
+    pos, _ = _lock_and_pay(uow, pi_world, "gita")
+    positions.set_maturity_action(uow, pos.id, pos.uid, "convert")
+    panel = RatePanel((MovableSource(pi_world.clock, None),))  # no rate to quote at
+    pi_world.clock.now += 30 * 86_400
+    assert mature_due(uow, panel=panel) == 1
+    assert conversions.page(db_conn, uid=pos.uid) == []
+    assert _drain(db_conn, pi_world) == [(f"lock:{pos.id}", HUNDRED_PI, "completed")]

@@ -25,7 +25,7 @@ from escrow.calendar import from_us
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement import parameters
-from settlement.mscp.issue import issue
+from settlement.mscp.issue import issue_many
 from settlement.unit_of_work import UnitOfWork
 
 DOMAIN = b"msc-settlement/data-dividend/v1\n"
@@ -122,9 +122,8 @@ def accept(uow: UnitOfWork, raw: bytes, by: str) -> Accepted:
     if seen is not None:
         raise DividendRefused("already accepted", code="dividend_batch_replayed")
     lines = _lines(batch)
-    with uow.conn.begin_nested():  # a line the budget cannot cover takes the batch back whole
-        for uid, points in lines:
-            issue(uow, uid, points, "data_dividend", f"{batch['batch_id']}:{uid}")
+    issued = [(uid, points, f"{batch['batch_id']}:{uid}") for uid, points in lines]
+    issue_many(uow, issued, "data_dividend")  # all lines or none
     total = sum(points for _, points in lines)
     uow.conn.execute(
         sql(

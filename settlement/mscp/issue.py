@@ -9,10 +9,12 @@ cover the points refuses them (``points_budget_exhausted``) and nothing is writt
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from escrow.errors import InvariantViolation
 from escrow.model import ResultCode, TransferRequest, transfer_id
 from escrow.refusals import Refusal
+from escrow.rules import batch_transfers_max
 from settlement import chart
 from settlement.chart import TransferCode
 from settlement.mscp import lots
@@ -59,3 +61,33 @@ def issue(uow: UnitOfWork, uid: str, units: int, source: str, key: str) -> uuid.
         raise InvariantViolation(f"the ledger refused issuing {key}: {result.code}")
     lots.record(uow, uid, source, issued, units)
     return issued
+
+
+def issue_many(uow: UnitOfWork, lines: Sequence[tuple[str, int, str]], source: str) -> int:
+    """Issue each ``(uid, units, key)`` of ``lines`` by rule ``source``, in ledger batches, all
+    or nothing (``points_budget_exhausted`` posts none); the points issued. The accounts are
+    opened before the savepoint, so a refusal never takes back an account the unit of work
+    knows as open."""
+    budget = chart.mscp_budget()
+    chart.ensure_open(uow.ledger, budget)
+    for uid, _, _ in lines:
+        chart.ensure_open(uow.ledger, chart.pioneer_balance(uid, ASSET))
+    with uow.conn.begin_nested():  # a refused batch takes back those before it
+        for start in range(0, len(lines), batch_transfers_max):
+            chunk = lines[start : start + batch_transfers_max]
+            requests = [
+                TransferRequest(
+                    issue_id(source, key), budget.code, chart.pioneer_balance(uid, ASSET).code,
+                    units, ASSET, _CODES[source], user_data={"rule": source, "key": key},
+                )
+                for uid, units, key in chunk
+            ]  # fmt: skip
+            results = uow.ledger.post_batch(requests)
+            if any(r.code is ResultCode.EXCEEDS_CREDITS for r in results):
+                raise PointsRefused(f"the points budget cannot cover these {len(lines)} issuances")
+            refused = next((r for r in results if not r.ok), None)
+            if refused is not None:
+                raise InvariantViolation(f"the ledger refused issuing {source}: {refused.code}")
+            lots.record_many(uow, [(uid, r.id, units) for (uid, units, _), r in
+                                   zip(chunk, requests, strict=True)], source)  # fmt: skip
+    return sum(units for _, units, _ in lines)

@@ -56,6 +56,28 @@ def record(uow: UnitOfWork, uid: str, source: str, transfer: uuid.UUID, units: i
     )
 
 
+def record_many(uow: UnitOfWork, issued: Sequence[tuple[str, uuid.UUID, int]], source: str) -> None:
+    """Record the lots of ``(uid, transfer, units)`` credits in one statement (see ``record``)."""
+    now = from_us(uow.clock.now_us())
+    days = parameters.mscp_expiry_days(uow.conn)
+    uow.conn.execute(
+        sql(
+            "INSERT INTO mscp_lots (transfer_id, uid, source, units, remaining, issued_at,"
+            " expires_at) SELECT c.id, c.uid, :source, c.units, c.units, :at, :expires"
+            " FROM unnest(CAST(:ids AS uuid[]), CAST(:uids AS text[]), CAST(:units AS bigint[]))"
+            " AS c(id, uid, units) ON CONFLICT (transfer_id) DO NOTHING"
+        ),
+        {
+            "ids": [t for _, t, _ in issued],
+            "uids": [u for u, _, _ in issued],
+            "units": [n for _, _, n in issued],
+            "source": source,
+            "at": now,
+            "expires": None if days is None else now + timedelta(days=days),
+        },
+    )
+
+
 def record_credits(uow: UnitOfWork, transfers: Sequence[TransferRequest], source: str) -> None:
     """Record a lot for each transfer of ``transfers`` crediting a Pioneer's points."""
     for transfer in transfers:

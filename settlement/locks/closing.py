@@ -100,9 +100,8 @@ def _mark(
             "penalties": [k for _, _, k in rows],
         },
     )
-    for pos, reward, _ in rows:
-        if reward > 0:  # the reward's lot, for FIFO expiry
-            lots.record(uow, pos.uid, "staking", transfer_id(REWARD_NAMESPACE, str(pos.id)), reward)
+    rewarded = [(p.uid, transfer_id(REWARD_NAMESPACE, str(p.id)), r) for p, r, _ in rows if r > 0]
+    lots.record_many(uow, rewarded, "staking")  # the rewards' lots, for FIFO expiry
     for pos, _, penalty in rows:
         if pos.principal_units - penalty > 0 and pos.id not in converted:
             why = "maturity" if status is LockStatus.MATURED else "unlock"

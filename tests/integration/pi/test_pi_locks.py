@@ -22,6 +22,7 @@ from settlement.locks.accrual import accrue_positions
 from settlement.locks.closing import mature_due, unlock
 from settlement.locks.opening import OUTBOX_PRINCIPAL, reservation_id
 from settlement.locks.payouts import pay_principal
+from settlement.mscp import lots
 from settlement.outbox import OutboxMessage
 from settlement.pi import a2u, u2a
 from settlement.rates.panel import RatePanel
@@ -121,6 +122,7 @@ def test_lock_accrue_mature_and_principal_paid_back(db_conn: Connection, pi_worl
     assert _posted(db_conn, chart.pioneer_balance(pos.uid, "MSCP").code) == 150
     budget = Ledger(db_conn).balance(chart.mscp_budget().code)
     assert (budget.posted, budget.pending_out) == (850, 0)
+    assert [(lot.source, lot.remaining) for lot in lots.held(uow, pos.uid)] == [("staking", 150)]
     assert _posted(db_conn, chart.locks_pi().code) == 0
     assert _posted(db_conn, chart.pioneer_pi(pos.uid).code) == HUNDRED_PI
     assert _drain(db_conn, pi_world) == [(f"lock:{pos.id}", HUNDRED_PI, "completed")]

@@ -44,13 +44,17 @@ def lock_position(uow: UnitOfWork, reference: str) -> None:
     find_by_reference(uow.conn, reference, lock=True)
 
 
-def lock_paid(uow: UnitOfWork, reference: str, amount_units: int, payment_id: str) -> Position:
+def lock_paid(
+    uow: UnitOfWork, reference: str, amount_units: int, payment_id: str
+) -> Position | None:
     """``amount_units`` Pi for lock ``reference`` reached ``locks:PI`` in payment ``payment_id``:
     open the position (its reward reserved) or refuse and refund it; a position already decided
-    is left as it is."""
+    is left as it is. An expectation of purpose ``lock`` that names no position (an operator's
+    ``msc pi expect``) is no lock: None, its receipt stays where it was posted."""
     found = find_by_reference(uow.conn, reference, lock=True)
-    if found is None:
-        raise InvariantViolation(f"a lock payment for {reference}, which is no lock")
+    if found is None:  # an operator's expectation that only names the purpose: posted as it is
+        log.info("lock_payment_without_position", reference=reference)
+        return None
     if found.status is not LockStatus.EXPECTED:
         return found
     if amount_units != found.principal_units:

@@ -200,6 +200,9 @@ def lock_rate_name(term_days: int) -> str:
     return f"lock_rate_{term_days}d"
 
 
+_RATE = re.compile(r"[0-9]{1,9}(?:\.[0-9]+)?")
+
+
 def _rate(value: object) -> object:
     """A reward rate: non-negative decimal text, at most 12 decimals, stored as given (normal)."""
     if not isinstance(value, str) or not _RATE.fullmatch(value):
@@ -208,9 +211,6 @@ def _rate(value: object) -> object:
     if len(digits) > lock_rate_fraction_digits_max:
         raise ParameterInvalid(f"a rate has at most {lock_rate_fraction_digits_max} decimals")
     return value
-
-
-_RATE = re.compile(r"[0-9]{1,9}(?:\.[0-9]+)?")
 
 
 def _whole(high: int) -> Callable[[object], object]:

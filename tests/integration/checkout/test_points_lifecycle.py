@@ -19,9 +19,16 @@ from settlement.checkout.pricing import TenderShare
 from settlement.mscp import bonuses, dividend, expiry, lots, redemption
 from settlement.mscp.issue import PointsRefused
 from settlement.points import fund_budget
+from settlement.shares.rules import parse_rule, set_rule
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork, bind
-from tests.integration.checkout.test_checkout_service import deps, half_and_half, onboard
+from tests.integration.checkout.test_checkout_service import (
+    deps,
+    half_and_half,
+    onboard,
+    pay_pi,
+    pay_qris,
+)
 from tests.integration.pi.conftest import PiWorld
 
 pytestmark = pytest.mark.integration
@@ -150,3 +157,23 @@ def test_a_merchant_redeems_points_for_rupiah_once_per_key(
     with pytest.raises(PointsRefused) as short:
         redemption.redeem(uow, merchant, 1, "r-2")
     assert short.value.code == "points_insufficient"
+
+
+def test_cashback_points_are_a_lot_that_expires_like_any_other(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    uow = bind(db_conn, pi_world.clock)
+    _treasury(uow, 1_000)
+    merchant = onboard(db_conn, pi_world)
+    rule = parse_rule(merchant, [{"to": "merchant", "remaining": True}], 1_000, 1_000_000)
+    set_rule(uow, rule, by="test")  # 10 % cashback, at most Rp 10.000
+    created = service.create_checkout(uow, deps(pi_world), half_and_half(merchant), "m")
+    pi_leg, qris_leg = created.legs
+    uid = pay_pi(db_conn, pi_world, pi_leg.reference, "1.5")
+    pay_qris(db_conn, pi_world, qris_leg.reference, qris_leg.amount_units)
+    service.handover(uow, deps(pi_world), created.id, merchant, "m")
+    assert [(lot.source, lot.remaining) for lot in lots.held(uow, uid)] == [("cashback", 3)]
+    assert _points(db_conn, uid) == 3  # 10 % of Rp 15.000 at Rp 500 a point
+    pi_world.clock.now += 31 * DAY_S
+    assert expiry.expire_due(uow) == 3
+    assert _points(db_conn, uid) == 0

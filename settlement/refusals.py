@@ -1128,6 +1128,12 @@ _LOCKS: tuple[RefusalEntry, ...] = (
         "A referral bonus is earned once the referred Pioneer completed a first payment.",
     ),
     _e(
+        "points_referral_exists",
+        409,
+        "Pioneer ini sudah tercatat diajak oleh Pioneer lain.",
+        "This Pioneer was already referred by another.",
+    ),
+    _e(
         "points_insufficient",
         409,
         "Poin MSC tidak cukup.",

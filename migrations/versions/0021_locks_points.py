@@ -7,8 +7,8 @@ row per position per whole day elapsed, the reward accrued from the start and th
 that day; the primary key makes the daily job idempotent per position per day.
 ``mscp_lots``: every MSCP issuance to a Pioneer, with its expiry, consumed first in first out by
 spending and expiry. ``mscp_bonuses``: the once-only bonuses (onboarding per Pioneer, referral
-per referred Pioneer). ``data_dividend_batches``: every accepted signed batch, by its digest.
-``point_redemptions``: a merchant's points redeemed for Rupiah through the payout batch.
+per referred Pioneer); ``pioneer_referrals``: who referred whom (one referrer per Pioneer).
+``data_dividend_batches``: every accepted signed batch, by its digest. ``point_redemptions``: a merchant's points redeemed for Rupiah through the payout batch.
 """
 
 from alembic import op
@@ -92,6 +92,14 @@ def upgrade() -> None:
             PRIMARY KEY (kind, subject)
         );
 
+        CREATE TABLE pioneer_referrals (
+            referred        text PRIMARY KEY CHECK (length(referred) BETWEEN 1 AND 128),
+            referrer        text NOT NULL CHECK (length(referrer) BETWEEN 1 AND 128),
+            registered_at   timestamptz NOT NULL,
+            registered_by   text NOT NULL CHECK (length(registered_by) BETWEEN 1 AND 64),
+            CHECK (referred <> referrer)
+        );
+
         CREATE TABLE data_dividend_batches (
             digest          text PRIMARY KEY CHECK (digest ~ '^[0-9a-f]{64}$'),
             batch_id        text NOT NULL UNIQUE CHECK (length(batch_id) BETWEEN 1 AND 64),
@@ -120,6 +128,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the lock and points tables."""
     op.execute(
-        "DROP TABLE point_redemptions; DROP TABLE data_dividend_batches; DROP TABLE mscp_bonuses;"
+        "DROP TABLE point_redemptions; DROP TABLE data_dividend_batches;"
+        " DROP TABLE pioneer_referrals; DROP TABLE mscp_bonuses;"
         " DROP TABLE mscp_lots; DROP TABLE lock_accruals; DROP TABLE lock_positions;"
     )

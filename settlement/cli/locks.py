@@ -90,17 +90,18 @@ def register(points_app: typer.Typer) -> None:
         by: ByOption,
         output: OutputOption = Output.TEXT,
     ) -> None:
-        """Grant a once-only bonus from the budget (the same bonus again changes nothing)."""
+        """Grant the onboarding bonus, or register a referral (its bonus granted once, at the
+        referred Pioneer's first posted payment or now if they already paid)."""
         record_operator("points bonus", by)
         if kind not in ("onboarding", "referral") or (kind == "referral") != (referred is not None):
             raise typer.BadParameter("onboarding UID, or referral UID --referred UID")
 
         def work(uow: UnitOfWork) -> dict[str, Any]:
             if referred is None:
-                issued = bonuses.onboarding(uow, uid)
-            else:
-                issued = bonuses.referral(uow, uid, referred)
-            return {"kind": kind, "uid": uid, "transfer_id": str(issued)}
+                return {"kind": kind, "uid": uid,
+                        "transfer_id": str(bonuses.onboarding(uow, uid))}  # fmt: skip
+            granted = bonuses.register_referral(uow, uid, referred, cli_actor(by))
+            return {"kind": kind, "uid": uid, "referred": referred, "granted_now": granted}
 
         emit(run_refusing(work), output)
 

@@ -177,3 +177,23 @@ def test_cashback_points_are_a_lot_that_expires_like_any_other(
     pi_world.clock.now += 31 * DAY_S
     assert expiry.expire_due(uow) == 3
     assert _points(db_conn, uid) == 0
+
+
+def test_a_referral_is_rewarded_once_at_the_referred_pioneers_first_payment(
+    db_conn: Connection, pi_world: PiWorld
+) -> None:
+    uow = bind(db_conn, pi_world.clock)
+    _treasury(uow, 1_000)
+    budi = pi_world.driver.add_pioneer("budi-referred", "100")
+    assert bonuses.register_referral(uow, "ani-referrer", budi.uid, "test") is False
+    assert bonuses.register_referral(uow, "ani-referrer", budi.uid, "test") is False  # once
+    with pytest.raises(PointsRefused) as taken:
+        bonuses.register_referral(uow, "someone-else", budi.uid, "test")
+    assert taken.value.code == "points_referral_exists"
+    merchant = onboard(db_conn, pi_world)
+    created = service.create_checkout(uow, deps(pi_world), half_and_half(merchant), "m")
+    pay_pi(db_conn, pi_world, created.legs[0].reference, "1.5", budi)  # the U2A completion
+    assert _points(db_conn, "ani-referrer") == 25
+    assert bonuses.referral_on_payment(uow, budi.uid) is False  # a later payment: not again
+    assert _points(db_conn, "ani-referrer") == 25
+    assert [lot.source for lot in lots.held(uow, "ani-referrer")] == ["referral"]

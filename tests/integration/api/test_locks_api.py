@@ -12,10 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from nacl.signing import SigningKey
 from sqlalchemy import Engine, text
 
 from escrow.clock import SystemClock
-from settlement.unit_of_work import run
+from settlement import parameters
+from settlement.mscp.dividend import sign
+from settlement.unit_of_work import UnitOfWork, run
 from tests.support.api import client, headers, operator, service
 from tests.support.locks import offer
 
@@ -116,3 +119,28 @@ def test_a_refused_lock_writes_nothing(
         reply = http.post("/v1/locks", json=body, headers=sent)
         assert (reply.status_code, reply.json()["code"]) == (status, code), reply.text
     assert _written(module_engine) == before
+
+
+def test_the_treasury_uploads_a_signed_dividend_once(
+    app: FastAPI, http: httpx.Client, module_engine: Engine
+) -> None:
+    seed = "55" * 32
+    public = SigningKey(bytes.fromhex(seed)).verify_key.encode().hex()
+
+    def treasury(uow: UnitOfWork) -> None:
+        offer(uow, {}, budget=1_000)
+        parameters.set_(uow, parameters.DATA_TEAM_KEYS, {"http": public}, "test")
+
+    run(module_engine, SystemClock(), treasury)
+    batch = {"batch_id": f"http-{uuid.uuid4().hex[:8]}", "month": "2026-11",
+             "lines": [{"uid": "lock-dewi", "points": 12}]}  # fmt: skip
+    signed = sign(batch, "http", seed)
+    staff = operator(app)
+    first = http.post("/v1/points/dividends", json=signed, headers=headers(staff))
+    assert first.status_code == 201, first.text
+    assert (first.json()["pioneers"], first.json()["points"]) == (1, 12)
+    replay = http.post("/v1/points/dividends", json=signed, headers=headers(staff))
+    assert (replay.status_code, replay.json()["code"]) == (409, "dividend_batch_replayed")
+    forged = {**signed, "signature": "00" * 64}
+    bad = http.post("/v1/points/dividends", json=forged, headers=headers(staff))
+    assert (bad.status_code, bad.json()["code"]) == (422, "dividend_signature_invalid")

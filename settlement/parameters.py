@@ -20,7 +20,16 @@ from sqlalchemy import Connection
 
 from escrow.calendar import from_us
 from escrow.model import Asset
-from escrow.money import IDR, MSC, PI, AmountRefused, asset, format_amount, parse_amount
+from escrow.money import (
+    IDR,
+    MSC,
+    PI,
+    AmountRefused,
+    asset,
+    format_amount,
+    parse_amount,
+    parse_rate,
+)
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement.unit_of_work import UnitOfWork
@@ -200,16 +209,14 @@ def lock_rate_name(term_days: int) -> str:
     return f"lock_rate_{term_days}d"
 
 
-_RATE = re.compile(r"[0-9]{1,9}(?:\.[0-9]+)?")
-
-
 def _rate(value: object) -> object:
-    """A reward rate: non-negative decimal text, at most 12 decimals, stored as given (normal)."""
-    if not isinstance(value, str) or not _RATE.fullmatch(value):
+    """A reward rate: non-negative decimal text, at most 12 decimals, stored as given."""
+    if not isinstance(value, str):
         raise ParameterInvalid(f"a rate is decimal text like '0.05', not {value!r}")
-    digits = value.partition(".")[2]
-    if len(digits) > lock_rate_fraction_digits_max:
-        raise ParameterInvalid(f"a rate has at most {lock_rate_fraction_digits_max} decimals")
+    try:
+        parse_rate(value, lock_rate_fraction_digits_max)
+    except AmountRefused as refused:
+        raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
     return value
 
 
@@ -483,7 +490,7 @@ def lock_rate(conn: Connection, term_days: int) -> Decimal | None:
     """The reward rate of the ``term_days`` lock (MSCP per Pi per day), None while unset (the
     term is not offered)."""
     value = get(conn, lock_rate_name(term_days))
-    return None if value is None else Decimal(str(value))
+    return None if value is None else parse_rate(str(value), lock_rate_fraction_digits_max)
 
 
 def lock_penalty_bp(conn: Connection) -> int:

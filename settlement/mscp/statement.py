@@ -7,8 +7,8 @@ from typing import Any
 
 from escrow.calendar import from_us
 from escrow.errors import AccountNotFound
-from escrow.ledger import Ledger
 from escrow.model import TransferFlags
+from escrow.sql import sql
 from settlement import chart
 from settlement.mscp.lots import balance, held
 from settlement.unit_of_work import UnitOfWork
@@ -29,26 +29,35 @@ def statement(uow: UnitOfWork, uid: str, after_ts: int = 0) -> dict[str, Any]:
         for lot in held(uow, uid)
         if lot.remaining > 0
     ]
-    try:
-        records = Ledger(uow.conn).history(code, after_ts=after_ts, limit=history_max)  # a read
-        promised = uow.ledger.balance(code).pending_in
-    except AccountNotFound:
-        records, promised = [], 0
+    rows = uow.conn.execute(
+        sql(
+            "SELECT t.ts, t.code, t.amount, t.flags, t.credit_account_id = a.id AS credit"
+            " FROM accounts a JOIN transfers t"
+            " ON t.debit_account_id = a.id OR t.credit_account_id = a.id"
+            " WHERE a.code = :code AND t.ts > :after ORDER BY t.ts LIMIT :limit"
+        ),
+        {"code": code, "after": after_ts, "limit": history_max},
+    ).all()
     history = [
         {
-            "ts": r.timestamp,
-            "at": from_us(r.timestamp).isoformat(),
-            "code": r.code,
-            "points": r.amount if r.credit == code else -r.amount,
-            "pending": bool(r.flags & TransferFlags.PENDING),
+            "ts": int(r.ts),
+            "at": from_us(int(r.ts)).isoformat(),
+            "code": str(r.code),
+            "points": int(r.amount) if r.credit else -int(r.amount),
+            "pending": int(r.flags) == TransferFlags.PENDING,
+            "voided": int(r.flags) == TransferFlags.VOID_PENDING,
         }
-        for r in records
+        for r in rows
     ]
+    try:
+        promised = uow.ledger.balance(code).pending_in
+    except AccountNotFound:
+        promised = 0
     return {
         "uid": uid,
         "balance": balance(uow, uid),
         "reserved_for_locks": promised,
         "expiry_schedule": schedule,
         "history": history,
-        "next_after_ts": records[-1].timestamp if len(records) == history_max else None,
+        "next_after_ts": history[-1]["ts"] if len(history) == history_max else None,
     }

@@ -8,7 +8,8 @@ that day; the primary key makes the daily job idempotent per position per day.
 ``mscp_lots``: every MSCP issuance to a Pioneer, with its expiry, consumed first in first out by
 spending and expiry. ``mscp_bonuses``: the once-only bonuses (onboarding per Pioneer, referral
 per referred Pioneer); ``pioneer_referrals``: who referred whom (one referrer per Pioneer).
-``data_dividend_batches``: every accepted signed batch, by its digest. ``point_redemptions``: a merchant's points redeemed for Rupiah through the payout batch.
+``data_dividend_batches``: every accepted signed batch, by its digest. ``point_redemptions``: a
+merchant's points redeemed for Rupiah through the payout batch.
 """
 
 from alembic import op

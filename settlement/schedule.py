@@ -7,6 +7,8 @@ redoes idempotently.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -16,7 +18,9 @@ from chain.evm.anvil import AnvilError
 from chain.evm.errors import EvmError
 from chain.evm.interfaces import EvmNode
 from chain.redaction import redact_url
+from escrow.calendar import US_PER_S
 from escrow.clock import SystemClock
+from settlement import telemetry
 from settlement.bootstrap import Container
 from settlement.checkout import service as checkouts
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
@@ -50,6 +54,7 @@ def run_periodic(container: Container) -> dict[str, str]:
         "idempotency_keys": purge_idempotency_keys,
         "checkouts_expire": expire_checkouts,
         "checkouts_release": release_checkouts,
+        "telemetry": keep_telemetry,
     }
     outcomes: dict[str, str] = {}
     for name, job in jobs.items():
@@ -59,6 +64,23 @@ def run_periodic(container: Container) -> dict[str, str]:
             log.exception("periodic_job_failed", job=name)
             outcomes[name] = "error"
     return outcomes
+
+
+def keep_telemetry(container: Container) -> str:
+    """This worker's heartbeat, the counters of ended sessions folded, active Pioneers counted
+    (hourly): the figures /metrics reads without scanning (settlement/telemetry.py)."""
+    with transaction(container.engine) as conn:
+        telemetry.set_gauge(
+            conn, telemetry.WORKER_HEARTBEAT, container.clock.now_us() / US_PER_S, worker_name()
+        )
+        folded = telemetry.fold_counts(conn)
+        active = telemetry.count_active_pioneers(conn)
+    return f"folded {folded}" + ("" if active is None else f", pioneers active {active}")
+
+
+def worker_name() -> str:
+    """This process's name in the heartbeat gauge: host and pid, like Celery's node names."""
+    return f"{socket.gethostname()}:{os.getpid()}"[: telemetry.label_length_max]
 
 
 def void_expired(container: Container) -> str:

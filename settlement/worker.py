@@ -15,6 +15,7 @@ from celery import Celery
 
 from settlement.bootstrap import Container, build_container
 from settlement.config import ConfigurationError, Settings
+from settlement.db import require_migrated
 from settlement.schedule import periodic_interval_s, run_periodic
 
 DISPATCH_TASK = "outbox.dispatch"
@@ -72,7 +73,9 @@ def worker_container(settings: Settings) -> Container:
     """
     if settings.database_url is None:
         raise ConfigurationError("the Celery worker needs MSC_DATABASE_URL (no embedded database)")
-    return build_container(settings, settings.database_url)
+    container = build_container(settings, settings.database_url)
+    require_migrated(container.engine)
+    return container
 
 
 class LazyContainer:

@@ -12,6 +12,7 @@ from settlement.cli import (
     chain,
     checkout,
     conversion,
+    db,
     fund,
     ledger,
     merchant,
@@ -71,6 +72,7 @@ def one_shot_logging(
     configure_logging(to="stderr")
 
 
+app.add_typer(db.app, name="db")
 app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")

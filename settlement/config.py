@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
+SECRETS_DIR_ENV = "MSC_SECRETS_DIR"
 DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker that production refuses, not a secret
 """Every default secret contains this marker, so production can refuse all of them at once."""
 
@@ -91,6 +98,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MSC_", extra="ignore")
 
     env: Environment = Environment.DEVELOPMENT
+    secrets_dir: Path | None = None
+    """A folder of one file per setting (``msc_database_url``, ``msc_operator_token``...), read
+    after the environment: docker-compose.yml's ``secrets:`` mount at /run/secrets."""
     data_dir: Path = Field(default_factory=project_data_dir)
     database_url: str | None = None
     redis_url: str | None = None
@@ -198,6 +208,22 @@ class Settings(BaseSettings):
     outbox_attempts_max: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_s: int = Field(default=1, ge=1)
     outbox_backoff_cap_s: int = Field(default=600, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then ``MSC_SECRETS_DIR``'s files (when set)."""
+        directory = os.environ.get(SECRETS_DIR_ENV)
+        if not directory:
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        secrets = SecretsSettingsSource(settings_cls, secrets_dir=directory)
+        return init_settings, env_settings, dotenv_settings, secrets
 
     @model_validator(mode="after")
     def _rate_sources_named_once(self) -> Self:

@@ -14,6 +14,7 @@ from settlement.cli import (
     conversion,
     db,
     fund,
+    health,
     ledger,
     merchant,
     msc,
@@ -73,6 +74,7 @@ def one_shot_logging(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(health.app, name="health")
 app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")

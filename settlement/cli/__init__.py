@@ -8,6 +8,7 @@ import typer
 
 from settlement.cli import (
     audit,
+    backup,
     books,
     chain,
     checkout,
@@ -74,6 +75,7 @@ def one_shot_logging(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(backup.app, name="backup")
 app.add_typer(health.app, name="health")
 app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")

@@ -23,12 +23,13 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, Engine, text
 
+from escrow.clock import SystemClock
 from escrow.errors import InvariantViolation
-from escrow.ledger import Ledger
 from settlement.audit import bundle, merkle, store
 from settlement.audit.canonical import canonical_bytes
 from settlement.audit.export import balance_leaves, transfer_leaf
 from settlement.db import database_heads
+from settlement.unit_of_work import unit_of_work
 
 FORMAT = "msc-backup/1"
 DUMP_SUFFIX = ".dump"
@@ -146,13 +147,14 @@ def check_dump(manifest_path: Path) -> Path:
 
 def verify(engine: Engine, manifest: dict[str, Any], pseudonym_key: bytes) -> list[str]:
     """What a restored database shows of its manifest (raises ``BackupError`` on a mismatch)."""
-    with engine.begin() as conn:
+    with unit_of_work(engine, SystemClock()) as uow:
+        conn = uow.conn
         revision = sorted(database_heads(conn))
         if revision != manifest["revision"]:
             raise BackupError(f"restored revision {revision}, manifest {manifest['revision']}")
         lines = [
             _line(t.asset, t.debits_posted, t.credits_posted, t.debits_pending, t.credits_pending)
-            for t in Ledger(conn).trial_balance()
+            for t in uow.ledger.trial_balance()
         ]
         if lines != manifest["trial_balance"]:
             raise BackupError("the restored trial balance differs from the manifest's")

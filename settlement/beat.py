@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from celery.schedules import crontab
 
+from escrow.calendar import WIB
 from settlement.config import Settings
 from settlement.schedule import periodic_interval_s
 
@@ -19,7 +20,8 @@ DISPATCH_TASK = "outbox.dispatch"
 PERIODIC_TASK = "periodic.run"
 PAYOUT_CUT_TASK = "payout.cut"
 MONTH_CLOSE_TASK = "period.close"
-TIMEZONE = "Asia/Jakarta"
+TIMEZONE = WIB.key
+"""Celery's timezone: crontab entries are read in WIB."""
 dispatch_interval_s = 2.0
 month_close_at_wib = "01:00"
 """The month that ended is closed this long after midnight WIB on the 1st (late arrivals of the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from settlement.cli.output import Output, OutputOption, emit
 from settlement.config import Settings
 from settlement.db import code_heads, database_heads, make_engine, migrate
 from settlement.service import running_database
@@ -17,15 +18,16 @@ app = typer.Typer(help="The database's schema: upgrade to this code's migrations
 
 
 @app.command("upgrade")
-def upgrade() -> None:
+def upgrade(output: OutputOption = Output.TEXT) -> None:
     """Migrate the database to this code's newest revision (the embedded one is created)."""
     with running_database(Settings(), create=True) as url:
         migrate(url)
-        typer.echo(f"database at {', '.join(sorted(code_heads()))}", err=True)
+    heads = sorted(code_heads())
+    emit({"revision": heads}, output, text=lambda r: f"database at {', '.join(r['revision'])}")
 
 
 @app.command("status")
-def status() -> None:
+def status(output: OutputOption = Output.TEXT) -> None:
     """Print the database's revision and whether it is at this code's head (exit 1 if not)."""
     with running_database(Settings(), create=False) as url:
         engine = make_engine(url)
@@ -35,6 +37,12 @@ def status() -> None:
         finally:
             engine.dispose()
     at_head = found == code_heads()
-    typer.echo(f"{', '.join(sorted(found)) or 'none'} ({'at head' if at_head else 'behind'})")
+    emit(
+        {"revision": sorted(found), "at_head": at_head},
+        output,
+        text=lambda r: (
+            f"{', '.join(r['revision']) or 'none'} ({'at head' if at_head else 'behind'})"
+        ),
+    )
     if not at_head:
         raise typer.Exit(1)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from settlement.cli.database import migrated_engine
 from settlement.cli.errors import CommandFailed
+from settlement.cli.output import Output, OutputOption, emit
 from settlement.config import Settings
 from settlement.schedule import periodic_interval_s
 from settlement.telemetry import WORKER_HEARTBEAT
@@ -27,7 +28,7 @@ heartbeat_age_max_s = 4 * periodic_interval_s
 
 
 @app.command("worker")
-def worker() -> None:
+def worker(output: OutputOption = Output.TEXT) -> None:
     """Ping this host's Celery worker through the broker."""
     from settlement.cli.worker import celery_app
 
@@ -35,11 +36,11 @@ def worker() -> None:
     replies = celery_app(Settings()).control.ping(destination=[node], timeout=ping_timeout_s)
     if not replies:
         raise CommandFailed(f"worker {node} did not answer a ping within {ping_timeout_s} s")
-    typer.echo(f"{node} ok")
+    emit({"worker": node, "ok": True}, output, text=lambda r: f"{r['worker']} ok")
 
 
 @app.command("beat")
-def beat() -> None:
+def beat(output: OutputOption = Output.TEXT) -> None:
     """The periodic jobs beat schedules ran within ``heartbeat_age_max_s``."""
     with migrated_engine(Settings()) as engine, engine.connect() as conn:
         age = conn.execute(
@@ -51,4 +52,8 @@ def beat() -> None:
     if age is None or float(age) > heartbeat_age_max_s:
         shown = "never" if age is None else f"{float(age):.0f} s ago"
         raise CommandFailed(f"the periodic jobs last ran {shown} (beat or worker down)")
-    typer.echo(f"periodic jobs ran {float(age):.0f} s ago")
+    emit(
+        {"heartbeat_age_s": float(age)},
+        output,
+        text=lambda r: f"periodic jobs ran {r['heartbeat_age_s']:.0f} s ago",
+    )

@@ -73,6 +73,7 @@ def keep_telemetry(container: Container) -> str:
         telemetry.set_gauge(
             conn, telemetry.WORKER_HEARTBEAT, container.clock.now_us() / US_PER_S, worker_name()
         )
+        telemetry.prune_heartbeats(conn)
         folded = telemetry.fold_counts(conn)
         active = telemetry.count_active_pioneers(conn)
     return f"folded {folded}" + ("" if active is None else f", pioneers active {active}")

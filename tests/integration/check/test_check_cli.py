@@ -20,6 +20,7 @@ DATABASE_CHECKS = [
     "closed_periods",
     "reserve_coverage",
     "escrow_holds",
+    "lock_reservations",
     "expectations_booked",
     "outbox_moving",
     "published_digests",

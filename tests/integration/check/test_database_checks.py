@@ -35,6 +35,7 @@ from tests.support.checkout_rows import (
     pay_pi,
     post,
 )
+from tests.support.locks import offer, open_lock
 
 pytestmark = pytest.mark.integration
 POLICY = CheckPolicy(outbox_lag_max_s=300, pseudonym_key=KEY)
@@ -285,3 +286,31 @@ def test_a_published_month_whose_transfers_changed_no_longer_recomputes(
         lambda conn: _bypassing_guards(conn, "UPDATE audit_digests SET digest = repeat('0', 64)"),
     )
     assert "its manifest does not hash to its digest" in rewritten["published_digests"].detail
+
+
+def test_an_open_lock_is_reserved_once_and_a_lost_or_stray_reservation_is_named(
+    uow: UnitOfWork,
+) -> None:
+    offer(uow, {30: "0.5"}, budget=10_000_000)
+    position = open_lock(uow, f"p{uuid.uuid4().hex[:10]}", 30, 100_000_000)
+    assert position.status == "open"
+    assert "1 open positions, each reserved once" in _results(uow)["lock_reservations"].detail
+    voided = _failing(
+        uow,
+        lambda conn: _bypassing_guards(
+            conn,
+            "UPDATE pending_transfers SET status = 'voided' WHERE id IN (SELECT id FROM"
+            " transfers WHERE code = 'lock.reward_reserved')",
+        ),
+    )
+    assert f"open positions without their reservation: {position.id}" in (
+        voided["lock_reservations"].detail
+    )
+    closed = _failing(
+        uow,
+        lambda conn: conn.execute(
+            text("UPDATE lock_positions SET status = 'matured', closed_at = now() WHERE id = :id"),
+            {"id": position.id},
+        ),
+    )
+    assert "reservations of no open position" in closed["lock_reservations"].detail

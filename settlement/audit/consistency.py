@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from hashlib import sha256 as _sha256
 
-from settlement.audit.merkle import EMPTY_ROOT, hash_bytes, node_hash, split_point
+from settlement.audit.merkle import (
+    EMPTY_ROOT,
+    MerkleError,
+    audit_path,
+    hash_bytes,
+    node_hash,
+    split_point,
+)
 
 Subtree = Callable[[int, int], bytes]
 """The Merkle Tree Hash of the leaves ``[start, end)`` (end > start) of one fixed tree."""
@@ -121,20 +128,10 @@ def _walk(size1: int, size2: int, root1: bytes, proof: Sequence[bytes]) -> tuple
 
 def inclusion_path(index: int, size: int, subtree: Subtree) -> list[bytes]:
     """The audit path of leaf ``index`` in the tree of ``size`` leaves (RFC 9162 2.1.3.1)."""
-    if not 0 <= index < size:
-        raise ConsistencyError(f"leaf {index} is not in a tree of {size}")
-    path: list[bytes] = []
-    start, end = 0, size
-    while end - start > 1:
-        k = split_point(end - start)
-        if index < start + k:
-            path.append(subtree(start + k, end))
-            end = start + k
-        else:
-            path.append(subtree(start, start + k))
-            start += k
-    path.reverse()
-    return path
+    try:
+        return audit_path(size, index, subtree)
+    except MerkleError as bad:
+        raise ConsistencyError(str(bad)) from None
 
 
 class CompactRange:

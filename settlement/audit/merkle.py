@@ -132,7 +132,7 @@ def inclusion_proof_streamed(
     """Leaf ``index``'s hash and audit path in a tree of ``size`` leaves given as batches of leaf
     data, in one pass and O(log n) memory: each sibling is the root of a range of leaves that
     the other siblings do not cover, built by its own compact range as the leaves go by."""
-    ranges = _audit_path(size, index, lambda start, end: (start, end))
+    ranges = audit_path(size, index, lambda start, end: (start, end))
     by_start = sorted([*ranges, (index, index + 1)])
     trees = {span: CompactRange() for span in by_start}
     position, current = 0, 0
@@ -156,7 +156,7 @@ def inclusion_proof_streamed(
 
 def inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:
     """The audit path of leaf ``index`` (RFC 9162 2.1.3.1), leaves given by their leaf hashes."""
-    return _audit_path(len(hashes), index, lambda start, end: _subtree(hashes, start, end))
+    return audit_path(len(hashes), index, lambda start, end: _subtree(hashes, start, end))
 
 
 def verify_inclusion(
@@ -240,7 +240,7 @@ def sum_root(leaves: Sequence[SumNode]) -> SumNode:
 
 def sum_inclusion_proof(leaves: Sequence[SumNode], index: int) -> list[SumNode]:
     """The siblings (hash and sums) on the way from leaf ``index`` to the root, leaf first."""
-    return _audit_path(len(leaves), index, lambda start, end: _sum_subtree(leaves, start, end))
+    return audit_path(len(leaves), index, lambda start, end: _sum_subtree(leaves, start, end))
 
 
 def verify_sum_inclusion(
@@ -299,7 +299,7 @@ def _encode_sums(sums: Sums) -> bytes:
     return len(body).to_bytes(4, "big") + body
 
 
-def _audit_path(size: int, index: int, subtree: Callable[[int, int], T]) -> list[T]:
+def audit_path(size: int, index: int, subtree: Callable[[int, int], T]) -> list[T]:
     """The siblings from leaf ``index`` up to the root, leaf first (RFC 9162 2.1.3.1's split)."""
     if not 0 <= index < size:
         raise MerkleError(f"leaf {index} is not in a tree of {size}")

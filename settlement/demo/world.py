@@ -49,6 +49,8 @@ class Scene:
     bundle: Path | None = None
     officers_file: Path | None = None
     officer_keys: list[Path] = field(default_factory=list)
+    proposal_file: Path | None = None
+    """The month's close proposal, as the officers sign it."""
     look: list[str] = field(default_factory=list)
     """GET paths worth opening afterwards (with the credential that reads them)."""
     audit_command: str = ""

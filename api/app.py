@@ -19,11 +19,13 @@ from api.routers import (
     conversions,
     decisions,
     guarantee_fund,
+    locks,
     me,
     merchant_reads,
     merchants,
     payouts,
     pi,
+    points,
     proposals,
     qris,
     quotes,
@@ -72,6 +74,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(quotes.router)
     app.include_router(conversions.router)
     app.include_router(me.router)
+    app.include_router(locks.router)
+    app.include_router(points.router)
     app.include_router(rates.router)
     rates.mount_sandbox(app, services)  # rates sandbox under /rates-sandbox while a source uses it
     app.include_router(payouts.router)

@@ -105,7 +105,8 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
 PIONEER_PATHS = re.compile(
     r"^/v1/(checkouts/[^/]+/(dispute|legs/[^/]+/pay)|msc/withdrawals|quotes(/[^/]+)?"
-    r"|conversions(/[^/]+)?|me/balances|me/receipts/[^/]+(/[^/]+)?)$"
+    r"|conversions(/[^/]+)?|me/balances|me/receipts/[^/]+(/[^/]+)?|me/points"
+    r"|locks(/[^/]+/(unlock|maturity-action))?)$"
 )
 """Routes outside /v1/pi whose caller is a Pioneer (a Pi access token), not an API key."""
 

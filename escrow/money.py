@@ -211,3 +211,18 @@ def format_idr_display(amount: Money) -> str:
     rupiah, sen = divmod(amount.units, 10**IDR.scale)
     whole = f"{rupiah:,}".replace(",", ".")
     return f"Rp {whole}" if sen == 0 else f"Rp {whole},{sen:02d}"
+
+
+RATE_CHARS_MAX = 32
+_RATE = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,18})?")
+
+
+def parse_rate(text: str, fraction_digits_max: int) -> Decimal:
+    """The exact non-negative decimal of plain ``text`` with at most ``fraction_digits_max``
+    decimals (a rate, not an amount: it has no asset's scale); ``amount_invalid`` or
+    ``amount_too_precise`` otherwise."""
+    if not isinstance(text, str) or len(text) > RATE_CHARS_MAX or not _RATE.fullmatch(text):
+        raise AmountRefused(AMOUNT_INVALID, f"not a plain decimal rate: {_shown(text)}")
+    if len(text.partition(".")[2]) > fraction_digits_max:
+        raise AmountRefused(AMOUNT_TOO_PRECISE, f"{_shown(text)} has too many decimals")
+    return Decimal(text)

@@ -464,12 +464,14 @@ def register_pi(dispatcher: Dispatcher, deps: PiDeps) -> None:
     from settlement.checkout import refunds
     from settlement.conversions import refunds as conversion_refunds
     from settlement.decisions import pi as decided
+    from settlement.locks import payouts as lock_payouts
     from settlement.pi.handlers import register
 
     register(dispatcher, deps)
     refunds.register(dispatcher, deps)
     decided.register(dispatcher, deps)
     conversion_refunds.register(dispatcher, deps)
+    lock_payouts.register(dispatcher, deps)
 
 
 pi_recovery_interval_s = 300

@@ -225,6 +225,30 @@ CONVERSION_FEES = AccountPattern(
     "income:conversion_fee:PI", "PI", AccountKind.INCOME,
     "The treasury's spread on Pi converted to MSC (the quote's fee, in Pi).", owner="treasury",
 )  # fmt: skip
+LOCKS_PI = AccountPattern(
+    "locks:PI", "PI", AccountKind.LIABILITY,
+    "Pi Pioneers locked (lock-and-earn principal, the lock expectation's credit account), until"
+    " it returns at maturity or early unlock, or is refunded. Never below zero.",
+    owner="treasury", flags=_NEVER_NEGATIVE_LIABILITY,
+)  # fmt: skip
+LOCK_PENALTIES = AccountPattern(
+    "income:lock_penalty:PI", "PI", AccountKind.INCOME,
+    "The principal penalty of locks unlocked early (the treasury's parameter).", owner="treasury",
+)  # fmt: skip
+MSCP_BREAKAGE = AccountPattern(
+    "income:mscp_breakage:MSCP", "MSCP", AccountKind.INCOME,
+    "MSC Points that expired unspent (breakage), taken back from the Pioneers first in first out.",
+    owner="treasury",
+)  # fmt: skip
+MSCP_REDEEMED = AccountPattern(
+    "mscp:redeemed", "MSCP", AccountKind.EQUITY,
+    "MSC Points merchants redeemed for Rupiah: retired, never spent again.", owner="treasury",
+)  # fmt: skip
+POINTS_REDEMPTION_COST = AccountPattern(
+    "expense:points_redeemed:IDR", "IDR", AccountKind.EXPENSE,
+    "The Rupiah the treasury pays merchants for the points they redeem (at the point value);"
+    " the payout batch pays it out.", owner="treasury",
+)  # fmt: skip
 SUSPENSE = {
     asset: AccountPattern(
         f"suspense:{asset}",
@@ -277,6 +301,15 @@ class TransferCode(StrEnum):
     CONVERSION_EXCHANGE = "conversion.exchange"
     CONVERSION_FEE = "conversion.fee"
     CONVERSION_REFUND = "conversion.refund"
+    LOCK_REWARD_RESERVED = "lock.reward_reserved"
+    LOCK_REWARD = "lock.reward"
+    LOCK_PRINCIPAL = "lock.principal"
+    LOCK_PENALTY = "lock.penalty"
+    LOCK_REFUND = "lock.refund"
+    POINTS_BONUS = "points.bonus"
+    POINTS_DIVIDEND = "points.dividend"
+    POINTS_EXPIRED = "points.expired"
+    POINTS_REDEEMED = "points.redeemed"
     LEDGER_PENDING_EXPIRED = PENDING_EXPIRED_CODE
 
 
@@ -343,6 +376,23 @@ _MEANINGS = {
     " income.",
     TransferCode.CONVERSION_REFUND: "The Pi of a refused conversion back to the Pioneer's Pi"
     " account, paid out by A2U.",
+    TransferCode.LOCK_REWARD_RESERVED: "A lock's maximum reward reserved (pending) from the"
+    " points budget to the Pioneer's points when the position opens (decision 0029).",
+    TransferCode.LOCK_REWARD: "A lock's reservation resolved: at maturity the whole reward posts;"
+    " at early unlock the vested part posts and the rest returns to the budget (voided).",
+    TransferCode.LOCK_PRINCIPAL: "A lock's principal back to the Pioneer's Pi account (less any"
+    " penalty), paid out by A2U.",
+    TransferCode.LOCK_PENALTY: "The early-unlock penalty of a lock's principal, to income.",
+    TransferCode.LOCK_REFUND: "The Pi of a lock that could not open (the points budget could not"
+    " cover its reward) back to the Pioneer, paid out by A2U.",
+    TransferCode.POINTS_BONUS: "An onboarding or referral bonus: the points budget to the Pioneer.",
+    TransferCode.POINTS_DIVIDEND: "A data-dividend line of a signed monthly batch: the points"
+    " budget to the Pioneer.",
+    TransferCode.POINTS_EXPIRED: "MSC Points expired unspent (first in first out): the Pioneer's"
+    " points to breakage income.",
+    TransferCode.POINTS_REDEEMED: "A merchant redeems MSC Points for Rupiah, linked: the points"
+    " retired, and their value at the point value to the merchant's Rupiah (paid by the payout"
+    " batch).",
     TransferCode.LEDGER_PENDING_EXPIRED: "The ledger's own void of a pending transfer whose "
     "timeout passed (escrow.rules).",
 }
@@ -382,6 +432,11 @@ CHART = Chart(
         FUND_GUARANTEE,
         CONVERSIONS_PI,
         CONVERSION_FEES,
+        LOCKS_PI,
+        LOCK_PENALTIES,
+        MSCP_BREAKAGE,
+        MSCP_REDEEMED,
+        POINTS_REDEMPTION_COST,
         *SUSPENSE.values(),
     ),
     (TransferCodeDecl(str(code), _MEANINGS[code]) for code in TransferCode),
@@ -561,6 +616,31 @@ def conversions_pi() -> AccountSpec:
 def conversion_fees() -> AccountSpec:
     """``income:conversion_fee:PI``."""
     return CONVERSION_FEES.spec()
+
+
+def locks_pi() -> AccountSpec:
+    """``locks:PI``."""
+    return LOCKS_PI.spec()
+
+
+def lock_penalties() -> AccountSpec:
+    """``income:lock_penalty:PI``."""
+    return LOCK_PENALTIES.spec()
+
+
+def mscp_breakage() -> AccountSpec:
+    """``income:mscp_breakage:MSCP``."""
+    return MSCP_BREAKAGE.spec()
+
+
+def mscp_redeemed() -> AccountSpec:
+    """``mscp:redeemed``."""
+    return MSCP_REDEEMED.spec()
+
+
+def points_redemption_cost() -> AccountSpec:
+    """``expense:points_redeemed:IDR``."""
+    return POINTS_REDEMPTION_COST.spec()
 
 
 def suspense(asset: str) -> AccountSpec:

@@ -29,6 +29,9 @@ CHECKOUT_PURPOSE = "checkout"
 CONVERT_PURPOSE = "convert"
 """The purpose of a Pi to MSC conversion's expectation: its rail hands the payment to
 ``settlement.conversions.receipt`` (decision 0027)."""
+LOCK_PURPOSE = "lock"
+"""The purpose of a lock-and-earn position's expectation: its rail hands the payment to
+``settlement.locks.opening`` (decision 0029)."""
 EXPECTATION_CONFLICT = "expectation_conflict"
 """The refusal code of a reference repeated with different fields, on every rail."""
 

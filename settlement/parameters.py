@@ -9,8 +9,10 @@ never meets a value it cannot use.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -18,7 +20,16 @@ from sqlalchemy import Connection
 
 from escrow.calendar import from_us
 from escrow.model import Asset
-from escrow.money import IDR, MSC, PI, AmountRefused, asset, format_amount, parse_amount
+from escrow.money import (
+    IDR,
+    MSC,
+    PI,
+    AmountRefused,
+    asset,
+    format_amount,
+    parse_amount,
+    parse_rate,
+)
 from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement.unit_of_work import UnitOfWork
@@ -27,11 +38,16 @@ actor_chars_max = 64
 
 __all__ = [
     "CONVERSION_TOLERANCE_BP",
+    "DATA_TEAM_KEYS",
     "DISPUTE_ONE_OFFICER_LIMIT_IDR",
     "EXCEPTION_DECISION_LIMITS",
     "FUND_CLAIM_CAP_IDR",
     "FUND_COVERAGE_THRESHOLD_BPS",
     "FUND_MERCHANT_MONTH_CAP_IDR",
+    "LOCK_PENALTY_BP",
+    "MSCP_EXPIRY_DAYS",
+    "MSCP_ONBOARDING_BONUS",
+    "MSCP_REFERRAL_BONUS",
     "MSC_ONE_OFFICER_LIMIT",
     "PARAMETERS",
     "POINT_VALUE_IDR",
@@ -44,14 +60,20 @@ __all__ = [
     "conversion_limit_name",
     "conversion_limit_units",
     "conversion_tolerance_bp",
+    "data_team_keys",
     "decision_limit_units",
     "dispute_limit_units",
     "fund_claim_cap_units",
     "fund_coverage_threshold_bps",
     "fund_merchant_month_cap_units",
     "get",
+    "lock_penalty_bp",
+    "lock_rate",
+    "lock_rate_name",
     "msc_one_officer_limit_units",
+    "mscp_expiry_days",
     "point_value_idr_units",
+    "points_parameter",
     "quote_spread_bp",
     "record",
     "reserve_floor_bps",
@@ -172,6 +194,112 @@ def conversion_limit_name(tier: int, period: str) -> str:
     return f"conversion_limit_{period}_tier{tier}"
 
 
+LOCK_TERMS_DAYS = (30, 60, 90)
+"""The lock terms a Pioneer may choose; a term is offered once the treasury set its rate."""
+lock_rate_fraction_digits_max = 12
+"""A reward rate finer than 1e-12 MSCP per Pi per day is a typo."""
+LOCK_PENALTY_BP = "lock_early_unlock_penalty_bp"
+lock_penalty_bp_max = 10_000
+MSCP_EXPIRY_DAYS = "mscp_expiry_days"
+mscp_expiry_days_max = 3660
+MSCP_ONBOARDING_BONUS = "mscp_onboarding_bonus"
+MSCP_REFERRAL_BONUS = "mscp_referral_bonus"
+mscp_bonus_max = 1_000_000
+"""A bonus of more than a million points is a typo."""
+DATA_TEAM_KEYS = "data_team_keys"
+data_team_keys_max = 16
+_KEY_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+_PUBLIC_KEY_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def lock_rate_name(term_days: int) -> str:
+    """The parameter of the reward rate of the ``term_days`` lock (MSCP per Pi per day)."""
+    return f"lock_rate_{term_days}d"
+
+
+def _rate(value: object) -> object:
+    """A reward rate: non-negative decimal text, at most 12 decimals, stored as given."""
+    if not isinstance(value, str):
+        raise ParameterInvalid(f"a rate is decimal text like '0.05', not {value!r}")
+    try:
+        parse_rate(value, lock_rate_fraction_digits_max)
+    except AmountRefused as refused:
+        raise ParameterInvalid(f"{refused.detail} ({refused.code})") from None
+    return value
+
+
+def _whole(high: int) -> Callable[[object], object]:
+    """A whole number from 1 to ``high`` (an int or its digits), stored as an int."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise ParameterInvalid(f"a whole number from 1 to {high}, not {value!r}")
+        return value
+
+    return check
+
+
+def _keys(value: object) -> object:
+    """The data team's ed25519 public keys: ``{"key id": "64 hex digits"}``, 1 to 16 of them."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ParameterInvalid("data team keys are a JSON object of key id: hex") from None
+    if not isinstance(value, dict) or not 1 <= len(value) <= data_team_keys_max:
+        raise ParameterInvalid(f"data team keys are 1 to {data_team_keys_max} key id: hex pairs")
+    for key_id, key in value.items():
+        if not _KEY_ID.fullmatch(str(key_id)) or not (
+            isinstance(key, str) and _PUBLIC_KEY_HEX.fullmatch(key)
+        ):
+            raise ParameterInvalid(f"key {key_id!r}: an id of [a-z0-9_.-] and 64 hex digits")
+    return dict(sorted(value.items()))
+
+
+def _points() -> tuple[Parameter, ...]:
+    return (
+        *(
+            Parameter(
+                lock_rate_name(term),
+                f"The reward of a {term}-day lock in MSC Points per Pi per day (decimal text;"
+                " unset: the term is not offered). A position keeps the rate it opened at.",
+                _rate,
+            )
+            for term in LOCK_TERMS_DAYS
+        ),
+        Parameter(
+            LOCK_PENALTY_BP,
+            "The share of the principal kept as a penalty when a lock is unlocked early, in"
+            f" basis points (0 to {lock_penalty_bp_max}; unset: no penalty).",
+            _bps(lock_penalty_bp_max),
+        ),
+        Parameter(
+            MSCP_EXPIRY_DAYS,
+            "Days after issuance an MSC Point expires, first in first out (unset: never).",
+            _whole(mscp_expiry_days_max),
+        ),
+        Parameter(
+            MSCP_ONBOARDING_BONUS,
+            "MSC Points a Pioneer receives once, at onboarding (unset: none).",
+            _whole(mscp_bonus_max),
+        ),
+        Parameter(
+            MSCP_REFERRAL_BONUS,
+            "MSC Points the referrer receives once per referred Pioneer who completes a first"
+            " payment (unset: none).",
+            _whole(mscp_bonus_max),
+        ),
+        Parameter(
+            DATA_TEAM_KEYS,
+            "The approved data team's ed25519 public keys that may sign data-dividend batches:"
+            ' a JSON object {"key id": "64 hex digits"}.',
+            _keys,
+        ),
+    )
+
+
 def _limits() -> tuple[Parameter, ...]:
     return tuple(
         Parameter(
@@ -260,6 +388,7 @@ PARAMETERS: Mapping[str, Parameter] = MappingProxyType(
                 _bps(conversion_tolerance_bp_max),
             ),
             *_limits(),
+            *_points(),
         )
     }
 )
@@ -389,3 +518,34 @@ def conversion_limit_units(conn: Connection, tier: int, period: str) -> int:
     value = get(conn, conversion_limit_name(tier, period))
     text = CONVERSION_LIMIT_DEFAULTS[tier, period] if value is None else str(value)
     return parse_amount(text, asset("MSC").scale)
+
+
+def lock_rate(conn: Connection, term_days: int) -> Decimal | None:
+    """The reward rate of the ``term_days`` lock (MSCP per Pi per day), None while unset (the
+    term is not offered)."""
+    value = get(conn, lock_rate_name(term_days))
+    return None if value is None else parse_rate(str(value), lock_rate_fraction_digits_max)
+
+
+def lock_penalty_bp(conn: Connection) -> int:
+    """The early-unlock principal penalty in basis points, 0 while unset."""
+    value = get(conn, LOCK_PENALTY_BP)
+    return 0 if value is None else int(str(value))
+
+
+def mscp_expiry_days(conn: Connection) -> int | None:
+    """Days before an issued point expires, None while unset (points never expire)."""
+    value = get(conn, MSCP_EXPIRY_DAYS)
+    return None if value is None else int(str(value))
+
+
+def points_parameter(conn: Connection, name: str) -> int:
+    """A whole-points parameter (a bonus size), 0 while unset."""
+    value = get(conn, name)
+    return 0 if value is None else int(str(value))
+
+
+def data_team_keys(conn: Connection) -> dict[str, str]:
+    """Key id -> hex ed25519 public key of the approved data team (empty while unset)."""
+    value = get(conn, DATA_TEAM_KEYS)
+    return {} if not isinstance(value, dict) else {str(k): str(v) for k, v in value.items()}

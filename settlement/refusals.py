@@ -1091,6 +1091,105 @@ _CONVERSION: tuple[RefusalEntry, ...] = (
         "A verification tier is 0 or 1.",
     ),
 )
+_LOCKS: tuple[RefusalEntry, ...] = (
+    # issue 13: lock-and-earn and MSC Points (decision 0029)
+    _e(
+        "lock_term_not_offered",
+        422,
+        "Jangka waktu kunci ini tidak ditawarkan (30, 60 atau 90 hari dengan tarif dari treasury).",
+        "This lock term is not offered (30, 60 or 90 days, with a rate the treasury set).",
+    ),
+    _e(
+        "lock_budget_exhausted",
+        409,
+        "Anggaran Poin MSC tidak cukup untuk imbalan maksimum kunci ini; Pi dikembalikan.",
+        "The points budget cannot cover this lock's maximum reward; the Pi is refunded.",
+    ),
+    _e(
+        "lock_not_found",
+        404,
+        "Kunci tidak ditemukan.",
+        "No such lock.",
+    ),
+    _e(
+        "lock_not_open",
+        409,
+        "Kunci ini tidak terbuka (belum dibayar, sudah jatuh tempo atau sudah dibuka).",
+        "This lock is not open (not paid yet, matured or already unlocked).",
+    ),
+    _e(
+        "lock_action_unsupported",
+        422,
+        "Tindakan jatuh tempo adalah a2u atau convert.",
+        "A maturity action is a2u or convert.",
+    ),
+    _e(
+        "points_bonus_not_set",
+        409,
+        "Treasury belum menetapkan bonus ini.",
+        "The treasury has not set this bonus.",
+    ),
+    _e(
+        "points_budget_exhausted",
+        409,
+        "Anggaran Poin MSC tidak cukup.",
+        "The points budget cannot cover these points.",
+    ),
+    _e(
+        "dividend_signature_invalid",
+        422,
+        "Tanda tangan batch dividen data tidak sah.",
+        "The data-dividend batch signature does not verify.",
+    ),
+    _e(
+        "dividend_key_unknown",
+        422,
+        "Kunci penanda tangan bukan kunci tim data yang disetujui.",
+        "The signing key is not an approved data team key.",
+    ),
+    _e(
+        "dividend_batch_replayed",
+        409,
+        "Batch dividen data ini sudah diterima.",
+        "This data-dividend batch was already accepted.",
+    ),
+    _e(
+        "dividend_batch_invalid",
+        422,
+        "Berkas batch dividen data tidak sesuai format.",
+        "The data-dividend batch file is malformed.",
+    ),
+    _e(
+        "points_value_not_set",
+        409,
+        "Treasury belum menetapkan nilai poin.",
+        "The treasury has not set the point value.",
+    ),
+    _e(
+        "points_merchant_required",
+        422,
+        "Kunci treasury harus menyebut merchant_id.",
+        "A treasury key names the merchant_id.",
+    ),
+    _e(
+        "points_referral_not_earned",
+        409,
+        "Bonus referral diberikan setelah Pioneer yang diajak menyelesaikan pembayaran pertama.",
+        "A referral bonus is earned once the referred Pioneer completed a first payment.",
+    ),
+    _e(
+        "points_referral_exists",
+        409,
+        "Pioneer ini sudah tercatat diajak oleh Pioneer lain.",
+        "This Pioneer was already referred by another.",
+    ),
+    _e(
+        "points_insufficient",
+        409,
+        "Poin MSC tidak cukup.",
+        "Not enough MSC Points.",
+    ),
+)
 
 _LEDGER_STATUS = {
     ResultCode.EXCEEDS_CREDITS: 409,
@@ -1173,6 +1272,7 @@ REFUSALS: dict[str, RefusalEntry] = {
         *_BOOKS,
         *_CONVERSION,
         *_GOVERNANCE,
+        *_LOCKS,
     )
 }
 """Every refusal code, by code. Ledger result codes are refusal codes too (a withdrawal the

@@ -22,6 +22,9 @@ from settlement.checkout import service as checkouts
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
 from settlement.evm.deposits import scan_deposits
 from settlement.idempotency import purge_expired
+from settlement.locks.accrual import accrue_all
+from settlement.locks.closing import mature_all
+from settlement.mscp.expiry import expire_due
 from settlement.pi.watch import watch
 from settlement.unit_of_work import run, transaction, unit_of_work
 
@@ -50,6 +53,8 @@ def run_periodic(container: Container) -> dict[str, str]:
         "idempotency_keys": purge_idempotency_keys,
         "checkouts_expire": expire_checkouts,
         "checkouts_release": release_checkouts,
+        "locks": accrue_and_mature_locks,
+        "points_expire": expire_points,
     }
     outcomes: dict[str, str] = {}
     for name, job in jobs.items():
@@ -88,6 +93,23 @@ def release_checkouts(container: Container) -> str:
     if released:
         log.info("checkouts_released", count=released)
     return f"released {released}"
+
+
+def accrue_and_mature_locks(container: Container) -> str:
+    """Accrue every open lock to now (idempotent per position per day), then close the matured."""
+    accrued = accrue_all(container.engine, container.clock.now_us())
+    matured = mature_all(container.engine, container.clock, container.checkout.rates)
+    if accrued.days or matured:
+        log.info("locks_accrued", position_days=accrued.days, matured=matured)
+    return f"accrued {accrued.days} position-days, matured {matured}"
+
+
+def expire_points(container: Container) -> str:
+    """Book the breakage of MSC Points past the treasury's term (FIFO, idempotent)."""
+    expired = run(container.engine, container.clock, expire_due)
+    if expired:
+        log.info("points_expired", points=expired)
+    return f"expired {expired} points"
 
 
 def purge_idempotency_keys(container: Container) -> str:

@@ -10,7 +10,7 @@ make a proposal executable once and a nonce usable once.
 from alembic import op
 
 revision = "0022_governance"
-down_revision = "0020_guarantee_fund"
+down_revision = "0021_locks_points"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection
 
@@ -271,22 +271,10 @@ def write_bundle(
     """Write the bundle's six files from its leaves and governance entries (no database but
     the ``log``, which is fed each leaf hash); the manifest written (``governance.seq_after``
     only once the governance log has entries)."""
-    tree = merkle.CompactRange()
     with (staging / b.TRANSFERS).open("wb") as out:
-        leaves = iter(transfers)
-        while batch := list(itertools.islice(leaves, merkle.leaves_per_batch)):
-            lines = [leaf.line() for leaf in batch]
-            out.write(b"\n".join(lines) + b"\n")
-            hashes = [merkle.leaf_hash(line) for line in lines]
-            tree.extend_hashes(hashes)
-            if log is not None:  # transparency log hook (decision 0031)
-                for leaf_hash in hashes:
-                    log.add(leaf_hash)
-    lines = [canonical_bytes(leaf.as_json()) for leaf in balances]
+        tree = hash_transfers(transfers, out, log)
+    lines, balances_section = summarise_balances(balances)
     (staging / b.BALANCES).write_bytes(b"".join(line + b"\n" for line in lines))
-    top = merkle.sum_root(
-        [merkle.sum_leaf(line, leaf.sums()) for line, leaf in zip(lines, balances, strict=True)]
-    )
     try:
         entries = [canonical_bytes(entry) for entry in governance]
     except CanonicalError as bad:
@@ -295,7 +283,7 @@ def write_bundle(
     note = ROTATIONS_NOTE if entries else GOVERNANCE_NOTE
     starts, ends = b.period_range_us(name)
     manifest: dict[str, Any] = {
-        "balances": {"count": len(balances), "root": top.hash.hex(), "totals": _totals(balances)},
+        "balances": balances_section,
         "format": b.FORMAT,
         "governance": {"count": len(entries), "note": note, "root": merkle.root(entries).hex()},
         "period": name,
@@ -315,6 +303,45 @@ def write_bundle(
     _write_json(staging / b.SIGNATURES, {"digest": b.digest(manifest).hex(), "signatures": []})
     _write_json(staging / b.ANCHORS, [])
     return manifest
+
+
+def hash_transfers(
+    transfers: Iterable[TransferLeaf], out: BinaryIO | None = None, log: LogAppender | None = None
+) -> merkle.CompactRange:
+    """The month's transfer tree, its leaves' lines written to ``out`` as they are hashed (a
+    batch at a time: the month is never held) and fed to the ``log``."""
+    tree = merkle.CompactRange()
+    leaves = iter(transfers)
+    while batch := list(itertools.islice(leaves, merkle.leaves_per_batch)):
+        lines = [leaf.line() for leaf in batch]
+        if out is not None:
+            out.write(b"\n".join(lines) + b"\n")
+        hashes = [merkle.leaf_hash(line) for line in lines]
+        tree.extend_hashes(hashes)
+        if log is not None:  # transparency log hook (decision 0031)
+            for leaf_hash in hashes:
+                log.add(leaf_hash)
+    return tree
+
+
+def summarise_balances(balances: list[BalanceLeaf]) -> tuple[list[bytes], dict[str, Any]]:
+    """The balances' lines and the manifest's ``balances`` section (count, sum-tree root,
+    totals per asset)."""
+    lines = [canonical_bytes(leaf.as_json()) for leaf in balances]
+    top = merkle.sum_root(
+        [merkle.sum_leaf(line, leaf.sums()) for line, leaf in zip(lines, balances, strict=True)]
+    )
+    return lines, {"count": len(balances), "root": top.hash.hex(), "totals": _totals(balances)}
+
+
+def recompute_sections(conn: Connection, name: str, key: bytes) -> dict[str, Any]:
+    """The manifest's ``transfers`` and ``balances`` sections of closed month ``name`` as the
+    database gives them now (what ``msc check`` compares with the published manifest)."""
+    starts, ends = b.period_range_us(name)
+    leaves = (transfer_leaf(row, key) for row in store.month_transfers(conn, starts, ends))
+    tree = hash_transfers(leaves)
+    _, balances = summarise_balances(balance_leaves(store.balances_at(conn, ends), key))
+    return {"balances": balances, "transfers": {"count": tree.size, "root": tree.root().hex()}}
 
 
 def _totals(leaves: Iterable[BalanceLeaf]) -> dict[str, dict[str, int]]:

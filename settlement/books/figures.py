@@ -79,6 +79,11 @@ LABELS: Mapping[str, str] = {
     "fund:guarantee:IDR": "Dana jaminan merchant",
     "conversions:PI": "Pi diterima untuk konversi ke MSC",
     "income:conversion_fee:PI": "Pendapatan selisih konversi Pi",
+    "locks:PI": "Pi yang dikunci Pioneer (kunci dan dapatkan)",
+    "income:lock_penalty:PI": "Pendapatan denda buka kunci lebih awal",
+    "income:mscp_breakage:MSCP": "Poin MSC kedaluwarsa (breakage)",
+    "mscp:redeemed": "Poin MSC yang ditukar merchant",
+    "expense:points_redeemed:IDR": "Beban penukaran Poin MSC oleh merchant",
 }
 """Each chart pattern's line in Bahasa Indonesia (a test keeps every pattern named)."""
 KIND_LABELS: Mapping[str, str] = {

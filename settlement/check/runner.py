@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from escrow.clock import Clock
-from settlement.check import ledger_checks, process_checks, reserve_checks
+from settlement.check import digest_checks, ledger_checks, process_checks, reserve_checks
 from settlement.check.model import CheckResult, failed
 
 log = structlog.get_logger(__name__)
@@ -21,9 +21,11 @@ RailCheck = Callable[[], CheckResult]
 
 @dataclass(frozen=True, slots=True)
 class CheckPolicy:
-    """How long a due side effect may wait in the outbox before the check fails."""
+    """How long a due side effect may wait in the outbox before the check fails, and the key
+    the published months' party ids were pseudonymised with."""
 
     outbox_lag_max_s: int
+    pseudonym_key: bytes
 
 
 def database_checks(clock: Clock, policy: CheckPolicy) -> list[tuple[str, DatabaseCheck]]:
@@ -38,6 +40,8 @@ def database_checks(clock: Clock, policy: CheckPolicy) -> list[tuple[str, Databa
         ("expectations_booked", process_checks.expectations_booked),
         ("outbox_moving", lambda conn: process_checks.outbox_moving(
             conn, clock.now_us(), policy.outbox_lag_max_s)),
+        ("published_digests", lambda conn: digest_checks.published_digests(
+            conn, policy.pseudonym_key)),
     ]  # fmt: skip
 
 

@@ -12,10 +12,12 @@ from sqlalchemy import Connection
 from escrow.model import ResultCode, TransferRequest
 from settlement import chart
 from settlement.campaigns import service as campaigns
+from settlement.chart import TransferCode
 from settlement.checkout import repository
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus
 from settlement.checkout.rules import Decision, accounts_to_open, linked
+from settlement.mscp import lots
 from settlement.pi.expectations import PI_EXPECTATIONS
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork
@@ -79,6 +81,8 @@ def apply(
             raise CheckoutRefused(
                 str(failed.code), f"the ledger refused {failed.id}: {failed.code}"
             )
+    cashback = [t for t in decision.transfers if t.code == TransferCode.CHECKOUT_CASHBACK]
+    lots.record_credits(uow, cashback, "cashback")  # the points' lots, for FIFO expiry
     now_us = uow.clock.now_us()
     repository.store(uow.conn, before, decision, actor, now_us)
     for reference in decision.cancelled_legs:

@@ -16,6 +16,7 @@ from settlement.cli import (
     demo,
     fund,
     ledger,
+    locks,
     merchant,
     msc,
     outbox,
@@ -95,7 +96,9 @@ app.add_typer(payout.app, name="payout")
 app.command("serve")(serve.serve)
 app.add_typer(shares.campaign_app, name="campaign")
 app.add_typer(shares.share_app, name="share")
+locks.register(shares.points_app)
 app.add_typer(shares.points_app, name="points")
+app.add_typer(locks.app, name="lock")
 app.add_typer(shares.parameter_app, name="parameter")
 app.add_typer(rates.rate_app, name="rate")
 app.add_typer(rates.quote_app, name="quote")

@@ -27,7 +27,10 @@ def check(
     escrow holds, paid expectations, the outbox, Pi custody and the on-chain MSC supply."""
     settings = Settings()
     configure_logging(settings.log_level, to="stderr", secrets=settings.secret_values())
-    policy = CheckPolicy(outbox_lag_max_s=settings.check_outbox_lag_max_s)
+    policy = CheckPolicy(
+        outbox_lag_max_s=settings.check_outbox_lag_max_s,
+        pseudonym_key=settings.pseudonym_key.get_secret_value().encode("utf-8"),
+    )
     with migrated_engine(settings) as engine:
         rails = [] if offline else _rail_checks(settings, engine)
         results = run_checks(engine, SystemClock(), policy, rails)

@@ -25,7 +25,9 @@ from escrow.sql import sql
 from settlement.chart import TransferCode
 from settlement.checkout.receipts import leg_paid, lock_leg, require_payable
 from settlement.conversions.receipt import conversion_paid, lock_conversion, requote
-from settlement.expectations import CHECKOUT_PURPOSE, CONVERT_PURPOSE
+from settlement.expectations import CHECKOUT_PURPOSE, CONVERT_PURPOSE, LOCK_PURPOSE
+from settlement.locks.opening import lock_paid, lock_position
+from settlement.mscp.bonuses import referral_on_payment
 from settlement.pi.accounts import CUSTODY, PI, ensure_custody
 from settlement.pi.custody import lock_txid
 from settlement.pi.deps import PiDeps
@@ -256,6 +258,8 @@ def complete(
         lock_leg(uow, exp.reference)  # the checkout's row before the escrow account's
     if exp.purpose == CONVERT_PURPOSE:
         lock_conversion(uow, exp.reference)
+    if exp.purpose == LOCK_PURPOSE:
+        lock_position(uow, exp.reference)
     transfer_id = _post_receipt(uow, exp, payment, txid)
     if transfer_id is None:  # even suspense refused: suspense_items alone holds it (decision 0011)
         return U2AOutcome(payment_id, "suspense", txid, None)
@@ -276,6 +280,10 @@ def complete(
         leg_paid(uow, exp.reference, payment.amount_units, payment.user_uid, payment_id)
     if exp.purpose == CONVERT_PURPOSE and transfer_id == receipt_transfer_id(payment_id):
         conversion_paid(uow, exp.reference, payment.amount_units, payment_id, fresh)
+    if exp.purpose == LOCK_PURPOSE and transfer_id == receipt_transfer_id(payment_id):
+        lock_paid(uow, exp.reference, payment.amount_units, payment_id)
+    if transfer_id == receipt_transfer_id(payment_id):
+        referral_on_payment(uow, payment.user_uid)  # a referred Pioneer's first payment
     uow.outbox.enqueue(OUTBOX_COMPLETE, payment_id, {"payment_id": payment_id, "txid": txid})
     log.info("pi_u2a_posted", payment_id=payment_id, txid=txid, amount_units=payment.amount_units)
     return U2AOutcome(payment_id, STATUS_POSTED, txid, transfer_id)

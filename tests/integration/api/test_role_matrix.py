@@ -119,6 +119,16 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/conversions"): frozenset({PIONEER}),
     ("GET", "/v1/conversions/{conversion_id}"): STAFF | {PIONEER},
     ("GET", "/v1/me/balances"): frozenset({PIONEER}),
+    # Lock-and-earn and MSC Points: the Pioneer locks and reads their points; a merchant
+    # redeems its points; the treasury uploads data dividends and reads the budget's commitments.
+    ("POST", "/v1/locks"): frozenset({PIONEER}),
+    ("GET", "/v1/locks"): frozenset({PIONEER}),
+    ("POST", "/v1/locks/{lock_id}/unlock"): frozenset({PIONEER}),
+    ("PUT", "/v1/locks/{lock_id}/maturity-action"): frozenset({PIONEER}),
+    ("GET", "/v1/me/points"): frozenset({PIONEER}),
+    ("POST", "/v1/points/redemptions"): STAFF | {OWN, OTHER},
+    ("POST", "/v1/points/dividends"): STAFF,
+    ("GET", "/v1/points/commitments"): STAFF,
     ("PUT", "/v1/pioneers/{uid}/tier"): STAFF,
     # The daily payout batch and where payouts go: the treasury.
     ("POST", "/v1/payouts/batches"): STAFF,
@@ -240,6 +250,7 @@ def world(http: httpx.Client, app: FastAPI) -> dict[str, Any]:
         "month": "2026-11",
         "merchant_id": own["id"],
         "key_id": str(uuid.uuid4()),
+        "lock_id": str(uuid.uuid4()),
         "payment_id": "matrix-payment",
         "provider": "xendit",
         "quote_id": _quote(http, credentials[PIONEER]),

@@ -95,7 +95,9 @@ def api_schema(service: FastAPI) -> BaseSchema:
 def _headers(operation: Operation, credentials: dict[str, str] | None) -> dict[str, str]:
     if credentials is None:
         return {}
-    pioneer = operation.path.startswith(("/v1/pi/", "/v1/quotes", "/v1/conversions", "/v1/me/"))
+    pioneer = operation.path.startswith(
+        ("/v1/pi/", "/v1/quotes", "/v1/conversions", "/v1/me/", "/v1/locks")
+    )
     authorization = credentials["pioneer" if pioneer else "operator"]
     return {"Authorization": authorization, "X-CALLBACK-TOKEN": credentials["xendit"]}
 

@@ -22,6 +22,7 @@ DATABASE_CHECKS = [
     "escrow_holds",
     "expectations_booked",
     "outbox_moving",
+    "published_digests",
 ]
 
 

@@ -3,21 +3,28 @@ way of breaking one invariant fails exactly the checks that watch it, naming wha
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
 
 from escrow.calendar import from_us
 from escrow.clock import FixedClock
+from escrow.ledger import Ledger
 from escrow.model import TransferFlags, TransferRequest
+from escrow.periods import period_of
+from settlement.audit.export import export_period
+from settlement.audit.signing import load_officers
 from settlement.chart import TransferCode
 from settlement.check.model import CheckResult, Outcome
 from settlement.check.runner import CheckPolicy, database_checks
 from settlement.checkout.rules import hold_id
 from settlement.reserves import reserve
 from settlement.unit_of_work import UnitOfWork, bind
+from tests.integration.audit.test_audit_export_pg import KEY, close, open_accounts, post_month
 from tests.support.checkout_rows import (
     checkout_id,
     insert_checkout,
@@ -30,7 +37,7 @@ from tests.support.checkout_rows import (
 )
 
 pytestmark = pytest.mark.integration
-POLICY = CheckPolicy(outbox_lag_max_s=300)
+POLICY = CheckPolicy(outbox_lag_max_s=300, pseudonym_key=KEY)
 PLATE_PI = 5_000_000  # 0.5 PI
 
 
@@ -246,3 +253,35 @@ def test_a_published_reserve_figure_that_its_inputs_do_not_give_fails(uow: UnitO
     )
     assert set(failing) == {"reserve_coverage"}
     assert f"computation {stored.id} published" in failing["reserve_coverage"].detail
+
+
+def test_a_published_month_whose_transfers_changed_no_longer_recomputes(
+    module_conn: Connection, clock: FixedClock, tmp_path: Path
+) -> None:
+    uow = bind(module_conn, clock)  # the audit tests' own accounts, no checkout
+    ledger = Ledger(uow.conn, clock)
+    open_accounts(ledger)
+    month = period_of(clock.now_us())
+    post_month(ledger, clock)
+    close(ledger, clock, month)
+    officers_file = tmp_path / "officers.json"
+    officers_file.write_text(
+        json.dumps({"threshold": 1, "officers": [{"name": "officer", "public_key": "ab" * 32}]})
+    )
+    export_period(uow, month, tmp_path / month, KEY, load_officers(officers_file), "test")
+    assert "1 published months recompute" in _results(uow)["published_digests"].detail
+    changed = _failing(
+        uow,
+        lambda conn: _bypassing_guards(
+            conn,
+            "UPDATE transfers SET amount = amount + 1 WHERE code = 'test.audit'"
+            " AND amount = 150000",
+        ),
+    )
+    assert "published_digests" in changed
+    assert f"{month} transfers" in changed["published_digests"].detail
+    rewritten = _failing(
+        uow,
+        lambda conn: _bypassing_guards(conn, "UPDATE audit_digests SET digest = repeat('0', 64)"),
+    )
+    assert "its manifest does not hash to its digest" in rewritten["published_digests"].detail

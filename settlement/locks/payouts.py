@@ -1,0 +1,45 @@
+"""The outbox step that pays a lock's Pi back to its Pioneer by A2U (principal or refund).
+
+The Pi is booked to ``pioneer:{uid}:PI`` in the unit of work that closed or refused the lock,
+with this message; the step asks the A2U rail for one payout keyed by the position, so a
+retried or duplicated message requests the same payout, which exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from settlement import chart
+from settlement.locks.opening import OUTBOX_PRINCIPAL
+from settlement.outbox import Dispatcher, OutboxMessage
+from settlement.pi import a2u
+from settlement.pi.deps import PiDeps
+from settlement.unit_of_work import bind
+
+PAYOUT_KEY_PREFIX = "lock:"
+
+
+def pay_principal(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
+    """Request the lock's A2U payout from the Pioneer's Pi account (idempotent by its key)."""
+
+    def handle(conn: Connection, message: OutboxMessage) -> None:
+        uid = str(message.payload["uid"])
+        position = str(message.payload["position"])
+        a2u.request_payout(
+            bind(conn, deps.clock),
+            deps,
+            key=PAYOUT_KEY_PREFIX + position,
+            uid=uid,
+            amount_units=int(str(message.payload["amount_units"])),
+            memo=f"Lock {position[:8]} {message.payload['why']}",
+            debit_account=chart.pioneer_pi(uid).code,
+        )
+
+    return handle
+
+
+def register(dispatcher: Dispatcher, deps: PiDeps) -> None:
+    """Install the locks' A2U payout step."""
+    dispatcher.register(OUTBOX_PRINCIPAL, pay_principal(deps))

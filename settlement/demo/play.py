@@ -21,7 +21,7 @@ from escrow.periods import period, period_of
 from settlement.bootstrap import Container, build_container, build_log_config
 from settlement.config import Settings
 from settlement.db import migrate
-from settlement.demo import bundle, checkout, conversion, merchant, month, rails
+from settlement.demo import bundle, checkout, conversion, locks, merchant, month, rails
 from settlement.demo.fixtures import fixtures_dir, read_fixture
 from settlement.demo.running import (
     DEMO_DATABASE,
@@ -64,6 +64,7 @@ def story() -> Story[World]:
             *merchant.STEPS,
             *checkout.STEPS,
             *conversion.STEPS,
+            *locks.STEPS,
             *month.STEPS,
             *bundle.STEPS,
         ]

@@ -41,9 +41,10 @@ class Scene:
     merchant: dict[str, str] = field(default_factory=dict)
     """The merchant key's ``Authorization`` header."""
     pioneers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Sandbox Pioneers by role (``payer``, ``converter``): uid, address, access token."""
+    """Sandbox Pioneers by role (``payer``, ``converter``, ``locker``): uid, address, token."""
     checkout: dict[str, Any] = field(default_factory=dict)
     conversion: dict[str, Any] = field(default_factory=dict)
+    lock: dict[str, Any] = field(default_factory=dict)
     batch_id: str = ""
     month: str = ""
     bundle: Path | None = None

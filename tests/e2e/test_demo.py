@@ -133,6 +133,12 @@ def test_keep_serving_leaves_the_urls_it_printed_answering_until_ctrl_c(
         shown = {row["asset"]: row["posted"]["amount"] for row in answer.json()["balances"]}
         assert shown["IDR"] == "0.00"  # her Rupiah left in the day's payout batch
         assert shown["PI"] != "0.0000000"
+        locks = httpx.get(balances.replace("/v1/balances", "/v1/locks"),
+                          headers={"Authorization": told["locker"]}, timeout=10)  # fmt: skip
+        assert locks.status_code == 200, locks.text
+        (position,) = locks.json()["items"]
+        assert position["status"] == "open"
+        assert 0 < position["vested_points"] < position["reward_max"]
         month = next(line.split()[1] for line in lines if line.startswith("published "))
         page = next(line.split()[1] for line in lines if line.strip().startswith("GET") and
                     line.split()[1].endswith("/transparency"))  # fmt: skip

@@ -25,7 +25,7 @@ from settlement.audit.signing import load_signing_key, sign_bundle
 from settlement.audit.stellar_anchor import request_stellar_anchor
 from settlement.bootstrap import build_log_config, stellar_anchor_signer
 from settlement.cli.output import package_version
-from settlement.demo.month import OFFICERS, OFFICERS_THRESHOLD
+from settlement.demo.governed import OFFICERS, OFFICERS_THRESHOLD
 from settlement.demo.story import Step
 from settlement.demo.world import DemoError, World
 from settlement.evm.deployment import load_deployment

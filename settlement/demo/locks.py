@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from settlement import parameters
+from settlement.demo import governed
 from settlement.demo.checkout import bearer, new_pioneer, pays_pi
-from settlement.demo.merchant import TREASURY
 from settlement.demo.story import Step
 from settlement.demo.world import DemoError, World
 from settlement.schedule import accrue_and_mature_locks
@@ -26,11 +26,15 @@ day_s = 24 * 3600
 
 
 def lock_terms(world: World) -> str:
-    """The treasury offers the example's term (`parameter.set` of `lock_rate_<term>d`)."""
+    """The treasury offers the example's term: a `parameter.set` proposal of
+    `lock_rate_<term>d`, signed by two officers and executed."""
     term = _term(world)
     name = parameters.lock_rate_name(term)
-    world.treasury(lambda uow: parameters.set_(uow, name, LOCK_RATE, TREASURY))
-    return f"{term}-day lock offered: {LOCK_RATE} MSC Points per Pi per day ({name})"
+    done = governed.govern(world, "parameter.set", {"name": name, "value": LOCK_RATE})
+    return (
+        f"{term}-day lock offered: {LOCK_RATE} MSC Points per Pi per day ({name}, proposal"
+        f" {done['nonce']} executed)"
+    )
 
 
 def lock(world: World) -> str:

@@ -86,11 +86,14 @@ def test_the_demo_plays_the_story_twice_and_the_books_hold(
     governance = [
         json.loads(line) for line in (month / "governance.jsonl").read_text().splitlines()
     ]
-    closes = [e for e in governance if e["kind"] == "proposal.created"]
-    assert [e["proposal"]["action"] for e in closes] == ["period.close"]
-    assert closes[0]["proposal"]["params"] == {"period": month.name}
-    signed = [e for e in governance if e["kind"] == "proposal.signed"]
+    proposed = {e["id"]: e["proposal"] for e in governance if e["kind"] == "proposal.created"}
+    executed = {e["id"] for e in governance if e["kind"] == "proposal.executed"}
+    (close,) = [pid for pid, p in proposed.items() if p["action"] == "period.close"]
+    assert proposed[close]["params"] == {"period": month.name}
+    signed = [e for e in governance if e["kind"] == "proposal.signed" and e["id"] == close]
     assert len(signed) == 2, governance
+    assert close not in executed  # executed after midnight: next month's entry
+    assert executed == set(proposed) - {close}  # the terms' proposals, executed in the month
     checkpoint = (month / "checkpoint.txt").read_text()
     signers = [line.split()[1] for line in checkpoint.splitlines() if line.startswith("\u2014 ")]
     assert signers == [Settings.model_fields["tlog_origin"].default, DEMO_WITNESS_NAME], checkpoint

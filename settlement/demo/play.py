@@ -120,12 +120,15 @@ def play(
 
 
 def where_to_look(world: World, echo: Callable[[str], None], serving_on: bool) -> None:
-    """The API's pages the story touched, the bundle folder and the auditor's command."""
+    """The API's pages the story touched, the witness, the bundle folder and the auditor's
+    command."""
     up = "" if serving_on else " (up while the demo runs: --keep-serving keeps it)"
     echo(f"where to look{up}:")
     echo(f"  API docs  {world.base_url}/docs")
     for line in world.scene.look:
         echo(f"  GET       {line}")
+    for witness in world.container.settings.tlog_witnesses:
+        echo(f"  witness   {witness.url}/  (its key; POST /add-checkpoint)")
     echo(f"  bundle    {world.scene.bundle}")
     echo(f"  officers  {world.scene.officers_file}")
     echo(f"  proposal  {world.scene.proposal_file}")

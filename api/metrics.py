@@ -1,16 +1,30 @@
 """``GET /metrics`` (Prometheus text format) and the request latency histogram.
 
-Each app has its own registry (no process-global state), holding the ledger and payment
-collectors that read the database at scrape time and the HTTP latency histogram fed by a small
-ASGI middleware.
+Each app has its own registry (no process-global state), holding the collectors that read the
+figures kept in the database (settlement/metrics.py), the HTTP latency histogram fed by a small
+ASGI middleware, and the standard process, platform and garbage-collector collectors.
+
+With ``msc serve --processes N`` (``PROMETHEUS_MULTIPROC_DIR`` set by the serve command) the
+histogram lives in that directory's shared files and every process's scrape reports the sum over
+all of them, whichever process the kernel hands the scrape to.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from settlement.metrics import (
@@ -24,6 +38,7 @@ from settlement.services import Services
 router = APIRouter(tags=["metrics"])
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "unmatched"
 """Route label for requests no route matched (keeps the label set bounded)."""
 
@@ -72,12 +87,17 @@ def install(app: FastAPI, services: Services) -> None:
     registry.register(PaymentCollector(services.engine))
     registry.register(ReserveCollector(services.engine))
     registry.register(GuaranteeFundCollector(services.engine, services.checkout.rates))
+    for standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+        registry.register(standard)
+    shared = os.environ.get(MULTIPROCESS_DIR_ENV)
+    if shared:
+        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
     histogram = Histogram(
         "msc_http_request_duration_seconds",
         "HTTP request latency by method, route template and status.",
         ["method", "route", "status"],
         buckets=LATENCY_BUCKETS_S,
-        registry=registry,
+        registry=None if shared else registry,
     )
     app.state.metrics_registry = registry
     app.add_middleware(LatencyMiddleware, histogram=histogram)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
+SECRETS_DIR_ENV = "MSC_SECRETS_DIR"
 DEV_SECRET_MARKER = "dev-only"  # noqa: S105 - a marker that production refuses, not a secret
 """Every default secret contains this marker, so production can refuse all of them at once."""
 
@@ -102,6 +109,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MSC_", extra="ignore")
 
     env: Environment = Environment.DEVELOPMENT
+    secrets_dir: Path | None = None
+    """A folder of one file per setting (``msc_database_url``, ``msc_operator_token``...), read
+    after the environment: docker-compose.yml's ``secrets:`` mount at /run/secrets."""
     data_dir: Path = Field(default_factory=project_data_dir)
     database_url: str | None = None
     redis_url: str | None = None
@@ -241,6 +251,22 @@ class Settings(BaseSettings):
     outbox_backoff_cap_s: int = Field(default=600, ge=1)
     check_outbox_lag_max_s: int = Field(default=300, ge=1, le=7 * 24 * 3600)
     """``msc check`` fails when a due side effect has waited longer than this."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then ``MSC_SECRETS_DIR``'s files (when set)."""
+        directory = os.environ.get(SECRETS_DIR_ENV)
+        if not directory:
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
+        secrets = SecretsSettingsSource(settings_cls, secrets_dir=directory)
+        return init_settings, env_settings, dotenv_settings, secrets
 
     @model_validator(mode="after")
     def _rate_sources_named_once(self) -> Self:

@@ -1,15 +1,21 @@
-"""Database plumbing: the URL (configured or embedded), engines, and Alembic migrations."""
+"""Database plumbing: the URL (configured or embedded), engines, and Alembic migrations.
+
+Only ``msc db upgrade`` migrates (``migrate``); every other command checks the database is at
+head (``require_migrated``) and refuses with a one-line hint when it is not, so a deploy
+migrates once, in its own step, and no command changes the schema as a side effect.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import ProgrammingError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
@@ -49,8 +55,44 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+UPGRADE_HINT = "run `msc db upgrade` first"
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """The database's schema is not the one this code knows: a command refuses to run on it."""
+
+
+@cache
+def code_heads() -> frozenset[str]:
+    """The newest migration revisions in this source tree (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_heads())
+
+
+def database_heads(connection: Connection) -> frozenset[str]:
+    """The revisions the database is at (none before its first upgrade).
+
+    Read from ``alembic_version`` directly: Alembic's MigrationContext logs three lines each
+    time, which a readiness probe every few seconds turned into noise.
+    """
+    try:
+        with connection.begin_nested():
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except ProgrammingError:
+        return frozenset()
+    return frozenset(str(row[0]) for row in rows)
+
+
 def migrations_at_head(connection: Connection) -> bool:
     """True when the database's Alembic revision is the newest one the code knows."""
-    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
-    current = MigrationContext.configure(connection).get_current_heads()
-    return set(current) == set(script.get_heads())
+    return database_heads(connection) == code_heads()
+
+
+def require_migrated(engine: Engine) -> None:
+    """Refuse (``DatabaseNotMigrated``, one line) a database that is not at the code's head."""
+    with engine.connect() as conn:
+        found = database_heads(conn)
+    if found == code_heads():
+        return
+    at = ", ".join(sorted(found)) or "no migrations"
+    wanted = ", ".join(sorted(code_heads()))
+    raise DatabaseNotMigrated(f"the database is at {at}, this code needs {wanted}: {UPGRADE_HINT}")

@@ -1,9 +1,12 @@
-"""Ledger, outbox and payment metrics, read from the database at scrape time.
+"""Ledger, outbox and payment metrics that cost nothing to scrape (decision 0034).
 
-Reading at scrape time (instead of counters bumped where batches are posted) keeps the numbers
-true across every process that posts (API workers, Celery, CLI) and across restarts, with no hook
-in the ledger. Each scrape is one read-only transaction with a statement timeout, so a slow
-database makes a scrape fail, never the service.
+Counts that grow with the ledger (postings per code, paid checkout legs) are kept as the work
+happens, by triggers, in ``metric_counts``; a scrape sums that small table. Everything else a
+scrape reads is small or read through a partial index of what is still open (outbox pending and
+parked, pending transfers, open exceptions and flags), or the accounts' totals. No scrape
+statement touches ``transfers`` (tests/integration/test_metrics_cost.py counts them). Each
+scrape is one read-only transaction with a statement timeout, so a slow database makes a scrape
+fail, never the service.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from escrow.calendar import US_PER_S
 from escrow.clock import SystemClock
 from escrow.model import TrialBalanceLine
 from settlement.fund.coverage import FundCoverage
@@ -25,52 +29,98 @@ from settlement.outbox import outbox_lag_s
 from settlement.rates.panel import RatePanel
 from settlement.reserves.reserve import ReserveComputation
 from settlement.reserves.reserve import latest as latest_reserve
+from settlement.telemetry import GAUGES
 from settlement.unit_of_work import UnitOfWork, transaction, unit_of_work
 
 log = structlog.get_logger(__name__)
 
 scrape_statement_timeout_ms = 2000
 """A scrape's queries give up after this; Prometheus then sees ``msc_ledger_up 0``."""
-transfer_codes_max = 200
-"""Label values per scrape for postings per code (bounded cardinality)."""
+counted_labels_max = 2000
+"""Counter rows per scrape (bounded cardinality: codes x assets, kelurahan x rails)."""
+UNIT_NAMES = {"IDR": "idr_sen", "PI": "pi_units", "MSC": "msc_sen", "MSCP": "mscp_points"}
+"""Each asset's smallest unit as a metric name says it: one family per asset, one axis each."""
+unit_name_fallback = "units"
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One counter row summed over its shards: how many events and their summed amount."""
+
+    events: int
+    amount: int
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerSnapshot:
-    """What one scrape read: per-asset totals, postings per code, pending and outbox state."""
+    """What one scrape read: per-asset totals, postings per code, open work and outbox state."""
 
     trial_balance: list[TrialBalanceLine]
-    postings_by_code: dict[str, int]
+    postings: dict[tuple[str, str], Counted]
+    """(code, asset) -> postings and their summed amount, kept by ``metric_counts``."""
     pending_transfers: int
     outbox_by_status: dict[str, int]
     outbox_lag_s: int
     suspense: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     """(rail, asset) -> (items, amount) of money in suspense (settlement/suspense.py)."""
+    qris_exceptions_open: dict[str, int] = field(default_factory=dict)
+    pi_flags_open: dict[str, int] = field(default_factory=dict)
+    merchants: dict[str, int] = field(default_factory=dict)
+    closed_through_us: int = 0
+    anchors_unconfirmed: int = 0
+    anchor_oldest_requested_s: float | None = None
+    gauges: dict[tuple[str, str], float] = field(default_factory=dict)
+    """(name, label) -> the value a job last set (``settlement.telemetry``)."""
+
+
+def read_counts(conn: Connection, family: str) -> dict[tuple[str, str], Counted]:
+    """The counter family's rows, summed over shards (``metric_counts``, a small table)."""
+    rows = conn.execute(
+        text(
+            "SELECT label1, label2, sum(events) AS events, sum(amount) AS amount"
+            " FROM metric_counts WHERE family = :family GROUP BY label1, label2"
+            " ORDER BY label1, label2 LIMIT :limit"
+        ),
+        {"family": family, "limit": counted_labels_max},
+    )
+    return {(str(r.label1), str(r.label2)): Counted(int(r.events), int(r.amount)) for r in rows}
+
+
+def _read_only(conn: Connection) -> None:
+    conn.execute(text("SET TRANSACTION READ ONLY"))
+    conn.execute(text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}"))
+
+
+def _grouped(conn: Connection, statement: str) -> dict[str, int]:
+    return {str(row[0]): int(row[1]) for row in conn.execute(text(statement))}
 
 
 def read_snapshot(uow: UnitOfWork) -> LedgerSnapshot:
     """Read every metric in one read-only transaction (the caller opens it)."""
     conn = uow.conn
-    conn.execute(text("SET TRANSACTION READ ONLY"))
-    conn.execute(text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}"))
-    postings = conn.execute(
-        text(
-            "SELECT code, count(*) AS transfers FROM transfers GROUP BY code"
-            " ORDER BY count(*) DESC LIMIT :limit"
-        ),
-        {"limit": transfer_codes_max},
-    ).all()
+    _read_only(conn)
     pending = conn.execute(
         text("SELECT count(*) FROM pending_transfers WHERE status = 'pending'")
     ).scalar_one()
-    outbox = conn.execute(
-        text("SELECT status, count(*) AS messages FROM outbox GROUP BY status")
-    ).all()
+    outbox = {
+        status: int(
+            conn.execute(
+                text("SELECT count(*) FROM outbox WHERE status = :s"), {"s": status}
+            ).scalar_one()
+        )
+        for status in ("pending", "parked")
+    }
+    anchors = conn.execute(
+        text(
+            "SELECT count(*) AS n, extract(epoch FROM min(requested_at)) AS oldest"
+            " FROM audit_anchors WHERE status = 'requested'"
+        )
+    ).one()
     return LedgerSnapshot(
         trial_balance=uow.ledger.trial_balance(),
-        postings_by_code={str(row.code): int(row.transfers) for row in postings},
+        postings=read_counts(conn, "postings"),
         pending_transfers=int(pending),
-        outbox_by_status={str(row.status): int(row.messages) for row in outbox},
+        outbox_by_status=outbox,
         outbox_lag_s=outbox_lag_s(conn),
         suspense={
             (str(row.rail), str(row.asset)): (int(row.items), int(row.amount))
@@ -81,7 +131,31 @@ def read_snapshot(uow: UnitOfWork) -> LedgerSnapshot:
                 )
             )
         },
+        qris_exceptions_open=_grouped(
+            conn,
+            "SELECT kind, count(*) FROM qris_exceptions WHERE resolved_at IS NULL GROUP BY kind",
+        ),
+        pi_flags_open=_grouped(
+            conn, "SELECT reason, count(*) FROM pi_flags WHERE resolved_at IS NULL GROUP BY reason"
+        ),
+        merchants=_grouped(conn, "SELECT status, count(*) FROM merchants GROUP BY status"),
+        closed_through_us=int(
+            conn.execute(
+                text("SELECT closed_through_us FROM ledger_state WHERE id = 1")
+            ).scalar_one()
+        ),
+        anchors_unconfirmed=int(anchors.n),
+        anchor_oldest_requested_s=None if anchors.oldest is None else float(anchors.oldest),
+        gauges={
+            (str(r.name), str(r.label)): float(r.value)
+            for r in conn.execute(text("SELECT name, label, value FROM metric_gauges"))
+        },
     )
+
+
+def unit_name(asset: str) -> str:
+    """The metric-name spelling of ``asset``'s smallest unit (``idr_sen``)."""
+    return UNIT_NAMES.get(asset, f"{asset.lower()}_{unit_name_fallback}")
 
 
 def snapshot_metrics(snapshot: LedgerSnapshot) -> Iterator[Metric]:
@@ -89,36 +163,38 @@ def snapshot_metrics(snapshot: LedgerSnapshot) -> Iterator[Metric]:
     postings = CounterMetricFamily(
         "msc_postings", "Transfers posted to the ledger, per transfer code.", labels=["code"]
     )
-    for code, count in sorted(snapshot.postings_by_code.items()):
+    by_code: dict[str, int] = {}
+    for (code, _asset), counted in snapshot.postings.items():
+        by_code[code] = by_code.get(code, 0) + counted.events
+    for code, count in sorted(by_code.items()):
         postings.add_metric([code], count)
     yield postings
-    volume = CounterMetricFamily(
-        "msc_volume_posted",
-        "Sum of posted transfer amounts per asset, in the asset's smallest unit.",
-        labels=["asset"],
-    )
-    held = GaugeMetricFamily(
-        "msc_volume_pending",
-        "Sum of pending (reserved, not yet posted or voided) amounts per asset.",
-        labels=["asset"],
-    )
     balanced = GaugeMetricFamily(
         "msc_ledger_balanced", "1 when the asset's debits equal its credits.", labels=["asset"]
     )
     for line in snapshot.trial_balance:
-        volume.add_metric([line.asset], line.debits_posted)
-        held.add_metric([line.asset], line.debits_pending)
+        unit = unit_name(line.asset)
+        yield CounterMetricFamily(
+            f"msc_volume_posted_{unit}",
+            f"Sum of posted transfer amounts in {line.asset}, in {unit.replace('_', ' ')}.",
+            value=line.debits_posted,
+        )
+        yield GaugeMetricFamily(
+            f"msc_volume_pending_{unit}",
+            f"Pending (reserved, not posted or voided) {line.asset}, {unit.replace('_', ' ')}.",
+            value=line.debits_pending,
+        )
         balanced.add_metric([line.asset], 1 if line.balanced else 0)
-    yield from (volume, held, balanced)
+    yield balanced
     yield GaugeMetricFamily(
         "msc_pending_transfers",
         "Pending transfers awaiting post, void or expiry.",
         value=snapshot.pending_transfers,
     )
     outbox = GaugeMetricFamily(
-        "msc_outbox_messages", "Outbox messages per status.", labels=["status"]
+        "msc_outbox_messages", "Outbox messages not yet done, per status.", labels=["status"]
     )
-    for status in ("pending", "done", "parked"):
+    for status in ("pending", "parked"):
         outbox.add_metric([status], snapshot.outbox_by_status.get(status, 0))
     yield outbox
     yield GaugeMetricFamily(
@@ -126,6 +202,12 @@ def snapshot_metrics(snapshot: LedgerSnapshot) -> Iterator[Metric]:
         "Age of the oldest outbox message still waiting to be dispatched.",
         value=snapshot.outbox_lag_s,
     )
+    yield from _suspense_metrics(snapshot)
+    yield from _open_work_metrics(snapshot)
+    yield from gauge_metrics(snapshot.gauges)
+
+
+def _suspense_metrics(snapshot: LedgerSnapshot) -> Iterator[Metric]:
     in_suspense = CounterMetricFamily(
         "msc_money_in_suspense",
         "Arrivals the ledger refused, booked to suspense (alarm when it grows).",
@@ -140,6 +222,49 @@ def snapshot_metrics(snapshot: LedgerSnapshot) -> Iterator[Metric]:
         in_suspense.add_metric([rail, asset], items)
         amount.add_metric([rail, asset], units)
     yield from (in_suspense, amount)
+
+
+def _open_work_metrics(snapshot: LedgerSnapshot) -> Iterator[Metric]:
+    """What waits for a person: QRIS exceptions, Pi flags, the month close, anchors."""
+    qris = GaugeMetricFamily(
+        "msc_qris_exceptions_open", "QRIS reconciliation exceptions not resolved.", labels=["kind"]
+    )
+    for kind, count in sorted(snapshot.qris_exceptions_open.items()):
+        qris.add_metric([kind], count)
+    pi = GaugeMetricFamily("msc_pi_flags_open", "Pi flags not resolved.", labels=["reason"])
+    for reason, count in sorted(snapshot.pi_flags_open.items()):
+        pi.add_metric([reason], count)
+    merchants = GaugeMetricFamily("msc_merchants", "Merchants per status.", labels=["status"])
+    for status in ("active", "suspended"):
+        merchants.add_metric([status], snapshot.merchants.get(status, 0))
+    yield from (qris, pi, merchants)
+    yield GaugeMetricFamily(
+        "msc_ledger_closed_through_timestamp_seconds",
+        "End of the last closed month (0 before any close).",
+        value=snapshot.closed_through_us / US_PER_S,
+    )
+    yield GaugeMetricFamily(
+        "msc_audit_anchors_unconfirmed",
+        "Anchors requested and not yet confirmed on chain.",
+        value=snapshot.anchors_unconfirmed,
+    )
+    oldest = GaugeMetricFamily(
+        "msc_audit_anchor_oldest_request_timestamp_seconds",
+        "When the oldest unconfirmed anchor was requested (absent when none is).",
+    )
+    if snapshot.anchor_oldest_requested_s is not None:
+        oldest.add_metric([], snapshot.anchor_oldest_requested_s)
+    yield oldest
+
+
+def gauge_metrics(values: dict[tuple[str, str], float]) -> Iterator[Metric]:
+    """Every declared gauge (``settlement.telemetry.GAUGES``), with the values jobs set."""
+    for name, spec in sorted(GAUGES.items()):
+        family = GaugeMetricFamily(name, spec.help, labels=[spec.label] if spec.label else [])
+        for (stored, label), value in sorted(values.items()):
+            if stored == name:
+                family.add_metric([label] if spec.label else [], value)
+        yield family
 
 
 class LedgerCollector(Collector):
@@ -163,44 +288,22 @@ class LedgerCollector(Collector):
 
 # --- payments by kelurahan (SKCC figures, issue 11) ------------------------------------------
 
-kelurahan_labels_max = 200
-"""Kelurahan per scrape for the payment metrics (bounded cardinality: Madiun has 27)."""
 RAILS = ("PI", "QRIS", "MSC", "MSCP")
 """The rails a checkout leg is paid on: its tender."""
 LEGS_PAID = "msc_checkout_legs_paid"
 LEGS_PAID_IDR = "msc_checkout_legs_paid_idr_units"
 
-_LEG_PAYMENTS = text(
-    """
-    SELECT m.kelurahan, l.tender AS rail, count(*) AS legs, sum(l.idr_units) AS idr_units
-    FROM checkout_legs l
-    JOIN checkouts c ON c.id = l.checkout_id
-    JOIN merchants m ON m.id = c.merchant_id
-    WHERE l.paid_at IS NOT NULL
-    GROUP BY m.kelurahan, l.tender
-    ORDER BY m.kelurahan, l.tender
-    LIMIT :limit
-    """
-)
-
 
 def read_leg_payments(conn: Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    """(kelurahan, rail) -> (paid legs, their value in IDR units), in one read-only statement.
+    """(kelurahan, rail) -> (paid legs, their value in IDR units), from ``metric_counts``.
 
-    Gathered from the database at scrape time, like the ledger's figures, rather than counted
-    where legs are paid: the numbers stay true across every process that pays a leg (API
-    workers, Celery, CLI) and across restarts, they are only ever counted once whoever paid the
-    leg, and the checkout's hot path carries no hook. A leg counts once it was paid
-    (``paid_at`` set, which nothing clears: a leg refunded later stays counted, so the counters
-    never go down). The cost is one GROUP BY over the paid legs: at the pilot's volume (150 UMKM,
-    2 checkouts a day, at most two legs each: some 220,000 legs a year) tens of milliseconds,
-    bounded by the scrape's statement timeout and ``kelurahan_labels_max``; past that volume
-    the same figures would come from a daily rollup table.
+    A trigger counts each leg once, in the transaction that marks it paid (``paid_at`` set,
+    which nothing clears: a leg refunded later stays counted, so the counters never go down),
+    whichever process paid it; the scrape sums a table of kelurahan x rails rows.
     """
-    conn.execute(text("SET TRANSACTION READ ONLY"))
-    conn.execute(text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}"))
-    rows = conn.execute(_LEG_PAYMENTS, {"limit": kelurahan_labels_max * len(RAILS)})
-    return {(str(r.kelurahan), str(r.rail)): (int(r.legs), int(r.idr_units)) for r in rows}
+    _read_only(conn)
+    counts = read_counts(conn, "legs_paid")
+    return {key: (c.events, c.amount) for key, c in counts.items()}
 
 
 def leg_payment_metrics(payments: dict[tuple[str, str], tuple[int, int]]) -> Iterator[Metric]:
@@ -290,10 +393,7 @@ class ReserveCollector(Collector):
         """Yield the reserve families, plus ``msc_reserve_up``."""
         try:
             with transaction(self._engine) as conn:
-                conn.execute(text("SET TRANSACTION READ ONLY"))
-                conn.execute(
-                    text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}")
-                )
+                _read_only(conn)
                 found = latest_reserve(conn)
         except SQLAlchemyError as error:
             log.warning("reserve_metrics_scrape_failed", error=repr(error))
@@ -314,12 +414,13 @@ def guarantee_fund_metrics(found: FundCoverage) -> Iterator[Metric]:
         "Pi held in escrow for merchants settling in IDR or MSC, PI units.",
         value=found.exposure_pi_units,
     )
+    coverage = GaugeMetricFamily(
+        "msc_guarantee_fund_coverage_bps",
+        "Fund balance / open Pi exposure at the panel's price, basis points (absent: no exposure).",
+    )
     if found.coverage_bps is not None:
-        yield GaugeMetricFamily(
-            "msc_guarantee_fund_coverage_bps",
-            "Fund balance / open Pi exposure at the panel's price, basis points.",
-            value=found.coverage_bps,
-        )
+        coverage.add_metric([], found.coverage_bps)
+    yield coverage
     yield GaugeMetricFamily(
         "msc_guarantee_fund_threshold_bps", "The treasury's coverage alert threshold, bps.",
         value=found.threshold_bps,
@@ -344,10 +445,7 @@ class GuaranteeFundCollector(Collector):
         up = "1 when the guarantee fund could be read."
         try:
             with transaction(self._engine) as conn:
-                conn.execute(text("SET TRANSACTION READ ONLY"))
-                conn.execute(
-                    text(f"SET LOCAL statement_timeout = {int(scrape_statement_timeout_ms)}")
-                )
+                _read_only(conn)
                 found = compute_fund_coverage(conn, self._panel, self._clock.now_us())
         except SQLAlchemyError as error:
             log.warning("guarantee_fund_metrics_scrape_failed", error=repr(error))

@@ -7,6 +7,9 @@ redoes idempotently.
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from collections.abc import Callable
 
 import httpx
@@ -16,7 +19,9 @@ from chain.evm.anvil import AnvilError
 from chain.evm.errors import EvmError
 from chain.evm.interfaces import EvmNode
 from chain.redaction import redact_url
+from escrow.calendar import US_PER_S
 from escrow.clock import SystemClock
+from settlement import telemetry
 from settlement.bootstrap import Container
 from settlement.checkout import service as checkouts
 from settlement.evm.deployment import DeploymentMissingError, load_deployment
@@ -55,6 +60,7 @@ def run_periodic(container: Container) -> dict[str, str]:
         "checkouts_release": release_checkouts,
         "locks": accrue_and_mature_locks,
         "points_expire": expire_points,
+        "telemetry": keep_telemetry,
     }
     outcomes: dict[str, str] = {}
     for name, job in jobs.items():
@@ -64,6 +70,24 @@ def run_periodic(container: Container) -> dict[str, str]:
             log.exception("periodic_job_failed", job=name)
             outcomes[name] = "error"
     return outcomes
+
+
+def keep_telemetry(container: Container) -> str:
+    """This worker's heartbeat, the counters of ended sessions folded, active Pioneers counted
+    (hourly): the figures /metrics reads without scanning (settlement/telemetry.py)."""
+    with transaction(container.engine) as conn:
+        telemetry.set_gauge(
+            conn, telemetry.WORKER_HEARTBEAT, container.clock.now_us() / US_PER_S, worker_name()
+        )
+        telemetry.prune_heartbeats(conn)
+        folded = telemetry.fold_counts(conn)
+        active = telemetry.count_active_pioneers(conn)
+    return f"folded {folded}" + ("" if active is None else f", pioneers active {active}")
+
+
+def worker_name() -> str:
+    """This process's name in the heartbeat gauge: host and pid, like Celery's node names."""
+    return f"{socket.gethostname()}:{os.getpid()}"[: telemetry.label_length_max]
 
 
 def void_expired(container: Container) -> str:
@@ -96,8 +120,12 @@ def release_checkouts(container: Container) -> str:
 
 
 def accrue_and_mature_locks(container: Container) -> str:
-    """Accrue every open lock to now (idempotent per position per day), then close the matured."""
+    """Accrue every open lock to now (idempotent per position per day), then close the matured;
+    the accrual's duration is the gauge ``msc_accrual_job_duration_seconds``."""
+    started = time.perf_counter()
     accrued = accrue_all(container.engine, container.clock.now_us())
+    with transaction(container.engine) as conn:
+        telemetry.set_gauge(conn, telemetry.ACCRUAL_DURATION, time.perf_counter() - started)
     matured = mature_all(container.engine, container.clock, container.checkout.rates)
     if accrued.days or matured:
         log.info("locks_accrued", position_days=accrued.days, matured=matured)

@@ -1,4 +1,4 @@
-"""Running the whole service: database (embedded or configured), migrations, local chain, worker."""
+"""Running the whole service: database (embedded or configured) at head, local chain, worker."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from chain.evm.anvil import ANVIL_CHAIN_ID, AnvilError, AnvilNode
 from chain.evm.errors import EvmError
 from settlement.bootstrap import Container, build_container
 from settlement.config import Settings
-from settlement.db import migrate
+from settlement.db import require_migrated
 from settlement.embedded import EmbeddedPostgres
 from settlement.evm.deployment import configured_roles, deploy
 from settlement.outbox import BackgroundDispatcher
@@ -67,14 +67,19 @@ def running_database(
 def running_container(
     settings: Settings, in_process_worker: bool, *, create_database: bool = True
 ) -> Iterator[Container]:
-    """A migrated database and a wired container; with the in-process worker when asked."""
+    """A wired container on a database at head (refused otherwise: ``msc db upgrade`` migrates);
+    with the in-process worker when asked."""
     with (
         sigterm_unwinds(),
         running_database(settings, create=create_database) as url,
         running_local_chain(settings) as local_chain,
     ):
-        migrate(url)
         container = build_container(settings, url)
+        try:
+            require_migrated(container.engine)
+        except BaseException:
+            container.engine.dispose()
+            raise
         if local_chain:
             deploy_local_contracts(container)
         worker = (

@@ -10,7 +10,7 @@ added nothing; their lengths stay bounded here.
 from alembic import op
 
 revision = "0027_payout_checks_once"
-down_revision = "0025_public_audit"
+down_revision = "0026_operations"
 branch_labels = None
 depends_on = None
 

@@ -8,13 +8,16 @@ import typer
 
 from settlement.cli import (
     audit,
+    backup,
     books,
     chain,
     check,
     checkout,
     conversion,
+    db,
     demo,
     fund,
+    health,
     ledger,
     locks,
     merchant,
@@ -77,6 +80,9 @@ def one_shot_logging(
 
 app.command("check")(check.check)
 app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(backup.app, name="backup")
+app.add_typer(health.app, name="health")
 app.add_typer(checkout.app, name="checkout")
 app.add_typer(pi.app, name="pi")
 app.add_typer(qris.app, name="qris")

@@ -15,6 +15,7 @@ from settlement.cli.database import migrated_engine
 from settlement.cli.output import EXIT_REFUSED, Output, OutputOption, emit
 from settlement.config import Settings
 from settlement.logging import configure_logging
+from settlement.telemetry import CHECK_FAILURES, set_gauge
 
 
 def check(
@@ -34,6 +35,9 @@ def check(
     with migrated_engine(settings) as engine:
         rails = [] if offline else _rail_checks(settings, engine)
         results = run_checks(engine, SystemClock(), policy, rails)
+        failures = sum(1 for result in results if result.failed)
+        with engine.begin() as conn:  # the alert rule MscCheckFailing reads it
+            set_gauge(conn, CHECK_FAILURES, failures)
     if offline:
         results += [skipped(name, "--offline") for name in ("pi_custody", "msc_onchain")]
     _print(results, output)

@@ -1,4 +1,4 @@
-"""The database of a one-shot command: the configured one (or the embedded one), migrated."""
+"""The database of a one-shot command: the configured one (or the embedded one), at head."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from escrow.clock import SystemClock
 from escrow.refusals import Refusal
 from settlement.cli.output import EXIT_REFUSED
 from settlement.config import Settings
-from settlement.db import make_engine, migrate
+from settlement.db import make_engine, require_migrated
 from settlement.service import running_database
 from settlement.unit_of_work import UnitOfWork, in_transaction, run
 
@@ -22,12 +22,13 @@ T = TypeVar("T")
 
 @contextmanager
 def migrated_engine(settings: Settings) -> Iterator[Engine]:
-    """An engine on the database migrated to head, disposed (and an embedded server stopped)
-    when the command is done; an embedded database that does not exist yet is refused."""
+    """An engine on the database, disposed (and an embedded server stopped) when the command is
+    done; an embedded database that does not exist yet, or one not at head, is refused (only
+    ``msc db upgrade`` migrates)."""
     with running_database(settings, create=False) as url:
-        migrate(url)
         engine = make_engine(url)
         try:
+            require_migrated(engine)
             yield engine
         finally:
             engine.dispose()

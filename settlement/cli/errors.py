@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from escrow.refusals import Refusal
 from settlement.config import ConfigurationError, Settings
+from settlement.db import DatabaseNotMigrated
 from settlement.evm.deployment import DeploymentLostError, DeploymentMissingError
 from settlement.service import DatabaseNotFound
 
@@ -25,7 +26,14 @@ class CommandFailed(RuntimeError):
     """A command cannot do what was asked for a reason the user can fix (exit 1)."""
 
 
-REFUSALS = (CommandFailed, DatabaseNotFound, DeploymentMissingError, DeploymentLostError, Refusal)
+REFUSALS = (
+    CommandFailed,
+    DatabaseNotFound,
+    DatabaseNotMigrated,
+    DeploymentMissingError,
+    DeploymentLostError,
+    Refusal,
+)
 """Refusals whose message is already the one line to show (any ``Refusal`` a command does not
 answer itself included)."""
 

@@ -16,8 +16,11 @@ one process.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import shutil
 import socket
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 import typer
 
@@ -25,6 +28,8 @@ from settlement.cli.errors import CommandFailed
 from settlement.config import Settings
 from settlement.logging import configure_logging
 
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's multi-process directory (api/metrics.py reads the same name)."""
 stop_timeout_s = 15.0
 """How long a spawned server process may take to finish its requests after SIGTERM."""
 
@@ -37,20 +42,23 @@ def serve(
     ),
 ) -> None:
     """Run the HTTP API with the in-process worker (embedded PostgreSQL when none is configured)."""
+    settings = Settings()
+    configure_logging(settings.log_level, secrets=settings.secret_values())
+    count = processes or settings.http_processes
+    if count > 1:
+        share_metrics(settings.data_dir / "metrics")
+
     import uvicorn
 
     from api.app import create_app
     from settlement.service import running_container
 
-    settings = Settings()
-    configure_logging(settings.log_level, secrets=settings.secret_values())
     bind_host, bind_port = host or settings.http_host, port or settings.http_port
     in_process_worker = settings.redis_url is None
     with (
         _listening_socket(bind_host, bind_port) as listening,
         running_container(settings, in_process_worker=in_process_worker) as container,
     ):
-        count = processes or settings.http_processes
         if count > 1 and (container.pi_sandbox_app or container.qris_midtrans_sandbox):
             raise CommandFailed(
                 "--processes above 1 needs the real Pi and Midtrans APIs: the in-process"
@@ -67,6 +75,16 @@ def serve(
             uvicorn.Server(config).run(sockets=[listening])
         finally:
             _stop(others)
+
+
+def share_metrics(directory: Path) -> None:
+    """Point prometheus_client at ``directory``, emptied, before it is imported: every server
+    process (the spawned ones inherit the environment) then writes its samples there and a
+    scrape of any of them sums all (api/metrics.py)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROCESS_DIR_ENV] = str(directory)
 
 
 def _spawn(database_url: str, listening: socket.socket) -> BaseProcess:

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 broker_probe_timeout_s = 3.0
 
 
-def _celery(settings: Settings) -> Celery:
+def celery_app(settings: Settings) -> Celery:
+    """The Celery app on ``MSC_REDIS_URL`` (refused at once when Redis does not answer)."""
     from settlement.worker import LazyContainer, make_celery, worker_container
 
     if not settings.redis_url:
@@ -45,14 +46,15 @@ def worker(
     settings = Settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
     argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency}"]
-    _celery(settings).worker_main(argv)
+    celery_app(settings).worker_main(argv)
 
 
 def beat() -> None:
-    """Run Celery beat: asks for an outbox dispatch every 2 s and the periodic jobs every 30 s."""
+    """Run Celery beat on the schedule of settlement/beat.py (outbox, periodic jobs, payout
+    cut-off, month close)."""
     settings = Settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
     schedule = settings.data_dir / "celerybeat-schedule"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     argv = ["beat", f"--loglevel={settings.log_level}", f"--schedule={schedule}"]
-    _celery(settings).start(argv)
+    celery_app(settings).start(argv)

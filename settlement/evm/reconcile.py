@@ -11,7 +11,11 @@ from settlement.evm import token
 from settlement.evm.bridge import ONCHAIN_ACCOUNT, ensure_bridge_accounts
 from settlement.evm.deployment import Deployment
 from settlement.evm.deposits import DEPOSIT_TOPIC, decode_deposit, pending_deposit_range
+from settlement.telemetry import RECONCILE_DIFFERENCE, set_gauge
 from settlement.unit_of_work import UnitOfWork
+
+ONCHAIN_SUPPLY = "onchain_supply"
+"""The reconcile gauge's label for this check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,8 @@ class Reconciliation:
 def reconcile(
     uow: UnitOfWork, node: EvmNode, deployment: Deployment, blocks_max: int
 ) -> Reconciliation:
-    """Read both sides (deposits in blocks not yet scanned count as in flight)."""
+    """Read both sides (deposits in blocks not yet scanned count as in flight); the supply's
+    difference is kept for /metrics (``msc_reconcile_difference_units{check="onchain_supply"}``)."""
     conn, ledger = uow.conn, uow.ledger
     ensure_bridge_accounts(ledger)
     minting = conn.execute(
@@ -59,10 +64,13 @@ def reconcile(
     if first <= head:
         entries = node.logs(deployment.token, [DEPOSIT_TOPIC], first, head)
         unbooked = sum(decode_deposit(entry).amount for entry in entries)
-    return Reconciliation(
+    found = Reconciliation(
         total_supply=token.total_supply(node, deployment.token),
         ledger_onchain=ledger.balance(ONCHAIN_ACCOUNT).posted,
         minting=int(minting),
         deposits_unbooked=unbooked,
         reserve_cap=token.reserve_cap(node, deployment.token),
     )
+    outside = found.total_supply + found.minting + found.deposits_unbooked
+    set_gauge(conn, RECONCILE_DIFFERENCE, outside - found.ledger_onchain, ONCHAIN_SUPPLY)
+    return found

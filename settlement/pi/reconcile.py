@@ -10,7 +10,11 @@ from chain.pi.amounts import to_str
 from escrow.errors import AccountNotFound
 from settlement.pi.accounts import CUSTODY
 from settlement.pi.deps import PiDeps
+from settlement.telemetry import RECONCILE_DIFFERENCE, set_gauge
 from settlement.unit_of_work import UnitOfWork
+
+PI_CUSTODY = "pi_custody"
+"""The reconcile gauge's label for this check."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class Reconciliation:
 
 
 def reconcile(uow: UnitOfWork, deps: PiDeps) -> Reconciliation:
-    """Compare the ledger's custody balance with the wallet's on-chain native balance."""
+    """Compare the ledger's custody balance with the wallet's on-chain native balance; the
+    difference is kept for /metrics (``msc_reconcile_difference_units{check="pi_custody"}``)."""
     try:
         balance = uow.ledger.balance(CUSTODY)
         posted, reserved = balance.posted, balance.pending_out
@@ -46,6 +51,7 @@ def reconcile(uow: UnitOfWork, deps: PiDeps) -> Reconciliation:
         {"w": deps.app_address},
     ).scalar_one()
     difference = wallet - posted
+    set_gauge(uow.conn, RECONCILE_DIFFERENCE, difference, PI_CUSTODY)
     return Reconciliation(
         wallet_address=deps.app_address,
         wallet_units=wallet,

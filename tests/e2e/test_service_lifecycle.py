@@ -1,5 +1,6 @@
-"""The embedded service as ``./scripts/run`` starts it: ready on /readyz, and SIGTERM stops the
-embedded PostgreSQL cleanly (uvicorn re-raises SIGTERM after shutdown; the service unwinds)."""
+"""The embedded service as ``./scripts/run`` starts it: refused before ``msc db upgrade``, ready
+on /readyz after it, and SIGTERM stops the embedded PostgreSQL cleanly (uvicorn re-raises
+SIGTERM after shutdown; the service unwinds)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def test_sigterm_stops_the_embedded_postgres(tmp_path: Path) -> None:
         "MSC_EVM_RPC_URL": f"http://127.0.0.1:{free_port()}",  # not the default: no anvil
     }
     msc = Path(sys.executable).with_name("msc")
+    refused = subprocess.run(
+        [str(msc), "serve"], env=env, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().endswith("run `msc db upgrade` first")
+    assert len(refused.stderr.strip().splitlines()) == 1
+    # scripts/run's path: the explicit upgrade (creating the embedded database), then serve.
+    subprocess.run([str(msc), "db", "upgrade"], env=env, check=True, capture_output=True)
     process = subprocess.Popen(
         [str(msc), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -85,10 +85,10 @@ def test_ledger_metrics_follow_committed_postings(client: httpx.Client, db_engin
 
     assert value(after, "msc_ledger_up") == 1
     assert value(after, "msc_postings_total", code=code) == 3
-    posted = "msc_volume_posted_total"
-    assert value(after, posted, asset="MSCP") - value(before, posted, asset="MSCP") == 745
-    pending = "msc_volume_pending"
-    assert value(after, pending, asset="MSCP") - value(before, pending, asset="MSCP") == 9
+    posted = "msc_volume_posted_mscp_points_total"
+    assert value(after, posted) - value(before, posted) == 745
+    pending = "msc_volume_pending_mscp_points"
+    assert value(after, pending) - value(before, pending) == 9
     assert value(after, "msc_pending_transfers") - value(before, "msc_pending_transfers") == 1
     outbox = "msc_outbox_messages"
     assert value(after, outbox, status="pending") - value(before, outbox, status="pending") == 1

@@ -16,13 +16,14 @@ from tests.support.shared_fixtures import shared_fixture
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD = ROOT / "deploy/grafana/dashboards/msc-settlement.json"
+LPUI_TITLE = "Indeks Utilitas Pi Lokal per kelurahan"
 COUNT = f"sum by (kelurahan) ({LEGS_PAID}_total)"
 VALUE = f"sum by (kelurahan) ({LEGS_PAID_IDR}_total)"
 
 
 def lpui_panel() -> dict[str, Any]:
     dashboard = json.loads(DASHBOARD.read_text())
-    (panel,) = [p for p in dashboard["panels"] if p["title"] == "Local Pi Utility Index"]
+    (panel,) = [p for p in dashboard["panels"] if p["title"] == LPUI_TITLE]
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     return panel
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from settlement.audit.merkle import EMPTY_ROOT, hash_bytes
 from settlement.audit.note import (
@@ -122,3 +123,12 @@ def count_cosignatures(note: Note, witnesses: tuple[NoteKey, ...]) -> list[Cosig
         if checked:
             found.append(checked[0])
     return found
+
+
+def write_checkpoint(bundle: Path, note: str) -> int:
+    """Write ``note`` (the month's signed checkpoint and its cosignatures) as the bundle's
+    checkpoint.txt, replacing it whole; how many signature lines it has."""
+    partial = bundle / (CHECKPOINT_FILE + ".partial")
+    partial.write_text(note, encoding="utf-8")
+    partial.replace(bundle / CHECKPOINT_FILE)
+    return note.count("\n\u2014 ") + note.startswith("\u2014 ")

@@ -23,7 +23,7 @@ from settlement.audit.anchor import (
     update_bundle_anchors,
 )
 from settlement.audit.bundle import Anchor, BundleError, StellarAnchor
-from settlement.audit.checkpoint import CHECKPOINT_FILE
+from settlement.audit.checkpoint import write_checkpoint
 from settlement.audit.cumulative import checkpoint_note
 from settlement.audit.export import Export, ExportRefused, export_period
 from settlement.audit.signing import (
@@ -334,10 +334,7 @@ def checkpoint(
     if not (bundle / b.MANIFEST).is_file():
         typer.echo(f"cannot write the checkpoint: {bundle} is not a bundle", err=True)
         raise typer.Exit(EXIT_REFUSED)
-    partial = bundle / (CHECKPOINT_FILE + ".partial")
-    partial.write_text(note, encoding="utf-8")
-    partial.replace(bundle / CHECKPOINT_FILE)
-    signatures = note.count("\n\u2014 ") + note.startswith("\u2014 ")
+    signatures = write_checkpoint(bundle, note)
     emit(
         {"period": month, "bundle": str(bundle), "signatures": signatures},
         output,

@@ -1,5 +1,6 @@
 """Chapter one: the treasury onboards Pecel Bu Tin (the pilot's split-tender merchant), issues
-her till a key, sets the month's incentive terms and where her Rupiah is paid."""
+her till a key, registers its three officers, sets the month's incentive terms by their
+proposals and where her Rupiah is paid."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ from typing import Any
 
 from chain.qris.encode import encode
 from chain.qris.model import MerchantAccount, Payload
-from settlement import parameters, points
+from settlement import points
+from settlement.demo import governed
 from settlement.demo.story import Step
 from settlement.demo.world import DemoError, World, rupiah
-from settlement.shares.rules import parse_rule, set_rule
-from settlement.unit_of_work import UnitOfWork
 
 TREASURY = "treasury:demo"
 DEMO_CITY = "MADIUN"
@@ -99,30 +99,32 @@ def onboard(world: World) -> str:
 
 
 def terms(world: World) -> str:
-    """The month's cashback (incentives.json), the point value and a funded points budget."""
+    """The month's cashback (incentives.json) in her revenue-share rule and the point value,
+    each a 2-of-3 proposal (`share.set`, `parameter.set`); a funded points budget."""
     merchant_id = world.scene.merchant_id
     cashback = world.incentives["first_month_cashback"]
     point_value = world.incentives["point_value_idr"]
-    rule = parse_rule(
-        merchant_id,
-        [
+    rule = {
+        "rule_id": merchant_id,
+        "allotments": [
             {"to": "platform_fee", "percent_bp": PLATFORM_FEE_BP},
             {"to": "community_fund", "percent_bp": COMMUNITY_FUND_BP},
             {"to": "merchant", "remaining": True},
         ],
-        cashback["pct"] * 100,
-        cashback["cap_idr"] * 100,
+        "cashback_bp": cashback["pct"] * 100,
+        "cashback_cap": f"{cashback['cap_idr']}.00",
+    }
+    shared = governed.govern(world, "share.set", rule)
+    valued = governed.govern(
+        world, "parameter.set", {"name": "point_value_idr", "value": f"{point_value}.00"}
     )
-
-    def work(uow: UnitOfWork) -> None:
-        set_rule(uow, rule, TREASURY)
-        parameters.set_(uow, "point_value_idr", f"{point_value}.00", TREASURY)
-        points.fund_budget(uow, POINTS_BUDGET, TREASURY, f"demo-budget-{merchant_id}")
-
-    world.treasury(work)
+    world.treasury(
+        lambda uow: points.fund_budget(uow, POINTS_BUDGET, TREASURY, f"demo-budget-{merchant_id}")
+    )
     return (
         f"cashback {cashback['pct']}% (cap {rupiah(cashback['cap_idr'])}), a point is worth"
-        f" {rupiah(point_value)}, {POINTS_BUDGET} points funded"
+        f" {rupiah(point_value)} (proposals {shared['nonce']} and {valued['nonce']} executed),"
+        f" {POINTS_BUDGET} points funded"
     )
 
 
@@ -143,6 +145,7 @@ def payout_details(world: World) -> str:
 
 STEPS: list[Step[World]] = [
     Step("onboard", onboard),
+    Step("officers", governed.officers),
     Step("terms", terms),
     Step("payout-details", payout_details),
 ]

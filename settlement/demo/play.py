@@ -1,10 +1,8 @@
 """The demo's story in order, and the run around it: fixtures, a fresh database and folder, the
 local anvil, the service wired on a simulated clock, the API served over HTTP.
 
-Chapters still to come are one ``Step`` each, inserted where the story needs them: after
-``withdraw``, a third Pioneer locks Pi and the accrual runs; ``close`` becomes a 2-of-3 proposal;
-after ``anchor``, the anchor on the sandbox's Horizon and a local witness's cosignature; the
-transparency page joins ``where to look``.
+Besides the API, the demo runs a local tlog witness (``msc-audit witness serve``'s server) on
+a free port, following the demo's own log key; it is the demo's one ``MSC_TLOG_WITNESSES``.
 """
 
 from __future__ import annotations
@@ -20,10 +18,10 @@ import httpx
 from escrow.calendar import format_wib
 from escrow.clock import FixedClock, SystemClock
 from escrow.periods import period, period_of
-from settlement.bootstrap import Container, build_container
+from settlement.bootstrap import Container, build_container, build_log_config
 from settlement.config import Settings
 from settlement.db import migrate
-from settlement.demo import checkout, conversion, merchant, month, rails
+from settlement.demo import bundle, checkout, conversion, locks, merchant, month, rails
 from settlement.demo.fixtures import fixtures_dir, read_fixture
 from settlement.demo.running import (
     DEMO_DATABASE,
@@ -31,6 +29,7 @@ from settlement.demo.running import (
     demo_settings,
     fresh_folder,
     local_chain,
+    local_witness,
     refuse_unsafe,
     serving,
 )
@@ -59,7 +58,17 @@ class DemoOptions:
 
 def story() -> Story[World]:
     """Every step of the demo, in the order it happens."""
-    return Story([*rails.STEPS, *merchant.STEPS, *checkout.STEPS, *conversion.STEPS, *month.STEPS])
+    return Story(
+        [
+            *rails.STEPS,
+            *merchant.STEPS,
+            *checkout.STEPS,
+            *conversion.STEPS,
+            *locks.STEPS,
+            *month.STEPS,
+            *bundle.STEPS,
+        ]
+    )
 
 
 def story_start_us(now_us: int) -> int:
@@ -85,7 +94,12 @@ def play(
         migrate(url)
         wired = demo_settings(settings, url, folder)
         echo(f"database  {options.database} (new), fixtures from {found}")
-        with local_chain(wired):
+        with (
+            local_chain(wired),
+            local_witness(folder, build_log_config(wired), DEMO_HOST) as witness,
+        ):
+            wired = wired.model_copy(update={"tlog_witnesses": [witness]})
+            echo(f"witness   {witness.url} ({witness.vkey})")
             clock = FixedClock(story_start_us(SystemClock().now_us()))
             container = build_container(wired, url, clock)
             try:
@@ -106,14 +120,18 @@ def play(
 
 
 def where_to_look(world: World, echo: Callable[[str], None], serving_on: bool) -> None:
-    """The API's pages the story touched, the bundle folder and the auditor's command."""
+    """The API's pages the story touched, the witness, the bundle folder and the auditor's
+    command."""
     up = "" if serving_on else " (up while the demo runs: --keep-serving keeps it)"
     echo(f"where to look{up}:")
     echo(f"  API docs  {world.base_url}/docs")
     for line in world.scene.look:
         echo(f"  GET       {line}")
+    for witness in world.container.settings.tlog_witnesses:
+        echo(f"  witness   {witness.url}/  (its key; POST /add-checkpoint)")
     echo(f"  bundle    {world.scene.bundle}")
     echo(f"  officers  {world.scene.officers_file}")
+    echo(f"  proposal  {world.scene.proposal_file}")
     echo(f"  auditor   {world.scene.audit_command}")
     if serving_on:
         for who, header in demo_credentials(world).items():

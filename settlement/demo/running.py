@@ -3,6 +3,7 @@ served from a thread on a free port, a folder for keys and bundles."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -18,7 +19,9 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from chain.evm.anvil import ANVIL_CHAIN_ID
-from settlement.config import Settings
+from settlement.audit.cumulative import LogConfig
+from settlement.audit.note import COSIGNATURE_V1, generate_signer
+from settlement.config import Settings, WitnessSetting
 from settlement.db import sqlalchemy_url
 from settlement.service import running_database, running_local_chain
 
@@ -31,6 +34,12 @@ DEMO_PG_FOLDER = "demo-pg"
 """The embedded server's folder under data_dir when no server is configured."""
 DEMO_FOLDER = "demo"
 """Under data_dir: the demo's keys, bundles and anvil state, emptied at each run."""
+DEMO_PUBLISH_FOLDER = "audit"
+"""Under the demo's folder: its published bundles (its MSC_AUDIT_PUBLISH_DIR)."""
+DEMO_WITNESS_FOLDER = "witness"
+"""Under the demo's folder: the local witness's key and state."""
+DEMO_WITNESS_NAME = "witness.demo.localhost"
+"""The local witness's key name (a witness names itself, often by its address)."""
 connect_timeout_s = 5
 server_start_timeout_s = 10.0
 server_stop_timeout_s = 10.0
@@ -62,10 +71,46 @@ def refuse_unsafe(settings: Settings, name: str) -> None:
 
 
 def demo_settings(settings: Settings, database_url: str, folder: Path) -> Settings:
-    """The service's settings pointed at the demo's database and folder, Pi sandbox on."""
+    """The service's settings pointed at the demo's database and folder, Pi sandbox on; the
+    audit's keys, witnesses and publish directory the demo's own (never a deployment's)."""
     return settings.model_copy(
-        update={"database_url": database_url, "data_dir": folder, "pi_sandbox": True}
+        update={
+            "database_url": database_url,
+            "data_dir": folder,
+            "pi_sandbox": True,
+            "audit_publish_dir": folder / DEMO_PUBLISH_FOLDER,
+            "tlog_note_key_file": None,
+            "tlog_witnesses": [],
+            "audit_stellar_secret": None,
+            "audit_stellar_secret_file": None,
+        }
     )
+
+
+@contextmanager
+def local_witness(folder: Path, log: LogConfig, host: str) -> Iterator[WitnessSetting]:
+    """A tlog witness (``msc-audit witness serve``'s server) following the demo's log, on a
+    free port of ``host`` from a thread, with a key of its own; its ``MSC_TLOG_WITNESSES``
+    entry."""
+    from settlement.audit.witness_server import build_witness, make_server
+
+    place = folder / DEMO_WITNESS_FOLDER
+    place.mkdir()
+    key_file = place / "witness.key"
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(generate_signer(DEMO_WITNESS_NAME, COSIGNATURE_V1).encode())
+    witness = build_witness(key_file, [log.signer.verifier.vkey()], place / "state.json")
+    server = make_server(witness, host, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://{host}:{server.server_port}"
+        yield WitnessSetting(vkey=witness.signer.verifier.vkey(), url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=server_stop_timeout_s)
 
 
 def fresh_folder(settings: Settings) -> Path:

@@ -41,14 +41,17 @@ class Scene:
     merchant: dict[str, str] = field(default_factory=dict)
     """The merchant key's ``Authorization`` header."""
     pioneers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Sandbox Pioneers by role (``payer``, ``converter``): uid, address, access token."""
+    """Sandbox Pioneers by role (``payer``, ``converter``, ``locker``): uid, address, token."""
     checkout: dict[str, Any] = field(default_factory=dict)
     conversion: dict[str, Any] = field(default_factory=dict)
+    lock: dict[str, Any] = field(default_factory=dict)
     batch_id: str = ""
     month: str = ""
     bundle: Path | None = None
     officers_file: Path | None = None
     officer_keys: list[Path] = field(default_factory=list)
+    proposal_file: Path | None = None
+    """The month's close proposal, as the officers sign it."""
     look: list[str] = field(default_factory=list)
     """GET paths worth opening afterwards (with the credential that reads them)."""
     audit_command: str = ""

@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from chain.evm.anvil import AnvilError
+from settlement.config import Settings
 from settlement.demo.play import story
+from settlement.demo.running import DEMO_WITNESS_NAME
 from tests.database import drop_database, with_database, worker_database_name
 from tests.support.shared_fixtures import fixtures_dir
 
@@ -78,11 +80,28 @@ def test_the_demo_plays_the_story_twice_and_the_books_hold(
         names = [step.name for step in story().steps]
         assert [name for name in told if name in names] == names
         assert not any(line.startswith("FAILED") for line in lines)
-    bundle = tmp_path / "demo" / "bundles"
-    (month,) = [p for p in bundle.iterdir() if p.is_dir()]
+    published = tmp_path / "demo" / "audit"
+    (month,) = [p for p in published.iterdir() if p.is_dir()]
     assert (month / "signatures.json").is_file()
+    governance = [
+        json.loads(line) for line in (month / "governance.jsonl").read_text().splitlines()
+    ]
+    proposed = {e["id"]: e["proposal"] for e in governance if e["kind"] == "proposal.created"}
+    executed = {e["id"] for e in governance if e["kind"] == "proposal.executed"}
+    (close,) = [pid for pid, p in proposed.items() if p["action"] == "period.close"]
+    assert proposed[close]["params"] == {"period": month.name}
+    signed = [e for e in governance if e["kind"] == "proposal.signed" and e["id"] == close]
+    assert len(signed) == 2, governance
+    assert close not in executed  # executed after midnight: next month's entry
+    assert executed == set(proposed) - {close}  # the terms' proposals, executed in the month
+    checkpoint = (month / "checkpoint.txt").read_text()
+    signers = [line.split()[1] for line in checkpoint.splitlines() if line.startswith("\u2014 ")]
+    assert signers == [Settings.model_fields["tlog_origin"].default, DEMO_WITNESS_NAME], checkpoint
     anchors = json.loads((month / "anchors.json").read_text())
-    assert anchors, "the bundle names its anchor"
+    assert len(anchors) == 2, anchors
+    assert any("network_passphrase" in anchor for anchor in anchors), anchors
+    assert any("chain_id" in anchor for anchor in anchors), anchors
+    assert any("--horizon" in line and "--min-witnesses 1" in line for line in lines)
 
     checked = _msc(
         env | {"MSC_DATABASE_URL": with_database(database_server_url, demo_database)},
@@ -117,6 +136,18 @@ def test_keep_serving_leaves_the_urls_it_printed_answering_until_ctrl_c(
         shown = {row["asset"]: row["posted"]["amount"] for row in answer.json()["balances"]}
         assert shown["IDR"] == "0.00"  # her Rupiah left in the day's payout batch
         assert shown["PI"] != "0.0000000"
+        locks = httpx.get(balances.replace("/v1/balances", "/v1/locks"),
+                          headers={"Authorization": told["locker"]}, timeout=10)  # fmt: skip
+        assert locks.status_code == 200, locks.text
+        (position,) = locks.json()["items"]
+        assert position["status"] == "open"
+        assert 0 < position["vested_points"] < position["reward_max"]
+        month = next(line.split()[1] for line in lines if line.startswith("published "))
+        page = next(line.split()[1] for line in lines if line.strip().startswith("GET") and
+                    line.split()[1].endswith("/transparency"))  # fmt: skip
+        shown_page = httpx.get(page, timeout=10)
+        assert shown_page.status_code == 200, shown_page.text
+        assert month in shown_page.text
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=stop_timeout_s)

@@ -66,8 +66,10 @@ def test_the_demo_tells_the_pilot_in_order() -> None:
     names = [step.name for step in story().steps]
     assert names == [
         "contracts",
-        "onboard", "terms", "payout-details",
+        "onboard", "officers", "terms", "payout-details",
         "checkout", "pay-pi", "pay-qris", "handover", "payout",
         "reserve-capital", "convert", "attest", "withdraw",
-        "close", "officers", "export", "sign", "anchor", "verify",
+        "lock-terms", "lock", "accrue",
+        "propose", "sign-close", "close",
+        "export", "cosign", "sign", "anchor", "anchor-stellar", "verify", "published",
     ]  # fmt: skip

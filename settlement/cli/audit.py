@@ -34,10 +34,10 @@ from settlement.audit.signing import (
     rotation_entry,
     sign_bundle,
     sign_rotation_file,
-    write_new_key,
     write_rotation,
 )
 from settlement.bootstrap import build_log_config
+from settlement.cli import treasury
 from settlement.cli.database import migrated_engine, run_work
 from settlement.cli.output import (
     EXIT_REFUSED,
@@ -342,15 +342,4 @@ def checkpoint(
     )
 
 
-@app.command("keygen")
-def keygen(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the key (never overwritten).")],
-    output: OutputOption = Output.TEXT,
-) -> None:
-    """Make an officer key; prints the public key to list in the officers file."""
-    try:
-        public = write_new_key(out)
-    except FileExistsError:
-        typer.echo(f"{out} exists; not overwritten", err=True)
-        raise typer.Exit(EXIT_REFUSED) from None
-    emit({"public_key": public, "key_file": str(out)}, output, text=lambda r: r["public_key"])
+app.command("keygen")(treasury.keygen)  # an officer key: one officer set signs both

@@ -60,6 +60,26 @@ def parse_amount(text: str, scale: int, *, allow_zero: bool = False) -> int:
         raise ValueError(f"scale must be an int from 0 to {SCALE_MAX}, got {scale!r}")
     if not isinstance(text, str) or len(text) > AMOUNT_CHARS_MAX or not _DECIMAL.fullmatch(text):
         raise AmountRefused(AMOUNT_INVALID, f"not a plain decimal amount: {_shown(text)}")
+    units = (
+        _plain_units(text, scale)
+        if "e" not in text and "E" not in text
+        else _exp_units(text, scale)
+    )
+    if units > UNITS_MAX or (units == 0 and not allow_zero):
+        raise AmountRefused(AMOUNT_OUT_OF_RANGE, f"{_shown(text)} is out of range")
+    return units
+
+
+def _plain_units(text: str, scale: int) -> int:
+    """Digits with at most one point: exact in integers (the common case: no Decimal needed)."""
+    whole, _, fraction = text.partition(".")
+    if len(fraction) > scale:
+        raise AmountRefused(AMOUNT_TOO_PRECISE, f"{_shown(text)} has more than {scale} decimals")
+    return int(whole + fraction.ljust(scale, "0"))
+
+
+def _exp_units(text: str, scale: int) -> int:
+    """Text with an exponent, through an exact Decimal context that traps every loss."""
     with localcontext() as ctx:
         # Wide enough that no accepted text is ever rounded; every loss of digits is an error.
         ctx.prec = AMOUNT_CHARS_MAX + SCALE_MAX
@@ -85,8 +105,6 @@ def parse_amount(text: str, scale: int, *, allow_zero: bool = False) -> int:
             ) from None
         except InvalidOperation:
             raise AmountRefused(AMOUNT_INVALID, f"not a decimal amount: {_shown(text)}") from None
-    if units > UNITS_MAX or (units == 0 and not allow_zero):
-        raise AmountRefused(AMOUNT_OUT_OF_RANGE, f"{_shown(text)} is out of range")
     return units
 
 

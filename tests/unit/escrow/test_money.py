@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from escrow import money
 from escrow.money import (
     AMOUNT_CHARS_MAX,
     AMOUNT_INVALID,
@@ -109,3 +110,19 @@ def test_a_refusal_is_a_value_error() -> None:
 def test_a_scale_outside_the_known_assets_is_a_programmer_error(scale: int) -> None:
     with pytest.raises(ValueError, match="scale"):
         parse_amount("1", scale)
+
+
+@given(DIGITS, st.one_of(st.none(), DIGITS), SCALES)
+def test_plain_text_is_read_in_integers_exactly_as_the_decimal_context_reads_it(
+    whole: str, fraction: str | None, scale: int
+) -> None:
+    """The integer reading of digits-point-digits (the common case) and the exact Decimal
+    context (kept for exponents) agree on every plain text: the same units or the same code."""
+    text = whole if fraction is None else f"{whole}.{fraction}"
+    answers = []
+    for read in (money._plain_units, money._exp_units):
+        try:
+            answers.append(read(text, scale))
+        except AmountRefused as refused:
+            answers.append(refused.code)
+    assert answers[0] == answers[1]

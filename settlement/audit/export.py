@@ -316,7 +316,7 @@ def hash_transfers(
         lines = [leaf.line() for leaf in batch]
         if out is not None:
             out.write(b"\n".join(lines) + b"\n")
-        hashes = [merkle.leaf_hash(line) for line in lines]
+        hashes = merkle.leaf_hashes(lines)
         tree.extend_hashes(hashes)
         if log is not None:  # transparency log hook (decision 0031)
             for leaf_hash in hashes:

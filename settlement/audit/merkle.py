@@ -26,6 +26,10 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 _sha256 = hashlib.sha256
 _LEAF = b"\x00"
 _NODE = b"\x01"
+_LEAF_STATE = hashlib.sha256(_LEAF)
+_NODE_STATE = hashlib.sha256(_NODE)
+"""The hashers with the prefix already fed: copying one costs less than building the prefixed
+bytes, which counts at a million leaves and as many nodes."""
 
 Sums = Mapping[str, int]
 
@@ -94,7 +98,7 @@ class CompactRange:
 
     def extend(self, leaves: Sequence[bytes]) -> None:
         """Append leaves given by their data."""
-        self.extend_hashes([_sha256(_LEAF + leaf).digest() for leaf in leaves])
+        self.extend_hashes(leaf_hashes(leaves))
 
     def extend_hashes(self, hashes: Sequence[bytes]) -> None:
         """Append leaves given by their leaf hashes, in the largest perfect subtrees the size
@@ -137,7 +141,7 @@ def inclusion_proof_streamed(
     trees = {span: CompactRange() for span in by_start}
     position, current = 0, 0
     for batch in batches:
-        hashes = [_sha256(_LEAF + leaf).digest() for leaf in batch]
+        hashes = leaf_hashes(batch)
         taken = 0
         while taken < len(hashes):
             if current == len(by_start):
@@ -184,15 +188,30 @@ def verify_inclusion(
     return sn == 0 and r == expected_root
 
 
+def leaf_hashes(leaves: Iterable[bytes]) -> list[bytes]:
+    """RFC 9162 leaf hashes of ``leaves``, in order."""
+    hashes = []
+    copy = _LEAF_STATE.copy
+    for leaf in leaves:
+        hasher = copy()
+        hasher.update(leaf)
+        hashes.append(hasher.digest())
+    return hashes
+
+
 def _perfect_root(hashes: Sequence[bytes]) -> bytes:
     """The root of a perfect tree (a power of two of leaf hashes), one level at a time."""
     level = list(hashes)
+    copy = _NODE_STATE.copy
     while len(level) > 1:
         pairs = iter(level)
-        level = [
-            _sha256(_NODE + left + right).digest()
-            for left, right in zip(pairs, pairs, strict=False)  # consecutive pairs, n even
-        ]
+        parents = []
+        for left, right in zip(pairs, pairs, strict=False):  # consecutive pairs, n even
+            hasher = copy()
+            hasher.update(left)
+            hasher.update(right)
+            parents.append(hasher.digest())
+        level = parents
     return level[0]
 
 

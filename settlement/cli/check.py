@@ -16,6 +16,7 @@ from settlement.cli.output import EXIT_REFUSED, Output, OutputOption, emit
 from settlement.config import Settings
 from settlement.logging import configure_logging
 from settlement.telemetry import CHECK_FAILURES, set_gauge
+from settlement.unit_of_work import transaction
 
 
 def check(
@@ -36,7 +37,7 @@ def check(
         rails = [] if offline else _rail_checks(settings, engine)
         results = run_checks(engine, SystemClock(), policy, rails)
         failures = sum(1 for result in results if result.failed)
-        with engine.begin() as conn:  # the alert rule MscCheckFailing reads it
+        with transaction(engine) as conn:  # the alert rule MscCheckFailing reads it
             set_gauge(conn, CHECK_FAILURES, failures)
     if offline:
         results += [skipped(name, "--offline") for name in ("pi_custody", "msc_onchain")]

@@ -12,33 +12,19 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from settlement import chart
 from settlement.conversions.receipt import OUTBOX_PI_REFUND
 from settlement.outbox import Dispatcher, OutboxMessage
-from settlement.pi import a2u
 from settlement.pi.deps import PiDeps
-from settlement.unit_of_work import bind
+from settlement.pi.payback import payback_step
 
 PAYOUT_KEY_PREFIX = "conversion-refund:"
 
 
 def pay_pi_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
     """Request the refund's A2U payout from the Pioneer's Pi account (idempotent by its key)."""
-
-    def handle(conn: Connection, message: OutboxMessage) -> None:
-        uid = str(message.payload["uid"])
-        conversion = str(message.payload["conversion"])
-        a2u.request_payout(
-            bind(conn, deps.clock),
-            deps,
-            key=PAYOUT_KEY_PREFIX + conversion,
-            uid=uid,
-            amount_units=int(str(message.payload["amount_units"])),
-            memo=f"Refund of conversion {conversion}",
-            debit_account=chart.pioneer_pi(uid).code,
-        )
-
-    return handle
+    return payback_step(
+        deps, PAYOUT_KEY_PREFIX, "conversion", lambda p: f"Refund of conversion {p['conversion']}"
+    )
 
 
 def register(dispatcher: Dispatcher, deps: PiDeps) -> None:

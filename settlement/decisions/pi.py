@@ -18,7 +18,6 @@ from sqlalchemy import Connection
 
 from escrow.sql import sql
 from settlement import chart
-from settlement.checkout.refunds import a2u_refund_step
 from settlement.decisions.qris import known_merchant
 from settlement.decisions.record import (
     Decision,
@@ -37,6 +36,7 @@ from settlement.decisions.record import (
 )
 from settlement.outbox import Dispatcher, OutboxMessage
 from settlement.pi.deps import PiDeps
+from settlement.pi.payback import payback_step
 from settlement.unit_of_work import UnitOfWork
 
 ASSET = "PI"
@@ -126,8 +126,8 @@ def _amount_of(detail: Any) -> int:  # noqa: ANN401 - the flag's JSON detail
 def pay_flag_refund(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
     """The outbox step paying a decided refund by A2U from the Pioneer's Pi account, one payout
     per decision (key ``exception-refund:<transfer id>``)."""
-    return a2u_refund_step(
-        deps, PAYOUT_KEY_PREFIX, lambda p: f"Refund of flagged payment {p['flag']}"
+    return payback_step(
+        deps, PAYOUT_KEY_PREFIX, "transfer_id", lambda p: f"Refund of flagged payment {p['flag']}"
     )
 
 

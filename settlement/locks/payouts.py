@@ -11,33 +11,22 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from settlement import chart
 from settlement.locks.opening import OUTBOX_PRINCIPAL
 from settlement.outbox import Dispatcher, OutboxMessage
-from settlement.pi import a2u
 from settlement.pi.deps import PiDeps
-from settlement.unit_of_work import bind
+from settlement.pi.payback import payback_step
 
 PAYOUT_KEY_PREFIX = "lock:"
 
 
 def pay_principal(deps: PiDeps) -> Callable[[Connection, OutboxMessage], None]:
     """Request the lock's A2U payout from the Pioneer's Pi account (idempotent by its key)."""
-
-    def handle(conn: Connection, message: OutboxMessage) -> None:
-        uid = str(message.payload["uid"])
-        position = str(message.payload["position"])
-        a2u.request_payout(
-            bind(conn, deps.clock),
-            deps,
-            key=PAYOUT_KEY_PREFIX + position,
-            uid=uid,
-            amount_units=int(str(message.payload["amount_units"])),
-            memo=f"Lock {position[:8]} {message.payload['why']}",
-            debit_account=chart.pioneer_pi(uid).code,
-        )
-
-    return handle
+    return payback_step(
+        deps,
+        PAYOUT_KEY_PREFIX,
+        "position",
+        lambda p: f"Lock {str(p['position'])[:8]} {p['why']}",
+    )
 
 
 def register(dispatcher: Dispatcher, deps: PiDeps) -> None:

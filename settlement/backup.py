@@ -27,9 +27,8 @@ from sqlalchemy import Connection, Engine, text
 
 from escrow.clock import SystemClock
 from escrow.errors import InvariantViolation
-from settlement.audit import bundle, merkle, store
-from settlement.audit.canonical import canonical_bytes
-from settlement.audit.export import balance_leaves, transfer_leaf
+from settlement.audit import bundle, store
+from settlement.audit.export import recompute_sections
 from settlement.db import database_heads
 from settlement.unit_of_work import unit_of_work
 
@@ -234,22 +233,7 @@ def recompute_digest(conn: Connection, period: str, pseudonym_key: bytes) -> str
     if text_manifest is None:
         raise InvariantViolation(f"{period} has no recorded manifest")
     stored: dict[str, Any] = json.loads(text_manifest)
-    starts, ends = bundle.period_range_us(period)
-    hashes = [
-        merkle.leaf_hash(canonical_bytes(transfer_leaf(row, pseudonym_key).as_json()))
-        for row in store.month_transfers(conn, starts, ends)
-    ]
-    balances = balance_leaves(store.balances_at(conn, ends), pseudonym_key)
-    lines = [canonical_bytes(leaf.as_json()) for leaf in balances]
-    top = merkle.sum_root(
-        [merkle.sum_leaf(line, leaf.sums()) for line, leaf in zip(lines, balances, strict=True)]
-    )
-    rebuilt = {
-        **stored,
-        "transfers": {"count": len(hashes), "root": merkle.root_of_hashes(hashes).hex()},
-        "balances": {**stored["balances"], "count": len(balances), "root": top.hash.hex()},
-    }
-    return bundle.digest(rebuilt).hex()
+    return bundle.digest({**stored, **recompute_sections(conn, period, pseudonym_key)}).hex()
 
 
 def database_is_empty(conn: Connection) -> bool:

@@ -33,7 +33,7 @@ def _settings(**changes: object) -> Settings:
 def _effects(engine: Engine) -> tuple[int, ...]:
     with engine.connect() as conn:
         return tuple(
-            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
             for table in ("transfers", "outbox", "merchants", "idempotency_keys")
         )
 

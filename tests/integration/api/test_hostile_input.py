@@ -90,6 +90,13 @@ ROUTES = [
         ("buy_asset",),
     ),
     MoneyRoute(
+        "/v1/guarantee-fund/contributions",
+        "treasury",
+        {"reference": "CSR-HOSTILE-1", "source": "csr", "contributor": "Bank", "amount": "25.00"},
+        ("amount",),
+        None,
+    ),
+    MoneyRoute(
         "/v1/locks",
         "pioneer",
         {"term_days": 30, "amount": "100", "maturity_action": "a2u"},

@@ -29,7 +29,8 @@ def script_of(char: str) -> str | None:
 
 def mixed_script_word(text: str) -> str | None:
     """The first word of ``text`` whose letters come from more than one script, else None."""
-    for word in _WORD.findall(text):
+    for found in _WORD.finditer(text):
+        word = found.group()
         scripts = {script_of(char) for char in word} - {None}
         if len(scripts) > 1:
             return word

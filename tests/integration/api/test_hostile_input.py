@@ -218,3 +218,17 @@ def test_a_name_in_one_script_per_word_is_accepted(
         "/v1/merchants", json=merchant_body(name=name), headers=headers(callers["treasury"])
     )
     assert reply.status_code == 201, reply.text
+
+
+@pytest.mark.parametrize("reference", ["INV\u202e1", "INV\u2066-1", "INV\x001", "INV\u200b1"])
+def test_a_hidden_character_in_a_checkout_reference_is_refused(
+    reference: str, http: httpx.Client, callers: dict[str, str], module_engine: Engine
+) -> None:
+    """References are the merchant's own text (any script it writes them in), but never a
+    character that hides or reorders what a reader sees."""
+    before = _effects(module_engine)
+    body = _with(ROUTES[0].body, ("merchant_reference",), reference)
+    reply = http.post("/v1/checkouts", json=body, headers=headers(callers["merchant"]))
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["code"] == "checkout_reference_invalid"
+    assert _effects(module_engine) == before

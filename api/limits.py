@@ -3,10 +3,11 @@ uid) and per client IP on the Pioneer routes (decision 0038).
 
 ``RateLimitMiddleware`` sits outside ``IdempotencyMiddleware``: a refused request claims no
 Idempotency-Key, stores no answer and runs no use case, so its retry (after ``Retry-After``)
-runs as if it were the first. A request on an API-key route spends its key's allowance (the
+runs as if it were the first. A request with an API key spends its key's allowance (the
 operator token counts as one key); one on a Pioneer route spends its client IP's allowance,
-then its Pioneer's. A request with no valid credential spends no key's or Pioneer's allowance:
-the route answers it 401. The public audit routes keep their own limit (``api.public``).
+then its key's, or its Pioneer's for a Pi access token (only a token that is no API key is
+asked of Pi). A request with no valid credential spends no key's or Pioneer's allowance: the
+route answers it 401. The public audit routes keep their own limit (``api.public``).
 """
 
 from __future__ import annotations
@@ -92,18 +93,21 @@ class RateLimitMiddleware:
         """Spend the request's allowances (off the event loop: Redis, the key read, Pi)."""
         limits = self._services.limits
         request = Request(scope)
-        if pioneer_route(scope["path"]):
+        pioneers = pioneer_route(scope["path"])
+        if pioneers:
             by_ip = limits.ip.take(f"ip:{client_ip(scope)}")
             if not by_ip.allowed:
                 return by_ip
-            try:
-                uid = pioneer_uid(request)
-            except Problem:
-                return RateDecision(True)  # the route answers 401 pi_unauthorized
-            return limits.pioneer.take(f"pioneer:{uid}")
         try:
             principal = principal_of(request)
         except AccessRefused:
-            return RateDecision(True)  # the route answers 401 unauthenticated
-        key = OPERATOR_KEY if principal.key_id is None else str(principal.key_id)
-        return limits.key.take(f"key:{key}")
+            if not pioneers:
+                return RateDecision(True)  # the route answers 401 unauthenticated
+        else:
+            key = OPERATOR_KEY if principal.key_id is None else str(principal.key_id)
+            return limits.key.take(f"key:{key}")
+        try:  # not an API key: a Pi access token, asked of Pi (as the routes do, key first)
+            uid = pioneer_uid(request)
+        except Problem:
+            return RateDecision(True)  # the route answers 401 pi_unauthorized
+        return limits.pioneer.take(f"pioneer:{uid}")

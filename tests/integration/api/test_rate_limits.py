@@ -116,3 +116,13 @@ def test_a_pioneer_and_an_ip_have_their_own_allowances(database_url: str) -> Non
         assert http.get("/v1/me/balances", headers=budi).status_code == 200  # ip: 5 of 5
         _limited(http.get("/v1/me/balances", headers=citra))  # the IP's allowance is spent
         assert _onboard(http, operator(app)).status_code == 201  # a key counts apart
+
+
+def test_an_api_key_on_a_pioneer_route_spends_the_keys_allowance(database_url: str) -> None:
+    """The treasury reads a Pioneer's quote with its key: the key is counted, and never sent to
+    Pi as if it were a Pi access token."""
+    with service(database_url, _settings()) as app, client(app) as http:
+        staff = {"Authorization": operator(app)}
+        path = f"/v1/quotes/{uuid.uuid4()}"
+        assert [http.get(path, headers=staff).status_code for _ in range(3)] == [404] * 3
+        _limited(http.get(path, headers=staff))

@@ -8,6 +8,7 @@ from api import health, metrics, transparency
 from api.body_limit import BodyLimitMiddleware
 from api.database_unavailable import DatabaseUnavailableMiddleware
 from api.idempotency import IdempotencyMiddleware
+from api.limits import RateLimitMiddleware, document_limits
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers, problem_responses
 from api.request_id import RequestIdMiddleware
@@ -50,6 +51,8 @@ def create_app(services: Services) -> FastAPI:
     install_openapi(app)
     # Innermost: a body the limits refuse never reaches it, so no key is stored for it.
     app.add_middleware(IdempotencyMiddleware, services=services)
+    # Outside it: a request over its rate limit claims no key and runs nothing (decision 0038).
+    app.add_middleware(RateLimitMiddleware, services=services)
     # Added early, so inner: the request id and the latency histogram cover its refusals.
     app.add_middleware(
         BodyLimitMiddleware,
@@ -83,4 +86,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(receipts.router)
     app.include_router(transparency.router)  # GET /transparency: the public page
     app.include_router(proposals.router)
+    document_limits(app)
     return app

@@ -22,7 +22,13 @@ from settlement.evm.sender import SendLimits, TxSender
 from settlement.logging import Redactor
 from settlement.outbox import Dispatcher, OutboxMessage, RetryPolicy
 from settlement.pi.deps import PiDeps
-from settlement.ratelimit import InProcessLimiter, RateLimiter
+from settlement.ratelimit import (
+    InProcessLimiter,
+    RateLimiter,
+    RateLimits,
+    RedisLimiter,
+    redis_client,
+)
 from settlement.rates.panel import RatePanel
 from settlement.throttle import Throttle
 
@@ -69,7 +75,9 @@ class Container:
     transparency: TransparencyLog = field(default_factory=NotYetAvailable, kw_only=True)
     """The cumulative log's answers; ``NotYetAvailable`` until the log is plugged in here."""
     public_limiter: RateLimiter = field(kw_only=True)
-    """The public routes' rate limit per client IP (in-process: one process's count)."""
+    """The public routes' limit per client IP (in Redis with MSC_REDIS_URL, else in-process)."""
+    limits: RateLimits = field(kw_only=True)
+    """The rate limits per API key, per Pioneer and per client IP (``api.limits``)."""
 
 
 def assemble_container(
@@ -83,6 +91,7 @@ def assemble_container(
     checkouts' parts built from ``settings``."""
     parts.setdefault("published", PublishedBundles(settings.audit_publish_path()))
     parts.setdefault("public_limiter", public_limiter(settings, parts.get("clock")))
+    parts.setdefault("limits", rate_limits(settings, parts.get("clock")))
     checkout = parts.pop("checkout", None)
     if checkout is None:
         rates = build_rates(settings, parts.get("clock"), engine)
@@ -148,6 +157,7 @@ def build_container(settings: Settings, database_url: str, clock: Clock | None =
         published=PublishedBundles(settings.audit_publish_path()),
         transparency=DatabaseTransparencyLog(engine),
         public_limiter=public_limiter(settings, None),
+        limits=rate_limits(settings, None),
         jobs=(
             _pi_recovery_job(engine, pi),
             _rates_poll_job(engine, rates.panel, settings),
@@ -158,11 +168,37 @@ def build_container(settings: Settings, database_url: str, clock: Clock | None =
 
 
 def public_limiter(settings: Settings, clock: Clock | None) -> RateLimiter:
-    """The public routes' limit per client IP, counted in this process (a Redis-backed
-    ``RateLimiter`` shares it between processes)."""
-    return InProcessLimiter(
-        settings.public_requests_max, settings.public_window_s, clock or SystemClock()
+    """The public routes' limit per client IP."""
+    return limiter(
+        settings, clock, "public", settings.public_requests_max, settings.public_window_s
     )
+
+
+def rate_limits(settings: Settings, clock: Clock | None) -> RateLimits:
+    """The limits per API key, per Pioneer and per client IP, from configuration."""
+    return RateLimits(
+        key=limiter(settings, clock, "key", settings.key_requests_max, settings.key_window_s),
+        pioneer=limiter(
+            settings, clock, "pioneer", settings.pioneer_requests_max, settings.pioneer_window_s
+        ),
+        ip=limiter(settings, clock, "ip", settings.ip_requests_max, settings.ip_window_s),
+    )
+
+
+def limiter(
+    settings: Settings, clock: Clock | None, name: str, requests_max: int, window_s: float
+) -> RateLimiter:
+    """A limit shared by every API process through Redis when MSC_REDIS_URL is set (decision
+    0038), else counted in this process (the embedded default runs one)."""
+    if settings.redis_url:
+        return RedisLimiter(
+            redis_client(settings.redis_url),
+            f"msc:ratelimit:{settings.deployment_id}:{name}:",
+            requests_max,
+            window_s,
+            clock or SystemClock(),
+        )
+    return InProcessLimiter(requests_max, window_s, clock or SystemClock())
 
 
 def build_checkout(settings: Settings, rates: RatePanel) -> CheckoutDeps:

@@ -190,6 +190,18 @@ class Settings(BaseSettings):
     public_requests_max: int = Field(default=120, ge=1, le=100_000)
     """Requests one client IP may make to the public audit routes per ``public_window_s``."""
     public_window_s: float = Field(default=60.0, gt=0, le=3600)
+    # --- Rate limits (issue 15, decision 0038): per API key, per Pioneer, per client IP.
+    key_requests_max: int = Field(default=6000, ge=1, le=1_000_000)
+    """Requests one API key (merchant, treasury, gateway) may make per ``key_window_s``."""
+    key_window_s: float = Field(default=60.0, gt=0, le=3600)
+    pioneer_requests_max: int = Field(default=300, ge=1, le=1_000_000)
+    """Requests one Pioneer (Pi uid) may make to the Pioneer routes per ``pioneer_window_s``."""
+    pioneer_window_s: float = Field(default=60.0, gt=0, le=3600)
+    ip_requests_max: int = Field(default=3000, ge=1, le=1_000_000)
+    """Requests one client IP may make to the Pioneer routes per ``ip_window_s`` (whoever it
+    says it is: a token Pi refuses still counts here). Generous: mobile carriers put many
+    Pioneers behind one address."""
+    ip_window_s: float = Field(default=60.0, gt=0, le=3600)
     audit_explorer_evm_tx_url: str = ""
     """An explorer's transaction page, ``{tx_hash}`` replaced (empty: no link)."""
     audit_explorer_stellar_tx_url: str = ""

@@ -465,6 +465,12 @@ _MERCHANT: tuple[RefusalEntry, ...] = (
         "The merchant's fields are not valid.",
     ),
     _e(
+        "merchant_name_mixed_script",
+        422,
+        "Satu kata dalam nama merchant mencampur aksara (mis. huruf Latin dan Yunani).",
+        "A word of the merchant's name mixes scripts (e.g. Latin and Greek letters).",
+    ),
+    _e(
         "merchant_qris_invalid",
         422,
         "QRIS statis merchant tidak valid atau NMID-nya tidak cocok.",

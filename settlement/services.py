@@ -18,7 +18,7 @@ from settlement.audit.transparency import TransparencyLog
 from settlement.checkout.service import CheckoutDeps
 from settlement.config import Settings
 from settlement.pi.deps import PiDeps
-from settlement.ratelimit import RateLimiter
+from settlement.ratelimit import RateLimiter, RateLimits
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -80,4 +80,9 @@ class Services(Protocol):
     @property
     def public_limiter(self) -> RateLimiter:
         """The public routes' rate limit per client IP."""
+        ...
+
+    @property
+    def limits(self) -> RateLimits:
+        """The rate limits per API key, per Pioneer and per client IP."""
         ...

@@ -44,7 +44,11 @@ class KeepAliveClient:
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         """POST ``body`` to ``path``; raises ``ConnectionError`` on a broken connection."""
-        lines = [f"POST {path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
+        return await self.request("POST", path, body, headers)
+
+    async def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        """``method`` ``path`` with ``body``; raises ``ConnectionError`` on a broken connection."""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(body)}")
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -27,6 +27,7 @@ from settlement.merchants.model import (
     MerchantRequest,
     MerchantStatus,
 )
+from settlement.merchants.scripts import mixed_script_word
 from settlement.tenders import SETTLEMENT_CHOICES, TENDER_ASSET, Tender
 from settlement.unit_of_work import UnitOfWork
 
@@ -58,6 +59,11 @@ def validate(request: MerchantRequest, *, status: MerchantStatus, by: str, now_u
     if not _ID.fullmatch(request.id):
         raise MerchantRefused(f"id {request.id!r}: 1 to 32 letters, digits, _ or -")
     name = _text("name", request.name, name_chars_max)
+    mixed = mixed_script_word(name)
+    if mixed is not None:
+        raise MerchantRefused(
+            f"name: the word {mixed!r} mixes scripts", code="merchant_name_mixed_script"
+        )
     kelurahan = _text("kelurahan", request.kelurahan, kelurahan_chars_max)
     rt = _text("rt", request.rt, rt_chars_max) if request.rt is not None else None
     if request.criteria not in CRITERIA:

@@ -12,6 +12,7 @@ which pytest 9 no longer has, and the app needs the per-worker database that onl
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,7 @@ from chain.pi.sandbox.inprocess import inprocess_client
 from settlement.bootstrap import build_container
 from settlement.config import Settings
 from settlement.qris.notifications import SNAP_NOTIFY_PATH
+from tests.support.merchants import merchant_body
 
 pytestmark = pytest.mark.integration
 Operation = APIOperation[Any, Any, Any, Any]
@@ -47,6 +49,10 @@ CHECKS = [
     response_schema_conformance,
 ]
 examples_per_operation_max = 10
+requests_max = 1_000_000
+"""Rate limits out of the way: the fuzzer sends far more than a client's allowance."""
+PIONEER_PREFIXES = ("/v1/pi/", "/v1/quotes", "/v1/conversions", "/v1/me/", "/v1/locks")
+"""Routes a Pioneer's Pi access token calls; every other takes an API key."""
 SIGNED_BODIES = frozenset({"midtrans", "snap"})
 """Gateways whose notifications carry a signature over the body: generated ones are 401."""
 
@@ -65,7 +71,9 @@ def service(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    container = build_container(Settings(qris_snap_public_key_file=snap_key), module_database_url)
+    unlimited = {f"{who}_requests_max": requests_max for who in ("key", "pioneer", "ip")}
+    settings_ = Settings(qris_snap_public_key_file=snap_key, **unlimited)  # type: ignore[arg-type]
+    container = build_container(settings_, module_database_url)
     yield create_app(container)
     container.engine.dispose()
 
@@ -95,9 +103,7 @@ def api_schema(service: FastAPI) -> BaseSchema:
 def _headers(operation: Operation, credentials: dict[str, str] | None) -> dict[str, str]:
     if credentials is None:
         return {}
-    pioneer = operation.path.startswith(
-        ("/v1/pi/", "/v1/quotes", "/v1/conversions", "/v1/me/", "/v1/locks")
-    )
+    pioneer = operation.path.startswith(PIONEER_PREFIXES)
     authorization = credentials["pioneer" if pioneer else "operator"]
     return {"Authorization": authorization, "X-CALLBACK-TOKEN": credentials["xendit"]}
 
@@ -168,3 +174,83 @@ def test_every_operation_keeps_to_its_schema(
         # (but Midtrans and SNAP sign the body itself, which no generated body can forge).
         held = {key: got for key, got in answered.items() if key[1] not in SIGNED_BODIES}
         assert [key for key, got in held.items() if got <= {401}] == []
+
+
+stateful_examples_max = 40
+stateful_steps_max = 10
+stateful_operations_min = 5
+ROLES = ("merchant", "gateway", "pioneer", "treasury")
+"""The treasury last: its runs may revoke or suspend what it finds, never the other runs' keys."""
+
+
+@pytest.fixture(scope="module")
+def role_keys(service: FastAPI, credentials: dict[str, str]) -> dict[str, str]:
+    """A merchant's key and a gateway's key, issued by the operator (the treasury)."""
+    treasury = {"Authorization": credentials["operator"]}
+    with inprocess_client(service, "http://service.test") as http:
+        body = merchant_body()
+        onboarded = http.post("/v1/merchants", json=body, headers=_keyed(treasury))
+        assert onboarded.status_code == 201, onboarded.text
+        merchant = http.post(
+            f"/v1/merchants/{body['id']}/keys", json={"label": "fuzz"}, headers=_keyed(treasury)
+        )
+        gateway = http.post(
+            "/v1/keys",
+            json={"role": "gateway", "owner": "fuzz-gateway", "label": "fuzz"},
+            headers=_keyed(treasury),
+        )
+    assert merchant.status_code == gateway.status_code == 201, (merchant.text, gateway.text)
+    return {
+        "merchant": f"Bearer {merchant.json()['token']}",
+        "gateway": f"Bearer {gateway.json()['token']}",
+    }
+
+
+def _keyed(found: dict[str, str]) -> dict[str, str]:
+    return found | {"Idempotency-Key": str(uuid.uuid4())}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_stateful_runs_of_each_role_keep_to_the_schema(
+    api_schema: BaseSchema, credentials: dict[str, str], role_keys: dict[str, str], role: str
+) -> None:
+    """Sequences of calls chained by the links schemathesis infers (an id a POST answered used
+    by the next GET, POST or DELETE), with one role's credential on every API-key route (and
+    the Pioneer's on the Pioneer routes): no 5xx, nothing outside the document."""
+    keys = {"treasury": credentials["operator"], **role_keys}
+    pioneer = credentials["pioneer"]
+    key = keys.get(role, pioneer)
+
+    class Machine(api_schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            if case.headers:
+                case.headers.pop("authorization", None)
+            on_pioneer_route = case.operation.path.startswith(PIONEER_PREFIXES)
+            authorization = pioneer if on_pioneer_route else key
+            return {
+                "headers": {
+                    "Authorization": authorization,
+                    "X-CALLBACK-TOKEN": credentials["xendit"],
+                }
+            }
+
+        def validate_response(
+            self,
+            response: Any,
+            case: Case[Any],
+            additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:
+            case.validate_response(response, checks=CHECKS)
+            calls.append((case.operation.label, response.status_code))
+
+    calls: list[tuple[str, int]] = []
+    Machine.run(
+        settings=settings(
+            max_examples=stateful_examples_max,
+            stateful_step_count=stateful_steps_max,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert len({label for label, _ in calls}) >= stateful_operations_min  # it reached far

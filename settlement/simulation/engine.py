@@ -22,12 +22,13 @@ from escrow.calendar import US_PER_S
 from escrow.clock import FixedClock
 from escrow.errors import InvariantViolation
 from escrow.model import ResultCode, TransferRequest, transfer_id
+from escrow.periods import period
 from settlement import chart
 from settlement.chart import TransferCode
 from settlement.check.model import CheckResult, failed, held, some
 from settlement.checkout import rules
 from settlement.checkout.errors import CheckoutRefused
-from settlement.checkout.model import Checkout, CheckoutStatus, Leg, leg_reference
+from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus, leg_reference
 from settlement.checkout.rules import Decision, ReleaseTerms, accounts_to_open, linked
 from settlement.shares.rules import ShareRule, parse_rule
 from settlement.simulation import invariants
@@ -44,13 +45,22 @@ from settlement.simulation.world import (
 )
 from settlement.tenders import TENDER_ASSET, Tender
 
-T0_US = 1_790_000_000_000_000
+MONTH = "2026-09"
+T0_US = period(MONTH).ends_at_us + 1 - 1800 * US_PER_S
+"""Half an hour before a month ends (WIB), so every history sees the month close."""
 TTL_S = 600
 AUTO_RELEASE_S = 1200
 client_retries_max = 3
 redelivery_delay_steps_max = 8
 reorder_delay_steps_max = 5
 workers_max = 2
+jobs_in_flight_max = 8
+"""Requests in flight at once (a bounded server): more wait outside, as clients would."""
+arrival_share = 0.5
+"""The share of steps at which a new request arrives; the others only advance the jobs."""
+late_payment_share = 0.2
+"""Payments (and hand-overs, refunds) for any checkout, late or for a closed one; the rest pay
+an open leg (act on a paid checkout)."""
 recovery_rounds_max = 50
 ARRIVAL_NAMESPACE = "sim.arrival"
 OUTBOX_COMPLETE = "pi.complete"
@@ -69,12 +79,13 @@ SOURCES = {Tender.PI: chart.pi_custody(), Tender.QRIS: chart.qris_clearing()}
 _CODES = {Tender.PI: TransferCode.PI_RECEIVED, Tender.QRIS: TransferCode.QRIS_RECEIVED}
 _INBOUND = {Tender.PI: Boundary.PI_API, Tender.QRIS: Boundary.QRIS_GATEWAY}
 _WORKLOAD = (
-    ("create", 4),
-    ("pay", 6),
+    ("create", 2),
+    ("pay", 7),
     ("handover", 2),
     ("refund", 1),
-    ("time", 2),
+    ("time", 1),
     ("work", 3),
+    ("close", 1),
 )
 
 Step = Generator[Boundary, Fault | None, None]
@@ -136,7 +147,8 @@ class Simulation:
         outcome = Outcome(self.seed, self.steps)
         try:
             for step in range(1, self.steps + 1):
-                self._arrive()
+                if len(self.jobs) < jobs_in_flight_max and self.rng.random() < arrival_share:
+                    self._arrive()
                 self._step()
                 self._require(invariants.STEP_CHECKS, f"step {step}")
             self._recover()
@@ -211,6 +223,7 @@ class Simulation:
                 if payment.id not in self.db.booked:
                     self._deliver(payment)
             self._schedule_due()
+            self._close_month()
             if self.db.outbox:
                 self._spawn_worker()
             if not self.jobs:
@@ -231,14 +244,20 @@ class Simulation:
         if kind == "create":
             self._client_create()
         elif kind == "pay" and checkouts:
-            self._pay(self.db.checkouts[self.rng.choice(checkouts)])
+            open_ = [c for c in checkouts if self.db.checkouts[c].status is CheckoutStatus.OPEN]
+            late = not open_ or self.rng.random() < late_payment_share
+            self._pay(self.db.checkouts[self.rng.choice(checkouts if late else open_)])
         elif kind in ("handover", "refund") and checkouts:
-            self._client_act(kind, self.rng.choice(checkouts))
+            paid = [c for c in checkouts if self.db.checkouts[c].status is CheckoutStatus.PAID]
+            stray = not paid or self.rng.random() < late_payment_share
+            self._client_act(kind, self.rng.choice(checkouts if stray else paid))
         elif kind == "time":
             self.clock.advance(self.rng.choice([1, 60, TTL_S, AUTO_RELEASE_S]))
             self._schedule_due()
         elif kind == "work" and self.db.outbox:
             self._spawn_worker()
+        elif kind == "close":
+            self._close_month()
 
     def _next(self, prefix: str) -> str:
         self.serial += 1
@@ -296,7 +315,8 @@ class Simulation:
 
     def _pay(self, co: Checkout) -> None:
         """A payer pays a leg on its rail (exactly, over, under, or again), then it is told."""
-        leg = self.rng.choice(co.legs)
+        unpaid = [leg for leg in co.legs if leg.status is LegStatus.OPEN]
+        leg = self.rng.choice(unpaid or co.legs)
         units = max(leg.amount_units + self.rng.choice([0, 0, 0, 7, -1]), 1)
         payer = "pioneer-9" if leg.tender is Tender.PI else None
         payment = Payment(self._next("pay-"), leg.tender, co.id, leg.reference, units, payer)
@@ -375,6 +395,22 @@ class Simulation:
             yield from self._commit(body)
 
         self.jobs.append(Job(f"due:{checkout_id}", start, -1))
+
+    def _close_month(self) -> None:
+        """The month close, once the month has ended (``msc books close``): once, however often
+        it is asked."""
+        if MONTH in self.db.closed or self.clock.now_us() <= period(MONTH).ends_at_us:
+            return
+
+        def body() -> None:
+            if MONTH in self.db.closed:
+                return
+            self.db.closed[MONTH] = self.db.ledger.close_period(MONTH).transfer_count
+
+        def start() -> Step:
+            yield from self._commit(body)
+
+        self.jobs.append(Job(f"close:{MONTH}", start, client_retries_max))
 
     def _spawn_worker(self) -> None:
         """An outbox worker; two may claim the same message (a lease that ran out)."""

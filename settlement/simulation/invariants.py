@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from escrow.model import AccountFlags, TransferFlags, transfer_id
+from escrow.periods import period
 from settlement import chart
 from settlement.chart import TransferCode
 from settlement.check.model import CheckResult, failed, held, some
@@ -112,12 +113,30 @@ def qris_clearing(db: Db, rails: Rails) -> CheckResult:
     return held("qris_clearing", f"clearing {booked} matches the gateway")
 
 
+def closed_periods(db: Db, _rails: Rails) -> CheckResult:
+    """Nothing was posted in a closed month after its close."""
+    grown = []
+    for name, count in db.closed.items():
+        month = period(name)
+        now = sum(
+            1
+            for t in db.ledger.transfers()
+            if month.starts_at_us <= t.timestamp <= month.ends_at_us
+        )
+        if now != count:
+            grown.append(f"{name} had {count} transfers, now {now}")
+    if grown:
+        return failed("closed_periods", f"changed after closing: {some(grown)}")
+    return held("closed_periods", f"{len(db.closed)} closed months unchanged")
+
+
 STEP_CHECKS: tuple[Callable[[Db, Rails], CheckResult], ...] = (
     double_entry,
     account_flags,
     escrow_holds,
     pi_custody,
     qris_clearing,
+    closed_periods,
 )
 """What holds after every step, whatever was injected."""
 

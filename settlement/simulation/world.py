@@ -50,6 +50,8 @@ class Db:
     outbox: dict[tuple[str, str], Message] = field(default_factory=dict)
     responses: dict[str, str] = field(default_factory=dict)
     """Idempotency key -> the answer given (``settlement/idempotency.py``)."""
+    closed: dict[str, int] = field(default_factory=dict)
+    """Closed month -> how many transfers it held when it closed (``closed_periods``)."""
 
 
 @dataclass

@@ -12,11 +12,11 @@ import pytest
 from settlement import chart
 from settlement.checkout.model import CheckoutStatus, LegStatus
 from settlement.simulation import invariants
-from settlement.simulation.engine import Simulation
+from settlement.simulation.engine import MONTH, Simulation
 from settlement.simulation.world import Message, Payment
 from settlement.tenders import Tender
 
-SEED = 11
+SEED = 4
 STEPS = 150
 
 
@@ -81,6 +81,10 @@ def _merchant_short(sim: Simulation) -> None:
     sim.db.checkouts[cid] = replace(co, legs=legs)
 
 
+def _month_grew(sim: Simulation) -> None:
+    sim.db.closed[MONTH] -= 1
+
+
 BROKEN: list[tuple[Callable[[Simulation], None], str]] = [
     (_unbalance, "double_entry"),
     (_unhold, "escrow_holds"),
@@ -91,6 +95,7 @@ BROKEN: list[tuple[Callable[[Simulation], None], str]] = [
     (_stuck, "nothing_stuck"),
     (_accepted_not_done, "accepted_effects"),
     (_merchant_short, "merchant_paid_once"),
+    (_month_grew, "closed_periods"),
 ]
 
 
@@ -101,6 +106,7 @@ def _results(sim: Simulation) -> dict[str, bool]:
 def test_every_check_holds_on_a_recovered_history(recovered: Simulation) -> None:
     assert not any(_results(recovered).values())
     assert len(_results(recovered)) == len(invariants.STEP_CHECKS) + 6
+    assert MONTH in recovered.db.closed
 
 
 @pytest.mark.parametrize(("breaks", "name"), BROKEN, ids=[name for _, name in BROKEN])

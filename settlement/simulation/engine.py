@@ -15,13 +15,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from escrow.calendar import US_PER_S
 from escrow.clock import FixedClock
 from escrow.errors import InvariantViolation
-from escrow.model import ResultCode, TransferRequest, transfer_id
+from escrow.model import ResultCode, TransferFlags, TransferRequest, transfer_id
 from escrow.periods import period
 from settlement import chart
 from settlement.chart import TransferCode
@@ -35,8 +35,10 @@ from settlement.simulation import invariants
 from settlement.simulation.faults import Boundary, Fault, Injector, fault_rate_max
 from settlement.simulation.world import (
     MERCHANT,
+    Batch,
     Bugs,
     Db,
+    Line,
     Message,
     Payment,
     Rails,
@@ -65,6 +67,12 @@ recovery_rounds_max = 50
 ARRIVAL_NAMESPACE = "sim.arrival"
 OUTBOX_COMPLETE = "pi.complete"
 OUTBOX_A2U = "pi.a2u"
+OUTBOX_BANK_FILE = "payout.file"
+PAYOUT_HOLD_NAMESPACE = "sim.payout.hold"
+PAYOUT_PAID_NAMESPACE = "sim.payout.paid"
+PAYOUT_RETURNED_NAMESPACE = "sim.payout.returned"
+bank_return_share = 0.1
+"""The share of payout lines the bank returns (a closed account, a wrong name)."""
 RULE: ShareRule = parse_rule(
     "default",
     [
@@ -86,6 +94,7 @@ _WORKLOAD = (
     ("time", 1),
     ("work", 3),
     ("close", 1),
+    ("payout", 1),
 )
 
 Step = Generator[Boundary, Fault | None, None]
@@ -175,6 +184,7 @@ class Simulation:
             invariants.a2u_once,
             invariants.nothing_stuck,
             invariants.merchant_paid_once(RULE),
+            invariants.payouts_once,
             self._accepted_effects,
         )
 
@@ -224,6 +234,11 @@ class Simulation:
                     self._deliver(payment)
             self._schedule_due()
             self._close_month()
+            if self._owed_lines("due") and all(b.confirmed for b in self.db.batches.values()):
+                self._cut()
+            for batch_id in self.rails.bank_files:
+                if not self.db.batches[batch_id].confirmed:
+                    self._bank_confirms(batch_id)
             if self.db.outbox:
                 self._spawn_worker()
             if not self.jobs:
@@ -258,6 +273,8 @@ class Simulation:
             self._spawn_worker()
         elif kind == "close":
             self._close_month()
+        elif kind == "payout":
+            self._cut()
 
     def _next(self, prefix: str) -> str:
         self.serial += 1
@@ -412,6 +429,105 @@ class Simulation:
 
         self.jobs.append(Job(f"close:{MONTH}", start, client_retries_max))
 
+    def _cut(self) -> None:
+        """The daily payout cut (``payouts/cut.py``): what the merchant and the QRIS payers are
+        owed, each line held to ``bank:payouts:IDR``, the file queued for the bank; one batch
+        open at a time."""
+        batch_id = self._next("batch-")
+
+        def body() -> None:
+            if any(not batch.confirmed for batch in self.db.batches.values()):
+                return
+            lines = self._owed_lines(batch_id)
+            if not lines:
+                return
+            chart.ensure_open(self.db.ledger, chart.bank_payouts())
+            holds = [
+                TransferRequest(
+                    transfer_id(PAYOUT_HOLD_NAMESPACE, line.obligation),
+                    line.debit,
+                    chart.bank_payouts().code,
+                    line.amount_units,
+                    "IDR",
+                    TransferCode.PAYOUT_HOLD,
+                    TransferFlags.PENDING,
+                )
+                for line in lines
+            ]
+            refused = [r for r in self.db.ledger.post_batch(linked(holds)) if not r.ok]
+            if refused:
+                raise InvariantViolation(f"payout hold refused: {refused[0].code}")
+            self.db.batches[batch_id] = Batch(batch_id, tuple(lines))
+            self._enqueue(Message(OUTBOX_BANK_FILE, batch_id))
+
+        def start() -> Step:
+            yield from self._commit(body)
+
+        self.jobs.append(Job(f"cut:{batch_id}", start, client_retries_max))
+
+    def _owed_lines(self, batch_id: str) -> list[Line]:
+        """What the merchant and the QRIS payers are owed and not yet in a batch."""
+        lines: list[Line] = []
+        for spec in (chart.merchant_balance(MERCHANT, "IDR"), chart.qris_refunds()):
+            account = self.db.ledger.account(spec.code)
+            free = account.credits_posted - account.debits_posted - account.debits_pending
+            if free > 0:
+                lines.append(Line(f"{batch_id}:{len(lines)}", spec.code, free))
+        return lines
+
+    def _bank_takes(self, batch_id: str) -> None:
+        """The bank receives the file: it takes a file once, pays the lines it accepts, and
+        answers later (the confirmation file)."""
+        if batch_id in self.rails.bank_files:
+            return
+        batch = self.db.batches[batch_id]
+        answers = tuple(self.rng.random() >= bank_return_share for _ in batch.lines)
+        self.rails.bank_files[batch_id] = answers
+        for line, accepted in zip(batch.lines, answers, strict=True):
+            if accepted:
+                self.rails.bank_paid[line.obligation] += 1
+        self._bank_confirms(batch_id)
+
+    def _bank_confirms(self, batch_id: str, delay: int = 0) -> None:
+        """The bank's confirmation file, uploaded by an operator until it is taken
+        (``payouts/confirm.py``): each line posted or voided once."""
+
+        def body() -> None:
+            batch = self.db.batches[batch_id]
+            if batch.confirmed:
+                return
+            answers = self.rails.bank_files[batch_id]
+            resolutions = [
+                TransferRequest(
+                    transfer_id(
+                        PAYOUT_PAID_NAMESPACE if accepted else PAYOUT_RETURNED_NAMESPACE,
+                        line.obligation,
+                    ),
+                    "",
+                    "",
+                    line.amount_units if accepted else 0,
+                    "IDR",
+                    TransferCode.PAYOUT_PAID if accepted else TransferCode.PAYOUT_RETURNED,
+                    TransferFlags.POST_PENDING if accepted else TransferFlags.VOID_PENDING,
+                    pending_id=transfer_id(PAYOUT_HOLD_NAMESPACE, line.obligation),
+                )
+                for line, accepted in zip(batch.lines, answers, strict=True)
+            ]
+            refused = [r for r in self.db.ledger.post_batch(linked(resolutions)) if not r.ok]
+            if refused:
+                raise InvariantViolation(f"payout resolution refused: {refused[0].code}")
+            self.db.batches[batch_id] = replace(batch, confirmed=True)
+
+        def start() -> Step:
+            fault = yield Boundary.BANK_FILE
+            if fault is Fault.DUPLICATE:
+                self._bank_confirms(batch_id, self.rng.randint(0, reorder_delay_steps_max))
+            if fault in (Fault.ERROR_5XX, Fault.TIMEOUT):
+                raise Failed(str(fault))
+            yield from self._commit(body)
+
+        self.jobs.append(Job(f"confirm:{batch_id}", start, -1, delay=delay))
+
     def _spawn_worker(self) -> None:
         """An outbox worker; two may claim the same message (a lease that ran out)."""
         if sum(job.name == "worker" for job in self.jobs) >= workers_max:
@@ -429,6 +545,9 @@ class Simulation:
         """The message's network call, made safe to repeat by the rail's own key."""
         if message.kind == OUTBOX_COMPLETE:
             yield from self._call(Boundary.PI_API, lambda: self.rails.pi_completed.add(message.key))
+            return
+        if message.kind == OUTBOX_BANK_FILE:
+            yield from self._call(Boundary.BANK_FILE, partial(self._bank_takes, message.key))
             return
         self.attempts[message.key] += 1
         envelope = f"env:{message.key}"  # signed and stored before the first submission

@@ -17,6 +17,7 @@ class Boundary(StrEnum):
     PI_API = "pi_api"
     HORIZON = "horizon"
     QRIS_GATEWAY = "qris_gateway"
+    BANK_FILE = "bank_file"
 
 
 class Fault(StrEnum):
@@ -40,6 +41,7 @@ POSSIBLE: dict[Boundary, tuple[Fault, ...]] = {
     Boundary.PI_API: (Fault.TIMEOUT, Fault.ERROR_5XX, Fault.DUPLICATE, Fault.REORDER),
     Boundary.HORIZON: (Fault.TIMEOUT, Fault.ERROR_5XX),
     Boundary.QRIS_GATEWAY: (Fault.TIMEOUT, Fault.ERROR_5XX, Fault.DUPLICATE, Fault.REORDER),
+    Boundary.BANK_FILE: (Fault.TIMEOUT, Fault.ERROR_5XX, Fault.DUPLICATE, Fault.REORDER),
 }
 """The faults each boundary can show: a commit is not delivered twice, Horizon is only read."""
 fault_rate_max = 0.3

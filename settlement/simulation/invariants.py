@@ -113,6 +113,41 @@ def qris_clearing(db: Db, rails: Rails) -> CheckResult:
     return held("qris_clearing", f"clearing {booked} matches the gateway")
 
 
+def payout_holds(db: Db, rails: Rails) -> CheckResult:
+    """Every line of a batch not yet confirmed is held to ``bank:payouts:IDR``, nothing else
+    is; the bank paid no obligation twice."""
+    wanted = sum(
+        line.amount_units for b in db.batches.values() if not b.confirmed for line in b.lines
+    )
+    problems = [f"{key} paid {n}x by the bank" for key, n in rails.bank_paid.items() if n > 1]
+    if db.batches:
+        pending = db.ledger.account(chart.bank_payouts().code).credits_pending
+        if pending != wanted:
+            problems.append(f"bank:payouts holds {pending}, open lines {wanted}")
+    if problems:
+        return failed("payout_holds", some(problems))
+    return held("payout_holds", "every open payout line held once")
+
+
+def payouts_once(db: Db, rails: Rails) -> CheckResult:
+    """Every line the bank paid is posted once and every returned line voided: the payouts
+    account's posted credits are what the bank paid."""
+    problems = [b.id for b in db.batches.values() if b.id not in rails.bank_files]
+    paid = sum(
+        line.amount_units
+        for b in db.batches.values()
+        for line in b.lines
+        if rails.bank_paid[line.obligation]
+    )
+    if db.batches:
+        posted = db.ledger.account(chart.bank_payouts().code).credits_posted
+        if posted != paid:
+            problems.append(f"bank:payouts posted {posted}, the bank paid {paid}")
+    if problems:
+        return failed("payouts_once", some(problems))
+    return held("payouts_once", f"{len(db.batches)} batches, each line paid once")
+
+
 def closed_periods(db: Db, _rails: Rails) -> CheckResult:
     """Nothing was posted in a closed month after its close."""
     grown = []
@@ -137,6 +172,7 @@ STEP_CHECKS: tuple[Callable[[Db, Rails], CheckResult], ...] = (
     pi_custody,
     qris_clearing,
     closed_periods,
+    payout_holds,
 )
 """What holds after every step, whatever was injected."""
 
@@ -189,6 +225,7 @@ def a2u_once(db: Db, rails: Rails) -> CheckResult:
 def nothing_stuck(db: Db, _rails: Rails) -> CheckResult:
     """After recovery: the outbox drained, every checkout terminal, the escrow empty."""
     problems = [f"outbox {key}" for key in db.outbox]
+    problems += [f"batch {b.id}" for b in db.batches.values() if not b.confirmed]
     problems += [co.id for co in db.checkouts.values() if not co.status.terminal]
     for asset in ASSETS:
         escrow = db.ledger.account(chart.checkout_escrow(asset).code)
@@ -216,7 +253,7 @@ def merchant_paid_once(rule: ShareRule) -> Callable[[Db, Rails], CheckResult]:
             owed = sum(split(rule, leg.amount_units, asset).get(Destination.MERCHANT, 0)
                        for leg in legs)  # fmt: skip
             account = db.ledger.account(chart.merchant_balance(MERCHANT, asset).code)
-            if account.credits_posted - account.debits_posted != owed:
+            if account.credits_posted != owed:  # payouts debit it; releases alone credit it
                 problems.append(f"{asset} merchant has {account.credits_posted}, owed {owed}")
             problems += [
                 leg.reference

@@ -39,6 +39,25 @@ class Message:
     uid: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a payout batch: an obligation paid from ``debit`` (a merchant's balance, the
+    QRIS refunds owed)."""
+
+    obligation: str
+    debit: str
+    amount_units: int
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A payout batch: cut (its lines held), then confirmed by the bank's answer."""
+
+    id: str
+    lines: tuple[Line, ...]
+    confirmed: bool = False
+
+
 @dataclass
 class Db:
     """Everything one database transaction may change."""
@@ -50,6 +69,7 @@ class Db:
     outbox: dict[tuple[str, str], Message] = field(default_factory=dict)
     responses: dict[str, str] = field(default_factory=dict)
     """Idempotency key -> the answer given (``settlement/idempotency.py``)."""
+    batches: dict[str, Batch] = field(default_factory=dict)
     closed: dict[str, int] = field(default_factory=dict)
     """Closed month -> how many transfers it held when it closed (``closed_periods``)."""
 
@@ -65,6 +85,10 @@ class Rails:
     landings: Counter[str] = field(default_factory=Counter)
     """Payout key -> how many envelopes paid it (must be at most one)."""
     a2u_units: dict[str, int] = field(default_factory=dict)
+    bank_files: dict[str, tuple[bool, ...]] = field(default_factory=dict)
+    """Batch id -> the bank's answer per line (accepted or returned): it takes a file once."""
+    bank_paid: Counter[str] = field(default_factory=Counter)
+    """Obligation -> how many times the bank paid it (must be at most one)."""
 
     def wallet_units(self) -> int:
         """The app wallet's Pi: what Pioneers paid less what A2U sent."""

@@ -81,6 +81,14 @@ def _merchant_short(sim: Simulation) -> None:
     sim.db.checkouts[cid] = replace(co, legs=legs)
 
 
+def _bank_paid_twice(sim: Simulation) -> None:
+    sim.rails.bank_paid[next(iter(sim.rails.bank_paid))] += 1
+
+
+def _bank_never_paid(sim: Simulation) -> None:
+    sim.rails.bank_paid.clear()
+
+
 def _month_grew(sim: Simulation) -> None:
     sim.db.closed[MONTH] -= 1
 
@@ -96,6 +104,8 @@ BROKEN: list[tuple[Callable[[Simulation], None], str]] = [
     (_accepted_not_done, "accepted_effects"),
     (_merchant_short, "merchant_paid_once"),
     (_month_grew, "closed_periods"),
+    (_bank_paid_twice, "payout_holds"),
+    (_bank_never_paid, "payouts_once"),
 ]
 
 
@@ -105,8 +115,10 @@ def _results(sim: Simulation) -> dict[str, bool]:
 
 def test_every_check_holds_on_a_recovered_history(recovered: Simulation) -> None:
     assert not any(_results(recovered).values())
-    assert len(_results(recovered)) == len(invariants.STEP_CHECKS) + 6
+    assert len(_results(recovered)) == len(invariants.STEP_CHECKS) + 7
     assert MONTH in recovered.db.closed
+    assert recovered.db.batches
+    assert all(batch.confirmed for batch in recovered.db.batches.values())
 
 
 @pytest.mark.parametrize(("breaks", "name"), BROKEN, ids=[name for _, name in BROKEN])

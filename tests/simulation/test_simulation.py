@@ -52,7 +52,7 @@ def test_the_seeds_inject_every_kind_of_fault_and_accept_work() -> None:
     outcomes = [simulate(seed, STEPS) for seed in range(CHUNK)]
     injected = {kind for outcome in outcomes for kind in outcome.faults}
     assert injected == set(Fault)
-    assert sum(o.accepted for o in outcomes) > 10 * CHUNK
+    assert sum(o.accepted for o in outcomes) > 5 * CHUNK
 
 
 def test_a_seed_replays_to_the_same_history() -> None:

@@ -162,8 +162,10 @@ class Simulation:
                 self._require(invariants.STEP_CHECKS, f"step {step}")
             self._recover()
             self._require(self._final_checks(), "after recovery")
-        except (InvariantViolation, AssertionError) as exc:
+        except InvariantViolation as exc:
             outcome.failure = str(exc)
+        except Exception as exc:  # a crash of the rules or of the engine is a failure too
+            outcome.failure = f"{type(exc).__name__}: {exc}"
         outcome.faults = self.injector.injected
         outcome.accepted = len(self.accepted)
         outcome.refused = self.refused

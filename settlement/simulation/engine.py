@@ -438,6 +438,8 @@ class Simulation:
         batch_id = self._next("batch-")
 
         def body() -> None:
+            if batch_id in self.db.batches:  # a retry of a cut that committed: its batch stands
+                return
             if any(not batch.confirmed for batch in self.db.batches.values()):
                 return
             lines = self._owed_lines(batch_id)

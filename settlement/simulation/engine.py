@@ -47,6 +47,7 @@ from settlement.simulation.world import (
 )
 from settlement.tenders import TENDER_ASSET, Tender
 
+PIONEER = "pioneer-9"
 MONTH = "2026-09"
 T0_US = period(MONTH).ends_at_us + 1 - 1800 * US_PER_S
 """Half an hour before a month ends (WIB), so every history sees the month close."""
@@ -91,6 +92,8 @@ _WORKLOAD = (
     ("pay", 7),
     ("handover", 2),
     ("refund", 1),
+    ("dispute", 1),
+    ("decide", 1),
     ("time", 1),
     ("work", 3),
     ("close", 1),
@@ -235,6 +238,9 @@ class Simulation:
                 if payment.id not in self.db.booked:
                     self._deliver(payment)
             self._schedule_due()
+            for co in list(self.db.checkouts.values()):  # the treasury decides every dispute
+                if co.status is CheckoutStatus.DISPUTED:
+                    self._client_act("decide_refund", co.id)
             self._close_month()
             if self._owed_lines("due") and all(b.confirmed for b in self.db.batches.values()):
                 self._cut()
@@ -264,10 +270,17 @@ class Simulation:
             open_ = [c for c in checkouts if self.db.checkouts[c].status is CheckoutStatus.OPEN]
             late = not open_ or self.rng.random() < late_payment_share
             self._pay(self.db.checkouts[self.rng.choice(checkouts if late else open_)])
-        elif kind in ("handover", "refund") and checkouts:
+        elif kind in ("handover", "refund", "dispute") and checkouts:
             paid = [c for c in checkouts if self.db.checkouts[c].status is CheckoutStatus.PAID]
             stray = not paid or self.rng.random() < late_payment_share
             self._client_act(kind, self.rng.choice(checkouts if stray else paid))
+        elif kind == "decide":
+            disputed = [
+                c for c in checkouts if self.db.checkouts[c].status is CheckoutStatus.DISPUTED
+            ]
+            if disputed:
+                verdict = self.rng.choice(["decide_release", "decide_refund"])
+                self._client_act(verdict, self.rng.choice(disputed))
         elif kind == "time":
             self.clock.advance(self.rng.choice([1, 60, TTL_S, AUTO_RELEASE_S]))
             self._schedule_due()
@@ -313,10 +326,16 @@ class Simulation:
                 return
             co = self.db.checkouts[checkout_id]
             now = self.clock.now_us()
-            if kind == "handover":
-                self._apply(rules.release(co, ReleaseTerms(RULE), now, "handover"))
-            else:
-                self._apply(rules.refund(co, now, None))
+            decisions: dict[str, Callable[[], Decision]] = {
+                "handover": lambda: rules.release(co, ReleaseTerms(RULE), now, "handover"),
+                "refund": lambda: rules.refund(co, now, None),
+                "dispute": lambda: rules.dispute(co, PIONEER, now),
+                "decide_release": lambda: rules.release(
+                    co, ReleaseTerms(RULE), now, "decision_release"
+                ),
+                "decide_refund": lambda: rules.refund_dispute(co, now, None),
+            }
+            self._apply(decisions[kind]())
             self.db.responses[key] = checkout_id
 
         self._client(kind, key, checkout_id, body)
@@ -337,7 +356,7 @@ class Simulation:
         unpaid = [leg for leg in co.legs if leg.status is LegStatus.OPEN]
         leg = self.rng.choice(unpaid or co.legs)
         units = max(leg.amount_units + self.rng.choice([0, 0, 0, 7, -1]), 1)
-        payer = "pioneer-9" if leg.tender is Tender.PI else None
+        payer = PIONEER if leg.tender is Tender.PI else None
         payment = Payment(self._next("pay-"), leg.tender, co.id, leg.reference, units, payer)
         self.rails.payments[payment.id] = payment
         self._deliver(payment)
@@ -628,8 +647,9 @@ class Simulation:
 
     def _accepted_effects(self, db: Db, _rails: Rails) -> CheckResult:
         """Every accepted client request's effect exists."""
-        wanted = {"create": None, "handover": CheckoutStatus.RELEASED,
-                  "refund": CheckoutStatus.REFUNDED}  # fmt: skip
+        wanted = {"create": None, "dispute": None, "handover": CheckoutStatus.RELEASED,
+                  "decide_release": CheckoutStatus.RELEASED, "refund": CheckoutStatus.REFUNDED,
+                  "decide_refund": CheckoutStatus.REFUNDED}  # fmt: skip
         off = [
             f"{kind} {cid}"
             for kind, cid in self.accepted

@@ -48,17 +48,6 @@ def test_every_seed_holds(chunk: int, pytestconfig: pytest.Config) -> None:
         )
 
 
-REGRESSIONS = [(1460, 300)]
-"""Seeds a long ``msc-sim`` run found failing, kept once fixed: 1460 retried a payout cut whose
-batch the bank had already confirmed, and cut a second batch under the same id."""
-
-
-@pytest.mark.parametrize(("seed", "steps"), REGRESSIONS)
-def test_a_seed_that_once_failed_holds(seed: int, steps: int) -> None:
-    outcome = simulate(seed, steps)
-    assert outcome.failure is None, f"{outcome.failure}\nreplay: {outcome.replay}"
-
-
 def test_the_seeds_inject_every_kind_of_fault_and_accept_work() -> None:
     outcomes = [simulate(seed, STEPS) for seed in range(CHUNK)]
     injected = {kind for outcome in outcomes for kind in outcome.faults}

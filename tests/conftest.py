@@ -122,3 +122,9 @@ def rolled_back(engine: Engine) -> Iterator[Connection]:
         finally:
             if transaction.is_active:
                 transaction.rollback()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--sim-seed N``: the fault simulator (tests/simulation) replays seed N only."""
+    parser.addoption("--sim-seed", type=int, default=None, help="replay one simulator seed")
+    parser.addoption("--sim-steps", type=int, default=None, help="steps of the replayed seed")

@@ -1,0 +1,261 @@
+"""The real stack for fault tests: ``msc serve`` as a process that a test may kill -9 and start
+again, and the outside world it talks to (the Pi sandbox and Midtrans' status sandbox) in
+threads of the test process, so that what they recorded survives the service's deaths.
+
+A careful client (``Caller``) sends each request again, with the same Idempotency-Key, until it
+is answered: a refused connection, a 5xx, or ``idempotency_key_in_use`` (the dead process held
+the key) mean "try again"; anything else is the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import Connection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chain.pi.sandbox.app import Sandbox, build_app, make_sandbox
+from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
+from escrow.clock import SystemClock
+from settlement.bootstrap import _pi_signer
+from settlement.check.model import CheckResult, Outcome
+from settlement.check.runner import CheckPolicy, database_checks
+from settlement.config import Settings
+from tests.support.merchants import merchant_body
+from tests.support.serving import free_port, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+start_timeout_s = 10.0
+stop_timeout_s = 15.0
+answer_timeout_s = 45.0
+retry_pause_s = 0.1
+request_timeout_s = 10.0
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+SETTINGS = Settings()
+OPERATOR = {"Authorization": f"Bearer {SETTINGS.operator_token.get_secret_value()}"}
+MIDTRANS_KEY = SETTINGS.qris_midtrans_server_key.get_secret_value()
+WIB = timedelta(hours=7)
+
+
+@contextmanager
+def threaded(app: ASGIApp) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a loopback port of its own, in a thread; yields its URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(stop_timeout_s)
+
+
+class CountCompletions:
+    """Counts the Pi completions the sandbox accepted, by payment id (at most one each)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.accepted: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not path.endswith("/complete"):
+            await self.app(scope, receive, send)
+            return
+        pid = path.split("/")[-2]
+
+        async def counting(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                self.accepted[pid] += 1
+            await send(message)
+
+        await self.app(scope, receive, counting)
+
+
+@dataclass
+class World:
+    """The outside world: the Pi sandbox (and what it accepted) and Midtrans' status sandbox."""
+
+    pi: Sandbox
+    pi_url: str
+    completions: CountCompletions
+    midtrans: MidtransSandbox
+    midtrans_url: str
+
+
+@contextmanager
+def outside_world() -> Iterator[World]:
+    """The Pi sandbox and Midtrans' status sandbox, each on a loopback port of its own."""
+    signer = _pi_signer(Settings(pi_sandbox=True))
+    if signer is None:
+        raise RuntimeError("the sandbox has a fixed app wallet key")
+    pi = make_sandbox(
+        api_key=SETTINGS.pi_api_key.get_secret_value(),
+        app_address=signer.public_key,
+        network_passphrase=str(SETTINGS.pi_network),
+    )
+    completions = CountCompletions(build_app(pi))
+    midtrans = MidtransSandbox(MIDTRANS_KEY)
+    with threaded(completions) as pi_url, threaded(build_midtrans_app(midtrans)) as midtrans_url:
+        yield World(pi, pi_url, completions, midtrans, midtrans_url)
+
+
+@dataclass
+class Serve:
+    """``msc serve`` on its own database; ``kill`` is SIGKILL, ``start`` brings it back."""
+
+    database_url: str
+    world: World
+    log: Path
+    extra: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MSC_")},
+            "MSC_DATABASE_URL": self.database_url,
+            "MSC_HTTP_PORT": str(self.port),
+            "MSC_DATA_DIR": str(self.log.parent),
+            "MSC_EVM_RPC_URL": f"http://127.0.0.1:{free_port()}",  # no anvil
+            "MSC_PI_API_URL": self.world.pi_url,
+            "MSC_PI_HORIZON_URL": self.world.pi_url,
+            "MSC_QRIS_MIDTRANS_API_URL": self.world.midtrans_url,
+            "MSC_IDEMPOTENCY_LOCK_S": "1",
+            "MSC_OUTBOX_BACKOFF_BASE_S": "1",
+            "MSC_OUTBOX_BACKOFF_CAP_S": "2",
+            "MSC_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+            **self.extra,
+        }
+
+    def start(self) -> None:
+        msc = Path(sys.executable).with_name("msc")
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(msc), "serve"], env=self.env(), stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        wait_ready(f"{self.base}/readyz", self.process)
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbye: the process group, so nothing of it lives on."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(stop_timeout_s)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Caller:
+    """A client that sends a request again, the same way, until it is answered."""
+
+    http: httpx.Client
+    retried: Counter[str] = field(default_factory=Counter)
+
+    def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        deadline = time.monotonic() + answer_timeout_s
+        while True:
+            try:
+                reply = self.http.request(method, path, **kwargs)
+            except httpx.TransportError as error:
+                self.retried[type(error).__name__] += 1
+            else:
+                if not _retryable(reply):
+                    return reply
+                self.retried[str(reply.status_code)] += 1
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{method} {path} not answered within {answer_timeout_s} s")
+            time.sleep(retry_pause_s)
+
+
+def _retryable(reply: httpx.Response) -> bool:
+    if reply.status_code in RETRYABLE_STATUS:
+        return True
+    if reply.status_code == 409 and "json" in reply.headers.get("content-type", ""):
+        return bool(reply.json().get("code") == "idempotency_key_in_use")
+    return False
+
+
+def keyed(headers: dict[str, str], key: str | None = None) -> dict[str, str]:
+    return headers | {"Idempotency-Key": key or uuid.uuid4().hex}
+
+
+def onboard(caller: Caller) -> tuple[str, dict[str, str]]:
+    """A merchant taking Pi and QRIS, and its till's key."""
+    body = merchant_body()
+    merchant_id = str(body["id"])
+    onboarded = caller.send("POST", "/v1/merchants", json=body, headers=keyed(OPERATOR))
+    if onboarded.status_code != 201:
+        raise AssertionError(onboarded.text)
+    issued = caller.send(
+        "POST", f"/v1/merchants/{merchant_id}/keys", json={"label": "till"},
+        headers=keyed(OPERATOR),
+    )  # fmt: skip
+    if issued.status_code != 201:
+        raise AssertionError(issued.text)
+    return merchant_id, {"Authorization": f"Bearer {issued.json()['token']}"}
+
+
+def midtrans_notification(world: World, order_id: str, gross: str, status: str) -> bytes:
+    """What Midtrans would send for ``order_id`` now at ``status`` (and records it so)."""
+    paid_at = (datetime.now(UTC) + WIB).strftime("%Y-%m-%d %H:%M:%S")
+    tx_id = f"tx-{hashlib.sha256(order_id.encode()).hexdigest()[:12]}"
+    world.midtrans.record(
+        order_id, transaction_id=tx_id, transaction_status=status, gross_amount=gross,
+        transaction_time=paid_at,
+    )  # fmt: skip
+    return world.midtrans.notification(order_id)
+
+
+def pi_pioneer(world: World, caller: Caller) -> dict[str, str]:
+    reply = caller.http.post(
+        f"{world.pi_url}/sandbox/pioneers", json={"username": "pelanggan", "balance": "100"}
+    )
+    reply.raise_for_status()
+    return dict(reply.json())
+
+
+def books_hold(conn: Connection) -> dict[str, CheckResult]:
+    """Every database check of ``msc check`` on this database; the ones that did not hold."""
+    policy = CheckPolicy(outbox_lag_max_s=300, pseudonym_key=b"unused: no month published")
+    results = {name: check(conn) for name, check in database_checks(SystemClock(), policy)}
+    return {name: r for name, r in results.items() if r.outcome is not Outcome.HELD}
+
+
+def as_json(reply: httpx.Response) -> dict[str, Any]:
+    return dict(json.loads(reply.content))

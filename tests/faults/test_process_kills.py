@@ -29,11 +29,10 @@ from tests.support.fault_stack import (
     Serve,
     World,
     books_hold,
-    keyed,
-    midtrans_notification,
+    checkout_once,
     onboard,
     outside_world,
-    pi_pioneer,
+    wait_drained,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -42,11 +41,6 @@ checkouts_n = 4
 stream_max = 300
 kills_n = 2
 kill_after_s = (0.2, 2.0)
-drain_timeout_s = 30.0
-BODY = {
-    "price": {"amount": "15000.00", "asset": "IDR"},
-    "tenders": [{"tender": "PI", "share_bp": 5_000}, {"tender": "QRIS", "share_bp": 5_000}],
-}
 
 
 @dataclass
@@ -91,61 +85,6 @@ class Killer(threading.Thread):
                 self.serve.start()
         except BaseException as failure:  # reported by the test
             self.failure = failure
-
-
-def checkout_once(caller: Caller, world: World, merchant: dict[str, str], n: int) -> str:
-    """Create, pay the Pi leg from the Pioneer's app, pay the QRIS leg, hand over."""
-    create_key = uuid.uuid4().hex
-    created = caller.send(
-        "POST", "/v1/checkouts", json=BODY | {"merchant_reference": f"kill-{n}"},
-        headers=keyed(merchant, create_key),
-    )  # fmt: skip
-    assert created.status_code == 201, created.text
-    checkout = created.json()
-    pi_leg, qris_leg = checkout["legs"]
-
-    pioneer = pi_pioneer(world, caller)
-    params = pi_leg["pi_payment"]
-    made = caller.http.post(
-        f"{world.pi_url}/sandbox/pioneers/{pioneer['uid']}/payments",
-        json={"amount": params["amount"], "memo": params["memo"], "metadata": params["metadata"]},
-    )
-    made.raise_for_status()
-    pid = made.json()["identifier"]
-    bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
-    approved = caller.send("POST", f"/v1/pi/payments/{pid}/approve", headers=bearer)
-    assert approved.status_code == 200, approved.text
-    txid = caller.http.post(f"{world.pi_url}/sandbox/payments/{pid}/pay").json()["txid"]
-    completed = caller.send(
-        "POST", f"/v1/pi/payments/{pid}/complete", json={"txid": txid}, headers=bearer
-    )
-    assert completed.status_code == 200, completed.text
-
-    note = midtrans_notification(
-        world, qris_leg["reference"], qris_leg["amount"]["amount"], "settlement"
-    )
-    notified = caller.send("POST", "/v1/qris/notifications/midtrans", content=note)
-    assert notified.status_code == 200, notified.text
-
-    handover_key = uuid.uuid4().hex
-    released = caller.send(
-        "POST", f"/v1/checkouts/{checkout['id']}/handover", headers=keyed(merchant, handover_key)
-    )
-    assert released.status_code == 200, released.text
-    assert released.json()["status"] == "released"
-    return str(pid)
-
-
-def wait_drained(engine: Engine) -> None:
-    deadline = time.monotonic() + drain_timeout_s
-    while True:
-        with engine.connect() as conn:
-            pending = conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'"))
-            if pending.scalar_one() == 0:
-                return
-        if time.monotonic() > deadline:
-            pytest.fail(f"the outbox did not drain within {drain_timeout_s} s")
-        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

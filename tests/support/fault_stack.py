@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chain.pi.sandbox.app import Sandbox, build_app, make_sandbox
@@ -53,6 +53,11 @@ SETTINGS = Settings()
 OPERATOR = {"Authorization": f"Bearer {SETTINGS.operator_token.get_secret_value()}"}
 MIDTRANS_KEY = SETTINGS.qris_midtrans_server_key.get_secret_value()
 WIB = timedelta(hours=7)
+drain_timeout_s = 30.0
+BODY = {
+    "price": {"amount": "15000.00", "asset": "IDR"},
+    "tenders": [{"tender": "PI", "share_bp": 5_000}, {"tender": "QRIS", "share_bp": 5_000}],
+}
 
 
 @contextmanager
@@ -157,13 +162,17 @@ class Serve:
         }
 
     def start(self) -> None:
+        self.process = self.spawn("serve")
+        wait_ready(f"{self.base}/readyz", self.process)
+
+    def spawn(self, *argv: str) -> subprocess.Popen[bytes]:
+        """Another ``msc`` command (``worker``, ``beat``) on the same settings and log."""
         msc = Path(sys.executable).with_name("msc")
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [str(msc), "serve"], env=self.env(), stdout=out, stderr=subprocess.STDOUT,
+            return subprocess.Popen(
+                [str(msc), *argv], env=self.env(), stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
-        wait_ready(f"{self.base}/readyz", self.process)
 
     def kill(self) -> None:
         """SIGKILL, no goodbye: the process group, so nothing of it lives on."""
@@ -172,12 +181,51 @@ class Serve:
             self.process.wait(stop_timeout_s)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(stop_timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process is not None:
+            stop(self.process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group; SIGKILL when it has not gone within ``stop_timeout_s``."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(stop_timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of the test's own on a free loopback port, to stop and start at will."""
+
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no"]  # fmt: skip
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
 
 
 @dataclass
@@ -259,3 +307,58 @@ def books_hold(conn: Connection) -> dict[str, CheckResult]:
 
 def as_json(reply: httpx.Response) -> dict[str, Any]:
     return dict(json.loads(reply.content))
+
+
+def checkout_once(caller: Caller, world: World, merchant: dict[str, str], n: int) -> str:
+    """Create, pay the Pi leg from the Pioneer's app, pay the QRIS leg, hand over."""
+    create_key = uuid.uuid4().hex
+    created = caller.send(
+        "POST", "/v1/checkouts", json=BODY | {"merchant_reference": f"kill-{n}"},
+        headers=keyed(merchant, create_key),
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    checkout = created.json()
+    pi_leg, qris_leg = checkout["legs"]
+
+    pioneer = pi_pioneer(world, caller)
+    params = pi_leg["pi_payment"]
+    made = caller.http.post(
+        f"{world.pi_url}/sandbox/pioneers/{pioneer['uid']}/payments",
+        json={"amount": params["amount"], "memo": params["memo"], "metadata": params["metadata"]},
+    )
+    made.raise_for_status()
+    pid = made.json()["identifier"]
+    bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
+    approved = caller.send("POST", f"/v1/pi/payments/{pid}/approve", headers=bearer)
+    assert approved.status_code == 200, approved.text
+    txid = caller.http.post(f"{world.pi_url}/sandbox/payments/{pid}/pay").json()["txid"]
+    completed = caller.send(
+        "POST", f"/v1/pi/payments/{pid}/complete", json={"txid": txid}, headers=bearer
+    )
+    assert completed.status_code == 200, completed.text
+
+    note = midtrans_notification(
+        world, qris_leg["reference"], qris_leg["amount"]["amount"], "settlement"
+    )
+    notified = caller.send("POST", "/v1/qris/notifications/midtrans", content=note)
+    assert notified.status_code == 200, notified.text
+
+    handover_key = uuid.uuid4().hex
+    released = caller.send(
+        "POST", f"/v1/checkouts/{checkout['id']}/handover", headers=keyed(merchant, handover_key)
+    )
+    assert released.status_code == 200, released.text
+    assert released.json()["status"] == "released"
+    return str(pid)
+
+
+def wait_drained(engine: Engine) -> None:
+    deadline = time.monotonic() + drain_timeout_s
+    while True:
+        with engine.connect() as conn:
+            pending = conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'"))
+            if pending.scalar_one() == 0:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the outbox did not drain within {drain_timeout_s} s")
+        time.sleep(0.2)

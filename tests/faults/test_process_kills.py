@@ -15,23 +15,21 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
-from settlement.db import make_engine
-from tests.database import drop_database, fresh_database, worker_database_name
+from tests.database import worker_database_name
 from tests.support.fault_stack import (
     Caller,
     Serve,
-    World,
+    Stack,
     books_hold,
     checkout_once,
     onboard,
-    outside_world,
+    serving_stack,
     wait_drained,
 )
 
@@ -43,27 +41,11 @@ kills_n = 2
 kill_after_s = (0.2, 2.0)
 
 
-@dataclass
-class Stack:
-    serve: Serve
-    world: World
-    engine: Engine
-
-
 @pytest.fixture
 def stack(database_server_url: str, worker_id: str, tmp_path: Path) -> Iterator[Stack]:
     name = f"{worker_database_name(worker_id)}_kill_{uuid.uuid4().hex[:6]}"
-    url = fresh_database(database_server_url, name)
-    engine = make_engine(url)
-    with outside_world() as world:
-        serve = Serve(url, world, tmp_path / "serve.log")
-        serve.start()
-        try:
-            yield Stack(serve, world, engine)
-        finally:
-            serve.stop()
-    engine.dispose()
-    drop_database(database_server_url, name)
+    with serving_stack(database_server_url, name, tmp_path) as stack:
+        yield stack
 
 
 class Killer(threading.Thread):

@@ -9,29 +9,25 @@ Redis is a redis-server of the test's own, on a free port, so stopping it distur
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from settlement.db import make_engine
 from settlement.pi.u2a import OUTBOX_COMPLETE
-from tests.database import drop_database, fresh_database, worker_database_name
+from tests.database import worker_database_name
 from tests.support.fault_stack import (
     Caller,
     PrivateRedis,
-    Serve,
-    World,
+    Stack,
     books_hold,
     checkout_once,
     onboard,
-    outside_world,
+    serving_stack,
     stop,
     wait_drained,
 )
@@ -41,36 +37,24 @@ checkouts_n = 3
 outage_s = 3.0  # longer than beat's dispatch interval: a working path would have drained
 
 
-@dataclass
-class Stack:
-    serve: Serve
-    world: World
-    engine: Engine
-    redis: PrivateRedis
-
-
 @pytest.fixture
-def stack(database_server_url: str, worker_id: str, tmp_path: Path) -> Iterator[Stack]:
+def stack_and_redis(
+    database_server_url: str, worker_id: str, tmp_path: Path
+) -> Iterator[tuple[Stack, PrivateRedis]]:
     name = f"{worker_database_name(worker_id)}_redis_{uuid.uuid4().hex[:6]}"
-    url = fresh_database(database_server_url, name)
-    engine = make_engine(url)
     redis = PrivateRedis()
     redis.start()
-    workers: list[subprocess.Popen[bytes]] = []
-    with outside_world() as world:
-        serve = Serve(url, world, tmp_path / "serve.log", {"MSC_REDIS_URL": redis.url})
-        serve.start()
-        workers.append(serve.spawn("worker", "--concurrency", "1"))
-        workers.append(serve.spawn("beat"))
-        try:
-            yield Stack(serve, world, engine, redis)
-        finally:
-            for process in workers:
-                stop(process)
-            serve.stop()
-            redis.stop()
-    engine.dispose()
-    drop_database(database_server_url, name)
+    extra = {"MSC_REDIS_URL": redis.url}
+    try:
+        with serving_stack(database_server_url, name, tmp_path, extra) as stack:
+            workers = [stack.serve.spawn("worker", "--concurrency", "1"), stack.serve.spawn("beat")]
+            try:
+                yield stack, redis
+            finally:
+                for process in workers:
+                    stop(process)
+    finally:
+        redis.stop()
 
 
 def pending_completions(engine: Engine) -> int:
@@ -79,7 +63,10 @@ def pending_completions(engine: Engine) -> int:
         return int(conn.execute(text(query), {"kind": OUTBOX_COMPLETE}).scalar_one())
 
 
-def test_with_redis_down_requests_post_and_side_effects_wait_then_drain(stack: Stack) -> None:
+def test_with_redis_down_requests_post_and_side_effects_wait_then_drain(
+    stack_and_redis: tuple[Stack, PrivateRedis],
+) -> None:
+    stack, redis = stack_and_redis
     with httpx.Client(base_url=stack.serve.base, timeout=10.0) as http:
         caller = Caller(http)
         _, merchant = onboard(caller)
@@ -87,14 +74,14 @@ def test_with_redis_down_requests_post_and_side_effects_wait_then_drain(stack: S
         wait_drained(stack.engine)  # the worker path runs while Redis is up
         assert stack.world.completions.accepted == {first: 1}
 
-        stack.redis.stop()
+        redis.stop()
         pids = [checkout_once(caller, stack.world, merchant, n) for n in range(1, checkouts_n)]
         time.sleep(outage_s)
         assert pending_completions(stack.engine) == len(pids)
         assert stack.world.completions.accepted == {first: 1}
         assert caller.retried == {}  # the API never needed Redis
 
-        stack.redis.start()
+        redis.start()
         wait_drained(stack.engine)
 
     assert stack.world.completions.accepted == dict.fromkeys([first, *pids], 1)

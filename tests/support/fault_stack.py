@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import uvicorn
 from sqlalchemy import Connection, Engine, text
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from chain.pi.sandbox.app import Sandbox, build_app, make_sandbox
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
@@ -39,6 +39,8 @@ from settlement.bootstrap import _pi_signer
 from settlement.check.model import CheckResult, Outcome
 from settlement.check.runner import CheckPolicy, database_checks
 from settlement.config import Settings
+from settlement.db import make_engine
+from tests.database import drop_database, fresh_database
 from tests.support.merchants import merchant_body
 from tests.support.serving import free_port, wait_ready
 
@@ -79,25 +81,19 @@ def threaded(app: ASGIApp) -> Iterator[str]:
 
 
 class CountCompletions:
-    """Counts the Pi completions the sandbox accepted, by payment id (at most one each)."""
+    """Counts the completions the Pi sandbox carried out, by payment id, whatever became of
+    their answers (a lost answer still counts): "at most once" is asked of this."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, sandbox: Sandbox) -> None:
         self.accepted: Counter[str] = Counter()
+        original = sandbox.platform.complete
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
-        if scope["type"] != "http" or not path.endswith("/complete"):
-            await self.app(scope, receive, send)
-            return
-        pid = path.split("/")[-2]
+        def complete(pid: str, txid: str) -> dict[str, object]:
+            payment = original(pid, txid)
+            self.accepted[pid] += 1
+            return payment
 
-        async def counting(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 200:
-                self.accepted[pid] += 1
-            await send(message)
-
-        await self.app(scope, receive, counting)
+        sandbox.platform.complete = complete  # type: ignore[method-assign]
 
 
 @dataclass
@@ -122,9 +118,9 @@ def outside_world() -> Iterator[World]:
         app_address=signer.public_key,
         network_passphrase=str(SETTINGS.pi_network),
     )
-    completions = CountCompletions(build_app(pi))
+    completions = CountCompletions(pi)
     midtrans = MidtransSandbox(MIDTRANS_KEY)
-    with threaded(completions) as pi_url, threaded(build_midtrans_app(midtrans)) as midtrans_url:
+    with threaded(build_app(pi)) as pi_url, threaded(build_midtrans_app(midtrans)) as midtrans_url:
         yield World(pi, pi_url, completions, midtrans, midtrans_url)
 
 
@@ -362,3 +358,32 @@ def wait_drained(engine: Engine) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the outbox did not drain within {drain_timeout_s} s")
         time.sleep(0.2)
+
+
+@dataclass
+class Stack:
+    """``msc serve`` on a database of its own, the outside world, and the database's engine."""
+
+    serve: Serve
+    world: World
+    engine: Engine
+
+
+@contextmanager
+def serving_stack(
+    server_url: str, name: str, log_dir: Path, extra: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """A fresh database ``name``, the outside world and ``msc serve`` on them, running."""
+    url = fresh_database(server_url, name)
+    engine = make_engine(url)
+    try:
+        with outside_world() as world:
+            serve = Serve(url, world, log_dir / "serve.log", extra or {})
+            serve.start()
+            try:
+                yield Stack(serve, world, engine)
+            finally:
+                serve.stop()
+    finally:
+        engine.dispose()
+        drop_database(server_url, name)

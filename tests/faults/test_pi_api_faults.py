@@ -139,3 +139,70 @@ def test_pi_failing_during_a_request_is_a_typed_refusal_that_posts_nothing(
     assert world.completions.accepted[pid] == 1
     with stack.engine.connect() as conn:
         assert books_hold(conn) == {}
+
+
+def _approved_payment(stack: Stack, caller: Caller) -> tuple[str, str, dict[str, str]]:
+    """A fresh checkout's Pi leg, created in the Pioneer's app and approved: (pid, txid, auth)."""
+    world = stack.world
+    _, merchant = onboard(caller)
+    pi_leg = _new_checkout(caller, merchant)["legs"][0]
+    pioneer = pi_pioneer(world, caller)
+    made = caller.http.post(
+        f"{world.pi_url}/sandbox/pioneers/{pioneer['uid']}/payments",
+        json={k: pi_leg["pi_payment"][k] for k in ("amount", "memo", "metadata")},
+    )
+    pid = str(made.json()["identifier"])
+    bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
+    approved = caller.send("POST", f"/v1/pi/payments/{pid}/approve", headers=bearer)
+    assert approved.status_code == 200, approved.text
+    txid = str(caller.http.post(f"{world.pi_url}/sandbox/payments/{pid}/pay").json()["txid"])
+    return pid, txid, bearer
+
+
+@pytest.mark.parametrize("mode", ["status_503", "html", "hang"])
+def test_a_broken_gateway_before_the_platform_api_is_a_typed_refusal(
+    stack: Stack, mode: str
+) -> None:
+    with httpx.Client(base_url=stack.serve.base, timeout=10.0) as http:
+        caller = Caller(http)
+        _, merchant = onboard(caller)
+        pi_leg = _new_checkout(caller, merchant)["legs"][0]
+        pioneer = pi_pioneer(stack.world, caller)
+        made = http.post(
+            f"{stack.world.pi_url}/sandbox/pioneers/{pioneer['uid']}/payments",
+            json={k: pi_leg["pi_payment"][k] for k in ("amount", "memo", "metadata")},
+        )
+        pid = made.json()["identifier"]
+        bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
+        stack.pi_proxy.answer(mode, transport_attempts, delay_s=gateway_wait_s)
+        refused = http.post(f"/v1/pi/payments/{pid}/approve", headers=bearer)
+        assert (refused.status_code, refused.headers["content-type"]) == (503, PROBLEM)
+        assert refused.json()["code"] == "pi_unavailable"
+        assert stack.world.pi.platform.payments[pid]["status"]["developer_approved"] is False  # type: ignore[index]
+        assert http.post(f"/v1/pi/payments/{pid}/approve", headers=bearer).status_code == 200
+
+
+def test_a_completion_lands_once_through_a_broken_then_slow_gateway(stack: Stack) -> None:
+    """The request and then its side effect meet the faults in turn (one proxy before both)."""
+    with httpx.Client(base_url=stack.serve.base, timeout=10.0) as http:
+        caller = Caller(http)
+        pid, txid, bearer = _approved_payment(stack, caller)
+        for mode in ("status_503", "html", "hang"):
+            stack.pi_proxy.answer(mode, transport_attempts, delay_s=gateway_wait_s)
+        stack.pi_proxy.answer("slow", 1, delay_s=1.0)
+        stack.pi_proxy.answered.clear()
+        complete = f"/v1/pi/payments/{pid}/complete"
+        completed = caller.send("POST", complete, json={"txid": txid}, headers=bearer)
+        assert completed.status_code == 200, completed.text
+        assert caller.retried["503"] >= 1  # refused (typed, retryable) while Pi was unreachable
+        wait_drained(stack.engine)
+    assert stack.pi_proxy.answered[: 3 * transport_attempts + 1] == [
+        *["status_503"] * transport_attempts,
+        *["html"] * transport_attempts,
+        *["hang"] * transport_attempts,
+        "slow",
+    ]
+    assert stack.world.completions.accepted[pid] == 1
+    assert stack.world.pi.platform.payments[pid]["status"]["developer_completed"] is True  # type: ignore[index]
+    with stack.engine.connect() as conn:
+        assert books_hold(conn) == {}

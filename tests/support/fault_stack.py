@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -41,6 +42,7 @@ from settlement.check.runner import CheckPolicy, database_checks
 from settlement.config import Settings
 from settlement.db import make_engine
 from tests.database import drop_database, fresh_database
+from tests.support.fault_proxy import FaultProxy
 from tests.support.merchants import merchant_body
 from tests.support.serving import free_port, wait_ready
 
@@ -146,7 +148,7 @@ class Serve:
             "MSC_HTTP_PORT": str(self.port),
             "MSC_DATA_DIR": str(self.log.parent),
             "MSC_EVM_RPC_URL": f"http://127.0.0.1:{free_port()}",  # no anvil
-            "MSC_PI_API_URL": self.world.pi_url,
+            "MSC_PI_API_URL": self.world.pi_url,  # the same sandbox answers both
             "MSC_PI_HORIZON_URL": self.world.pi_url,
             "MSC_QRIS_MIDTRANS_API_URL": self.world.midtrans_url,
             "MSC_IDEMPOTENCY_LOCK_S": "1",
@@ -367,23 +369,28 @@ class Stack:
     serve: Serve
     world: World
     engine: Engine
+    pi_proxy: FaultProxy
 
 
 @contextmanager
 def serving_stack(
     server_url: str, name: str, log_dir: Path, extra: dict[str, str] | None = None
 ) -> Iterator[Stack]:
-    """A fresh database ``name``, the outside world and ``msc serve`` on them, running."""
+    """A fresh database ``name``, the outside world and ``msc serve`` on them, running; the
+    service reaches the Pi Platform API (not Horizon) through a fault proxy."""
     url = fresh_database(server_url, name)
     engine = make_engine(url)
     try:
         with outside_world() as world:
-            serve = Serve(url, world, log_dir / "serve.log", extra or {})
-            serve.start()
-            try:
-                yield Stack(serve, world, engine)
-            finally:
-                serve.stop()
+            pi = urlsplit(world.pi_url)
+            with FaultProxy(pi.hostname or "127.0.0.1", pi.port or 80).running() as proxy:
+                proxied = {"MSC_PI_API_URL": f"http://127.0.0.1:{proxy.port}"}
+                serve = Serve(url, world, log_dir / "serve.log", proxied | (extra or {}))
+                serve.start()
+                try:
+                    yield Stack(serve, world, engine, proxy)
+                finally:
+                    serve.stop()
     finally:
         engine.dispose()
         drop_database(server_url, name)

@@ -1,8 +1,9 @@
 """``msc serve`` (the API and its in-process worker) killed with SIGKILL at seeded moments during
-a stream of half-Pi, half-QRIS checkouts, and started again each time; the clients retry with
-their Idempotency-Keys (Pi and QRIS deduplicate by their own ids). After the stream and a
-drained outbox: every check of ``msc check`` on the database holds, every checkout exists once
-and is released, and the Pi sandbox accepted exactly one completion of every payment.
+a stream of half-Pi, half-QRIS checkouts and Pi to MSC conversions, and started again each
+time; the clients retry with their Idempotency-Keys (Pi and QRIS deduplicate by their own ids).
+After the stream and a drained outbox: every check of ``msc check`` on the database holds, every
+checkout exists once and is released, every conversion is converted, and the Pi sandbox carried
+out exactly one completion of every payment.
 
 The Pi sandbox and Midtrans' status sandbox run in this process (tests/support/fault_stack.py),
 so what they recorded outlives the service's deaths. A failing seed is its test's id.
@@ -28,7 +29,9 @@ from tests.support.fault_stack import (
     Stack,
     books_hold,
     checkout_once,
+    convert_once,
     onboard,
+    reserve_capital,
     serving_stack,
     wait_drained,
 )
@@ -36,7 +39,9 @@ from tests.support.fault_stack import (
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SEEDS = (11, 23, 37)
 checkouts_n = 4
-stream_max = 300
+stream_max = 60
+RESERVE_CAPITAL_IDR = "100000000.00"
+CONVERT_PI = "0.5000000"
 kills_n = 2
 kill_after_s = (0.2, 2.0)
 
@@ -74,11 +79,17 @@ def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(stack: Stack, seed:
     with httpx.Client(base_url=stack.serve.base, timeout=10.0) as http:
         caller = Caller(http)
         _, merchant = onboard(caller)
+        reserve_capital(caller, RESERVE_CAPITAL_IDR)
         killer = Killer(stack.serve, seed)
         killer.start()
-        pids = [checkout_once(caller, stack.world, merchant, n) for n in range(checkouts_n)]
-        while killer.is_alive() and len(pids) < stream_max:
+        pids: list[str] = []
+        conversions: list[str] = []
+        paid_pi: list[str] = []
+        while len(pids) < checkouts_n or (killer.is_alive() and len(pids) < stream_max):
             pids.append(checkout_once(caller, stack.world, merchant, len(pids)))
+            conversion, pid = convert_once(caller, stack.world, CONVERT_PI)
+            conversions.append(conversion)
+            paid_pi.append(pid)
         killer.join()
     assert killer.failure is None, killer.failure
     assert killer.kills == kills_n
@@ -92,7 +103,12 @@ def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(stack: Stack, seed:
         parked = conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'parked'"))
         assert parked.scalar_one() == 0
         assert sorted(statuses) == sorted((f"kill-{n}", "released", 1) for n in range(len(pids)))
+        converted = conn.execute(
+            text("SELECT status, count(*) FROM conversions WHERE id = ANY(:ids) GROUP BY 1"),
+            {"ids": conversions},
+        ).all()
+        assert converted == [("converted", len(conversions))]
         assert books_hold(conn) == {}
-    assert stack.world.completions.accepted == dict.fromkeys(pids, 1)
-    for pid in pids:
+    assert stack.world.completions.accepted == dict.fromkeys([*pids, *paid_pi], 1)
+    for pid in [*pids, *paid_pi]:
         assert stack.world.pi.platform.payments[pid]["status"]["developer_completed"] is True  # type: ignore[index]

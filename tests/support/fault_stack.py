@@ -307,6 +307,56 @@ def as_json(reply: httpx.Response) -> dict[str, Any]:
     return dict(json.loads(reply.content))
 
 
+def pay_pi(caller: Caller, world: World, pioneer: dict[str, str], params: dict[str, Any]) -> str:
+    """The Pi app's flow for a payment the service asked for (``params``: amount, memo,
+    metadata): created in the app, approved, signed, completed. The payment id."""
+    made = caller.http.post(
+        f"{world.pi_url}/sandbox/pioneers/{pioneer['uid']}/payments",
+        json={"amount": params["amount"], "memo": params["memo"], "metadata": params["metadata"]},
+    )
+    made.raise_for_status()
+    pid = str(made.json()["identifier"])
+    bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
+    approved = caller.send("POST", f"/v1/pi/payments/{pid}/approve", headers=bearer)
+    assert approved.status_code == 200, approved.text
+    txid = caller.http.post(f"{world.pi_url}/sandbox/payments/{pid}/pay").json()["txid"]
+    completed = caller.send(
+        "POST", f"/v1/pi/payments/{pid}/complete", json={"txid": txid}, headers=bearer
+    )
+    assert completed.status_code == 200, completed.text
+    return pid
+
+
+def reserve_capital(caller: Caller, idr: str) -> None:
+    """The treasury books Rupiah capital behind MSC (a bank-statement line), so Pioneers may
+    convert."""
+    day = (datetime.now(UTC) + WIB).date().isoformat()
+    body = {"reference": f"CAPITAL-{uuid.uuid4().hex[:8]}", "amount": idr, "value_date": day}
+    booked = caller.send("POST", "/v1/msc/bank-deposits", json=body, headers=keyed(OPERATOR))
+    assert booked.status_code == 201, booked.text
+
+
+def convert_once(caller: Caller, world: World, pi: str) -> tuple[str, str]:
+    """A Pioneer quotes ``pi`` PI for MSC, converts at the quote and pays from the Pi app;
+    the conversion's id (converted) and the Pi payment's."""
+    pioneer = pi_pioneer(world, caller)
+    auth = {"Authorization": f"Bearer {pioneer['access_token']}"}
+    body = {"sell_asset": "PI", "buy_asset": "MSC", "sell_amount": pi}
+    quote = caller.send("POST", "/v1/quotes", json=body, headers=keyed(auth))
+    assert quote.status_code == 201, quote.text
+    made = caller.send(
+        "POST", "/v1/conversions", json={"quote_id": quote.json()["id"]}, headers=keyed(auth)
+    )
+    assert made.status_code == 201, made.text
+    conversion = made.json()
+    params = {"amount": conversion["sell_amount"], "memo": "convert",
+              "metadata": conversion["metadata"]}  # fmt: skip
+    pid = pay_pi(caller, world, pioneer, params)
+    done = caller.send("GET", f"/v1/conversions/{conversion['id']}", headers=auth)
+    assert done.json()["status"] == "converted", done.text
+    return str(conversion["id"]), pid
+
+
 def checkout_once(caller: Caller, world: World, merchant: dict[str, str], n: int) -> str:
     """Create, pay the Pi leg from the Pioneer's app, pay the QRIS leg, hand over."""
     create_key = uuid.uuid4().hex
@@ -318,22 +368,7 @@ def checkout_once(caller: Caller, world: World, merchant: dict[str, str], n: int
     checkout = created.json()
     pi_leg, qris_leg = checkout["legs"]
 
-    pioneer = pi_pioneer(world, caller)
-    params = pi_leg["pi_payment"]
-    made = caller.http.post(
-        f"{world.pi_url}/sandbox/pioneers/{pioneer['uid']}/payments",
-        json={"amount": params["amount"], "memo": params["memo"], "metadata": params["metadata"]},
-    )
-    made.raise_for_status()
-    pid = made.json()["identifier"]
-    bearer = {"Authorization": f"Bearer {pioneer['access_token']}"}
-    approved = caller.send("POST", f"/v1/pi/payments/{pid}/approve", headers=bearer)
-    assert approved.status_code == 200, approved.text
-    txid = caller.http.post(f"{world.pi_url}/sandbox/payments/{pid}/pay").json()["txid"]
-    completed = caller.send(
-        "POST", f"/v1/pi/payments/{pid}/complete", json={"txid": txid}, headers=bearer
-    )
-    assert completed.status_code == 200, completed.text
+    pid = pay_pi(caller, world, pi_pioneer(world, caller), pi_leg["pi_payment"])
 
     note = midtrans_notification(
         world, qris_leg["reference"], qris_leg["amount"]["amount"], "settlement"

@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from tests.database import worker_database_name
 from tests.support.fault_stack import (
+    OFFICER,
     Caller,
     Serve,
     Stack,
@@ -34,6 +35,7 @@ from tests.support.fault_stack import (
     reserve_capital,
     serving_stack,
     wait_drained,
+    withdraw_once,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -42,6 +44,7 @@ checkouts_n = 4
 stream_max = 60
 RESERVE_CAPITAL_IDR = "100000000.00"
 CONVERT_PI = "0.5000000"
+WITHDRAW_MSC = "100.00"
 kills_n = 2
 kill_after_s = (0.2, 2.0)
 
@@ -80,16 +83,20 @@ def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(stack: Stack, seed:
         caller = Caller(http)
         _, merchant = onboard(caller)
         reserve_capital(caller, RESERVE_CAPITAL_IDR)
+        attested = stack.serve.run("chain", "attest", "--by", OFFICER)  # the mint cap
+        assert attested.returncode == 0, attested.stderr.decode()
         killer = Killer(stack.serve, seed)
         killer.start()
         pids: list[str] = []
         conversions: list[str] = []
         paid_pi: list[str] = []
+        withdrawals: list[str] = []
         while len(pids) < checkouts_n or (killer.is_alive() and len(pids) < stream_max):
             pids.append(checkout_once(caller, stack.world, merchant, len(pids)))
-            conversion, pid = convert_once(caller, stack.world, CONVERT_PI)
+            conversion, pid, pioneer = convert_once(caller, stack.world, CONVERT_PI)
             conversions.append(conversion)
             paid_pi.append(pid)
+            withdrawals.append(withdraw_once(caller, pioneer, WITHDRAW_MSC))
         killer.join()
     assert killer.failure is None, killer.failure
     assert killer.kills == kills_n
@@ -108,7 +115,15 @@ def test_kill_9_mid_stream_loses_nothing_and_doubles_nothing(stack: Stack, seed:
             {"ids": conversions},
         ).all()
         assert converted == [("converted", len(conversions))]
+        minted = conn.execute(
+            text("SELECT status, count(*) FROM evm_withdrawals WHERE transfer_id = ANY(:ids)"
+                 " GROUP BY 1"),
+            {"ids": withdrawals},
+        ).all()  # fmt: skip
+        assert minted == [("minted", len(withdrawals))]
         assert books_hold(conn) == {}
+    operator = stack.serve.check()
+    assert operator.returncode == 0, operator.stdout.decode()[-3000:]
     assert stack.world.completions.accepted == dict.fromkeys([*pids, *paid_pi], 1)
     for pid in [*pids, *paid_pi]:
         assert stack.world.pi.platform.payments[pid]["status"]["developer_completed"] is True  # type: ignore[index]

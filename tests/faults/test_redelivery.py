@@ -112,5 +112,7 @@ def test_twice_and_reversed_deliveries_post_once_and_never_go_back(stack: Stack)
 
     wait_drained(stack.engine)
     assert world.completions.accepted == {pid: 1}
+    operator = stack.serve.check()  # msc check itself, Pi custody and the token's supply too
+    assert operator.returncode == 0, operator.stdout.decode()[-3000:]
     with stack.engine.connect() as conn:
         assert books_hold(conn) == {}

@@ -85,6 +85,8 @@ def test_with_redis_down_requests_post_and_side_effects_wait_then_drain(
         wait_drained(stack.engine)
 
     assert stack.world.completions.accepted == dict.fromkeys([first, *pids], 1)
+    operator = stack.serve.check()  # msc check itself, Pi custody and the token's supply too
+    assert operator.returncode == 0, operator.stdout.decode()[-3000:]
     with stack.engine.connect() as conn:
         released = conn.execute(text("SELECT count(*) FROM checkouts WHERE status = 'released'"))
         assert released.scalar_one() == checkouts_n

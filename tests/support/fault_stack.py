@@ -30,9 +30,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
+from eth_account import Account
 from sqlalchemy import Connection, Engine, text
 from starlette.types import ASGIApp
 
+from chain.evm.anvil import AnvilNode, ensure_node_deps
 from chain.pi.sandbox.app import Sandbox, build_app, make_sandbox
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
 from escrow.clock import SystemClock
@@ -58,6 +60,8 @@ OPERATOR = {"Authorization": f"Bearer {SETTINGS.operator_token.get_secret_value(
 MIDTRANS_KEY = SETTINGS.qris_midtrans_server_key.get_secret_value()
 WIB = timedelta(hours=7)
 drain_timeout_s = 30.0
+command_timeout_s = 60.0
+OFFICER = "treasury:faults"
 BODY = {
     "price": {"amount": "15000.00", "asset": "IDR"},
     "tenders": [{"tender": "PI", "share_bp": 5_000}, {"tender": "QRIS", "share_bp": 5_000}],
@@ -147,7 +151,7 @@ class Serve:
             "MSC_DATABASE_URL": self.database_url,
             "MSC_HTTP_PORT": str(self.port),
             "MSC_DATA_DIR": str(self.log.parent),
-            "MSC_EVM_RPC_URL": f"http://127.0.0.1:{free_port()}",  # no anvil
+            "MSC_EVM_RPC_URL": f"http://127.0.0.1:{free_port()}",  # no node unless given
             "MSC_PI_API_URL": self.world.pi_url,  # the same sandbox answers both
             "MSC_PI_HORIZON_URL": self.world.pi_url,
             "MSC_QRIS_MIDTRANS_API_URL": self.world.midtrans_url,
@@ -171,6 +175,19 @@ class Serve:
                 [str(msc), *argv], env=self.env(), stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
+
+    def run(self, *argv: str) -> subprocess.CompletedProcess[bytes]:
+        """An operator's ``msc`` command on the service's settings, to its end."""
+        msc = Path(sys.executable).with_name("msc")
+        return subprocess.run(
+            [str(msc), *argv], env=self.env(), capture_output=True, timeout=command_timeout_s,
+            check=False,
+        )  # fmt: skip
+
+    def check(self) -> subprocess.CompletedProcess[bytes]:
+        """``msc check`` itself: the database checks and those that ask Pi's chain (custody)
+        and the EVM node (the token's supply)."""
+        return self.run("check", "--output", "json")
 
     def kill(self) -> None:
         """SIGKILL, no goodbye: the process group, so nothing of it lives on."""
@@ -336,9 +353,9 @@ def reserve_capital(caller: Caller, idr: str) -> None:
     assert booked.status_code == 201, booked.text
 
 
-def convert_once(caller: Caller, world: World, pi: str) -> tuple[str, str]:
+def convert_once(caller: Caller, world: World, pi: str) -> tuple[str, str, dict[str, str]]:
     """A Pioneer quotes ``pi`` PI for MSC, converts at the quote and pays from the Pi app;
-    the conversion's id (converted) and the Pi payment's."""
+    the conversion's id (converted), the Pi payment's, and the Pioneer's ``Authorization``."""
     pioneer = pi_pioneer(world, caller)
     auth = {"Authorization": f"Bearer {pioneer['access_token']}"}
     body = {"sell_asset": "PI", "buy_asset": "MSC", "sell_amount": pi}
@@ -354,7 +371,15 @@ def convert_once(caller: Caller, world: World, pi: str) -> tuple[str, str]:
     pid = pay_pi(caller, world, pioneer, params)
     done = caller.send("GET", f"/v1/conversions/{conversion['id']}", headers=auth)
     assert done.json()["status"] == "converted", done.text
-    return str(conversion["id"]), pid
+    return str(conversion["id"]), pid, auth
+
+
+def withdraw_once(caller: Caller, auth: dict[str, str], msc: str) -> str:
+    """The Pioneer withdraws ``msc`` MSC to a fresh EVM address; the withdrawal's transfer id."""
+    body = {"to_address": Account.create().address, "amount": msc}
+    booked = caller.send("POST", "/v1/msc/withdrawals", json=body, headers=keyed(auth))
+    assert booked.status_code == 201, booked.text
+    return str(booked.json()["transfer_id"])
 
 
 def checkout_once(caller: Caller, world: World, merchant: dict[str, str], n: int) -> str:
@@ -411,18 +436,24 @@ class Stack:
 def serving_stack(
     server_url: str, name: str, log_dir: Path, extra: dict[str, str] | None = None
 ) -> Iterator[Stack]:
-    """A fresh database ``name``, the outside world and ``msc serve`` on them, running; the
-    service reaches the Pi Platform API (not Horizon) through a fault proxy."""
+    """A fresh database ``name``, the outside world, an anvil with the token deployed, and
+    ``msc serve`` on them, running; the service reaches the Pi Platform API (not Horizon)
+    through a fault proxy."""
     url = fresh_database(server_url, name)
     engine = make_engine(url)
+    ensure_node_deps()
     try:
-        with outside_world() as world:
+        with outside_world() as world, AnvilNode(log_file=log_dir / "anvil.log") as anvil:
             pi = urlsplit(world.pi_url)
             with FaultProxy(pi.hostname or "127.0.0.1", pi.port or 80).running() as proxy:
-                proxied = {"MSC_PI_API_URL": f"http://127.0.0.1:{proxy.port}"}
+                proxied = {"MSC_PI_API_URL": f"http://127.0.0.1:{proxy.port}",
+                           "MSC_EVM_RPC_URL": anvil.url}  # fmt: skip
                 serve = Serve(url, world, log_dir / "serve.log", proxied | (extra or {}))
                 serve.start()
                 try:
+                    deployed = serve.run("chain", "deploy", "--by", OFFICER)
+                    if deployed.returncode != 0:
+                        raise RuntimeError(deployed.stderr.decode())
                     yield Stack(serve, world, engine, proxy)
                 finally:
                     serve.stop()

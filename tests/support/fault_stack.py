@@ -430,6 +430,7 @@ class Stack:
     world: World
     engine: Engine
     pi_proxy: FaultProxy
+    rpc_proxy: FaultProxy
 
 
 @contextmanager
@@ -438,23 +439,26 @@ def serving_stack(
 ) -> Iterator[Stack]:
     """A fresh database ``name``, the outside world, an anvil with the token deployed, and
     ``msc serve`` on them, running; the service reaches the Pi Platform API (not Horizon)
-    through a fault proxy."""
+    and the EVM node each through a fault proxy."""
     url = fresh_database(server_url, name)
     engine = make_engine(url)
     ensure_node_deps()
     try:
         with outside_world() as world, AnvilNode(log_file=log_dir / "anvil.log") as anvil:
-            pi = urlsplit(world.pi_url)
-            with FaultProxy(pi.hostname or "127.0.0.1", pi.port or 80).running() as proxy:
+            pi, node = urlsplit(world.pi_url), urlsplit(anvil.url)
+            with (
+                FaultProxy(pi.hostname or "127.0.0.1", pi.port or 80).running() as proxy,
+                FaultProxy(node.hostname or "127.0.0.1", node.port or 80).running() as rpc,
+            ):
                 proxied = {"MSC_PI_API_URL": f"http://127.0.0.1:{proxy.port}",
-                           "MSC_EVM_RPC_URL": anvil.url}  # fmt: skip
+                           "MSC_EVM_RPC_URL": f"http://127.0.0.1:{rpc.port}"}  # fmt: skip
                 serve = Serve(url, world, log_dir / "serve.log", proxied | (extra or {}))
                 serve.start()
                 try:
                     deployed = serve.run("chain", "deploy", "--by", OFFICER)
                     if deployed.returncode != 0:
                         raise RuntimeError(deployed.stderr.decode())
-                    yield Stack(serve, world, engine, proxy)
+                    yield Stack(serve, world, engine, proxy, rpc)
                 finally:
                     serve.stop()
     finally:

@@ -1,5 +1,8 @@
 """A TCP proxy in front of a server, for fault tests: it forwards bytes both ways until told to
-drop every connection and refuse new ones (what a client sees while its server restarts)."""
+drop every connection and refuse new ones (what a client sees while its server restarts), or
+to answer the next connections itself the way a broken HTTP upstream does (``answer``): a JSON
+503, an HTML error page from a gateway, a hang that ends in a dropped connection, or the real
+answer, slowly."""
 
 from __future__ import annotations
 
@@ -7,9 +10,30 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 chunk_bytes = 65_536
 start_timeout_s = 5.0
+head_bytes_max = 65_536
+MODES = ("status_503", "html", "hang", "slow")
+_RESPONSES = {
+    "status_503": (b"503 Service Unavailable", b"application/json", b'{"error":"unavailable"}'),
+    "html": (
+        b"502 Bad Gateway",
+        b"text/html",
+        b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+    ),
+}
+
+
+@dataclass
+class Answer:
+    """The next ``times`` connections are answered by ``mode``; ``delay_s`` is how long a hang
+    lasts or how late a slow answer comes."""
+
+    mode: str
+    times: int
+    delay_s: float = 0.0
 
 
 class FaultProxy:
@@ -20,11 +44,21 @@ class FaultProxy:
         self._loop = asyncio.new_event_loop()
         self._writers: set[asyncio.StreamWriter] = set()
         self._down = False
+        self._answers: list[Answer] = []
+        self.answered: list[str] = []
         self.port = 0
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones until ``restore``."""
         asyncio.run_coroutine_threadsafe(self._cut(), self._loop).result(start_timeout_s)
+
+    def answer(self, mode: str, times: int = 1, delay_s: float = 0.0) -> None:
+        """Answer the next ``times`` connections by ``mode`` (after those armed before), then
+        forward again. Open connections are dropped first, so a pooled client meets it."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}, not one of {MODES}")
+        self._answers.append(Answer(mode, times, delay_s))
+        asyncio.run_coroutine_threadsafe(self._drop(), self._loop).result(start_timeout_s)
 
     def restore(self) -> None:
         """Accept and forward connections again."""
@@ -32,6 +66,9 @@ class FaultProxy:
 
     async def _cut(self) -> None:
         self._down = True
+        await self._drop()
+
+    async def _drop(self) -> None:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
@@ -54,17 +91,71 @@ class FaultProxy:
         if self._down:
             writer.transport.abort()
             return
+        answer = self._take()
+        if answer is not None:
+            self.answered.append(answer.mode)
+            if answer.mode != "slow":
+                await self._answer(answer, reader, writer)
+                return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._upstream)
         except OSError:
             writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        late_s = answer.delay_s if answer is not None else 0.0
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer, late_s))
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _take(self) -> Answer | None:
+        if not self._answers:
+            return None
+        answer = self._answers[0]
+        answer.times -= 1
+        if answer.times <= 0:
+            self._answers.pop(0)
+        return answer
+
+    async def _answer(
+        self, answer: Answer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Read one request, then answer it as ``answer`` says and close the connection."""
+        self._writers.add(writer)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (int(line.split(b":", 1)[1]) for line in head.lower().split(b"\r\n")
+                 if line.startswith(b"content-length:")),
+                0,
+            )  # fmt: skip
+            if length:
+                await reader.readexactly(min(length, head_bytes_max))
+            if answer.mode == "hang":
+                await asyncio.sleep(answer.delay_s)
+            else:
+                status, media, body = _RESPONSES[answer.mode]
+                writer.write(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Type: " + media
+                    + b"\r\nContent-Length: " + str(len(body)).encode()
+                    + b"\r\nConnection: close\r\n\r\n" + body
+                )  # fmt: skip
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            if answer.mode == "hang":
+                writer.transport.abort()  # what a gateway's idle timeout does
+            else:
+                writer.close()
+
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, late_s: float = 0.0
+    ) -> None:
         try:
             while data := await reader.read(chunk_bytes):
+                if late_s:
+                    await asyncio.sleep(late_s)
+                    late_s = 0.0
                 writer.write(data)
                 await writer.drain()
         except OSError:

@@ -20,7 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import PIONEER_PATHS, principal_of
-from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses, refusal_problem
+from api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    Problem,
+    problem_response,
+    problem_responses,
+    refusal_problem,
+)
 from api.routers.pi import pioneer_uid
 from settlement.access.principal import AccessRefused
 from settlement.ratelimit import RateDecision, RateLimited
@@ -74,7 +80,12 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not limited(path):
             await self._app(scope, receive, send)
             return
-        decision = await run_in_threadpool(self._decide, scope)
+        try:
+            decision = await run_in_threadpool(self._decide, scope)
+        except Problem as unanswerable:  # Pi could not say who the Pioneer is: nor can the route
+            log.info("request_refused", code=unanswerable.code, status=unanswerable.status)
+            await problem_response(unanswerable, Request(scope))(scope, receive, send)
+            return
         if decision.allowed:
             await self._app(scope, receive, send)
             return
@@ -108,6 +119,8 @@ class RateLimitMiddleware:
             return limits.key.take(f"key:{key}")
         try:  # not an API key: a Pi access token, asked of Pi (as the routes do, key first)
             uid = pioneer_uid(request)
-        except Problem:
+        except Problem as refused:
+            if refused.status != 401:
+                raise  # Pi unreachable: the route would meet the same refusal (a typed 503)
             return RateDecision(True)  # the route answers 401 pi_unauthorized
         return limits.pioneer.take(f"pioneer:{uid}")

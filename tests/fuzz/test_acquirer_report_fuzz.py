@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from chain.qris.reports import ReportError, ReportFormat, load_formats, read_report
 
+rrn_chars_max = 64
 FORMATS = load_formats(Path(__file__).parents[2] / "settlement" / "qris" / "report_formats.json")
 HEADERS = {name: fmt.delimiter.join(fmt.columns.values()) + "\n" for name, fmt in FORMATS.items()}
 FIELD = st.text(alphabet=st.characters(codec="utf-8"), max_size=24) | st.sampled_from(
@@ -19,9 +20,14 @@ FIELD = st.text(alphabet=st.characters(codec="utf-8"), max_size=24) | st.sampled
 
 
 def _lines_or_own_error(data: bytes, fmt: ReportFormat) -> None:
+    """Each line read is what ``ReportLine`` promises (an RRN of at most 64, a positive amount in
+    sen, a time with its zone); anything else is our own ``ReportError``."""
     try:
-        for _ in read_report(io.BytesIO(data), fmt):
-            pass
+        for line in read_report(io.BytesIO(data), fmt):
+            assert 0 < len(line.rrn) <= rrn_chars_max
+            assert isinstance(line.amount_sen, int)
+            assert line.amount_sen > 0
+            assert line.transacted_at.tzinfo is not None
     except ReportError:
         return
 

@@ -48,11 +48,19 @@ def test_notes_and_checkpoints(data: bytes) -> None:
         pass
 
 
+public_key_bytes = 32
+
+
 @given(st.text(max_size=120))
 def test_keys(text: str) -> None:
-    for parse in (parse_vkey, parse_signer):
-        with contextlib.suppress(NoteError):
-            parse(text)
+    """A key that parses names itself and holds a 32-byte Ed25519 key; else ``NoteError``."""
+    with contextlib.suppress(NoteError):
+        key = parse_vkey(text)
+        assert key.name
+        assert len(key.public) == public_key_bytes
+    with contextlib.suppress(NoteError):
+        signer = parse_signer(text)
+        assert signer.name
 
 
 @settings(max_examples=150, deadline=None)

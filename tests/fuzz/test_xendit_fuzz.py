@@ -28,10 +28,15 @@ ADAPTER = XenditAdapter(TOKEN)
 
 
 def _event_or_own_error(body: bytes) -> None:
+    """An event that comes out is Xendit's, in whole IDR sen; else our own refusal."""
     try:
-        ADAPTER.parse({"x-callback-token": TOKEN}, body, path="/", now=NOW)
+        event = ADAPTER.parse({"x-callback-token": TOKEN}, body, path="/", now=NOW)
     except NotificationError:
         return
+    assert event.provider == "xendit"
+    assert isinstance(event.amount_sen, int)
+    assert not isinstance(event.amount_sen, bool)
+    assert event.amount_sen >= 0
 
 
 @given(st.binary(max_size=400))

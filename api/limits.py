@@ -4,13 +4,17 @@ uid) and per client IP on the Pioneer routes (decision 0038).
 ``RateLimitMiddleware`` sits outside ``IdempotencyMiddleware``: a refused request claims no
 Idempotency-Key, stores no answer and runs no use case, so its retry (after ``Retry-After``)
 runs as if it were the first. A request with an API key spends its key's allowance (the
-operator token counts as one key); one on a Pioneer route spends its client IP's allowance,
-then its key's, or its Pioneer's for a Pi access token (only a token that is no API key is
-asked of Pi). A request with no valid credential spends no key's or Pioneer's allowance: the
-route answers it 401. The public audit routes keep their own limit (``api.public``).
+operator token counts as one key), found from the credential itself with no read of the keys
+(the idempotency claim reads them, in its one transaction); one on a Pioneer route spends its
+client IP's allowance, then its key's, or its Pioneer's for a Pi access token (only a token
+that is no API key is asked of Pi). A request with no credential spends no key's or Pioneer's
+allowance: the route answers it 401. The public audit routes keep their own limit (``api.public``).
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 import structlog
 from fastapi import FastAPI, Request
@@ -19,7 +23,8 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import PIONEER_PATHS, principal_of
+from api.auth import PIONEER_PATHS
+from api.dependencies import services
 from api.problems import (
     PROBLEM_MEDIA_TYPE,
     Problem,
@@ -28,7 +33,7 @@ from api.problems import (
     refusal_problem,
 )
 from api.routers.pi import pioneer_uid
-from settlement.access.principal import AccessRefused
+from settlement.access.keys import parse_token
 from settlement.ratelimit import RateDecision, RateLimited
 from settlement.services import Services
 
@@ -41,7 +46,7 @@ UNLIMITED_PREFIXES = ("/v1/audit/", "/v1/qris/")
 """The public audit routes (their own per-IP limit) and the gateways' notifications (a
 gateway's retries must reach us; they are authenticated by signature, not a key)."""
 PIONEER_PREFIX = "/v1/pi/"
-OPERATOR_KEY = "operator"
+credential_hex_chars = 32
 
 
 def client_ip(scope: Scope) -> str:
@@ -101,7 +106,7 @@ class RateLimitMiddleware:
         await response(scope, receive, send)
 
     def _decide(self, scope: Scope) -> RateDecision:
-        """Spend the request's allowances (off the event loop: Redis, the key read, Pi)."""
+        """Spend the request's allowances (off the event loop: Redis, Pi)."""
         limits = self._services.limits
         request = Request(scope)
         pioneers = pioneer_route(scope["path"])
@@ -109,14 +114,11 @@ class RateLimitMiddleware:
             by_ip = limits.ip.take(f"ip:{client_ip(scope)}")
             if not by_ip.allowed:
                 return by_ip
-        try:
-            principal = principal_of(request)
-        except AccessRefused:
-            if not pioneers:
-                return RateDecision(True)  # the route answers 401 unauthenticated
-        else:
-            key = OPERATOR_KEY if principal.key_id is None else str(principal.key_id)
-            return limits.key.take(f"key:{key}")
+        credential = _api_credential(request)
+        if credential is not None:
+            return limits.key.take(f"key:{credential}")
+        if not pioneers:
+            return RateDecision(True)  # no API key: the route answers 401 unauthenticated
         try:  # not an API key: a Pi access token, asked of Pi (as the routes do, key first)
             uid = pioneer_uid(request)
         except Problem as refused:
@@ -124,3 +126,19 @@ class RateLimitMiddleware:
                 raise  # Pi unreachable: the route would meet the same refusal (a typed 503)
             return RateDecision(True)  # the route answers 401 pi_unauthorized
         return limits.pioneer.take(f"pioneer:{uid}")
+
+
+def _api_credential(request: Request) -> str | None:
+    """The bucket of the request's API key or operator token, without reading the keys: the
+    SHA-256 of the credential as presented (one token per key, so one bucket per key; a forged
+    or revoked token spends only its own, and the route still answers it 401). None when the
+    bearer is no API key (a Pi access token, or nothing)."""
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    presented = presented.strip()
+    if scheme.lower() != "bearer" or not presented:
+        return None
+    operator = services(request).settings.operator_token.get_secret_value()
+    is_operator = bool(operator) and hmac.compare_digest(presented.encode(), operator.encode())
+    if not is_operator and parse_token(presented) is None:
+        return None
+    return hashlib.sha256(presented.encode()).hexdigest()[:credential_hex_chars]

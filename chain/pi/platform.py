@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import cast
 
@@ -17,6 +18,8 @@ from chain.pi.ids import check_payment_id, check_txid, check_uid
 from chain.pi.transport import JsonReply, JsonTransport
 
 incomplete_payments_max = 500
+_ACCESS_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+"""What a bearer token in a header can be: visible ASCII (RFC 9110 field-vchar without obs-text)."""
 
 
 class PiPlatformClient:
@@ -29,7 +32,7 @@ class PiPlatformClient:
 
     def me(self, access_token: str) -> PiUser:
         """Who owns this access token (401 from Pi means a forged or expired token)."""
-        if not access_token or len(access_token) > 4096 or any(c.isspace() for c in access_token):
+        if not _ACCESS_TOKEN.fullmatch(access_token):
             raise PiUnauthorizedError("malformed access token")
         reply = self._http.request(
             "GET", f"{self._base}/me", headers={"Authorization": f"Bearer {access_token}"}

@@ -1,4 +1,5 @@
-"""Hostile bodies against a real uvicorn server in a subprocess (a crash must not kill pytest).
+"""Hostile bodies and headers against a real uvicorn server in a subprocess (a crash must not
+kill pytest).
 
 Issue 9 item 6: web3 (through py_ecc) raised the recursion limit to 100000, so a 200 KB body of
 nested arrays POSTed without authentication overflowed the C stack while JSON was parsed and the
@@ -145,3 +146,29 @@ def test_a_chunked_body_over_the_cap_is_refused(
         sock.sendall(head + chunk * 5)  # 80 KiB and no terminating chunk: the stream stays open
         status_line = sock.recv(4096).split(b"\r\n", 1)[0]
     assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [
+        ("POST", "/v1/msc/withdrawals", "pi_unauthorized"),  # a Pioneer route: Pi is not asked
+        ("GET", "/v1/merchants", "unauthenticated"),  # an API key route
+    ],
+)
+def test_a_latin_1_credential_is_refused_and_the_server_lives(
+    server: tuple[str, subprocess.Popen[bytes]], method: str, path: str, code: str
+) -> None:
+    """Bytes 0x80-0xFF in Authorization reach the app as Latin-1 text (the ASGI client in the
+    schemathesis run cannot send them)."""
+    base, process = server
+    reply = httpx.request(
+        method,
+        base + path,
+        headers={"Authorization": b"Bearer \x80\xff\xe9", "Idempotency-Key": "latin-1"},
+        json={"amount": "1.00", "to_address": "0x" + "11" * 20},
+        timeout=answer_timeout_s,
+    )
+    assert process.poll() is None, f"server died with {process.returncode}"
+    assert reply.status_code == 401, reply.text
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["code"] == code

@@ -21,7 +21,7 @@ import schemathesis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -132,6 +132,10 @@ def _fuzz(
     )
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
     def run(case: Case[Any]) -> None:
+        # Negative cases may carry a Latin-1 header value, which the ASGI client (httpx) cannot
+        # encode: such a request never leaves the client. A real server receiving one is
+        # tests/e2e/test_body_limits.py's Latin-1 credential test.
+        assume(all(value.isascii() for value in (case.headers or {}).values()))
         if headers and case.headers:
             case.headers.pop("authorization", None)  # the generated one; ours is sent instead
         statuses.add(case.call_and_validate(headers=headers, checks=CHECKS).status_code)

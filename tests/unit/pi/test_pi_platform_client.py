@@ -191,3 +191,14 @@ def test_incomplete_server_payments(platform_for: Any) -> None:
     payments = client.incomplete_server_payments()
     assert [p.direction for p in payments] == ["app_to_user"]
     assert rec.requests[0].url.path == "/v2/payments/incomplete_server_payments"
+
+
+@pytest.mark.parametrize("token", ["caf\xe9", "\x80\xff", "tok\x00en", "to ken", "", "t" * 4097])
+def test_me_refuses_a_token_no_header_can_carry_without_asking_pi(
+    platform_for: Any, token: str
+) -> None:
+    """A Latin-1 byte in a Pioneer's bearer reached the transport and failed to encode (a 500)."""
+    client, rec = platform_for(lambda r: httpx.Response(200, json={"uid": "u", "username": "n"}))
+    with pytest.raises(errors.PiUnauthorizedError):
+        client.me(token)
+    assert rec.requests == []

@@ -156,15 +156,28 @@ def leg_extras(conn: Connection, checkout_ids: Sequence[str]) -> dict[str, LegEx
 def insert(
     conn: Connection, checkout: Checkout, extras: Mapping[str, LegExtras], actor: str
 ) -> None:
-    """Store a new checkout, its legs and its ``created`` event; a merchant reference already
-    used by the merchant is ``checkout_reference_reused``."""
+    """Store a new checkout, its legs and its ``created`` event in one statement; a merchant
+    reference already used by the merchant is ``checkout_reference_reused`` (nothing stored)."""
+    legs = checkout.legs
+    created = Event("created", None, checkout.status, None, {"price_units": checkout.price_units})
     inserted = conn.execute(
         sql(
-            "INSERT INTO checkouts (id, merchant_id, merchant_reference, price_units,"
+            "WITH k AS (INSERT INTO checkouts (id, merchant_id, merchant_reference, price_units,"  # noqa: S608 - constant parts
             " discount_units, campaign_id, pioneer_uid, status, created_at, created_by,"
             " expires_at, auto_release_s) VALUES (:id, :merchant, :reference, :price,"
             " :discount, :campaign, :pioneer, :status, :created, :actor, :expires, :release_s)"
-            " ON CONFLICT (merchant_id, merchant_reference) DO NOTHING RETURNING id"
+            " ON CONFLICT (merchant_id, merchant_reference) DO NOTHING RETURNING id),"
+            " l AS (INSERT INTO checkout_legs (reference, checkout_id, position, tender, asset,"
+            " share_bp, idr_units, amount_units, quote_id, qris_payload)"
+            " SELECT v.reference, k.id, v.n - 1, v.tender, v.asset, v.share, v.idr, v.amount,"
+            " v.quote, v.payload FROM k, unnest(CAST(:leg_refs AS text[]),"
+            " CAST(:leg_tenders AS text[]), CAST(:leg_assets AS text[]),"
+            " CAST(:leg_shares AS int[]), CAST(:leg_idr AS bigint[]),"
+            " CAST(:leg_amounts AS bigint[]), CAST(:leg_quotes AS uuid[]),"
+            " CAST(:leg_payloads AS text[])) WITH ORDINALITY"
+            " AS v(reference, tender, asset, share, idr, amount, quote, payload, n)),"
+            f" e AS ({_EVENTS_FROM.format(gate='k, ')})"
+            " SELECT id FROM k"
         ),
         {
             "id": checkout.id,
@@ -179,104 +192,120 @@ def insert(
             "actor": actor,
             "expires": from_us(checkout.expires_at_us),
             "release_s": checkout.auto_release_s,
+            "leg_refs": [leg.reference for leg in legs],
+            "leg_tenders": [str(leg.tender) for leg in legs],
+            "leg_assets": [leg.asset for leg in legs],
+            "leg_shares": [leg.share_bp for leg in legs],
+            "leg_idr": [leg.idr_units for leg in legs],
+            "leg_amounts": [leg.amount_units for leg in legs],
+            "leg_quotes": [extras[leg.reference].quote_id for leg in legs],
+            "leg_payloads": [extras[leg.reference].qris_payload for leg in legs],
+            **_event_params(checkout.id, (created,), actor, checkout.created_at_us),
         },
     )
     if inserted.first() is None:  # a concurrent twin waits for the first, then lands here
         raise CheckoutRefused(
             "checkout_reference_reused", f"{checkout.merchant_reference!r} names a checkout"
         )
-    conn.execute(
-        sql(
-            "INSERT INTO checkout_legs (reference, checkout_id, position, tender, asset,"
-            " share_bp, idr_units, amount_units, quote_id, qris_payload) VALUES (:reference,"
-            " :checkout, :position, :tender, :asset, :share, :idr, :amount, :quote, :payload)"
-        ),
-        [
-            {
-                "reference": leg.reference,
-                "checkout": checkout.id,
-                "position": position,
-                "tender": leg.tender,
-                "asset": leg.asset,
-                "share": leg.share_bp,
-                "idr": leg.idr_units,
-                "amount": leg.amount_units,
-                "quote": extras[leg.reference].quote_id,
-                "payload": extras[leg.reference].qris_payload,
-            }
-            for position, leg in enumerate(checkout.legs)
-        ],
-    )
-    created = Event("created", None, checkout.status, None, {"price_units": checkout.price_units})
-    _events(conn, checkout.id, (created,), actor, checkout.created_at_us)
+
+
+_EVENTS_FROM = (
+    "INSERT INTO checkout_events (checkout_id, leg_reference, kind, from_status, to_status,"
+    " actor, at, detail) SELECT :event_checkout, v.leg, v.kind, v.from_, v.to_, :event_actor,"
+    " :event_at, CAST(v.detail AS jsonb) FROM {gate}unnest(CAST(:event_legs AS text[]),"
+    " CAST(:event_kinds AS text[]), CAST(:event_froms AS text[]), CAST(:event_tos AS text[]),"
+    " CAST(:event_details AS text[])) WITH ORDINALITY AS v(leg, kind, from_, to_, detail, n)"
+    " ORDER BY v.n"
+)
+"""The events in their order (ids follow it); ``gate`` (``"k, "``) writes them only if the
+statement's ``k`` has a row."""
+
+
+def _event_params(
+    checkout_id: str, events: Sequence[Event], actor: str, at_us: int
+) -> dict[str, object]:
+    return {
+        "event_checkout": checkout_id,
+        "event_actor": actor,
+        "event_at": from_us(at_us),
+        "event_legs": [event.leg_reference for event in events],
+        "event_kinds": [event.kind for event in events],
+        "event_froms": [None if e.from_status is None else str(e.from_status) for e in events],
+        "event_tos": [str(event.to_status) for event in events],
+        "event_details": [json.dumps(dict(event.detail), sort_keys=True) for event in events],
+    }
 
 
 def store(conn: Connection, before: Checkout, decision: Decision, actor: str, now_us: int) -> None:
-    """Write what ``decision`` changed: the checkout row, its changed legs, events and refunds."""
+    """Write what ``decision`` changed, in one statement: the checkout row, its changed legs,
+    its events and refunds."""
     after = decision.checkout
+    parts: list[str] = []
+    params: dict[str, object] = {}
     if after != before:
-        conn.execute(
-            sql(
-                "UPDATE checkouts SET status = :status, paid_at = :paid, release_at = :release,"
-                " closed_at = :closed WHERE id = :id"
-            ),
-            {
-                "id": after.id,
-                "status": after.status,
-                "paid": _at(after.paid_at_us),
-                "release": _at(after.release_at_us),
-                "closed": _at(after.closed_at_us),
-            },
+        parts.append(
+            "k AS (UPDATE checkouts SET status = :status, paid_at = :paid, release_at = :release,"
+            " closed_at = :closed WHERE id = :id)"
         )
+        params |= {
+            "id": after.id,
+            "status": str(after.status),
+            "paid": _at(after.paid_at_us),
+            "release": _at(after.release_at_us),
+            "closed": _at(after.closed_at_us),
+        }
     changed = [leg for leg, old in zip(after.legs, before.legs, strict=True) if leg != old]
     if changed:
-        conn.execute(
-            sql(
-                "UPDATE checkout_legs SET status = :status, payer = :payer, paid_at = :paid,"
-                " external_ref = :ref WHERE reference = :reference"
-            ),
-            [
-                {
-                    "reference": leg.reference,
-                    "status": leg.status,
-                    "payer": leg.payer,
-                    "paid": _at(leg.paid_at_us),
-                    "ref": leg.external_ref,
-                }
-                for leg in changed
-            ],
+        parts.append(
+            "l AS (UPDATE checkout_legs AS t SET status = v.status, payer = v.payer,"
+            " paid_at = v.paid, external_ref = v.ref FROM unnest(CAST(:leg_refs AS text[]),"
+            " CAST(:leg_statuses AS text[]), CAST(:leg_payers AS text[]),"
+            " CAST(:leg_paid AS timestamptz[]), CAST(:leg_external AS text[]))"
+            " AS v(reference, status, payer, paid, ref) WHERE t.reference = v.reference)"
         )
+        params |= {
+            "leg_refs": [leg.reference for leg in changed],
+            "leg_statuses": [str(leg.status) for leg in changed],
+            "leg_payers": [leg.payer for leg in changed],
+            "leg_paid": [_at(leg.paid_at_us) for leg in changed],
+            "leg_external": [leg.external_ref for leg in changed],
+        }
     if decision.events:
-        _events(conn, after.id, decision.events, actor, now_us)
+        parts.append(f"e AS ({_EVENTS_FROM.format(gate='')})")
+        params |= _event_params(after.id, decision.events, actor, now_us)
     if decision.refunds:
-        _refunds(conn, decision.refunds, now_us)
+        parts.append(f"r AS ({_REFUNDS})")
+        params |= _refund_params(decision.refunds, now_us)
+    if parts:
+        conn.execute(sql("WITH " + ", ".join(parts) + " SELECT 1"), params)
 
 
-def _refunds(conn: Connection, refunds: Sequence[Refund], now_us: int) -> None:
-    conn.execute(
-        sql(
-            "INSERT INTO checkout_refunds (transfer_id, checkout_id, leg_reference, cause,"
-            " reason, asset, amount_units, payer, destination, status, created_at) VALUES"
-            " (:id, :checkout, :leg, :cause, :reason, :asset, :amount, :payer, :destination,"
-            " :status, :at) ON CONFLICT (transfer_id) DO NOTHING"
-        ),
-        [
-            {
-                "id": refund.transfer_id,
-                "checkout": refund.checkout_id,
-                "leg": refund.leg_reference,
-                "cause": refund.cause,
-                "reason": refund.reason,
-                "asset": refund.asset,
-                "amount": refund.amount_units,
-                "payer": refund.payer,
-                "destination": refund.destination,
-                "status": refund_status(refund),
-                "at": from_us(now_us),
-            }
-            for refund in refunds
-        ],
-    )
+_REFUNDS = (
+    "INSERT INTO checkout_refunds (transfer_id, checkout_id, leg_reference, cause, reason,"
+    " asset, amount_units, payer, destination, status, created_at) SELECT v.* , :refund_at"
+    " FROM unnest(CAST(:refund_ids AS uuid[]), CAST(:refund_checkouts AS text[]),"
+    " CAST(:refund_legs AS text[]), CAST(:refund_causes AS text[]),"
+    " CAST(:refund_reasons AS text[]), CAST(:refund_assets AS text[]),"
+    " CAST(:refund_amounts AS bigint[]), CAST(:refund_payers AS text[]),"
+    " CAST(:refund_destinations AS text[]), CAST(:refund_statuses AS text[])) AS v"
+    " ON CONFLICT (transfer_id) DO NOTHING"
+)
+
+
+def _refund_params(refunds: Sequence[Refund], now_us: int) -> dict[str, object]:
+    return {
+        "refund_at": from_us(now_us),
+        "refund_ids": [refund.transfer_id for refund in refunds],
+        "refund_checkouts": [refund.checkout_id for refund in refunds],
+        "refund_legs": [refund.leg_reference for refund in refunds],
+        "refund_causes": [refund.cause for refund in refunds],
+        "refund_reasons": [str(refund.reason) for refund in refunds],
+        "refund_assets": [refund.asset for refund in refunds],
+        "refund_amounts": [refund.amount_units for refund in refunds],
+        "refund_payers": [refund.payer for refund in refunds],
+        "refund_destinations": [refund.destination for refund in refunds],
+        "refund_statuses": [refund_status(refund) for refund in refunds],
+    }
 
 
 def refund_status(refund: Refund) -> str:
@@ -285,32 +314,6 @@ def refund_status(refund: Refund) -> str:
     if refund.tender is Tender.QRIS:
         return "owed"
     return "queued" if refund.tender is Tender.PI else "paid"
-
-
-def _events(
-    conn: Connection, checkout_id: str, events: Sequence[Event], actor: str, at_us: int
-) -> None:
-    """Record ``events`` in their order, in one call (pipelined when there are several)."""
-    conn.execute(
-        sql(
-            "INSERT INTO checkout_events (checkout_id, leg_reference, kind, from_status,"
-            " to_status, actor, at, detail) VALUES (:checkout, :leg, :kind, :from_, :to,"
-            " :actor, :at, CAST(:detail AS jsonb))"
-        ),
-        [
-            {
-                "checkout": checkout_id,
-                "leg": event.leg_reference,
-                "kind": event.kind,
-                "from_": event.from_status,
-                "to": event.to_status,
-                "actor": actor,
-                "at": from_us(at_us),
-                "detail": json.dumps(dict(event.detail), sort_keys=True),
-            }
-            for event in events
-        ],
-    )
 
 
 def events(conn: Connection, checkout_id: str) -> list[dict[str, Any]]:

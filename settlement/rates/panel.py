@@ -80,14 +80,18 @@ def _store(uow: UnitOfWork, panel: RatePanel, write: Callable[[Connection], Read
 def observe(uow: UnitOfWork, panel: RatePanel, base: str, quote: str) -> list[Reading]:
     """One reading per source (reused within ``reuse_s``, else asked now) and the treasury's."""
     now_us = uow.clock.now_us()
+    reusable = [source.name for source in panel.sources] if panel.reuse_s else []
+    kept = {
+        r.source: r for r in readings.latest_of(uow.conn, [*reusable, TREASURY_SOURCE], base, quote)
+    }
     found: list[Reading] = []
     for source in panel.sources:
-        kept = readings.latest(uow.conn, source.name, base, quote) if panel.reuse_s else None
-        if kept is not None and now_us - kept.fetched_at_us <= panel.reuse_s * US_PER_S:
-            found.append(kept)
+        reading = kept.get(source.name)
+        if reading is not None and now_us - reading.fetched_at_us <= panel.reuse_s * US_PER_S:
+            found.append(reading)
         else:
             found.append(ask(uow, panel, source, base, quote))
-    treasury = readings.latest(uow.conn, TREASURY_SOURCE, base, quote)
+    treasury = kept.get(TREASURY_SOURCE)
     if treasury is not None:
         found.append(treasury)
     return found
@@ -132,8 +136,7 @@ def describe(found: Sequence[Reading], now_us: int, policy: RatePolicy) -> list[
 def stored(conn: Connection, panel: RatePanel, base: str, quote: str) -> list[Reading]:
     """The newest stored reading of each source and the treasury's, asking no source."""
     names = [source.name for source in panel.sources] + [TREASURY_SOURCE]
-    found = (readings.latest(conn, name, base, quote) for name in names)
-    return [reading for reading in found if reading is not None]
+    return readings.latest_of(conn, names, base, quote)
 
 
 def state(

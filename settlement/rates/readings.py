@@ -148,16 +148,19 @@ def enter_treasury_rate(
     )
 
 
-def latest(conn: Connection, source: str, base: str, quote: str) -> Reading | None:
-    """The newest stored reading of ``source`` for the pair, or None."""
-    row = conn.execute(
+def latest_of(conn: Connection, sources: list[str], base: str, quote: str) -> list[Reading]:
+    """The newest stored reading of each of ``sources`` that has one, in their order (one
+    statement: each source's is one look-up on ``rate_readings_latest``)."""
+    rows = conn.execute(
         sql(
-            f"SELECT {_COLUMNS} FROM rate_readings WHERE source = :source AND base_asset = :base"  # noqa: S608 - constant columns
-            " AND quote_asset = :quote ORDER BY fetched_at DESC, id DESC LIMIT 1"
+            f"SELECT r.* FROM unnest(CAST(:sources AS text[])) WITH ORDINALITY AS s(name, n)"  # noqa: S608 - constant columns
+            f" CROSS JOIN LATERAL (SELECT {_COLUMNS} FROM rate_readings WHERE source = s.name"
+            " AND base_asset = :base AND quote_asset = :quote"
+            " ORDER BY fetched_at DESC, id DESC LIMIT 1) AS r ORDER BY s.n"
         ),
-        {"source": source, "base": base, "quote": quote},
-    ).first()
-    return None if row is None else _reading(row)
+        {"sources": sources, "base": base, "quote": quote},
+    )
+    return [_reading(row) for row in rows]
 
 
 def find(conn: Connection, reading_ids: list[int]) -> list[Reading]:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 
 from chain.pi.sandbox.inprocess import SyncASGITransport
 from chain.rates.http import HttpJsonSource, HttpSourceSpec
+from chain.rates.ports import PriceObservation
 from chain.rates.sandbox import (
     OBSERVED_FIELD,
     PRICE_FIELD,
@@ -22,6 +23,7 @@ from chain.rates.sandbox import (
 from escrow.clock import FixedClock
 from settlement import parameters
 from settlement.rates import panel as rate_panel
+from settlement.rates import readings
 from settlement.rates.firm import QuoteRefused, find_firm_quote, firm_quote, require_live, sep38
 from settlement.rates.median import RatePolicy, RateRefused
 from settlement.rates.panel import RatePanel
@@ -235,3 +237,22 @@ def test_a_quote_that_cannot_be_made_is_refused_with_nothing_written(
     assert refused.value.code == code
     assert _effects(db_conn)[1:] == before[1:]  # no firm quote, transfer or message
     assert find_firm_quote(db_conn, uuid.uuid4()) is None
+
+
+def test_latest_of_answers_each_sources_newest_reading_in_the_order_asked(
+    db_conn: Connection,
+) -> None:
+    """One statement for the panel's sources: the newest by fetch time (the higher id on a tie)
+    of each, only its own pair, none for a source never read."""
+    seen = [
+        ("b", "PI", "IDR", 100, 10),
+        ("a", "PI", "IDR", 200, 30),
+        ("a", "PI", "IDR", 300, 20),
+        ("a", "PI", "MSC", 400, 90),
+        ("b", "PI", "IDR", 500, 10),
+    ]
+    for source, base, quote, units, fetched_s in seen:
+        observation = PriceObservation(base, quote, units, NOW_US, source)
+        readings.record_observation(db_conn, observation, NOW_US + fetched_s * 1_000_000, source)
+    found = readings.latest_of(db_conn, ["b", "never", "a"], "PI", "IDR")
+    assert [(r.source, r.price_units) for r in found] == [("b", 500), ("a", 200)]

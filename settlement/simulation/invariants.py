@@ -10,15 +10,25 @@ from collections.abc import Callable
 from escrow.model import AccountFlags, TransferFlags, transfer_id
 from escrow.periods import period
 from settlement import chart
+from settlement.audit.proposal import valid_signers
 from settlement.chart import TransferCode
 from settlement.check.model import CheckResult, failed, held, some
 from settlement.checkout.model import CheckoutStatus, LegStatus
 from settlement.checkout.rules import RELEASE_NAMESPACE, hold_id
+from settlement.conversions.conversion import ConversionStatus
+from settlement.conversions.receipt import MSC_NAMESPACE, refund_transfer_id
+from settlement.governance.log import Officers
+from settlement.locks.closing import REWARD_NAMESPACE
+from settlement.locks.opening import reservation_id
+from settlement.locks.positions import LockStatus
 from settlement.shares.rules import Destination, ShareRule, split
-from settlement.simulation.world import ASSETS, MERCHANT, Db, Rails
+from settlement.simulation.world import ASSETS, MERCHANT, PIONEER, Db, Rails
 from settlement.tenders import Tender
 
 _RECEIVED = {TransferCode.PI_RECEIVED: Tender.PI, TransferCode.QRIS_RECEIVED: Tender.QRIS}
+_PAID_BACK = frozenset({TransferCode.CHECKOUT_REFUND, TransferCode.CONVERSION_REFUND,
+                        TransferCode.LOCK_REFUND, TransferCode.LOCK_PRINCIPAL})  # fmt: skip
+"""The transfers to a Pioneer's Pi account that each owe one A2U payout."""
 
 
 def double_entry(db: Db, _rails: Rails) -> CheckResult:
@@ -165,6 +175,140 @@ def closed_periods(db: Db, _rails: Rails) -> CheckResult:
     return held("closed_periods", f"{len(db.closed)} closed months unchanged")
 
 
+def _net_credit(db: Db, code: str) -> int:
+    account = db.ledger.account(code)
+    return account.credits_posted - account.debits_posted
+
+
+def conversions_once(db: Db, _rails: Rails) -> CheckResult:
+    """Every conversion whose Pi was booked is decided in that commit: converted with its MSC
+    credited once, or refunded once; ``conversions:PI`` keeps nothing; the Pioneer's MSC is
+    what the conversions credited less what was withdrawn."""
+    paid = set(db.booked.values())
+    problems = []
+    for conv in db.conversions.values():
+        decided = conv.status is not ConversionStatus.QUOTED
+        if decided != (conv.reference in paid):
+            problems.append(f"{conv.reference} {conv.status}, paid: {conv.reference in paid}")
+        if conv.status is ConversionStatus.CONVERTED:
+            credit = db.ledger.transfer(transfer_id(MSC_NAMESPACE, str(conv.payment_id)))
+            if credit is None or credit.amount != conv.converted_units:
+                problems.append(f"{conv.reference} converted without its MSC")
+        if conv.status is ConversionStatus.REFUNDED and (
+            db.ledger.transfer(refund_transfer_id(conv.id)) is None
+        ):
+            problems.append(f"{conv.reference} refunded without its refund")
+    if _net_credit(db, chart.conversions_pi().code):
+        problems.append(f"conversions:PI holds {_net_credit(db, chart.conversions_pi().code)}")
+    converted = sum(c.converted_units or 0 for c in db.conversions.values())
+    withdrawn = sum(w.amount_units for w in db.withdrawals.values())
+    holder = chart.pioneer_balance(PIONEER, "MSC")
+    balance = _net_credit(db, holder.code)
+    if balance != converted - withdrawn:
+        problems.append(f"{holder.code} holds {balance}, converted {converted} - {withdrawn} out")
+    if problems:
+        return failed("conversions_once", some(problems))
+    return held("conversions_once", f"{len(db.conversions)} conversions, each decided once")
+
+
+def msc_onchain(db: Db, rails: Rails) -> CheckResult:
+    """The token's supply against ``msc:onchain`` (``msc check``'s rail check): supply plus the
+    withdrawals not yet minted on chain is the float; the token minted each withdrawal's
+    reference at most once, and no other."""
+    onchain = _net_credit(db, chart.msc_onchain().code)
+    unminted = sum(
+        w.amount_units for w in db.withdrawals.values() if not w.minted and not rails.minted[w.key]
+    )
+    problems = [f"{ref} minted {n}x" for ref, n in rails.minted.items() if n > 1]
+    problems += [
+        f"{ref} minted for no withdrawal" for ref in rails.minted if ref not in db.withdrawals
+    ]
+    if rails.supply() + unminted != onchain:
+        problems.append(f"supply {rails.supply()} + unminted {unminted} != msc:onchain {onchain}")
+    if problems:
+        return failed("msc_onchain", some(problems))
+    return held("msc_onchain", f"supply {rails.supply()} matches msc:onchain")
+
+
+def lock_reservations(db: Db, _rails: Rails) -> CheckResult:
+    """Every open position with a reward has its one pending reservation of its maximum reward,
+    and the points budget reserves nothing else (``msc check``'s ``lock_reservations``)."""
+    open_ = [p for p in db.positions.values() if p.status is LockStatus.OPEN and p.reward_max]
+    problems = []
+    for pos in open_:
+        found = db.ledger.transfer(reservation_id(pos.id))
+        resolved = db.ledger.transfer(transfer_id(REWARD_NAMESPACE, str(pos.id)))
+        if found is None or found.amount != pos.reward_max or resolved is not None:
+            problems.append(f"open {pos.reference} without its reservation")
+    pending = db.ledger.account(chart.mscp_budget().code).debits_pending
+    wanted = sum(p.reward_max for p in open_)
+    if pending != wanted:
+        problems.append(f"the budget reserves {pending}, the open positions {wanted}")
+    if problems:
+        return failed("lock_reservations", some(problems))
+    return held("lock_reservations", f"{len(open_)} open positions, each reserved once")
+
+
+def lock_principals(db: Db, _rails: Rails) -> CheckResult:
+    """``locks:PI`` holds the principal of the open positions; the Pioneer's points are the
+    rewards of the closed ones, each posted once and never more than its maximum."""
+    problems = []
+    principal = sum(p.principal_units for p in db.positions.values() if p.status is LockStatus.OPEN)
+    if _net_credit(db, chart.locks_pi().code) != principal:
+        problems.append(f"locks:PI {_net_credit(db, chart.locks_pi().code)}, open {principal}")
+    rewards = sum(p.reward_units or 0 for p in db.positions.values())
+    points = chart.pioneer_balance(PIONEER, "MSCP").code
+    earned = db.ledger.account(points).credits_posted
+    if earned != rewards:
+        problems.append(f"{points} earned {earned}, the closed positions {rewards}")
+    problems += [p.reference for p in db.positions.values() if p.vested_units > p.reward_max]
+    if problems:
+        return failed("lock_principals", some(problems))
+    return held("lock_principals", "every lock's principal and reward accounted once")
+
+
+def proposals_once(officers: Officers) -> Callable[[Db, Rails], CheckResult]:
+    """Every executed proposal executed once, in nonce order from 0, signed by at least the
+    threshold of distinct officers; the parameter in force is the last execution's."""
+
+    def check(db: Db, _rails: Rails) -> CheckResult:
+        problems = [pid for pid, n in Counter(db.executed).items() if n > 1]
+        nonces = [db.proposals[pid].nonce for pid in db.executed]
+        if nonces != list(range(len(nonces))):
+            problems.append(f"executed nonces {nonces}")
+        for pid in db.executed:
+            signers = {s.public_key for s in db.signatures[pid]} & officers.keys
+            if len(signers) < officers.threshold:
+                problems.append(f"{pid[:16]} executed with {len(signers)} officers")
+        if db.executed:
+            last = db.proposals[db.executed[-1]].params
+            if db.parameters.get(str(last["name"])) != last["value"]:
+                problems.append(f"{last['name']} is {db.parameters.get(str(last['name']))}")
+        if problems:
+            return failed("proposals_once", some(problems))
+        return held("proposals_once", f"{len(db.executed)} proposals, each executed once")
+
+    return check
+
+
+def proposals_signed(officers: Officers) -> Callable[[Db, Rails], CheckResult]:
+    """At the end: every executed proposal carries the threshold's valid signatures over exactly
+    its bytes (``valid_signers``, the cryptography the step check leaves out)."""
+
+    def check(db: Db, _rails: Rails) -> CheckResult:
+        short = [
+            pid[:16]
+            for pid in db.executed
+            if len(valid_signers(db.proposals[pid], db.signatures[pid], officers.keys))
+            < officers.threshold
+        ]
+        if short:
+            return failed("proposals_signed", f"executed without the threshold: {some(short)}")
+        return held("proposals_signed", "every execution signed by the threshold")
+
+    return check
+
+
 STEP_CHECKS: tuple[Callable[[Db, Rails], CheckResult], ...] = (
     double_entry,
     account_flags,
@@ -173,6 +317,10 @@ STEP_CHECKS: tuple[Callable[[Db, Rails], CheckResult], ...] = (
     qris_clearing,
     closed_periods,
     payout_holds,
+    conversions_once,
+    msc_onchain,
+    lock_reservations,
+    lock_principals,
 )
 """What holds after every step, whatever was injected."""
 
@@ -213,7 +361,7 @@ def a2u_once(db: Db, rails: Rails) -> CheckResult:
     owed = {
         str(t.id): t.amount
         for t in db.ledger.transfers()
-        if t.code == TransferCode.CHECKOUT_REFUND and t.asset == "PI"
+        if t.code in _PAID_BACK and t.asset == "PI"
     }
     problems = [f"{key} sent {rails.landings[key]}x" for key in owed if rails.landings[key] != 1]
     problems += [f"{key} not owed" for key in rails.landings if key not in owed]
@@ -223,10 +371,15 @@ def a2u_once(db: Db, rails: Rails) -> CheckResult:
 
 
 def nothing_stuck(db: Db, _rails: Rails) -> CheckResult:
-    """After recovery: the outbox drained, every checkout terminal, the escrow empty."""
+    """After recovery: the outbox drained, every checkout terminal, the escrow empty, every
+    lock closed, every withdrawal minted."""
     problems = [f"outbox {key}" for key in db.outbox]
     problems += [f"batch {b.id}" for b in db.batches.values() if not b.confirmed]
     problems += [co.id for co in db.checkouts.values() if not co.status.terminal]
+    problems += [
+        f"lock {p.reference}" for p in db.positions.values() if p.status is LockStatus.OPEN
+    ]
+    problems += [f"withdrawal {w.key}" for w in db.withdrawals.values() if not w.minted]
     for asset in ASSETS:
         escrow = db.ledger.account(chart.checkout_escrow(asset).code)
         if escrow.debits_pending or escrow.debits_posted != escrow.credits_posted:

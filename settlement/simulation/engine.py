@@ -110,9 +110,9 @@ _WORKLOAD = (
     ("lock", 2),
     ("unlock", 1),
     ("days", 1),
-    ("propose", 1),
-    ("sign", 2),
-    ("execute", 1),
+    ("propose", 2),
+    ("sign", 4),
+    ("execute", 2),
 )
 _DAYS_S = (86_400, 7 * 86_400, 30 * 86_400)
 """How far a ``days`` step moves the clock: locks accrue, some mature."""

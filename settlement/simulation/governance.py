@@ -27,10 +27,17 @@ if TYPE_CHECKING:
 DEPLOYMENT = "sim"
 ACTION = "parameter.set"
 penalties_bp = (0, 100, 500, 2500)
-proposal_ttl_s = (600, 86_400)
+proposal_ttl_s = (86_400, 30 * 86_400, 90 * 86_400)
+"""Some proposals expire before they are signed or executed (a ``days`` step passes them)."""
 officers_min, officers_max = 3, 5
-stranger_share = 0.1
-"""Signatures by a key that is no officer's, or over another proposal's bytes."""
+threshold_min, threshold_max = 2, 3
+open_max = 2
+concurrent_share = 0.5
+"""Executions asked for twice at once (two officers' terminals, a retrying script)."""
+stray_share = 0.2
+"""Signatures by a key that is no officer's, over another proposal's bytes, by an officer
+who signed already, or for a proposal that can no longer execute; executions of a proposal
+that is not signed enough, or was executed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +54,8 @@ def board(sim: Simulation) -> Board:
     n = sim.rng.randint(officers_min, officers_max)
     keys = tuple(SigningKey(sim.rng.randbytes(32)) for _ in range(n))
     named = tuple((f"officer-{i}", bytes(k.verify_key).hex()) for i, k in enumerate(keys))
-    return Board(keys, Officers(named, sim.rng.randint(2, n)), SigningKey(sim.rng.randbytes(32)))
+    threshold = sim.rng.randint(threshold_min, threshold_max)
+    return Board(keys, Officers(named, threshold), SigningKey(sim.rng.randbytes(32)))
 
 
 def next_nonce(db: Db) -> int:
@@ -57,7 +65,10 @@ def next_nonce(db: Db) -> int:
 
 
 def client_propose(sim: Simulation) -> None:
-    """The treasury proposes a new early-unlock penalty at the next nonce (``propose``)."""
+    """The treasury proposes a new early-unlock penalty at the next nonce (``propose``), unless
+    two proposals are open already."""
+    if len(_open(sim.db, sim.clock.now_us())) >= open_max:
+        return
     key = sim.next_id("key-")
     value = sim.rng.choice(penalties_bp)
     ttl_s = sim.rng.choice(proposal_ttl_s)
@@ -80,18 +91,31 @@ def client_propose(sim: Simulation) -> None:
     sim.client("propose", key, key, body)
 
 
+def _open(db: Db, now_us: int) -> list[str]:
+    """The proposals that may still execute: not executed, their nonce not used, not expired."""
+    nonce = next_nonce(db)
+    return [
+        pid
+        for pid, p in sorted(db.proposals.items())
+        if p.nonce >= nonce and now_us <= p.expires_at_us
+    ]
+
+
 def client_sign(sim: Simulation) -> None:
-    """An officer (now and then a stranger, or a signature over other bytes) signs a proposal
-    (``add_signature``)."""
-    if not sim.db.proposals:
+    """An officer who has not signed signs an open proposal (``add_signature``); now and then
+    a stray one (see ``stray_share``)."""
+    ids, open_ = sorted(sim.db.proposals), _open(sim.db, sim.clock.now_us())
+    if not ids:
         return
     key = sim.next_id("key-")
-    ids = sorted(sim.db.proposals)
-    proposal_id = sim.rng.choice(ids)
+    stray = not open_ or sim.rng.random() < stray_share
+    proposal_id = sim.rng.choice(ids if stray else open_)
     proposal = sim.db.proposals[proposal_id]
-    signer = sim.rng.choice(sim.board.keys)
-    if sim.rng.random() < stranger_share:
-        signer = sim.rng.choice([sim.board.stranger, signer])
+    signed = {s.public_key for s in sim.db.signatures[proposal_id]}
+    unsigned = [k for k in sim.board.keys if bytes(k.verify_key) not in signed]
+    signer = sim.rng.choice(unsigned or sim.board.keys)
+    if stray:
+        signer = sim.rng.choice([sim.board.stranger, *sim.board.keys])
         proposal = sim.db.proposals[sim.rng.choice(ids)]  # perhaps another's bytes
     signature = sign(proposal, signer)
 
@@ -115,12 +139,26 @@ def client_sign(sim: Simulation) -> None:
 
 
 def client_execute(sim: Simulation) -> None:
-    """The treasury executes a proposal, perhaps twice at once (``execute``): once only, in
-    nonce order, with the threshold's valid signatures."""
-    if not sim.db.proposals:
+    """The treasury executes a signed proposal (``execute``), at times from two places at once:
+    it executes once only, in nonce order, with the threshold's valid signatures."""
+    ids = sorted(sim.db.proposals)
+    if not ids:
         return
+    ready = [
+        pid
+        for pid in _open(sim.db, sim.clock.now_us())
+        if len(sim.db.signatures[pid]) >= sim.board.officers.threshold
+    ]
+    stray = sim.rng.random() < stray_share
+    if not ready and not stray:
+        return
+    proposal_id = sim.rng.choice(ids if stray else ready)
+    for _ in range(1 + (sim.rng.random() < concurrent_share)):
+        _execute(sim, proposal_id)
+
+
+def _execute(sim: Simulation, proposal_id: str) -> None:
     key = sim.next_id("key-")
-    proposal_id = sim.rng.choice(sorted(sim.db.proposals))
 
     def body() -> None:
         if key in sim.db.responses:
@@ -128,10 +166,12 @@ def client_execute(sim: Simulation) -> None:
         db = sim.db
         proposal = db.proposals[proposal_id]
         expected = next_nonce(db)
-        if not sim.bugs.proposal_unchecked:
+        if sim.bugs.proposal_unchecked:  # as if its own nonce were the next, and never run
+            expected = proposal.nonce
+        else:
             check_live(proposal, DEPLOYMENT, proposal_id in db.executed, expected,
                        sim.clock.now_us())  # fmt: skip
-            check_executable(proposal, expected, db.signatures[proposal_id], sim.board.officers)
+        check_executable(proposal, expected, db.signatures[proposal_id], sim.board.officers)
         perform(db, proposal)
         db.executed.append(proposal_id)
         db.responses[key] = proposal_id

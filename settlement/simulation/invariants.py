@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from functools import cache, lru_cache
 
+from escrow.chart import AccountSpec
 from escrow.model import AccountFlags, TransferFlags, transfer_id
 from escrow.periods import period
 from settlement import chart
@@ -25,6 +27,24 @@ from settlement.shares.rules import Destination, ShareRule, split
 from settlement.simulation.world import ASSETS, MERCHANT, PIONEER, Db, Rails
 from settlement.tenders import Tender
 
+_ids_cached_max = 1 << 16
+
+
+_id = lru_cache(maxsize=_ids_cached_max)(transfer_id)
+"""The transfer ids the step checks ask for after every step, remembered."""
+_hold_id = lru_cache(maxsize=_ids_cached_max)(hold_id)
+_reservation_id = lru_cache(maxsize=_ids_cached_max)(reservation_id)
+_conversion_refund_id = lru_cache(maxsize=_ids_cached_max)(refund_transfer_id)
+
+
+@cache
+def _code(spec: Callable[..., AccountSpec], *args: str) -> str:
+    """An account's code, remembered (the chart builds its spec anew on every call)."""
+    return spec(*args).code
+
+
+_DEBITS_LIMITED = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
+_CREDITS_LIMITED = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
 _RECEIVED = {TransferCode.PI_RECEIVED: Tender.PI, TransferCode.QRIS_RECEIVED: Tender.QRIS}
 _PAID_BACK = frozenset({TransferCode.CHECKOUT_REFUND, TransferCode.CONVERSION_REFUND,
                         TransferCode.LOCK_REFUND, TransferCode.LOCK_PRINCIPAL})  # fmt: skip
@@ -49,11 +69,10 @@ def account_flags(db: Db, _rails: Rails) -> CheckResult:
         a.code
         for a in db.ledger.accounts(limit=10**6)
         if (
-            a.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-            and a.debits_pending + a.debits_posted > a.credits_posted
+            int(a.flags) & _DEBITS_LIMITED and a.debits_pending + a.debits_posted > a.credits_posted
         )
         or (
-            a.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+            int(a.flags) & _CREDITS_LIMITED
             and a.credits_pending + a.credits_posted > a.debits_posted
         )
     ]
@@ -73,11 +92,11 @@ def escrow_holds(db: Db, _rails: Rails) -> CheckResult:
             for leg in co.legs
             if leg.asset == asset and leg.status is LegStatus.PAID
         ]
-        held_units = db.ledger.account(chart.checkout_escrow(asset).code).debits_pending
+        held_units = db.ledger.account(_code(chart.checkout_escrow, asset)).debits_pending
         if held_units != sum(leg.amount_units for leg in legs):
             problems.append(f"{asset} escrow holds {held_units} for {len(legs)} legs")
         for leg in legs:
-            hold = db.ledger.transfer(hold_id(leg.reference))
+            hold = db.ledger.transfer(_hold_id(leg.reference))
             if hold is None or not hold.flags & TransferFlags.PENDING:
                 problems.append(f"{leg.reference} paid but not held")
     if problems:
@@ -88,7 +107,7 @@ def escrow_holds(db: Db, _rails: Rails) -> CheckResult:
 def pi_custody(db: Db, rails: Rails) -> CheckResult:
     """``treasury:pi_custody`` against the app wallet: what arrived and is booked, less what
     A2U sent (a payment not yet told, or a payout landed but not yet confirmed, is in flight)."""
-    custody = db.ledger.account(chart.pi_custody().code)
+    custody = db.ledger.account(_code(chart.pi_custody))
     booked = custody.debits_posted - custody.credits_posted
     unbooked = sum(
         p.amount_units
@@ -111,7 +130,7 @@ def pi_custody(db: Db, rails: Rails) -> CheckResult:
 
 def qris_clearing(db: Db, rails: Rails) -> CheckResult:
     """The QRIS clearing account against the gateway: every booked payment, once."""
-    clearing = db.ledger.account(chart.qris_clearing().code)
+    clearing = db.ledger.account(_code(chart.qris_clearing))
     booked = clearing.debits_posted - clearing.credits_posted
     truth = sum(
         p.amount_units
@@ -131,7 +150,7 @@ def payout_holds(db: Db, rails: Rails) -> CheckResult:
     )
     problems = [f"{key} paid {n}x by the bank" for key, n in rails.bank_paid.items() if n > 1]
     if db.batches:
-        pending = db.ledger.account(chart.bank_payouts().code).credits_pending
+        pending = db.ledger.account(_code(chart.bank_payouts)).credits_pending
         if pending != wanted:
             problems.append(f"bank:payouts holds {pending}, open lines {wanted}")
     if problems:
@@ -150,7 +169,7 @@ def payouts_once(db: Db, rails: Rails) -> CheckResult:
         if rails.bank_paid[line.obligation]
     )
     if db.batches:
-        posted = db.ledger.account(chart.bank_payouts().code).credits_posted
+        posted = db.ledger.account(_code(chart.bank_payouts)).credits_posted
         if posted != paid:
             problems.append(f"bank:payouts posted {posted}, the bank paid {paid}")
     if problems:
@@ -191,21 +210,21 @@ def conversions_once(db: Db, _rails: Rails) -> CheckResult:
         if decided != (conv.reference in paid):
             problems.append(f"{conv.reference} {conv.status}, paid: {conv.reference in paid}")
         if conv.status is ConversionStatus.CONVERTED:
-            credit = db.ledger.transfer(transfer_id(MSC_NAMESPACE, str(conv.payment_id)))
+            credit = db.ledger.transfer(_id(MSC_NAMESPACE, str(conv.payment_id)))
             if credit is None or credit.amount != conv.converted_units:
                 problems.append(f"{conv.reference} converted without its MSC")
         if conv.status is ConversionStatus.REFUNDED and (
-            db.ledger.transfer(refund_transfer_id(conv.id)) is None
+            db.ledger.transfer(_conversion_refund_id(conv.id)) is None
         ):
             problems.append(f"{conv.reference} refunded without its refund")
-    if _net_credit(db, chart.conversions_pi().code):
-        problems.append(f"conversions:PI holds {_net_credit(db, chart.conversions_pi().code)}")
+    if _net_credit(db, _code(chart.conversions_pi)):
+        problems.append(f"conversions:PI holds {_net_credit(db, _code(chart.conversions_pi))}")
     converted = sum(c.converted_units or 0 for c in db.conversions.values())
     withdrawn = sum(w.amount_units for w in db.withdrawals.values())
-    holder = chart.pioneer_balance(PIONEER, "MSC")
-    balance = _net_credit(db, holder.code)
+    holder = _code(chart.pioneer_balance, PIONEER, "MSC")
+    balance = _net_credit(db, holder)
     if balance != converted - withdrawn:
-        problems.append(f"{holder.code} holds {balance}, converted {converted} - {withdrawn} out")
+        problems.append(f"{holder} holds {balance}, converted {converted} - {withdrawn} out")
     if problems:
         return failed("conversions_once", some(problems))
     return held("conversions_once", f"{len(db.conversions)} conversions, each decided once")
@@ -215,7 +234,7 @@ def msc_onchain(db: Db, rails: Rails) -> CheckResult:
     """The token's supply against ``msc:onchain`` (``msc check``'s rail check): supply plus the
     withdrawals not yet minted on chain is the float; the token minted each withdrawal's
     reference at most once, and no other."""
-    onchain = _net_credit(db, chart.msc_onchain().code)
+    onchain = _net_credit(db, _code(chart.msc_onchain))
     unminted = sum(
         w.amount_units for w in db.withdrawals.values() if not w.minted and not rails.minted[w.key]
     )
@@ -236,11 +255,11 @@ def lock_reservations(db: Db, _rails: Rails) -> CheckResult:
     open_ = [p for p in db.positions.values() if p.status is LockStatus.OPEN and p.reward_max]
     problems = []
     for pos in open_:
-        found = db.ledger.transfer(reservation_id(pos.id))
-        resolved = db.ledger.transfer(transfer_id(REWARD_NAMESPACE, str(pos.id)))
+        found = db.ledger.transfer(_reservation_id(pos.id))
+        resolved = db.ledger.transfer(_id(REWARD_NAMESPACE, str(pos.id)))
         if found is None or found.amount != pos.reward_max or resolved is not None:
             problems.append(f"open {pos.reference} without its reservation")
-    pending = db.ledger.account(chart.mscp_budget().code).debits_pending
+    pending = db.ledger.account(_code(chart.mscp_budget)).debits_pending
     wanted = sum(p.reward_max for p in open_)
     if pending != wanted:
         problems.append(f"the budget reserves {pending}, the open positions {wanted}")
@@ -254,10 +273,10 @@ def lock_principals(db: Db, _rails: Rails) -> CheckResult:
     rewards of the closed ones, each posted once and never more than its maximum."""
     problems = []
     principal = sum(p.principal_units for p in db.positions.values() if p.status is LockStatus.OPEN)
-    if _net_credit(db, chart.locks_pi().code) != principal:
-        problems.append(f"locks:PI {_net_credit(db, chart.locks_pi().code)}, open {principal}")
+    if _net_credit(db, _code(chart.locks_pi)) != principal:
+        problems.append(f"locks:PI {_net_credit(db, _code(chart.locks_pi))}, open {principal}")
     rewards = sum(p.reward_units or 0 for p in db.positions.values())
-    points = chart.pioneer_balance(PIONEER, "MSCP").code
+    points = _code(chart.pioneer_balance, PIONEER, "MSCP")
     earned = db.ledger.account(points).credits_posted
     if earned != rewards:
         problems.append(f"{points} earned {earned}, the closed positions {rewards}")
@@ -327,7 +346,7 @@ STEP_CHECKS: tuple[Callable[[Db, Rails], CheckResult], ...] = (
 
 def payout_id(key: str) -> uuid.UUID:
     """The ledger transfer that confirms the A2U of payout ``key``."""
-    return transfer_id("sim.a2u", key)
+    return _id("sim.a2u", key)
 
 
 def payments_booked_once(db: Db, rails: Rails) -> CheckResult:
@@ -381,7 +400,7 @@ def nothing_stuck(db: Db, _rails: Rails) -> CheckResult:
     ]
     problems += [f"withdrawal {w.key}" for w in db.withdrawals.values() if not w.minted]
     for asset in ASSETS:
-        escrow = db.ledger.account(chart.checkout_escrow(asset).code)
+        escrow = db.ledger.account(_code(chart.checkout_escrow, asset))
         if escrow.debits_pending or escrow.debits_posted != escrow.credits_posted:
             problems.append(f"{asset} escrow not empty")
     if problems:
@@ -405,13 +424,13 @@ def merchant_paid_once(rule: ShareRule) -> Callable[[Db, Rails], CheckResult]:
             ]
             owed = sum(split(rule, leg.amount_units, asset).get(Destination.MERCHANT, 0)
                        for leg in legs)  # fmt: skip
-            account = db.ledger.account(chart.merchant_balance(MERCHANT, asset).code)
+            account = db.ledger.account(_code(chart.merchant_balance, MERCHANT, asset))
             if account.credits_posted != owed:  # payouts debit it; releases alone credit it
                 problems.append(f"{asset} merchant has {account.credits_posted}, owed {owed}")
             problems += [
                 leg.reference
                 for leg in legs
-                if db.ledger.transfer(transfer_id(RELEASE_NAMESPACE, leg.reference)) is None
+                if db.ledger.transfer(_id(RELEASE_NAMESPACE, leg.reference)) is None
             ]
         if problems:
             return failed("merchant_paid_once", some(problems))

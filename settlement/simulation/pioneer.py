@@ -44,8 +44,8 @@ sen_per_pi_min, sen_per_pi_max = 100, 10**6
 conversion_fee_bp = 50
 LOCK_RATES = {30: Decimal("0.01"), 60: Decimal("0.02"), 90: Decimal("0.03")}
 """MSC Points per Pi per day, as the treasury's ``lock_rate_{n}d`` parameters."""
-lock_principal_units_max = 200 * 10**7
-"""Up to 200 Pi: 540 points at the 90-day rate, so the budget covers a handful of locks."""
+lock_principal_units_max = 600 * 10**7
+"""Up to 600 Pi: 1,620 points at the 90-day rate, so the budget covers a few locks at once."""
 withdraw_over_share = 0.2
 """Withdrawals asking for more MSC than the Pioneer holds (refused, nothing booked)."""
 

@@ -1,11 +1,12 @@
-"""The scheduler: a seed's history of checkout requests, rail deliveries, jobs and outbox work,
-interleaved one I/O boundary at a time, with a fault chosen at every boundary.
+"""The scheduler: a seed's history of checkout, conversion, withdrawal, lock and proposal
+requests, rail deliveries, jobs and outbox work, interleaved one I/O boundary at a time, with a
+fault chosen at every boundary (the new kinds' glue: ``pioneer.py``, ``governance.py``).
 
 Each job is a generator that yields the boundary it is about to cross and receives the fault
 there (or None). A commit runs its body on the database and keeps it, or (a crash) restores the
 copy taken before it: a rolled-back transaction. The rails (payments made, envelopes landed,
-payments completed) are never rolled back. After every step the invariants of ``msc check``
-hold (``invariants.STEP_CHECKS``); at the end, with faults off, the service recovers (every
+payments completed, tokens minted) are never rolled back. After every step the invariants of
+``msc check`` hold (``invariants.STEP_CHECKS`` and ``proposals_once``); at the end, with faults off, the service recovers (every
 unbooked payment redelivered, every due job run, the outbox drained) and every accepted request's
 effect exists exactly once.
 """
@@ -649,7 +650,7 @@ class Simulation:
         the withdrawal's transfer id as its reference (the token mints a reference once)."""
         self.attempts[message.key] += 1
         tx, ref = f"tx:{message.key}", message.key
-        if self.bugs.fresh_mint_ref:
+        if self.bugs.fresh_mint_ref and self.attempts[message.key] > 1:  # a retry
             tx, ref = f"{tx}:{self.attempts[message.key]}", f"{ref}#{self.attempts[message.key]}"
         yield from self.call(
             Boundary.EVM_NODE, lambda: self.rails.submit_mint(tx, ref, message.amount_units)

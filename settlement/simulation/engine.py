@@ -6,9 +6,9 @@ Each job is a generator that yields the boundary it is about to cross and receiv
 there (or None). A commit runs its body on the database and keeps it, or (a crash) restores the
 copy taken before it: a rolled-back transaction. The rails (payments made, envelopes landed,
 payments completed, tokens minted) are never rolled back. After every step the invariants of
-``msc check`` hold (``invariants.STEP_CHECKS`` and ``proposals_once``); at the end, with faults off, the service recovers (every
-unbooked payment redelivered, every due job run, the outbox drained) and every accepted request's
-effect exists exactly once.
+``msc check`` hold (``invariants.STEP_CHECKS`` and ``proposals_once``); at the end, with faults
+off, the service recovers (every unbooked payment redelivered, every due job run, the outbox
+drained) and every accepted request's effect exists exactly once.
 """
 
 from __future__ import annotations
@@ -320,6 +320,7 @@ class Simulation:
             _CLIENTS[kind](self)
 
     def next_id(self, prefix: str) -> str:
+        """A fresh id (a key, a checkout, a payment), numbered in the history's order."""
         self.serial += 1
         return f"{prefix}{self.serial:015d}"
 
@@ -721,6 +722,7 @@ class Simulation:
                 self.enqueue(message)
 
     def enqueue(self, message: Message) -> None:
+        """Queue a side effect in the outbox, once per (kind, key)."""
         self.db.outbox.setdefault((message.kind, message.key), message)
 
     def _accepted_effects(self, db: Db, _rails: Rails) -> CheckResult:

@@ -165,8 +165,8 @@ class Bugs:
     ``idempotency_off``: a redelivered payment is booked again under a fresh transfer id;
     ``fresh_envelope``: an A2U retry signs a new envelope instead of resubmitting the stored one;
     ``fresh_mint_ref``: a mint retry signs a new transaction under a new reference instead of
-    resubmitting the stored one (the first attempt is right); ``proposal_unchecked``: executing a proposal skips its liveness
-    checks (executed already, nonce used, expired).
+    resubmitting the stored one (the first attempt is right); ``proposal_unchecked``: executing
+    a proposal skips its liveness checks (executed already, nonce used, expired).
     """
 
     idempotency_off: bool = False

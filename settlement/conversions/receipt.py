@@ -162,11 +162,10 @@ def _terms(uow: UnitOfWork, conv: Conversion, fresh: FirmQuote | None, now_us: i
     return Terms(fresh.buy_units, fresh.fee_units, fresh.id)
 
 
-def _post_exchange(uow: UnitOfWork, conv: Conversion, payment_id: str, terms: Terms) -> None:
-    pioneer = chart.pioneer_balance(conv.uid, BUY_ASSET)
-    for spec in (chart.exchange(SELL_ASSET), chart.exchange(BUY_ASSET), chart.conversion_fees(),
-                 pioneer):  # fmt: skip
-        chart.ensure_open(uow.ledger, spec)
+def exchange_batch(conv: Conversion, payment_id: str, terms: Terms) -> list[TransferRequest]:
+    """The transfers that convert ``conv`` paid in ``payment_id`` at ``terms`` (to be linked):
+    the Pi sold less the fee, the fee, the MSC bought, each keyed by the payment."""
+    pioneer = chart.pioneer_balance(conv.uid, BUY_ASSET).code
     source = chart.conversions_pi().code
     batch = [
         TransferRequest(
@@ -175,7 +174,7 @@ def _post_exchange(uow: UnitOfWork, conv: Conversion, payment_id: str, terms: Te
             external_ref=payment_id,
         ),
         TransferRequest(
-            transfer_id(MSC_NAMESPACE, payment_id), chart.exchange(BUY_ASSET).code, pioneer.code,
+            transfer_id(MSC_NAMESPACE, payment_id), chart.exchange(BUY_ASSET).code, pioneer,
             terms.buy_units, BUY_ASSET, TransferCode.CONVERSION_EXCHANGE, external_ref=payment_id,
         ),
     ]  # fmt: skip
@@ -184,7 +183,14 @@ def _post_exchange(uow: UnitOfWork, conv: Conversion, payment_id: str, terms: Te
             transfer_id(FEE_NAMESPACE, payment_id), source, chart.conversion_fees().code,
             terms.fee_units, SELL_ASSET, TransferCode.CONVERSION_FEE, external_ref=payment_id,
         ))  # fmt: skip
-    results = uow.ledger.post_batch(linked(batch))
+    return batch
+
+
+def _post_exchange(uow: UnitOfWork, conv: Conversion, payment_id: str, terms: Terms) -> None:
+    for spec in (chart.exchange(SELL_ASSET), chart.exchange(BUY_ASSET), chart.conversion_fees(),
+                 chart.pioneer_balance(conv.uid, BUY_ASSET)):  # fmt: skip
+        chart.ensure_open(uow.ledger, spec)
+    results = uow.ledger.post_batch(linked(exchange_batch(conv, payment_id, terms)))
     if not all(r.code is ResultCode.OK for r in results):
         codes = ", ".join(str(r.code) for r in results)
         raise InvariantViolation(f"the ledger refused converting {conv.id}: {codes}")
@@ -211,16 +217,18 @@ def refund_transfer_id(conversion_id: uuid.UUID) -> uuid.UUID:
     return transfer_id(REFUND_NAMESPACE, str(conversion_id))
 
 
-def _refund(uow: UnitOfWork, conv: Conversion, payment_id: str, code: str, now_us: int) -> None:
-    pioneer = chart.pioneer_pi(conv.uid)
-    chart.ensure_open(uow.ledger, pioneer)
-    refund_id = refund_transfer_id(conv.id)
-    result = uow.ledger.post(
-        TransferRequest(
-            refund_id, chart.conversions_pi().code, pioneer.code, conv.sell_units, SELL_ASSET,
-            TransferCode.CONVERSION_REFUND, external_ref=payment_id,
-        )
+def refund_request(conv: Conversion, payment_id: str) -> TransferRequest:
+    """The transfer that returns refused conversion ``conv``'s Pi to its Pioneer's account."""
+    return TransferRequest(
+        refund_transfer_id(conv.id), chart.conversions_pi().code, chart.pioneer_pi(conv.uid).code,
+        conv.sell_units, SELL_ASSET, TransferCode.CONVERSION_REFUND, external_ref=payment_id,
     )  # fmt: skip
+
+
+def _refund(uow: UnitOfWork, conv: Conversion, payment_id: str, code: str, now_us: int) -> None:
+    chart.ensure_open(uow.ledger, chart.pioneer_pi(conv.uid))
+    refund_id = refund_transfer_id(conv.id)
+    result = uow.ledger.post(refund_request(conv, payment_id))
     if not result.ok:
         raise InvariantViolation(f"the ledger refused refunding {conv.id}: {result.code}")
     uow.conn.execute(

@@ -78,19 +78,9 @@ def withdraw(
         raise WithdrawalRefusedError("invalid_amount", "amount must be a positive int of MSC sen")
     to_checksum = to_checksum_address(to_address)
     ensure_bridge_accounts(uow.ledger)
-    transfer_id = make_transfer_id(WITHDRAW_NAMESPACE, request_id)
-    result = uow.ledger.post(
-        TransferRequest(
-            id=transfer_id,
-            debit=holder,
-            credit=ONCHAIN_ACCOUNT,
-            amount=amount,
-            asset=MSC,
-            code=WITHDRAW_CODE,
-            external_ref=to_checksum,
-            user_data={"chain_id": chain_id, "to": to_checksum},
-        )
-    )
+    request = withdrawal_request(chain_id, holder, to_checksum, amount, request_id)
+    transfer_id = request.id
+    result = uow.ledger.post(request)
     if not result.ok:
         raise WithdrawalRefusedError(str(result.code), f"ledger refused withdrawal {transfer_id}")
     created = uow.conn.execute(
@@ -102,6 +92,23 @@ def withdraw(
     ).first()
     uow.outbox.enqueue(MINT_KIND, str(transfer_id), {"transfer_id": str(transfer_id)})
     return Withdrawal(transfer_id, holder, to_checksum, amount, created is not None)
+
+
+def withdrawal_request(
+    chain_id: int, holder: str, to_checksum: str, amount: int, request_id: str
+) -> TransferRequest:
+    """The transfer that moves a withdrawal's MSC from ``holder`` to ``msc:onchain``, keyed by
+    the client's ``request_id``."""
+    return TransferRequest(
+        id=make_transfer_id(WITHDRAW_NAMESPACE, request_id),
+        debit=holder,
+        credit=ONCHAIN_ACCOUNT,
+        amount=amount,
+        asset=MSC,
+        code=WITHDRAW_CODE,
+        external_ref=to_checksum,
+        user_data={"chain_id": chain_id, "to": to_checksum},
+    )
 
 
 class MintHandler:

@@ -9,7 +9,7 @@ records the execution (both or neither).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from settlement.audit import bundle as b
@@ -123,18 +123,8 @@ def execute(
     proposal = _recorded(uow, proposal_id)
     expected = store.next_nonce(uow.conn)
     _check_live(uow, proposal, deployment, expected)
-    if proposal.nonce != expected:
-        raise GovernanceRefused(
-            f"nonce {proposal.nonce} is not the next, {expected}: execute that one first",
-            code="governance_nonce_ahead",
-        )
     recorded = store.signatures(uow.conn, proposal_id)
-    valid = valid_signers(proposal, recorded, officers.keys)
-    if len(valid) < officers.threshold:
-        raise GovernanceRefused(
-            f"{len(valid)} valid signatures of the officers in force, {officers.threshold} needed",
-            code="governance_signatures_insufficient",
-        )
+    valid = check_executable(proposal, expected, recorded, officers)
     by = f"{by_prefix}{proposal.nonce}:{proposal_id[:id_prefix_chars]}"
     after: store.Officers | None = None
     if proposal.action in g.OFFICER_ACTIONS:
@@ -224,12 +214,23 @@ def _recorded(uow: UnitOfWork, proposal_id: str) -> Proposal:
 
 def _check_live(uow: UnitOfWork, proposal: Proposal, deployment: str, expected: int) -> None:
     """This deployment's, not executed, nonce not used, not expired."""
+    executed = store.executed_at(uow.conn, proposal.id()) is not None
+    check_live(
+        proposal, deployment, executed, expected, store.log_time(uow.conn, uow.clock.now_us())
+    )
+
+
+def check_live(
+    proposal: Proposal, deployment: str, executed: bool, expected: int, log_now_us: int
+) -> None:
+    """Refuse a proposal of another deployment, executed already, of a used nonce, or expired
+    at the governance log's time ``log_now_us``; ``expected`` is the next nonce."""
     if proposal.deployment != deployment:
         raise GovernanceRefused(
             f"the proposal is for deployment {proposal.deployment!r}, this is {deployment!r}",
             code="governance_wrong_deployment",
         )
-    if store.executed_at(uow.conn, proposal.id()) is not None:
+    if executed:
         raise GovernanceRefused(
             "the proposal was executed already; it never executes twice",
             code="governance_proposal_replayed",
@@ -239,8 +240,27 @@ def _check_live(uow: UnitOfWork, proposal: Proposal, deployment: str, expected: 
             f"nonce {proposal.nonce} is used (the next is {expected})",
             code="governance_nonce_used",
         )
-    if store.log_time(uow.conn, uow.clock.now_us()) > proposal.expires_at_us:
+    if log_now_us > proposal.expires_at_us:
         raise GovernanceRefused("the proposal has expired", code="governance_proposal_expired")
+
+
+def check_executable(
+    proposal: Proposal, expected: int, recorded: Sequence[Signature], officers: store.Officers
+) -> frozenset[bytes]:
+    """The officers whose signatures count, when the proposal's nonce is the next and the
+    threshold of the officers in force signed it; else refused."""
+    if proposal.nonce != expected:
+        raise GovernanceRefused(
+            f"nonce {proposal.nonce} is not the next, {expected}: execute that one first",
+            code="governance_nonce_ahead",
+        )
+    valid = valid_signers(proposal, recorded, officers.keys)
+    if len(valid) < officers.threshold:
+        raise GovernanceRefused(
+            f"{len(valid)} valid signatures of the officers in force, {officers.threshold} needed",
+            code="governance_signatures_insufficient",
+        )
+    return valid
 
 
 def _check_action(proposal: Proposal, officers: store.Officers) -> None:

@@ -47,7 +47,7 @@ def principal_transfer_id(position_id: uuid.UUID) -> uuid.UUID:
     return transfer_id(PRINCIPAL_NAMESPACE, str(position_id))
 
 
-def _closing(pos: Position, reward: int, penalty: int) -> list[TransferRequest]:
+def closing_transfers(pos: Position, reward: int, penalty: int) -> list[TransferRequest]:
     """The transfers that close ``pos`` with ``reward`` points and ``penalty`` Pi kept."""
     out: list[TransferRequest] = []
     if pos.reward_max > 0:
@@ -140,7 +140,7 @@ def _mature(uow: UnitOfWork, due: list[Position], now_us: int, panel: RatePanel 
         return 0
     accrue_positions(uow.conn, now_us, [p.id for p in due])
     _open_accounts(uow, {p.uid for p in due}, penalty=False)
-    closings = {p.id: _closing(p, p.reward_max, 0) for p in due}
+    closings = {p.id: closing_transfers(p, p.reward_max, 0) for p in due}
     converting = [p for p in due if p.maturity_action == "convert"]
     converted = frozenset(
         p.id for p in converting if convert_principal(uow, panel, p, _principal(closings[p.id]))
@@ -183,7 +183,7 @@ def unlock(uow: UnitOfWork, position_id: uuid.UUID, uid: str) -> Position:
         pos = require(uow.conn, position_id, uid)
         penalty = found.principal_units * parameters.lock_penalty_bp(uow.conn) // BP
         _open_accounts(uow, {pos.uid}, penalty=penalty > 0)
-        _post(uow, [(pos, _closing(pos, pos.vested_units, penalty))])
+        _post(uow, [(pos, closing_transfers(pos, pos.vested_units, penalty))])
         _mark(uow, LockStatus.UNLOCKED, [(pos, pos.vested_units, penalty)], now_us)
         log.info("lock_unlocked", position=str(pos.id), vested=pos.vested_units, penalty=penalty)
     return require(uow.conn, position_id, uid)

@@ -84,18 +84,20 @@ def lock_paid(
     return after
 
 
+def reservation(pos: Position, payment_id: str) -> TransferRequest:
+    """The pending transfer that reserves ``pos``'s maximum reward from the points budget."""
+    return TransferRequest(
+        reservation_id(pos.id), chart.mscp_budget().code, chart.pioneer_balance(pos.uid, MSCP).code,
+        pos.reward_max, MSCP, TransferCode.LOCK_REWARD_RESERVED, flags=TransferFlags.PENDING,
+        external_ref=payment_id, user_data={"position": str(pos.id)},
+    )  # fmt: skip
+
+
 def _reserve(uow: UnitOfWork, pos: Position, payment_id: str) -> bool:
     """The pending reservation of the maximum reward; False when the budget cannot cover it."""
-    budget, points = chart.mscp_budget(), chart.pioneer_balance(pos.uid, MSCP)
-    chart.ensure_open(uow.ledger, budget)
-    chart.ensure_open(uow.ledger, points)
-    result = uow.ledger.post(
-        TransferRequest(
-            reservation_id(pos.id), budget.code, points.code, pos.reward_max, MSCP,
-            TransferCode.LOCK_REWARD_RESERVED, flags=TransferFlags.PENDING,
-            external_ref=payment_id, user_data={"position": str(pos.id)},
-        )
-    )  # fmt: skip
+    chart.ensure_open(uow.ledger, chart.mscp_budget())
+    chart.ensure_open(uow.ledger, chart.pioneer_balance(pos.uid, MSCP))
+    result = uow.ledger.post(reservation(pos, payment_id))
     if result.ok:
         return True
     if result.code is ResultCode.EXCEEDS_CREDITS:
@@ -108,16 +110,18 @@ def refund_transfer_id(position_id: uuid.UUID) -> uuid.UUID:
     return transfer_id(REFUND_NAMESPACE, str(position_id))
 
 
-def _refuse(uow: UnitOfWork, pos: Position, payment_id: str, now_us: int) -> None:
-    pioneer = chart.pioneer_pi(pos.uid)
-    chart.ensure_open(uow.ledger, pioneer)
-    refund = refund_transfer_id(pos.id)
-    result = uow.ledger.post(
-        TransferRequest(
-            refund, chart.locks_pi().code, pioneer.code, pos.principal_units, "PI",
-            TransferCode.LOCK_REFUND, external_ref=payment_id,
-        )
+def refund_request(pos: Position, payment_id: str) -> TransferRequest:
+    """The transfer that returns refused lock ``pos``'s principal to its Pioneer's account."""
+    return TransferRequest(
+        refund_transfer_id(pos.id), chart.locks_pi().code, chart.pioneer_pi(pos.uid).code,
+        pos.principal_units, "PI", TransferCode.LOCK_REFUND, external_ref=payment_id,
     )  # fmt: skip
+
+
+def _refuse(uow: UnitOfWork, pos: Position, payment_id: str, now_us: int) -> None:
+    chart.ensure_open(uow.ledger, chart.pioneer_pi(pos.uid))
+    refund = refund_transfer_id(pos.id)
+    result = uow.ledger.post(refund_request(pos, payment_id))
     if not result.ok:
         raise InvariantViolation(f"the ledger refused refunding lock {pos.id}: {result.code}")
     uow.conn.execute(

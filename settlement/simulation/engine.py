@@ -1,13 +1,14 @@
-"""The scheduler: a seed's history of checkout requests, rail deliveries, jobs and outbox work,
-interleaved one I/O boundary at a time, with a fault chosen at every boundary.
+"""The scheduler: a seed's history of checkout, conversion, withdrawal, lock and proposal
+requests, rail deliveries, jobs and outbox work, interleaved one I/O boundary at a time, with a
+fault chosen at every boundary (the new kinds' glue: ``pioneer.py``, ``governance.py``).
 
 Each job is a generator that yields the boundary it is about to cross and receives the fault
 there (or None). A commit runs its body on the database and keeps it, or (a crash) restores the
 copy taken before it: a rolled-back transaction. The rails (payments made, envelopes landed,
-payments completed) are never rolled back. After every step the invariants of ``msc check``
-hold (``invariants.STEP_CHECKS``); at the end, with faults off, the service recovers (every
-unbooked payment redelivered, every due job run, the outbox drained) and every accepted request's
-effect exists exactly once.
+payments completed, tokens minted) are never rolled back. After every step the invariants of
+``msc check`` hold (``invariants.STEP_CHECKS`` and ``proposals_once``); at the end, with faults
+off, the service recovers (every unbooked payment redelivered, every due job run, the outbox
+drained) and every accepted request's effect exists exactly once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 
 from escrow.calendar import US_PER_S
@@ -23,18 +24,24 @@ from escrow.clock import FixedClock
 from escrow.errors import InvariantViolation
 from escrow.model import ResultCode, TransferFlags, TransferRequest, transfer_id
 from escrow.periods import period
+from escrow.refusals import Refusal
 from settlement import chart
 from settlement.chart import TransferCode
 from settlement.check.model import CheckResult, failed, held, some
 from settlement.checkout import rules
-from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus, Leg, LegStatus, leg_reference
 from settlement.checkout.rules import Decision, ReleaseTerms, accounts_to_open, linked
+from settlement.evm.bridge import MINT_KIND
+from settlement.locks.positions import LockStatus
 from settlement.shares.rules import ShareRule, parse_rule
-from settlement.simulation import invariants
+from settlement.simulation import governance, invariants, pioneer
 from settlement.simulation.faults import Boundary, Fault, Injector, fault_rate_max
 from settlement.simulation.world import (
+    CHECKOUT,
+    CONVERT,
+    LOCK,
     MERCHANT,
+    PIONEER,
     Batch,
     Bugs,
     Db,
@@ -47,7 +54,6 @@ from settlement.simulation.world import (
 )
 from settlement.tenders import TENDER_ASSET, Tender
 
-PIONEER = "pioneer-9"
 MONTH = "2026-09"
 T0_US = period(MONTH).ends_at_us + 1 - 1800 * US_PER_S
 """Half an hour before a month ends (WIB), so every history sees the month close."""
@@ -67,7 +73,7 @@ an open leg (act on a paid checkout)."""
 recovery_rounds_max = 50
 ARRIVAL_NAMESPACE = "sim.arrival"
 OUTBOX_COMPLETE = "pi.complete"
-OUTBOX_A2U = "pi.a2u"
+OUTBOX_A2U = pioneer.OUTBOX_A2U
 OUTBOX_BANK_FILE = "payout.file"
 PAYOUT_HOLD_NAMESPACE = "sim.payout.hold"
 PAYOUT_PAID_NAMESPACE = "sim.payout.paid"
@@ -87,6 +93,8 @@ RULE: ShareRule = parse_rule(
 SOURCES = {Tender.PI: chart.pi_custody(), Tender.QRIS: chart.qris_clearing()}
 _CODES = {Tender.PI: TransferCode.PI_RECEIVED, Tender.QRIS: TransferCode.QRIS_RECEIVED}
 _INBOUND = {Tender.PI: Boundary.PI_API, Tender.QRIS: Boundary.QRIS_GATEWAY}
+_CREDITS = {CONVERT: chart.conversions_pi(), LOCK: chart.locks_pi()}
+"""The expectation's credit account of a Pi payment that is for no checkout."""
 _WORKLOAD = (
     ("create", 2),
     ("pay", 7),
@@ -98,7 +106,19 @@ _WORKLOAD = (
     ("work", 3),
     ("close", 1),
     ("payout", 1),
+    ("convert", 2),
+    ("withdraw", 2),
+    ("lock", 2),
+    ("unlock", 1),
+    ("days", 1),
+    ("propose", 2),
+    ("sign", 4),
+    ("execute", 2),
 )
+_DAYS_S = (86_400, 7 * 86_400, 30 * 86_400)
+"""How far a ``days`` step moves the clock: locks accrue, some mature."""
+lock_terms_s_max = 91 * 86_400
+"""Past every lock's term: the recovery's first round matures them all."""
 
 Step = Generator[Boundary, Fault | None, None]
 Check = Callable[[Db, Rails], CheckResult]
@@ -152,6 +172,8 @@ class Simulation:
         self.serial = 0
         self.deliveries: Counter[str] = Counter()
         self.attempts: Counter[str] = Counter()
+        self.board = governance.board(self)
+        self.step_checks = (*invariants.STEP_CHECKS, invariants.proposals_once(self.board.officers))
 
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> Outcome:
@@ -162,7 +184,7 @@ class Simulation:
                 if len(self.jobs) < jobs_in_flight_max and self.rng.random() < arrival_share:
                     self._arrive()
                 self._step()
-                self._require(invariants.STEP_CHECKS, f"step {step}")
+                self._require(self.step_checks, f"step {step}")
             self._recover()
             self._require(self._final_checks(), "after recovery")
         except InvariantViolation as exc:
@@ -183,13 +205,14 @@ class Simulation:
 
     def _final_checks(self) -> tuple[Check, ...]:
         return (
-            *invariants.STEP_CHECKS,
+            *self.step_checks,
             invariants.payments_booked_once,
             invariants.pi_completed,
             invariants.a2u_once,
             invariants.nothing_stuck,
             invariants.merchant_paid_once(RULE),
             invariants.payouts_once,
+            invariants.proposals_signed(self.board.officers),
             self._accepted_effects,
         )
 
@@ -218,7 +241,7 @@ class Simulation:
             self.jobs.remove(job)
             if job.accept is not None:
                 job.accept()
-        except CheckoutRefused:
+        except Refusal:
             self.jobs.remove(job)
             self.refused += 1
         except Failed:
@@ -233,10 +256,10 @@ class Simulation:
         recovery job do)."""
         self.injector.enabled = False
         for _ in range(recovery_rounds_max):
-            self.clock.advance(TTL_S + AUTO_RELEASE_S + 1)
+            self.clock.advance(TTL_S + AUTO_RELEASE_S + 1 + lock_terms_s_max)
             for payment in self.rails.payments.values():
                 if payment.id not in self.db.booked:
-                    self._deliver(payment)
+                    self.deliver(payment)
             self._schedule_due()
             for co in list(self.db.checkouts.values()):  # the treasury decides every dispute
                 if co.status is CheckoutStatus.DISPUTED:
@@ -255,7 +278,7 @@ class Simulation:
                 for job in list(self.jobs):
                     job.delay = 0
                     self._advance(job)
-                self._require(invariants.STEP_CHECKS, "recovery")
+                self._require(self.step_checks, "recovery")
         raise InvariantViolation("recovery did not finish")
 
     # -- the workload ------------------------------------------------------------------------
@@ -290,14 +313,20 @@ class Simulation:
             self._close_month()
         elif kind == "payout":
             self._cut()
+        elif kind == "days":
+            self.clock.advance(self.rng.choice(_DAYS_S))
+            self._schedule_due()
+        elif kind in _CLIENTS:
+            _CLIENTS[kind](self)
 
-    def _next(self, prefix: str) -> str:
+    def next_id(self, prefix: str) -> str:
+        """A fresh id (a key, a checkout, a payment), numbered in the history's order."""
         self.serial += 1
         return f"{prefix}{self.serial:015d}"
 
     def _client_create(self) -> None:
-        key = self._next("key-")
-        checkout_id = self._next("co_s")
+        key = self.next_id("key-")
+        checkout_id = self.next_id("co_s")
         idr = self.rng.randint(1, 10**7)
         tenders = self.rng.choice([(Tender.PI,), (Tender.QRIS,), (Tender.PI, Tender.QRIS)])
         amounts = {Tender.PI: self.rng.randint(1, 10**9), Tender.QRIS: idr}
@@ -316,10 +345,10 @@ class Simulation:
             )  # fmt: skip
             self.db.responses[key] = checkout_id
 
-        self._client("create", key, checkout_id, body)
+        self.client("create", key, checkout_id, body)
 
     def _client_act(self, kind: str, checkout_id: str) -> None:
-        key = self._next("key-")
+        key = self.next_id("key-")
 
         def body() -> None:
             if key in self.db.responses:
@@ -338,16 +367,26 @@ class Simulation:
             self._apply(decisions[kind]())
             self.db.responses[key] = checkout_id
 
-        self._client(kind, key, checkout_id, body)
+        self.client(kind, key, checkout_id, body)
 
-    def _client(self, kind: str, key: str, checkout_id: str, body: Callable[[], None]) -> None:
-        """A client request with an Idempotency-Key, retried on errors and timeouts."""
+    def client(
+        self,
+        kind: str,
+        key: str,
+        subject: str,
+        body: Callable[[], None],
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """A client request with an Idempotency-Key, retried on errors and timeouts; ``then``
+        is what the client does once answered (a Pioneer pays the Pi a conversion expects)."""
 
         def start() -> Step:
-            yield from self._commit(body)
+            yield from self.commit(body)
 
         def accept() -> None:
-            self.accepted.append((kind, checkout_id))
+            self.accepted.append((kind, subject))
+            if then is not None:
+                then()
 
         self.jobs.append(Job(f"{kind}:{key}", start, client_retries_max, accept))
 
@@ -357,23 +396,23 @@ class Simulation:
         leg = self.rng.choice(unpaid or co.legs)
         units = max(leg.amount_units + self.rng.choice([0, 0, 0, 7, -1]), 1)
         payer = PIONEER if leg.tender is Tender.PI else None
-        payment = Payment(self._next("pay-"), leg.tender, co.id, leg.reference, units, payer)
+        payment = Payment(self.next_id("pay-"), leg.tender, co.id, leg.reference, units, payer)
         self.rails.payments[payment.id] = payment
-        self._deliver(payment)
+        self.deliver(payment)
 
-    def _deliver(self, payment: Payment, delay: int = 0) -> None:
+    def deliver(self, payment: Payment, delay: int = 0) -> None:
         """Pi's callback (approve, complete) or the QRIS gateway's notification, retried by the
         rail until answered; a duplicate delivers it again."""
 
         def start() -> Step:
             fault = yield _INBOUND[payment.tender]
             if fault is Fault.DUPLICATE:
-                self._deliver(payment, self.rng.randint(0, reorder_delay_steps_max))
+                self.deliver(payment, self.rng.randint(0, reorder_delay_steps_max))
             if fault in (Fault.ERROR_5XX, Fault.TIMEOUT):
                 raise Failed(str(fault))
             if payment.tender is Tender.PI:
-                yield from self._call(Boundary.HORIZON, None)  # the transaction, verified
-            yield from self._commit(lambda: self._book(payment))
+                yield from self.call(Boundary.HORIZON, None)  # the transaction, verified
+            yield from self.commit(lambda: self._book(payment))
 
         self.jobs.append(Job(f"deliver:{payment.id}", start, -1, delay=delay))
 
@@ -390,7 +429,7 @@ class Simulation:
             TransferRequest(
                 transfer_id(ARRIVAL_NAMESPACE, key),
                 SOURCES[payment.tender].code,
-                chart.checkout_escrow(asset).code,
+                _CREDITS.get(payment.purpose, chart.checkout_escrow(asset)).code,
                 payment.amount_units,
                 asset,
                 _CODES[payment.tender],
@@ -402,14 +441,19 @@ class Simulation:
         if not result.ok:
             raise InvariantViolation(f"arrival of {payment.id} refused: {result.code}")
         self.db.booked[payment.id] = payment.leg_reference
-        co = self.db.checkouts[payment.checkout_id]
-        now = self.clock.now_us()
-        self._apply(
-            rules.receive(co, payment.leg_reference, payment.amount_units, payment.payer,
-                          payment.id, now, None)
-        )  # fmt: skip
+        if payment.purpose == CONVERT:
+            pioneer.conversion_paid(self, payment)
+        elif payment.purpose != CHECKOUT:
+            pioneer.lock_paid(self, payment)
+        else:
+            co = self.db.checkouts[payment.checkout_id]
+            now = self.clock.now_us()
+            self._apply(
+                rules.receive(co, payment.leg_reference, payment.amount_units, payment.payer,
+                              payment.id, now, None)
+            )  # fmt: skip
         if payment.tender is Tender.PI:
-            self._enqueue(Message(OUTBOX_COMPLETE, payment.id))
+            self.enqueue(Message(OUTBOX_COMPLETE, payment.id))
 
     def _schedule_due(self) -> None:
         """The beat: one job per checkout due to expire or be released (``expire_due``)."""
@@ -417,6 +461,24 @@ class Simulation:
         for co in list(self.db.checkouts.values()):
             if _due(co, now):
                 self._job_due(co.id)
+        for reference, pos in sorted(self.db.positions.items()):
+            if pos.status is LockStatus.OPEN:
+                self._job_lock(reference)
+
+    def _job_lock(self, reference: str) -> None:
+        """The beat's accrual of an open lock, or its maturity once due (``mature_due``)."""
+
+        def body() -> None:
+            pos = self.db.positions[reference]  # read again under the row's lock
+            if pioneer.due(pos, self.clock.now_us()):
+                pioneer.close(self, reference)
+            else:
+                pioneer.accrue(self, reference)
+
+        def start() -> Step:
+            yield from self.commit(body)
+
+        self.jobs.append(Job(f"lock:{reference}", start, -1))
 
     def _job_due(self, checkout_id: str) -> None:
         def body() -> None:
@@ -430,7 +492,7 @@ class Simulation:
                 self._apply(rules.release(co, ReleaseTerms(RULE), now, "auto_release"))
 
         def start() -> Step:
-            yield from self._commit(body)
+            yield from self.commit(body)
 
         self.jobs.append(Job(f"due:{checkout_id}", start, -1))
 
@@ -446,7 +508,7 @@ class Simulation:
             self.db.closed[MONTH] = self.db.ledger.close_period(MONTH).transfer_count
 
         def start() -> Step:
-            yield from self._commit(body)
+            yield from self.commit(body)
 
         self.jobs.append(Job(f"close:{MONTH}", start, client_retries_max))
 
@@ -454,7 +516,7 @@ class Simulation:
         """The daily payout cut (``payouts/cut.py``): what the merchant and the QRIS payers are
         owed, each line held to ``bank:payouts:IDR``, the file queued for the bank; one batch
         open at a time."""
-        batch_id = self._next("batch-")
+        batch_id = self.next_id("batch-")
 
         def body() -> None:
             if batch_id in self.db.batches:  # a retry of a cut that committed: its batch stands
@@ -481,10 +543,10 @@ class Simulation:
             if refused:
                 raise InvariantViolation(f"payout hold refused: {refused[0].code}")
             self.db.batches[batch_id] = Batch(batch_id, tuple(lines))
-            self._enqueue(Message(OUTBOX_BANK_FILE, batch_id))
+            self.enqueue(Message(OUTBOX_BANK_FILE, batch_id))
 
         def start() -> Step:
-            yield from self._commit(body)
+            yield from self.commit(body)
 
         self.jobs.append(Job(f"cut:{batch_id}", start, client_retries_max))
 
@@ -547,7 +609,7 @@ class Simulation:
                 self._bank_confirms(batch_id, self.rng.randint(0, reorder_delay_steps_max))
             if fault in (Fault.ERROR_5XX, Fault.TIMEOUT):
                 raise Failed(str(fault))
-            yield from self._commit(body)
+            yield from self.commit(body)
 
         self.jobs.append(Job(f"confirm:{batch_id}", start, -1, delay=delay))
 
@@ -560,30 +622,47 @@ class Simulation:
             while self.db.outbox:
                 message = self.db.outbox[self.rng.choice(sorted(self.db.outbox))]
                 yield from self._send(message)
-                yield from self._commit(partial(self._confirm, message))
+                yield from self.commit(partial(self._confirm, message))
 
         self.jobs.append(Job("worker", start, 0))
 
     def _send(self, message: Message) -> Step:
         """The message's network call, made safe to repeat by the rail's own key."""
         if message.kind == OUTBOX_COMPLETE:
-            yield from self._call(Boundary.PI_API, lambda: self.rails.pi_completed.add(message.key))
+            yield from self.call(Boundary.PI_API, lambda: self.rails.pi_completed.add(message.key))
             return
         if message.kind == OUTBOX_BANK_FILE:
-            yield from self._call(Boundary.BANK_FILE, partial(self._bank_takes, message.key))
+            yield from self.call(Boundary.BANK_FILE, partial(self._bank_takes, message.key))
+            return
+        if message.kind == MINT_KIND:
+            yield from self._mint(message)
             return
         self.attempts[message.key] += 1
         envelope = f"env:{message.key}"  # signed and stored before the first submission
         if self.bugs.fresh_envelope:
             envelope = f"{envelope}:{self.attempts[message.key]}"
-        yield from self._call(
+        yield from self.call(
             Boundary.HORIZON,
             lambda: self.rails.submit_a2u(envelope, message.key, message.amount_units),
         )
 
+    def _mint(self, message: Message) -> Step:
+        """The mint, signed and stored once before its first submission (``txstore``), under
+        the withdrawal's transfer id as its reference (the token mints a reference once)."""
+        self.attempts[message.key] += 1
+        tx, ref = f"tx:{message.key}", message.key
+        if self.bugs.fresh_mint_ref and self.attempts[message.key] > 1:  # a retry
+            tx, ref = f"{tx}:{self.attempts[message.key]}", f"{ref}#{self.attempts[message.key]}"
+        yield from self.call(
+            Boundary.EVM_NODE, lambda: self.rails.submit_mint(tx, ref, message.amount_units)
+        )
+
     def _confirm(self, message: Message) -> None:
-        """The message done; an A2U's payout posted from the Pioneer's account."""
+        """The message done; an A2U's payout posted from the Pioneer's account, a mint's
+        withdrawal minted."""
         self.db.outbox.pop((message.kind, message.key), None)
+        if message.kind == MINT_KIND:
+            pioneer.mint_minted(self, message)
         if message.kind != OUTBOX_A2U or message.uid is None:
             return
         result = self.db.ledger.post(
@@ -600,7 +679,7 @@ class Simulation:
             raise InvariantViolation(f"payout {message.key} refused: {result.code}")
 
     # -- boundaries --------------------------------------------------------------------------
-    def _commit(self, body: Callable[[], None]) -> Step:
+    def commit(self, body: Callable[[], None]) -> Step:
         """One database transaction: kept, or rolled back whole on a crash (the copy is taken
         only then: the fault is drawn before the body runs)."""
         fault = yield Boundary.COMMIT
@@ -612,7 +691,7 @@ class Simulation:
         if fault is Fault.TIMEOUT:  # committed; the answer lost
             raise Failed("timeout")
 
-    def _call(self, boundary: Boundary, effect: Callable[[], None] | None) -> Step:
+    def call(self, boundary: Boundary, effect: Callable[[], None] | None) -> Step:
         """A call out to a rail: a 5xx has no effect, a timeout had it, a duplicate had it
         twice."""
         fault = yield boundary
@@ -640,9 +719,10 @@ class Simulation:
             if refund.asset == "PI" and refund.payer is not None:
                 message = Message(OUTBOX_A2U, str(refund.transfer_id), refund.amount_units,
                                   refund.payer)  # fmt: skip
-                self._enqueue(message)
+                self.enqueue(message)
 
-    def _enqueue(self, message: Message) -> None:
+    def enqueue(self, message: Message) -> None:
+        """Queue a side effect in the outbox, once per (kind, key)."""
         self.db.outbox.setdefault((message.kind, message.key), message)
 
     def _accepted_effects(self, db: Db, _rails: Rails) -> CheckResult:
@@ -651,10 +731,14 @@ class Simulation:
                   "decide_release": CheckoutStatus.RELEASED, "refund": CheckoutStatus.REFUNDED,
                   "decide_refund": CheckoutStatus.REFUNDED}  # fmt: skip
         off = [
-            f"{kind} {cid}"
-            for kind, cid in self.accepted
-            if cid not in db.checkouts
-            or (wanted[kind] is not None and db.checkouts[cid].status is not wanted[kind])
+            f"{kind} {subject}"
+            for kind, subject in self.accepted
+            if not (
+                _in_effect(db, kind, subject)
+                if kind in _EFFECTS
+                else subject in db.checkouts
+                and (wanted[kind] is None or db.checkouts[subject].status is wanted[kind])
+            )
         ]
         if off:
             return failed("accepted_effects", some(off))
@@ -668,11 +752,35 @@ def _due(co: Checkout, now_us: int) -> bool:
     return co.status is CheckoutStatus.PAID and now_us >= (co.release_at_us or now_us + 1)
 
 
+_CLIENTS: dict[str, Callable[[Simulation], None]] = {
+    "convert": pioneer.client_convert,
+    "withdraw": pioneer.client_withdraw,
+    "lock": pioneer.client_lock,
+    "unlock": pioneer.client_unlock,
+    "propose": governance.client_propose,
+    "sign": governance.client_sign,
+    "execute": governance.client_execute,
+}
+_EFFECTS: dict[str, Callable[[Db, str], bool]] = {
+    "convert": lambda db, ref: ref in db.conversions,
+    "withdraw": lambda db, key: key in db.responses and db.responses[key] in db.withdrawals,
+    "lock": lambda db, ref: ref in db.positions,
+    "unlock": lambda db, ref: db.positions[ref].status in (LockStatus.UNLOCKED,
+                                                           LockStatus.MATURED),
+    "propose": lambda db, key: db.responses.get(key) in db.proposals,
+    "sign": lambda db, key: key in db.responses,
+    "execute": lambda db, key: db.responses.get(key) in db.executed,
+}  # fmt: skip
+"""What an accepted request of each new kind left in effect, by its subject."""
+
+
+def _in_effect(db: Db, kind: str, subject: str) -> bool:
+    return _EFFECTS[kind](db, subject)
+
+
 def replay_command(seed: int, steps: int, bugs: Bugs) -> str:
     """The one line that replays this history."""
-    flags = "".join(
-        f" --bug {name}" for name in ("idempotency_off", "fresh_envelope") if getattr(bugs, name)
-    )
+    flags = "".join(f" --bug {f.name}" for f in fields(Bugs) if getattr(bugs, f.name))
     return f"msc-sim --seed {seed} --steps {steps}{flags}"
 
 

@@ -18,6 +18,7 @@ class Boundary(StrEnum):
     HORIZON = "horizon"
     QRIS_GATEWAY = "qris_gateway"
     BANK_FILE = "bank_file"
+    EVM_NODE = "evm_node"
 
 
 class Fault(StrEnum):
@@ -42,6 +43,7 @@ POSSIBLE: dict[Boundary, tuple[Fault, ...]] = {
     Boundary.HORIZON: (Fault.TIMEOUT, Fault.ERROR_5XX),
     Boundary.QRIS_GATEWAY: (Fault.TIMEOUT, Fault.ERROR_5XX, Fault.DUPLICATE, Fault.REORDER),
     Boundary.BANK_FILE: (Fault.TIMEOUT, Fault.ERROR_5XX, Fault.DUPLICATE, Fault.REORDER),
+    Boundary.EVM_NODE: (Fault.TIMEOUT, Fault.ERROR_5XX, Fault.DUPLICATE, Fault.REORDER),
 }
 """The faults each boundary can show: a commit is not delivered twice, Horizon is only read."""
 fault_rate_max = 0.3

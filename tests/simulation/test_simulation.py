@@ -1,6 +1,7 @@
 """The seeded fault simulator (settlement/simulation, decision 0036): a few hundred seeds of
-faulty checkout histories hold every invariant after every step and every effect exactly once at
-the end; a seed replays to the same history; a deliberate bug is found and its seed replays.
+faulty histories (checkouts, conversions, MSC withdrawals, locks, treasury proposals) hold every
+invariant after every step and every effect exactly once at the end; a seed replays to the same
+history; a deliberate bug is found and its seed replays.
 
 A failing seed says its replay: ``msc-sim --seed N --steps K`` or
 ``pytest tests/simulation --sim-seed N [--sim-steps K]``.
@@ -53,6 +54,24 @@ def test_the_seeds_inject_every_kind_of_fault_and_accept_work() -> None:
     injected = {kind for outcome in outcomes for kind in outcome.faults}
     assert injected == set(Fault)
     assert sum(o.accepted for o in outcomes) > 5 * CHUNK
+
+
+def test_the_seeds_drive_conversions_withdrawals_locks_and_proposals() -> None:
+    """Every outcome of the new kinds happens in the suite's seeds, not only their requests."""
+    seen: set[str] = set()
+    for seed in range(CHUNK):
+        sim = Simulation(seed, STEPS)
+        assert sim.run().failure is None
+        seen |= {f"conversion {c.status}" for c in sim.db.conversions.values()}
+        seen |= {f"lock {p.status}" for p in sim.db.positions.values()}
+        seen |= {"penalty" for p in sim.db.positions.values() if p.penalty_units}
+        seen |= {"minted" for w in sim.db.withdrawals.values() if w.minted}
+        seen |= {"executed" for _ in sim.db.executed}
+        seen |= {kind for kind, _ in sim.accepted}
+    wanted = {"conversion converted", "conversion refunded", "lock matured", "lock unlocked",
+              "penalty", "minted", "executed", "convert", "withdraw", "lock", "unlock",
+              "propose", "sign", "execute"}  # fmt: skip
+    assert wanted <= seen
 
 
 def test_a_seed_replays_to_the_same_history() -> None:

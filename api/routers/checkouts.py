@@ -28,7 +28,7 @@ from settlement.checkout import service
 from settlement.checkout.errors import CheckoutRefused
 from settlement.checkout.model import Checkout, CheckoutStatus
 from settlement.checkout.pricing import TenderShare, parse_price
-from settlement.checkout.views import describe, describe_page, history
+from settlement.checkout.views import describe, describe_opened, describe_page, history
 from settlement.merchants import service as merchants
 from settlement.tenders import Tender
 from settlement.unit_of_work import UnitOfWork, run
@@ -237,7 +237,9 @@ def create_checkout(
     wanted = _request(body, principal)
 
     def work(uow: UnitOfWork) -> CheckoutAnswer:
-        return _describe(uow, service.create_checkout(uow, deps, wanted, principal.actor))
+        opened = service.open_checkout(uow, deps, wanted, principal.actor)
+        view = describe_opened(opened.checkout, opened.merchant_name, opened.extras, opened.quote)
+        return CheckoutAnswer.model_validate(view)
 
     return run_kept(request, work, status_code=201)
 

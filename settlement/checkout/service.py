@@ -6,7 +6,7 @@ checkout (locked), lets ``rules`` decide, and applies the decision (``apply``).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
@@ -87,10 +87,28 @@ def new_checkout_id() -> str:
     return "co_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_CHARS))
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedCheckout:
+    """A checkout just opened, with what its answer shows beyond it: its merchant's name, its
+    legs' extras (quote, dynamic QRIS payload) and the Pi quote, none of it read back."""
+
+    checkout: Checkout
+    merchant_name: str
+    extras: Mapping[str, LegExtras]
+    quote: Quote | None
+
+
 def create_checkout(
     uow: UnitOfWork, deps: CheckoutDeps, request: CheckoutRequest, actor: str
 ) -> Checkout:
     """Open a checkout: its legs' expectations, the Pi quote, the QRIS payload, the discount."""
+    return open_checkout(uow, deps, request, actor).checkout
+
+
+def open_checkout(
+    uow: UnitOfWork, deps: CheckoutDeps, request: CheckoutRequest, actor: str
+) -> OpenedCheckout:
+    """``create_checkout``, answering also what the checkout's answer shows beside it."""
     check_price(request.price_units)
     check_split(request.shares)
     check_reference(request.merchant_reference)
@@ -137,7 +155,7 @@ def create_checkout(
         leg.reference: _open_leg(uow, merchant, checkout, leg, quote) for leg in checkout.legs
     }
     repository.insert(uow.conn, checkout, extras, actor)
-    return checkout
+    return OpenedCheckout(checkout, merchant.name, extras, quote)
 
 
 def check_reference(reference: str | None) -> None:

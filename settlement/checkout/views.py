@@ -56,6 +56,17 @@ def describe(
     return describe_page(conn, [checkout], names)[0]
 
 
+def describe_opened(
+    checkout: Checkout,
+    merchant_name: str,
+    extras: Mapping[str, LegExtras],
+    quote: Quote | None,
+) -> dict[str, Any]:
+    """The answer of a checkout just opened, from what opening it wrote (nothing read back)."""
+    quotes = {quote.id: quote} if quote is not None else {}
+    return _checkout(_Page(extras, quotes, {checkout.merchant_id: merchant_name}), checkout)
+
+
 def describe_page(
     conn: Connection, checkouts: Sequence[Checkout], names: Mapping[str, str]
 ) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from escrow.refusals import Refusal
 from escrow.sql import sql
 from settlement import chart, parameters
 from settlement.reports import amount_text
+from settlement.text import printable_lines
 from settlement.unit_of_work import UnitOfWork
 
 actor_chars_max = 64
@@ -91,8 +92,10 @@ def check_who(by: str, note: str) -> None:
     """An officer's name and a note are required (``exception_decision_invalid``)."""
     if not isinstance(by, str) or not 1 <= len(by.strip()) <= actor_chars_max:
         raise DecisionRefused(f"name who decides in 1 to {actor_chars_max} characters")
-    if not isinstance(note, str) or not 1 <= len(note.strip()) <= note_chars_max:
-        raise DecisionRefused(f"a decision carries a note of 1 to {note_chars_max} characters")
+    if not printable_lines(note, note_chars_max):
+        raise DecisionRefused(
+            f"a decision carries a note of 1 to {note_chars_max} printable characters"
+        )
 
 
 def existing(conn: Connection, subject: Subject, subject_id: int) -> Decision | None:

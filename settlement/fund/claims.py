@@ -33,6 +33,7 @@ from settlement.fund.errors import (
 )
 from settlement.fund.fund import Payment, PaymentKind
 from settlement.merchants import service as merchants
+from settlement.text import printable
 from settlement.unit_of_work import UnitOfWork
 
 CLAIM_PAID_NAMESPACE = "fund.claim_paid"
@@ -76,9 +77,9 @@ class ClaimRequest:
         amount = self.amount
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= amount_max:
             raise ClaimInvalid(f"an amount is a positive int of sen, not {amount!r}")
-        if not fund.printable(self.evidence, evidence_chars_max):
+        if not printable(self.evidence, evidence_chars_max):
             raise ClaimInvalid(f"evidence is 1..{evidence_chars_max} printable characters")
-        if not fund.printable(self.request_key, request_key_chars_max):
+        if not printable(self.request_key, request_key_chars_max):
             raise ClaimInvalid(f"a request key is 1..{request_key_chars_max} characters")
 
 
@@ -138,7 +139,7 @@ def decide(
     """Approve (pay ``amount``, by default the whole claim) or reject (``reason`` required) an
     open claim. A payment over a cap or the balance is refused and nothing is posted; over the
     caps only ``beyond_caps`` (an executed proposal that says so) pays, never over the balance."""
-    if reason is not None and not fund.printable(reason, reason_chars_max):
+    if reason is not None and not printable(reason, reason_chars_max):
         raise ClaimInvalid(f"a reason is 1..{reason_chars_max} printable characters")
     row = _row(uow.conn, found_id, lock=True)
     if row is None:

@@ -23,6 +23,7 @@ from escrow.model import ResultCode, TransferRequest, amount_max, transfer_id
 from settlement import chart, parameters
 from settlement.chart import TransferCode
 from settlement.fund.errors import ContributionConflict, ContributionInvalid, FundInsufficient
+from settlement.text import printable
 from settlement.unit_of_work import UnitOfWork
 
 CONTRIBUTION_NAMESPACE = "fund.contribution"
@@ -53,16 +54,6 @@ class PaymentKind(StrEnum):
 
     FX_SHORTFALL = "fx_shortfall"
     CLAIM = "claim"
-
-
-def printable(value: object, chars_max: int) -> bool:
-    """Whether ``value`` is text of 1..``chars_max`` printable characters, not all blank."""
-    return (
-        isinstance(value, str)
-        and len(value.strip()) > 0
-        and len(value) <= chars_max
-        and value.isprintable()
-    )
 
 
 def lock(uow: UnitOfWork) -> None:

@@ -32,6 +32,7 @@ from settlement import chart, parameters
 from settlement.chart import AccountSpec, TransferCode
 from settlement.checkout.rules import linked
 from settlement.reserves.reserve import compute, require_coverage
+from settlement.text import printable
 from settlement.unit_of_work import UnitOfWork
 
 IDR, MSC = "IDR", "MSC"
@@ -147,8 +148,8 @@ class BankDeposit:
         _amount(self.amount, BankDepositInvalid)
         if self.holder is not None:
             holder_spec(self.holder)
-        if self.memo is not None and len(self.memo) > memo_chars_max:
-            raise BankDepositInvalid(f"a memo has at most {memo_chars_max} characters")
+        if self.memo is not None and not printable(self.memo, memo_chars_max):
+            raise BankDepositInvalid(f"a memo is 1..{memo_chars_max} printable characters")
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,27 @@ def test_refusals_are_problem_codes(http: httpx.Client, app: FastAPI) -> None:
     assert (bad_amount.status_code, bad_amount.json()["code"]) == (422, "exception_amount_invalid")
 
 
+@pytest.mark.parametrize("note", ["n\x00", "bell\x07", "   "], ids=repr)
+def test_a_note_no_ledger_can_keep_is_refused_and_nothing_is_decided(
+    http: httpx.Client, app: FastAPI, module_engine: Engine, note: str
+) -> None:
+    """A NUL in a decision's note reached PostgreSQL (a 500); a line break stays allowed."""
+    exception_id = _fee_mismatch(module_engine)
+    path = f"/v1/qris/exceptions/{exception_id}/decision"
+    refused = http.post(
+        path, json={"outcome": "dismiss", "note": note}, headers=headers(operator(app))
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "exception_decision_invalid")
+    with module_engine.connect() as conn:
+        decided = conn.execute(
+            text("SELECT count(*) FROM exception_decisions WHERE subject_id = :i"),
+            {"i": exception_id},
+        ).scalar_one()
+    assert decided == 0
+    lines = {"outcome": "dismiss", "note": "schedule confirmed\nby the acquirer"}
+    assert http.post(path, json=lines, headers=headers(operator(app))).status_code == 200
+
+
 def test_the_books_of_a_closed_month(
     http: httpx.Client, app: FastAPI, module_engine: Engine
 ) -> None:

@@ -3,6 +3,7 @@ the treasury redeems, and anyone reads the reserve (issue 12, item 11)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,3 +145,30 @@ def test_a_page_cursor_past_the_ids_range_is_a_422(http: httpx.Client, before: s
     refused = http.get("/v1/reserves", params={"before": before})
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("memo", "code"),
+    [
+        ("h\x00i", "bank_deposit_invalid"),
+        ("tab\there", "bank_deposit_invalid"),
+        ("", "bank_deposit_invalid"),
+        ("   ", "bank_deposit_invalid"),
+        ("lone \ud9ea", "invalid_request"),  # not Unicode text: the body's schema refuses it
+    ],
+    ids=repr,
+)
+def test_a_memo_no_ledger_can_keep_is_refused_and_nothing_is_booked(
+    app: FastAPI, http: httpx.Client, module_engine: Engine, memo: str, code: str
+) -> None:
+    """Schemathesis found a NUL in a bank line's memo reaching PostgreSQL (a 500)."""
+    with module_engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM msc_bank_deposits")).scalar_one()
+    body = deposit_body(f"API-MEMO-{len(memo)}-{ord(memo[-1:] or ' ')}", None) | {"memo": memo}
+    sent = json.dumps(body).encode()  # ASCII escapes: a lone surrogate travels escaped
+    staff = headers(operator(app)) | {"Content-Type": "application/json"}
+    refused = http.post("/v1/msc/bank-deposits", content=sent, headers=staff)
+    assert (refused.status_code, refused.json()["code"]) == (422, code)
+    with module_engine.connect() as conn:
+        after = conn.execute(text("SELECT count(*) FROM msc_bank_deposits")).scalar_one()
+    assert after == before

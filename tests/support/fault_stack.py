@@ -44,6 +44,7 @@ from settlement.check.runner import CheckPolicy, database_checks
 from settlement.config import Settings
 from settlement.db import make_engine
 from tests.database import drop_database, fresh_database
+from tests.support.fault_kills import Tripwire
 from tests.support.fault_proxy import FaultProxy
 from tests.support.merchants import merchant_body
 from tests.support.serving import free_port, wait_ready
@@ -111,6 +112,8 @@ class World:
     completions: CountCompletions
     midtrans: MidtransSandbox
     midtrans_url: str
+    tripwire: Tripwire
+    """Across Horizon's transaction submission: armed by a test, it holds one answer back."""
 
 
 @contextmanager
@@ -126,8 +129,10 @@ def outside_world() -> Iterator[World]:
     )
     completions = CountCompletions(pi)
     midtrans = MidtransSandbox(MIDTRANS_KEY)
-    with threaded(build_app(pi)) as pi_url, threaded(build_midtrans_app(midtrans)) as midtrans_url:
-        yield World(pi, pi_url, completions, midtrans, midtrans_url)
+    tripwire = Tripwire("POST", "/transactions")
+    pi_app, midtrans_app = tripwire.wrap(build_app(pi)), build_midtrans_app(midtrans)
+    with threaded(pi_app) as pi_url, threaded(midtrans_app) as midtrans_url:
+        yield World(pi, pi_url, completions, midtrans, midtrans_url, tripwire)
 
 
 @dataclass

@@ -38,7 +38,7 @@ from tests.support.fault_stack import (
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SEEDS = (5, 19)
 rounds_n = 2
-stream_max = 40
+stream_max = 12
 RESERVE_CAPITAL_IDR = "100000000.00"
 CONVERT_PI = "0.5000000"
 WITHDRAW_MSC = "100.00"

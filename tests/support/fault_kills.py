@@ -80,8 +80,10 @@ class Once:
 @dataclass
 class Tripwire:
     """Trips on the first request to ``method`` and a path ending in ``path`` after which
-    ``tripped_by()`` holds; that request's answer is held until the kill (``held``: it was,
-    to the end). A test sets ``path`` and ``tripped_by`` before its stream."""
+    ``tripped_by()`` holds; that request's answer is held until this moment's kill. ``held``:
+    it was held to the end, so the process that asked was dead before the answer went out
+    (killed by this moment, or by an earlier one while the answer was held). A test sets
+    ``path`` and ``tripped_by`` before its stream."""
 
     method: str
     path: str

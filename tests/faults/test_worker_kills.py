@@ -36,7 +36,7 @@ from tests.support.fault_stack import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-SEEDS = (5, 19)
+SEEDS = (5,)
 rounds_n = 2
 stream_max = 12
 RESERVE_CAPITAL_IDR = "100000000.00"

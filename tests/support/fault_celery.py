@@ -40,10 +40,6 @@ class Spawned:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(stop_timeout_s)
 
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-
 
 @dataclass(frozen=True)
 class CeleryStack:
@@ -73,7 +69,6 @@ def celery_stack(
             try:
                 yield CeleryStack(stack, redis, worker, beat)
             finally:
-                worker.stop()
-                beat.stop()
+                stop(*(p.process for p in (worker, beat) if p.process is not None))
     finally:
         redis.stop()

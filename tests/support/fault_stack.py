@@ -34,7 +34,7 @@ from eth_account import Account
 from sqlalchemy import Connection, Engine, text
 from starlette.types import ASGIApp
 
-from chain.evm.anvil import AnvilNode, ensure_node_deps
+from chain.evm.anvil import ANVIL_CHAIN_ID, AnvilNode, ensure_node_deps
 from chain.pi.sandbox.app import Sandbox, build_app, make_sandbox
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
 from escrow.clock import SystemClock
@@ -207,15 +207,18 @@ class Serve:
             stop(self.process)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group; SIGKILL when it has not gone within ``stop_timeout_s``."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(stop_timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to each process group at once; SIGKILL to one not gone within ``stop_timeout_s``."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + stop_timeout_s
+    for process in processes:
+        try:
+            process.wait(max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @dataclass
@@ -457,16 +460,16 @@ def serving_stack(
     url = fresh_database(server_url, name)
     engine = make_engine(url)
     ensure_node_deps()
-    chain_id = {"chain_id": CHAIN_ID} if production else {}
+    chain_id = CHAIN_ID if production else ANVIL_CHAIN_ID
     try:
         with (
             outside_world(production) as world,
-            AnvilNode(log_file=log_dir / "anvil.log", **chain_id) as anvil,
+            AnvilNode(log_file=log_dir / "anvil.log", chain_id=chain_id) as anvil,
             ExitStack() as edges,
         ):
-            env = edges.enter_context(production_edges(production, anvil.url, log_dir)) if (
-                production
-            ) else {}  # fmt: skip
+            env: dict[str, str] = {}
+            if production is not None:
+                env = edges.enter_context(production_edges(production, anvil.url, log_dir))
             pi, node = urlsplit(world.pi_url), urlsplit(anvil.url)
             with (
                 FaultProxy(pi.hostname or "127.0.0.1", pi.port or 80).running() as proxy,

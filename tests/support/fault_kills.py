@@ -81,8 +81,8 @@ class Once:
 class Tripwire:
     """Trips on the first request to ``method`` and a path ending in ``path`` after which
     ``tripped_by()`` holds; that request's answer is held until this moment's kill. ``held``:
-    it was held to the end, so the process that asked was dead before the answer went out
-    (killed by this moment, or by an earlier one while the answer was held). A test sets
+    it was still held at the kill, so the process that asked was dead before the answer went
+    out (killed by this moment, or by an earlier one while the answer was held). A test sets
     ``path`` and ``tripped_by`` before its stream."""
 
     method: str
@@ -90,6 +90,7 @@ class Tripwire:
     tripped_by: Callable[[], bool] = lambda: False
     tripped: threading.Event = field(default_factory=threading.Event)
     dead: threading.Event = field(default_factory=threading.Event)
+    holding: bool = False
     held: bool = False
 
     def wait(self, rng: random.Random) -> None:
@@ -97,6 +98,7 @@ class Tripwire:
             raise TimeoutError(f"the tripwire on {self.method} {self.path} never tripped")
 
     def killed(self) -> None:
+        self.held = self.holding
         self.dead.set()
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
@@ -119,11 +121,12 @@ class Tripwire:
 
             await app(scope, receive, keep)
             if not self.tripped.is_set() and self.tripped_by():
+                self.holding = True
                 self.tripped.set()
                 deadline = time.monotonic() + hold_max_s
                 while not self.dead.is_set() and time.monotonic() < deadline:
                     await asyncio.sleep(poll_s)
-                self.held = self.dead.is_set()
+                self.holding = False
             for message in answer:
                 await send(message)
 

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +34,7 @@ from eth_account import Account
 from sqlalchemy import Connection, Engine, text
 from starlette.types import ASGIApp
 
-from chain.evm.anvil import AnvilNode, ensure_node_deps
+from chain.evm.anvil import ANVIL_CHAIN_ID, AnvilNode, ensure_node_deps
 from chain.pi.sandbox.app import Sandbox, build_app, make_sandbox
 from chain.qris.gateways.midtrans_sandbox import MidtransSandbox, build_midtrans_app
 from escrow.clock import SystemClock
@@ -44,6 +44,8 @@ from settlement.check.runner import CheckPolicy, database_checks
 from settlement.config import Settings
 from settlement.db import make_engine
 from tests.database import drop_database, fresh_database
+from tests.support.fault_kills import Tripwire
+from tests.support.fault_production import CHAIN_ID, Production, production_edges
 from tests.support.fault_proxy import FaultProxy
 from tests.support.merchants import merchant_body
 from tests.support.serving import free_port, wait_ready
@@ -111,23 +113,28 @@ class World:
     completions: CountCompletions
     midtrans: MidtransSandbox
     midtrans_url: str
+    tripwire: Tripwire
+    """Across Horizon's transaction submission: armed by a test, it holds one answer back."""
 
 
 @contextmanager
-def outside_world() -> Iterator[World]:
-    """The Pi sandbox and Midtrans' status sandbox, each on a loopback port of its own."""
-    signer = _pi_signer(Settings(pi_sandbox=True))
+def outside_world(production: Production | None = None) -> Iterator[World]:
+    """The Pi sandbox and Midtrans' status sandbox, each on a loopback port of its own, under
+    the development keys or ``production``'s."""
+    signer = production.pi_wallet if production else _pi_signer(Settings(pi_sandbox=True))
     if signer is None:
         raise RuntimeError("the sandbox has a fixed app wallet key")
     pi = make_sandbox(
-        api_key=SETTINGS.pi_api_key.get_secret_value(),
+        api_key=production.pi_api_key if production else SETTINGS.pi_api_key.get_secret_value(),
         app_address=signer.public_key,
         network_passphrase=str(SETTINGS.pi_network),
     )
     completions = CountCompletions(pi)
-    midtrans = MidtransSandbox(MIDTRANS_KEY)
-    with threaded(build_app(pi)) as pi_url, threaded(build_midtrans_app(midtrans)) as midtrans_url:
-        yield World(pi, pi_url, completions, midtrans, midtrans_url)
+    midtrans = MidtransSandbox(production.midtrans_key if production else MIDTRANS_KEY)
+    tripwire = Tripwire("POST", "/transactions")
+    pi_app, midtrans_app = tripwire.wrap(build_app(pi)), build_midtrans_app(midtrans)
+    with threaded(pi_app) as pi_url, threaded(midtrans_app) as midtrans_url:
+        yield World(pi, pi_url, completions, midtrans, midtrans_url, tripwire)
 
 
 @dataclass
@@ -200,15 +207,18 @@ class Serve:
             stop(self.process)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group; SIGKILL when it has not gone within ``stop_timeout_s``."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(stop_timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to each process group at once; SIGKILL to one not gone within ``stop_timeout_s``."""
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + stop_timeout_s
+    for process in processes:
+        try:
+            process.wait(max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @dataclass
@@ -278,16 +288,16 @@ def keyed(headers: dict[str, str], key: str | None = None) -> dict[str, str]:
     return headers | {"Idempotency-Key": key or uuid.uuid4().hex}
 
 
-def onboard(caller: Caller) -> tuple[str, dict[str, str]]:
-    """A merchant taking Pi and QRIS, and its till's key."""
+def onboard(caller: Caller, operator: dict[str, str] = OPERATOR) -> tuple[str, dict[str, str]]:
+    """A merchant taking Pi and QRIS, and its till's key (``operator``: the treasury's header)."""
     body = merchant_body()
     merchant_id = str(body["id"])
-    onboarded = caller.send("POST", "/v1/merchants", json=body, headers=keyed(OPERATOR))
+    onboarded = caller.send("POST", "/v1/merchants", json=body, headers=keyed(operator))
     if onboarded.status_code != 201:
         raise AssertionError(onboarded.text)
     issued = caller.send(
         "POST", f"/v1/merchants/{merchant_id}/keys", json={"label": "till"},
-        headers=keyed(OPERATOR),
+        headers=keyed(operator),
     )  # fmt: skip
     if issued.status_code != 201:
         raise AssertionError(issued.text)
@@ -344,12 +354,12 @@ def pay_pi(caller: Caller, world: World, pioneer: dict[str, str], params: dict[s
     return pid
 
 
-def reserve_capital(caller: Caller, idr: str) -> None:
+def reserve_capital(caller: Caller, idr: str, operator: dict[str, str] = OPERATOR) -> None:
     """The treasury books Rupiah capital behind MSC (a bank-statement line), so Pioneers may
     convert."""
     day = (datetime.now(UTC) + WIB).date().isoformat()
     body = {"reference": f"CAPITAL-{uuid.uuid4().hex[:8]}", "amount": idr, "value_date": day}
-    booked = caller.send("POST", "/v1/msc/bank-deposits", json=body, headers=keyed(OPERATOR))
+    booked = caller.send("POST", "/v1/msc/bank-deposits", json=body, headers=keyed(operator))
     assert booked.status_code == 201, booked.text
 
 
@@ -431,34 +441,50 @@ class Stack:
     engine: Engine
     pi_proxy: FaultProxy
     rpc_proxy: FaultProxy
+    operator: dict[str, str]
+    """The treasury's bearer header (this deployment's operator token)."""
 
 
 @contextmanager
 def serving_stack(
-    server_url: str, name: str, log_dir: Path, extra: dict[str, str] | None = None
+    server_url: str,
+    name: str,
+    log_dir: Path,
+    extra: dict[str, str] | None = None,
+    production: Production | None = None,
 ) -> Iterator[Stack]:
     """A fresh database ``name``, the outside world, an anvil with the token deployed, and
     ``msc serve`` on them, running; the service reaches the Pi Platform API (not Horizon)
-    and the EVM node each through a fault proxy."""
+    and the EVM node each through a fault proxy. With ``production``, ``MSC_ENV=production``
+    under its secrets (tests/support/fault_production.py)."""
     url = fresh_database(server_url, name)
     engine = make_engine(url)
     ensure_node_deps()
+    chain_id = CHAIN_ID if production else ANVIL_CHAIN_ID
     try:
-        with outside_world() as world, AnvilNode(log_file=log_dir / "anvil.log") as anvil:
+        with (
+            outside_world(production) as world,
+            AnvilNode(log_file=log_dir / "anvil.log", chain_id=chain_id) as anvil,
+            ExitStack() as edges,
+        ):
+            env: dict[str, str] = {}
+            if production is not None:
+                env = edges.enter_context(production_edges(production, anvil.url, log_dir))
             pi, node = urlsplit(world.pi_url), urlsplit(anvil.url)
             with (
                 FaultProxy(pi.hostname or "127.0.0.1", pi.port or 80).running() as proxy,
                 FaultProxy(node.hostname or "127.0.0.1", node.port or 80).running() as rpc,
             ):
-                proxied = {"MSC_PI_API_URL": f"http://127.0.0.1:{proxy.port}",
-                           "MSC_EVM_RPC_URL": f"http://127.0.0.1:{rpc.port}"}  # fmt: skip
-                serve = Serve(url, world, log_dir / "serve.log", proxied | (extra or {}))
+                env |= {"MSC_PI_API_URL": f"http://127.0.0.1:{proxy.port}",
+                        "MSC_EVM_RPC_URL": f"http://127.0.0.1:{rpc.port}"}  # fmt: skip
+                serve = Serve(url, world, log_dir / "serve.log", env | (extra or {}))
                 serve.start()
                 try:
                     deployed = serve.run("chain", "deploy", "--by", OFFICER)
                     if deployed.returncode != 0:
                         raise RuntimeError(deployed.stderr.decode())
-                    yield Stack(serve, world, engine, proxy, rpc)
+                    operator = production.operator if production else OPERATOR
+                    yield Stack(serve, world, engine, proxy, rpc, operator)
                 finally:
                     serve.stop()
     finally:

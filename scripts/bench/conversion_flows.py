@@ -10,7 +10,9 @@ completion.
 
 ``Conversions.send`` is given a slot: it sends the next request of a conversion whose last
 request was answered, or starts a new one with a free Pioneer. A request is timed from its slot
-(or from the moment the app's call before it returned, if later).
+(or from the moment the app's call before it returned, if later). A conversion that failed may
+leave its Pioneer an incomplete payment at Pi, so that Pioneer is retired and the sandbox makes
+a fresh one in its place.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from http_load import Answer, KeepAliveClient  # scripts/bench/http_load.py
 __all__ = ["Conversions", "Pioneer", "Record"]
 
 SELL_PI = "1.0000000"
+pioneer_balance_pi = "100000"
 JSON = {"Content-Type": "application/json"}
 steps = ("quote", "convert", "approve", "complete")
 
@@ -82,16 +85,16 @@ class Conversions:
             async with asyncio.timeout(scheduled + timeout_s - time.perf_counter()):
                 timed_from, answer, expected = await self._request(flow, scheduled)
         except TimeoutError:
-            self.failed += 1  # its Pioneer may hold an incomplete payment: not given again
             record(kind, scheduled, None, 0, f"timeout: no answer in {timeout_s:g} s")
+            await self._retire(flow)
             return
         except (ConnectionError, ValueError, KeyError) as broken:
-            self.failed += 1
             record(kind, scheduled, None, 0, f"transport: {broken!r}")
+            await self._retire(flow)
             return
         record(kind, timed_from, answer, expected, None)
         if answer.status_code != expected:
-            self.failed += 1
+            await self._retire(flow)
             return
         self._advance(flow, json.loads(answer.body))
 
@@ -137,6 +140,18 @@ class Conversions:
         if paid.status_code != 200:
             raise ValueError(f"the app could not pay: {paid.body[:200]!r}")
         return str(json.loads(paid.body)["txid"])
+
+    async def _retire(self, flow: _Flow) -> None:
+        """Drop a failed conversion and put a fresh Pioneer in its Pioneer's place."""
+        self.failed += 1
+        body = {"username": f"bench-{uuid.uuid4().hex[:12]}", "balance": pioneer_balance_pi}
+        try:
+            made = await self._sandbox.request("POST", "/sandbox/pioneers", _json(body), JSON)
+        except ConnectionError:
+            return
+        if made.status_code == 200:
+            found = json.loads(made.body)
+            self._free.append(Pioneer(found["uid"], found["access_token"]))
 
     def _advance(self, flow: _Flow, answer: dict[str, object]) -> None:
         if flow.step == 0:

@@ -26,6 +26,7 @@ from tests.support.fault_production import Production
 from tests.support.fault_stack import (
     OFFICER,
     Caller,
+    assert_minted_once,
     books_hold,
     checkout_once,
     convert_once,
@@ -87,14 +88,7 @@ def test_kill_9_of_the_celery_worker_mid_stream_loses_nothing_and_doubles_nothin
     with stack.engine.connect() as conn:
         released = conn.execute(text("SELECT count(*) FROM checkouts WHERE status = 'released'"))
         assert released.scalar_one() == len(pids) // 2
-        minted = conn.execute(
-            text("SELECT status, count(*) FROM evm_withdrawals WHERE transfer_id = ANY(:ids)"
-                 " GROUP BY 1"),
-            {"ids": withdrawals},
-        ).all()  # fmt: skip
-        assert minted == [("minted", len(withdrawals))]
-        parked = conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'parked'"))
-        assert parked.scalar_one() == 0
+        assert_minted_once(conn, withdrawals)
         assert books_hold(conn) == {}
     operator = stack.serve.check()  # Pi custody and the token's supply (each mint once)
     assert operator.returncode == 0, operator.stdout.decode()[-3000:]

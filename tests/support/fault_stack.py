@@ -323,6 +323,18 @@ def pi_pioneer(world: World, caller: Caller) -> dict[str, str]:
     return dict(reply.json())
 
 
+def assert_minted_once(conn: Connection, withdrawals: list[str]) -> None:
+    """Every one of these withdrawals is minted, and nothing is parked in the outbox."""
+    minted = conn.execute(
+        text("SELECT status, count(*) FROM evm_withdrawals WHERE transfer_id = ANY(:ids)"
+             " GROUP BY 1"),
+        {"ids": withdrawals},
+    ).all()  # fmt: skip
+    assert minted == [("minted", len(withdrawals))]
+    parked = conn.execute(text("SELECT count(*) FROM outbox WHERE status = 'parked'"))
+    assert parked.scalar_one() == 0
+
+
 def books_hold(conn: Connection) -> dict[str, CheckResult]:
     """Every database check of ``msc check`` on this database; the ones that did not hold."""
     policy = CheckPolicy(outbox_lag_max_s=300, pseudonym_key=b"unused: no month published")

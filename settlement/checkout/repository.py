@@ -282,7 +282,7 @@ def store(conn: Connection, before: Checkout, decision: Decision, actor: str, no
 
 _REFUNDS = (
     "INSERT INTO checkout_refunds (transfer_id, checkout_id, leg_reference, cause, reason,"
-    " asset, amount_units, payer, destination, status, created_at) SELECT v.* , :refund_at"
+    " asset, amount_units, payer, destination, status, created_at) SELECT v.*, :refund_at"
     " FROM unnest(CAST(:refund_ids AS uuid[]), CAST(:refund_checkouts AS text[]),"
     " CAST(:refund_legs AS text[]), CAST(:refund_causes AS text[]),"
     " CAST(:refund_reasons AS text[]), CAST(:refund_assets AS text[]),"

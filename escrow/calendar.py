@@ -31,6 +31,16 @@ def from_us(timestamp_us: int) -> datetime:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def iso_or_none(moment: datetime | None) -> str | None:
+    """``moment`` in ISO 8601, or None for a time not yet reached (a NULL column)."""
+    return None if moment is None else moment.isoformat()
+
+
+def iso_of_us(timestamp_us: int | None) -> str | None:
+    """``iso_or_none`` of a time held as microseconds since the epoch (UTC)."""
+    return None if timestamp_us is None else from_us(timestamp_us).isoformat()
+
+
 def business_day(moment: datetime) -> date:
     """The WIB calendar day an aware ``moment`` belongs to."""
     if moment.tzinfo is None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from escrow.calendar import US_PER_S, from_us, to_us
+from escrow.calendar import US_PER_S, from_us, iso_of_us, to_us
 from escrow.sql import sql
 from settlement.access.principal import Principal, Role
 from settlement.refusals import Refusal
@@ -88,16 +88,12 @@ class ApiKey:
             "role": str(self.role),
             "owner": self.owner,
             "label": self.label,
-            "created_at": _iso(self.created_at_us),
+            "created_at": iso_of_us(self.created_at_us),
             "created_by": self.created_by,
-            "revoked_at": _iso(self.revoked_at_us),
+            "revoked_at": iso_of_us(self.revoked_at_us),
             "revoked_by": self.revoked_by,
-            "last_used_at": _iso(self.last_used_at_us),
+            "last_used_at": iso_of_us(self.last_used_at_us),
         }
-
-
-def _iso(timestamp_us: int | None) -> str | None:
-    return from_us(timestamp_us).isoformat() if timestamp_us is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from escrow.calendar import from_us
+from escrow.calendar import iso_of_us
 from escrow.money import asset as money_asset
 from escrow.money import format_amount
 from settlement.checkout import repository
@@ -32,10 +32,6 @@ def money(units: int, asset: str) -> dict[str, Any]:
         "asset": asset,
         "amount_units": units,
     }
-
-
-def _iso(timestamp_us: int | None) -> str | None:
-    return None if timestamp_us is None else from_us(timestamp_us).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +85,11 @@ def _checkout(page: _Page, checkout: Checkout) -> dict[str, Any]:
         "payable": money(checkout.payable_units, "IDR"),
         "campaign_id": checkout.campaign_id,
         "pioneer_uid": checkout.pioneer_uid,
-        "created_at": _iso(checkout.created_at_us),
-        "expires_at": _iso(checkout.expires_at_us),
-        "paid_at": _iso(checkout.paid_at_us),
-        "release_at": _iso(checkout.release_at_us),
-        "closed_at": _iso(checkout.closed_at_us),
+        "created_at": iso_of_us(checkout.created_at_us),
+        "expires_at": iso_of_us(checkout.expires_at_us),
+        "paid_at": iso_of_us(checkout.paid_at_us),
+        "release_at": iso_of_us(checkout.release_at_us),
+        "closed_at": iso_of_us(checkout.closed_at_us),
         "legs": [_leg(page, checkout, leg) for leg in checkout.legs],
     }
 
@@ -107,7 +103,7 @@ def _leg(page: _Page, checkout: Checkout, leg: Leg) -> dict[str, Any]:
         "status": str(leg.status),
         "value": money(leg.idr_units, "IDR"),
         "amount": money(leg.amount_units, leg.asset),
-        "paid_at": _iso(leg.paid_at_us),
+        "paid_at": iso_of_us(leg.paid_at_us),
         "quote": None,
         "pi_payment": None,
         "qris": None,
@@ -135,8 +131,8 @@ def _pi(
             "price": money(quote.price_units, quote.quote_asset),
             "base_asset": quote.base_asset,
             "source": quote.source,
-            "observed_at": _iso(quote.observed_at_us),
-            "expires_at": _iso(quote.expires_at_us),
+            "observed_at": iso_of_us(quote.observed_at_us),
+            "expires_at": iso_of_us(quote.expires_at_us),
         }
     name = page.names.get(checkout.merchant_id) or checkout.merchant_id
     memo = f"{name} {checkout.id}"[:pi_memo_chars_max]

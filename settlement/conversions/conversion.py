@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from escrow.calendar import US_PER_S, from_us
+from escrow.calendar import US_PER_S, from_us, iso_or_none
 from escrow.money import asset, format_amount
 from escrow.refusals import Refusal
 from escrow.sql import sql
@@ -97,15 +97,11 @@ class Conversion:
             "refund_code": self.refund_code,
             "created_at": self.created_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
-            "paid_at": _iso(self.paid_at),
-            "converted_at": _iso(self.converted_at),
-            "refunded_at": _iso(self.refunded_at),
+            "paid_at": iso_or_none(self.paid_at),
+            "converted_at": iso_or_none(self.converted_at),
+            "refunded_at": iso_or_none(self.refunded_at),
             "metadata": payment_metadata(self.reference, CONVERT_PURPOSE),
         }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
 
 
 _COLUMNS = (

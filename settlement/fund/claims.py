@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from escrow.calendar import from_us
+from escrow.calendar import from_us, iso_or_none
 from escrow.model import TransferRequest, amount_max, transfer_id
 from settlement import chart
 from settlement.chart import TransferCode
@@ -235,9 +234,6 @@ def _row(conn: Connection, found_id: str, *, lock: bool) -> dict[str, Any] | Non
 def view(row: dict[str, Any]) -> dict[str, Any]:
     """A claim row as answered."""
 
-    def iso(moment: datetime | None) -> str | None:
-        return None if moment is None else moment.isoformat()
-
     return {
         "id": row["id"],
         "kind": row["kind"],
@@ -247,9 +243,9 @@ def view(row: dict[str, Any]) -> dict[str, Any]:
         "amount_units": row["amount"],
         "evidence": row["evidence"],
         "status": row["status"],
-        "created_at": iso(row["created_at"]),
+        "created_at": iso_or_none(row["created_at"]),
         "created_by": row["created_by"],
-        "decided_at": iso(row["decided_at"]),
+        "decided_at": iso_or_none(row["decided_at"]),
         "decided_by": row["decided_by"],
         "decision_reason": row["decision_reason"],
         "paid_units": row["paid_units"],

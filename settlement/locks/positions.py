@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from escrow.calendar import from_us
+from escrow.calendar import from_us, iso_or_none
 from escrow.errors import AccountNotFound
 from escrow.money import AMOUNT_OUT_OF_RANGE, PI, UNITS_MAX, AmountRefused, format_amount
 from escrow.refusals import Refusal
@@ -102,19 +102,15 @@ class Position:
             "refusal_code": self.refusal_code,
             "created_at": self.created_at.isoformat(),
             "expires_at": self.expires_at.isoformat(),
-            "started_at": _iso(self.started_at),
-            "matures_at": _iso(self.matures_at),
-            "closed_at": _iso(self.closed_at),
+            "started_at": iso_or_none(self.started_at),
+            "matures_at": iso_or_none(self.matures_at),
+            "closed_at": iso_or_none(self.closed_at),
             "payment": {
                 "amount": principal,
                 "memo": f"Lock {principal} Pi for {self.term_days} days",
                 "metadata": payment_metadata(self.reference, LOCK_PURPOSE),
             },
         }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
 
 
 COLUMNS = (

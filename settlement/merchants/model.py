@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from escrow.calendar import from_us
+from escrow.calendar import from_us, iso_of_us
 from escrow.refusals import Refusal
 from settlement.tenders import TENDER_ASSET, Tender
 
@@ -97,7 +97,7 @@ class Merchant:
             "status": str(self.status),
             "created_at": from_us(self.created_at_us).isoformat(),
             "created_by": self.created_by,
-            "status_changed_at": from_us(changed).isoformat() if changed is not None else None,
+            "status_changed_at": iso_of_us(changed),
             "status_changed_by": self.status_changed_by,
         }
 

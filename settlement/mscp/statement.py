@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from escrow.calendar import from_us
+from escrow.calendar import from_us, iso_or_none
 from escrow.errors import AccountNotFound
 from escrow.model import TransferFlags
 from escrow.sql import sql
@@ -24,7 +24,7 @@ def statement(uow: UnitOfWork, uid: str, after_ts: int = 0) -> dict[str, Any]:
             "source": lot.source,
             "points": lot.remaining,
             "issued_at": lot.issued_at.isoformat(),
-            "expires_at": None if lot.expires_at is None else lot.expires_at.isoformat(),
+            "expires_at": iso_or_none(lot.expires_at),
         }
         for lot in held(uow, uid)
         if lot.remaining > 0

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from chain.bank.account import BankAccount
 from chain.pi.ids import check_uid
-from escrow.calendar import from_us
+from escrow.calendar import from_us, iso_or_none
 from settlement.merchants.model import MerchantRefused
 from settlement.payouts.errors import REFUND_NOT_FOUND, REFUND_NOT_OWED, PayoutRefused
 from settlement.unit_of_work import UnitOfWork
@@ -66,7 +66,7 @@ def merchant_details(uow: UnitOfWork, merchant_id: str) -> dict[str, Any]:
         "merchant_id": row["id"],
         "bank_account": bank,
         "pi_uid": row["pi_uid"],
-        "updated_at": at.isoformat() if at is not None else None,
+        "updated_at": iso_or_none(at),
         "updated_by": row["payout_details_by"],
     }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from escrow.calendar import from_us, to_us
+from escrow.calendar import from_us, iso_of_us, to_us
 from escrow.money import IDR, format_amount
 from settlement.payouts.errors import BATCH_NOT_FOUND, PayoutRefused
 
@@ -55,7 +55,7 @@ class Batch:
             "total_units": self.total_units,
             "file_sha256": self.file_sha256,
             "status": self.status,
-            "confirmed_at": from_us(confirmed).isoformat() if confirmed is not None else None,
+            "confirmed_at": iso_of_us(confirmed),
             "confirmed_by": self.confirmed_by,
             "confirmation_sha256": self.confirmation_sha256,
             "accepted_count": self.accepted_count,

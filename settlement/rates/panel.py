@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from chain.rates.ports import RateSource, RateUnavailable
-from escrow.calendar import US_PER_S, from_us
+from escrow.calendar import US_PER_S, iso_of_us
 from escrow.money import asset, format_amount
 from settlement.rates import readings
 from settlement.rates.median import MedianPrice, RatePolicy, RateRefused, decide, is_fresh
@@ -112,9 +112,6 @@ def current_price(uow: UnitOfWork, panel: RatePanel, base: str, quote: str) -> M
 def describe(found: Sequence[Reading], now_us: int, policy: RatePolicy) -> list[dict[str, object]]:
     """The readings as rows for operators (``msc rate show``, ``GET /v1/rates``)."""
 
-    def iso(us: int | None) -> str | None:
-        return None if us is None else from_us(us).isoformat()
-
     return [
         {
             "source": r.source,
@@ -123,9 +120,9 @@ def describe(found: Sequence[Reading], now_us: int, policy: RatePolicy) -> list[
             else format_amount(r.price_units, asset(r.quote).scale),
             "fresh": is_fresh(r, now_us, policy.age_s_max),
             "failure": r.failure,
-            "observed_at": iso(r.observed_at_us),
-            "fetched_at": iso(r.fetched_at_us),
-            "valid_until": iso(r.valid_until_us),
+            "observed_at": iso_of_us(r.observed_at_us),
+            "fetched_at": iso_of_us(r.fetched_at_us),
+            "valid_until": iso_of_us(r.valid_until_us),
             "entered_by": r.entered_by,
             "reading_id": r.id,
         }

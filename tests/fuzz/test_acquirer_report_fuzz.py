@@ -19,7 +19,7 @@ FIELD = st.text(alphabet=st.characters(codec="utf-8"), max_size=24) | st.sampled
 )
 
 
-def _lines_or_own_error(data: bytes, fmt: ReportFormat) -> None:
+def _assert_lines_or_own_error(data: bytes, fmt: ReportFormat) -> None:
     """Each line read is what ``ReportLine`` promises (an RRN of at most 64, a positive amount in
     sen, a time with its zone); anything else is our own ``ReportError``."""
     try:
@@ -34,16 +34,16 @@ def _lines_or_own_error(data: bytes, fmt: ReportFormat) -> None:
 
 @given(st.sampled_from(sorted(FORMATS)), st.binary(max_size=600))
 def test_arbitrary_bytes_after_a_valid_header(name: str, body: bytes) -> None:
-    _lines_or_own_error(HEADERS[name].encode(FORMATS[name].encoding) + body, FORMATS[name])
+    _assert_lines_or_own_error(HEADERS[name].encode(FORMATS[name].encoding) + body, FORMATS[name])
 
 
 @given(st.sampled_from(sorted(FORMATS)), st.lists(st.lists(FIELD, max_size=10), max_size=6))
 def test_arbitrary_rows_of_fields(name: str, rows: list[list[str]]) -> None:
     fmt = FORMATS[name]
     text = HEADERS[name] + "".join(fmt.delimiter.join(row) + "\n" for row in rows)
-    _lines_or_own_error(text.encode(fmt.encoding, errors="replace"), fmt)
+    _assert_lines_or_own_error(text.encode(fmt.encoding, errors="replace"), fmt)
 
 
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_as_a_whole_report(data: bytes) -> None:
-    _lines_or_own_error(data, FORMATS["generic"])
+    _assert_lines_or_own_error(data, FORMATS["generic"])

@@ -27,7 +27,7 @@ PATHS = (
 ADAPTER = XenditAdapter(TOKEN)
 
 
-def _event_or_own_error(body: bytes) -> None:
+def _assert_event_or_own_error(body: bytes) -> None:
     """An event that comes out is Xendit's, in whole IDR sen; else our own refusal."""
     try:
         event = ADAPTER.parse({"x-callback-token": TOKEN}, body, path="/", now=NOW)
@@ -41,12 +41,12 @@ def _event_or_own_error(body: bytes) -> None:
 
 @given(st.binary(max_size=400))
 def test_any_bytes(body: bytes) -> None:
-    _event_or_own_error(body)
+    _assert_event_or_own_error(body)
 
 
 @given(JSON)
 def test_any_json_document(document: Any) -> None:
-    _event_or_own_error(json.dumps(document).encode())
+    _assert_event_or_own_error(json.dumps(document).encode())
 
 
 @given(st.lists(st.tuples(st.sampled_from(PATHS), JSON), min_size=1, max_size=3))
@@ -59,4 +59,4 @@ def test_the_documented_body_with_fields_replaced(edits: list[tuple[tuple[str, .
                 parent[key] = {}
             parent = parent[key]
         parent[path[-1]] = value
-    _event_or_own_error(json.dumps(body, allow_nan=True).encode())
+    _assert_event_or_own_error(json.dumps(body, allow_nan=True).encode())

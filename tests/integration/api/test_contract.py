@@ -123,7 +123,7 @@ def _effects(engine: Engine) -> tuple[int, ...]:
         )
 
 
-def _problem(reply: httpx.Response, status: int, code: str) -> None:
+def _assert_problem(reply: httpx.Response, status: int, code: str) -> None:
     assert reply.status_code == status, reply.text
     assert reply.headers["content-type"] == PROBLEM_MEDIA_TYPE
     assert reply.json()["code"] == code
@@ -149,7 +149,9 @@ def test_a_body_that_is_not_json_is_400(
     headers = _credentials(credentials, path) | (
         {"Content-Type": content_type} if content_type else {}
     )
-    _problem(http.request(method, _url(path), content=body, headers=headers), 400, "malformed_json")
+    _assert_problem(
+        http.request(method, _url(path), content=body, headers=headers), 400, "malformed_json"
+    )
     assert _effects(db_engine) == before
 
 
@@ -168,7 +170,7 @@ def test_a_body_declared_as_another_media_type_is_415(
     before = _effects(db_engine)
     headers = _credentials(credentials, path) | {"Content-Type": content_type}
     reply = http.request(method, _url(path), content=b'{"txid": "x"}', headers=headers)
-    _problem(reply, 415, "unsupported_media_type")
+    _assert_problem(reply, 415, "unsupported_media_type")
     assert _effects(db_engine) == before
 
 
@@ -184,7 +186,9 @@ def test_json_the_schema_refuses_is_422(
 ) -> None:
     before = _effects(db_engine)
     headers = _credentials(credentials, path)
-    _problem(http.request(method, _url(path), json=body, headers=headers), 422, "invalid_request")
+    _assert_problem(
+        http.request(method, _url(path), json=body, headers=headers), 422, "invalid_request"
+    )
     assert _effects(db_engine) == before
 
 
@@ -193,7 +197,7 @@ def test_a_json_suffix_media_type_is_json(http: httpx.Client, credentials: dict[
         "Content-Type": "application/merge-patch+json"
     }
     reply = http.post(_url("/v1/pi/payments/{payment_id}/complete"), content=b"{", headers=headers)
-    _problem(reply, 400, "malformed_json")
+    _assert_problem(reply, 400, "malformed_json")
 
 
 @pytest.fixture(scope="module")

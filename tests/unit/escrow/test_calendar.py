@@ -11,6 +11,8 @@ from escrow.calendar import (
     business_day,
     day_range,
     from_us,
+    iso_of_us,
+    iso_or_none,
     month_of,
     month_range_us,
     to_us,
@@ -63,3 +65,11 @@ def test_the_verifiers_fixed_offset_months_equal_the_calendars(year: int) -> Non
 @given(TIMESTAMPS_US)
 def test_to_us_is_the_exact_inverse_of_from_us(ts: int) -> None:
     assert to_us(from_us(ts)) == ts
+
+
+@given(st.integers(min_value=0, max_value=4_102_444_800_000_000))
+def test_an_optional_time_is_its_iso_text_or_none(timestamp_us: int) -> None:
+    assert iso_of_us(timestamp_us) == from_us(timestamp_us).isoformat()
+    assert iso_or_none(from_us(timestamp_us)) == iso_of_us(timestamp_us)
+    assert iso_of_us(None) is None
+    assert iso_or_none(None) is None

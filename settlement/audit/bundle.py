@@ -385,20 +385,24 @@ def read_lines(path: Path, check: str) -> list[bytes]:
     return lines
 
 
-def line_batches(path: Path, check: str) -> Iterator[list[bytes]]:
+def line_batches(
+    path: Path, check: str, start: int = 0, end: int | None = None
+) -> Iterator[list[bytes]]:
     """The lines of a JSONL file as ``read_lines`` gives them, streamed a batch at a time: the
     file is never held whole, and a line longer than ``line_bytes_max`` is refused before it
-    is parsed (the missing final newline before any line)."""
+    is parsed (the missing final newline before any line). Given ``start`` and ``end``, the
+    lines of those bytes only (a run of whole lines, as ``parts.cut`` finds them)."""
     try:
         with path.open("rb") as source:
-            size = os.fstat(source.fileno()).st_size
-            if size:
-                source.seek(size - 1)
+            limit = os.fstat(source.fileno()).st_size if end is None else end
+            if limit > start:
+                source.seek(limit - 1)
                 if source.read(1) != b"\n":
                     raise BundleError(check, f"{path.name} does not end with a newline")
-                source.seek(0)
-            number, rest = 0, b""
-            while chunk := source.read(read_chunk_bytes):
+            source.seek(start)
+            number, rest, left = 0, b"", limit - start
+            while left > 0 and (chunk := source.read(min(read_chunk_bytes, left))):
+                left -= len(chunk)
                 lines = chunk.split(b"\n")
                 lines[0] = rest + lines[0]
                 rest = lines.pop()

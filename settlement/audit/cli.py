@@ -12,19 +12,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from settlement.audit import bundle as b
 from settlement.audit import log_cli, merkle
 from settlement.audit.bundle import BundleError
+from settlement.audit.log_verify import check_log
+from settlement.audit.transfer_proof import prove_transfer
 from settlement.audit.verify import (
     AnchorPins,
     StellarPins,
     TrustRoot,
+    check_bundle,
     read_balances,
     read_manifest,
-    verify_bundle,
 )
 
 EXIT_OK = 0
@@ -103,13 +105,24 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--stellar-source", type=_stellar_account, metavar="G...", help="pinned anchor account"
     )
+    _workers_flag(verify)
     log_cli.add_commands(commands)
     prove = commands.add_parser("prove", help="print and check one inclusion proof")
     prove.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
+    _workers_flag(prove)
     which = prove.add_mutually_exclusive_group(required=True)
     which.add_argument("--leaf", type=int, metavar="N", help="transfer leaf N (0-based)")
     which.add_argument("--balance", type=int, metavar="N", help="balance leaf N (0-based)")
     return parser
+
+
+def _workers_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="processes reading transfers.jsonl (default: one per core, 1 for a small month)",
+    )
 
 
 def _positive(text: str) -> int:
@@ -164,12 +177,15 @@ def _verify(args: argparse.Namespace) -> int:
     stellar = None
     if args.stellar_passphrase is not None:
         stellar = StellarPins(args.stellar_passphrase, args.stellar_source)
-    checked = verify_bundle(
-        args.bundle, args.previous, args.rpc, trust, pins, args.horizon, stellar
+    checked = check_bundle(
+        args.bundle, args.previous, args.rpc, trust, pins, args.horizon, stellar, args.workers
     )
-    for line in checked:
+    for line in checked.lines:
         _say(f"ok {line}")
-    for line in log_cli.verify_log(args, read_manifest(args.bundle).raw):
+    manifest = read_manifest(args.bundle).raw
+    for line in check_log(
+        args.bundle, manifest, args.previous, log_cli.pins(args), checked.log_root
+    ):
         _say(f"ok {line}")
     _say("bundle verified")
     return EXIT_OK
@@ -178,23 +194,21 @@ def _verify(args: argparse.Namespace) -> int:
 def _prove(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.bundle)
     if args.leaf is not None:
-        path = args.bundle / b.TRANSFERS
         size = manifest.transfer_count
         if not 0 <= args.leaf < size:
             raise BundleError("prove", f"no transfer leaf {args.leaf} among {size}")
-        leaf: list[bytes] = []
         try:
-            leaf_hash, proof_path = merkle.inclusion_proof_streamed(
-                _keeping(b.line_batches(path, "transfers"), args.leaf, leaf), size, args.leaf
-            )
+            found = prove_transfer(args.bundle / b.TRANSFERS, size, args.leaf, args.workers)
         except merkle.MerkleError as bad:
             raise BundleError("transfer_count", f"{bad}: the manifest says {size}") from None
-        ok = merkle.verify_inclusion(args.leaf, size, leaf_hash, proof_path, manifest.transfer_root)
+        ok = merkle.verify_inclusion(
+            args.leaf, size, found.leaf_hash, found.path, manifest.transfer_root
+        )
         proof = {
-            "leaf": leaf[0].decode("utf-8"),
-            "leaf_hash": leaf_hash.hex(),
+            "leaf": found.line.decode("utf-8"),
+            "leaf_hash": found.leaf_hash.hex(),
             "leaf_index": args.leaf,
-            "path": [node.hex() for node in proof_path],
+            "path": [node.hex() for node in found.path],
             "root": manifest.transfer_root.hex(),
             "tree_size": size,
         }
@@ -221,18 +235,6 @@ def _prove(args: argparse.Namespace) -> int:
         raise BundleError("prove", "the inclusion proof does not lead to the manifest's root")
     _say("inclusion proof verified")
     return EXIT_OK
-
-
-def _keeping(
-    batches: Iterator[list[bytes]], index: int, kept: list[bytes]
-) -> Iterator[list[bytes]]:
-    """The batches, unchanged, line ``index`` (0-based) appended to ``kept`` on the way."""
-    seen = 0
-    for lines in batches:
-        if seen <= index < seen + len(lines):
-            kept.append(lines[index - seen])
-        seen += len(lines)
-        yield lines
 
 
 def _say(text: str, err: bool = False) -> None:

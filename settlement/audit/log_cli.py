@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from settlement.audit.log_verify import LogPins, check_consistency, check_log
+from settlement.audit.log_verify import LogPins, check_consistency
 from settlement.audit.note import (
     COSIGNATURE_V1,
     ED25519,
@@ -64,11 +64,6 @@ def usage(args: argparse.Namespace) -> str | None:
 def pins(args: argparse.Namespace) -> LogPins:
     """The log pins given to ``verify``."""
     return LogPins(args.log_key, tuple(args.witness), args.min_witnesses)
-
-
-def verify_log(args: argparse.Namespace, manifest: dict[str, Any]) -> list[str]:
-    """The log's checks of ``verify`` (after the bundle's own)."""
-    return check_log(args.bundle, manifest, args.previous, pins(args))
 
 
 def add_commands(commands: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type

@@ -2,8 +2,9 @@
 consistency proof from the previous month, and checkpoint.txt with its cosignatures.
 
 Standard library and PyNaCl only. The month's transfers are streamed onto the previous tree's
-peaks (published in the manifest and signed with it), so the cumulative root is recomputed
-from this bundle alone, in O(log n) memory; ``--previous`` then ties those peaks to the month
+peaks (published in the manifest and signed with it) by ``verify.check_transfers``, in the
+same pass as the month's own tree, so the cumulative root is recomputed from this bundle
+alone, in O(log n) memory; ``--previous`` then ties those peaks to the month
 before, and the consistency proof is checked as any proof from the log would be.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,6 @@ SECTION_FIELDS = frozenset(
         "size",
     }
 )
-read_bytes = 1 << 20
-"""transfers.jsonl is read in blocks of this size, never whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +113,21 @@ def read_section(manifest: Mapping[str, Any]) -> Cumulative | None:
 
 
 def check_log(
-    bundle: Path, manifest: Mapping[str, Any], previous: Path | None, pins: LogPins
+    bundle: Path,
+    manifest: Mapping[str, Any],
+    previous: Path | None,
+    pins: LogPins,
+    grown: bytes | None,
 ) -> list[str]:
-    """Every check of the log for one bundle; the lines of what held."""
+    """Every check of the log for one bundle, ``grown`` the root its transfers grow the
+    previous peaks to (``verify.check_transfers`` reads them once for both trees); the lines
+    of what held."""
     section = read_section(manifest)
     if section is None:
         if pins.log_key is not None or pins.min_witnesses:
             raise BundleError("cumulative", "the manifest has no cumulative log section")
         return ["cumulative: none (a month exported before the transparency log)"]
-    done = [check_cumulative_root(bundle, section, _count(manifest))]
+    done = [check_cumulative_root(section, _count(manifest), grown)]
     if previous is not None:
         done.append(check_previous(previous, section))
     done.extend(check_checkpoint(bundle, section, pins))
@@ -137,24 +142,22 @@ def _count(manifest: Mapping[str, Any]) -> int:
     return count
 
 
-def check_cumulative_root(bundle: Path, section: Cumulative, count: int) -> str:
-    """The previous peaks give the previous root, this month's transfers on them the new root,
-    and the published consistency proof leads from one to the other."""
+def check_cumulative_root(section: Cumulative, count: int, grown: bytes | None) -> str:
+    """The previous peaks give the previous root, this month's ``count`` transfers on them the
+    new root (``grown``), and the published consistency proof leads from one to the other."""
     try:
         tree = CompactRange(section.previous_size, section.previous_peaks)
     except ConsistencyError as bad:
         raise BundleError("cumulative", f"previous_peaks: {bad}") from None
     if tree.root() != section.previous_root:
         raise BundleError("cumulative", "the previous peaks do not hash to previous_root")
-    for line in _lines(bundle / b.TRANSFERS):
-        tree.append(merkle.leaf_hash(line))
-    if tree.size != section.size or section.size != section.previous_size + count:
+    if section.size != section.previous_size + count:
         raise BundleError(
             "cumulative",
             f"size {section.size} is not previous_size {section.previous_size} plus {count}"
             " transfers",
         )
-    if tree.root() != section.root:
+    if grown != section.root:
         raise BundleError(
             "cumulative",
             "this month's transfers on the previous peaks do not hash to the cumulative root",
@@ -312,18 +315,3 @@ def _hash(item: object) -> bytes:
     if len(raw) != merkle.hash_bytes:
         raise BundleError("consistency", "a proof hash is 32 bytes of hex or base64")
     return raw
-
-
-def _lines(path: Path) -> Iterator[bytes]:
-    """The lines of a JSONL file without their newlines, read in blocks."""
-    try:
-        with path.open("rb") as handle:
-            rest = b""
-            while block := handle.read(read_bytes):
-                parts = (rest + block).split(b"\n")
-                rest = parts.pop()
-                yield from parts
-    except OSError as bad:
-        raise BundleError("cumulative", f"cannot read {path.name}: {bad.strerror}") from None
-    if rest:
-        raise BundleError("cumulative", f"{path.name} does not end with a newline")

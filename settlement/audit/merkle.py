@@ -81,39 +81,70 @@ comprehensions, about half the interpreter's work of pushing leaves one by one."
 
 
 class CompactRange:
-    """A growing RFC 9162 tree kept as the roots of its perfect subtrees, one per set bit of its
-    size (a compact range, as transparency logs keep): appending costs O(1) amortised hashes and
-    the tree needs O(log n) memory, so a month of any size is hashed without holding its leaves."""
+    """A growing run of RFC 9162 leaves ``[start, end)`` kept as the roots of its perfect
+    subtrees (a compact range, as transparency logs keep): appending costs O(1) amortised hashes
+    and the range needs O(log n) memory, so a month of any size is hashed without holding its
+    leaves.
 
-    __slots__ = ("_size", "_stack")
+    Every subtree is aligned at its own width in the whole tree, so ranges that meet can be
+    joined (``push`` the right one's ``subtrees`` onto the left one) and a range's ``root`` is
+    the Merkle Tree Hash of its leaves when it starts at 0 or is one of RFC 9162's subtrees (a
+    start aligned at a power of two no smaller than the range)."""
 
-    def __init__(self) -> None:
-        self._size = 0
+    __slots__ = ("_end", "_stack", "_widths")
+
+    def __init__(self, start: int = 0) -> None:
+        if start < 0:
+            raise MerkleError(f"a range cannot start at {start}")
+        self._end = start
         self._stack: list[bytes] = []
+        self._widths: list[int] = []
+
+    @classmethod
+    def of_peaks(cls, size: int, peaks: Sequence[bytes]) -> CompactRange:
+        """The range ``[0, size)`` given by its perfect subtrees' roots, largest first (what a
+        log publishes as its peaks)."""
+        widths = [1 << bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
+        if size < 0 or len(peaks) != len(widths) or any(len(p) != hash_bytes for p in peaks):
+            raise MerkleError(f"a range of {size} leaves has {size.bit_count()} peaks")
+        tree = cls()
+        tree._end, tree._stack, tree._widths = size, list(peaks), widths
+        return tree
 
     @property
     def size(self) -> int:
-        """How many leaves were appended."""
-        return self._size
+        """Where the range ends (for a range from 0, how many leaves were appended)."""
+        return self._end
 
     def extend(self, leaves: Sequence[bytes]) -> None:
         """Append leaves given by their data."""
         self.extend_hashes(leaf_hashes(leaves))
 
     def extend_hashes(self, hashes: Sequence[bytes]) -> None:
-        """Append leaves given by their leaf hashes, in the largest perfect subtrees the size
-        allows (each a power of two that divides the size before it)."""
+        """Append leaves given by their leaf hashes, in the largest perfect subtrees the
+        position allows (each a power of two that divides the position before it)."""
         start, left = 0, len(hashes)
         while left:
-            aligned = self._size & -self._size or left
+            aligned = self._end & -self._end or left
             width = min(aligned, 1 << (left.bit_length() - 1))
             self._push(_perfect_root(hashes[start : start + width]), width)
             start += width
             left -= width
 
+    def subtrees(self) -> list[tuple[bytes, int]]:
+        """The range's perfect subtrees, left to right, as (root, width)."""
+        return list(zip(self._stack, self._widths, strict=True))
+
+    def push(self, node: bytes, width: int) -> None:
+        """Append a perfect subtree of ``width`` leaves (a power of two the end is aligned at),
+        given by its root: how another range's ``subtrees`` join this one."""
+        if width < 1 or width & (width - 1) or self._end % width:
+            raise MerkleError(f"a subtree of {width} leaves cannot follow leaf {self._end}")
+        self._push(node, width)
+
     def root(self) -> bytes:
-        """The Merkle Tree Hash of the leaves so far (the perfect subtrees folded right to left,
-        the largest on the left, as RFC 9162's split point puts it)."""
+        """The Merkle Tree Hash of the range (the perfect subtrees folded right to left, the
+        largest on the left, as RFC 9162's split point puts it)."""
         if not self._stack:
             return EMPTY_ROOT
         top = self._stack[-1]
@@ -122,12 +153,20 @@ class CompactRange:
         return top
 
     def _push(self, node: bytes, width: int) -> None:
-        size = self._size
-        self._size += width
-        while size & width:
-            node = node_hash(self._stack.pop(), node)
+        at = self._end
+        self._end = at + width
+        stack, widths = self._stack, self._widths
+        while widths and widths[-1] == width and (at - width) % (width << 1) == 0:
+            node = node_hash(stack.pop(), node)
+            widths.pop()
+            at -= width
             width <<= 1
-        self._stack.append(node)
+        stack.append(node)
+        widths.append(width)
+
+
+Span = tuple[int, int]
+"""Leaves ``[start, end)`` of a tree."""
 
 
 def inclusion_proof_streamed(
@@ -136,26 +175,60 @@ def inclusion_proof_streamed(
     """Leaf ``index``'s hash and audit path in a tree of ``size`` leaves given as batches of leaf
     data, in one pass and O(log n) memory: each sibling is the root of a range of leaves that
     the other siblings do not cover, built by its own compact range as the leaves go by."""
-    ranges = audit_path(size, index, lambda start, end: (start, end))
-    by_start = sorted([*ranges, (index, index + 1)])
-    trees = {span: CompactRange() for span in by_start}
-    position, current = 0, 0
+    spans = proof_spans(size, index)
+    subtrees, end = span_subtrees(batches, 0, spans)
+    if end != size:
+        raise MerkleError(f"{end} leaves, not {size}")
+    return proof_of_subtrees(size, index, [subtrees])
+
+
+def proof_spans(size: int, index: int) -> list[Span]:
+    """The spans an audit path's siblings and its leaf cover, in order: together the tree."""
+    return sorted([*audit_path(size, index, lambda start, end: (start, end)), (index, index + 1)])
+
+
+def span_subtrees(
+    batches: Iterable[Sequence[bytes]], first: int, spans: Sequence[Span]
+) -> tuple[dict[Span, list[tuple[bytes, int]]], int]:
+    """The perfect subtrees (``CompactRange.subtrees``) of each of ``spans`` (in order, end to
+    end) that leaves ``first``, ``first + 1``, ... given as batches of data fall in, and
+    where those leaves end. Leaves past the last span are refused."""
+    current = next((n for n, (_, end) in enumerate(spans) if first < end), len(spans))
+    trees: dict[Span, CompactRange] = {}
+    position = first
     for batch in batches:
         hashes = leaf_hashes(batch)
         taken = 0
         while taken < len(hashes):
-            if current == len(by_start):
-                raise MerkleError(f"more than {size} leaves")
-            start, end = by_start[current]
-            width = min(end - position, len(hashes) - taken)
-            trees[start, end].extend_hashes(hashes[taken : taken + width])
+            if current == len(spans):
+                raise MerkleError(f"more than {spans[-1][1] if spans else 0} leaves")
+            span = spans[current]
+            width = min(span[1] - position, len(hashes) - taken)
+            tree = trees.get(span) or trees.setdefault(span, CompactRange(position))
+            tree.extend_hashes(hashes[taken : taken + width])
             taken += width
             position += width
-            if position == end:
+            if position == span[1]:
                 current += 1
-    if position != size:
-        raise MerkleError(f"{position} leaves, not {size}")
-    return trees[index, index + 1].root(), [trees[span].root() for span in ranges]
+    return {span: tree.subtrees() for span, tree in trees.items()}, position
+
+
+def proof_of_subtrees(
+    size: int, index: int, parts: Sequence[Mapping[Span, Sequence[tuple[bytes, int]]]]
+) -> tuple[bytes, list[bytes]]:
+    """Leaf ``index``'s hash and audit path from ``span_subtrees`` of consecutive parts of the
+    leaves, joined span by span in part order."""
+    roots: dict[Span, bytes] = {}
+    for span in proof_spans(size, index):
+        tree = CompactRange(span[0])
+        for part in parts:
+            for node, width in part.get(span, ()):
+                tree.push(node, width)
+        if tree.size != span[1]:
+            raise MerkleError(f"leaves {span[0]} to {span[1] - 1} are not all given")
+        roots[span] = tree.root()
+    path = audit_path(size, index, lambda start, end: roots[start, end])
+    return roots[index, index + 1], path
 
 
 def inclusion_proof(hashes: Sequence[bytes], index: int) -> list[bytes]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from nacl.exceptions import CryptoError
 from nacl.signing import VerifyKey
 
 from settlement.audit import bundle as b
-from settlement.audit import governance_log, merkle
+from settlement.audit import governance_log, log_verify, merkle, parts
 from settlement.audit.bundle import BalanceLeaf, BundleError, OfficerSet, TransferLeaf
 
 Totals = dict[str, dict[str, int]]
@@ -128,6 +129,15 @@ class Rotation:
     signatures: tuple[tuple[bytes, bytes], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class BundleChecked:
+    """What held, a line a check, and the cumulative root the month's transfers grow the
+    previous peaks to (for the log's checks, ``log_verify.check_log``)."""
+
+    lines: list[str]
+    log_root: bytes | None
+
+
 def verify_bundle(
     bundle: Path,
     previous: Path | None = None,
@@ -137,14 +147,29 @@ def verify_bundle(
     horizon: str | None = None,
     stellar: StellarPins | None = None,
 ) -> list[str]:
+    """``check_bundle``'s lines."""
+    return check_bundle(bundle, previous, rpc, trust, pins, horizon, stellar).lines
+
+
+def check_bundle(
+    bundle: Path,
+    previous: Path | None = None,
+    rpc: str | None = None,
+    trust: TrustRoot | None = None,
+    pins: AnchorPins | None = None,
+    horizon: str | None = None,
+    stellar: StellarPins | None = None,
+    workers: int | None = None,
+) -> BundleChecked:
     """Check the bundle: its link to the ``previous`` month's bundle (or, for a first month,
     balances from zero), its officers against the ``trust`` root and, given an ``rpc`` URL, its
     EVM anchors on chain against the ``pins`` (a ``horizon`` URL: its Stellar anchors against
-    the ``stellar`` pins)."""
+    the ``stellar`` pins). The transfers are read by ``workers`` processes
+    (``check_transfers``)."""
     done: list[str] = []
     manifest = read_manifest(bundle)
     done.append(f"manifest: period {manifest.period}")
-    transfers = check_transfers(bundle, manifest)
+    transfers = check_transfers(bundle, manifest, log_start(manifest.raw), workers)
     done.append(f"transfer_root: {transfers.count} transfers")
     deltas, assets = transfers.double_entry.result()
     done.append(f"double_entry: {len(assets)} accounts balanced per asset")
@@ -178,7 +203,19 @@ def verify_bundle(
     done.extend(check_officers(manifest, rotations, before, trust or TrustRoot()))
     done.extend(check_anchors(bundle, manifest, manifest_digest, rpc, pins, horizon, stellar))
     done.append(f"digest: {manifest_digest.hex()}")
-    return done
+    return BundleChecked(done, transfers.log_root)
+
+
+def log_start(raw: Mapping[str, Any]) -> LogStart | None:
+    """The cumulative log before the month, as the manifest states it; None without a
+    well-formed section (its checks, which come last, then say what is wrong)."""
+    try:
+        section = log_verify.read_section(raw)
+    except BundleError:
+        return None
+    if section is None or len(section.previous_peaks) != section.previous_size.bit_count():
+        return None
+    return section.previous_size, section.previous_peaks
 
 
 def read_manifest(bundle: Path) -> Manifest:
@@ -212,42 +249,156 @@ def read_manifest(bundle: Path) -> Manifest:
 
 @dataclass(frozen=True, slots=True)
 class MonthTransfers:
-    """What the transfer checks leave for the others: the count and the month's double entry
-    (read from the stream of leaves, which is not kept)."""
+    """What the transfer checks leave for the others: the count, the month's double entry
+    (read from the stream of leaves, which is not kept) and, when the manifest gives the
+    previous month's peaks, the cumulative log's root grown by this month's leaves."""
 
     count: int
     double_entry: DoubleEntry
+    log_root: bytes | None
 
 
-def check_transfers(bundle: Path, manifest: Manifest) -> MonthTransfers:
-    """Recompute the transfer tree: count, root, ids unique, timestamps increasing in the month.
+LogStart = tuple[int, tuple[bytes, ...]]
+"""The cumulative log before the month: its size and its peaks (largest first)."""
 
-    Streamed (a batch of lines at a time, O(log n) for the tree): memory does not grow with the
-    month, except by the ids' table (``IdTable``, 16 bytes a transfer)."""
+
+@dataclass(frozen=True, slots=True)
+class RunCheck:
+    """One run of consecutive transfer lines, checked: its count and first and last
+    timestamps, its perfect subtrees in the month's tree and in the cumulative log, its ids
+    and its accounts' changes."""
+
+    count: int
+    first_ts: int
+    last_ts: int
+    month: list[tuple[bytes, int]]
+    log: list[tuple[bytes, int]] | None
+    ids: IdTable
+    entries: DoubleEntry
+
+
+def check_transfers(
+    bundle: Path, manifest: Manifest, log: LogStart | None = None, workers: int | None = None
+) -> MonthTransfers:
+    """Recompute the transfer tree: count, root, ids unique, timestamps increasing in the month;
+    given the ``log``'s start, the cumulative root the month's leaves grow it to.
+
+    Streamed (a batch of lines at a time, O(log n) for the trees): memory does not grow with
+    the month, except by the ids' table (``IdTable``, 16 bytes a transfer). The file is cut
+    into ``workers`` parts (by default one per core, ``parts.workers_default``) checked side
+    by side; should any part fail, the whole file is checked again in this process, which
+    names the first failure."""
     path = bundle / b.TRANSFERS
+    count = manifest.transfer_count
+    cut = parts.cut(path, count, parts.workers_default(count) if workers is None else workers)
+    joined = None if cut is None else _joined(cut, manifest, log)
+    if joined is not None:
+        return joined
+    repeated = partial(_repeated, path)
+    run = _check_run(path, manifest, log, 0, 0, None, count, repeated)
+    if run.count != count:
+        raise BundleError("transfer_count", f"{run.count} lines, manifest says {count}")
+    month = merkle.CompactRange()
+    for node, width in run.month:
+        month.push(node, width)
+    if month.root() != manifest.transfer_root:
+        raise BundleError("transfer_root", "the transfers do not hash to the manifest's root")
+    return MonthTransfers(run.count, run.entries, _grown(log, [run]))
+
+
+def _check_run(
+    path: Path,
+    manifest: Manifest,
+    log: LogStart | None,
+    first: int,
+    start: int,
+    end: int | None,
+    ids: int,
+    repeated: Callable[[str, int], bool],
+) -> RunCheck:
+    """Check the lines in bytes ``[start, end)`` of the file, the first of them line ``first``
+    (0-based); raise at the first failure. The ids' table is sized for ``ids`` ids (never more
+    than the file can hold); ``repeated`` confirms a candidate repeat of an id."""
     starts, ends = b.period_range_us(manifest.period)
-    tree = merkle.CompactRange()
+    month = merkle.CompactRange(first)
+    grown = None if log is None else merkle.CompactRange(log[0] + first)
     entries = DoubleEntry()
-    seen = IdTable(min(manifest.transfer_count, _size(path) // transfer_line_bytes_min + 1))
-    last_ts, number = starts - 1, 0
-    for lines in b.line_batches(path, "transfers"):
+    seen = IdTable(min(ids, _size(path) // transfer_line_bytes_min + 1))
+    first_ts, last_ts, number = None, starts - 1, first
+    for lines in b.line_batches(path, "transfers", start, end):
         for line in lines:
             number += 1
             leaf = b.read_transfer_line(line, number)
             if not last_ts < leaf.ts <= ends:
                 raise BundleError("transfers", f"line {number}: timestamp out of order or period")
-            if not seen.add(leaf.id) and _repeated(path, leaf.id, number):
+            if not seen.add(leaf.id) and repeated(leaf.id, number):
                 raise BundleError("transfers", f"line {number}: transfer id repeated")
             last_ts = leaf.ts
             entries.add(leaf, number)
-        tree.extend(lines)
-    if number != manifest.transfer_count:
-        raise BundleError(
-            "transfer_count", f"{number} lines, manifest says {manifest.transfer_count}"
-        )
-    if tree.root() != manifest.transfer_root:
-        raise BundleError("transfer_root", "the transfers do not hash to the manifest's root")
-    return MonthTransfers(number, entries)
+        hashes = merkle.leaf_hashes(lines)
+        month.extend_hashes(hashes)
+        if grown is not None:
+            grown.extend_hashes(hashes)
+        if first_ts is None:
+            first_ts = b.read_transfer_line(lines[0], first + 1).ts
+    return RunCheck(
+        count=number - first,
+        first_ts=starts if first_ts is None else first_ts,
+        last_ts=last_ts,
+        month=month.subtrees(),
+        log=None if grown is None else grown.subtrees(),
+        ids=seen,
+        entries=entries,
+    )
+
+
+def _check_part(part: parts.Part, manifest: Manifest, log: LogStart | None) -> RunCheck | None:
+    """A worker's part; None (the one-process way decides) on an account of two assets or a
+    candidate repeat of an id, which fails the part at once. The first part's ids' table is
+    sized for the month: the others' ids join it."""
+    ids = manifest.transfer_count if part.first == 0 else part.count
+    run = _check_run(part.path, manifest, log, part.first, part.start, part.end, ids, _always)
+    return None if run.entries.failed else run
+
+
+def _always(transfer_id: str, number: int) -> bool:
+    return True
+
+
+def _joined(
+    cut: list[parts.Part], manifest: Manifest, log: LogStart | None
+) -> MonthTransfers | None:
+    """The parts checked side by side and joined: None when any part or any check between
+    parts (order, ids, assets, count, root) fails, for the one-process way to name."""
+    runs = parts.map_parts(partial(_check_part, manifest=manifest, log=log), cut)
+    if runs is None:
+        return None
+    month, entries, seen = merkle.CompactRange(), DoubleEntry(), runs[0].ids
+    last_ts = b.period_range_us(manifest.period)[0] - 1
+    for part, run in zip(cut, runs, strict=True):
+        if run.count != part.count or not last_ts < run.first_ts:
+            return None
+        if run is not runs[0] and not seen.join(run.ids):
+            return None
+        if not entries.join(run.entries):
+            return None
+        for node, width in run.month:
+            month.push(node, width)
+        last_ts = run.last_ts
+    if month.root() != manifest.transfer_root:
+        return None
+    return MonthTransfers(manifest.transfer_count, entries, _grown(log, runs))
+
+
+def _grown(log: LogStart | None, runs: Sequence[RunCheck]) -> bytes | None:
+    """The cumulative root: the log's peaks, then the runs' subtrees in the log."""
+    if log is None:
+        return None
+    tree = merkle.CompactRange.of_peaks(*log)
+    for run in runs:
+        for node, width in run.log or ():
+            tree.push(node, width)
+    return tree.root()
 
 
 class IdTable:
@@ -265,7 +416,14 @@ class IdTable:
 
     def add(self, key: str) -> bool:
         """Record ``key``; False when its hash was recorded already."""
-        hashed = hash(key) or -1  # 0 marks an empty slot; no str hashes to -1
+        return self._insert(hash(key) or -1)  # 0 marks an empty slot; no str hashes to -1
+
+    def join(self, other: IdTable) -> bool:
+        """Record every key ``other`` recorded (in a process forked from this one's, so with
+        the same hash key); False when one of them was recorded here already."""
+        return all(self._insert(hashed) for hashed in other._table if hashed)
+
+    def _insert(self, hashed: int) -> bool:
         table, mask = self._table, self._mask
         slot = hashed & mask
         while True:
@@ -336,10 +494,31 @@ class DoubleEntry:
 
     __slots__ = ("_assets", "_deltas", "_failure")
 
-    def __init__(self) -> None:
-        self._deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0))
-        self._assets: dict[str, str] = {}
+    def __init__(self, deltas: Totals | None = None, assets: dict[str, str] | None = None) -> None:
+        self._deltas: Totals = defaultdict(lambda: dict.fromkeys(b.TOTALS, 0), deltas or {})
+        self._assets: dict[str, str] = assets or {}
         self._failure: BundleError | None = None
+
+    def __reduce__(self) -> tuple[type[DoubleEntry], tuple[Totals, dict[str, str]]]:
+        """Pickled (a worker's result) without its failure: a failed run is never sent."""
+        return DoubleEntry, (dict(self._deltas), self._assets)
+
+    @property
+    def failed(self) -> bool:
+        """Whether a transfer named an account of another asset."""
+        return self._failure is not None
+
+    def join(self, other: DoubleEntry) -> bool:
+        """Add ``other``'s changes (of a later run of the month's transfers); False when an
+        account holds another asset there."""
+        for account, asset in other._assets.items():
+            if self._assets.setdefault(account, asset) != asset:
+                return False
+        for account, month in other._deltas.items():
+            mine = self._deltas[account]
+            for total, value in month.items():
+                mine[total] += value
+        return True
 
     def add(self, leaf: TransferLeaf, number: int) -> None:
         """Add transfer ``number``'s effects to its accounts."""

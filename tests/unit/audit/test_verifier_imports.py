@@ -24,6 +24,8 @@ VERIFIER_MODULES = (
     "settlement.audit.log_cli",
     "settlement.audit.witness",
     "settlement.audit.witness_server",
+    "settlement.audit.parts",
+    "settlement.audit.transfer_proof",
 )
 PROBE = textwrap.dedent(
     """

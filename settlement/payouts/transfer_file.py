@@ -39,7 +39,7 @@ def write_file(
     """Write ``batch``'s file to ``write``; its control figures. ``each_page`` sees each page of
     stored lines before they are written (the cut holds their money there)."""
     header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
-    return write_transfer_file(header, _lines(conn, batch.id, each_page), write)
+    return write_transfer_file(header, _lines(conn, batch, each_page), write)
 
 
 def stream_file(engine: Engine, batch_id: str) -> Iterator[bytes]:
@@ -48,7 +48,7 @@ def stream_file(engine: Engine, batch_id: str) -> Iterator[bytes]:
     with transaction(engine) as conn:
         batch = store.get(conn, batch_id)
         header = BatchHeader(batch.id, batch.business_day, batch.cutoff_at_us)
-        records = TransferFileRecords(header, _lines(conn, batch.id))
+        records = TransferFileRecords(header, _lines(conn, batch))
         buffer = bytearray()
         for record in records:
             buffer += record
@@ -61,18 +61,27 @@ def stream_file(engine: Engine, batch_id: str) -> Iterator[bytes]:
 
 
 def _lines(
-    conn: Connection, batch_id: str, each_page: Callable[[Page], None] | None = None
+    conn: Connection, batch: Batch, each_page: Callable[[Page], None] | None = None
 ) -> Iterator[TransferLine]:
-    after = 0
-    while True:
-        rows = store.lines(conn, batch_id, after, file_page_lines)
-        if each_page is not None and rows:
+    """The batch's lines, a page at a time: exactly lines 1 to its line count (the cut numbers
+    them so), a gap or a line past the count refused before its page is held or written."""
+    count = batch.line_count
+    for first in range(1, count + 1, file_page_lines):
+        last = min(first + file_page_lines - 1, count)
+        rows = store.lines(conn, batch.id, first, last + 1 if last == count else last)
+        numbers = [row["line_no"] for row in rows]
+        if numbers != list(range(first, last + 1)):
+            missing = next(
+                (n for i, n in enumerate(range(first, last + 1)) if numbers[i : i + 1] != [n]),
+                None,
+            )
+            if missing is None:
+                raise InvariantViolation(f"batch {batch.id} has more than its {count} lines")
+            raise InvariantViolation(f"batch {batch.id} has no line {missing}")
+        if each_page is not None:
             each_page(rows)
         for row in rows:
             account = BankAccount(row["bank_code"], row["account_number"], row["holder_name"])
             yield TransferLine(
                 row["line_no"], account, row["amount_units"], row["kind"], row["payee"]
             )
-        if len(rows) < file_page_lines:
-            return
-        after = rows[-1]["line_no"]

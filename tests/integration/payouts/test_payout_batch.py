@@ -14,12 +14,13 @@ from sqlalchemy import Connection, text
 from chain.bank.errors import BANK_ACCOUNT_INVALID, CONFIRMATION_LINE_UNKNOWN
 from chain.bank.transfer_file import batch_id_of
 from escrow.clock import FixedClock
+from escrow.errors import InvariantViolation
 from escrow.model import TransferRequest, transfer_id
 from escrow.money import format_amount, parse_amount
 from escrow.refusals import Refusal
 from settlement import chart
 from settlement.chart import TransferCode, open_account
-from settlement.payouts import store
+from settlement.payouts import store, transfer_file
 from settlement.payouts.confirm import confirm
 from settlement.payouts.cut import cut
 from settlement.payouts.details import set_merchant_details
@@ -291,3 +292,30 @@ def test_a_bank_detail_the_file_cannot_carry_refuses_the_cut_and_writes_nothing(
         nested.rollback()
     assert refused.value.code == BANK_ACCOUNT_INVALID
     assert _totals(uow) == before
+
+
+def test_the_file_reads_its_lines_a_page_at_a_time_and_refuses_a_gap(
+    uow: UnitOfWork, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch, whole = _written(uow, clock)
+    monkeypatch.setattr(transfer_file, "file_page_lines", 1)
+    assert file_bytes(uow, batch) == whole
+    uow.conn.execute(
+        text("UPDATE payout_obligations SET line_no = 3 WHERE batch_id = :b AND line_no = 2"),
+        {"b": batch.id},
+    )
+    with pytest.raises(InvariantViolation, match=f"batch {batch.id} has no line 2"):
+        file_bytes(uow, batch)
+    monkeypatch.setattr(transfer_file, "file_page_lines", 8190)
+    with pytest.raises(InvariantViolation, match=f"batch {batch.id} has no line 2"):
+        file_bytes(uow, batch)
+    uow.conn.execute(
+        text("UPDATE payout_obligations SET line_no = 2 WHERE batch_id = :b AND line_no = 3"),
+        {"b": batch.id},
+    )
+    assert file_bytes(uow, batch) == whole
+    uow.conn.execute(
+        text("UPDATE payout_batches SET line_count = 1 WHERE id = :b"), {"b": batch.id}
+    )
+    with pytest.raises(InvariantViolation, match=f"batch {batch.id} has more than its 1 lines"):
+        file_bytes(uow, store.get(uow.conn, batch.id))

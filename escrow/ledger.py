@@ -139,6 +139,20 @@ def _uuid_int(value: uuid.UUID) -> int:
     return value.int
 
 
+_FLAGS = {int(flags): flags for flags in map(AccountFlags, range(4))}
+_STATUSES = {status.value: status for status in PendingStatus}
+"""The enum members by stored value: a dict lookup, where calling the enum costs more than the
+rest of reading a row (a snapshot reads a page of accounts and holds)."""
+
+
+def _flags(value: int) -> AccountFlags:
+    return _FLAGS[value] if value in _FLAGS else AccountFlags(value)
+
+
+def _status(value: str) -> PendingStatus:
+    return _STATUSES[value] if value in _STATUSES else PendingStatus(value)
+
+
 def _account_of(row: Row[Any]) -> Account:
     """An ``accounts`` row (selected as ``_ACCOUNT_COLUMNS``), read by name."""
     return Account(
@@ -493,14 +507,12 @@ class Ledger:
             raise InvariantViolation("ledger_state row is missing")
         closed_through, taken = int(states[0][0]), states[0][1]
         accounts = {
-            row[3]: AccountState(row[2], row[3], row[4], AccountFlags(row[5]), *row[6:])
+            row[3]: AccountState(row[2], row[3], row[4], _flags(row[5]), *row[6:])
             for row in rows
             if row[2] is not None
         }
         pendings = {
-            row[0]: PendingState(
-                row[0], row[1], row[2], row[3], row[4], row[5], PendingStatus(row[6])
-            )
+            row[0]: PendingState(row[0], row[1], row[2], row[3], row[4], row[5], _status(row[6]))
             for row in (raw.execute(_LOCK_PENDING, params).fetchall() if pending_ids else [])
         }
         stored = (

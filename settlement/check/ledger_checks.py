@@ -75,6 +75,32 @@ def running_totals(conn: Connection) -> CheckResult:
     return held("running_totals", "every account's totals equal the sums of its transfers")
 
 
+_RESERVATIONS = sql(
+    """
+    SELECT coalesce(p.id, t.id)::text FROM pending_transfers p
+      FULL JOIN (SELECT * FROM transfers WHERE flags = 2) t ON t.id = p.id
+      LEFT JOIN transfers r ON r.id = p.resolved_by
+     WHERE t.id IS NULL OR p.id IS NULL
+        OR (p.debit_account_id, p.credit_account_id, p.amount, p.asset)
+           IS DISTINCT FROM (t.debit_account_id, t.credit_account_id, t.amount, t.asset)
+        OR (p.status = 'pending') <> (p.resolved_by IS NULL)
+        OR (p.resolved_by IS NOT NULL AND (r.id IS NULL OR r.pending_id IS DISTINCT FROM p.id))
+     ORDER BY 1
+    """
+)
+
+
+def pending_reservations(conn: Connection) -> CheckResult:
+    """Every pending transfer has its reservation and every reservation its pending transfer,
+    with the same accounts, amount and asset; a resolved one names the transfer resolving it
+    (what foreign keys would say, recomputed from the rows: the ledger's trigger writes them)."""
+    off = [row[0] for row in conn.execute(_RESERVATIONS)]
+    if off:
+        return failed("pending_reservations", f"{len(off)} pending transfers disagree with"
+                      f" their reservations: {some(off)}")  # fmt: skip
+    return held("pending_reservations", "every pending transfer has its reservation, and back")
+
+
 _PERIODS = sql(
     "SELECT p.period, p.transfer_count, (SELECT count(*) FROM transfers t"
     " WHERE t.ts >= p.starts_at_us AND t.ts <= p.ends_at_us) AS now_count"

@@ -34,6 +34,7 @@ def database_checks(clock: Clock, policy: CheckPolicy) -> list[tuple[str, Databa
         ("double_entry", ledger_checks.double_entry),
         ("account_flags", ledger_checks.account_flags),
         ("running_totals", ledger_checks.running_totals),
+        ("pending_reservations", ledger_checks.pending_reservations),
         ("closed_periods", ledger_checks.closed_periods),
         ("reserve_coverage", reserve_checks.reserve_coverage),
         ("escrow_holds", process_checks.escrow_holds),

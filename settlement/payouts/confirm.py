@@ -129,19 +129,14 @@ def _apply(uow: UnitOfWork, batch: Batch) -> None:
     """Resolve the obligations a page of lines at a time, posting or voiding their holds, then
     mark the QRIS refunds and the MSC redemptions paid."""
     now = from_us(uow.clock.now_us())
+    raw: Any = uow.conn.connection.driver_connection  # rows as tuples: a page is 8,190 of them
     for first in range(1, batch.line_count + 1, batch_transfers_max):
-        rows = uow.conn.execute(
-            text(
-                "UPDATE payout_obligations o SET status = CASE WHEN a.accepted THEN 'paid' ELSE"
-                " 'returned' END, bank_reference = nullif(a.bank_reference, ''), bank_reason ="
-                " a.reason, resolved_at = :now FROM payout_answers a WHERE o.batch_id = :batch"
-                " AND o.line_no = a.line_no AND a.line_no BETWEEN :first AND :last"
-                " AND o.line_no BETWEEN :first AND :last"  # the page, not the batch, is joined
-                " RETURNING o.id, o.line_no, o.amount_units, o.status"
-            ),
-            {"batch": batch.id, "now": now, "first": first,
-             "last": first + batch_transfers_max - 1},
-        ).all()  # fmt: skip
+        with raw.cursor() as cur:
+            rows = cur.execute(
+                _RESOLVE_PAGE,
+                {"batch": batch.id, "now": now, "first": first,
+                 "last": first + batch_transfers_max - 1},
+            ).fetchall()  # fmt: skip
         requests = [_resolution(batch.id, *row) for row in rows]
         refused = [r for r in uow.ledger.post_batch(requests) if not r.ok]
         if refused:
@@ -162,6 +157,16 @@ def _apply(uow: UnitOfWork, batch: Batch) -> None:
         ),
         {"batch": batch.id},
     )
+
+
+_RESOLVE_PAGE = (
+    "UPDATE payout_obligations o SET status = CASE WHEN a.accepted THEN 'paid' ELSE 'returned'"
+    " END, bank_reference = nullif(a.bank_reference, ''), bank_reason = a.reason,"
+    " resolved_at = %(now)s FROM payout_answers a WHERE o.batch_id = %(batch)s"
+    " AND o.line_no = a.line_no AND a.line_no BETWEEN %(first)s AND %(last)s"
+    " AND o.line_no BETWEEN %(first)s AND %(last)s"  # the page, not the batch, is joined
+    " RETURNING o.id, o.line_no, o.amount_units, o.status"
+)
 
 
 def _resolution(

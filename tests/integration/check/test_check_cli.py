@@ -17,6 +17,7 @@ DATABASE_CHECKS = [
     "double_entry",
     "account_flags",
     "running_totals",
+    "pending_reservations",
     "closed_periods",
     "reserve_coverage",
     "escrow_holds",

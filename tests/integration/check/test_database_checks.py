@@ -135,6 +135,34 @@ def test_a_pending_total_without_its_hold_fails_running_totals(uow: UnitOfWork) 
     assert "escrow_holds" in failing  # the live paid leg has lost its hold
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM pending_transfers WHERE status = 'pending'",
+        "UPDATE pending_transfers SET amount = amount - 1 WHERE status = 'pending'",
+        "UPDATE pending_transfers SET credit_account_id = debit_account_id"
+        " WHERE status = 'pending'",
+        "UPDATE pending_transfers SET status = 'posted', resolved_by = id WHERE status = 'pending'",
+        "INSERT INTO pending_transfers (id, debit_account_id, credit_account_id, amount, asset,"
+        " status) SELECT gen_random_uuid(), debit_account_id, credit_account_id, amount, asset,"
+        " status FROM pending_transfers",
+    ],
+    ids=["reservation-lost", "amount", "accounts", "resolved-by-itself", "no-transfer"],
+)
+def test_a_reservation_that_is_not_its_pending_transfer_fails_pending_reservations(
+    uow: UnitOfWork, damage: str
+) -> None:
+    held = uow.conn.execute(text("SELECT id::text FROM pending_transfers")).scalars().all()
+    assert len(held) == 1
+    failing = _failing(uow, lambda conn: _bypassing_guards(conn, damage))
+    assert "pending_reservations" in failing
+    assert "1 pending transfers disagree with their reservations" in (
+        failing["pending_reservations"].detail
+    )
+    if "INSERT" not in damage:
+        assert held[0] in failing["pending_reservations"].detail
+
+
 def test_a_paid_leg_without_a_hold_and_a_hold_of_a_closed_checkout_are_named(
     uow: UnitOfWork,
 ) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Row, text
 from escrow.refusals import Refusal
 from settlement.audit import bundle as b
 from settlement.audit.bundle import Anchor, EvmAnchor
-from settlement.audit.verify import TrustRoot, read_manifest, verify_bundle
+from settlement.audit.verify import TrustRoot, check_bundle, read_manifest
 from settlement.unit_of_work import UnitOfWork
 
 ANCHOR_KIND = "evm.anchor"
@@ -84,7 +84,7 @@ def signed_digest(bundle: Path, period: str) -> str:
     manifest = read_manifest(bundle)
     if manifest.period != period:
         raise AnchorRefused(f"{bundle} is the bundle of {manifest.period}, not {period}")
-    verify_bundle(bundle, trust=TrustRoot(bundle_officers=True))
+    check_bundle(bundle, trust=TrustRoot(bundle_officers=True))
     return b.digest(manifest.raw).hex()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -43,9 +44,10 @@ class Part:
 
 def workers_default(lines: int) -> int:
     """How many parts a file of ``lines`` lines is cut into unless the caller says: one per
-    core this process may run on, no part under ``part_lines_min`` lines, one where the
-    platform cannot fork."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    core this process may run on, no part under ``part_lines_min`` lines; one where the
+    platform cannot fork, or in a process running other threads (a forked child holds only
+    the forking thread, and any lock another thread held stays locked in it)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, workers_max, lines // part_lines_min))

@@ -1,6 +1,6 @@
 """The auditor's checks of one bundle: every number recomputed, the first failure named.
 
-Standard library and PyNaCl only. ``verify_bundle`` returns the lines of what it checked, or
+Standard library and PyNaCl only. ``check_bundle`` returns the lines of what it checked, or
 raises ``BundleError`` naming the first check that fails. What it trusts is explicit: the
 officers come from the previous month (changed only by ``officers.rotate`` entries signed by
 the set they replace) or a pinned officers file, and anchors are read from a pinned chain,
@@ -136,19 +136,6 @@ class BundleChecked:
 
     lines: list[str]
     log_root: bytes | None
-
-
-def verify_bundle(
-    bundle: Path,
-    previous: Path | None = None,
-    rpc: str | None = None,
-    trust: TrustRoot | None = None,
-    pins: AnchorPins | None = None,
-    horizon: str | None = None,
-    stellar: StellarPins | None = None,
-) -> list[str]:
-    """``check_bundle``'s lines."""
-    return check_bundle(bundle, previous, rpc, trust, pins, horizon, stellar).lines
 
 
 def check_bundle(
@@ -333,14 +320,13 @@ def _check_run(
                 raise BundleError("transfers", f"line {number}: timestamp out of order or period")
             if not seen.add(leaf.id) and repeated(leaf.id, number):
                 raise BundleError("transfers", f"line {number}: transfer id repeated")
+            first_ts = leaf.ts if first_ts is None else first_ts
             last_ts = leaf.ts
             entries.add(leaf, number)
         hashes = merkle.leaf_hashes(lines)
         month.extend_hashes(hashes)
         if grown is not None:
             grown.extend_hashes(hashes)
-        if first_ts is None:
-            first_ts = b.read_transfer_line(lines[0], first + 1).ts
     return RunCheck(
         count=number - first,
         first_ts=starts if first_ts is None else first_ts,

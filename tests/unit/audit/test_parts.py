@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import tempfile
+import threading
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -306,3 +307,17 @@ def test_msc_audit_says_the_same_on_any_number_of_workers(
     assert report.startswith("FAIL transfers: line 6: timestamp out of order or period")
     assert said("prove", str(bundle), "--leaf", "4")[0] == 1  # not to the manifest's root
     assert main(["verify", str(bundle), "--workers", "0"]) == 2
+
+
+def test_a_large_month_is_cut_by_default_but_never_in_a_process_with_threads() -> None:
+    lines = parts.part_lines_min * 2
+    assert parts.workers_default(lines) == min(2, len(os.sched_getaffinity(0)), parts.workers_max)
+    assert parts.workers_default(parts.part_lines_min - 1) == 1
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert parts.workers_default(lines) == 1
+    finally:
+        stop.set()
+        other.join()

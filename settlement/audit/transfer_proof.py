@@ -30,11 +30,10 @@ class TransferProof:
 
 @dataclass(frozen=True, slots=True)
 class RunSubtrees:
-    """What one run of lines gives: each span's subtrees, where the run ends (a leaf index),
-    and the proved leaf's line if the run holds it."""
+    """What one run of lines gives: each span's subtrees, and the proved leaf's line if the
+    run holds it."""
 
     subtrees: dict[merkle.Span, list[tuple[bytes, int]]]
-    end: int
     line: bytes | None
 
 
@@ -48,9 +47,10 @@ def prove_transfer(path: Path, size: int, index: int, workers: int | None = None
     if cut is not None:
         runs = parts.map_parts(partial(_part_subtrees, spans=spans, index=index), cut)
     if runs is None:
-        runs = [_run_subtrees(path, 0, 0, None, spans, index)]
-        if runs[0].end != size:
-            raise merkle.MerkleError(f"{runs[0].end} leaves, not {size}")
+        kept: list[bytes] = []
+        batches = _keeping(b.line_batches(path, "transfers"), 0, index, kept)
+        leaf_hash, proof = merkle.inclusion_proof_streamed(batches, size, index)
+        return TransferProof(index, size, kept[0], leaf_hash, proof)
     leaf_hash, proof = merkle.proof_of_subtrees(size, index, [run.subtrees for run in runs])
     line = next(run.line for run in runs if run.line is not None)
     return TransferProof(index, size, line, leaf_hash, proof)
@@ -59,22 +59,14 @@ def prove_transfer(path: Path, size: int, index: int, workers: int | None = None
 def _part_subtrees(
     part: parts.Part, spans: Sequence[merkle.Span], index: int
 ) -> RunSubtrees | None:
-    run = _run_subtrees(part.path, part.first, part.start, part.end, spans, index)
-    return run if run.end == part.first + part.count else None
-
-
-def _run_subtrees(
-    path: Path,
-    first: int,
-    start: int,
-    end: int | None,
-    spans: Sequence[merkle.Span],
-    index: int,
-) -> RunSubtrees:
+    """A worker's part; None (the one-process way decides) unless it holds its count."""
     kept: list[bytes] = []
-    batches = _keeping(b.line_batches(path, "transfers", start, end), first, index, kept)
-    subtrees, last = merkle.span_subtrees(batches, first, spans)
-    return RunSubtrees(subtrees, last, kept[0] if kept else None)
+    lines = b.line_batches(part.path, "transfers", part.start, part.end)
+    batches = _keeping(lines, part.first, index, kept)
+    subtrees, end = merkle.span_subtrees(batches, part.first, spans)
+    if end != part.first + part.count:
+        return None
+    return RunSubtrees(subtrees, kept[0] if kept else None)
 
 
 def _keeping(

@@ -289,8 +289,11 @@ def check_transfers(
     for node, width in run.month:
         month.push(node, width)
     if month.root() != manifest.transfer_root:
-        raise BundleError("transfer_root", "the transfers do not hash to the manifest's root")
+        raise BundleError("transfer_root", _ROOT_DIFFERS)
     return MonthTransfers(run.count, run.entries, _grown(log, [run]))
+
+
+_ROOT_DIFFERS = "the transfers do not hash to the manifest's root"
 
 
 def _check_run(
@@ -355,7 +358,9 @@ def _joined(
     cut: list[parts.Part], manifest: Manifest, log: LogStart | None
 ) -> MonthTransfers | None:
     """The parts checked side by side and joined: None when any part or any check between
-    parts (order, ids, assets, count, root) fails, for the one-process way to name."""
+    parts (order, ids, assets, count) fails, for the one-process way to name. A root that
+    differs when everything else held is the one failure one process would find, so it is
+    raised here (a bundle tampered in a leaf's value is not read twice)."""
     runs = parts.map_parts(partial(_check_part, manifest=manifest, log=log), cut)
     if runs is None:
         return None
@@ -372,7 +377,7 @@ def _joined(
             month.push(node, width)
         last_ts = run.last_ts
     if month.root() != manifest.transfer_root:
-        return None
+        raise BundleError("transfer_root", _ROOT_DIFFERS)
     return MonthTransfers(manifest.transfer_count, entries, _grown(log, runs))
 
 

@@ -409,7 +409,7 @@ def _resolve_pending(request: TransferRequest, ts: int, snap: Snapshot, undo: _U
     else:
         expired = pending.expires_at_us is not None and ts >= pending.expires_at_us
         status = PendingStatus.EXPIRED if expired else PendingStatus.VOIDED
-    snap.pendings[pending.id] = replace(pending, status=status)
+    pending.status = status  # a chain's undo kept the state it had before (``_Undo.pending``)
     amount = request.amount if posting else pending.amount
     return _row(request, ts, debit.id, credit.id, amount)
 

@@ -14,7 +14,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
 
 from sqlalchemy import text
 
@@ -27,7 +26,7 @@ from settlement.chart import TransferCode, open_account
 from settlement.payouts import obligations, store
 from settlement.payouts.errors import CUTOFF_NOT_REACHED, NOTHING_DUE, PayoutRefused
 from settlement.payouts.pi import pay_pi_merchants
-from settlement.payouts.store import Batch
+from settlement.payouts.store import Batch, StoredLine
 from settlement.payouts.transfer_file import write_file
 from settlement.pi.deps import PiDeps
 from settlement.unit_of_work import UnitOfWork
@@ -197,17 +196,17 @@ def _hold_and_seal(uow: UnitOfWork, batch_id: str) -> Batch:
     transfer per line, a ledger batch per page), and record the file's checksum."""
     batch = store.get(uow.conn, batch_id)
 
-    def hold(rows: list[dict[str, Any]]) -> None:
+    def hold(rows: list[StoredLine]) -> None:
         requests = [
             TransferRequest(
-                hold_id(row["id"]),
-                row["debit_account"],
-                paid_from(row["debit_account"]),
-                row["amount_units"],
+                hold_id(row.id),
+                row.debit_account,
+                paid_from(row.debit_account),
+                row.amount_units,
                 "IDR",
                 TransferCode.PAYOUT_HOLD,
                 TransferFlags.PENDING,
-                external_ref=line_reference(batch_id, row["line_no"]),
+                external_ref=line_reference(batch_id, row.line_no),
             )
             for row in rows
         ]

@@ -4,7 +4,6 @@ from its lines a page at a time: the same stored batch always gives the same byt
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -19,13 +18,13 @@ from chain.bank.transfer_file import (
 from escrow.errors import InvariantViolation
 from escrow.rules import batch_transfers_max
 from settlement.payouts import store
-from settlement.payouts.store import Batch
+from settlement.payouts.store import Batch, StoredLine
 from settlement.unit_of_work import transaction
 
 file_page_lines = batch_transfers_max
 """Lines read per query while writing (a ledger batch's worth, so that the cut can hold a page
 as it writes it): memory stays flat whatever the batch's size."""
-Page = list[dict[str, Any]]
+Page = list[StoredLine]
 chunk_bytes = 64 * 1024
 """What ``stream_file`` hands out at a time."""
 
@@ -69,7 +68,7 @@ def _lines(
     for first in range(1, count + 1, file_page_lines):
         last = min(first + file_page_lines - 1, count)
         rows = store.lines(conn, batch.id, first, last + 1 if last == count else last)
-        numbers = [row["line_no"] for row in rows]
+        numbers = [row.line_no for row in rows]
         if numbers != list(range(first, last + 1)):
             missing = next(
                 (n for i, n in enumerate(range(first, last + 1)) if numbers[i : i + 1] != [n]),
@@ -81,7 +80,5 @@ def _lines(
         if each_page is not None:
             each_page(rows)
         for row in rows:
-            account = BankAccount(row["bank_code"], row["account_number"], row["holder_name"])
-            yield TransferLine(
-                row["line_no"], account, row["amount_units"], row["kind"], row["payee"]
-            )
+            account = BankAccount(row.bank_code, row.account_number, row.holder_name)
+            yield TransferLine(row.line_no, account, row.amount_units, row.kind, row.payee)

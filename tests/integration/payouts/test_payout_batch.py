@@ -90,8 +90,8 @@ def test_a_merchant_is_paid_through_the_file_and_a_rejected_line_returns(
     batch = result.batch
     assert batch is not None
     assert result.written
-    ours = {row["payee"]: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
-    assert ours[paid]["amount_units"] == 1_500_000
+    ours = {row.payee: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
+    assert ours[paid].amount_units == 1_500_000
     assert late not in ours
     assert _balance(uow, chart.merchant_idr(paid).code) == (1_500_000, 1_500_000)
 
@@ -107,10 +107,10 @@ def test_a_merchant_is_paid_through_the_file_and_a_rejected_line_returns(
     assert done.batch.status == "confirmed"
     assert _balance(uow, chart.merchant_idr(paid).code) == (0, 0)
     assert _balance(uow, chart.merchant_idr(returned).code) == (700_000, 0)
-    lines = {row["payee"]: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
-    assert lines[returned]["status"] == "returned"
-    assert lines[returned]["bank_reason"] == "R03: rekening ditutup"
-    assert lines[paid]["status"] == "paid"
+    lines = {row.payee: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
+    assert lines[returned].status == "returned"
+    assert lines[returned].bank_reason == "R03: rekening ditutup"
+    assert lines[paid].status == "paid"
     assert all(line.balanced for line in uow.ledger.trial_balance())
 
     before = _totals(uow)

@@ -50,9 +50,9 @@ def _status(uow: UnitOfWork, redemption_id: str) -> str:
     return str(uow.conn.execute(query, {"id": redemption_id}).scalar_one())
 
 
-def _line_of(uow: UnitOfWork, batch_id: str, redemption_id: str) -> dict[str, object]:
+def _line_of(uow: UnitOfWork, batch_id: str, redemption_id: str) -> store.StoredLine:
     lines = store.lines(uow.conn, batch_id, 0, 1000)
-    return next(row for row in lines if row["source_ref"] == redemption_id)
+    return next(row for row in lines if row.source_ref == redemption_id)
 
 
 def test_an_owed_redemption_is_paid_from_the_reserve_bank(
@@ -64,7 +64,7 @@ def test_an_owed_redemption_is_paid_from_the_reserve_bank(
     batch = cut(uow, today(uow), POLICY, "test", None).batch
     assert batch is not None
     line = _line_of(uow, batch.id, redemption_id)
-    assert (line["kind"], line["payee"], line["amount_units"]) == ("redemption", HOLDER, 500_000)
+    assert (line.kind, line.payee, line.amount_units) == ("redemption", HOLDER, 500_000)
     assert uow.ledger.balance(chart.reserve_bank().code).pending_out == 500_000
     assert uow.ledger.balance(chart.redemptions_payable().code).pending_out == 500_000
 
@@ -96,4 +96,4 @@ def test_a_rejected_redemption_stays_owed_and_the_next_cut_takes_it_again(
     second = cut(uow, today(uow), POLICY, "test", None).batch
     assert second is not None
     assert second.id != first.id
-    assert _line_of(uow, second.id, redemption_id)["amount_units"] == 300_000
+    assert _line_of(uow, second.id, redemption_id).amount_units == 300_000

@@ -39,6 +39,6 @@ def test_redeemed_points_are_in_the_merchants_payout_line(
     clock.advance(15 * 3600)  # past the 14:00 WIB cut-off
     batch = cut(uow, today(uow), POLICY, "test", None).batch
     assert batch is not None
-    lines = {row["payee"]: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
-    assert lines[merchant]["amount_units"] == 40 * 50_000
+    lines = {row.payee: row for row in store.lines(uow.conn, batch.id, 0, 1000)}
+    assert lines[merchant].amount_units == 40 * 50_000
     assert all(line.balanced for line in uow.ledger.trial_balance())

@@ -63,7 +63,7 @@ def cut(path: Path, lines: int, parts: int) -> list[Part] | None:
     firsts = [lines * n // parts for n in range(parts)]
     try:
         size = path.stat().st_size
-        starts = _line_offsets(path, firsts[1:])
+        starts = _line_offsets(path, firsts[1:], size)
     except OSError:
         return None
     if starts is None:
@@ -101,13 +101,17 @@ def map_parts(work: Callable[[Part], R | None], parts: list[Part]) -> list[R] | 
     return results  # type: ignore[return-value] # no None left
 
 
-def _line_offsets(path: Path, numbers: list[int]) -> list[int] | None:
+def _line_offsets(path: Path, numbers: list[int], size: int) -> list[int] | None:
     """The byte offsets at which lines ``numbers`` (0-based, increasing) begin; None when the
-    file ends first."""
+    file's ``size`` bytes end first (no more is read: a device or a pipe named
+    transfers.jsonl would never end)."""
     offsets: list[int] = []
     seen, position = 0, 0
     with path.open("rb") as source:
-        while len(offsets) < len(numbers) and (block := source.read(scan_bytes)):
+        while len(offsets) < len(numbers) and position < size:
+            block = source.read(min(scan_bytes, size - position))
+            if not block:
+                break
             in_block = block.count(b"\n")
             at = -1
             while len(offsets) < len(numbers) and seen + in_block >= numbers[len(offsets)]:

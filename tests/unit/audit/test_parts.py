@@ -68,6 +68,24 @@ def test_a_file_holding_fewer_lines_than_said_is_not_cut(tmp_path: Path) -> None
     assert parts.cut(tmp_path / "missing.jsonl", 9, 3) is None
 
 
+def test_a_device_named_transfers_is_read_no_further_than_its_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = tmp_path / PERIOD
+    builder.build(bundle, PERIOD, builder.keys(2), threshold=2)
+    (bundle / b.TRANSFERS).unlink()
+    (bundle / b.TRANSFERS).symlink_to("/dev/zero")  # endless bytes, no newline, size 0
+    found: list[object] = []
+    reading = threading.Thread(
+        target=lambda: found.append(parts.cut(bundle / b.TRANSFERS, 10**6, 2)), daemon=True
+    )
+    reading.start()
+    reading.join(10)
+    assert found == [None], "the cut kept reading past the file's size"
+    assert main(["verify", str(bundle), "--trust-bundle-officers", "--workers", "2"]) == 1
+    assert capsys.readouterr().out.startswith("FAIL transfer_count: 0 lines, manifest says 6")
+
+
 def _first_in_parent_others_die(part: parts.Part) -> int:
     if part.first:
         os._exit(3)

@@ -182,9 +182,8 @@ def _verify(args: argparse.Namespace) -> int:
     )
     for line in checked.lines:
         _say(f"ok {line}")
-    manifest = read_manifest(args.bundle).raw
     for line in check_log(
-        args.bundle, manifest, args.previous, log_cli.pins(args), checked.log_root
+        args.bundle, checked.manifest, args.previous, log_cli.pins(args), checked.log_root
     ):
         _say(f"ok {line}")
     _say("bundle verified")

@@ -131,10 +131,11 @@ class Rotation:
 
 @dataclass(frozen=True, slots=True)
 class BundleChecked:
-    """What held, a line a check, and the cumulative root the month's transfers grow the
-    previous peaks to (for the log's checks, ``log_verify.check_log``)."""
+    """What held, a line a check, and for the log's checks (``log_verify.check_log``) the
+    manifest and the cumulative root the month's transfers grow the previous peaks to."""
 
     lines: list[str]
+    manifest: Mapping[str, Any]
     log_root: bytes | None
 
 
@@ -190,7 +191,7 @@ def check_bundle(
     done.extend(check_officers(manifest, rotations, before, trust or TrustRoot()))
     done.extend(check_anchors(bundle, manifest, manifest_digest, rpc, pins, horizon, stellar))
     done.append(f"digest: {manifest_digest.hex()}")
-    return BundleChecked(done, transfers.log_root)
+    return BundleChecked(done, manifest.raw, transfers.log_root)
 
 
 def log_start(raw: Mapping[str, Any]) -> LogStart | None:

@@ -69,11 +69,10 @@ def _lines(
         last = min(first + file_page_lines - 1, count)
         rows = store.lines(conn, batch.id, first, last + 1 if last == count else last)
         numbers = [row.line_no for row in rows]
-        if numbers != list(range(first, last + 1)):
-            missing = next(
-                (n for i, n in enumerate(range(first, last + 1)) if numbers[i : i + 1] != [n]),
-                None,
-            )
+        expected = range(first, last + 1)
+        if numbers != list(expected):
+            pairs = zip(expected, [*numbers, None], strict=False)  # a short page ends in None
+            missing = next((n for n, got in pairs if n != got), None)
             if missing is None:
                 raise InvariantViolation(f"batch {batch.id} has more than its {count} lines")
             raise InvariantViolation(f"batch {batch.id} has no line {missing}")
